@@ -1,0 +1,99 @@
+# mqtt-kafka-bridge. See README.md.
+#   make            build ./mqtt-kafka-bridge
+#   make deps       install build/test dependencies (Debian 12, as root) + Kafka jars
+#   make check      unit tests, then integration tests against real brokers
+#   make asan       the same tests with an ASan+UBSan build (in build/asan)
+#   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
+
+.DEFAULT_GOAL := all
+.SECONDARY:
+VERSION := $(shell cat VERSION)
+BUILD   ?= build
+BIN     ?= mqtt-kafka-bridge
+PREFIX  ?= /usr/local
+
+CC      ?= cc
+PKGS    := rdkafka yaml-0.1 jansson
+OPT     ?= -O2 -g
+SAN     ?=
+ifneq ($(SAN),)
+OPT     := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc
+CFLAGS  += -std=c11 -Wall -Wextra -Werror $(OPT) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
+LDFLAGS += $(SANFLAGS)
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpaho-mqtt3as -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=$(BUILD)/src/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+
+# Unit tests: one suite per module, linked against that module (and the
+# lower layers it is built on) only.
+UNIT_TESTS := $(BUILD)/tests/unit/test_route $(BUILD)/tests/unit/test_ytree \
+              $(BUILD)/tests/unit/test_config
+$(BUILD)/tests/unit/test_route: $(BUILD)/src/route.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/route.o $(BUILD)/src/err.o
+
+INTEG_TESTS := $(BUILD)/tests/integration/test_uplink
+$(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+
+.PHONY: all deps check unit integration asan demo clean format install
+all: $(BIN) $(BUILD)/freeport
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -c -o $@ $<
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/freeport: tests/harness/freeport.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -o $@ $<
+
+deps:
+	scripts/deps.sh
+
+unit: $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: all $(INTEG_TESTS)
+	MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
+	    tests/harness/with-brokers.sh \
+	    tests/integration/run.sh $(INTEG_TESTS)
+
+check: all $(UNIT_TESTS) $(INTEG_TESTS)
+	@fail=0; \
+	$(MAKE) --no-print-directory unit || fail=1; \
+	$(MAKE) --no-print-directory integration || fail=1; \
+	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
+	exit $$fail
+
+# ASan + UBSan build of the bridge and the tests, then the same test suite.
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/mqtt-kafka-bridge SAN=1 check
+
+demo: all
+	scripts/demo.sh
+
+format:
+	clang-format -i src/*.c src/*.h tests/*/*.c tests/*/*.h
+
+clean:
+	rm -rf build $(BIN)
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# make demo: start Mosquitto and Kafka on free loopback ports, the bridge with
+# config/bridge.yaml, a small HVAC sensor publisher, and a Kafka consumer that
+# prints the records as they arrive. Ctrl-C stops everything it started.
+# DEMO_SECONDS=N stops it by itself after N seconds (used by tests).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests/harness/brokers.sh"
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mkb-demo.XXXXXX")
+pids=()
+rc=0
+cleanup() {
+    trap - EXIT INT TERM
+    echo
+    echo "demo: stopping"
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    harness_stop "$dir" || rc=1
+    [ $rc -ne 0 ] || rm -rf "$dir"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'cleanup' INT TERM
+
+echo "demo: starting Mosquitto and Kafka (first start of Kafka takes a few seconds)"
+harness_start "$dir" || { rc=1; exit 1; }
+set -a; . "$dir/env"; set +a
+export MKB_CLIENT_ID="demo-bridge-$$"
+
+echo "demo: starting the bridge with config/bridge.yaml"
+"$root/mqtt-kafka-bridge" -c "$root/config/bridge.yaml" > "$dir/bridge.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    grep -q 'ready: forwarding' "$dir/bridge.log" && break
+    kill -0 "${pids[0]}" 2>/dev/null || { cat "$dir/bridge.log"; rc=1; exit 1; }
+    sleep 0.1
+done
+sed 's/^/[bridge] /' "$dir/bridge.log"
+tail -n0 -f "$dir/bridge.log" --pid="${pids[0]}" | sed -u 's/^/[bridge] /' &
+pids+=($!)
+
+echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every second"
+(
+    i=0
+    while :; do
+        for site in s1 s2; do
+            for unit in u1 u2; do
+                t=$(( (i * 7 + ${#site} * 13 + ${unit#u} * 5) % 100 ))
+                mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-sensor-$$" \
+                    -t "sites/$site/hvac/$unit/telemetry" \
+                    -m "{\"temp_f\":$((60 + t / 5)).$((t % 10)),\"rh\":$((35 + t % 20)),\"ts\":$(date +%s%3N)}"
+            done
+        done
+        if [ $((i % 10)) -eq 0 ]; then
+            mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-meter-$$" \
+                -t "sites/s1/hvac/u1/energy" -m "{\"kwh\":$((1000 + i)),\"ts\":$(date +%s%3N)}"
+        fi
+        i=$((i + 1))
+        sleep 1
+    done
+) &
+pids+=($!)
+
+# Wait until the bridge has created the topics, then consume both.
+for _ in $(seq 1 100); do
+    kcat -b "$MKB_KAFKA_BOOTSTRAP" -L -t hvac.telemetry 2>/dev/null | grep -q 'partition 0' && break
+    sleep 0.2
+done
+echo "demo: records arriving in Kafka (Ctrl-C to stop):"
+kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -C -o beginning -u \
+    -f '[kafka]  %t  key=%k  %s\n' -t hvac.telemetry &
+pids+=($!)
+kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -C -o beginning -u \
+    -f '[kafka]  %t     key=%k  %s\n' -t hvac.energy 2>/dev/null &
+pids+=($!)
+
+if [ -n "${DEMO_SECONDS:-}" ]; then
+    sleep "$DEMO_SECONDS"
+else
+    wait "${pids[0]}"
+    echo "demo: the bridge exited"; rc=1
+fi

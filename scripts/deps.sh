@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian 12 machine needs to build, test and demo the
+# bridge, then fetch the pinned Apache Kafka broker jars from Maven Central.
+# Idempotent: installed packages and a complete jar cache are not fetched again.
+#   scripts/deps.sh [build|runtime|test ...]   (default: all sections)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+sections=("$@")
+[ ${#sections[@]} -gt 0 ] || sections=(build runtime test)
+
+packages_for() { # section -> package names from deps/apt-packages.txt
+    awk -v want="[$1]" '/^#/ || NF == 0 { next } /^\[/ { on = ($0 == want); next } on { print }' \
+        "$MKB_ROOT/deps/apt-packages.txt"
+}
+
+pkgs=()
+for s in "${sections[@]}"; do
+    mapfile -t -O ${#pkgs[@]} pkgs < <(packages_for "$s")
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: these Debian packages are missing: ${missing[*]}" >&2
+        echo "deps: installing them needs root; run 'sudo make deps'" >&2
+        exit 1
+    fi
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "deps: all ${#pkgs[@]} Debian packages already installed"
+fi
+
+# Kafka broker jars: only with the test section (the harness and demo use them).
+case " ${sections[*]} " in *" test "*) ;; *) exit 0 ;; esac
+stamp="$KAFKA_LIBS/.complete"
+pomsum=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pomsum" ]; then
+    echo "deps: Kafka $KAFKA_VERSION jars already in $KAFKA_LIBS"
+    exit 0
+fi
+echo "deps: fetching Kafka $KAFKA_VERSION jars into $KAFKA_LIBS"
+rm -rf "$KAFKA_LIBS"
+mkdir -p "$KAFKA_LIBS"
+mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+ls "$KAFKA_LIBS"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null
+echo "$pomsum" > "$stamp"
+echo "deps: done"

@@ -1,0 +1,37 @@
+/* One logging entry point for the bridge, librdkafka and Paho.
+ * Lines go to stderr (journald or the container log collects them):
+ *   2026-11-28T10:00:00.123Z INFO  mqtt: connected to tcp://...
+ * Thread-safe: each line is written with one write(2). */
+#ifndef MKB_LOG_H
+#define MKB_LOG_H
+
+#include <stdbool.h>
+
+typedef enum {
+    LOG_LVL_ERROR = 0,
+    LOG_LVL_WARN = 1,
+    LOG_LVL_INFO = 2,
+    LOG_LVL_DEBUG = 3,
+} log_level_t;
+
+/* Sets the most verbose level printed (default: info). */
+void log_set_level(log_level_t level);
+log_level_t log_get_level(void);
+
+/* True when a line at LEVEL would be printed; guards costly formatting. */
+bool log_enabled(log_level_t level);
+
+/* Parses "error", "warn", "info", "debug"; returns false if unknown. */
+bool log_level_parse(const char *name, log_level_t *out);
+
+/* Logs one line at LEVEL for MODULE ("mqtt", "kafka", "config", ...). */
+void log_msg(log_level_t level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_error(mod, ...) log_msg(LOG_LVL_ERROR, mod, __VA_ARGS__)
+#define log_warn(mod, ...) log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)
+#define log_info(mod, ...) log_msg(LOG_LVL_INFO, mod, __VA_ARGS__)
+#define log_debug(mod, ...) \
+    do { if (log_enabled(LOG_LVL_DEBUG)) log_msg(LOG_LVL_DEBUG, mod, __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,58 @@
+/* The MQTT side of the uplink: a Paho MQTTAsync subscriber with a persistent
+ * session. Each message is handed to a handler on Paho's receive thread;
+ * the broker gets its PUBACK/PUBREC only after the handler returns, so the
+ * handler is the custody point (see docs/ARCHITECTURE.md). */
+#ifndef MKB_MQTT_SOURCE_H
+#define MKB_MQTT_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct mqtt_source mqtt_source_t;
+
+typedef struct {
+    const char *topic; /* not NUL-terminated in general: use topic_len */
+    size_t topic_len;
+    const void *payload;
+    size_t payload_len;
+    int qos;
+    bool retained;
+    bool dup;
+} mqtt_msg_t;
+
+/* Called on Paho's thread for every message; MSG is borrowed until it
+ * returns. Return MKB_OK once the message is safe (acknowledged to the
+ * broker on return), or MKB_ERR_STOPPED to leave it unacknowledged so the
+ * broker redelivers it to the persistent session later. */
+typedef int (*mqtt_source_handler_t)(void *opaque, const mqtt_msg_t *msg);
+
+/* Creates the client (no connection yet). FILTERS/QOS (N entries) are copied;
+ * they are subscribed on every (re)connect. */
+int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *qos, size_t n,
+                    mqtt_source_handler_t handler, void *opaque, mqtt_source_t **out,
+                    char *errstr, size_t errstr_size);
+
+/* Destroys the client; call mqtt_source_stop first. NULL is a no-op. */
+void mqtt_source_destroy(mqtt_source_t *s);
+
+/* Starts connecting. Failures are retried with backoff by mqtt_source_tick. */
+int mqtt_source_start(mqtt_source_t *s);
+
+/* Call from the main loop: retries a failed initial connect when due. */
+void mqtt_source_tick(mqtt_source_t *s);
+
+/* True while connected and every subscription was granted. */
+bool mqtt_source_ready(const mqtt_source_t *s);
+
+/* Begins an orderly disconnect (no more messages are taken). */
+void mqtt_source_stop(mqtt_source_t *s, int timeout_ms);
+
+/* True once the disconnect started by mqtt_source_stop completed or failed. */
+bool mqtt_source_stopped(const mqtt_source_t *s);
+
+/* Routes Paho's trace output into the logger (process-wide). */
+void mqtt_source_route_traces(void);
+
+#endif

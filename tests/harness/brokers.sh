@@ -1,0 +1,171 @@
+# Test harness: a real Mosquitto and a real single-node Apache Kafka (KRaft)
+# on free loopback ports. Source this file, then:
+#   harness_start DIR   start both under DIR, wait until each answers, write
+#                       DIR/env (MKB_MQTT_URI, MKB_MQTT_PORT, MKB_KAFKA_BOOTSTRAP)
+#   harness_stop DIR    stop both (TERM, then KILL after a grace period) and
+#                       any process still running from DIR; fail if one was left
+# Needs: mosquitto, mosquitto_pub, kcat, java 17, the jars from `make deps`,
+# and tests/harness/freeport (built by make).
+# shellcheck shell=bash
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/common.sh"
+HARNESS_FREEPORT=${HARNESS_FREEPORT:-$MKB_ROOT/build/freeport}
+HARNESS_KAFKA_HEAP=${HARNESS_KAFKA_HEAP:--Xms256m -Xmx768m}
+
+harness_log() { echo "harness: $*" >&2; }
+
+# wait_until SECONDS PID DESCRIPTION COMMAND...: run COMMAND until it succeeds;
+# fail early if PID died, or after SECONDS.
+harness_wait_until() {
+    local secs=$1 pid=$2 what=$3
+    shift 3
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            harness_log "$what exited before it was ready"
+            return 1
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            harness_log "$what not ready after ${secs}s"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+harness_kafka_ready() { # a metadata request that names our one broker
+    kcat -b "$1" -L -m 3 2>/dev/null | grep -q '^ 1 brokers:'
+}
+
+harness_start_mosquitto() {
+    local dir=$1 port=$2
+    mkdir -p "$dir/mosquitto/data"
+    cat > "$dir/mosquitto/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+user $(id -un)
+persistence true
+persistence_location $dir/mosquitto/data/
+autosave_interval 1
+max_queued_messages 0
+max_inflight_messages 100
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+CONF
+    setsid mosquitto -c "$dir/mosquitto/mosquitto.conf" > "$dir/mosquitto/mosquitto.log" 2>&1 &
+    echo $! > "$dir/mosquitto/pid"
+    harness_wait_until 15 "$(cat "$dir/mosquitto/pid")" "mosquitto on port $port" \
+        mosquitto_pub -h 127.0.0.1 -p "$port" -i "harness-probe-$$" -t harness/ready -m ready -q 1
+}
+
+harness_start_kafka() {
+    local dir=$1 port=$2 cport=$3
+    [ -f "$KAFKA_LIBS/.complete" ] || {
+        harness_log "Kafka jars missing in $KAFKA_LIBS; run 'make deps' first"
+        return 1
+    }
+    mkdir -p "$dir/kafka"
+    cat > "$dir/kafka/server.properties" <<CONF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/kafka/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+CONF
+    cat > "$dir/kafka/log4j2.properties" <<'CONF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = OUT
+CONF
+    local java=(java $HARNESS_KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+        -Dlog4j2.configurationFile="$dir/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*")
+    "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
+        -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
+        -c "$dir/kafka/server.properties" > "$dir/kafka/format.log" 2>&1 || {
+        harness_log "kafka storage format failed:"; cat "$dir/kafka/format.log" >&2; return 1; }
+    setsid "${java[@]}" kafka.Kafka "$dir/kafka/server.properties" > "$dir/kafka/kafka.log" 2>&1 &
+    echo $! > "$dir/kafka/pid"
+    harness_wait_until 90 "$(cat "$dir/kafka/pid")" "kafka on port $port" \
+        harness_kafka_ready "127.0.0.1:$port"
+}
+
+harness_start() {
+    local dir=$1 ports
+    mkdir -p "$dir"
+    [ -x "$HARNESS_FREEPORT" ] || { harness_log "$HARNESS_FREEPORT missing; run make"; return 1; }
+    mapfile -t ports < <("$HARNESS_FREEPORT" 3) || return 1
+    harness_start_mosquitto "$dir" "${ports[0]}" || { harness_dump "$dir"; return 1; }
+    harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" || { harness_dump "$dir"; return 1; }
+    cat > "$dir/env" <<ENV
+MKB_HARNESS_DIR=$dir
+MKB_MQTT_PORT=${ports[0]}
+MKB_MQTT_URI=tcp://127.0.0.1:${ports[0]}
+MKB_KAFKA_BOOTSTRAP=127.0.0.1:${ports[1]}
+ENV
+    harness_log "mosquitto on 127.0.0.1:${ports[0]}, kafka on 127.0.0.1:${ports[1]} (dir $dir)"
+}
+
+harness_dump() { # the brokers' own logs, for a failed start
+    local f
+    for f in "$1"/mosquitto/mosquitto.log "$1"/kafka/kafka.log; do
+        [ -s "$f" ] && { harness_log "--- tail of $f"; tail -n 30 "$f" >&2; }
+    done
+    return 0
+}
+
+# harness_stop_pid PIDFILE NAME: TERM the process group, KILL after 20 s.
+harness_stop_pid() {
+    local pidfile=$1 name=$2 pid i
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            harness_log "$name ($pid) ignored SIGTERM for 20s; killing it"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+}
+
+harness_stop() {
+    local dir=$1 left
+    [ -n "$dir" ] && [ -d "$dir" ] || return 0
+    harness_stop_pid "$dir/kafka/pid" kafka
+    harness_stop_pid "$dir/mosquitto/pid" mosquitto
+    # Anything else started from this directory (a bridge a test left behind).
+    left=$(pgrep -f -- "$dir/" || true)
+    if [ -n "$left" ]; then
+        harness_log "processes left running from $dir: $(echo $left); killing them"
+        kill -KILL $left 2>/dev/null || true
+        sleep 0.5
+        if [ -n "$(pgrep -f -- "$dir/" || true)" ]; then
+            harness_log "processes still running from $dir"
+        fi
+        return 1
+    fi
+    harness_log "brokers stopped; no process left from $dir"
+}

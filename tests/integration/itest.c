@@ -1,0 +1,323 @@
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <stdatomic.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+const char *itest_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        ck_abort_msg("%s is not set: run integration tests through tests/harness/with-brokers.sh",
+                     name);
+    return v;
+}
+
+char *itest_unique(const char *prefix)
+{
+    static int counter;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s-%d-%d-%lld", prefix, (int)getpid(), ++counter,
+             (long long)time(NULL));
+    return strdup(buf);
+}
+
+void itest_create_topic(const char *topic)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                                sizeof(err)) == RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, 1, err, sizeof(err));
+    ck_assert_msg(nt != NULL, "NewTopic: %s", err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    ck_assert_msg(ev != NULL, "CreateTopics: no answer in 30 s");
+    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    ck_assert_msg(res != NULL, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+    size_t n;
+    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_msg(rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "create topic %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+}
+
+void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml)
+{
+    const char *dir = itest_env("MKB_HARNESS_DIR");
+    const char *bin = itest_env("MKB_BRIDGE_BIN");
+    snprintf(b->config_path, sizeof(b->config_path), "%s/%s.yaml", dir, name);
+    snprintf(b->log_path, sizeof(b->log_path), "%s/%s.log", dir, name);
+    FILE *f = fopen(b->config_path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s: %s", b->config_path, strerror(errno));
+    fputs(config_yaml, f);
+    fclose(f);
+    pid_t parent = getpid();
+    b->pid = fork();
+    ck_assert(b->pid >= 0);
+    if (b->pid == 0) {
+        /* Never outlive the test: the harness also checks nothing is left. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execl(bin, bin, "-c", b->config_path, (char *)NULL);
+        _exit(127);
+    }
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+bool itest_bridge_wait_log(itest_bridge_t *b, const char *needle, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+        if (file_contains(b->log_path, needle))
+            return true;
+        int st;
+        if (waitpid(b->pid, &st, WNOHANG) == b->pid) {
+            b->pid = -1;
+            return file_contains(b->log_path, needle);
+        }
+        sleep_ms(50);
+    }
+    return false;
+}
+
+int itest_bridge_stop(itest_bridge_t *b, int sig, int timeout_ms)
+{
+    if (b->pid <= 0)
+        return -1;
+    kill(b->pid, sig);
+    long long deadline = now_ms() + timeout_ms;
+    int st;
+    for (;;) {
+        pid_t r = waitpid(b->pid, &st, WNOHANG);
+        if (r == b->pid)
+            break;
+        if (now_ms() >= deadline) {
+            kill(b->pid, SIGKILL);
+            waitpid(b->pid, &st, 0);
+            b->pid = -1;
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    b->pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void itest_bridge_dump_log(const itest_bridge_t *b)
+{
+    FILE *f = fopen(b->log_path, "r");
+    if (!f)
+        return;
+    char line[4096];
+    fprintf(stderr, "--- %s\n", b->log_path);
+    while (fgets(line, sizeof(line), f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+typedef struct {
+    atomic_int acked, failed, connected;
+} pubstate_t;
+
+static void pub_ok(void *ctx, MQTTAsync_successData *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pubstate_t *)ctx)->acked, 1);
+}
+static void pub_fail(void *ctx, MQTTAsync_failureData *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pubstate_t *)ctx)->failed, 1);
+}
+static void pub_ok5(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pubstate_t *)ctx)->acked, 1);
+}
+static void pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pubstate_t *)ctx)->failed, 1);
+}
+static void pub_connected(void *ctx, char *cause)
+{
+    (void)cause;
+    atomic_store(&((pubstate_t *)ctx)->connected, 1);
+}
+
+void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,
+                          const char *payload_fmt, int n)
+{
+    pubstate_t st = {0};
+    MQTTAsync c;
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.MQTTVersion = mqtt_version;
+    co.maxBufferedMessages = 1000; /* applies while connected too */
+    int rc = MQTTAsync_createWithOptions(&c, itest_env("MKB_MQTT_URI"), client_id,
+                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    ck_assert_int_eq(rc, MQTTASYNC_SUCCESS);
+    MQTTAsync_setConnected(c, &st, pub_connected);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
+    if (mqtt_version == MQTTVERSION_5)
+        o = o5;
+    else
+        o.MQTTVersion = mqtt_version;
+    o.maxInflight = 1000;
+    ck_assert_int_eq(MQTTAsync_connect(c, &o), MQTTASYNC_SUCCESS);
+    long long deadline = now_ms() + 10000;
+    while (!atomic_load(&st.connected) && now_ms() < deadline)
+        sleep_ms(10);
+    ck_assert_msg(atomic_load(&st.connected), "publisher could not connect");
+
+    char payload[512];
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(payload, sizeof(payload), payload_fmt, i);
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.context = &st;
+        if (mqtt_version == MQTTVERSION_5) {
+            ro.onSuccess5 = pub_ok5;
+            ro.onFailure5 = pub_fail5;
+        } else {
+            ro.onSuccess = pub_ok;
+            ro.onFailure = pub_fail;
+        }
+        /* Keep at most 500 unacknowledged (under maxInflight). */
+        while (i - atomic_load(&st.acked) - atomic_load(&st.failed) >= 500)
+            sleep_ms(1);
+        rc = MQTTAsync_send(c, topic, len, payload, qos, 0, &ro);
+        ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish %d: %s", i, MQTTAsync_strerror(rc));
+    }
+    deadline = now_ms() + 30000;
+    while (atomic_load(&st.acked) + atomic_load(&st.failed) < n && now_ms() < deadline)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&st.failed), 0);
+    ck_assert_int_eq(atomic_load(&st.acked), n);
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(c, &d);
+    MQTTAsync_destroy(&c);
+}
+
+static char *dup_bytes(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    ck_assert(s != NULL);
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
+                          size_t *n, char ***keys)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                      sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", "itest-reader", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    ck_assert_msg(rk != NULL, "consumer: %s", err);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    ck_assert(rd_kafka_assign(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+
+    size_t cap = expect + 16, count = 0;
+    char **vals = calloc(cap, sizeof(char *));
+    char **ks = calloc(cap, sizeof(char *));
+    ck_assert(vals && ks);
+    bool at_end = false;
+    long long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline && !(at_end && count >= expect)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            at_end = true;
+        } else if (m->err) {
+            fprintf(stderr, "itest: consume %s: %s\n", topic, rd_kafka_message_errstr(m));
+        } else {
+            at_end = false;
+            if (count == cap) {
+                cap *= 2;
+                vals = realloc(vals, cap * sizeof(char *));
+                ks = realloc(ks, cap * sizeof(char *));
+                ck_assert(vals && ks);
+            }
+            vals[count] = dup_bytes(m->payload, m->len);
+            ks[count] = dup_bytes(m->key, m->key_len);
+            count++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    *out = vals;
+    *n = count;
+    if (keys)
+        *keys = ks;
+    else
+        itest_free_strings(ks, count);
+}
+
+void itest_free_strings(char **s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        free(s[i]);
+    free(s);
+}

@@ -1,0 +1,55 @@
+/* Helpers for integration tests that run against the real brokers started by
+ * tests/harness/with-brokers.sh (addresses in MKB_MQTT_URI,
+ * MKB_KAFKA_BOOTSTRAP; scratch files in MKB_HARNESS_DIR). */
+#ifndef MKB_ITEST_H
+#define MKB_ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The value of an environment variable the harness sets; aborts the test if
+ * it is missing. */
+const char *itest_env(const char *name);
+
+/* A name unique to this run: PREFIX-<pid>-<counter>-<time>. Caller frees. */
+char *itest_unique(const char *prefix);
+
+/* Creates a Kafka topic with one partition (admin API); aborts on failure. */
+void itest_create_topic(const char *topic);
+
+/* A bridge child process, its config written under MKB_HARNESS_DIR. */
+typedef struct {
+    pid_t pid;
+    char config_path[512];
+    char log_path[512];
+} itest_bridge_t;
+
+/* Writes CONFIG_YAML to a file and starts $MKB_BRIDGE_BIN -c FILE. */
+void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml);
+
+/* Waits until the bridge's log contains NEEDLE; false after TIMEOUT_MS or
+ * if the bridge exited. */
+bool itest_bridge_wait_log(itest_bridge_t *b, const char *needle, int timeout_ms);
+
+/* Sends SIG and waits up to TIMEOUT_MS; returns the exit status, 128+signal
+ * if killed by a signal, or -1 on timeout (then it is SIGKILLed). */
+int itest_bridge_stop(itest_bridge_t *b, int sig, int timeout_ms);
+
+/* Prints the bridge's log to stderr (for a failed assertion's context). */
+void itest_bridge_dump_log(const itest_bridge_t *b);
+
+/* Publishes N messages at QOS on TOPIC; payload i is PAYLOAD_FMT with i
+ * (a printf format taking one int). Waits for every acknowledgement. */
+void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,
+                          const char *payload_fmt, int n);
+
+/* Reads partition 0 of TOPIC from the beginning to its end. Stops when at
+ * least EXPECT records were read and the end was reached, or after
+ * TIMEOUT_MS. Returns the payloads as NUL-terminated strings (*out, *n);
+ * free with itest_free_strings. KEYS, if not NULL, receives the keys. */
+void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
+                          size_t *n, char ***keys);
+void itest_free_strings(char **s, size_t n);
+
+#endif

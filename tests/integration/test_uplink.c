@@ -1,0 +1,173 @@
+/* Uplink end to end: real Mosquitto -> the bridge binary -> real Kafka. */
+#define _GNU_SOURCE /* asprintf */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int versions[] = {MQTTVERSION_5, MQTTVERSION_3_1_1};
+static const char *const version_names[] = {"5", "3.1.1"};
+
+/* A config with one route FILTER -> TOPIC for MQTT version VERSION_NAME. */
+static char *make_config(const char *client_id, const char *version_name, const char *filter,
+                         const char *topic)
+{
+    char *buf = NULL;
+    int n = asprintf(&buf,
+                     "mqtt:\n"
+                     "  uri: %s\n"
+                     "  client_id: %s\n"
+                     "  version: %s\n"
+                     "kafka:\n"
+                     "  bootstrap: %s\n"
+                     "routes:\n"
+                     "  - name: itest\n"
+                     "    mqtt: { filter: \"%s\", qos: 1 }\n"
+                     "    kafka: { topic: %s }\n",
+                     itest_env("MKB_MQTT_URI"), client_id, version_name,
+                     itest_env("MKB_KAFKA_BOOTSTRAP"), filter, topic);
+    ck_assert(n > 0);
+    return buf;
+}
+
+/* Every payload "<prefix><i>" for i in [0, n) exactly once, nothing else. */
+static void assert_exactly(char **vals, size_t count, const char *prefix, int n)
+{
+    int *seen = calloc((size_t)n, sizeof(int));
+    size_t plen = strlen(prefix);
+    int unknown = 0, dups = 0, missing = 0;
+    for (size_t i = 0; i < count; i++) {
+        char *end;
+        long k = strncmp(vals[i], prefix, plen) == 0 ? strtol(vals[i] + plen, &end, 10) : -1;
+        if (k < 0 || k >= n || *end != '\0')
+            unknown++;
+        else if (seen[k]++)
+            dups++;
+    }
+    for (int i = 0; i < n; i++)
+        missing += seen[i] == 0;
+    free(seen);
+    ck_assert_msg(count == (size_t)n && unknown == 0 && dups == 0 && missing == 0,
+                  "expected exactly %d records, read %zu: %d missing, %d duplicated, %d unknown",
+                  n, count, missing, dups, unknown);
+}
+
+START_TEST(test_thousand_qos1_messages)
+{
+    const int n = 1000;
+    char *topic = itest_unique("itest.uplink");
+    char *client = itest_unique("bridge");
+    char mqtt_topic[300];
+    snprintf(mqtt_topic, sizeof(mqtt_topic), "itest/%s/sensor", topic);
+    char filter[300];
+    snprintf(filter, sizeof(filter), "itest/%s/#", topic);
+    itest_create_topic(topic);
+
+    char *cfg = make_config(client, version_names[_i], filter, topic);
+    itest_bridge_t b;
+    itest_bridge_start(&b, client, cfg);
+    if (!itest_bridge_wait_log(&b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(&b);
+        ck_abort_msg("bridge not ready within 30 s");
+    }
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, versions[_i], mqtt_topic, 1, "reading-%d", n);
+
+    /* SIGTERM: stop intake, flush, exit 0 only if everything was delivered. */
+    int status = itest_bridge_stop(&b, SIGTERM, 60000);
+    if (status != 0)
+        itest_bridge_dump_log(&b);
+    ck_assert_int_eq(status, 0);
+
+    char **vals, **keys;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, &keys);
+    assert_exactly(vals, count, "reading-", n);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_str_eq(keys[i], mqtt_topic); /* the record key is the MQTT topic */
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    free(pub);
+    free(cfg);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+/* Messages published while the bridge is down wait in its persistent
+ * session and reach Kafka once it is back. */
+START_TEST(test_persistent_session_delivers_backlog)
+{
+    const int n = 300;
+    char *topic = itest_unique("itest.session");
+    char *client = itest_unique("bridge");
+    char mqtt_topic[300], filter[300];
+    snprintf(mqtt_topic, sizeof(mqtt_topic), "itest/%s/backlog", topic);
+    snprintf(filter, sizeof(filter), "itest/%s/+", topic);
+    itest_create_topic(topic);
+    char *cfg = make_config(client, version_names[_i], filter, topic);
+
+    itest_bridge_t b;
+    itest_bridge_start(&b, client, cfg); /* first run creates the session */
+    ck_assert_msg(itest_bridge_wait_log(&b, "ready: forwarding", 30000), "not ready");
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, versions[_i], mqtt_topic, 1, "backlog-%d", n);
+
+    itest_bridge_start(&b, client, cfg);
+    ck_assert_msg(itest_bridge_wait_log(&b, "ready: forwarding", 30000), "not ready");
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL);
+    int status = itest_bridge_stop(&b, SIGTERM, 30000);
+    if (status != 0 || count != (size_t)n)
+        itest_bridge_dump_log(&b);
+    ck_assert_int_eq(status, 0);
+    assert_exactly(vals, count, "backlog-", n);
+    itest_free_strings(vals, count);
+    free(pub);
+    free(cfg);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+/* A configuration error names file:line:column and exits 2. */
+START_TEST(test_config_error_exit_code)
+{
+    itest_bridge_t b;
+    itest_bridge_start(&b, "bad-config",
+                       "mqtt:\n  uri: tcp://127.0.0.1:1\n  clientid: x\n"
+                       "kafka: { bootstrap: 127.0.0.1:1 }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_int_eq(itest_bridge_stop(&b, 0, 10000), 2);
+    char needle[600];
+    snprintf(needle, sizeof(needle), "%s:3:3: error: unknown key 'mqtt.clientid'; did you mean "
+             "'client_id'?", b.config_path);
+    ck_assert_msg(itest_bridge_wait_log(&b, needle, 100), "log lacks: %s", needle);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("uplink");
+    TCase *tc = tcase_create("end_to_end");
+    tcase_set_timeout(tc, 180);
+    tcase_add_loop_test(tc, test_thousand_qos1_messages, 0, 2);
+    tcase_add_loop_test(tc, test_persistent_session_delivers_backlog, 0, 2);
+    suite_add_tcase(s, tc);
+    TCase *cli = tcase_create("cli");
+    tcase_set_timeout(cli, 30);
+    tcase_add_test(cli, test_config_error_exit_code);
+    suite_add_tcase(s, cli);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,177 @@
+#include "config.h"
+#include "err.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const good =
+    "mqtt:\n"
+    "  uri: tcp://127.0.0.1:1883\n"
+    "  version: 3.1.1\n"
+    "kafka:\n"
+    "  bootstrap: 127.0.0.1:9092\n"
+    "  properties: { linger.ms: 20, compression.type: lz4 }\n"
+    "routes:\n"
+    "  - name: hot\n"
+    "    mqtt: { filter: \"sites/+/temp\", qos: 2 }\n"
+    "    kafka: { topic: hvac.telemetry }\n"
+    "  - name: rest\n"
+    "    mqtt: { filter: \"sites/#\" }\n"
+    "    kafka: { topic: raw }\n";
+
+static char *load_err(const char *text)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    int rc = config_load_string("c.yaml", text, &cfg, &errors);
+    ck_assert_int_eq(rc, MKB_ERR_CONFIG);
+    ck_assert_ptr_null(cfg);
+    ck_assert_ptr_nonnull(errors);
+    return errors;
+}
+
+START_TEST(test_good_config_and_defaults)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml", good, &cfg, &errors), MKB_OK);
+    ck_assert_str_eq(cfg->mqtt_uri, "tcp://127.0.0.1:1883");
+    ck_assert_str_eq(cfg->mqtt_version, "3.1.1");
+    ck_assert_str_eq(cfg->mqtt_client_id, "mqtt-kafka-bridge"); /* default */
+    ck_assert(!cfg->mqtt_clean_start);
+    ck_assert_int_eq(cfg->mqtt_keepalive_s, 30);
+    ck_assert_uint_eq(cfg->kafka_properties_n, 2);
+    ck_assert_str_eq(cfg->kafka_properties[0].key, "linger.ms");
+    ck_assert_str_eq(cfg->kafka_properties[0].value, "20");
+    ck_assert_uint_eq(cfg->routes_n, 2);
+    ck_assert_str_eq(cfg->routes[0].mqtt_filter, "sites/+/temp");
+    ck_assert_int_eq(cfg->routes[0].mqtt_qos, 2);
+    ck_assert_int_eq(cfg->routes[1].mqtt_qos, 1); /* default */
+    ck_assert_str_eq(cfg->routes[1].kafka_topic, "raw");
+    ck_assert_str_eq(cfg->log_level, "info");
+    config_destroy(cfg);
+    config_destroy(NULL);
+}
+END_TEST
+
+START_TEST(test_unknown_key_suggests)
+{
+    char *e = load_err("mqtt:\n  uri: tcp://h:1\n  clinet_id: x\nkafka: { bootstrap: h:1 }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:3:3: error: unknown key 'mqtt.clinet_id'; did you mean "
+                            "'client_id'?"),
+                  "%s", e);
+    free(e);
+    e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\nzzz: 1\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:3:1: error: unknown key 'zzz'; expected one of: mqtt, kafka"),
+                  "%s", e);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_every_error_listed)
+{
+    char *e = load_err("mqtt:\n  keepalive_s: 2\n  version: 4\n  clean_start: maybe\n"
+                       "kafka: { bootstrap: h:1 }\n"
+                       "routes:\n  - name: a\n    mqtt: { filter: \"a/#/b\", qos: 3 }\n"
+                       "    kafka: { topic: \"bad topic\" }\n");
+    ck_assert_msg(strstr(e, "c.yaml:2:3: error: mqtt.uri: required key missing"), "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:2:16: error: mqtt.keepalive_s: 2 is out of range [5, 3600]"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:3:12: error: mqtt.version: '4' is not valid; expected one "
+                            "of: 3.1.1, 5"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:4:16: error: mqtt.clean_start: expected true or false"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].mqtt.qos: 3 is out of range [0, 2]"), "%s", e);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_finalize_checks)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\nroutes:\n"
+                       "  - { name: a, mqtt: { filter: \"a/#/b\" }, kafka: { topic: \"x y\" } }\n"
+                       "  - { name: a, mqtt: { filter: b }, kafka: { topic: b } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:5: error: routes[0].mqtt.filter: 'a/#/b' is not a valid"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].kafka.topic: 'x y' is not a valid Kafka topic name"), "%s",
+                  e);
+    ck_assert_msg(strstr(e, "c.yaml:5:5: error: routes[1].name: 'a' is already the name"), "%s",
+                  e);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_wrong_shapes)
+{
+    char *e = load_err("mqtt: [1]\nkafka: { bootstrap: h:1 }\nroutes: { a: 1 }\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:7: error: mqtt: expected a mapping"), "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:3:9: error: routes: expected a list"), "%s", e);
+    free(e);
+    e = load_err("");
+    ck_assert_msg(strstr(e, "the configuration is empty"), "%s", e);
+    free(e);
+    e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\nroutes: []\n");
+    ck_assert_msg(strstr(e, "c.yaml:3:9: error: routes: at least one route is needed"), "%s", e);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_edit_distance)
+{
+    ck_assert_uint_eq(config_edit_distance("kitten", "sitting"), 3);
+    ck_assert_uint_eq(config_edit_distance("", "abc"), 3);
+    ck_assert_uint_eq(config_edit_distance("same", "same"), 0);
+}
+END_TEST
+
+/* docs/CONFIGURATION.md documents every key of the loader's table. */
+START_TEST(test_docs_cover_every_key)
+{
+    char *keys = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&keys, &len);
+    config_print_keys(mem);
+    fclose(mem);
+    FILE *f = fopen(MKB_SOURCE_DIR "/docs/CONFIGURATION.md", "r");
+    ck_assert_msg(f != NULL, "cannot open docs/CONFIGURATION.md");
+    static char doc[1 << 16];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    char *save = NULL;
+    for (char *line = strtok_r(keys, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == ' ')
+            continue; /* a description line */
+        char key[128];
+        ck_assert(sscanf(line, "%127s", key) == 1);
+        char needle[140];
+        snprintf(needle, sizeof(needle), "`%s`", key);
+        ck_assert_msg(strstr(doc, needle), "docs/CONFIGURATION.md does not document %s", needle);
+    }
+    free(keys);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_good_config_and_defaults);
+    tcase_add_test(tc, test_unknown_key_suggests);
+    tcase_add_test(tc, test_every_error_listed);
+    tcase_add_test(tc, test_finalize_checks);
+    tcase_add_test(tc, test_wrong_shapes);
+    tcase_add_test(tc, test_edit_distance);
+    tcase_add_test(tc, test_docs_cover_every_key);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
