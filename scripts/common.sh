@@ -3,5 +3,5 @@
 MKB_ROOT=${MKB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KAFKA_POM="$MKB_ROOT/deps/kafka/pom.xml"
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")
-MKB_CACHE=${MKB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-kafka-bridge}
+MKB_CACHE=${MKB_CACHE:-$MKB_ROOT/.cache}   # repo-local: `sudo make deps` then `make check` as a user both see it
 KAFKA_LIBS=${KAFKA_LIBS:-$MKB_CACHE/kafka-$KAFKA_VERSION/libs}
