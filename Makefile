@@ -23,7 +23,7 @@ endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc
 CFLAGS  += -std=c11 -Wall -Wextra -Werror $(OPT) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpaho-mqtt3as -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpaho-mqtt3as -lpthread -lm
 CHECK_LIBS := $(shell pkg-config --libs check)
 
 SRCS := $(wildcard src/*.c)
@@ -32,16 +32,19 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
 # Unit tests: one suite per module, linked against that module (and the
 # lower layers it is built on) only.
-UNIT_TESTS := $(BUILD)/tests/unit/test_route $(BUILD)/tests/unit/test_ytree \
-              $(BUILD)/tests/unit/test_config
-$(BUILD)/tests/unit/test_route: $(BUILD)/src/route.o $(BUILD)/src/err.o
+UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
+              $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper
+$(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/route.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
+ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o normalize.o buf.o \
+               config.o ytree.o err.o)
+$(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install
+.PHONY: all deps check unit integration asan demo clean format install docs
 all: $(BIN) $(BUILD)/freeport
 
 $(BIN): $(OBJS)
@@ -89,6 +92,12 @@ asan:
 
 demo: all
 	scripts/demo.sh
+
+# Regenerates the key table of docs/CONFIGURATION.md from the loader's table.
+docs: $(BIN)
+	scripts/config-keys-md.sh ./$(BIN) > $(BUILD)/keys.md
+	sed -i -e '/<!-- keys:begin/,/<!-- keys:end -->/{/<!-- keys:begin/{p;r $(BUILD)/keys.md' \
+	    -e '};/<!-- keys:end -->/p;d}' docs/CONFIGURATION.md
 
 format:
 	clang-format -i src/*.c src/*.h tests/*/*.c tests/*/*.h

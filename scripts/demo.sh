@@ -40,7 +40,8 @@ sed 's/^/[bridge] /' "$dir/bridge.log"
 tail -n0 -f "$dir/bridge.log" --pid="${pids[0]}" | sed -u 's/^/[bridge] /' &
 pids+=($!)
 
-echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every second"
+echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every second,"
+echo "      energy every 10 s, and a faulty reading (no humidity) every 15 s"
 (
     i=0
     while :; do
@@ -52,6 +53,10 @@ echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every secon
                     -m "{\"temp_f\":$((60 + t / 5)).$((t % 10)),\"rh\":$((35 + t % 20)),\"ts\":$(date +%s%3N)}"
             done
         done
+        if [ $((i % 15)) -eq 7 ]; then # a faulty sensor: no humidity -> dead letter
+            mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-faulty-$$" \
+                -t "sites/s2/hvac/u9/telemetry" -m "{\"temp_f\":99.9,\"ts\":$(date +%s%3N)}"
+        fi
         if [ $((i % 10)) -eq 0 ]; then
             mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-meter-$$" \
                 -t "sites/s1/hvac/u1/energy" -m "{\"kwh\":$((1000 + i)),\"ts\":$(date +%s%3N)}"
@@ -62,18 +67,21 @@ echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every secon
 ) &
 pids+=($!)
 
-# Wait until the bridge has created the topics, then consume both.
-for _ in $(seq 1 100); do
-    kcat -b "$MKB_KAFKA_BOOTSTRAP" -L -t hvac.telemetry 2>/dev/null | grep -q 'partition 0' && break
-    sleep 0.2
-done
+# consume TOPIC FORMAT: print TOPIC's records once the bridge has created it
+# (kcat's simple consumer gives up on a topic that does not exist yet).
+consume() {
+    (
+        until kcat -b "$MKB_KAFKA_BOOTSTRAP" -L -t "$1" 2>/dev/null | grep -q 'partition 0'; do
+            sleep 0.5
+        done
+        exec kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -C -o beginning -u -f "$2" -t "$1"
+    ) &
+    pids+=($!)
+}
 echo "demo: records arriving in Kafka (Ctrl-C to stop):"
-kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -C -o beginning -u \
-    -f '[kafka]  %t  key=%k  %s\n' -t hvac.telemetry &
-pids+=($!)
-kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -C -o beginning -u \
-    -f '[kafka]  %t     key=%k  %s\n' -t hvac.energy 2>/dev/null &
-pids+=($!)
+consume hvac.telemetry '[kafka]  %t  key=%k  %s\n'
+consume hvac.energy '[kafka]  %t     key=%k  %s\n'
+consume iot.deadletter '[kafka]  %t  key=%k  %s\n         headers: %h\n'
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
     sleep "$DEMO_SECONDS"

@@ -3,8 +3,8 @@
 #include "err.h"
 #include "kafka_sink.h"
 #include "log.h"
+#include "mapper.h"
 #include "mqtt_source.h"
-#include "route.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,31 +14,47 @@
 
 struct bridge {
     const config_t *cfg;
-    route_table_t *routes;
+    mapper_t *mapper; /* used by the MQTT receive thread only */
     kafka_sink_t *sink;
-    kafka_topic_t **topics; /* one per route, by route index */
     mqtt_source_t *source;
-    atomic_uint_fast64_t received, unrouted;
+    atomic_uint_fast64_t received, unmatched, records, dead_letters;
 };
+
+static int produce_record(void *opaque, const mapper_record_t *rec)
+{
+    bridge_t *b = opaque;
+    if (rec->dead_letter) {
+        uint64_t n = atomic_fetch_add(&b->dead_letters, 1) + 1;
+        if (n <= 10 || n % 1000 == 0)
+            log_warn("bridge", "dead letter from route '%s': %s (%llu so far)",
+                     rec->route ? rec->route : "-", rec->reason, (unsigned long long)n);
+    }
+    atomic_fetch_add(&b->records, 1);
+    int rc = kafka_sink_produce(b->sink, rec);
+    /* MKB_ERR_KAFKA: a permanent error, logged and counted by the sink. */
+    return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
+}
 
 /* Runs on Paho's receive thread for every message (the custody point). */
 static int on_message(void *opaque, const mqtt_msg_t *m)
 {
     bridge_t *b = opaque;
     atomic_fetch_add(&b->received, 1);
-    const route_t *r = route_table_match(b->routes, m->topic, m->topic_len);
-    if (!r) {
-        uint64_t n = atomic_fetch_add(&b->unrouted, 1) + 1;
+    mapper_result_t res;
+    int rc = mapper_process(b->mapper, m, produce_record, b, &res);
+    if (res.unmatched) {
+        uint64_t n = atomic_fetch_add(&b->unmatched, 1) + 1;
         if (n <= 10 || n % 1000 == 0)
-            log_warn("bridge", "no route for topic '%.*s' (%llu unrouted so far)",
-                     (int)m->topic_len, m->topic, (unsigned long long)n);
-        return MKB_OK;
+            log_warn("bridge", "no route for topic '%.*s'%s (%llu unmatched so far)",
+                     (int)m->topic_len, m->topic,
+                     b->cfg->kafka_unmatched_topic ? "; sent to kafka.unmatched_topic" : "",
+                     (unsigned long long)n);
     }
-    int rc = kafka_sink_produce(b->sink, b->topics[route_index(r)], m->topic, m->topic_len,
-                                m->payload, m->payload_len);
     if (rc == MKB_ERR_STOPPED)
         return rc; /* not safe: leave it unacknowledged */
-    /* MKB_ERR_KAFKA: a permanent error, logged and counted by the sink. */
+    if (rc != MKB_OK)
+        log_error("bridge", "message on '%.*s' not mapped: %s", (int)m->topic_len, m->topic,
+                  mkb_strerror(rc));
     return MKB_OK;
 }
 
@@ -47,48 +63,37 @@ int bridge_new(const config_t *cfg, bridge_t **out, char *errstr, size_t errstr_
     int rc = MKB_ERR_NOMEM;
     const char **filters = NULL;
     int *qos = NULL;
+    char *errors = NULL;
     bridge_t *b = calloc(1, sizeof(*b));
     if (!b)
         goto nomem;
     b->cfg = cfg;
-    if ((rc = route_table_new(cfg->routes, cfg->routes_n, &b->routes, errstr, errstr_size)) !=
-        MKB_OK)
+    if ((rc = mapper_new(cfg, &b->mapper, &errors)) != MKB_OK) {
+        snprintf(errstr, errstr_size, "%s", errors ? errors : "out of memory");
+        free(errors);
         goto destroy;
+    }
     if ((rc = kafka_sink_new(cfg, &b->sink, errstr, errstr_size)) != MKB_OK)
         goto destroy;
-
-    size_t n = route_table_count(b->routes);
+    size_t nsub = mapper_subscription_count(b->mapper);
     rc = MKB_ERR_NOMEM;
-    b->topics = calloc(n, sizeof(*b->topics));
-    filters = calloc(n, sizeof(*filters));
-    qos = calloc(n, sizeof(*qos));
-    if (!b->topics || !filters || !qos)
+    filters = calloc(nsub ? nsub : 1, sizeof(*filters));
+    qos = calloc(nsub ? nsub : 1, sizeof(*qos));
+    if (!filters || !qos)
         goto nomem;
-    size_t nsub = 0;
-    for (size_t i = 0; i < n; i++) {
-        const route_t *r = route_table_get(b->routes, i);
-        if (!(b->topics[i] = kafka_sink_topic(b->sink, route_kafka_topic(r)))) {
-            rc = MKB_ERR_KAFKA;
-            snprintf(errstr, errstr_size, "kafka: cannot create topic handle for '%s'",
-                     route_kafka_topic(r));
-            goto destroy;
-        }
-        /* One subscription per distinct filter, at the highest QoS asked. */
-        size_t j;
-        for (j = 0; j < nsub && strcmp(filters[j], route_filter(r)) != 0; j++)
-            ;
-        if (j == nsub) {
-            filters[nsub] = route_filter(r);
-            qos[nsub++] = route_qos(r);
-        } else if (route_qos(r) > qos[j]) {
-            qos[j] = route_qos(r);
-        }
+    for (size_t i = 0; i < nsub; i++) {
+        filters[i] = mapper_subscription_filter(b->mapper, i);
+        qos[i] = mapper_subscription_qos(b->mapper, i);
     }
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
                               errstr_size)) != MKB_OK)
         goto destroy;
     free(filters);
     free(qos);
+    if (cfg->commands_n)
+        log_warn("bridge", "%zu command rule(s) checked but not carried yet (Kafka -> MQTT "
+                           "commands are not implemented in this version)",
+                 cfg->commands_n);
     *out = b;
     return MKB_OK;
 
@@ -106,9 +111,8 @@ void bridge_destroy(bridge_t *b)
     if (!b)
         return;
     mqtt_source_destroy(b->source); /* first: no callback may run after this */
-    free(b->topics);
     kafka_sink_destroy(b->sink);
-    route_table_destroy(b->routes);
+    mapper_destroy(b->mapper);
     free(b);
 }
 
@@ -117,7 +121,9 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     kafka_sink_stats_t ks;
     kafka_sink_stats(b->sink, &ks);
     out->received = atomic_load(&b->received);
-    out->unrouted = atomic_load(&b->unrouted);
+    out->unmatched = atomic_load(&b->unmatched);
+    out->records = atomic_load(&b->records);
+    out->dead_letters = atomic_load(&b->dead_letters);
     out->produced = ks.produced;
     out->delivered = ks.delivered;
     out->failed = ks.failed;
@@ -134,8 +140,11 @@ static void log_stats(const bridge_t *b, const char *when)
 {
     bridge_stats_t st;
     bridge_stats(b, &st);
-    log_info("bridge", "%s: received=%llu unrouted=%llu produced=%llu delivered=%llu failed=%llu",
-             when, (unsigned long long)st.received, (unsigned long long)st.unrouted,
+    log_info("bridge",
+             "%s: received=%llu unmatched=%llu records=%llu dead_letters=%llu produced=%llu "
+             "delivered=%llu failed=%llu",
+             when, (unsigned long long)st.received, (unsigned long long)st.unmatched,
+             (unsigned long long)st.records, (unsigned long long)st.dead_letters,
              (unsigned long long)st.produced, (unsigned long long)st.delivered,
              (unsigned long long)st.failed);
 }
@@ -153,7 +162,7 @@ int bridge_run(bridge_t *b, volatile sig_atomic_t *stop)
         mqtt_source_tick(b->source);
         bool ready = mqtt_source_ready(b->source);
         if (ready && !was_ready)
-            log_info("bridge", "ready: forwarding %zu route(s)", route_table_count(b->routes));
+            log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->mapper));
         was_ready = ready;
         if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
             log_error("bridge", "stopping: the Kafka producer failed for good: %s", err);

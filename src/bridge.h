@@ -1,5 +1,6 @@
-/* The uplink pipeline: MQTT message -> route -> Kafka record. Owns the route
- * table, the Kafka sink and the MQTT source, and runs the main loop. */
+/* The uplink pipeline: MQTT message -> mapper (routes, normalizer) -> Kafka
+ * records. Owns the mapper, the Kafka sink and the MQTT source, and runs
+ * the main loop. */
 #ifndef MKB_BRIDGE_H
 #define MKB_BRIDGE_H
 
@@ -12,14 +13,17 @@
 typedef struct bridge bridge_t;
 
 typedef struct {
-    uint64_t received;  /* messages taken from MQTT */
-    uint64_t unrouted;  /* messages no route matched (acknowledged, not forwarded) */
-    uint64_t produced;  /* records handed to the producer */
-    uint64_t delivered; /* records acknowledged by Kafka */
-    uint64_t failed;    /* records Kafka refused for good */
+    uint64_t received;     /* messages taken from MQTT */
+    uint64_t unmatched;    /* messages no route matched */
+    uint64_t records;      /* records made (dead letters included) */
+    uint64_t dead_letters; /* records sent to the dead-letter topic */
+    uint64_t produced;     /* records handed to the producer */
+    uint64_t delivered;    /* records acknowledged by Kafka */
+    uint64_t failed;       /* records Kafka refused for good */
 } bridge_stats_t;
 
-/* Builds every component from CFG (borrowed for the bridge's lifetime). */
+/* Builds every component from CFG (borrowed for the bridge's lifetime).
+ * Route compile errors come back in errstr (one per line). */
 int bridge_new(const config_t *cfg, bridge_t **out, char *errstr, size_t errstr_size);
 void bridge_destroy(bridge_t *b);
 

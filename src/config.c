@@ -1,11 +1,12 @@
 #include "config.h"
 
 #include "err.h"
-#include "route.h"
 #include "ytree.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +15,19 @@
 
 /* ---- the key table ---------------------------------------------------- */
 
-typedef enum { CT_STR, CT_INT, CT_BOOL, CT_ENUM, CT_SECTION, CT_STRMAP, CT_LIST } ctype_t;
+typedef enum {
+    CT_STR,
+    CT_INT,
+    CT_DOUBLE,
+    CT_BOOL,
+    CT_ENUM,
+    CT_SCALAR,  /* config_scalar_t: text + quoted */
+    CT_SECTION, /* nested keys of the same struct */
+    CT_STRMAP,  /* config_kv_t array */
+    CT_LIST,    /* list of sections; appends (mapping files add routes) */
+    CT_NAMED,   /* mapping name -> section; item's first member is the name */
+    CT_STRLIST, /* list of strings (a single string is a list of one) */
+} ctype_t;
 
 typedef struct section section_t;
 
@@ -22,12 +35,12 @@ typedef struct {
     const char *name;
     ctype_t type;
     size_t off;       /* offset of the field from the section's base */
-    size_t count_off; /* CT_LIST, CT_STRMAP: offset of the size_t count */
+    size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_STRLIST: the size_t count */
     long long min, max;
     const char *def; /* default as YAML text; NULL: none */
     bool required;
     const char *const *choices; /* CT_ENUM, NULL-terminated */
-    const section_t *sub;       /* CT_SECTION, CT_LIST items */
+    const section_t *sub;       /* CT_SECTION, CT_LIST and CT_NAMED items */
     const char *desc;
 } ckey_t;
 
@@ -40,13 +53,27 @@ struct section {
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 #define C_OFF(f) offsetof(config_t, f)
 #define R_OFF(f) offsetof(config_route_t, f)
+#define F_OFF(f) offsetof(config_field_t, f)
+#define M_OFF(f) offsetof(config_command_t, f)
 
 static const char *const mqtt_versions[] = {"3.1.1", "5", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const payload_kinds[] = {"json", "number", "text", "raw", NULL};
+static const char *const field_types[] = {"number", "integer", "string", "boolean", NULL};
+static const char *const ts_formats[] = {"auto", "epoch_s", "epoch_ms", "iso8601", NULL};
+
+/* Named unit conversions; normalize.c holds their factors (norm_conversion). */
+static const char *const conversions[] = {
+    "fahrenheit_to_celsius", "celsius_to_fahrenheit", "kelvin_to_celsius",
+    "celsius_to_kelvin",     "wh_to_kwh",             "kwh_to_wh",
+    "pa_to_hpa",             "hpa_to_pa",             "psi_to_kpa",
+    "kpa_to_psi",            "mph_to_kmh",            "kmh_to_mph",
+    "ms_to_s",               "s_to_ms",               "percent_to_ratio",
+    "ratio_to_percent",      NULL};
 
 static const ckey_t mqtt_keys[] = {
     {"uri", CT_STR, C_OFF(mqtt_uri), 0, 0, 0, NULL, true, NULL, NULL,
-     "Broker address: tcp://host:port (ssl:// comes with TLS support)."},
+     "Broker address: tcp://host:port."},
     {"client_id", CT_STR, C_OFF(mqtt_client_id), 0, 0, 0, "mqtt-kafka-bridge", false, NULL, NULL,
      "Stable MQTT client id; the broker keeps the persistent session under it."},
     {"version", CT_ENUM, C_OFF(mqtt_version), 0, 0, 0, "5", false, mqtt_versions, NULL,
@@ -60,6 +87,12 @@ static const ckey_t mqtt_keys[] = {
      false, NULL, NULL,
      "MQTT 5 only: how long the broker keeps the session after a disconnect "
      "(4294967295 = never expires)."},
+    {"username", CT_STR, C_OFF(mqtt_username), 0, 0, 0, NULL, false, NULL, NULL,
+     "MQTT user name."},
+    {"password", CT_STR, C_OFF(mqtt_password), 0, 0, 0, NULL, false, NULL, NULL,
+     "MQTT password; prefer password_file or ${ENV}."},
+    {"password_file", CT_STR, C_OFF(mqtt_password_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "File holding the MQTT password (one trailing newline is removed)."},
 };
 static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
 
@@ -69,19 +102,40 @@ static const ckey_t kafka_keys[] = {
     {"properties", CT_STRMAP, C_OFF(kafka_properties), C_OFF(kafka_properties_n), 0, 0, NULL, false,
      NULL, NULL,
      "librdkafka producer properties, passed as is (a bad one fails start-up with "
-     "librdkafka's message). Defaults set by the bridge: enable.idempotence=true, acks=all."},
+     "librdkafka's message). A name ending in _file is read from that file and passed "
+     "without the suffix (sasl.password_file: /run/secrets/kafka)."},
     {"flush_timeout_ms", CT_INT, C_OFF(kafka_flush_timeout_ms), 0, 0, 3600000, "30000", false,
      NULL, NULL, "At shutdown, how long to wait for outstanding deliveries."},
     {"queue_wait_ms", CT_INT, C_OFF(kafka_queue_wait_ms), 0, 0, 600000, "10000", false, NULL,
      NULL,
      "When the producer queue is full, how long the MQTT callback waits for room before "
      "logging a warning and waiting again (the message is never dropped)."},
+    {"dead_letter_topic", CT_STR, C_OFF(kafka_dead_letter_topic), 0, 0, 0,
+     "mqtt-kafka-bridge.deadletter", false, NULL, NULL,
+     "Topic for payloads that fail their route: original bytes, reason in headers."},
+    {"unmatched_topic", CT_STR, C_OFF(kafka_unmatched_topic), 0, 0, 0, NULL, false, NULL, NULL,
+     "Topic for messages no route matches (raw, unchanged). Unset: counted and logged only."},
 };
 static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
 
+static const ckey_t limit_keys[] = {
+    {"max_payload_bytes", CT_INT, C_OFF(limit_payload_bytes), 0, 1, 268435455, "1048576", false,
+     NULL, NULL, "Larger payloads become dead letters."},
+    {"max_json_depth", CT_INT, C_OFF(limit_json_depth), 0, 1, 1000, "32", false, NULL, NULL,
+     "JSON nested deeper than this becomes a dead letter."},
+    {"max_records_per_message", CT_INT, C_OFF(limit_records), 0, 1, 1000000, "1000", false, NULL,
+     NULL, "An exploded array with more elements becomes a dead letter."},
+    {"max_future_ms", CT_INT, C_OFF(limit_future_ms), 0, 0, 31536000000LL, "3600000", false, NULL,
+     NULL,
+     "A reading's time further ahead of the receive time than this is kept in the value but "
+     "not used as the Kafka timestamp (the broker would refuse it: Kafka's "
+     "log.message.timestamp.after.max.ms, one hour by default)."},
+};
+static const section_t limit_section = {limit_keys, NKEYS(limit_keys), 0};
+
 static const ckey_t route_mqtt_keys[] = {
     {"filter", CT_STR, R_OFF(mqtt_filter), 0, 0, 0, NULL, true, NULL, NULL,
-     "MQTT topic filter to subscribe to; + and # wildcards allowed."},
+     "MQTT topic filter: + and # wildcards, {name} captures one level, {name#} the rest."},
     {"qos", CT_INT, R_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL,
      "Subscription QoS: 0, 1 or 2."},
 };
@@ -89,30 +143,189 @@ static const section_t route_mqtt_section = {route_mqtt_keys, NKEYS(route_mqtt_k
 
 static const ckey_t route_kafka_keys[] = {
     {"topic", CT_STR, R_OFF(kafka_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "Kafka topic the messages go to. The record key is the MQTT topic."},
+     "Kafka topic (a template)."},
+    {"key", CT_STR, R_OFF(kafka_key), 0, 0, 0, "{mqtt.topic}", false, NULL, NULL,
+     "Record key (a template); empty for none."},
+    {"headers", CT_STRMAP, R_OFF(kafka_headers), R_OFF(kafka_headers_n), 0, 0, NULL, false, NULL,
+     NULL, "Record headers: name: template."},
 };
 static const section_t route_kafka_section = {route_kafka_keys, NKEYS(route_kafka_keys), 0};
 
+static const ckey_t field_keys[] = {
+    {"from", CT_STR, F_OFF(from), 0, 0, 0, NULL, false, NULL, NULL,
+     "JSON pointer to the input value (default: /<field name>)."},
+    {"type", CT_ENUM, F_OFF(type), 0, 0, 0, NULL, false, field_types, NULL,
+     "Coerce to number, integer, string or boolean."},
+    {"convert", CT_ENUM, F_OFF(convert), 0, 0, 0, NULL, false, conversions, NULL,
+     "Named unit conversion (applied before scale/offset)."},
+    {"scale", CT_DOUBLE, F_OFF(scale), 0, 0, 0, "1", false, NULL, NULL,
+     "Linear conversion: value * scale + offset."},
+    {"offset", CT_DOUBLE, F_OFF(offset), 0, 0, 0, "0", false, NULL, NULL,
+     "Linear conversion: value * scale + offset."},
+    {"default", CT_SCALAR, F_OFF(dflt), 0, 0, 0, NULL, false, NULL, NULL,
+     "Value used when the input lacks the field."},
+    {"required", CT_BOOL, F_OFF(required), 0, 0, 0, "false", false, NULL, NULL,
+     "A message without the field becomes a dead letter."},
+};
+static const section_t field_section = {field_keys, NKEYS(field_keys), sizeof(config_field_t)};
+
+static const ckey_t route_ts_keys[] = {
+    {"from", CT_STR, R_OFF(ts_from), 0, 0, 0, NULL, true, NULL, NULL,
+     "JSON pointer to the reading's time."},
+    {"format", CT_ENUM, R_OFF(ts_format), 0, 0, 0, "auto", false, ts_formats, NULL,
+     "epoch_s, epoch_ms, iso8601, or auto (numbers above 1e11 are ms)."},
+    {"field", CT_STR, R_OFF(ts_field), 0, 0, 0, "ts", false, NULL, NULL,
+     "Output field for the canonical time (ISO 8601 UTC, milliseconds)."},
+};
+static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
+
 static const ckey_t route_keys[] = {
     {"name", CT_STR, R_OFF(name), 0, 0, 0, NULL, true, NULL, NULL,
-     "Unique name of the route (used in logs and metrics)."},
+     "Unique name of the route (logs, dead letters)."},
     {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &route_mqtt_section,
      "Where the messages come from."},
     {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &route_kafka_section,
-     "Where the messages go."},
+     "Where the records go."},
+    {"payload", CT_ENUM, R_OFF(payload), 0, 0, 0, "json", false, payload_kinds, NULL,
+     "json, number (a bare 21.5), text, or raw (bytes forwarded untouched)."},
+    {"explode", CT_STR, R_OFF(explode), 0, 0, 0, NULL, false, NULL, NULL,
+     "JSON pointer to an array: one record per element (\"\" for a top-level array)."},
+    {"fields", CT_NAMED, R_OFF(fields), R_OFF(fields_n), 0, 0, NULL, false, NULL, &field_section,
+     "Output fields: name: {from, type, convert, scale, offset, default, required}. "
+     "Without fields the input object is passed on whole."},
+    {"add", CT_STRMAP, R_OFF(add), R_OFF(add_n), 0, 0, NULL, false, NULL, NULL,
+     "Constant or template fields added to every record."},
+    {"timestamp", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &route_ts_section,
+     "Where the reading's own time is; it becomes the record timestamp."},
 };
 static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
+
+static const ckey_t cmd_kafka_keys[] = {
+    {"topic", CT_STR, M_OFF(kafka_topic), 0, 0, 0, NULL, true, NULL, NULL,
+     "Kafka topic the commands come from."},
+    {"group", CT_STR, M_OFF(kafka_group), 0, 0, 0, "mqtt-kafka-bridge-commands", false, NULL,
+     NULL, "Consumer group."},
+};
+static const section_t cmd_kafka_section = {cmd_kafka_keys, NKEYS(cmd_kafka_keys), 0};
+static const ckey_t cmd_mqtt_keys[] = {
+    {"topic", CT_STR, M_OFF(mqtt_topic), 0, 0, 0, NULL, true, NULL, NULL,
+     "MQTT topic (a template over the record's value: {value.site})."},
+    {"qos", CT_INT, M_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL, "Publish QoS."},
+    {"retain", CT_BOOL, M_OFF(mqtt_retain), 0, 0, 0, "false", false, NULL, NULL,
+     "Publish with the retain flag."},
+};
+static const section_t cmd_mqtt_section = {cmd_mqtt_keys, NKEYS(cmd_mqtt_keys), 0};
+static const ckey_t command_keys[] = {
+    {"name", CT_STR, M_OFF(name), 0, 0, 0, NULL, true, NULL, NULL, "Unique name of the rule."},
+    {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &cmd_kafka_section,
+     "Where commands come from."},
+    {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &cmd_mqtt_section,
+     "Where commands go."},
+    {"max_age_s", CT_INT, M_OFF(max_age_s), 0, 0, 31536000, "0", false, NULL, NULL,
+     "Older commands are not sent (0: no limit)."},
+};
+static const section_t command_section = {command_keys, NKEYS(command_keys),
+                                          sizeof(config_command_t)};
+
+#define ROUTES_DESC                                                                              \
+    "Rules from an MQTT topic filter to Kafka records. Every route whose filter matches a "     \
+    "message produces its records (fan-out, in file order)."
+#define COMMANDS_DESC                                                                            \
+    "Rules from a Kafka command topic to MQTT. Checked now; carried once the "                 \
+    "actuator-commands work lands."
 
 static const ckey_t top_keys[] = {
     {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &mqtt_section, "MQTT broker connection."},
     {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &kafka_section, "Kafka producer."},
-    {"routes", CT_LIST, C_OFF(routes), C_OFF(routes_n), 0, 0, NULL, true, NULL, &route_section,
-     "Rules from an MQTT topic filter to a Kafka topic. A message goes to the first route "
-     "(in file order) whose filter matches its topic."},
+    {"limits", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &limit_section,
+     "Limits against hostile input; each breach is a dead letter with its reason."},
+    {"mappings", CT_STRLIST, C_OFF(mappings), C_OFF(mappings_n), 0, 0, NULL, false, NULL, NULL,
+     "Mapping files (globs, relative to this file's directory) holding routes: and commands:."},
+    {"routes", CT_LIST, C_OFF(routes), C_OFF(routes_n), 0, 0, NULL, false, NULL, &route_section,
+     ROUTES_DESC},
+    {"commands", CT_LIST, C_OFF(commands), C_OFF(commands_n), 0, 0, NULL, false, NULL,
+     &command_section, COMMANDS_DESC},
     {"log_level", CT_ENUM, C_OFF(log_level), 0, 0, 0, "info", false, log_levels, NULL,
      "Most verbose log level printed: error, warn, info or debug (-l overrides)."},
 };
 static const section_t top_section = {top_keys, NKEYS(top_keys), sizeof(config_t)};
+
+/* A mapping file holds routes and commands only; they append to the config's. */
+static const ckey_t mapping_keys[] = {
+    {"routes", CT_LIST, C_OFF(routes), C_OFF(routes_n), 0, 0, NULL, false, NULL, &route_section,
+     ROUTES_DESC},
+    {"commands", CT_LIST, C_OFF(commands), C_OFF(commands_n), 0, 0, NULL, false, NULL,
+     &command_section, COMMANDS_DESC},
+};
+static const section_t mapping_section = {mapping_keys, NKEYS(mapping_keys), 0};
+
+/* ---- positions ----------------------------------------------------------- */
+
+typedef struct {
+    const void *addr;
+    const char *file; /* interned in the registry */
+    int line, col;
+} posent_t;
+
+struct config_posreg {
+    posent_t *ents;
+    size_t n, cap;
+    char **files;
+    size_t nfiles;
+};
+
+static const char *intern_file(config_posreg_t *r, const char *file)
+{
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (strcmp(r->files[i], file) == 0)
+            return r->files[i];
+    char **f = realloc(r->files, (r->nfiles + 1) * sizeof(*f));
+    if (!f)
+        return NULL;
+    r->files = f;
+    if (!(f[r->nfiles] = strdup(file)))
+        return NULL;
+    return f[r->nfiles++];
+}
+
+static bool pos_add(config_posreg_t *r, const void *addr, const ynode_t *n)
+{
+    if (!n)
+        return true;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        posent_t *e = realloc(r->ents, cap * sizeof(*e));
+        if (!e)
+            return false;
+        r->ents = e;
+        r->cap = cap;
+    }
+    const char *file = intern_file(r, ynode_file(n));
+    if (!file)
+        return false;
+    r->ents[r->n++] = (posent_t){addr, file, ynode_line(n), ynode_col(n)};
+    return true;
+}
+
+config_pos_t config_pos(const config_t *cfg, const void *field)
+{
+    const config_posreg_t *r = cfg->pos;
+    for (size_t i = r ? r->n : 0; i-- > 0;)
+        if (r->ents[i].addr == field)
+            return (config_pos_t){r->ents[i].file, r->ents[i].line, r->ents[i].col};
+    return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0};
+}
+
+static void posreg_free(config_posreg_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nfiles; i++)
+        free(r->files[i]);
+    free(r->files);
+    free(r->ents);
+    free(r);
+}
 
 /* ---- error collection --------------------------------------------------- */
 
@@ -123,21 +336,19 @@ typedef struct {
     bool nomem;
 } errlist_t;
 
-__attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const ynode_t *at,
-                                                           const char *fmt, ...)
+static void err_addv(errlist_t *e, const char *file, int line, int col, const char *fmt,
+                     va_list ap)
 {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    char line[1400];
-    int n = at ? snprintf(line, sizeof(line), "%s:%d:%d: error: %s\n", ynode_file(at),
-                          ynode_line(at), ynode_col(at), msg)
-               : snprintf(line, sizeof(line), "error: %s\n", msg);
+    char text[1400];
+    int n = file && line ? snprintf(text, sizeof(text), "%s:%d:%d: error: %s\n", file, line, col,
+                                    msg)
+            : file       ? snprintf(text, sizeof(text), "%s: error: %s\n", file, msg)
+                         : snprintf(text, sizeof(text), "error: %s\n", msg);
     if (n < 0)
         return;
-    size_t need = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    size_t need = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
     if (e->len + need + 1 > e->cap) {
         size_t cap = (e->len + need + 1) * 2;
         char *b = realloc(e->buf, cap);
@@ -148,10 +359,51 @@ __attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const yn
         e->buf = b;
         e->cap = cap;
     }
-    memcpy(e->buf + e->len, line, need);
+    memcpy(e->buf + e->len, text, need);
     e->len += need;
     e->buf[e->len] = '\0';
     e->count++;
+}
+
+static void err_raw(errlist_t *e, const char *text)
+{
+    size_t len = strlen(text);
+    if (e->len + len + 2 > e->cap) {
+        size_t cap = (e->len + len + 2) * 2;
+        char *b = realloc(e->buf, cap);
+        if (!b) {
+            e->nomem = true;
+            return;
+        }
+        e->buf = b;
+        e->cap = cap;
+    }
+    memcpy(e->buf + e->len, text, len);
+    e->len += len;
+    e->buf[e->len++] = '\n';
+    e->buf[e->len] = '\0';
+    e->count++;
+}
+
+__attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const ynode_t *at,
+                                                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
+             ap);
+    va_end(ap);
+}
+
+__attribute__((format(printf, 4, 5))) static void err_at(errlist_t *e, const config_t *cfg,
+                                                          const void *field, const char *fmt,
+                                                          ...)
+{
+    config_pos_t p = config_pos(cfg, field);
+    va_list ap;
+    va_start(ap, fmt);
+    err_addv(e, p.file, p.line, p.col, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -176,8 +428,7 @@ size_t config_edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-/* The nearest of NAMES to WORD when it is close enough to be a typo. */
-static const char *nearest(const char *word, const char *const *names, size_t n)
+const char *config_nearest(const char *word, const char *const *names, size_t n)
 {
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
@@ -193,15 +444,6 @@ static const char *nearest(const char *word, const char *const *names, size_t n)
     return best_d <= limit ? best : NULL;
 }
 
-static const char *suggest_key(const section_t *sec, const char *word)
-{
-    const char *names[32];
-    size_t n = 0;
-    for (size_t i = 0; i < sec->nkeys && n < NKEYS(names); i++)
-        names[n++] = sec->keys[i].name;
-    return nearest(word, names, n);
-}
-
 static void *field(void *base, size_t off) { return (char *)base + off; }
 
 static const char *type_name(ctype_t t)
@@ -209,20 +451,36 @@ static const char *type_name(ctype_t t)
     switch (t) {
     case CT_STR: return "string";
     case CT_INT: return "integer";
+    case CT_DOUBLE: return "number";
     case CT_BOOL: return "boolean";
     case CT_ENUM: return "one of";
+    case CT_SCALAR: return "scalar";
     case CT_SECTION: return "mapping";
     case CT_STRMAP: return "mapping of strings";
     case CT_LIST: return "list";
+    case CT_NAMED: return "mapping of name: {...}";
+    case CT_STRLIST: return "list of strings";
     }
     return "?";
+}
+
+static void join_choices(char *out, size_t size, const char *const *choices, const char *sep)
+{
+    out[0] = '\0';
+    for (size_t i = 0; choices[i]; i++) {
+        strncat(out, i ? sep : "", size - strlen(out) - 1);
+        strncat(out, choices[i], size - strlen(out) - 1);
+    }
 }
 
 /* ---- applying the tree to the struct ------------------------------------ */
 
 typedef struct {
     errlist_t errs;
+    config_posreg_t *pos;
 } ctx_t;
+
+static void nomem(ctx_t *c) { c->errs.nomem = true; }
 
 static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, void *base,
                           const char *path, const ynode_t *parent_at);
@@ -239,33 +497,38 @@ static bool scalar_or_err(ctx_t *c, const ynode_t *v, const char *path)
 static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *text, void *base,
                       const char *path)
 {
+    void *dst = field(base, k->off);
+    if (v && !pos_add(c->pos, dst, v))
+        return MKB_ERR_NOMEM;
     switch (k->type) {
     case CT_STR:
     case CT_ENUM: {
         if (k->type == CT_ENUM) {
             bool ok = false;
-            for (size_t i = 0; k->choices[i]; i++)
+            size_t n = 0;
+            for (size_t i = 0; k->choices[i]; i++, n++)
                 ok = ok || strcmp(text, k->choices[i]) == 0;
             if (!ok) {
-                char list[256] = "";
-                size_t n = 0;
-                for (size_t i = 0; k->choices[i]; i++)
-                    n++;
-                for (size_t i = 0; k->choices[i]; i++) {
-                    strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
-                    strncat(list, k->choices[i], sizeof(list) - strlen(list) - 1);
-                }
-                const char *near = nearest(text, k->choices, n);
+                char list[512];
+                join_choices(list, sizeof(list), k->choices, ", ");
+                const char *near = config_nearest(text, k->choices, n);
                 err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path,
                         text, list, near ? " (did you mean '" : "", near ? near : "",
                         near ? "'?)" : "");
                 return MKB_ERR_CONFIG;
             }
         }
-        char **dst = field(base, k->off);
-        free(*dst);
-        *dst = strdup(text);
-        return *dst ? MKB_OK : MKB_ERR_NOMEM;
+        char **s = dst;
+        free(*s);
+        *s = strdup(text);
+        return *s ? MKB_OK : MKB_ERR_NOMEM;
+    }
+    case CT_SCALAR: {
+        config_scalar_t *s = dst;
+        free(s->text);
+        s->text = strdup(text);
+        s->quoted = v && ynode_scalar_quoted(v);
+        return s->text ? MKB_OK : MKB_ERR_NOMEM;
     }
     case CT_INT: {
         char *end;
@@ -280,14 +543,25 @@ static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *t
                     k->max);
             return MKB_ERR_CONFIG;
         }
-        *(long long *)field(base, k->off) = x; /* every CT_INT field is a long long */
+        *(long long *)dst = x; /* every CT_INT field is a long long */
+        return MKB_OK;
+    }
+    case CT_DOUBLE: {
+        char *end;
+        errno = 0;
+        double x = strtod(text, &end);
+        if (errno || end == text || *end != '\0' || !isfinite(x)) {
+            err_add(&c->errs, v, "%s: expected a number, found '%s'", path, text);
+            return MKB_ERR_CONFIG;
+        }
+        *(double *)dst = x;
         return MKB_OK;
     }
     case CT_BOOL: {
         static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
         for (size_t i = 0; i < 3; i++) {
             if (strcasecmp(text, t[i]) == 0 || strcasecmp(text, f[i]) == 0) {
-                *(bool *)field(base, k->off) = strcasecmp(text, t[i]) == 0;
+                *(bool *)dst = strcasecmp(text, t[i]) == 0;
                 return MKB_OK;
             }
         }
@@ -309,21 +583,24 @@ static void apply_strmap(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base
     }
     size_t n = ynode_len(v);
     config_kv_t *kv = calloc(n ? n : 1, sizeof(*kv));
-    if (!kv) {
-        c->errs.nomem = true;
-        return;
-    }
+    if (!kv)
+        return nomem(c);
     *(config_kv_t **)field(base, k->off) = kv;
     size_t *count = field(base, k->count_off);
     for (size_t i = 0; i < n; i++) {
         const ynode_t *key = ynode_map_key(v, i), *val = ynode_map_value(v, i);
         if (!scalar_or_err(c, key, path) || !scalar_or_err(c, val, path))
             continue;
-        kv[*count].key = strdup(ynode_scalar(key));
-        kv[*count].value = strdup(ynode_scalar(val));
-        (*count)++;
-        if (!kv[*count - 1].key || !kv[*count - 1].value)
-            c->errs.nomem = true;
+        for (size_t j = 0; j < *count; j++)
+            if (strcmp(kv[j].key, ynode_scalar(key)) == 0)
+                err_add(&c->errs, key, "%s.%s: key given twice", path, ynode_scalar(key));
+        config_kv_t *e = &kv[(*count)++];
+        e->key = strdup(ynode_scalar(key));
+        e->value = strdup(ynode_scalar(val));
+        e->quoted = ynode_scalar_quoted(val);
+        if (!e->key || !e->value || !pos_add(c->pos, &e->key, key) ||
+            !pos_add(c->pos, &e->value, val))
+            nomem(c);
     }
 }
 
@@ -334,26 +611,78 @@ static void apply_list(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base, 
                 ynode_type_name(ynode_type(v)));
         return;
     }
-    size_t n = ynode_len(v);
-    char *items = calloc(n ? n : 1, k->sub->item_size);
-    if (!items) {
-        c->errs.nomem = true;
+    /* Appends: the array was sized for every file beforehand (preallocate),
+     * so items never move and their recorded positions stay valid. */
+    char *items = *(char **)field(base, k->off);
+    size_t *count = field(base, k->count_off);
+    for (size_t i = 0; i < ynode_len(v); i++) {
+        char p[256];
+        if (snprintf(p, sizeof(p), "%s[%zu]", path, *count) >= (int)sizeof(p))
+            p[sizeof(p) - 1] = '\0';
+        char *item = items + (*count)++ * k->sub->item_size;
+        const ynode_t *it = ynode_seq_item(v, i);
+        if (!pos_add(c->pos, item, it))
+            return nomem(c);
+        apply_section(c, k->sub, it, item, p, v);
+    }
+}
+
+static void apply_named(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base,
+                        const char *path)
+{
+    if (ynode_type(v) != YNODE_MAP) {
+        err_add(&c->errs, v, "%s: expected a mapping of name: {...}, found %s", path,
+                ynode_type_name(ynode_type(v)));
         return;
     }
+    size_t n = ynode_len(v);
+    char *items = calloc(n ? n : 1, k->sub->item_size);
+    if (!items)
+        return nomem(c);
     *(void **)field(base, k->off) = items;
-    *(size_t *)field(base, k->count_off) = n;
+    size_t *count = field(base, k->count_off);
     for (size_t i = 0; i < n; i++) {
+        const ynode_t *key = ynode_map_key(v, i), *val = ynode_map_value(v, i);
+        if (!scalar_or_err(c, key, path))
+            continue;
         char p[256];
-        if (snprintf(p, sizeof(p), "%s[%zu]", path, i) >= (int)sizeof(p))
-            p[sizeof(p) - 1] = '\0'; /* key paths are short; truncation only shortens a message */
-        apply_section(c, k->sub, ynode_seq_item(v, i), items + i * k->sub->item_size, p, v);
+        if (snprintf(p, sizeof(p), "%s.%s", path, ynode_scalar(key)) >= (int)sizeof(p))
+            p[sizeof(p) - 1] = '\0';
+        char *item = items + (*count)++ * k->sub->item_size;
+        char **name = (char **)item; /* the name is the item's first member */
+        if (!(*name = strdup(ynode_scalar(key))) || !pos_add(c->pos, item, key))
+            return nomem(c);
+        /* "name: {}" and "name:" (empty) both mean all defaults. */
+        if (ynode_type(val) == YNODE_SCALAR && ynode_scalar_len(val) == 0)
+            apply_section(c, k->sub, NULL, item, p, key);
+        else
+            apply_section(c, k->sub, val, item, p, key);
+    }
+}
+
+static void apply_strlist(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base,
+                          const char *path)
+{
+    size_t n = ynode_type(v) == YNODE_SEQ ? ynode_len(v) : 1;
+    char **items = calloc(n, sizeof(char *));
+    if (!items)
+        return nomem(c);
+    *(char ***)field(base, k->off) = items;
+    size_t *count = field(base, k->count_off);
+    for (size_t i = 0; i < n; i++) {
+        const ynode_t *it = ynode_type(v) == YNODE_SEQ ? ynode_seq_item(v, i) : v;
+        if (!scalar_or_err(c, it, path))
+            continue;
+        if (!(items[*count] = strdup(ynode_scalar(it))) || !pos_add(c->pos, &items[*count], it))
+            return nomem(c);
+        (*count)++;
     }
 }
 
 static void apply_default(ctx_t *c, const ckey_t *k, void *base, const char *path)
 {
     if (k->def && set_scalar(c, k, NULL, k->def, base, path) == MKB_ERR_NOMEM)
-        c->errs.nomem = true;
+        nomem(c);
 }
 
 /* Applies map NODE (NULL: section absent) to BASE through SEC. */
@@ -380,11 +709,14 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
                 v = ynode_map_value(node, j);
             }
         }
-        if (!v || (ynode_type(v) == YNODE_SCALAR && !ynode_scalar_quoted(v) &&
-                   ynode_scalar_len(v) == 0 && k->type != CT_STR)) {
+        bool empty = v && ynode_type(v) == YNODE_SCALAR && !ynode_scalar_quoted(v) &&
+                     ynode_scalar_len(v) == 0;
+        if (!v || (empty && k->type != CT_STR && k->type != CT_SCALAR)) {
             if (k->type == CT_SECTION) {
-                if (k->required && !v)
+                if (k->required)
                     err_add(&c->errs, node ? node : parent_at, "%s: required section missing", p);
+                else if (k->sub == &route_ts_section)
+                    continue; /* optional section: absent means off */
                 apply_section(c, k->sub, NULL, base, p, node ? node : parent_at);
             } else if (k->required) {
                 err_add(&c->errs, node ? node : parent_at, "%s: required key missing (%s)", p,
@@ -395,21 +727,17 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             continue;
         }
         switch (k->type) {
-        case CT_SECTION:
-            apply_section(c, k->sub, v, base, p, v);
-            break;
-        case CT_STRMAP:
-            apply_strmap(c, k, v, base, p);
-            break;
-        case CT_LIST:
-            apply_list(c, k, v, base, p);
-            break;
+        case CT_SECTION: apply_section(c, k->sub, v, base, p, v); break;
+        case CT_STRMAP: apply_strmap(c, k, v, base, p); break;
+        case CT_LIST: apply_list(c, k, v, base, p); break;
+        case CT_NAMED: apply_named(c, k, v, base, p); break;
+        case CT_STRLIST: apply_strlist(c, k, v, base, p); break;
         default:
             if (scalar_or_err(c, v, p)) {
                 if (k->type == CT_STR && ynode_scalar_len(v) == 0 && k->required)
                     err_add(&c->errs, v, "%s: must not be empty", p);
                 else if (set_scalar(c, k, v, ynode_scalar(v), base, p) == MKB_ERR_NOMEM)
-                    c->errs.nomem = true;
+                    nomem(c);
             } else {
                 apply_default(c, k, base, p);
             }
@@ -427,11 +755,15 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             known = strcmp(ynode_scalar(key), sec->keys[i].name) == 0;
         if (known)
             continue;
-        const char *near = suggest_key(sec, ynode_scalar(key));
+        const char *names[32];
+        size_t nn = 0;
+        for (size_t i = 0; i < sec->nkeys && nn < NKEYS(names); i++)
+            names[nn++] = sec->keys[i].name;
+        const char *near = config_nearest(ynode_scalar(key), names, nn);
         char valid[512] = "";
-        for (size_t i = 0; i < sec->nkeys; i++) {
+        for (size_t i = 0; i < nn; i++) {
             strncat(valid, i ? ", " : "", sizeof(valid) - strlen(valid) - 1);
-            strncat(valid, sec->keys[i].name, sizeof(valid) - strlen(valid) - 1);
+            strncat(valid, names[i], sizeof(valid) - strlen(valid) - 1);
         }
         if (near)
             err_add(&c->errs, key, "unknown key '%s%s%s'; did you mean '%s'?", path,
@@ -444,59 +776,206 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
 
 /* ---- finalize: checks across fields ------------------------------------ */
 
-static bool kafka_topic_valid(const char *t)
+/* Reads a secret file into *out (one trailing newline removed). */
+static int read_secret(const char *path, char **out, char *why, size_t why_size)
 {
-    size_t n = strlen(t);
-    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = t[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
-            return false;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
+        return MKB_ERR_IO;
     }
-    return true;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (more) {
+        snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
+        return MKB_ERR_CONFIG;
+    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *out = strdup(buf);
+    return *out ? MKB_OK : MKB_ERR_NOMEM;
 }
 
-static void finalize(ctx_t *c, config_t *cfg, const ynode_t *root)
+static void finalize(ctx_t *c, config_t *cfg)
 {
-    const ynode_t *routes = root ? ynode_map_get(root, "routes") : NULL;
-    if (routes && ynode_type(routes) == YNODE_SEQ && cfg->routes_n == 0)
-        err_add(&c->errs, routes, "routes: at least one route is needed");
-    for (size_t i = 0; i < cfg->routes_n; i++) {
-        config_route_t *r = &cfg->routes[i];
-        const ynode_t *at = routes ? ynode_seq_item(routes, i) : root;
-        char why[256];
-        if (r->mqtt_filter && !route_filter_valid(r->mqtt_filter, why, sizeof(why)))
-            err_add(&c->errs, at, "routes[%zu].mqtt.filter: '%s' is not a valid MQTT filter: %s",
-                    i, r->mqtt_filter, why);
-        if (r->kafka_topic && !kafka_topic_valid(r->kafka_topic))
-            err_add(&c->errs, at,
-                    "routes[%zu].kafka.topic: '%s' is not a valid Kafka topic name "
-                    "(1-249 characters of a-z A-Z 0-9 . _ -)",
-                    i, r->kafka_topic);
-        for (size_t j = 0; j < i; j++) {
-            if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0)
-                err_add(&c->errs, at, "routes[%zu].name: '%s' is already the name of routes[%zu]",
-                        i, r->name, j);
+    char why[600];
+    if (cfg->mqtt_password_file) {
+        if (cfg->mqtt_password)
+            err_at(&c->errs, cfg, &cfg->mqtt_password_file,
+                   "mqtt.password_file: give either password or password_file, not both");
+        else if (read_secret(cfg->mqtt_password_file, &cfg->mqtt_password, why, sizeof(why)))
+            err_at(&c->errs, cfg, &cfg->mqtt_password_file, "mqtt.password_file: %s", why);
+    }
+    if (cfg->mqtt_password && !cfg->mqtt_username)
+        err_at(&c->errs, cfg, &cfg->mqtt_password, "mqtt.password: needs mqtt.username");
+    for (size_t i = 0; i < cfg->kafka_properties_n; i++) {
+        config_kv_t *kv = &cfg->kafka_properties[i];
+        size_t kl = strlen(kv->key);
+        if (kl > 5 && strcmp(kv->key + kl - 5, "_file") == 0) {
+            char *secret = NULL;
+            if (read_secret(kv->value, &secret, why, sizeof(why)) != MKB_OK) {
+                err_at(&c->errs, cfg, &kv->value, "kafka.properties.%s: %s", kv->key, why);
+                continue;
+            }
+            kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
+            free(kv->value);
+            kv->value = secret;
         }
     }
+    if (cfg->routes_n == 0)
+        err_at(&c->errs, cfg, &cfg->pos, /* not a value: names the file as a whole */
+               "no routes: add a routes: list here or mapping files with mappings:");
+    for (size_t i = 0; i < cfg->routes_n; i++) {
+        config_route_t *r = &cfg->routes[i];
+        for (size_t j = 0; j < i; j++) {
+            if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0) {
+                config_pos_t p = config_pos(cfg, &cfg->routes[j].name);
+                err_at(&c->errs, cfg, &r->name, "route name '%s' is already used at %s:%d:%d",
+                       r->name, p.file, p.line, p.col);
+            }
+        }
+        if (r->payload && strcmp(r->payload, "raw") == 0 &&
+            (r->fields_n || r->add_n || r->explode || r->ts_from))
+            err_at(&c->errs, cfg, &r->payload,
+                   "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
+                   "and timestamp need json, number or text",
+                   r->name);
+    }
+    for (size_t i = 0; i < cfg->commands_n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (cfg->commands[i].name && cfg->commands[j].name &&
+                strcmp(cfg->commands[i].name, cfg->commands[j].name) == 0)
+                err_at(&c->errs, cfg, &cfg->commands[i].name,
+                       "command rule name '%s' is used twice", cfg->commands[i].name);
 }
 
-/* ---- public ------------------------------------------------------------ */
+/* ---- loading ----------------------------------------------------------- */
 
-static int load_tree(ytree_t *tree, config_t **out, char **errors)
+static size_t seq_len(const ynode_t *root, const char *key)
 {
-    ctx_t c = {{0}};
+    const ynode_t *n = root && ynode_type(root) == YNODE_MAP ? ynode_map_get(root, key) : NULL;
+    return n && ynode_type(n) == YNODE_SEQ ? ynode_len(n) : 0;
+}
+
+typedef struct {
+    ytree_t **trees;
+    size_t n, cap;
+} treelist_t;
+
+static int treelist_add(treelist_t *l, ytree_t *t)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        ytree_t **p = realloc(l->trees, cap * sizeof(*p));
+        if (!p)
+            return MKB_ERR_NOMEM;
+        l->trees = p;
+        l->cap = cap;
+    }
+    l->trees[l->n++] = t;
+    return MKB_OK;
+}
+
+static bool has_glob_chars(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* Loads the mapping files named by root's "mappings" into TREES. */
+static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *root,
+                               treelist_t *trees)
+{
+    const ynode_t *m = root && ynode_type(root) == YNODE_MAP ? ynode_map_get(root, "mappings")
+                                                            : NULL;
+    if (!m)
+        return;
+    char dir[PATH_MAX] = ".";
+    const char *slash = strrchr(base_path, '/');
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - base_path), base_path);
+    if (slash == base_path)
+        snprintf(dir, sizeof(dir), "/");
+    size_t n = ynode_type(m) == YNODE_SEQ ? ynode_len(m) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const ynode_t *it = ynode_type(m) == YNODE_SEQ ? ynode_seq_item(m, i) : m;
+        if (ynode_type(it) != YNODE_SCALAR)
+            continue; /* reported by apply */
+        const char *pat = ynode_scalar(it);
+        char full[PATH_MAX];
+        if (snprintf(full, sizeof(full), "%s%s%s", pat[0] == '/' ? "" : dir,
+                     pat[0] == '/' ? "" : "/", pat) >= (int)sizeof(full)) {
+            err_add(&c->errs, it, "mappings: path too long");
+            continue;
+        }
+        glob_t g;
+        int grc = glob(full, 0, NULL, &g);
+        if (grc == GLOB_NOMATCH) {
+            if (!has_glob_chars(pat))
+                err_add(&c->errs, it, "mappings: %s: no such file", full);
+            globfree(&g);
+            continue;
+        }
+        if (grc != 0) {
+            err_add(&c->errs, it, "mappings: cannot expand %s", full);
+            globfree(&g);
+            continue;
+        }
+        for (size_t j = 0; j < g.gl_pathc; j++) { /* glob sorts: a stable file order */
+            char err[1024];
+            ytree_t *t = NULL;
+            int rc = ytree_load_file(g.gl_pathv[j], &t, err, sizeof(err));
+            if (rc == MKB_ERR_NOMEM || (rc == MKB_OK && treelist_add(trees, t) != MKB_OK)) {
+                ytree_destroy(t);
+                nomem(c);
+            } else if (rc != MKB_OK) {
+                err_raw(&c->errs, err); /* already "file:line:col: ..." */
+            }
+        }
+        globfree(&g);
+    }
+}
+
+static int load_tree(const char *name, ytree_t *tree, config_t **out, char **errors)
+{
+    ctx_t c = {{0}, NULL};
+    treelist_t maps = {0};
     config_t *cfg = calloc(1, sizeof(*cfg));
-    if (!cfg)
+    if (!cfg || !(c.pos = calloc(1, sizeof(*c.pos))) || !(cfg->path = strdup(name))) {
+        free(c.pos);
+        config_destroy(cfg);
         return MKB_ERR_NOMEM;
+    }
+    cfg->pos = c.pos;
     const ynode_t *root = ytree_root(tree);
     if (!root)
         err_add(&c.errs, NULL, "the configuration is empty");
-    apply_section(&c, &top_section, root, cfg, "", root);
-    if (c.errs.count == 0)
-        finalize(&c, cfg, root);
+    load_mapping_trees(&c, name, root, &maps);
+
+    /* Size the route and command arrays for every file at once (see apply_list). */
+    size_t nroutes = seq_len(root, "routes"), ncmds = seq_len(root, "commands");
+    for (size_t i = 0; i < maps.n; i++) {
+        nroutes += seq_len(ytree_root(maps.trees[i]), "routes");
+        ncmds += seq_len(ytree_root(maps.trees[i]), "commands");
+    }
+    cfg->routes = calloc(nroutes ? nroutes : 1, sizeof(*cfg->routes));
+    cfg->commands = calloc(ncmds ? ncmds : 1, sizeof(*cfg->commands));
+    if (!cfg->routes || !cfg->commands)
+        nomem(&c);
+    else {
+        apply_section(&c, &top_section, root, cfg, "", root);
+        for (size_t i = 0; i < maps.n; i++) {
+            const ynode_t *mroot = ytree_root(maps.trees[i]);
+            if (mroot) /* an empty mapping file is allowed */
+                apply_section(&c, &mapping_section, mroot, cfg, "", mroot);
+        }
+    }
+    if (c.errs.count == 0 && !c.errs.nomem)
+        finalize(&c, cfg);
+    for (size_t i = 0; i < maps.n; i++)
+        ytree_destroy(maps.trees[i]);
+    free(maps.trees);
     if (c.errs.nomem) {
         free(c.errs.buf);
         config_destroy(cfg);
@@ -526,7 +1005,7 @@ static int load(const char *name, const char *text, config_t **out, char **error
             snprintf(*errors, n, "%s\n", err);
         return rc;
     }
-    rc = load_tree(tree, out, errors);
+    rc = load_tree(name, tree, out, errors);
     ytree_destroy(tree);
     return rc;
 }
@@ -541,21 +1020,28 @@ int config_load_string(const char *name, const char *text, config_t **out, char 
     return load(name, text, out, errors);
 }
 
+static void free_section(const section_t *sec, void *base);
+
+static void free_items(const section_t *sub, char *items, size_t n)
+{
+    for (size_t j = 0; items && j < n; j++)
+        free_section(sub, items + j * sub->item_size);
+    free(items);
+}
+
 static void free_section(const section_t *sec, void *base)
 {
     for (size_t i = 0; i < sec->nkeys; i++) {
         const ckey_t *k = &sec->keys[i];
+        void *f = field(base, k->off);
+        size_t n = k->count_off ? *(size_t *)field(base, k->count_off) : 0;
         switch (k->type) {
         case CT_STR:
-        case CT_ENUM:
-            free(*(char **)field(base, k->off));
-            break;
-        case CT_SECTION:
-            free_section(k->sub, base);
-            break;
+        case CT_ENUM: free(*(char **)f); break;
+        case CT_SCALAR: free(((config_scalar_t *)f)->text); break;
+        case CT_SECTION: free_section(k->sub, base); break;
         case CT_STRMAP: {
-            config_kv_t *kv = *(config_kv_t **)field(base, k->off);
-            size_t n = *(size_t *)field(base, k->count_off);
+            config_kv_t *kv = *(config_kv_t **)f;
             for (size_t j = 0; j < n; j++) {
                 free(kv[j].key);
                 free(kv[j].value);
@@ -563,16 +1049,20 @@ static void free_section(const section_t *sec, void *base)
             free(kv);
             break;
         }
-        case CT_LIST: {
-            char *items = *(char **)field(base, k->off);
-            size_t n = *(size_t *)field(base, k->count_off);
+        case CT_STRLIST: {
+            char **s = *(char ***)f;
             for (size_t j = 0; j < n; j++)
-                free_section(k->sub, items + j * k->sub->item_size);
-            free(items);
+                free(s[j]);
+            free(s);
             break;
         }
-        default:
+        case CT_NAMED:
+            for (size_t j = 0; j < n; j++) /* the name member, not in the key table */
+                free(*(char **)(*(char **)f + j * k->sub->item_size));
+            free_items(k->sub, *(char **)f, n);
             break;
+        case CT_LIST: free_items(k->sub, *(char **)f, n); break;
+        default: break;
         }
     }
 }
@@ -582,6 +1072,8 @@ void config_destroy(config_t *cfg)
     if (!cfg)
         return;
     free_section(&top_section, cfg);
+    free(cfg->path);
+    posreg_free(cfg->pos);
     free(cfg);
 }
 
@@ -592,32 +1084,25 @@ static void print_section(FILE *out, const section_t *sec, const char *path)
         char p[256];
         if (snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", k->name) >= (int)sizeof(p))
             p[sizeof(p) - 1] = '\0';
-        if (k->type == CT_LIST) {
-            char lp[256];
-            if (snprintf(lp, sizeof(lp), "%s[]", p) >= (int)sizeof(lp))
-                lp[sizeof(lp) - 1] = '\0';
-            fprintf(out, "%-28s %-18s %s%s\n", p, "list", k->required ? "(required) " : "",
-                    k->desc);
-            print_section(out, k->sub, lp);
-            continue;
-        }
-        char type[128];
-        if (k->type == CT_ENUM) {
-            snprintf(type, sizeof(type), "%s", "");
-            for (size_t j = 0; k->choices[j]; j++) {
-                strncat(type, j ? "|" : "", sizeof(type) - strlen(type) - 1);
-                strncat(type, k->choices[j], sizeof(type) - strlen(type) - 1);
-            }
-        } else if (k->type == CT_INT) {
+        char type[160];
+        if (k->type == CT_ENUM)
+            join_choices(type, sizeof(type), k->choices, "|");
+        else if (k->type == CT_INT)
             snprintf(type, sizeof(type), "integer %lld..%lld", k->min, k->max);
-        } else {
+        else
             snprintf(type, sizeof(type), "%s", type_name(k->type));
-        }
-        fprintf(out, "%-28s %-18s %s%s%s%s\n", p, type, k->required ? "(required) " : "",
-                k->def ? "[default: " : "", k->def ? k->def : "", k->def ? "] " : "");
-        fprintf(out, "%-28s   %s\n", "", k->desc);
-        if (k->type == CT_SECTION)
+        fprintf(out, "%-32s %s%s%s%s%s\n", p, type, k->required ? " (required)" : "",
+                k->def ? " [default: " : "", k->def ? k->def : "", k->def ? "]" : "");
+        fprintf(out, "%-32s   %s\n", "", k->desc);
+        char lp[300];
+        if (k->type == CT_SECTION) {
             print_section(out, k->sub, p);
+        } else if (k->type == CT_LIST || k->type == CT_NAMED) {
+            if (snprintf(lp, sizeof(lp), "%s%s", p, k->type == CT_LIST ? "[]" : ".NAME") >=
+                (int)sizeof(lp))
+                lp[sizeof(lp) - 1] = '\0';
+            print_section(out, k->sub, lp);
+        }
     }
 }
 

@@ -1,6 +1,9 @@
-/* Bridge configuration: read from YAML (see docs/CONFIGURATION.md), checked
- * against a table of known keys, then finalized (cross-field checks).
- * The config_t is plain data, read-only once loaded. */
+/* Bridge configuration: bridge.yaml (connections, policies) plus the mapping
+ * files it names (routes, commands), read from YAML, checked against a table
+ * of known keys (see docs/CONFIGURATION.md), then finalized (cross-field
+ * checks). The config_t is plain data, read-only once loaded. Every value
+ * remembers where it was written (config_pos) so later stages (route
+ * compilation) can point at file:line:column too. */
 #ifndef MKB_CONFIG_H
 #define MKB_CONFIG_H
 
@@ -11,14 +14,55 @@
 typedef struct {
     char *key;
     char *value;
+    bool quoted; /* value written in quotes: always a string */
 } config_kv_t;
 
 typedef struct {
+    char *text; /* NULL: not given */
+    bool quoted;
+} config_scalar_t;
+
+typedef struct {
+    char *name; /* must stay first: filled from the mapping key */
+    char *from; /* JSON pointer; NULL: "/<name>" */
+    char *type; /* NULL (as is), number, integer, string, boolean */
+    char *convert;
+    double scale;
+    double offset;
+    config_scalar_t dflt;
+    bool required;
+} config_field_t;
+
+typedef struct {
     char *name;
-    char *mqtt_filter;
+    char *mqtt_filter; /* with {capture} and {capture#} */
     long long mqtt_qos;
-    char *kafka_topic;
+    char *kafka_topic; /* template */
+    char *kafka_key;   /* template */
+    config_kv_t *kafka_headers;
+    size_t kafka_headers_n;
+    char *payload; /* json, number, text, raw */
+    char *explode; /* JSON pointer to an array, or NULL */
+    config_field_t *fields;
+    size_t fields_n;
+    config_kv_t *add;
+    size_t add_n;
+    char *ts_from; /* NULL: no timestamp rule */
+    char *ts_format;
+    char *ts_field;
 } config_route_t;
+
+typedef struct {
+    char *name;
+    char *kafka_topic;
+    char *kafka_group;
+    char *mqtt_topic; /* template */
+    long long mqtt_qos;
+    bool mqtt_retain;
+    long long max_age_s;
+} config_command_t;
+
+typedef struct config_posreg config_posreg_t;
 
 typedef struct config {
     /* mqtt: */
@@ -28,34 +72,63 @@ typedef struct config {
     bool mqtt_clean_start;
     long long mqtt_keepalive_s;
     long long mqtt_session_expiry_s;
+    char *mqtt_username;
+    char *mqtt_password;
+    char *mqtt_password_file;
     /* kafka: */
     char *kafka_bootstrap;
     config_kv_t *kafka_properties;
     size_t kafka_properties_n;
     long long kafka_flush_timeout_ms;
     long long kafka_queue_wait_ms;
-    /* routes: */
+    char *kafka_dead_letter_topic;
+    char *kafka_unmatched_topic;
+    /* limits: */
+    long long limit_payload_bytes;
+    long long limit_json_depth;
+    long long limit_records;
+    long long limit_future_ms;
+    /* mappings, routes, commands */
+    char **mappings;
+    size_t mappings_n;
     config_route_t *routes;
     size_t routes_n;
+    config_command_t *commands;
+    size_t commands_n;
     /* top level */
     char *log_level;
+    char *path; /* the file config_load read */
+    config_posreg_t *pos;
 } config_t;
 
-/* Loads and checks PATH. On success *out is owned by the caller (free with
- * config_destroy). On failure returns MKB_ERR_CONFIG (or another mkb_err_t)
- * and *errors holds every error found, one "file:line:col: error: ..." per
- * line (caller frees it). */
+typedef struct {
+    const char *file;
+    int line, col; /* 0 when unknown */
+} config_pos_t;
+
+/* Loads and checks PATH and the mapping files it names. On success *out is
+ * owned by the caller (config_destroy). On failure returns MKB_ERR_CONFIG
+ * (or another mkb_err_t) and *errors holds every error found, one
+ * "file:line:col: error: ..." per line (caller frees it). */
 int config_load(const char *path, config_t **out, char **errors);
 
-/* Same, from a string; NAME stands for the file name in messages. */
+/* Same, from a string; NAME stands for the file name in messages and as the
+ * base for relative mapping paths. */
 int config_load_string(const char *name, const char *text, config_t **out, char **errors);
 
 void config_destroy(config_t *cfg);
 
+/* Where the value at address FIELD (a member of cfg or of one of its routes,
+ * fields, key/value entries...) was written. */
+config_pos_t config_pos(const config_t *cfg, const void *field);
+
 /* Prints every known key with type, default and description (--help-config). */
 void config_print_keys(FILE *out);
 
-/* Edit distance, exposed for the did-you-mean hints and their tests. */
+/* Edit distance, for did-you-mean hints (also used by route compilation). */
 size_t config_edit_distance(const char *a, const char *b);
+
+/* The nearest of NAMES[0..n) to WORD when close enough to be a typo, or NULL. */
+const char *config_nearest(const char *word, const char *const *names, size_t n);
 
 #endif

@@ -11,18 +11,22 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_TOPICS 256
+/* Topic handles cached by name (open addressing). Templated topics could
+ * name many; past MAX_TOPICS librdkafka looks the name up itself. */
+#define MAX_TOPICS 4096
+#define TOPIC_SLOTS (2 * MAX_TOPICS)
 
-struct kafka_topic {
+typedef struct {
+    uint32_t hash;
     rd_kafka_topic_t *rkt;
-};
+} topic_slot_t;
 
 struct kafka_sink {
     rd_kafka_t *rk;
     long long queue_wait_ms;
     atomic_bool closed;
     atomic_uint_fast64_t produced, delivered, failed, queue_waits;
-    kafka_topic_t topics[MAX_TOPICS];
+    topic_slot_t *topics;
     size_t ntopics;
 };
 
@@ -84,6 +88,11 @@ int kafka_sink_new(const config_t *cfg, kafka_sink_t **out, char *errstr, size_t
         return rc;
     }
     s->queue_wait_ms = cfg->kafka_queue_wait_ms;
+    if (!(s->topics = calloc(TOPIC_SLOTS, sizeof(*s->topics)))) {
+        free(s);
+        snprintf(errstr, errstr_size, "out of memory");
+        return rc;
+    }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* Bridge defaults first, so kafka.properties can override them. */
     static const char *const defaults[][2] = {
@@ -120,6 +129,7 @@ int kafka_sink_new(const config_t *cfg, kafka_sink_t **out, char *errstr, size_t
 
 destroy_conf:
     rd_kafka_conf_destroy(conf);
+    free(s->topics);
     free(s);
     return rc;
 }
@@ -128,25 +138,43 @@ void kafka_sink_destroy(kafka_sink_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->ntopics; i++)
-        rd_kafka_topic_destroy(s->topics[i].rkt);
+    for (size_t i = 0; i < TOPIC_SLOTS; i++)
+        if (s->topics[i].rkt)
+            rd_kafka_topic_destroy(s->topics[i].rkt);
+    free(s->topics);
     if (s->rk)
         rd_kafka_destroy(s->rk);
     free(s);
 }
 
-kafka_topic_t *kafka_sink_topic(kafka_sink_t *s, const char *name)
+static uint32_t fnv1a(const char *str)
 {
-    for (size_t i = 0; i < s->ntopics; i++)
-        if (strcmp(rd_kafka_topic_name(s->topics[i].rkt), name) == 0)
-            return &s->topics[i];
-    if (s->ntopics == MAX_TOPICS)
-        return NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, name, NULL);
-    if (!rkt)
-        return NULL;
-    s->topics[s->ntopics].rkt = rkt;
-    return &s->topics[s->ntopics++];
+    uint32_t h = 2166136261u;
+    for (; *str; str++) {
+        h ^= (unsigned char)*str;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The cached handle for NAME, created on first use; NULL past MAX_TOPICS. */
+static rd_kafka_topic_t *topic_handle(kafka_sink_t *s, const char *name)
+{
+    uint32_t h = fnv1a(name);
+    for (size_t i = h & (TOPIC_SLOTS - 1);; i = (i + 1) & (TOPIC_SLOTS - 1)) {
+        topic_slot_t *slot = &s->topics[i];
+        if (!slot->rkt) {
+            if (s->ntopics == MAX_TOPICS)
+                return NULL;
+            if (!(slot->rkt = rd_kafka_topic_new(s->rk, name, NULL)))
+                return NULL;
+            slot->hash = h;
+            s->ntopics++;
+            return slot->rkt;
+        }
+        if (slot->hash == h && strcmp(rd_kafka_topic_name(slot->rkt), name) == 0)
+            return slot->rkt;
+    }
 }
 
 static long long now_ms(void)
@@ -156,22 +184,40 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int kafka_sink_produce(kafka_sink_t *s, kafka_topic_t *topic, const void *key, size_t key_len,
-                       const void *value, size_t value_len)
+int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
 {
     long long warn_at = 0;
+    rd_kafka_topic_t *rkt = topic_handle(s, rec->topic);
     for (;;) {
+        rd_kafka_headers_t *hdrs = NULL;
+        if (rec->nheaders) {
+            hdrs = rd_kafka_headers_new(rec->nheaders);
+            for (size_t i = 0; i < rec->nheaders; i++)
+                rd_kafka_header_add(hdrs, rec->headers[i].name, -1, rec->headers[i].value,
+                                    (ssize_t)rec->headers[i].value_len);
+        }
         /* RD_KAFKA_MSG_F_COPY: the MQTT buffers are freed when the callback
          * returns, so librdkafka keeps its own copy. */
-        if (rd_kafka_produce(topic->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                             (void *)value, value_len, key, key_len, NULL) == 0) {
+        rd_kafka_resp_err_t err =
+            rkt ? rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_KEY(rec->key, rec->key_len),
+                                    RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
+                                    RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_END)
+                : rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(rec->topic),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_KEY(rec->key, rec->key_len),
+                                    RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
+                                    RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->produced, 1);
-            return MKB_OK;
+            return MKB_OK; /* the headers belong to librdkafka now */
         }
-        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        rd_kafka_headers_destroy(hdrs);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            log_error("kafka", "cannot produce to %s: %s", rd_kafka_topic_name(topic->rkt),
-                      rd_kafka_err2str(err));
+            log_error("kafka", "cannot produce to %s: %s", rec->topic, rd_kafka_err2str(err));
             return MKB_ERR_KAFKA;
         }
         if (atomic_load(&s->closed))

@@ -8,9 +8,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "mapper.h"
 
 typedef struct kafka_sink kafka_sink_t;
-typedef struct kafka_topic kafka_topic_t;
 
 typedef struct {
     uint64_t produced;    /* accepted into the producer queue */
@@ -26,16 +26,14 @@ int kafka_sink_new(const config_t *cfg, kafka_sink_t **out, char *errstr, size_t
 /* Frees the producer without flushing (call kafka_sink_flush first). */
 void kafka_sink_destroy(kafka_sink_t *s);
 
-/* A topic handle, created once at start-up and owned by the sink. */
-kafka_topic_t *kafka_sink_topic(kafka_sink_t *s, const char *name);
-
-/* Copies KEY and VALUE into the producer queue. When the queue is full it
+/* Copies the record (topic, key, value, headers, timestamp) into the
+ * producer queue. Topic handles are cached by name. Call from one thread
+ * only (the MQTT receive thread). When the queue is full it
  * waits for room (reports are served by the main thread meanwhile), logging
  * a warning every queue_wait_ms, and never drops the message. Returns
  * MKB_OK, MKB_ERR_STOPPED if kafka_sink_close() was called while waiting,
  * or MKB_ERR_KAFKA on a permanent error (the message was not enqueued). */
-int kafka_sink_produce(kafka_sink_t *s, kafka_topic_t *topic, const void *key, size_t key_len,
-                       const void *value, size_t value_len);
+int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec);
 
 /* Serves delivery reports and callbacks for up to TIMEOUT_MS. */
 void kafka_sink_poll(kafka_sink_t *s, int timeout_ms);

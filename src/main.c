@@ -1,16 +1,21 @@
 /* mqtt-kafka-bridge: wires the modules together; no business logic here. */
 #include "bridge.h"
+#include "buf.h"
+#include "cli_map.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "mapper.h"
 #include "mqtt_source.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef MKB_VERSION
 #define MKB_VERSION "unknown"
@@ -31,14 +36,21 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: mqtt-kafka-bridge [OPTIONS]\n"
+            "Usage: mqtt-kafka-bridge [-c FILE] [-l LEVEL]\n"
             "       mqtt-kafka-bridge check [-c FILE]\n"
+            "       mqtt-kafka-bridge map [-c FILE] --topic TOPIC [--payload TEXT | --payload-file "
+            "FILE]\n"
+            "                             [--qos N] [--retain] [--content-type CT] [--prop K=V]...\n"
             "\n"
             "Forwards MQTT messages to Kafka by the routes of a YAML configuration.\n"
             "\n"
             "Commands:\n"
             "  (none)               run the bridge until SIGINT or SIGTERM\n"
-            "  check                validate the configuration, print every error, exit\n"
+            "  check                validate the configuration and mapping files, print every\n"
+            "                       error (exit 0: valid, 1: not)\n"
+            "  map                  print the Kafka records one message would become, or its\n"
+            "                       dead letter and why (payload from stdin without --payload*;\n"
+            "                       exit 0: records, 1: dead letter or no route, 2: bad config)\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE    configuration file (default: " DEFAULT_CONFIG ")\n"
@@ -47,7 +59,7 @@ static void usage(FILE *out)
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
             "\n"
-            "Exit status:\n"
+            "Exit status (running):\n"
             "  0  clean shutdown: every message taken from MQTT was delivered to Kafka\n"
             "  1  runtime failure: records not delivered, or the producer failed\n"
             "  2  usage or configuration error\n");
@@ -64,61 +76,106 @@ static int load_config(const char *path, config_t **cfg)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* check: the config, then the route compilation, every error listed. */
+static int cmd_check(const char *path)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help-config", no_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config_path = DEFAULT_CONFIG;
-    const char *level_arg = NULL;
-    bool check_only = false;
-    int opt;
-
-    if (argc > 1 && strcmp(argv[1], "check") == 0) {
-        check_only = true;
-        argv[1] = argv[0];
-        argc--;
-        argv++;
+    config_t *cfg = NULL;
+    if (load_config(path, &cfg) != MKB_OK)
+        return 1;
+    mapper_t *m = NULL;
+    char *errors = NULL;
+    int rc = mapper_new(cfg, &m, &errors);
+    if (rc != MKB_OK) {
+        fputs(errors ? errors : "error: out of memory\n", stderr);
+        free(errors);
+    } else {
+        printf("%s: OK (%zu route(s), %zu subscription(s), %zu command rule(s))\n", path,
+               cfg->routes_n, mapper_subscription_count(m), cfg->commands_n);
     }
-    while ((opt = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'l': level_arg = optarg; break;
-        case 'K': config_print_keys(stdout); return EXIT_OK;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 'V':
-            printf("mqtt-kafka-bridge %s (librdkafka %s)\n", MKB_VERSION, rd_kafka_version_str());
-            return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+    mapper_destroy(m);
+    config_destroy(cfg);
+    return rc == MKB_OK ? 0 : 1;
+}
+
+static int read_all(FILE *f, buf_t *out)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (buf_append(out, chunk, n) != MKB_OK)
+            return MKB_ERR_NOMEM;
+    return ferror(f) ? MKB_ERR_IO : MKB_OK;
+}
+
+typedef struct {
+    const char *topic;
+    const char *payload;
+    const char *payload_file;
+    int qos;
+    bool retain;
+    const char *content_type;
+    mkb_prop_t props[32];
+    size_t nprops;
+} map_args_t;
+
+static int cmd_map(const char *path, const map_args_t *a)
+{
+    if (!a->topic) {
+        fprintf(stderr, "mqtt-kafka-bridge map: --topic is required\n");
+        return EXIT_USAGE;
+    }
+    buf_t payload = {0};
+    if (a->payload) {
+        buf_append_str(&payload, a->payload);
+    } else {
+        FILE *f = a->payload_file ? fopen(a->payload_file, "rb") : stdin;
+        if (!f) {
+            fprintf(stderr, "mqtt-kafka-bridge map: %s: %s\n", a->payload_file, strerror(errno));
+            return EXIT_USAGE;
+        }
+        int rc = read_all(f, &payload);
+        if (f != stdin)
+            fclose(f);
+        if (rc != MKB_OK) {
+            fprintf(stderr, "mqtt-kafka-bridge map: cannot read the payload\n");
+            buf_free(&payload);
+            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "mqtt-kafka-bridge: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    log_level_t level;
-    if (level_arg && !log_level_parse(level_arg, &level)) {
-        fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, debug)\n",
-                level_arg);
-        return EXIT_USAGE;
-    }
-
     config_t *cfg = NULL;
-    if (load_config(config_path, &cfg) != MKB_OK)
+    if (load_config(path, &cfg) != MKB_OK) {
+        buf_free(&payload);
         return EXIT_USAGE;
-    if (check_only) {
-        printf("%s: OK (%zu route(s))\n", config_path, cfg->routes_n);
-        config_destroy(cfg);
-        return EXIT_OK;
     }
-    if (!level_arg)
-        log_level_parse(cfg->log_level, &level);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    mqtt_msg_t msg = {
+        .topic = a->topic,
+        .topic_len = strlen(a->topic),
+        .payload = payload.p ? payload.p : "",
+        .payload_len = payload.len,
+        .qos = a->qos,
+        .retained = a->retain,
+        .content_type = a->content_type,
+        .content_type_len = a->content_type ? strlen(a->content_type) : 0,
+        .props = a->props,
+        .nprops = a->nprops,
+        .recv_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+    };
+    int rc = cli_map_run(cfg, &msg, stdout, stderr);
+    config_destroy(cfg);
+    buf_free(&payload);
+    return rc;
+}
+
+static int cmd_run(const char *path, const char *level_arg)
+{
+    config_t *cfg = NULL;
+    if (load_config(path, &cfg) != MKB_OK)
+        return EXIT_USAGE;
+    log_level_t level = LOG_LVL_INFO;
+    if (!log_level_parse(level_arg ? level_arg : cfg->log_level, &level))
+        level = LOG_LVL_INFO;
     log_set_level(level);
     mqtt_source_route_traces();
 
@@ -128,13 +185,16 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    log_info("main", "mqtt-kafka-bridge %s starting with %s", MKB_VERSION, config_path);
-    int exit_code = EXIT_RUNTIME;
-    char err[1024];
+    log_info("main", "mqtt-kafka-bridge %s starting with %s", MKB_VERSION, path);
+    int exit_code;
+    char err[8192];
     bridge_t *b = NULL;
     int rc = bridge_new(cfg, &b, err, sizeof(err));
     if (rc != MKB_OK) {
-        log_error("main", "%s", err);
+        if (rc == MKB_ERR_CONFIG)
+            fputs(err, stderr); /* file:line:col lines, as `check` prints them */
+        else
+            log_error("main", "%s", err);
         exit_code = rc == MKB_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
         goto destroy_config;
     }
@@ -145,4 +205,101 @@ int main(int argc, char **argv)
 destroy_config:
     config_destroy(cfg);
     return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
+           OPT_CTYPE, OPT_PROP };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"topic", required_argument, NULL, OPT_TOPIC},
+        {"payload", required_argument, NULL, OPT_PAYLOAD},
+        {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
+        {"qos", required_argument, NULL, OPT_QOS},
+        {"retain", no_argument, NULL, OPT_RETAIN},
+        {"content-type", required_argument, NULL, OPT_CTYPE},
+        {"prop", required_argument, NULL, OPT_PROP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = DEFAULT_CONFIG;
+    const char *level_arg = NULL;
+    const char *command = "run";
+    map_args_t map = {0};
+    map.qos = 1;
+    int opt;
+
+    if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "map") == 0)) {
+        command = argv[1];
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
+    bool map_opts = false;
+    while ((opt = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'l':
+            level_arg = optarg;
+            log_level_t l;
+            if (!log_level_parse(optarg, &l)) {
+                fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
+                                "debug)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_HELP_CONFIG: config_print_keys(stdout); return EXIT_OK;
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'V':
+            printf("mqtt-kafka-bridge %s (librdkafka %s)\n", MKB_VERSION, rd_kafka_version_str());
+            return EXIT_OK;
+        case OPT_TOPIC: map.topic = optarg; map_opts = true; break;
+        case OPT_PAYLOAD: map.payload = optarg; map_opts = true; break;
+        case OPT_PAYLOAD_FILE: map.payload_file = optarg; map_opts = true; break;
+        case OPT_RETAIN: map.retain = true; map_opts = true; break;
+        case OPT_CTYPE: map.content_type = optarg; map_opts = true; break;
+        case OPT_QOS:
+            map_opts = true;
+            if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2') {
+                fprintf(stderr, "mqtt-kafka-bridge map: --qos takes 0, 1 or 2\n");
+                return EXIT_USAGE;
+            }
+            map.qos = optarg[0] - '0';
+            break;
+        case OPT_PROP: {
+            map_opts = true;
+            const char *eq = strchr(optarg, '=');
+            if (!eq || map.nprops == sizeof(map.props) / sizeof(map.props[0])) {
+                fprintf(stderr, "mqtt-kafka-bridge map: --prop takes NAME=VALUE (at most 32)\n");
+                return EXIT_USAGE;
+            }
+            map.props[map.nprops++] = (mkb_prop_t){optarg, (size_t)(eq - optarg), eq + 1,
+                                                   strlen(eq + 1)};
+            break;
+        }
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mqtt-kafka-bridge: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (map_opts && strcmp(command, "map") != 0) {
+        fprintf(stderr, "mqtt-kafka-bridge: --topic, --payload... go with the map command\n");
+        return EXIT_USAGE;
+    }
+    if (map.payload && map.payload_file) {
+        fprintf(stderr, "mqtt-kafka-bridge map: give --payload or --payload-file, not both\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(command, "check") == 0)
+        return cmd_check(config_path);
+    if (strcmp(command, "map") == 0)
+        return cmd_map(config_path, &map);
+    return cmd_run(config_path, level_arg);
 }

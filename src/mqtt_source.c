@@ -18,6 +18,8 @@ struct mqtt_source {
     bool clean_start;
     int keepalive_s;
     long long session_expiry_s;
+    char *username;
+    char *password;
     char **filters;
     int *qos;
     size_t nfilters;
@@ -185,6 +187,9 @@ static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
     mqtt_source_t *s = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    mkb_prop_t props[MQTT_SOURCE_MAX_PROPS];
     mqtt_msg_t msg = {
         .topic = topic,
         .topic_len = topic_len > 0 ? (size_t)topic_len : strlen(topic),
@@ -193,7 +198,24 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
         .qos = m->qos,
         .retained = m->retained != 0,
         .dup = m->dup != 0,
+        .props = props,
+        .recv_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
     };
+    for (int i = 0; i < m->properties.count; i++) {
+        const MQTTProperty *p = &m->properties.array[i];
+        if (p->identifier == MQTTPROPERTY_CODE_CONTENT_TYPE) {
+            msg.content_type = p->value.data.data;
+            msg.content_type_len = (size_t)p->value.data.len;
+        } else if (p->identifier == MQTTPROPERTY_CODE_USER_PROPERTY) {
+            if (msg.nprops == MQTT_SOURCE_MAX_PROPS) {
+                log_debug("mqtt", "more than %d user properties; the rest are not passed on",
+                          MQTT_SOURCE_MAX_PROPS);
+                continue;
+            }
+            props[msg.nprops++] = (mkb_prop_t){p->value.data.data, (size_t)p->value.data.len,
+                                               p->value.value.data, (size_t)p->value.value.len};
+        }
+    }
     int rc = s->handler(s->opaque, &msg);
     if (rc == MKB_ERR_STOPPED) {
         /* Shutting down with the message not safe: returning 0 keeps Paho
@@ -253,6 +275,9 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
     s->opaque = opaque;
     atomic_store(&s->retry_delay_s, 1);
     s->uri = strdup(cfg->mqtt_uri);
+    if ((cfg->mqtt_username && !(s->username = strdup(cfg->mqtt_username))) ||
+        (cfg->mqtt_password && !(s->password = strdup(cfg->mqtt_password))))
+        goto free_source;
     s->client_id = strdup(cfg->mqtt_client_id);
     s->filters = calloc(n ? n : 1, sizeof(*s->filters));
     s->qos = calloc(n ? n : 1, sizeof(*s->qos));
@@ -317,6 +342,8 @@ static int do_connect(mqtt_source_t *s)
         o.onFailure = on_connect_failure;
     }
     o.keepAliveInterval = s->keepalive_s;
+    o.username = s->username;
+    o.password = s->password;
     o.automaticReconnect = 1;
     o.minRetryInterval = 1;
     o.maxRetryInterval = 30;
@@ -390,5 +417,7 @@ void mqtt_source_destroy(mqtt_source_t *s)
     free(s->qos);
     free(s->uri);
     free(s->client_id);
+    free(s->username);
+    free(s->password);
     free(s);
 }

@@ -9,18 +9,13 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "msg.h"
 
 typedef struct mqtt_source mqtt_source_t;
 
-typedef struct {
-    const char *topic; /* not NUL-terminated in general: use topic_len */
-    size_t topic_len;
-    const void *payload;
-    size_t payload_len;
-    int qos;
-    bool retained;
-    bool dup;
-} mqtt_msg_t;
+/* Most MQTT 5 user properties passed on per message; more are dropped (and
+ * logged at debug level). */
+#define MQTT_SOURCE_MAX_PROPS 32
 
 /* Called on Paho's thread for every message; MSG is borrowed until it
  * returns. Return MKB_OK once the message is safe (acknowledged to the

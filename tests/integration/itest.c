@@ -260,7 +260,7 @@ static char *dup_bytes(const void *p, size_t n)
 }
 
 void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
-                          size_t *n, char ***keys)
+                          size_t *n, char ***keys, char ***headers)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -280,7 +280,8 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
     size_t cap = expect + 16, count = 0;
     char **vals = calloc(cap, sizeof(char *));
     char **ks = calloc(cap, sizeof(char *));
-    ck_assert(vals && ks);
+    char **hs = calloc(cap, sizeof(char *));
+    ck_assert(vals && ks && hs);
     bool at_end = false;
     long long deadline = now_ms() + timeout_ms;
     while (now_ms() < deadline && !(at_end && count >= expect)) {
@@ -297,10 +298,26 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
                 cap *= 2;
                 vals = realloc(vals, cap * sizeof(char *));
                 ks = realloc(ks, cap * sizeof(char *));
-                ck_assert(vals && ks);
+                hs = realloc(hs, cap * sizeof(char *));
+                ck_assert(vals && ks && hs);
             }
             vals[count] = dup_bytes(m->payload, m->len);
             ks[count] = dup_bytes(m->key, m->key_len);
+            char hbuf[4096] = "";
+            rd_kafka_headers_t *h = NULL;
+            if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const char *name;
+                const void *val;
+                size_t vlen;
+                for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &vlen) ==
+                                   RD_KAFKA_RESP_ERR_NO_ERROR;
+                     i++) {
+                    size_t used = strlen(hbuf);
+                    snprintf(hbuf + used, sizeof(hbuf) - used, "%s=%.*s;", name, (int)vlen,
+                             val ? (const char *)val : "");
+                }
+            }
+            hs[count] = strdup(hbuf);
             count++;
         }
         rd_kafka_message_destroy(m);
@@ -313,6 +330,10 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
         *keys = ks;
     else
         itest_free_strings(ks, count);
+    if (headers)
+        *headers = hs;
+    else
+        itest_free_strings(hs, count);
 }
 
 void itest_free_strings(char **s, size_t n)

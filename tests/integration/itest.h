@@ -47,9 +47,10 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
 /* Reads partition 0 of TOPIC from the beginning to its end. Stops when at
  * least EXPECT records were read and the end was reached, or after
  * TIMEOUT_MS. Returns the payloads as NUL-terminated strings (*out, *n);
- * free with itest_free_strings. KEYS, if not NULL, receives the keys. */
+ * free with itest_free_strings. KEYS, if not NULL, receives the keys;
+ * HEADERS, if not NULL, each record's headers as "name=value;...". */
 void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
-                          size_t *n, char ***keys);
+                          size_t *n, char ***keys, char ***headers);
 void itest_free_strings(char **s, size_t n);
 
 #endif

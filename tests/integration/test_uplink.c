@@ -27,7 +27,8 @@ static char *make_config(const char *client_id, const char *version_name, const 
                      "routes:\n"
                      "  - name: itest\n"
                      "    mqtt: { filter: \"%s\", qos: 1 }\n"
-                     "    kafka: { topic: %s }\n",
+                     "    kafka: { topic: %s }\n"
+                     "    payload: raw\n",
                      itest_env("MKB_MQTT_URI"), client_id, version_name,
                      itest_env("MKB_KAFKA_BOOTSTRAP"), filter, topic);
     ck_assert(n > 0);
@@ -85,7 +86,7 @@ START_TEST(test_thousand_qos1_messages)
 
     char **vals, **keys;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, &keys);
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, &keys, NULL);
     assert_exactly(vals, count, "reading-", n);
     for (size_t i = 0; i < count; i++)
         ck_assert_str_eq(keys[i], mqtt_topic); /* the record key is the MQTT topic */
@@ -123,7 +124,7 @@ START_TEST(test_persistent_session_delivers_backlog)
     ck_assert_msg(itest_bridge_wait_log(&b, "ready: forwarding", 30000), "not ready");
     char **vals;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL);
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
     int status = itest_bridge_stop(&b, SIGTERM, 30000);
     if (status != 0 || count != (size_t)n)
         itest_bridge_dump_log(&b);
@@ -133,6 +134,76 @@ START_TEST(test_persistent_session_delivers_backlog)
     free(pub);
     free(cfg);
     free(client);
+    free(topic);
+}
+END_TEST
+
+/* The rule engine in the running bridge: captures, fields and a timestamp
+ * make normalized records; a payload that fails its rule reaches the
+ * dead-letter topic with its original bytes and the reason. */
+START_TEST(test_normalized_records_and_dead_letters)
+{
+    char *topic = itest_unique("itest.norm");
+    char *dlq = itest_unique("itest.dlq");
+    char *client = itest_unique("bridge");
+    char prefix[300];
+    snprintf(prefix, sizeof(prefix), "itest/%s", topic);
+    itest_create_topic(topic);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: hvac\n"
+                       "    mqtt: { filter: \"%s/{site}/{unit}\", qos: 1 }\n"
+                       "    kafka: { topic: %s, key: \"{site}.{unit}\", headers: { q: \"{mqtt.qos}\" } }\n"
+                       "    fields:\n"
+                       "      temperature_c: { from: /temp_f, convert: fahrenheit_to_celsius }\n"
+                       "      humidity_pct: { from: /rh, type: number, required: true }\n"
+                       "    add: { site: \"{site}\" }\n"
+                       "    timestamp: { from: /ts, format: epoch_ms }\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       prefix, topic) > 0);
+    itest_bridge_t b;
+    itest_bridge_start(&b, client, cfg);
+    ck_assert_msg(itest_bridge_wait_log(&b, "ready: forwarding", 30000), "not ready");
+    char t1[400], t2[400];
+    snprintf(t1, sizeof(t1), "%s/s1/ahu-1", prefix);
+    snprintf(t2, sizeof(t2), "%s/s2/ahu-9", prefix);
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, t1, 1,
+                         "{\"temp_f\": 212, \"rh\": %d, \"ts\": 1795860000000}", 3);
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, t2, 1, "{\"temp_f\": %d}", 1); /* no rh */
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    char **vals, **keys, **hdrs;
+    size_t count;
+    itest_kafka_read_all(topic, 3, 30000, &vals, &count, &keys, NULL);
+    ck_assert_uint_eq(count, 3);
+    for (size_t i = 0; i < count; i++) {
+        char want[200];
+        snprintf(want, sizeof(want), "{\"temperature_c\":100.0,\"humidity_pct\":%zu,"
+                 "\"site\":\"s1\",\"ts\":\"2026-11-28T10:00:00.000Z\"}", i);
+        ck_assert_str_eq(vals[i], want);
+        ck_assert_str_eq(keys[i], "s1.ahu-1");
+    }
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, &keys, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_str_eq(vals[0], "{\"temp_f\": 0}"); /* the original bytes */
+    ck_assert_str_eq(keys[0], t2);
+    ck_assert_msg(strstr(hdrs[0], "mkb.reason=required field 'humidity_pct' is missing (from "
+                                  "/rh);mkb.route=hvac;"),
+                  "%s", hdrs[0]);
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    itest_free_strings(hdrs, count);
+    free(pub);
+    free(cfg);
+    free(client);
+    free(dlq);
     free(topic);
 }
 END_TEST
@@ -160,6 +231,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_loop_test(tc, test_thousand_qos1_messages, 0, 2);
     tcase_add_loop_test(tc, test_persistent_session_delivers_backlog, 0, 2);
+    tcase_add_test(tc, test_normalized_records_and_dead_letters);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 30);

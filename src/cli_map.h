@@ -1,0 +1,16 @@
+/* `mqtt-kafka-bridge map`: runs one message through the rule engine and
+ * prints the Kafka records the bridge would produce, or the dead letter. */
+#ifndef MKB_CLI_MAP_H
+#define MKB_CLI_MAP_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "msg.h"
+
+/* Prints to OUT. Returns 0 when the message maps to records with no dead
+ * letter, 1 for a dead letter or no matching route, 2 if the routes do not
+ * compile (errors on ERR). */
+int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,858 @@
+#include "mapper.h"
+
+#include "buf.h"
+#include "err.h"
+#include "jptr.h"
+#include "normalize.h"
+#include "template.h"
+#include "trie.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CAPTURES 16
+#define MAX_HEADERS 32
+
+typedef struct {
+    char *name;
+    jptr_t *from;
+    norm_type_t type;
+    bool linear;
+    double scale, offset;
+    json_t *dflt;
+    bool required;
+} cfield_t;
+
+typedef struct {
+    char *name;
+    tmpl_t *tmpl;     /* NULL when constant */
+    json_t *constant; /* a typed constant (number, boolean) or fixed string */
+} cadd_t;
+
+typedef struct {
+    char *name;
+    tmpl_t *tmpl;
+} cheader_t;
+
+typedef struct {
+    const config_route_t *cfg;
+    norm_payload_t payload;
+    char *sub_filter;
+    size_t ncap;
+    char *cap_names[MAX_CAPTURES];
+    size_t cap_level[MAX_CAPTURES];
+    bool cap_tail[MAX_CAPTURES];
+    tmpl_t *topic;
+    tmpl_t *key; /* NULL: no key */
+    cheader_t headers[MAX_HEADERS];
+    size_t nheaders;
+    jptr_t *explode;
+    cfield_t *fields;
+    size_t nfields;
+    cadd_t *adds;
+    size_t nadds;
+    jptr_t *ts_from;
+    norm_ts_format_t ts_format;
+} croute_t;
+
+struct mapper {
+    const config_t *cfg;
+    trie_t *trie;
+    croute_t *routes;
+    size_t nroutes;
+    char **subs;
+    int *sub_qos;
+    size_t nsubs;
+    /* scratch, reused for every message */
+    buf_t topic, key, value, hdr;
+    mapper_header_t hdrs[MAX_HEADERS + 4];
+    size_t hdr_off[MAX_HEADERS + 4];
+    char why[512];
+};
+
+/* ---- compile ------------------------------------------------------------ */
+
+static bool kafka_topic_ok(const char *t, size_t n)
+{
+    if (n == 0 || n > 249 || (n == 1 && t[0] == '.') || (n == 2 && t[0] == '.' && t[1] == '.'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)t[i]) || t[i] == '.' || t[i] == '_' || t[i] == '-'))
+            return false;
+    return true;
+}
+
+
+typedef struct {
+    buf_t text;
+    int count;
+    bool nomem;
+} diag_t;
+
+__attribute__((format(printf, 4, 5))) static void diag(diag_t *d, const config_t *cfg,
+                                                        const void *field, const char *fmt, ...)
+{
+    config_pos_t p = config_pos(cfg, field);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int rc = p.line ? buf_printf(&d->text, "%s:%d:%d: error: %s\n", p.file, p.line, p.col, msg)
+                    : buf_printf(&d->text, "%s: error: %s\n", p.file, msg);
+    if (rc != MKB_OK)
+        d->nomem = true;
+    d->count++;
+}
+
+static bool valid_capture_name(const char *s, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Parses a route filter with {name} / {name#} captures into its MQTT form. */
+static bool compile_filter(croute_t *r, const char *filter, char *why, size_t why_size)
+{
+    size_t n = strlen(filter);
+    if (n == 0 || n > 65535) {
+        snprintf(why, why_size, "a filter must be 1 to 65535 bytes long");
+        return false;
+    }
+    buf_t out = {0};
+    size_t level = 0;
+    const char *lvl = filter;
+    bool ok = true;
+    for (;;) {
+        const char *slash = strchr(lvl, '/');
+        size_t len = slash ? (size_t)(slash - lvl) : strlen(lvl);
+        bool last = !slash;
+        const char *emit = lvl;
+        size_t emit_len = len;
+        if (len >= 2 && lvl[0] == '{' && lvl[len - 1] == '}') {
+            bool tail = len >= 3 && lvl[len - 2] == '#';
+            size_t nl = len - 2 - (tail ? 1 : 0);
+            if (!valid_capture_name(lvl + 1, nl)) {
+                snprintf(why, why_size, "'%.*s' is not a capture: names are letters, digits "
+                                        "and _ ({site}, or {rest#} for the remaining levels)",
+                         (int)len, lvl);
+                ok = false;
+                break;
+            }
+            if (tail && !last) {
+                snprintf(why, why_size, "'%.*s' takes the remaining levels, so it must be last",
+                         (int)len, lvl);
+                ok = false;
+                break;
+            }
+            if (r->ncap == MAX_CAPTURES) {
+                snprintf(why, why_size, "more than %d captures", MAX_CAPTURES);
+                ok = false;
+                break;
+            }
+            for (size_t i = 0; i < r->ncap; i++) {
+                if (strlen(r->cap_names[i]) == nl && memcmp(r->cap_names[i], lvl + 1, nl) == 0) {
+                    snprintf(why, why_size, "capture {%.*s} appears twice", (int)nl, lvl + 1);
+                    ok = false;
+                }
+            }
+            if (!ok)
+                break;
+            if (!(r->cap_names[r->ncap] = strndup(lvl + 1, nl))) {
+                ok = false;
+                snprintf(why, why_size, "out of memory");
+                break;
+            }
+            r->cap_level[r->ncap] = level;
+            r->cap_tail[r->ncap++] = tail;
+            emit = tail ? "#" : "+";
+            emit_len = 1;
+        } else {
+            for (size_t i = 0; i < len && ok; i++) {
+                if (lvl[i] == '+' && len != 1) {
+                    snprintf(why, why_size, "'+' must fill a whole level");
+                    ok = false;
+                } else if (lvl[i] == '#' && (len != 1 || !last)) {
+                    snprintf(why, why_size, "'#' must be the whole last level");
+                    ok = false;
+                } else if (lvl[i] == '{' || lvl[i] == '}') {
+                    snprintf(why, why_size, "a capture must fill a whole level: '%.*s'", (int)len,
+                             lvl);
+                    ok = false;
+                }
+            }
+            if (!ok)
+                break;
+        }
+        if (buf_append(&out, emit, emit_len) || (!last && buf_append(&out, "/", 1))) {
+            ok = false;
+            break;
+        }
+        if (last)
+            break;
+        lvl = slash + 1;
+        level++;
+    }
+    if (ok && buf_terminate(&out) == MKB_OK) {
+        r->sub_filter = out.p;
+        return true;
+    }
+    buf_free(&out);
+    return false;
+}
+
+/* A YAML scalar as a typed JSON constant: numbers, booleans and null when
+ * written without quotes, else a string. */
+static json_t *scalar_json(const char *text, bool quoted)
+{
+    if (!quoted) {
+        if (strcmp(text, "true") == 0)
+            return json_true();
+        if (strcmp(text, "false") == 0)
+            return json_false();
+        if (strcmp(text, "null") == 0 || strcmp(text, "~") == 0)
+            return json_null();
+        json_t *v = NULL;
+        if (norm_parse_payload(NORM_PAYLOAD_NUMBER, text, strlen(text), 1, &v, (char[64]){0},
+                               64) == MKB_OK) {
+            json_t *num = json_incref(json_object_get(v, "value"));
+            json_decref(v);
+            return num;
+        }
+    }
+    return json_string(text);
+}
+
+static jptr_t *compile_ptr(diag_t *d, const config_t *cfg, const config_route_t *rc,
+                           const void *field, const char *what, const char *text)
+{
+    char why[300];
+    jptr_t *p = jptr_new(text, why, sizeof(why));
+    if (!p)
+        diag(d, cfg, field, "route '%s': %s: %s", rc->name, what, why);
+    return p;
+}
+
+static tmpl_t *compile_tmpl(diag_t *d, const config_t *cfg, const croute_t *r, const void *field,
+                            const char *what, const char *text)
+{
+    char why[600];
+    tmpl_t *t = tmpl_new(text, (const char *const *)r->cap_names, r->ncap,
+                         r->payload != NORM_PAYLOAD_RAW, why, sizeof(why));
+    if (!t)
+        diag(d, cfg, field, "route '%s': %s: %s", r->cfg->name, what, why);
+    return t;
+}
+
+static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *rc, croute_t *r)
+{
+    char why[600];
+    r->cfg = rc;
+    r->payload = norm_payload_kind(rc->payload);
+    if (!compile_filter(r, rc->mqtt_filter, why, sizeof(why))) {
+        diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
+             rc->mqtt_filter, why);
+        return; /* templates need the captures */
+    }
+    r->topic = compile_tmpl(d, cfg, r, &rc->kafka_topic, "kafka.topic", rc->kafka_topic);
+    if (r->topic && tmpl_is_constant(r->topic) &&
+        !kafka_topic_ok(rc->kafka_topic, strlen(rc->kafka_topic)))
+        diag(d, cfg, &rc->kafka_topic,
+             "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
+             "of a-z A-Z 0-9 . _ -)",
+             rc->name, rc->kafka_topic);
+    if (rc->kafka_key && rc->kafka_key[0])
+        r->key = compile_tmpl(d, cfg, r, &rc->kafka_key, "kafka.key", rc->kafka_key);
+    if (rc->kafka_headers_n > MAX_HEADERS)
+        diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
+             rc->name, MAX_HEADERS);
+    for (size_t i = 0; i < rc->kafka_headers_n && i < MAX_HEADERS; i++) {
+        const config_kv_t *kv = &rc->kafka_headers[i];
+        if (strncmp(kv->key, "mkb.", 4) == 0)
+            diag(d, cfg, &kv->key, "route '%s': header names starting with 'mkb.' are the "
+                                   "bridge's own (dead letters)",
+                 rc->name);
+        r->headers[i].name = strdup(kv->key);
+        r->headers[i].tmpl = compile_tmpl(d, cfg, r, &kv->value, "kafka.headers", kv->value);
+        r->nheaders++;
+    }
+    if (rc->explode)
+        r->explode = compile_ptr(d, cfg, rc, &rc->explode, "explode", rc->explode);
+    r->fields = calloc(rc->fields_n ? rc->fields_n : 1, sizeof(*r->fields));
+    r->adds = calloc(rc->add_n ? rc->add_n : 1, sizeof(*r->adds));
+    if (!r->fields || !r->adds) {
+        d->nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < rc->fields_n; i++) {
+        const config_field_t *fc = &rc->fields[i];
+        cfield_t *f = &r->fields[r->nfields++];
+        f->name = strdup(fc->name);
+        char ptr[600];
+        if (fc->from)
+            snprintf(ptr, sizeof(ptr), "%s", fc->from);
+        else if (snprintf(ptr, sizeof(ptr), "/%s", fc->name) >= (int)sizeof(ptr))
+            ptr[sizeof(ptr) - 1] = '\0';
+        f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
+                              "fields.from", ptr);
+        f->type = norm_type(fc->type);
+        f->required = fc->required;
+        f->scale = fc->scale;
+        f->offset = fc->offset;
+        f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
+        if (fc->convert) {
+            double s, o;
+            norm_conversion(fc->convert, &s, &o); /* the config table lists only known ones */
+            f->scale = s * fc->scale;              /* (v*s+o)*scale+offset */
+            f->offset = o * fc->scale + fc->offset;
+        }
+        if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
+            diag(d, cfg, fc, "route '%s': field '%s': a unit conversion gives a number, not a %s",
+                 rc->name, fc->name, fc->type);
+        if (fc->dflt.text) {
+            json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
+            json_t *typed = NULL;
+            if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
+                diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name, fc->name,
+                     why);
+            json_decref(v);
+            f->dflt = typed;
+        }
+        if (fc->required && fc->dflt.text)
+            diag(d, cfg, &fc->dflt, "route '%s': field '%s': required and default exclude each "
+                                    "other",
+                 rc->name, fc->name);
+    }
+    for (size_t i = 0; i < rc->add_n; i++) {
+        const config_kv_t *kv = &rc->add[i];
+        cadd_t *a = &r->adds[r->nadds++];
+        a->name = strdup(kv->key);
+        if (strchr(kv->value, '{'))
+            a->tmpl = compile_tmpl(d, cfg, r, &kv->value, "add", kv->value);
+        else
+            a->constant = scalar_json(kv->value, kv->quoted);
+        for (size_t j = 0; j < rc->fields_n; j++)
+            if (strcmp(rc->fields[j].name, kv->key) == 0)
+                diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
+                     kv->key);
+    }
+    if (rc->ts_from) {
+        r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
+        r->ts_format = norm_ts_format(rc->ts_format);
+    }
+}
+
+static void free_route(croute_t *r)
+{
+    free(r->sub_filter);
+    for (size_t i = 0; i < r->ncap; i++)
+        free(r->cap_names[i]);
+    tmpl_destroy(r->topic);
+    tmpl_destroy(r->key);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        tmpl_destroy(r->headers[i].tmpl);
+    }
+    jptr_destroy(r->explode);
+    for (size_t i = 0; i < r->nfields; i++) {
+        free(r->fields[i].name);
+        jptr_destroy(r->fields[i].from);
+        json_decref(r->fields[i].dflt);
+    }
+    free(r->fields);
+    for (size_t i = 0; i < r->nadds; i++) {
+        free(r->adds[i].name);
+        tmpl_destroy(r->adds[i].tmpl);
+        json_decref(r->adds[i].constant);
+    }
+    free(r->adds);
+    jptr_destroy(r->ts_from);
+}
+
+void mapper_destroy(mapper_t *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nroutes; i++)
+        free_route(&m->routes[i]);
+    free(m->routes);
+    trie_destroy(m->trie);
+    for (size_t i = 0; i < m->nsubs; i++)
+        free(m->subs[i]);
+    free(m->subs);
+    free(m->sub_qos);
+    buf_free(&m->topic);
+    buf_free(&m->key);
+    buf_free(&m->value);
+    buf_free(&m->hdr);
+    free(m);
+}
+
+int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
+{
+    diag_t d = {{0}, 0, false};
+    *errors = NULL;
+    mapper_t *m = calloc(1, sizeof(*m));
+    if (!m || !(m->trie = trie_new()) ||
+        !(m->routes = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(*m->routes))) ||
+        !(m->subs = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(char *))) ||
+        !(m->sub_qos = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(int)))) {
+        mapper_destroy(m);
+        return MKB_ERR_NOMEM;
+    }
+    m->cfg = cfg;
+    const char *const *special[] = {(const char *const *)&cfg->kafka_dead_letter_topic,
+                                    (const char *const *)&cfg->kafka_unmatched_topic};
+    for (size_t i = 0; i < 2; i++)
+        if (*special[i] && !kafka_topic_ok(*special[i], strlen(*special[i])))
+            diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
+    for (size_t i = 0; i < cfg->routes_n; i++) {
+        croute_t *r = &m->routes[m->nroutes++];
+        compile_route(&d, cfg, &cfg->routes[i], r);
+        if (!r->sub_filter)
+            continue;
+        if (trie_insert(m->trie, r->sub_filter, (uint32_t)i) != MKB_OK)
+            d.nomem = true;
+        size_t j;
+        for (j = 0; j < m->nsubs && strcmp(m->subs[j], r->sub_filter) != 0; j++)
+            ;
+        if (j == m->nsubs) {
+            if (!(m->subs[m->nsubs] = strdup(r->sub_filter)))
+                d.nomem = true;
+            m->sub_qos[m->nsubs++] = (int)cfg->routes[i].mqtt_qos;
+        } else if (cfg->routes[i].mqtt_qos > m->sub_qos[j]) {
+            m->sub_qos[j] = (int)cfg->routes[i].mqtt_qos;
+        }
+    }
+    if (d.nomem) {
+        buf_free(&d.text);
+        mapper_destroy(m);
+        return MKB_ERR_NOMEM;
+    }
+    if (d.count) {
+        *errors = d.text.p;
+        mapper_destroy(m);
+        return MKB_ERR_CONFIG;
+    }
+    buf_free(&d.text);
+    *out = m;
+    return MKB_OK;
+}
+
+size_t mapper_subscription_count(const mapper_t *m) { return m->nsubs; }
+const char *mapper_subscription_filter(const mapper_t *m, size_t i) { return m->subs[i]; }
+int mapper_subscription_qos(const mapper_t *m, size_t i) { return m->sub_qos[i]; }
+size_t mapper_route_count(const mapper_t *m) { return m->nroutes; }
+
+/* ---- process ------------------------------------------------------------ */
+
+typedef struct {
+    mapper_t *m;
+    const mqtt_msg_t *msg;
+    mapper_emit_t emit;
+    void *opaque;
+    mapper_result_t *res;
+    size_t lvl_start[TRIE_MAX_LEVELS], lvl_len[TRIE_MAX_LEVELS];
+    size_t nlevels;
+    size_t cap_start[MAX_CAPTURES], cap_len[MAX_CAPTURES];
+    json_t *parsed[3]; /* per payload kind (json, number, text), parsed once */
+    bool parse_failed[3];
+    char parse_why[3][300];
+} run_t;
+
+static int add_header(mapper_t *m, size_t *n, const char *name, const void *v, size_t len)
+{
+    m->hdrs[*n].name = name;
+    m->hdr_off[*n] = m->hdr.len;
+    m->hdrs[*n].value_len = len;
+    (*n)++;
+    return buf_append(&m->hdr, v, len);
+}
+
+/* Fixes the header value pointers once the buffer no longer moves. */
+static void finish_headers(mapper_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        m->hdrs[i].value = m->hdr.p + m->hdr_off[i];
+}
+
+static int emit_dead_letter(run_t *r, const char *route, const char *reason)
+{
+    mapper_t *m = r->m;
+    const mqtt_msg_t *msg = r->msg;
+    char qos[4];
+    size_t n = 0;
+    snprintf(qos, sizeof(qos), "%d", msg->qos);
+    buf_reset(&m->hdr);
+    int rc = add_header(m, &n, "mkb.reason", reason, strlen(reason));
+    if (route)
+        rc |= add_header(m, &n, "mkb.route", route, strlen(route));
+    rc |= add_header(m, &n, "mkb.mqtt.topic", msg->topic, msg->topic_len);
+    rc |= add_header(m, &n, "mkb.mqtt.qos", qos, strlen(qos));
+    if (rc)
+        return MKB_ERR_NOMEM;
+    finish_headers(m, n);
+    mapper_record_t rec = {
+        .route = route,
+        .topic = m->cfg->kafka_dead_letter_topic,
+        .key = msg->topic,
+        .key_len = msg->topic_len,
+        .value = msg->payload,
+        .value_len = msg->payload_len,
+        .headers = m->hdrs,
+        .nheaders = n,
+        .timestamp_ms = msg->recv_ms,
+        .dead_letter = true,
+        .reason = reason,
+    };
+    r->res->records++;
+    r->res->dead_letters++;
+    return r->emit(r->opaque, &rec);
+}
+
+/* Builds the output object for one element; *out is a new reference. */
+static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx_t *ctx,
+                        json_t **out, int64_t *ts_ms, char *why, size_t why_size)
+{
+    mapper_t *m = r->m;
+    json_t *o;
+    *ts_ms = r->msg->recv_ms;
+    if (cr->nfields == 0) {
+        if (!json_is_object(in)) {
+            if (cr->nadds || cr->ts_from) {
+                snprintf(why, why_size, "payload is not a JSON object, so add/timestamp cannot "
+                                        "apply");
+                return MKB_ERR_INVAL;
+            }
+            *out = json_incref(in);
+            return MKB_OK;
+        }
+        o = json_copy(in); /* shallow: added keys must not touch the input */
+    } else {
+        o = json_object();
+    }
+    if (!o)
+        return MKB_ERR_NOMEM;
+    for (size_t i = 0; i < cr->nfields; i++) {
+        const cfield_t *f = &cr->fields[i];
+        json_t *v = f->from ? jptr_get(f->from, in) : NULL;
+        if (!v || json_is_null(v)) {
+            if (f->dflt) {
+                json_object_set(o, f->name, f->dflt);
+                continue;
+            }
+            if (f->required) {
+                snprintf(why, why_size, "required field '%s' is missing (from %s)", f->name,
+                         jptr_text(f->from));
+                goto fail;
+            }
+            continue;
+        }
+        json_t *num = NULL, *typed = NULL;
+        if (f->linear) {
+            double d;
+            if (!norm_number(v, &d)) {
+                snprintf(why, why_size, "field '%s': expected a number to convert (from %s)",
+                         f->name, jptr_text(f->from));
+                goto fail;
+            }
+            if (!(num = json_real(d * f->scale + f->offset)))
+                goto nomem;
+            v = num;
+        }
+        char cwhy[256];
+        int rc = norm_coerce(v, f->type, &typed, cwhy, sizeof(cwhy));
+        json_decref(num);
+        if (rc != MKB_OK) {
+            snprintf(why, why_size, "field '%s' (from %s): %s", f->name, jptr_text(f->from), cwhy);
+            goto fail;
+        }
+        json_object_set_new(o, f->name, typed);
+    }
+    for (size_t i = 0; i < cr->nadds; i++) {
+        const cadd_t *a = &cr->adds[i];
+        if (a->constant) {
+            json_object_set(o, a->name, a->constant);
+            continue;
+        }
+        buf_reset(&m->key); /* borrowed as scratch; the key is rendered later */
+        if (tmpl_render(a->tmpl, ctx, &m->key, why, why_size) != MKB_OK)
+            goto fail;
+        json_t *s = json_stringn(m->key.p ? m->key.p : "", m->key.len);
+        if (!s) {
+            snprintf(why, why_size, "add.%s: not valid UTF-8", a->name);
+            goto fail;
+        }
+        json_object_set_new(o, a->name, s);
+    }
+    if (cr->ts_from) {
+        json_t *tv = jptr_get(cr->ts_from, in);
+        if (tv && !json_is_null(tv)) {
+            char twhy[200];
+            if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
+                snprintf(why, why_size, "%s (from %s)", twhy, jptr_text(cr->ts_from));
+                goto fail;
+            }
+        }
+        buf_reset(&m->key);
+        if (tmpl_append_iso(&m->key, *ts_ms) != MKB_OK)
+            goto nomem;
+        json_object_set_new(o, cr->cfg->ts_field, json_stringn(m->key.p, m->key.len));
+        /* A clock far ahead would make Kafka refuse the record (KIP-937):
+         * keep the reading's time in the value, stamp the record on receipt. */
+        if (*ts_ms > r->msg->recv_ms + m->cfg->limit_future_ms)
+            *ts_ms = r->msg->recv_ms;
+    }
+    *out = o;
+    return MKB_OK;
+nomem:
+    snprintf(why, why_size, "out of memory");
+fail:
+    json_decref(o);
+    return MKB_ERR_INVAL;
+}
+
+/* Renders and emits one record of route CR from OUT (the element IN). */
+static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *out,
+                       int64_t ts_ms, char *why, size_t why_size)
+{
+    mapper_t *m = r->m;
+    buf_reset(&m->topic);
+    buf_reset(&m->key);
+    buf_reset(&m->value);
+    buf_reset(&m->hdr);
+    if (tmpl_render(cr->topic, ctx, &m->topic, why, why_size) != MKB_OK)
+        return MKB_ERR_INVAL;
+    if (!kafka_topic_ok(m->topic.p, m->topic.len)) {
+        snprintf(why, why_size, "rendered topic '%.*s' is not a valid Kafka topic name",
+                 (int)(m->topic.len > 100 ? 100 : m->topic.len), m->topic.p ? m->topic.p : "");
+        return MKB_ERR_INVAL;
+    }
+    if (buf_terminate(&m->topic) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    if (cr->key && tmpl_render(cr->key, ctx, &m->key, why, why_size) != MKB_OK)
+        return MKB_ERR_INVAL;
+    size_t nh = 0;
+    for (size_t i = 0; i < cr->nheaders; i++) {
+        m->hdrs[nh].name = cr->headers[i].name;
+        m->hdr_off[nh] = m->hdr.len;
+        if (tmpl_render(cr->headers[i].tmpl, ctx, &m->hdr, why, why_size) != MKB_OK)
+            return MKB_ERR_INVAL;
+        m->hdrs[nh].value_len = m->hdr.len - m->hdr_off[nh];
+        nh++;
+    }
+    finish_headers(m, nh);
+    const void *value;
+    size_t value_len;
+    if (out) {
+        size_t need = json_dumpb(out, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY |
+                                                   JSON_REAL_PRECISION(15));
+        if (need == 0 || buf_reserve(&m->value, need) != MKB_OK)
+            return MKB_ERR_NOMEM;
+        m->value.len = json_dumpb(out, m->value.p, need,
+                                  JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        value = m->value.p;
+        value_len = m->value.len;
+    } else { /* raw: the bytes as received */
+        value = r->msg->payload;
+        value_len = r->msg->payload_len;
+    }
+    mapper_record_t rec = {
+        .route = cr->cfg->name,
+        .topic = m->topic.p,
+        .key = cr->key ? (m->key.p ? m->key.p : "") : NULL,
+        .key_len = cr->key ? m->key.len : 0,
+        .value = value,
+        .value_len = value_len,
+        .headers = m->hdrs,
+        .nheaders = nh,
+        .timestamp_ms = ts_ms,
+    };
+    r->res->records++;
+    return r->emit(r->opaque, &rec);
+}
+
+static int parse_once(run_t *r, norm_payload_t kind, json_t **out)
+{
+    if (!r->parsed[kind] && !r->parse_failed[kind]) {
+        int rc = norm_parse_payload(kind, r->msg->payload, r->msg->payload_len,
+                                    (int)r->m->cfg->limit_json_depth, &r->parsed[kind],
+                                    r->parse_why[kind], sizeof(r->parse_why[kind]));
+        if (rc == MKB_ERR_NOMEM)
+            return rc;
+        r->parse_failed[kind] = rc != MKB_OK;
+    }
+    *out = r->parsed[kind];
+    return MKB_OK;
+}
+
+/* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
+static int run_route(run_t *r, const croute_t *cr)
+{
+    mapper_t *m = r->m;
+    char *why = m->why;
+    size_t why_size = sizeof(m->why);
+    for (size_t i = 0; i < cr->ncap; i++) {
+        size_t l = cr->cap_level[i];
+        if (cr->cap_tail[i]) {
+            /* "a/{rest#}" also matches "a": the capture is then empty. */
+            r->cap_start[i] = l < r->nlevels ? r->lvl_start[l] : r->msg->topic_len;
+            r->cap_len[i] = r->msg->topic_len - r->cap_start[i];
+        } else {
+            r->cap_start[i] = r->lvl_start[l];
+            r->cap_len[i] = r->lvl_len[l];
+        }
+    }
+    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
+    if (cr->payload == NORM_PAYLOAD_RAW) {
+        int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, why, why_size);
+        return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, why) : rc;
+    }
+    json_t *in = NULL;
+    if (parse_once(r, cr->payload, &in) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    if (!in)
+        return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+
+    json_t *elems = in;
+    size_t n = 1;
+    if (cr->explode) {
+        elems = jptr_get(cr->explode, in);
+        if (!json_is_array(elems)) {
+            snprintf(why, why_size, "explode: no array at %s", jptr_text(cr->explode));
+            return emit_dead_letter(r, cr->cfg->name, why);
+        }
+        n = json_array_size(elems);
+        if (n > (size_t)m->cfg->limit_records) {
+            snprintf(why, why_size, "%zu records in one message; the limit is %lld", n,
+                     m->cfg->limit_records);
+            return emit_dead_letter(r, cr->cfg->name, why);
+        }
+    }
+    /* All or nothing: every element must pass before any record is sent. */
+    json_t *outs[64], **outv = outs;
+    int64_t tss[64], *tsv = tss;
+    if (n > 64) {
+        outv = calloc(n, sizeof(*outv));
+        tsv = calloc(n, sizeof(*tsv));
+        if (!outv || !tsv) {
+            free(outv);
+            free(tsv);
+            return MKB_ERR_NOMEM;
+        }
+    }
+    int rc = MKB_OK;
+    size_t built = 0;
+    for (; built < n; built++) {
+        json_t *el = cr->explode ? json_array_get(elems, built) : in;
+        ctx.input = el;
+        char ewhy[400];
+        if (build_record(r, cr, el, &ctx, &outv[built], &tsv[built], ewhy, sizeof(ewhy)) !=
+            MKB_OK) {
+            if (cr->explode)
+                snprintf(why, why_size, "element %zu: %s", built, ewhy);
+            else
+                snprintf(why, why_size, "%s", ewhy);
+            rc = emit_dead_letter(r, cr->cfg->name, why);
+            goto release;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        ctx.input = cr->explode ? json_array_get(elems, i) : in;
+        rc = emit_record(r, cr, &ctx, outv[i], tsv[i], why, why_size);
+        if (rc == MKB_ERR_INVAL) {
+            /* Records already sent stay sent; say which element failed. */
+            char reason[600];
+            snprintf(reason, sizeof(reason), "%s%s", cr->explode ? "element: " : "", why);
+            rc = emit_dead_letter(r, cr->cfg->name, reason);
+        }
+        if (rc != MKB_OK)
+            break;
+    }
+release:
+    for (size_t i = 0; i < built && i < n; i++)
+        json_decref(outv[i]);
+    if (outv != outs) {
+        free(outv);
+        free(tsv);
+    }
+    return rc;
+}
+
+int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
+                   mapper_result_t *res)
+{
+    mapper_result_t dummy;
+    if (!res)
+        res = &dummy;
+    memset(res, 0, sizeof(*res));
+    run_t r;
+    r.m = m;
+    r.msg = msg;
+    r.emit = emit;
+    r.opaque = opaque;
+    r.res = res;
+    memset(r.parsed, 0, sizeof(r.parsed));
+    memset(r.parse_failed, 0, sizeof(r.parse_failed));
+
+    uint32_t ids[TRIE_MAX_MATCHES];
+    bool truncated = false;
+    size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
+    res->routes = n;
+    if (n == 0) {
+        res->unmatched = true;
+        if (!m->cfg->kafka_unmatched_topic)
+            return MKB_OK;
+        size_t nh = 0;
+        buf_reset(&m->hdr);
+        if (add_header(m, &nh, "mkb.mqtt.topic", msg->topic, msg->topic_len))
+            return MKB_ERR_NOMEM;
+        finish_headers(m, nh);
+        mapper_record_t rec = {
+            .topic = m->cfg->kafka_unmatched_topic,
+            .key = msg->topic,
+            .key_len = msg->topic_len,
+            .value = msg->payload,
+            .value_len = msg->payload_len,
+            .headers = m->hdrs,
+            .nheaders = nh,
+            .timestamp_ms = msg->recv_ms,
+        };
+        res->records++;
+        return emit(opaque, &rec);
+    }
+    if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
+        snprintf(m->why, sizeof(m->why), "payload of %zu bytes exceeds the limit of %lld",
+                 msg->payload_len, m->cfg->limit_payload_bytes);
+        return emit_dead_letter(&r, m->routes[ids[0]].cfg->name, m->why);
+    }
+    if (truncated) {
+        snprintf(m->why, sizeof(m->why), "more than %d routes match this topic",
+                 TRIE_MAX_MATCHES);
+        return emit_dead_letter(&r, m->routes[ids[0]].cfg->name, m->why);
+    }
+    /* Split the topic into levels once, for the captures. */
+    r.nlevels = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= msg->topic_len && r.nlevels < TRIE_MAX_LEVELS; i++) {
+        if (i == msg->topic_len || msg->topic[i] == '/') {
+            r.lvl_start[r.nlevels] = start;
+            r.lvl_len[r.nlevels++] = i - start;
+            start = i + 1;
+        }
+    }
+    int rc = MKB_OK;
+    for (size_t i = 0; i < n && rc == MKB_OK; i++)
+        rc = run_route(&r, &m->routes[ids[i]]);
+    for (size_t k = 0; k < 3; k++)
+        json_decref(r.parsed[k]);
+    return rc;
+}

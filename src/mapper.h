@@ -1,0 +1,72 @@
+/* The rule engine: every route of the configuration compiled once (filter
+ * trie, captures, templates, field operations) and applied to each MQTT
+ * message: match -> parse -> normalize -> render Kafka records, or a dead
+ * letter with the reason. Used by the running bridge and by `map`.
+ *
+ * Several routes may match one message: each produces its records (fan-out,
+ * in file order). A message no route matches goes to kafka.unmatched_topic
+ * when set, else it is only counted.
+ *
+ * Not thread-safe: one mapper per thread (scratch buffers are reused). */
+#ifndef MKB_MAPPER_H
+#define MKB_MAPPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "msg.h"
+
+typedef struct mapper mapper_t;
+
+typedef struct {
+    const char *name;
+    const char *value;
+    size_t value_len;
+} mapper_header_t;
+
+/* One Kafka record. Everything is borrowed until the emit callback returns. */
+typedef struct {
+    const char *route; /* NULL for an unmatched message */
+    const char *topic; /* NUL-terminated */
+    const void *key;   /* NULL: no key */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    const mapper_header_t *headers;
+    size_t nheaders;
+    int64_t timestamp_ms;
+    bool dead_letter;
+    const char *reason; /* dead letters: why */
+} mapper_record_t;
+
+/* Receives each record; a non-zero return stops processing and is returned
+ * by mapper_process. */
+typedef int (*mapper_emit_t)(void *opaque, const mapper_record_t *rec);
+
+typedef struct {
+    size_t routes;       /* routes that matched */
+    size_t records;      /* records emitted (dead letters included) */
+    size_t dead_letters; /* of which dead letters */
+    bool unmatched;      /* no route matched */
+} mapper_result_t;
+
+/* Compiles the routes of CFG (borrowed; must outlive the mapper). On error
+ * returns MKB_ERR_CONFIG and *errors lists every problem as
+ * "file:line:col: error: ..." lines (caller frees). */
+int mapper_new(const config_t *cfg, mapper_t **out, char **errors);
+void mapper_destroy(mapper_t *m);
+
+/* Maps one message; emits its records in order. */
+int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
+                   mapper_result_t *res);
+
+/* The distinct MQTT subscriptions the routes need (filter, highest QoS). */
+size_t mapper_subscription_count(const mapper_t *m);
+const char *mapper_subscription_filter(const mapper_t *m, size_t i);
+int mapper_subscription_qos(const mapper_t *m, size_t i);
+
+size_t mapper_route_count(const mapper_t *m);
+
+#endif
