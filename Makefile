@@ -5,6 +5,7 @@
 #   make asan       the same tests with an ASan+UBSan build (in build/asan)
 #   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
 
+SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .SECONDARY:
 VERSION := $(shell cat VERSION)
@@ -44,7 +45,7 @@ $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz
 all: $(BIN) $(BUILD)/freeport
 
 $(BIN): $(OBJS)
@@ -63,6 +64,39 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The rule engine's cost per message with 10 and 10,000 routes.
+bench-micro: $(BUILD)/bench/micro_mapper
+	bench/micro.sh $(BUILD)/bench/micro_mapper
+
+# libFuzzer targets (clang): the rule engine and the config loader, each run
+# for FUZZ_SECONDS on a scratch copy of its seed corpus (tests/fuzz/corpus).
+FUZZ_SECONDS ?= 300
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c normalize.c buf.c config.c \
+             ytree.c err.c)
+FUZZERS := build/fuzz/fuzz_mapper build/fuzz/fuzz_config
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(shell pkg-config --libs $(PKGS)) -lm
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    name=$$(basename $$f); corpus=build/fuzz/corpus-$${name#fuzz_}; \
+	    mkdir -p $$corpus; cp tests/fuzz/corpus/$${name#fuzz_}/* $$corpus/; \
+	    echo "== $$name for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/$$name- $$corpus 2>&1 | \
+	        grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|stat::number_of_executed_units|INFO: .*corpus)' ; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 $(BUILD)/freeport: tests/harness/freeport.c
 	@mkdir -p $(dir $@)

@@ -408,24 +408,32 @@ __attribute__((format(printf, 4, 5))) static void err_at(errlist_t *e, const con
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and swaps of neighbours ("tpye" -> "type" is 1) each cost 1. */
 size_t config_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return SIZE_MAX;
-    size_t prev[65], cur[65];
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
     for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
+        d[0][j] = j;
     for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
         }
-        memcpy(prev, cur, (lb + 1) * sizeof(size_t));
     }
-    return prev[lb];
+    return d[la][lb];
 }
 
 const char *config_nearest(const char *word, const char *const *names, size_t n)
@@ -856,10 +864,20 @@ static void finalize(ctx_t *c, config_t *cfg)
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* Items under KEY in ROOT, over every occurrence: a key given twice is an
+ * error, but apply still walks the last one, so size for all of them. */
 static size_t seq_len(const ynode_t *root, const char *key)
 {
-    const ynode_t *n = root && ynode_type(root) == YNODE_MAP ? ynode_map_get(root, key) : NULL;
-    return n && ynode_type(n) == YNODE_SEQ ? ynode_len(n) : 0;
+    size_t n = 0;
+    if (!root || ynode_type(root) != YNODE_MAP)
+        return 0;
+    for (size_t i = 0; i < ynode_len(root); i++) {
+        const ynode_t *k = ynode_map_key(root, i), *v = ynode_map_value(root, i);
+        if (ynode_type(k) == YNODE_SCALAR && strcmp(ynode_scalar(k), key) == 0 &&
+            ynode_type(v) == YNODE_SEQ)
+            n += ynode_len(v);
+    }
+    return n;
 }
 
 typedef struct {

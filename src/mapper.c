@@ -653,12 +653,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     const void *value;
     size_t value_len;
     if (out) {
-        size_t need = json_dumpb(out, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY |
-                                                   JSON_REAL_PRECISION(15));
-        if (need == 0 || buf_reserve(&m->value, need) != MKB_OK)
+        if (tmpl_dump_json(&m->value, out) != MKB_OK)
             return MKB_ERR_NOMEM;
-        m->value.len = json_dumpb(out, m->value.p, need,
-                                  JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
         value = m->value.p;
         value_len = m->value.len;
     } else { /* raw: the bytes as received */

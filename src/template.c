@@ -221,14 +221,31 @@ int tmpl_append_json(buf_t *out, json_t *v)
         return buf_append(out, json_string_value(v), json_string_length(v));
     if (json_is_integer(v))
         return buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    size_t need = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    return tmpl_dump_json(out, v);
+}
+
+int tmpl_dump_json(buf_t *out, json_t *v)
+{
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
+    /* One pass into the room the buffer has; a second only when it grows. */
+    size_t room = out->cap - out->len;
+    size_t need = json_dumpb(v, room ? out->p + out->len : NULL, room, flags);
     if (need == 0)
         return MKB_ERR_INVAL;
-    if (buf_reserve(out, need) != MKB_OK)
-        return MKB_ERR_NOMEM;
-    out->len += json_dumpb(v, out->p + out->len, need,
-                           JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    if (need > room) {
+        if (buf_reserve(out, need) != MKB_OK)
+            return MKB_ERR_NOMEM;
+        json_dumpb(v, out->p + out->len, need, flags);
+    }
+    out->len += need;
     return MKB_OK;
+}
+
+static char *put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
 }
 
 int tmpl_append_iso(buf_t *out, int64_t ms)
@@ -236,10 +253,31 @@ int tmpl_append_iso(buf_t *out, int64_t ms)
     time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     int frac = (int)(ms - (int64_t)s * 1000);
     struct tm tm;
-    if (!gmtime_r(&s, &tm))
+    if (!gmtime_r(&s, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
         return MKB_ERR_INVAL;
-    return buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (buf_reserve(out, 24) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    /* 2026-11-28T10:00:00.123Z, without printf: this runs per record. */
+    char *p = out->p + out->len;
+    int y = tm.tm_year + 1900;
+    p = put2(p, y / 100);
+    p = put2(p, y % 100);
+    *p++ = '-';
+    p = put2(p, tm.tm_mon + 1);
+    *p++ = '-';
+    p = put2(p, tm.tm_mday);
+    *p++ = 'T';
+    p = put2(p, tm.tm_hour);
+    *p++ = ':';
+    p = put2(p, tm.tm_min);
+    *p++ = ':';
+    p = put2(p, tm.tm_sec);
+    *p++ = '.';
+    *p++ = (char)('0' + frac / 100);
+    p = put2(p, frac % 100);
+    *p++ = 'Z';
+    out->len += 24;
+    return MKB_OK;
 }
 
 int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, size_t why_size)

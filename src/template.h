@@ -46,6 +46,9 @@ int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, s
 /* Appends a JSON value as text: strings raw, others compact JSON. */
 int tmpl_append_json(buf_t *out, json_t *v);
 
+/* Appends V as compact JSON (any value). */
+int tmpl_dump_json(buf_t *out, json_t *v);
+
 /* Appends MS (epoch milliseconds) as ISO 8601 UTC: 2026-11-28T10:00:00.123Z */
 int tmpl_append_iso(buf_t *out, int64_t ms);
 

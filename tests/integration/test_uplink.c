@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static const int versions[] = {MQTTVERSION_5, MQTTVERSION_3_1_1};
 static const char *const version_names[] = {"5", "3.1.1"};
@@ -224,6 +225,91 @@ START_TEST(test_config_error_exit_code)
 }
 END_TEST
 
+/* Runs the bridge binary with ARGS (a shell fragment), stdin from STDIN_TEXT;
+ * returns the exit status and the combined output (caller frees). */
+static int run_cli(const char *args, const char *stdin_text, char **output)
+{
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "printf '%%s' '%s' | '%s' %s 2>&1", stdin_text ? stdin_text : "",
+                       itest_env("MKB_BRIDGE_BIN"), args) > 0);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t cap = 65536, n = 0;
+    char *out = malloc(cap);
+    size_t got;
+    while ((got = fread(out + n, 1, cap - n - 1, p)) > 0)
+        n += got;
+    out[n] = '\0';
+    int st = pclose(p);
+    free(cmd);
+    *output = out;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* check lists every error and exits 1; the shipped configuration passes. */
+START_TEST(test_check_command)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/check.yaml", itest_env("MKB_HARNESS_DIR"));
+    FILE *f = fopen(path, "w");
+    fputs("mqtt: { uri: tcp://h:1, keepalive_s: 1 }\nkafka: { bootstrap: h:1 }\n"
+          "routes:\n  - name: a\n    mqtt: { filter: \"a/{site}\" }\n"
+          "    kafka: { topic: \"t.{sitte}\" }\n    fields: { x: { tpye: number } }\n", f);
+    fclose(f);
+    char *out, args[700];
+    snprintf(args, sizeof(args), "check -c '%s'", path);
+    ck_assert_int_eq(run_cli(args, NULL, &out), 1);
+    ck_assert_msg(strstr(out, "check.yaml:1:38: error: mqtt.keepalive_s: 1 is out of range") &&
+                      strstr(out, "check.yaml:7:20: error: unknown key "
+                                  "'routes[0].fields.x.tpye'; did you mean 'type'?"),
+                  "%s", out);
+    free(out);
+    /* With the file errors fixed, route compilation errors come next. */
+    f = fopen(path, "w");
+    fputs("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+          "routes:\n  - name: a\n    mqtt: { filter: \"a/{site}\" }\n"
+          "    kafka: { topic: \"t.{sitte}\" }\n", f);
+    fclose(f);
+    ck_assert_int_eq(run_cli(args, NULL, &out), 1);
+    ck_assert_msg(strstr(out, "check.yaml:6:21: error: route 'a': kafka.topic: unknown "
+                              "placeholder {sitte}; did you mean {site}?"),
+                  "%s", out);
+    free(out);
+    snprintf(args, sizeof(args), "check -c '%s/config/bridge.yaml'", MKB_SOURCE_DIR);
+    ck_assert_int_eq(run_cli(args, NULL, &out), 0);
+    ck_assert_msg(strstr(out, "OK (7 route(s)"), "%s", out);
+    free(out);
+}
+END_TEST
+
+/* map prints the records a message becomes, from --payload or stdin. */
+START_TEST(test_map_command)
+{
+    char *out, args[700];
+    snprintf(args, sizeof(args),
+             "map -c '%s/config/bridge.yaml' --topic sites/s1/hvac/ahu-2/telemetry",
+             MKB_SOURCE_DIR);
+    ck_assert_int_eq(run_cli(args, "{\"temp_f\": 50, \"rh\": 41, \"ts\": 1795780000000}", &out),
+                     0);
+    ck_assert_msg(strstr(out, "record 1 (route hvac-telemetry)\n  topic:     hvac.telemetry\n"
+                              "  key:       s1.ahu-2\n  timestamp: 1795780000000 "
+                              "(2026-11-27T11:46:40.000Z)\n") &&
+                      strstr(out, "  value:     {\"temperature_c\":10.0,\"humidity_pct\":41,"),
+                  "%s", out);
+    free(out);
+    ck_assert_int_eq(run_cli(args, "{\"temp_f\": 50}", &out), 1);
+    ck_assert_msg(strstr(out, "dead letter 1 (route hvac-telemetry): required field "
+                              "'humidity_pct' is missing (from /rh)\n  topic:     iot.deadletter"),
+                  "%s", out);
+    free(out);
+    snprintf(args, sizeof(args), "map -c '%s/config/bridge.yaml' --topic no/route --payload x",
+             MKB_SOURCE_DIR);
+    ck_assert_int_eq(run_cli(args, NULL, &out), 1);
+    ck_assert_msg(strstr(out, "no route matches topic 'no/route'"), "%s", out);
+    free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("uplink");
@@ -236,6 +322,8 @@ int main(void)
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 30);
     tcase_add_test(cli, test_config_error_exit_code);
+    tcase_add_test(cli, test_check_command);
+    tcase_add_test(cli, test_map_command);
     suite_add_tcase(s, cli);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* asprintf */
 #include "config.h"
 #include "err.h"
 
@@ -5,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const good =
     "mqtt:\n"
@@ -121,11 +123,56 @@ START_TEST(test_wrong_shapes)
 }
 END_TEST
 
+/* Found by fuzzing: a list key given twice overflowed the route array
+ * (sized by the first occurrence, filled from the last). */
+START_TEST(test_list_key_twice)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\nroutes: {}\n"
+                       "routes:\n  - { name: a, mqtt: { filter: a }, kafka: { topic: a } }\n"
+                       "  - { name: b, mqtt: { filter: b }, kafka: { topic: b } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:1: error: routes: key given twice"), "%s", e);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_secret_files)
+{
+    char path[] = "/tmp/mkb-secret-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, "s3cret\n", 7) == 7);
+    close(fd);
+    char *text = NULL;
+    ck_assert(asprintf(&text,
+                       "mqtt: { uri: tcp://h:1, username: u, password_file: %s }\n"
+                       "kafka: { bootstrap: h:1, properties: { sasl.password_file: %s } }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
+                       path, path) > 0);
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml", text, &cfg, &errors), MKB_OK);
+    ck_assert_str_eq(cfg->mqtt_password, "s3cret"); /* trailing newline removed */
+    ck_assert_str_eq(cfg->kafka_properties[0].key, "sasl.password");
+    ck_assert_str_eq(cfg->kafka_properties[0].value, "s3cret");
+    config_destroy(cfg);
+    free(text);
+    unlink(path);
+    char *e = load_err("mqtt: { uri: tcp://h:1, username: u, password_file: /nonexistent/pw }\n"
+                       "kafka: { bootstrap: h:1 }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:53: error: mqtt.password_file: cannot read /nonexistent/pw: "
+                            "No such file or directory"),
+                  "%s", e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_edit_distance)
 {
     ck_assert_uint_eq(config_edit_distance("kitten", "sitting"), 3);
     ck_assert_uint_eq(config_edit_distance("", "abc"), 3);
     ck_assert_uint_eq(config_edit_distance("same", "same"), 0);
+    ck_assert_uint_eq(config_edit_distance("tpye", "type"), 1); /* a swap counts once */
 }
 END_TEST
 
@@ -167,6 +214,8 @@ int main(void)
     tcase_add_test(tc, test_finalize_checks);
     tcase_add_test(tc, test_wrong_shapes);
     tcase_add_test(tc, test_edit_distance);
+    tcase_add_test(tc, test_list_key_twice);
+    tcase_add_test(tc, test_secret_files);
     tcase_add_test(tc, test_docs_cover_every_key);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

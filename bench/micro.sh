@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench-micro: the rule engine's per-message cost with 10 and 10,000
+# routes. ns/msg from a timed loop (noisy on a shared machine) and
+# instructions/msg from callgrind (repeatable): the difference between a run
+# of N+K and a run of K messages, divided by N, so start-up is excluded.
+set -euo pipefail
+bin=${1:-build/bench/micro_mapper}
+n=${MICRO_N:-20000}
+printf '%-8s %12s %14s\n' routes ns/msg instr/msg
+for routes in 10 10000; do
+    ns=$("$bin" "$routes" 300000 | sed -n 's/.*ns\/msg=\([0-9]*\).*/\1/p')
+    ir() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$routes" "$1" 2>&1 |
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    }
+    base=$(ir 1000)
+    full=$(ir $((n + 1000)))
+    printf '%-8s %12s %14s\n' "$routes" "$ns" "$(( (full - base) / n ))"
+done

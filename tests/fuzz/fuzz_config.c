@@ -1,0 +1,32 @@
+/* libFuzzer target: the configuration loader and route compiler on hostile
+ * YAML. Inputs naming files (mappings:, *_file) are skipped: they would read
+ * this machine's files, which is not what is being tested. */
+#include "config.h"
+#include "err.h"
+#include "mapper.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    if (strstr(text, "mappings") || strstr(text, "_file")) {
+        free(text);
+        return 0;
+    }
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    if (config_load_string("fuzz.yaml", text, &cfg, &errors) == MKB_OK) {
+        mapper_t *m = NULL;
+        if (mapper_new(cfg, &m, &errors) == MKB_OK)
+            mapper_destroy(m);
+        config_destroy(cfg);
+    }
+    free(errors);
+    free(text);
+    return 0;
+}
