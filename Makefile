@@ -42,8 +42,9 @@ ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o norma
                config.o ytree.o err.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 
-INTEG_TESTS := $(BUILD)/tests/integration/test_uplink
+INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
 .PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz
 all: $(BIN) $(BUILD)/freeport

@@ -12,13 +12,34 @@
 #include <string.h>
 #include <time.h>
 
+/* The routes in force: a configuration and the mapper compiled from it. */
+typedef struct {
+    config_t *cfg;
+    mapper_t *mapper;
+} rules_t;
+
 struct bridge {
-    const config_t *cfg;
-    mapper_t *mapper; /* used by the MQTT receive thread only */
+    char *path;
+    const config_t *boot; /* the configuration started with: connections */
+    rules_t *rules;       /* used by the MQTT receive thread only */
+    /* Reload handoff without locks: the main thread stores new rules in
+     * `next`; the receive thread takes them before its next message and
+     * leaves the old ones in `retired` for the main thread to free. */
+    _Atomic(rules_t *) next;
+    _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
     mqtt_source_t *source;
-    atomic_uint_fast64_t received, unmatched, records, dead_letters;
+    atomic_uint_fast64_t received, unmatched, records, dead_letters, reloads, reload_errors;
 };
+
+static void rules_free(rules_t *r)
+{
+    if (!r)
+        return;
+    mapper_destroy(r->mapper);
+    config_destroy(r->cfg);
+    free(r);
+}
 
 static int produce_record(void *opaque, const mapper_record_t *rec)
 {
@@ -31,7 +52,7 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
     }
     atomic_fetch_add(&b->records, 1);
     int rc = kafka_sink_produce(b->sink, rec);
-    /* MKB_ERR_KAFKA: a permanent error, logged and counted by the sink. */
+    /* MKB_ERR_KAFKA: a permanent error, logged by the sink. */
     return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
 }
 
@@ -39,15 +60,22 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
 static int on_message(void *opaque, const mqtt_msg_t *m)
 {
     bridge_t *b = opaque;
+    rules_t *next = atomic_exchange(&b->next, NULL);
+    if (next) {
+        rules_t *old = atomic_exchange(&b->retired, b->rules);
+        rules_free(old); /* only if the main thread has not collected an older one */
+        b->rules = next;
+    }
     atomic_fetch_add(&b->received, 1);
     mapper_result_t res;
-    int rc = mapper_process(b->mapper, m, produce_record, b, &res);
+    int rc = mapper_process(b->rules->mapper, m, produce_record, b, &res);
     if (res.unmatched) {
         uint64_t n = atomic_fetch_add(&b->unmatched, 1) + 1;
         if (n <= 10 || n % 1000 == 0)
             log_warn("bridge", "no route for topic '%.*s'%s (%llu unmatched so far)",
                      (int)m->topic_len, m->topic,
-                     b->cfg->kafka_unmatched_topic ? "; sent to kafka.unmatched_topic" : "",
+                     b->rules->cfg->kafka_unmatched_topic ? "; sent to kafka.unmatched_topic"
+                                                          : "",
                      (unsigned long long)n);
     }
     if (rc == MKB_ERR_STOPPED)
@@ -58,38 +86,78 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
     return MKB_OK;
 }
 
-int bridge_new(const config_t *cfg, bridge_t **out, char *errstr, size_t errstr_size)
+/* Compiles CFG into rules (taking CFG); errors in ERRSTR. */
+static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_size)
 {
-    int rc = MKB_ERR_NOMEM;
-    const char **filters = NULL;
-    int *qos = NULL;
     char *errors = NULL;
-    bridge_t *b = calloc(1, sizeof(*b));
-    if (!b)
-        goto nomem;
-    b->cfg = cfg;
-    if ((rc = mapper_new(cfg, &b->mapper, &errors)) != MKB_OK) {
+    rules_t *r = calloc(1, sizeof(*r));
+    if (!r) {
+        config_destroy(cfg);
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    r->cfg = cfg;
+    int rc = mapper_new(cfg, &r->mapper, &errors);
+    if (rc != MKB_OK) {
         snprintf(errstr, errstr_size, "%s", errors ? errors : "out of memory");
         free(errors);
-        goto destroy;
+        rules_free(r);
+        return rc;
     }
-    if ((rc = kafka_sink_new(cfg, &b->sink, errstr, errstr_size)) != MKB_OK)
+    *out = r;
+    return MKB_OK;
+}
+
+/* The subscriptions of RULES as arrays (borrowed strings). */
+static int subscriptions(const rules_t *r, const char ***filters, int **qos, size_t *n)
+{
+    *n = mapper_subscription_count(r->mapper);
+    *filters = calloc(*n ? *n : 1, sizeof(**filters));
+    *qos = calloc(*n ? *n : 1, sizeof(**qos));
+    if (!*filters || !*qos) {
+        free(*filters);
+        free(*qos);
+        return MKB_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        (*filters)[i] = mapper_subscription_filter(r->mapper, i);
+        (*qos)[i] = mapper_subscription_qos(r->mapper, i);
+    }
+    return MKB_OK;
+}
+
+int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
+               size_t errstr_size)
+{
+    int rc = MKB_ERR_NOMEM;
+    const char **filters = NULL, **profiles = NULL;
+    int *qos = NULL;
+    size_t nsub = 0;
+    bridge_t *b = calloc(1, sizeof(*b));
+    if (!b || !(b->path = strdup(path))) {
+        free(b);
+        config_destroy(cfg);
+        snprintf(errstr, errstr_size, "out of memory");
+        return rc;
+    }
+    if ((rc = rules_new(cfg, &b->rules, errstr, errstr_size)) != MKB_OK)
         goto destroy;
-    size_t nsub = mapper_subscription_count(b->mapper);
+    b->boot = cfg;
     rc = MKB_ERR_NOMEM;
-    filters = calloc(nsub ? nsub : 1, sizeof(*filters));
-    qos = calloc(nsub ? nsub : 1, sizeof(*qos));
-    if (!filters || !qos)
+    if (!(profiles = calloc(cfg->routes_n + 1, sizeof(*profiles))))
         goto nomem;
-    for (size_t i = 0; i < nsub; i++) {
-        filters[i] = mapper_subscription_filter(b->mapper, i);
-        qos[i] = mapper_subscription_qos(b->mapper, i);
-    }
+    for (size_t i = 0; i < cfg->routes_n; i++)
+        profiles[i] = cfg->routes[i].kafka_profile;
+    if ((rc = kafka_sink_new(cfg, profiles, cfg->routes_n, &b->sink, errstr, errstr_size)))
+        goto destroy;
+    if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
+        goto nomem;
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
                               errstr_size)) != MKB_OK)
         goto destroy;
     free(filters);
     free(qos);
+    free(profiles);
     if (cfg->commands_n)
         log_warn("bridge", "%zu command rule(s) checked but not carried yet (Kafka -> MQTT "
                            "commands are not implemented in this version)",
@@ -102,6 +170,7 @@ nomem:
 destroy:
     free(filters);
     free(qos);
+    free(profiles);
     bridge_destroy(b);
     return rc;
 }
@@ -112,7 +181,10 @@ void bridge_destroy(bridge_t *b)
         return;
     mqtt_source_destroy(b->source); /* first: no callback may run after this */
     kafka_sink_destroy(b->sink);
-    mapper_destroy(b->mapper);
+    rules_free(atomic_exchange(&b->next, NULL));
+    rules_free(atomic_exchange(&b->retired, NULL));
+    rules_free(b->rules);
+    free(b->path);
     free(b);
 }
 
@@ -127,6 +199,68 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     out->produced = ks.produced;
     out->delivered = ks.delivered;
     out->failed = ks.failed;
+    out->lost = ks.lost;
+    out->reloads = atomic_load(&b->reloads);
+    out->reload_errors = atomic_load(&b->reload_errors);
+}
+
+static bool same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int bridge_reload(bridge_t *b)
+{
+    char *errors = NULL;
+    config_t *cfg = NULL;
+    char err[8192];
+    log_info("bridge", "reloading %s", b->path);
+    int rc = config_load(b->path, &cfg, &errors);
+    if (rc != MKB_OK) {
+        log_error("bridge", "reload failed; keeping the running routes:\n%s",
+                  errors ? errors : "out of memory");
+        free(errors);
+        goto failed;
+    }
+    const config_t *o = b->boot;
+    if (!same(o->mqtt_uri, cfg->mqtt_uri) || !same(o->mqtt_client_id, cfg->mqtt_client_id) ||
+        !same(o->kafka_bootstrap, cfg->kafka_bootstrap) ||
+        !same(o->mqtt_shared_group, cfg->mqtt_shared_group))
+        log_warn("bridge", "reload: connection settings changed; they apply at the next "
+                           "restart (the routes apply now)");
+    for (size_t i = 0; i < cfg->routes_n; i++) {
+        if (!kafka_sink_has_profile(b->sink, cfg->routes[i].kafka_profile)) {
+            log_error("bridge", "reload failed; keeping the running routes: route '%s' uses "
+                                "producer profile '%s', which is not running: restart to add it",
+                      cfg->routes[i].name, cfg->routes[i].kafka_profile);
+            config_destroy(cfg);
+            goto failed;
+        }
+    }
+    rules_t *r = NULL;
+    if ((rc = rules_new(cfg, &r, err, sizeof(err))) != MKB_OK) {
+        log_error("bridge", "reload failed; keeping the running routes:\n%s", err);
+        goto failed;
+    }
+    const char **filters = NULL;
+    int *qos = NULL;
+    size_t n = 0;
+    if ((rc = subscriptions(r, &filters, &qos, &n)) != MKB_OK) {
+        rules_free(r);
+        goto failed;
+    }
+    /* Routes first, then subscriptions: a message on a new filter that comes
+     * before the swap would find no route (counted as unmatched). */
+    rules_free(atomic_exchange(&b->next, r)); /* an earlier reload not yet taken */
+    rc = mqtt_source_set_subscriptions(b->source, filters, qos, n);
+    free(filters);
+    free(qos);
+    atomic_fetch_add(&b->reloads, 1);
+    log_info("bridge", "reloaded: %zu route(s), %zu subscription(s)", cfg->routes_n, n);
+    return rc;
+failed:
+    atomic_fetch_add(&b->reload_errors, 1);
+    return rc ? rc : MKB_ERR_CONFIG;
 }
 
 static long long now_ms(void)
@@ -142,14 +276,14 @@ static void log_stats(const bridge_t *b, const char *when)
     bridge_stats(b, &st);
     log_info("bridge",
              "%s: received=%llu unmatched=%llu records=%llu dead_letters=%llu produced=%llu "
-             "delivered=%llu failed=%llu",
+             "delivered=%llu failed=%llu lost=%llu",
              when, (unsigned long long)st.received, (unsigned long long)st.unmatched,
              (unsigned long long)st.records, (unsigned long long)st.dead_letters,
              (unsigned long long)st.produced, (unsigned long long)st.delivered,
-             (unsigned long long)st.failed);
+             (unsigned long long)st.failed, (unsigned long long)st.lost);
 }
 
-int bridge_run(bridge_t *b, volatile sig_atomic_t *stop)
+int bridge_run(bridge_t *b, bridge_signals_t *sig)
 {
     char err[512];
     int rc = MKB_OK;
@@ -157,15 +291,21 @@ int bridge_run(bridge_t *b, volatile sig_atomic_t *stop)
     long long next_stats = now_ms() + 60000;
 
     mqtt_source_start(b->source);
-    while (!*stop) {
+    while (!sig->stop) {
         kafka_sink_poll(b->sink, 100);
         mqtt_source_tick(b->source);
+        rules_free(atomic_exchange(&b->retired, NULL));
+        if (sig->reload) {
+            sig->reload = 0;
+            bridge_reload(b);
+        }
         bool ready = mqtt_source_ready(b->source);
         if (ready && !was_ready)
-            log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->mapper));
+            log_info("bridge", "ready: forwarding %zu route(s)",
+                     mapper_route_count(b->rules->mapper));
         was_ready = ready;
         if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
-            log_error("bridge", "stopping: the Kafka producer failed for good: %s", err);
+            log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
             rc = MKB_ERR_KAFKA;
             break;
         }
@@ -181,8 +321,8 @@ int bridge_run(bridge_t *b, volatile sig_atomic_t *stop)
     long long deadline = now_ms() + 10000;
     while (!mqtt_source_stopped(b->source) && now_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
-    int timeout = (int)b->cfg->kafka_flush_timeout_ms;
-    log_info("bridge", "flushing the producer (up to %d ms)", timeout);
+    int timeout = (int)b->boot->kafka_flush_timeout_ms;
+    log_info("bridge", "flushing the producers (up to %d ms)", timeout);
     size_t left = kafka_sink_flush(b->sink, timeout);
     kafka_sink_close(b->sink); /* a callback still waiting gives up, unacknowledged */
     kafka_sink_poll(b->sink, 0);
@@ -192,11 +332,13 @@ int bridge_run(bridge_t *b, volatile sig_atomic_t *stop)
     bridge_stats(b, &st);
     if (left > 0) {
         log_error("bridge", "%zu record(s) not delivered within %d ms; MQTT acknowledged them, "
-                            "so they are lost", left, timeout);
+                            "so they are lost",
+                  left, timeout);
         rc = MKB_ERR_TIMEOUT;
     }
-    if (st.failed > 0) {
-        log_error("bridge", "%llu record(s) failed delivery", (unsigned long long)st.failed);
+    if (st.lost > 0) {
+        log_error("bridge", "%llu record(s) lost: delivery and dead letter both failed",
+                  (unsigned long long)st.lost);
         if (rc == MKB_OK)
             rc = MKB_ERR_KAFKA;
     }

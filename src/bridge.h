@@ -1,6 +1,6 @@
 /* The uplink pipeline: MQTT message -> mapper (routes, normalizer) -> Kafka
- * records. Owns the mapper, the Kafka sink and the MQTT source, and runs
- * the main loop. */
+ * records. Owns the rules (config + compiled mapper), the Kafka sink and the
+ * MQTT source, and runs the main loop: delivery reports, reloads, shutdown. */
 #ifndef MKB_BRIDGE_H
 #define MKB_BRIDGE_H
 
@@ -16,21 +16,37 @@ typedef struct {
     uint64_t received;     /* messages taken from MQTT */
     uint64_t unmatched;    /* messages no route matched */
     uint64_t records;      /* records made (dead letters included) */
-    uint64_t dead_letters; /* records sent to the dead-letter topic */
-    uint64_t produced;     /* records handed to the producer */
+    uint64_t dead_letters; /* records sent to the dead-letter topic by the rules */
+    uint64_t produced;     /* records handed to the producers */
     uint64_t delivered;    /* records acknowledged by Kafka */
-    uint64_t failed;       /* records Kafka refused for good */
+    uint64_t failed;       /* deliveries that failed for good (then dead-lettered) */
+    uint64_t lost;         /* failed deliveries whose dead letter failed too */
+    uint64_t reloads;      /* successful reloads */
+    uint64_t reload_errors;
 } bridge_stats_t;
 
-/* Builds every component from CFG (borrowed for the bridge's lifetime).
- * Route compile errors come back in errstr (one per line). */
-int bridge_new(const config_t *cfg, bridge_t **out, char *errstr, size_t errstr_size);
+typedef struct {
+    volatile sig_atomic_t stop;   /* SIGINT/SIGTERM */
+    volatile sig_atomic_t reload; /* SIGHUP */
+} bridge_signals_t;
+
+/* Builds every component from CFG, which the bridge takes over (it frees
+ * it). PATH is where CFG came from, read again on reload. Route compile
+ * errors come back in errstr (one per line). */
+int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
+               size_t errstr_size);
 void bridge_destroy(bridge_t *b);
 
-/* Runs until *STOP becomes non-zero (set by a signal handler), then shuts
- * down: stop MQTT intake, flush the producer, report. Returns MKB_OK when
- * every record taken was delivered, else a negative mkb_err_t. */
-int bridge_run(bridge_t *b, volatile sig_atomic_t *stop);
+/* Runs until SIG->stop becomes non-zero, reloading the routes whenever
+ * SIG->reload is set; then shuts down: stop MQTT intake, flush, report.
+ * Returns MKB_OK when every record taken was delivered (or dead-lettered),
+ * else a negative mkb_err_t. */
+int bridge_run(bridge_t *b, bridge_signals_t *sig);
+
+/* Re-reads the configuration and mapping files and swaps the routes in
+ * atomically; on any error the running rules stay and the reason is
+ * logged. Call from the main loop. */
+int bridge_reload(bridge_t *b);
 
 void bridge_stats(const bridge_t *b, bridge_stats_t *out);
 

@@ -55,6 +55,7 @@ struct section {
 #define R_OFF(f) offsetof(config_route_t, f)
 #define F_OFF(f) offsetof(config_field_t, f)
 #define M_OFF(f) offsetof(config_command_t, f)
+#define P_OFF(f) offsetof(config_profile_t, f)
 
 static const char *const mqtt_versions[] = {"3.1.1", "5", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -70,6 +71,20 @@ static const char *const conversions[] = {
     "kpa_to_psi",            "mph_to_kmh",            "kmh_to_mph",
     "ms_to_s",               "s_to_ms",               "percent_to_ratio",
     "ratio_to_percent",      NULL};
+
+static const ckey_t tls_keys[] = {
+    {"ca_file", CT_STR, C_OFF(tls_ca_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "CA certificate(s) (PEM) the broker's certificate must chain to; default: the system's."},
+    {"cert_file", CT_STR, C_OFF(tls_cert_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "Client certificate (PEM), for brokers that require one."},
+    {"key_file", CT_STR, C_OFF(tls_key_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "Client private key (PEM)."},
+    {"key_password", CT_STR, C_OFF(tls_key_password), 0, 0, 0, NULL, false, NULL, NULL,
+     "Password of an encrypted key_file."},
+    {"verify_hostname", CT_BOOL, C_OFF(tls_verify_hostname), 0, 0, 0, "true", false, NULL, NULL,
+     "Check that the certificate names the host of the URI."},
+};
+static const section_t tls_section = {tls_keys, NKEYS(tls_keys), 0};
 
 static const ckey_t mqtt_keys[] = {
     {"uri", CT_STR, C_OFF(mqtt_uri), 0, 0, 0, NULL, true, NULL, NULL,
@@ -93,8 +108,30 @@ static const ckey_t mqtt_keys[] = {
      "MQTT password; prefer password_file or ${ENV}."},
     {"password_file", CT_STR, C_OFF(mqtt_password_file), 0, 0, 0, NULL, false, NULL, NULL,
      "File holding the MQTT password (one trailing newline is removed)."},
+    {"shared_group", CT_STR, C_OFF(mqtt_shared_group), 0, 0, 0, NULL, false, NULL, NULL,
+     "Subscribe as $share/<group>/<filter>: bridges with the same group split the messages "
+     "(scale-out)."},
+    {"tls", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &tls_section,
+     "TLS for ssl:// URIs (the server is always verified against ca_file or the system CAs)."},
 };
 static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
+
+static const char *const compressions[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
+static const char *const ackses[] = {"all", "1", "0", NULL};
+static const ckey_t profile_keys[] = {
+    {"linger_ms", CT_INT, P_OFF(linger_ms), 0, 0, 900000, "5", false, NULL, NULL,
+     "How long to wait to fill a batch (librdkafka linger.ms)."},
+    {"batch_bytes", CT_INT, P_OFF(batch_bytes), 0, 1, 2147483647, "1000000", false, NULL, NULL,
+     "Largest batch (librdkafka batch.size)."},
+    {"compression", CT_ENUM, P_OFF(compression), 0, 0, 0, "lz4", false, compressions, NULL,
+     "Batch compression (librdkafka compression.type)."},
+    {"acks", CT_ENUM, P_OFF(acks), 0, 0, 0, "all", false, ackses, NULL,
+     "Acknowledgements required; anything but all turns idempotence off and can lose records."},
+    {"properties", CT_STRMAP, P_OFF(properties), P_OFF(properties_n), 0, 0, NULL, false, NULL,
+     NULL, "More librdkafka properties for this profile (over kafka.properties)."},
+};
+static const section_t profile_section = {profile_keys, NKEYS(profile_keys),
+                                          sizeof(config_profile_t)};
 
 static const ckey_t kafka_keys[] = {
     {"bootstrap", CT_STR, C_OFF(kafka_bootstrap), 0, 0, 0, NULL, true, NULL, NULL,
@@ -115,6 +152,11 @@ static const ckey_t kafka_keys[] = {
      "Topic for payloads that fail their route: original bytes, reason in headers."},
     {"unmatched_topic", CT_STR, C_OFF(kafka_unmatched_topic), 0, 0, 0, NULL, false, NULL, NULL,
      "Topic for messages no route matches (raw, unchanged). Unset: counted and logged only."},
+    {"profiles", CT_NAMED, C_OFF(kafka_profiles), C_OFF(kafka_profiles_n), 0, 0, NULL, false,
+     NULL, &profile_section,
+     "Producer profiles: name: {linger_ms, batch_bytes, compression, acks, properties}. "
+     "Built in: hot (linger 5 ms, lz4) and cold (linger 500 ms, zstd, 1 MiB batches); "
+     "one producer per profile in use."},
 };
 static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
 
@@ -146,6 +188,8 @@ static const ckey_t route_kafka_keys[] = {
      "Kafka topic (a template)."},
     {"key", CT_STR, R_OFF(kafka_key), 0, 0, 0, "{mqtt.topic}", false, NULL, NULL,
      "Record key (a template); empty for none."},
+    {"profile", CT_STR, R_OFF(kafka_profile), 0, 0, 0, "hot", false, NULL, NULL,
+     "Producer profile: hot, cold, or one of kafka.profiles."},
     {"headers", CT_STRMAP, R_OFF(kafka_headers), R_OFF(kafka_headers_n), 0, 0, NULL, false, NULL,
      NULL, "Record headers: name: template."},
 };
@@ -847,6 +891,10 @@ static void finalize(ctx_t *c, config_t *cfg)
                        r->name, p.file, p.line, p.col);
             }
         }
+        if (r->kafka_profile && !config_profile(cfg, r->kafka_profile, NULL))
+            err_at(&c->errs, cfg, &r->kafka_profile,
+                   "route '%s': kafka.profile '%s' is not hot, cold or one of kafka.profiles",
+                   r->name, r->kafka_profile);
         if (r->payload && strcmp(r->payload, "raw") == 0 &&
             (r->fields_n || r->add_n || r->explode || r->ts_from))
             err_at(&c->errs, cfg, &r->payload,
@@ -1125,3 +1173,26 @@ static void print_section(FILE *out, const section_t *sec, const char *path)
 }
 
 void config_print_keys(FILE *out) { print_section(out, &top_section, ""); }
+
+static const char *const builtin_hot[] = {"linger.ms", "5", "compression.type", "lz4", NULL};
+static const char *const builtin_cold[] = {"linger.ms", "500", "compression.type", "zstd",
+                                           "batch.size", "1048576", NULL};
+
+const config_profile_t *config_profile(const config_t *cfg, const char *name,
+                                       const char *const **builtin)
+{
+    static const config_profile_t builtin_profile = {0};
+    if (builtin)
+        *builtin = NULL;
+    for (size_t i = 0; i < cfg->kafka_profiles_n; i++)
+        if (strcmp(cfg->kafka_profiles[i].name, name) == 0)
+            return &cfg->kafka_profiles[i];
+    const char *const *b = strcmp(name, "hot") == 0    ? builtin_hot
+                           : strcmp(name, "cold") == 0 ? builtin_cold
+                                                       : NULL;
+    if (!b)
+        return NULL;
+    if (builtin)
+        *builtin = b;
+    return &builtin_profile;
+}

@@ -34,11 +34,22 @@ typedef struct {
 } config_field_t;
 
 typedef struct {
+    char *name; /* must stay first: filled from the mapping key */
+    long long linger_ms;
+    long long batch_bytes;
+    char *compression;
+    char *acks;
+    config_kv_t *properties;
+    size_t properties_n;
+} config_profile_t;
+
+typedef struct {
     char *name;
     char *mqtt_filter; /* with {capture} and {capture#} */
     long long mqtt_qos;
     char *kafka_topic; /* template */
     char *kafka_key;   /* template */
+    char *kafka_profile;
     config_kv_t *kafka_headers;
     size_t kafka_headers_n;
     char *payload; /* json, number, text, raw */
@@ -75,6 +86,12 @@ typedef struct config {
     char *mqtt_username;
     char *mqtt_password;
     char *mqtt_password_file;
+    char *mqtt_shared_group;
+    char *tls_ca_file;
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_key_password;
+    bool tls_verify_hostname;
     /* kafka: */
     char *kafka_bootstrap;
     config_kv_t *kafka_properties;
@@ -83,6 +100,8 @@ typedef struct config {
     long long kafka_queue_wait_ms;
     char *kafka_dead_letter_topic;
     char *kafka_unmatched_topic;
+    config_profile_t *kafka_profiles;
+    size_t kafka_profiles_n;
     /* limits: */
     long long limit_payload_bytes;
     long long limit_json_depth;
@@ -121,6 +140,12 @@ void config_destroy(config_t *cfg);
 /* Where the value at address FIELD (a member of cfg or of one of its routes,
  * fields, key/value entries...) was written. */
 config_pos_t config_pos(const config_t *cfg, const void *field);
+
+/* The producer profile NAME: from kafka.profiles, else a built-in ("hot",
+ * "cold"); NULL if neither. BUILTIN receives the built-in's properties
+ * (name=value pairs, NULL-terminated) when it is one. */
+const config_profile_t *config_profile(const config_t *cfg, const char *name,
+                                       const char *const **builtin);
 
 /* Prints every known key with type, default and description (--help-config). */
 void config_print_keys(FILE *out);

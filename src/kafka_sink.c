@@ -15,20 +15,70 @@
  * name many; past MAX_TOPICS librdkafka looks the name up itself. */
 #define MAX_TOPICS 4096
 #define TOPIC_SLOTS (2 * MAX_TOPICS)
+#define MAX_PROFILES 16
+
+/* msg_opaque of a dead letter made from a failed delivery: not re-dead-lettered. */
+#define DLQ_OF_FAILED ((void *)1)
 
 typedef struct {
     uint32_t hash;
     rd_kafka_topic_t *rkt;
 } topic_slot_t;
 
-struct kafka_sink {
+typedef struct {
+    char *name;
     rd_kafka_t *rk;
-    long long queue_wait_ms;
-    atomic_bool closed;
-    atomic_uint_fast64_t produced, delivered, failed, queue_waits;
     topic_slot_t *topics;
     size_t ntopics;
+} producer_t;
+
+struct kafka_sink {
+    producer_t producers[MAX_PROFILES];
+    size_t nproducers;
+    producer_t *hot; /* dead letters */
+    char *dlq_topic;
+    long long queue_wait_ms;
+    atomic_bool closed;
+    atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits;
 };
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends a record whose delivery failed to the dead-letter topic. Runs in a
+ * delivery report (main thread), so it must not block: a full queue here
+ * counts the record as lost. */
+static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m)
+{
+    char reason[300];
+    snprintf(reason, sizeof(reason), "delivery to %s failed: %s (%s)", rd_kafka_topic_name(m->rkt),
+             rd_kafka_err2str(m->err), rd_kafka_err2name(m->err));
+    rd_kafka_headers_t *h = NULL, *orig = NULL;
+    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = rd_kafka_headers_copy(orig);
+    else
+        h = rd_kafka_headers_new(2);
+    rd_kafka_header_remove(h, "mkb.reason");
+    rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+    rd_kafka_header_add(h, "mkb.kafka.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(DLQ_OF_FAILED), RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(h);
+        uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
+        log_error("kafka", "record lost: %s, and its dead letter could not be queued: %s "
+                           "(%llu lost so far)",
+                  reason, rd_kafka_err2str(err), (unsigned long long)n);
+        return;
+    }
+    atomic_fetch_add(&s->produced, 1);
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -38,21 +88,28 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         atomic_fetch_add(&s->delivered, 1);
         return;
     }
+    if (m->_private == DLQ_OF_FAILED) {
+        uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
+        log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
+                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), (unsigned long long)n);
+        return;
+    }
     uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
     /* One line per failure for the first ones, then every 1000th. */
     if (n <= 10 || n % 1000 == 0)
-        log_error("kafka", "delivery to %s failed: %s (%llu failed so far)",
-                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), (unsigned long long)n);
+        log_error("kafka", "delivery to %s failed: %s; sending it to %s (%llu so far)",
+                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), s->dlq_topic,
+                  (unsigned long long)n);
+    dead_letter_failed(s, m);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
     log_level_t l = level <= 3 ? LOG_LVL_ERROR
                                : level == 4 ? LOG_LVL_WARN : level <= 6 ? LOG_LVL_INFO
                                                                         : LOG_LVL_DEBUG;
-    log_msg(l, "rdkafka", "%s: %s", fac, buf);
+    log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -68,69 +125,134 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
-                    size_t errstr_size)
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const char *where,
+                    char *errstr, size_t errstr_size)
 {
     char err[512];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "kafka.properties: %s=%s: %s", k, v, err);
+        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k, v, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;
 }
 
-int kafka_sink_new(const config_t *cfg, kafka_sink_t **out, char *errstr, size_t errstr_size)
+static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, char *errstr,
+                        size_t errstr_size)
 {
-    int rc = MKB_ERR_NOMEM;
-    kafka_sink_t *s = calloc(1, sizeof(*s));
-    if (!s) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return rc;
+    const char *const *builtin = NULL;
+    const config_profile_t *p = config_profile(cfg, name, &builtin);
+    char where[200];
+    snprintf(where, sizeof(where), "kafka profile '%s'", name);
+    if (!p) {
+        snprintf(errstr, errstr_size, "%s: no such profile", where);
+        return MKB_ERR_CONFIG;
     }
-    s->queue_wait_ms = cfg->kafka_queue_wait_ms;
-    if (!(s->topics = calloc(TOPIC_SLOTS, sizeof(*s->topics)))) {
-        free(s);
-        snprintf(errstr, errstr_size, "out of memory");
-        return rc;
-    }
+    int rc;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* Bridge defaults first, so kafka.properties can override them. */
+    char cid[200];
+    snprintf(cid, sizeof(cid), "mqtt-kafka-bridge-%s", name);
+    /* Bridge defaults first, so kafka.properties and the profile override
+     * them. queue.buffering.max.kbytes bounds memory while Kafka is away
+     * (librdkafka's default is 1 GiB); when it is reached, MQTT intake
+     * pauses and the broker keeps the backlog. */
     static const char *const defaults[][2] = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"linger.ms", "5"},
-        {"client.id", "mqtt-kafka-bridge"},
+        {"queue.buffering.max.kbytes", "65536"},
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], errstr, errstr_size)) != MKB_OK)
+        if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], "defaults", errstr,
+                           errstr_size)))
             goto destroy_conf;
-    if ((rc = conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, errstr, errstr_size)) !=
-        MKB_OK)
+    if ((rc = conf_set(conf, "client.id", cid, where, errstr, errstr_size)) ||
+        (rc = conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, "kafka.bootstrap", errstr,
+                       errstr_size)))
         goto destroy_conf;
     for (size_t i = 0; i < cfg->kafka_properties_n; i++)
         if ((rc = conf_set(conf, cfg->kafka_properties[i].key, cfg->kafka_properties[i].value,
-                           errstr, errstr_size)) != MKB_OK)
+                           "kafka.properties", errstr, errstr_size)))
             goto destroy_conf;
+    if (builtin) {
+        for (size_t i = 0; builtin[i]; i += 2)
+            if ((rc = conf_set(conf, builtin[i], builtin[i + 1], where, errstr, errstr_size)))
+                goto destroy_conf;
+    } else {
+        char num[32];
+        snprintf(num, sizeof(num), "%lld", p->linger_ms);
+        if ((rc = conf_set(conf, "linger.ms", num, where, errstr, errstr_size)))
+            goto destroy_conf;
+        snprintf(num, sizeof(num), "%lld", p->batch_bytes);
+        if ((rc = conf_set(conf, "batch.size", num, where, errstr, errstr_size)) ||
+            (rc = conf_set(conf, "compression.type", p->compression, where, errstr,
+                           errstr_size)))
+            goto destroy_conf;
+        if (strcmp(p->acks, "all") != 0 &&
+            ((rc = conf_set(conf, "enable.idempotence", "false", where, errstr, errstr_size)) ||
+             (rc = conf_set(conf, "acks", p->acks, where, errstr, errstr_size))))
+            goto destroy_conf;
+        for (size_t i = 0; i < p->properties_n; i++)
+            if ((rc = conf_set(conf, p->properties[i].key, p->properties[i].value, where, errstr,
+                               errstr_size)))
+                goto destroy_conf;
+    }
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_error_cb(conf, on_error);
 
+    producer_t *pr = &s->producers[s->nproducers];
     char err[512];
-    s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (!s->rk) {
-        snprintf(errstr, errstr_size, "kafka: cannot create producer: %s", err);
+    if (!(pr->topics = calloc(TOPIC_SLOTS, sizeof(*pr->topics))) || !(pr->name = strdup(name))) {
+        free(pr->topics);
+        rc = MKB_ERR_NOMEM;
+        snprintf(errstr, errstr_size, "out of memory");
+        goto destroy_conf;
+    }
+    if (!(pr->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
+        snprintf(errstr, errstr_size, "%s: cannot create the producer: %s", where, err);
+        free(pr->topics);
+        free(pr->name);
+        memset(pr, 0, sizeof(*pr));
         rc = MKB_ERR_KAFKA;
         goto destroy_conf;
     }
-    /* conf is owned by rk from here on */
-    *out = s;
+    s->nproducers++; /* conf is owned by rk from here on */
     return MKB_OK;
 
 destroy_conf:
     rd_kafka_conf_destroy(conf);
-    free(s->topics);
-    free(s);
+    return rc;
+}
+
+int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t nprofiles,
+                   kafka_sink_t **out, char *errstr, size_t errstr_size)
+{
+    int rc = MKB_ERR_NOMEM;
+    kafka_sink_t *s = calloc(1, sizeof(*s));
+    if (!s || !(s->dlq_topic = strdup(cfg->kafka_dead_letter_topic))) {
+        free(s);
+        snprintf(errstr, errstr_size, "out of memory");
+        return rc;
+    }
+    s->queue_wait_ms = cfg->kafka_queue_wait_ms;
+    if ((rc = new_producer(s, cfg, "hot", errstr, errstr_size)) != MKB_OK)
+        goto destroy;
+    for (size_t i = 0; i < nprofiles; i++) {
+        if (kafka_sink_has_profile(s, profiles[i]))
+            continue;
+        if (s->nproducers == MAX_PROFILES) {
+            snprintf(errstr, errstr_size, "more than %d producer profiles in use", MAX_PROFILES);
+            rc = MKB_ERR_CONFIG;
+            goto destroy;
+        }
+        if ((rc = new_producer(s, cfg, profiles[i], errstr, errstr_size)) != MKB_OK)
+            goto destroy;
+    }
+    s->hot = &s->producers[0];
+    *out = s;
+    return MKB_OK;
+destroy:
+    kafka_sink_destroy(s);
     return rc;
 }
 
@@ -138,13 +260,35 @@ void kafka_sink_destroy(kafka_sink_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < TOPIC_SLOTS; i++)
-        if (s->topics[i].rkt)
-            rd_kafka_topic_destroy(s->topics[i].rkt);
-    free(s->topics);
-    if (s->rk)
-        rd_kafka_destroy(s->rk);
+    for (size_t p = 0; p < s->nproducers; p++) {
+        producer_t *pr = &s->producers[p];
+        for (size_t i = 0; i < TOPIC_SLOTS; i++)
+            if (pr->topics[i].rkt)
+                rd_kafka_topic_destroy(pr->topics[i].rkt);
+        free(pr->topics);
+        rd_kafka_destroy(pr->rk);
+        free(pr->name);
+    }
+    free(s->dlq_topic);
     free(s);
+}
+
+bool kafka_sink_has_profile(const kafka_sink_t *s, const char *profile)
+{
+    for (size_t i = 0; i < s->nproducers; i++)
+        if (strcmp(s->producers[i].name, profile) == 0)
+            return true;
+    return false;
+}
+
+static producer_t *producer_for(kafka_sink_t *s, const char *profile)
+{
+    if (!profile)
+        return s->hot;
+    for (size_t i = 0; i < s->nproducers; i++)
+        if (s->producers[i].name == profile || strcmp(s->producers[i].name, profile) == 0)
+            return &s->producers[i];
+    return s->hot; /* unreachable: routes are checked against the sink */
 }
 
 static uint32_t fnv1a(const char *str)
@@ -158,18 +302,18 @@ static uint32_t fnv1a(const char *str)
 }
 
 /* The cached handle for NAME, created on first use; NULL past MAX_TOPICS. */
-static rd_kafka_topic_t *topic_handle(kafka_sink_t *s, const char *name)
+static rd_kafka_topic_t *topic_handle(producer_t *pr, const char *name)
 {
     uint32_t h = fnv1a(name);
     for (size_t i = h & (TOPIC_SLOTS - 1);; i = (i + 1) & (TOPIC_SLOTS - 1)) {
-        topic_slot_t *slot = &s->topics[i];
+        topic_slot_t *slot = &pr->topics[i];
         if (!slot->rkt) {
-            if (s->ntopics == MAX_TOPICS)
+            if (pr->ntopics == MAX_TOPICS)
                 return NULL;
-            if (!(slot->rkt = rd_kafka_topic_new(s->rk, name, NULL)))
+            if (!(slot->rkt = rd_kafka_topic_new(pr->rk, name, NULL)))
                 return NULL;
             slot->hash = h;
-            s->ntopics++;
+            pr->ntopics++;
             return slot->rkt;
         }
         if (slot->hash == h && strcmp(rd_kafka_topic_name(slot->rkt), name) == 0)
@@ -177,17 +321,49 @@ static rd_kafka_topic_t *topic_handle(kafka_sink_t *s, const char *name)
     }
 }
 
-static long long now_ms(void)
+/* librdkafka refused REC outright (too large, unknown partition...): it
+ * goes to the dead-letter topic instead; lost only if that fails too. */
+static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    char reason[300];
+    snprintf(reason, sizeof(reason), "producing to %s failed: %s (%s)", rec->topic,
+             rd_kafka_err2str(err), rd_kafka_err2name(err));
+    rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
+    if (!rec->dead_letter) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 2);
+        for (size_t i = 0; i < rec->nheaders; i++)
+            rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value,
+                                (ssize_t)rec->headers[i].value_len);
+        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+        rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
+        derr = rd_kafka_producev(s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(rec->key, rec->key_len),
+                                 RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
+                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(DLQ_OF_FAILED),
+                                 RD_KAFKA_V_END);
+        if (derr)
+            rd_kafka_headers_destroy(h);
+    }
+    if (derr == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        atomic_fetch_add(&s->produced, 1);
+        uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
+        if (n <= 10 || n % 1000 == 0)
+            log_error("kafka", "%s; sent to %s (%llu so far)", reason, s->dlq_topic,
+                      (unsigned long long)n);
+        return MKB_OK;
+    }
+    uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
+    log_error("kafka", "record lost: %s, and no dead letter could be queued: %s (%llu lost so far)",
+              reason, rd_kafka_err2str(derr), (unsigned long long)n);
+    return MKB_ERR_KAFKA;
 }
 
 int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
 {
     long long warn_at = 0;
-    rd_kafka_topic_t *rkt = topic_handle(s, rec->topic);
+    producer_t *pr = producer_for(s, rec->profile);
+    rd_kafka_topic_t *rkt = topic_handle(pr, rec->topic);
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (rec->nheaders) {
@@ -199,13 +375,13 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
         /* RD_KAFKA_MSG_F_COPY: the MQTT buffers are freed when the callback
          * returns, so librdkafka keeps its own copy. */
         rd_kafka_resp_err_t err =
-            rkt ? rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt),
+            rkt ? rd_kafka_producev(pr->rk, RD_KAFKA_V_RKT(rkt),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                     RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
                                     RD_KAFKA_V_HEADERS(hdrs),
                                     RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_END)
-                : rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(rec->topic),
+                : rd_kafka_producev(pr->rk, RD_KAFKA_V_TOPIC(rec->topic),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                     RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
@@ -215,20 +391,19 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
             atomic_fetch_add(&s->produced, 1);
             return MKB_OK; /* the headers belong to librdkafka now */
         }
-        rd_kafka_headers_destroy(hdrs);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            log_error("kafka", "cannot produce to %s: %s", rec->topic, rd_kafka_err2str(err));
-            return MKB_ERR_KAFKA;
-        }
+        if (hdrs) /* still ours: librdkafka refused the record */
+            rd_kafka_headers_destroy(hdrs); /* (it does not take NULL) */
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return refused(s, rec, err);
         if (atomic_load(&s->closed))
             return MKB_ERR_STOPPED;
         if (warn_at == 0) {
             atomic_fetch_add(&s->queue_waits, 1);
             warn_at = now_ms() + s->queue_wait_ms;
         } else if (now_ms() >= warn_at) {
-            log_warn("kafka", "producer queue full for %lld ms (%d messages outstanding); "
+            log_warn("kafka", "producer '%s' queue full for %lld ms (%d records outstanding); "
                               "still waiting, MQTT intake paused",
-                     s->queue_wait_ms, rd_kafka_outq_len(s->rk));
+                     pr->name, s->queue_wait_ms, rd_kafka_outq_len(pr->rk));
             warn_at = now_ms() + s->queue_wait_ms;
         }
         struct timespec ts = {0, 1000000}; /* 1 ms: the main thread serves reports */
@@ -236,20 +411,43 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
     }
 }
 
-void kafka_sink_poll(kafka_sink_t *s, int timeout_ms) { rd_kafka_poll(s->rk, timeout_ms); }
+void kafka_sink_poll(kafka_sink_t *s, int timeout_ms)
+{
+    /* Block on the first producer only; serve the others without waiting. */
+    for (size_t i = 0; i < s->nproducers; i++)
+        rd_kafka_poll(s->producers[i].rk, i == 0 ? timeout_ms : 0);
+}
 
 size_t kafka_sink_flush(kafka_sink_t *s, int timeout_ms)
 {
-    rd_kafka_flush(s->rk, timeout_ms);
-    int n = rd_kafka_outq_len(s->rk);
-    return n > 0 ? (size_t)n : 0;
+    long long deadline = now_ms() + timeout_ms;
+    size_t left = 0;
+    /* Twice: a failed delivery of one producer may queue a dead letter on "hot". */
+    for (int round = 0; round < 2; round++) {
+        left = 0;
+        for (size_t i = 0; i < s->nproducers; i++) {
+            long long rest = deadline - now_ms();
+            rd_kafka_flush(s->producers[i].rk, rest > 0 ? (int)rest : 0);
+        }
+        for (size_t i = 0; i < s->nproducers; i++) {
+            int n = rd_kafka_outq_len(s->producers[i].rk);
+            left += n > 0 ? (size_t)n : 0;
+        }
+        if (left == 0)
+            break;
+    }
+    return left;
 }
 
 void kafka_sink_close(kafka_sink_t *s) { atomic_store(&s->closed, true); }
 
 int kafka_sink_fatal(kafka_sink_t *s, char *errstr, size_t errstr_size)
 {
-    return rd_kafka_fatal_error(s->rk, errstr, errstr_size) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0; i < s->nproducers; i++)
+        if (rd_kafka_fatal_error(s->producers[i].rk, errstr, errstr_size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 1;
+    return 0;
 }
 
 void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)
@@ -257,5 +455,11 @@ void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)
     out->produced = atomic_load(&s->produced);
     out->delivered = atomic_load(&s->delivered);
     out->failed = atomic_load(&s->failed);
+    out->lost = atomic_load(&s->lost);
     out->queue_waits = atomic_load(&s->queue_waits);
+    out->outstanding = 0;
+    for (size_t i = 0; i < s->nproducers; i++) {
+        int n = rd_kafka_outq_len(s->producers[i].rk);
+        out->outstanding += n > 0 ? (uint64_t)n : 0;
+    }
 }

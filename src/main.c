@@ -25,12 +25,14 @@
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-static volatile sig_atomic_t stop_requested;
+static bridge_signals_t signals;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        signals.reload = 1;
+    else
+        signals.stop = 1;
 }
 
 static void usage(FILE *out)
@@ -45,7 +47,8 @@ static void usage(FILE *out)
             "Forwards MQTT messages to Kafka by the routes of a YAML configuration.\n"
             "\n"
             "Commands:\n"
-            "  (none)               run the bridge until SIGINT or SIGTERM\n"
+            "  (none)               run the bridge until SIGINT or SIGTERM; SIGHUP reloads\n"
+            "                       the mapping files\n"
             "  check                validate the configuration and mapping files, print every\n"
             "                       error (exit 0: valid, 1: not)\n"
             "  map                  print the Kafka records one message would become, or its\n"
@@ -183,13 +186,15 @@ static int cmd_run(const char *path, const char *level_arg)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     log_info("main", "mqtt-kafka-bridge %s starting with %s", MKB_VERSION, path);
     int exit_code;
     char err[8192];
     bridge_t *b = NULL;
-    int rc = bridge_new(cfg, &b, err, sizeof(err));
+    int rc = bridge_new(cfg, path, &b, err, sizeof(err)); /* takes cfg */
+    cfg = NULL;
     if (rc != MKB_OK) {
         if (rc == MKB_ERR_CONFIG)
             fputs(err, stderr); /* file:line:col lines, as `check` prints them */
@@ -198,7 +203,7 @@ static int cmd_run(const char *path, const char *level_arg)
         exit_code = rc == MKB_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
         goto destroy_config;
     }
-    rc = bridge_run(b, &stop_requested);
+    rc = bridge_run(b, &signals);
     exit_code = rc == MKB_OK ? EXIT_OK : EXIT_RUNTIME;
     log_info("main", "stopped (%s)", rc == MKB_OK ? "nothing lost" : mkb_strerror(rc));
     bridge_destroy(b);

@@ -663,6 +663,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     }
     mapper_record_t rec = {
         .route = cr->cfg->name,
+        .profile = cr->cfg->kafka_profile,
         .topic = m->topic.p,
         .key = cr->key ? (m->key.p ? m->key.p : "") : NULL,
         .key_len = cr->key ? m->key.len : 0,

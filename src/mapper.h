@@ -28,8 +28,9 @@ typedef struct {
 
 /* One Kafka record. Everything is borrowed until the emit callback returns. */
 typedef struct {
-    const char *route; /* NULL for an unmatched message */
-    const char *topic; /* NUL-terminated */
+    const char *route;   /* NULL for an unmatched message */
+    const char *profile; /* producer profile; NULL: the default (hot) */
+    const char *topic;   /* NUL-terminated */
     const void *key;   /* NULL: no key */
     size_t key_len;
     const void *value;

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <MQTTAsync.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,21 @@ struct mqtt_source {
     long long session_expiry_s;
     char *username;
     char *password;
+    char *shared_group;
+    MQTTAsync_SSLOptions ssl;
+    bool use_tls;
+    bool lock_ready;
+    char *tls_ca, *tls_cert, *tls_key, *tls_key_password;
+    /* The subscriptions (as sent: with $share/<group>/ when shared), kept
+     * under lock: on_connected (Paho's thread) reads them, a reload (main
+     * thread) replaces them. Filters removed while disconnected are
+     * unsubscribed on the next connect, since the session remembers them. */
+    pthread_mutex_t lock;
     char **filters;
     int *qos;
     size_t nfilters;
+    char **dropped;
+    size_t ndropped;
     mqtt_source_handler_t handler;
     void *opaque;
 
@@ -33,6 +46,7 @@ struct mqtt_source {
     atomic_bool stopping;
     atomic_bool stopped;
     atomic_bool connect_pending;
+    atomic_bool ever_connected; /* after that, Paho's automatic reconnect retries */
     atomic_llong retry_at_ms;
     atomic_int retry_delay_s;
 };
@@ -61,77 +75,165 @@ void mqtt_source_route_traces(void)
                                                        : MQTTASYNC_TRACE_ERROR);
 }
 
+/* OpenSSL's reasons for a failed handshake (wrong CA, expired or refused
+ * certificate), so the log says why and not only "connect failed". */
+static int on_tls_error(const char *str, size_t len, void *ctx)
+{
+    mqtt_source_t *s = ctx;
+    log_error("mqtt", "TLS with %s: %.*s", s->uri, (int)len, str);
+    return 0;
+}
+
 /* ---- subscribe ---------------------------------------------------------- */
+
+/* One subscribe request: its filters, for the callbacks to report on. */
+typedef struct {
+    mqtt_source_t *s;
+    char **filters;
+    int *qos;
+    size_t n;
+    bool all; /* the full list: success makes the source ready */
+} subreq_t;
+
+static void subreq_free(subreq_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->filters[i]);
+    free(r->filters);
+    free(r->qos);
+    free(r);
+}
+
+static subreq_t *subreq_new(mqtt_source_t *s, char *const *filters, const int *qos, size_t n,
+                            bool all)
+{
+    subreq_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->s = s;
+    r->all = all;
+    r->filters = calloc(n ? n : 1, sizeof(char *));
+    r->qos = calloc(n ? n : 1, sizeof(int));
+    if (!r->filters || !r->qos) {
+        subreq_free(r);
+        return NULL;
+    }
+    for (; r->n < n; r->n++) {
+        if (!(r->filters[r->n] = strdup(filters[r->n]))) {
+            subreq_free(r);
+            return NULL;
+        }
+        r->qos[r->n] = qos ? qos[r->n] : 0;
+    }
+    return r;
+}
+
+/* CODES[i] is the granted QoS or a reason code >= 0x80 for filter i. */
+static void subscribed(subreq_t *r, const int *codes)
+{
+    bool ok = true;
+    for (size_t i = 0; i < r->n; i++) {
+        if (codes[i] >= 0x80) {
+            log_error("mqtt", "subscription to '%s' refused by the broker: %s", r->filters[i],
+                      MQTTReasonCode_toString((enum MQTTReasonCodes)codes[i])
+                          ? MQTTReasonCode_toString((enum MQTTReasonCodes)codes[i])
+                          : "failure");
+            ok = false;
+        } else if (codes[i] < r->qos[i]) {
+            log_warn("mqtt", "subscription to '%s' granted QoS %d, asked for %d", r->filters[i],
+                     codes[i], r->qos[i]);
+        }
+    }
+    if (ok)
+        log_info("mqtt", "subscribed to %zu filter(s)", r->n);
+    if (r->all)
+        atomic_store(&r->s->subscribed, ok);
+    subreq_free(r);
+}
 
 static void on_subscribe(void *ctx, MQTTAsync_successData *resp)
 {
-    mqtt_source_t *s = ctx;
-    bool ok = true;
-    for (size_t i = 0; i < s->nfilters; i++) {
-        int granted = s->nfilters == 1 ? resp->alt.qos : resp->alt.qosList[i];
-        if (granted == 0x80) {
-            log_error("mqtt", "subscription to '%s' refused by the broker", s->filters[i]);
-            ok = false;
-        } else if (granted < s->qos[i]) {
-            log_warn("mqtt", "subscription to '%s' granted QoS %d, asked for %d", s->filters[i],
-                     granted, s->qos[i]);
-        }
-    }
-    atomic_store(&s->subscribed, ok);
-    if (ok)
-        log_info("mqtt", "subscribed to %zu filter(s)", s->nfilters);
+    subreq_t *r = ctx;
+    int codes[256];
+    for (size_t i = 0; i < r->n && i < 256; i++)
+        codes[i] = r->n == 1 ? resp->alt.qos : resp->alt.qosList[i];
+    subscribed(r, codes);
 }
 
 static void on_subscribe5(void *ctx, MQTTAsync_successData5 *resp)
 {
-    mqtt_source_t *s = ctx;
-    bool ok = true;
-    for (size_t i = 0; i < s->nfilters; i++) {
+    subreq_t *r = ctx;
+    int codes[256];
+    for (size_t i = 0; i < r->n && i < 256; i++)
         /* Paho fills the reasonCodes array only for more than one filter;
          * with one it leaves the pointer uninitialized (1.3.11 MQTTAsync.c). */
-        int rc = resp->alt.sub.reasonCodeCount > 1 && (int)i < resp->alt.sub.reasonCodeCount
-                     ? (int)resp->alt.sub.reasonCodes[i]
-                     : (int)resp->reasonCode;
-        if (rc >= 0x80) {
-            log_error("mqtt", "subscription to '%s' refused by the broker: %s", s->filters[i],
-                      MQTTReasonCode_toString((enum MQTTReasonCodes)rc));
-            ok = false;
-        } else if (rc < s->qos[i]) {
-            log_warn("mqtt", "subscription to '%s' granted QoS %d, asked for %d", s->filters[i],
-                     rc, s->qos[i]);
-        }
-    }
-    atomic_store(&s->subscribed, ok);
-    if (ok)
-        log_info("mqtt", "subscribed to %zu filter(s)", s->nfilters);
+        codes[i] = resp->alt.sub.reasonCodeCount > 1 && (int)i < resp->alt.sub.reasonCodeCount
+                       ? (int)resp->alt.sub.reasonCodes[i]
+                       : (int)resp->reasonCode;
+    subscribed(r, codes);
 }
 
 static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
 {
-    (void)ctx;
-    log_error("mqtt", "subscribe failed: %s (code %d)",
+    subreq_t *r = ctx;
+    log_error("mqtt", "subscribe to %zu filter(s) failed: %s (code %d)", r->n,
               resp && resp->message ? resp->message : "no reason given", resp ? resp->code : 0);
+    subreq_free(r);
 }
 
 static void on_subscribe_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-    (void)ctx;
-    log_error("mqtt", "subscribe failed: %s (%s)",
+    subreq_t *r = ctx;
+    log_error("mqtt", "subscribe to %zu filter(s) failed: %s (%s)", r->n,
               resp && resp->message ? resp->message : "no message",
               resp ? MQTTReasonCode_toString(resp->reasonCode) : "?");
+    subreq_free(r);
 }
 
-/* setConnected callback: every connect, first or automatic reconnect. */
-static void on_connected(void *ctx, char *cause)
+static void on_unsubscribe_done(void *ctx, MQTTAsync_successData *resp)
 {
-    mqtt_source_t *s = ctx;
-    atomic_store(&s->connected, true);
-    atomic_store(&s->connect_pending, false);
-    atomic_store(&s->retry_delay_s, 1);
-    (void)cause; /* Paho's text says "automatic reconnect" even for the first connect */
-    log_info("mqtt", "connected to %s; subscribing", s->uri);
+    (void)resp;
+    subreq_t *r = ctx;
+    log_info("mqtt", "unsubscribed from %zu filter(s)", r->n);
+    subreq_free(r);
+}
+
+static void on_unsubscribe_done5(void *ctx, MQTTAsync_successData5 *resp)
+{
+    (void)resp;
+    on_unsubscribe_done(ctx, NULL);
+}
+
+static void on_unsubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+    subreq_t *r = ctx;
+    log_warn("mqtt", "unsubscribe from %zu filter(s) failed: %s", r->n,
+             resp && resp->message ? resp->message : "no reason given");
+    subreq_free(r);
+}
+
+static void on_unsubscribe_failed5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+    subreq_t *r = ctx;
+    log_warn("mqtt", "unsubscribe from %zu filter(s) failed: %s", r->n,
+             resp && resp->message ? resp->message : "no reason given");
+    subreq_free(r);
+}
+
+/* Sends SUBSCRIBE for FILTERS (takes nothing; copies). Callable from any
+ * thread, also from a Paho callback (the call does not wait). */
+static int send_subscribe(mqtt_source_t *s, char *const *filters, const int *qos, size_t n,
+                          bool all)
+{
+    if (n == 0)
+        return MKB_OK;
+    subreq_t *r = subreq_new(s, filters, qos, n, all);
+    if (!r)
+        return MKB_ERR_NOMEM;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.context = s;
+    ro.context = r;
     if (s->version == MQTTVERSION_5) {
         ro.onSuccess5 = on_subscribe5;
         ro.onFailure5 = on_subscribe_failure5;
@@ -139,11 +241,160 @@ static void on_connected(void *ctx, char *cause)
         ro.onSuccess = on_subscribe;
         ro.onFailure = on_subscribe_failure;
     }
+    int rc = MQTTAsync_subscribeMany(s->client, (int)n, r->filters, r->qos, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_error("mqtt", "subscribe request failed: %s", MQTTAsync_strerror(rc));
+        subreq_free(r);
+        return MKB_ERR_MQTT;
+    }
+    return MKB_OK;
+}
+
+static int send_unsubscribe(mqtt_source_t *s, char *const *filters, size_t n)
+{
+    if (n == 0)
+        return MKB_OK;
+    subreq_t *r = subreq_new(s, filters, NULL, n, false);
+    if (!r)
+        return MKB_ERR_NOMEM;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.context = r;
+    if (s->version == MQTTVERSION_5) {
+        ro.onSuccess5 = on_unsubscribe_done5;
+        ro.onFailure5 = on_unsubscribe_failed5;
+    } else {
+        ro.onSuccess = on_unsubscribe_done;
+        ro.onFailure = on_unsubscribe_failed;
+    }
+    int rc = MQTTAsync_unsubscribeMany(s->client, (int)n, r->filters, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_error("mqtt", "unsubscribe request failed: %s", MQTTAsync_strerror(rc));
+        subreq_free(r);
+        return MKB_ERR_MQTT;
+    }
+    return MKB_OK;
+}
+
+static void free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* setConnected callback: every connect, first or automatic reconnect. */
+static void on_connected(void *ctx, char *cause)
+{
+    mqtt_source_t *s = ctx;
+    atomic_store(&s->connected, true);
+    atomic_store(&s->ever_connected, true);
+    atomic_store(&s->connect_pending, false);
+    atomic_store(&s->retry_delay_s, 1);
+    (void)cause; /* Paho's text says "automatic reconnect" even for the first connect */
+    log_info("mqtt", "connected to %s; subscribing", s->uri);
     /* Always resubscribe: a clean session, an expired one or a new broker
      * would otherwise leave us connected and deaf. */
-    int rc = MQTTAsync_subscribeMany(s->client, (int)s->nfilters, s->filters, s->qos, &ro);
-    if (rc != MQTTASYNC_SUCCESS)
-        log_error("mqtt", "subscribe request failed: %s", MQTTAsync_strerror(rc));
+    pthread_mutex_lock(&s->lock);
+    send_subscribe(s, s->filters, s->qos, s->nfilters, true);
+    if (s->ndropped && send_unsubscribe(s, s->dropped, s->ndropped) == MKB_OK) {
+        free_list(s->dropped, s->ndropped);
+        s->dropped = NULL;
+        s->ndropped = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* "$share/<group>/<filter>" when shared, else a copy of FILTER. */
+static char *wire_filter(const mqtt_source_t *s, const char *filter)
+{
+    if (!s->shared_group)
+        return strdup(filter);
+    size_t n = strlen(s->shared_group) + strlen(filter) + 9;
+    char *f = malloc(n);
+    if (f)
+        snprintf(f, n, "$share/%s/%s", s->shared_group, filter);
+    return f;
+}
+
+int mqtt_source_set_subscriptions(mqtt_source_t *s, const char *const *filters, const int *qos,
+                                  size_t n)
+{
+    char **nf = calloc(n ? n : 1, sizeof(char *));
+    int *nq = calloc(n ? n : 1, sizeof(int));
+    if (!nf || !nq) {
+        free(nf);
+        free(nq);
+        return MKB_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!(nf[i] = wire_filter(s, filters[i]))) {
+            free_list(nf, i);
+            free(nq);
+            return MKB_ERR_NOMEM;
+        }
+        nq[i] = qos[i];
+    }
+    pthread_mutex_lock(&s->lock);
+    /* What is new or asks for another QoS, and what is gone. */
+    char **add = calloc(n ? n : 1, sizeof(char *)), **gone = calloc(s->nfilters + 1, sizeof(char *));
+    int *addq = calloc(n ? n : 1, sizeof(int));
+    size_t nadd = 0, ngone = 0;
+    int rc = MKB_OK;
+    if (!add || !gone || !addq) {
+        rc = MKB_ERR_NOMEM;
+        goto unlock;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < s->nfilters && strcmp(s->filters[j], nf[i]) != 0; j++)
+            ;
+        if (j == s->nfilters || s->qos[j] != nq[i]) {
+            add[nadd] = nf[i];
+            addq[nadd++] = nq[i];
+        }
+    }
+    for (size_t j = 0; j < s->nfilters; j++) {
+        size_t i;
+        for (i = 0; i < n && strcmp(s->filters[j], nf[i]) != 0; i++)
+            ;
+        if (i == n)
+            gone[ngone++] = s->filters[j];
+    }
+    if (atomic_load(&s->connected)) {
+        send_subscribe(s, add, addq, nadd, false);
+        if (send_unsubscribe(s, gone, ngone) != MKB_OK)
+            goto keep_gone;
+    } else {
+    keep_gone: /* unsubscribed on the next connect */
+        for (size_t i = 0; i < ngone; i++) {
+            char **d = realloc(s->dropped, (s->ndropped + 1) * sizeof(char *));
+            if (!d || !(d[s->ndropped] = strdup(gone[i]))) {
+                if (d)
+                    s->dropped = d;
+                rc = MKB_ERR_NOMEM;
+                break;
+            }
+            s->dropped = d;
+            s->ndropped++;
+        }
+    }
+    free_list(s->filters, s->nfilters);
+    free(s->qos);
+    s->filters = nf;
+    s->qos = nq;
+    s->nfilters = n;
+    nf = NULL;
+    nq = NULL;
+    log_info("mqtt", "subscriptions updated: %zu added or changed, %zu removed", nadd, ngone);
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    free(add);
+    free(addq);
+    free(gone);
+    if (nf)
+        free_list(nf, n);
+    free(nq);
+    return rc;
 }
 
 static void on_connection_lost(void *ctx, char *cause)
@@ -167,6 +418,11 @@ static void schedule_retry(mqtt_source_t *s)
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_source_t *s = ctx;
+    if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
+        log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
+                 resp && resp->message ? resp->message : "no reason given");
+        return;
+    }
     log_error("mqtt", "cannot connect to %s: %s (code %d); retrying in %d s", s->uri,
               resp && resp->message ? resp->message : "no reason given", resp ? resp->code : 0,
               atomic_load(&s->retry_delay_s));
@@ -176,6 +432,11 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
     mqtt_source_t *s = ctx;
+    if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
+        log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
+                 resp && resp->message ? resp->message : "no reason given");
+        return;
+    }
     log_error("mqtt", "cannot connect to %s: %s (%s); retrying in %d s", s->uri,
               resp && resp->message ? resp->message : "no message",
               resp ? MQTTReasonCode_toString(resp->reasonCode) : "?",
@@ -279,16 +540,35 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
         (cfg->mqtt_password && !(s->password = strdup(cfg->mqtt_password))))
         goto free_source;
     s->client_id = strdup(cfg->mqtt_client_id);
-    s->filters = calloc(n ? n : 1, sizeof(*s->filters));
-    s->qos = calloc(n ? n : 1, sizeof(*s->qos));
-    if (!s->uri || !s->client_id || !s->filters || !s->qos)
+    pthread_mutex_init(&s->lock, NULL);
+    s->lock_ready = true;
+    if ((cfg->mqtt_shared_group && !(s->shared_group = strdup(cfg->mqtt_shared_group))) ||
+        (cfg->tls_ca_file && !(s->tls_ca = strdup(cfg->tls_ca_file))) ||
+        (cfg->tls_cert_file && !(s->tls_cert = strdup(cfg->tls_cert_file))) ||
+        (cfg->tls_key_file && !(s->tls_key = strdup(cfg->tls_key_file))) ||
+        (cfg->tls_key_password && !(s->tls_key_password = strdup(cfg->tls_key_password))))
         goto free_source;
-    for (size_t i = 0; i < n; i++) {
-        if (!(s->filters[i] = strdup(filters[i])))
-            goto free_source;
-        s->qos[i] = qos[i];
-        s->nfilters++;
+    s->use_tls = strncmp(s->uri, "ssl://", 6) == 0 || strncmp(s->uri, "mqtts://", 8) == 0;
+    if (!s->use_tls && (s->tls_ca || s->tls_cert || s->tls_key)) {
+        rc = MKB_ERR_CONFIG;
+        snprintf(errstr, errstr_size,
+                 "mqtt.tls is set but mqtt.uri '%s' is not ssl://host:port: refusing to send "
+                 "in the clear what was meant to be encrypted", s->uri);
+        goto free_source;
     }
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    ssl.trustStore = s->tls_ca;
+    ssl.keyStore = s->tls_cert;
+    ssl.privateKey = s->tls_key;
+    ssl.privateKeyPassword = s->tls_key_password;
+    ssl.enableServerCertAuth = 1; /* never off: a bridge must know whom it talks to */
+    ssl.verify = cfg->tls_verify_hostname;
+    ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+    ssl.ssl_error_cb = on_tls_error;
+    ssl.ssl_error_context = s;
+    s->ssl = ssl;
+    if (mqtt_source_set_subscriptions(s, filters, qos, n) != MKB_OK)
+        goto free_source;
 
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = s->version;
@@ -341,6 +621,8 @@ static int do_connect(mqtt_source_t *s)
         o.cleansession = s->clean_start;
         o.onFailure = on_connect_failure;
     }
+    if (s->use_tls)
+        o.ssl = &s->ssl;
     o.keepAliveInterval = s->keepalive_s;
     o.username = s->username;
     o.password = s->password;
@@ -411,10 +693,16 @@ void mqtt_source_destroy(mqtt_source_t *s)
         return;
     if (s->client)
         MQTTAsync_destroy(&s->client);
-    for (size_t i = 0; i < s->nfilters; i++)
-        free(s->filters[i]);
-    free(s->filters);
+    free_list(s->filters, s->nfilters);
     free(s->qos);
+    free_list(s->dropped, s->ndropped);
+    free(s->shared_group);
+    free(s->tls_ca);
+    free(s->tls_cert);
+    free(s->tls_key);
+    free(s->tls_key_password);
+    if (s->lock_ready)
+        pthread_mutex_destroy(&s->lock);
     free(s->uri);
     free(s->client_id);
     free(s->username);

@@ -29,6 +29,12 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
                     mqtt_source_handler_t handler, void *opaque, mqtt_source_t **out,
                     char *errstr, size_t errstr_size);
 
+/* Replaces the subscriptions (a reload): subscribes what is new or asks
+ * another QoS, unsubscribes what is gone (on the next connect if not
+ * connected now). FILTERS/QOS are copied. Call from the main thread. */
+int mqtt_source_set_subscriptions(mqtt_source_t *s, const char *const *filters, const int *qos,
+                                  size_t n);
+
 /* Destroys the client; call mqtt_source_stop first. NULL is a no-op. */
 void mqtt_source_destroy(mqtt_source_t *s);
 

@@ -2,6 +2,8 @@
 # on free loopback ports. Source this file, then:
 #   harness_start DIR   start both under DIR, wait until each answers, write
 #                       DIR/env (MKB_MQTT_URI, MKB_MQTT_PORT, MKB_KAFKA_BOOTSTRAP)
+#                       plus MKB_MQTT_TLS_URI (TLS listener) and MKB_TLS_DIR
+#                       (ca.crt, client.crt/key, other-ca.crt)
 #   harness_stop DIR    stop both (TERM, then KILL after a grace period) and
 #                       any process still running from DIR; fail if one was left
 # Needs: mosquitto, mosquitto_pub, kcat, java 17, the jars from `make deps`,
@@ -36,11 +38,43 @@ harness_kafka_ready() { # a metadata request that names our one broker
     kcat -b "$1" -L -m 3 2>/dev/null | grep -q '^ 1 brokers:'
 }
 
+# A test CA, a server certificate for 127.0.0.1/localhost, a client
+# certificate, and a second CA that signed nothing we use (for "wrong CA").
+harness_make_tls() {
+    local d=$1/tls
+    mkdir -p "$d"
+    (
+        cd "$d" || exit 1
+        for ca in ca other-ca; do
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout $ca.key -out $ca.crt -days 2 -subj "/CN=mkb test $ca" 2>/dev/null
+        done
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext
+        for who in server client; do
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout $who.key -out $who.csr -subj "/CN=mkb test $who" 2>/dev/null
+            openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                -days 2 -out $who.crt $( [ $who = server ] && echo -extfile server.ext ) 2>/dev/null
+        done
+        chmod 644 ./*.key
+    )
+}
+
+harness_run_mosquitto() { # DIR: start (or restart) with the config already written
+    local dir=$1 port
+    port=$(sed -n 's/^listener \([0-9]*\) 127.0.0.1$/\1/p' "$dir/mosquitto/mosquitto.conf" | head -1)
+    setsid mosquitto -c "$dir/mosquitto/mosquitto.conf" >> "$dir/mosquitto/mosquitto.log" 2>&1 &
+    echo $! > "$dir/mosquitto/pid"
+    harness_wait_until 15 "$(cat "$dir/mosquitto/pid")" "mosquitto on port $port" \
+        mosquitto_pub -h 127.0.0.1 -p "$port" -i "harness-probe-$$" -t harness/ready -m ready -q 1
+}
+
 harness_start_mosquitto() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 tls_port=$3
     mkdir -p "$dir/mosquitto/data"
+    harness_make_tls "$dir" || { harness_log "cannot make test certificates (openssl)"; return 1; }
     cat > "$dir/mosquitto/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
+per_listener_settings false
 allow_anonymous true
 user $(id -un)
 persistence true
@@ -52,11 +86,14 @@ log_dest stderr
 log_type error
 log_type warning
 log_type notice
+listener $port 127.0.0.1
+listener $tls_port 127.0.0.1
+cafile $dir/tls/ca.crt
+certfile $dir/tls/server.crt
+keyfile $dir/tls/server.key
+require_certificate false
 CONF
-    setsid mosquitto -c "$dir/mosquitto/mosquitto.conf" > "$dir/mosquitto/mosquitto.log" 2>&1 &
-    echo $! > "$dir/mosquitto/pid"
-    harness_wait_until 15 "$(cat "$dir/mosquitto/pid")" "mosquitto on port $port" \
-        mosquitto_pub -h 127.0.0.1 -p "$port" -i "harness-probe-$$" -t harness/ready -m ready -q 1
+    harness_run_mosquitto "$dir"
 }
 
 harness_start_kafka() {
@@ -101,7 +138,16 @@ CONF
         -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
         -c "$dir/kafka/server.properties" > "$dir/kafka/format.log" 2>&1 || {
         harness_log "kafka storage format failed:"; cat "$dir/kafka/format.log" >&2; return 1; }
-    setsid "${java[@]}" kafka.Kafka "$dir/kafka/server.properties" > "$dir/kafka/kafka.log" 2>&1 &
+    harness_run_kafka "$dir"
+}
+
+harness_run_kafka() { # DIR: start (or restart) the formatted broker
+    local dir=$1 port
+    port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' \
+        "$dir/kafka/server.properties")
+    setsid java $HARNESS_KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Dlog4j2.configurationFile="$dir/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*" \
+        kafka.Kafka "$dir/kafka/server.properties" >> "$dir/kafka/kafka.log" 2>&1 &
     echo $! > "$dir/kafka/pid"
     harness_wait_until 90 "$(cat "$dir/kafka/pid")" "kafka on port $port" \
         harness_kafka_ready "127.0.0.1:$port"
@@ -111,14 +157,16 @@ harness_start() {
     local dir=$1 ports
     mkdir -p "$dir"
     [ -x "$HARNESS_FREEPORT" ] || { harness_log "$HARNESS_FREEPORT missing; run make"; return 1; }
-    mapfile -t ports < <("$HARNESS_FREEPORT" 3) || return 1
-    harness_start_mosquitto "$dir" "${ports[0]}" || { harness_dump "$dir"; return 1; }
+    mapfile -t ports < <("$HARNESS_FREEPORT" 4) || return 1
+    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" || { harness_dump "$dir"; return 1; }
     harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" || { harness_dump "$dir"; return 1; }
     cat > "$dir/env" <<ENV
 MKB_HARNESS_DIR=$dir
 MKB_MQTT_PORT=${ports[0]}
 MKB_MQTT_URI=tcp://127.0.0.1:${ports[0]}
 MKB_KAFKA_BOOTSTRAP=127.0.0.1:${ports[1]}
+MKB_MQTT_TLS_URI=ssl://127.0.0.1:${ports[3]}
+MKB_TLS_DIR=$dir/tls
 ENV
     harness_log "mosquitto on 127.0.0.1:${ports[0]}, kafka on 127.0.0.1:${ports[1]} (dir $dir)"
 }

@@ -46,7 +46,9 @@ char *itest_unique(const char *prefix)
     return strdup(buf);
 }
 
-void itest_create_topic(const char *topic)
+void itest_create_topic(const char *topic) { itest_create_topic_cfg(topic, NULL); }
+
+void itest_create_topic_cfg(const char *topic, const char *const *configs)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -56,6 +58,9 @@ void itest_create_topic(const char *topic)
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, 1, err, sizeof(err));
     ck_assert_msg(nt != NULL, "NewTopic: %s", err);
+    for (size_t i = 0; configs && configs[i]; i += 2)
+        ck_assert(rd_kafka_NewTopic_set_config(nt, configs[i], configs[i + 1]) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
@@ -71,6 +76,43 @@ void itest_create_topic(const char *topic)
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
     rd_kafka_destroy(rk);
+}
+
+int itest_publish_pause_us;
+
+void itest_harness_ctl(const char *command)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/harness/ctl.sh' %s '%s'", MKB_SOURCE_DIR, command,
+             itest_env("MKB_HARNESS_DIR"));
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+long itest_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+void itest_write_file(const char *path, const char *text)
+{
+    /* Write then rename: a reader never sees half a file. */
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    ck_assert_msg(f != NULL, "cannot write %s: %s", tmp, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+    ck_assert(rename(tmp, path) == 0);
 }
 
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml)
@@ -221,9 +263,11 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
         sleep_ms(10);
     ck_assert_msg(atomic_load(&st.connected), "publisher could not connect");
 
-    char payload[512];
+    size_t cap = strlen(payload_fmt) + 64;
+    char *payload = malloc(cap);
+    ck_assert(payload != NULL);
     for (int i = 0; i < n; i++) {
-        int len = snprintf(payload, sizeof(payload), payload_fmt, i);
+        int len = snprintf(payload, cap, payload_fmt, i);
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
         ro.context = &st;
         if (mqtt_version == MQTTVERSION_5) {
@@ -236,14 +280,66 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
         /* Keep at most 500 unacknowledged (under maxInflight). */
         while (i - atomic_load(&st.acked) - atomic_load(&st.failed) >= 500)
             sleep_ms(1);
+        if (itest_publish_pause_us)
+            usleep((useconds_t)itest_publish_pause_us);
         rc = MQTTAsync_send(c, topic, len, payload, qos, 0, &ro);
         ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish %d: %s", i, MQTTAsync_strerror(rc));
     }
     deadline = now_ms() + 30000;
     while (atomic_load(&st.acked) + atomic_load(&st.failed) < n && now_ms() < deadline)
         sleep_ms(5);
+    free(payload);
     ck_assert_int_eq(atomic_load(&st.failed), 0);
     ck_assert_int_eq(atomic_load(&st.acked), n);
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(c, &d);
+    MQTTAsync_destroy(&c);
+}
+
+void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char *payload,
+                           const char *content_type, const char *const *props)
+{
+    pubstate_t st = {0};
+    MQTTAsync c;
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    ck_assert_int_eq(MQTTAsync_createWithOptions(&c, itest_env("MKB_MQTT_URI"), client_id,
+                                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &co),
+                     MQTTASYNC_SUCCESS);
+    MQTTAsync_setConnected(c, &st, pub_connected);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
+    ck_assert_int_eq(MQTTAsync_connect(c, &o), MQTTASYNC_SUCCESS);
+    long long deadline = now_ms() + 10000;
+    while (!atomic_load(&st.connected) && now_ms() < deadline)
+        sleep_ms(10);
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    m.payload = (void *)payload;
+    m.payloadlen = (int)strlen(payload);
+    m.qos = 1;
+    MQTTProperty p;
+    if (content_type) {
+        p.identifier = MQTTPROPERTY_CODE_CONTENT_TYPE;
+        p.value.data.data = (char *)content_type;
+        p.value.data.len = (int)strlen(content_type);
+        MQTTProperties_add(&m.properties, &p);
+    }
+    for (size_t i = 0; props && props[i]; i += 2) {
+        p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+        p.value.data.data = (char *)props[i];
+        p.value.data.len = (int)strlen(props[i]);
+        p.value.value.data = (char *)props[i + 1];
+        p.value.value.len = (int)strlen(props[i + 1]);
+        MQTTProperties_add(&m.properties, &p);
+    }
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.context = &st;
+    ro.onSuccess5 = pub_ok5;
+    ro.onFailure5 = pub_fail5;
+    ck_assert_int_eq(MQTTAsync_sendMessage(c, topic, &m, &ro), MQTTASYNC_SUCCESS);
+    MQTTProperties_free(&m.properties);
+    deadline = now_ms() + 10000;
+    while (atomic_load(&st.acked) + atomic_load(&st.failed) < 1 && now_ms() < deadline)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&st.acked), 1);
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     MQTTAsync_disconnect(c, &d);
     MQTTAsync_destroy(&c);
@@ -341,4 +437,22 @@ void itest_free_strings(char **s, size_t n)
     for (size_t i = 0; s && i < n; i++)
         free(s[i]);
     free(s);
+}
+
+long long itest_kafka_count(const char *topic)
+{
+    static rd_kafka_t *rk; /* one client per test process, reused */
+    char err[512];
+    if (!rk) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                          sizeof(err));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+    }
+    int64_t lo = 0, hi = -1;
+    if (rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 5000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return hi;
 }

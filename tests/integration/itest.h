@@ -15,8 +15,26 @@ const char *itest_env(const char *name);
 /* A name unique to this run: PREFIX-<pid>-<counter>-<time>. Caller frees. */
 char *itest_unique(const char *prefix);
 
-/* Creates a Kafka topic with one partition (admin API); aborts on failure. */
+/* Creates a Kafka topic with one partition (admin API); aborts on failure.
+ * The _cfg form sets topic configs from NULL-terminated name, value pairs. */
 void itest_create_topic(const char *topic);
+void itest_create_topic_cfg(const char *topic, const char *const *configs);
+
+/* Runs tests/harness/ctl.sh COMMAND on this run's brokers (restart-mosquitto,
+ * stop-kafka, start-kafka); aborts if it fails. */
+void itest_harness_ctl(const char *command);
+
+/* The resident set size of PID in KiB, or -1. */
+long itest_rss_kib(pid_t pid);
+
+/* Pause between published messages, in microseconds (0: as fast as acks
+ * allow). Set before itest_mqtt_publish_n to pace a long stream. */
+extern int itest_publish_pause_us;
+
+/* Publishes one MQTT 5 message with a content type and user properties
+ * (NULL-terminated name, value pairs). */
+void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char *payload,
+                           const char *content_type, const char *const *props);
 
 /* A bridge child process, its config written under MKB_HARNESS_DIR. */
 typedef struct {
@@ -25,8 +43,12 @@ typedef struct {
     char log_path[512];
 } itest_bridge_t;
 
-/* Writes CONFIG_YAML to a file and starts $MKB_BRIDGE_BIN -c FILE. */
+/* Writes CONFIG_YAML to a file and starts $MKB_BRIDGE_BIN -c FILE. The
+ * file may be rewritten later (itest_write_file) for a reload. */
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml);
+
+/* Writes TEXT to PATH (aborts on failure). */
+void itest_write_file(const char *path, const char *text);
 
 /* Waits until the bridge's log contains NEEDLE; false after TIMEOUT_MS or
  * if the bridge exited. */
@@ -52,5 +74,8 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
 void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
                           size_t *n, char ***keys, char ***headers);
 void itest_free_strings(char **s, size_t n);
+
+/* The high watermark of partition 0 of TOPIC (records written so far). */
+long long itest_kafka_count(const char *topic);
 
 #endif

@@ -1,0 +1,564 @@
+/* The production uplink against real brokers: QoS levels, MQTT 5
+ * properties, TLS, a Mosquitto restart and a Kafka outage mid-stream,
+ * a reload under load, delivery failures. */
+#define _GNU_SOURCE /* asprintf */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* bridge.yaml text: connections plus EXTRA (routes, kafka properties...). */
+static char *config(const char *client, const char *uri, const char *kafka_extra,
+                    const char *extra)
+{
+    char *buf = NULL;
+    ck_assert(asprintf(&buf,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka:\n  bootstrap: %s\n%s"
+                       "%s",
+                       uri ? uri : itest_env("MKB_MQTT_URI"), client,
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), kafka_extra ? kafka_extra : "",
+                       extra) > 0);
+    return buf;
+}
+
+static char *raw_route(const char *filter, const char *topic, int qos)
+{
+    char *buf = NULL;
+    ck_assert(asprintf(&buf,
+                       "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       filter, qos, topic) > 0);
+    return buf;
+}
+
+/* Counts of each "<prefix><i>" payload: missing and duplicated. */
+typedef struct {
+    int missing, dups, unknown;
+} tally_t;
+
+static tally_t tally(char **vals, size_t count, const char *prefix, int n, int *seen)
+{
+    tally_t t = {0, 0, 0};
+    size_t plen = strlen(prefix);
+    memset(seen, 0, (size_t)n * sizeof(int));
+    for (size_t i = 0; i < count; i++) {
+        char *end = NULL;
+        long k = strncmp(vals[i], prefix, plen) == 0 ? strtol(vals[i] + plen, &end, 10) : -1;
+        if (k < 0 || k >= n || !end || *end)
+            t.unknown++;
+        else if (seen[k]++)
+            t.dups++;
+    }
+    for (int i = 0; i < n; i++)
+        t.missing += seen[i] == 0;
+    return t;
+}
+
+static void start_ready(itest_bridge_t *b, const char *name, const char *cfg)
+{
+    itest_bridge_start(b, name, cfg);
+    if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(b);
+        ck_abort_msg("bridge not ready within 30 s");
+    }
+}
+
+/* Waits until TOPIC holds at least WANT records and has stopped growing for
+ * 3 s (with duplicates, reaching WANT does not mean every record is in). */
+static void wait_settled(const char *topic, long long want, int timeout_ms)
+{
+    long long last = -1;
+    int still = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        long long have = itest_kafka_count(topic);
+        still = have == last ? still + 100 : 0;
+        last = have;
+        if (have >= want && still >= 3000)
+            return;
+        sleep_ms(100);
+    }
+    ck_abort_msg("%s: %lld records after %d ms, want %lld and settled", topic, last, timeout_ms,
+                 want);
+}
+
+static void wait_count(const char *topic, long long want, int timeout_ms)
+{
+    long long have = -1;
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if ((have = itest_kafka_count(topic)) >= want)
+            return;
+        sleep_ms(100);
+    }
+    ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
+}
+
+START_TEST(test_qos_levels)
+{
+    const int n = 500, qos = _i;
+    char *topic = itest_unique("itest.qos"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300];
+    snprintf(filter, sizeof(filter), "q/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "q/%s/x", topic);
+    itest_create_topic(topic);
+    char *routes = raw_route(filter, topic, qos), *cfg = config(client, NULL, NULL, routes);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, mtopic, qos, "q-%d", n);
+    wait_count(topic, n, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
+    int seen[500];
+    tally_t t = tally(vals, count, "q-", n, seen);
+    ck_assert_msg(count == (size_t)n && t.missing == 0 && t.dups == 0,
+                  "QoS %d: read %zu, %d missing, %d duplicated", qos, count, t.missing, t.dups);
+    itest_free_strings(vals, count);
+    free(pub);
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+START_TEST(test_user_properties_to_headers)
+{
+    char *topic = itest_unique("itest.props"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300], *routes = NULL;
+    snprintf(filter, sizeof(filter), "p/%s/{dev}", topic);
+    snprintf(mtopic, sizeof(mtopic), "p/%s/dev-1", topic);
+    itest_create_topic(topic);
+    ck_assert(asprintf(&routes,
+                       "routes:\n  - name: p\n    mqtt: { filter: \"%s\" }\n"
+                       "    kafka:\n      topic: %s\n      key: \"{dev}\"\n"
+                       "      headers: { site: \"{mqtt.prop.site}\", ct: \"{mqtt.content_type}\","
+                       " qos: \"{mqtt.qos}\", retain: \"{mqtt.retain}\", topic: \"{mqtt.topic}\" }\n"
+                       "    payload: raw\n",
+                       filter, topic) > 0);
+    char *cfg = config(client, NULL, NULL, routes);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    const char *props[] = {"site", "plant-7", "other", "x", NULL};
+    itest_mqtt_publish_v5("pub-props", mtopic, "hello", "text/plain", props);
+    wait_count(topic, 1, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    char **vals, **keys, **hdrs, want[600];
+    size_t count;
+    itest_kafka_read_all(topic, 1, 30000, &vals, &count, &keys, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_str_eq(vals[0], "hello");
+    ck_assert_str_eq(keys[0], "dev-1");
+    snprintf(want, sizeof(want), "site=plant-7;ct=text/plain;qos=1;retain=false;topic=%s;", mtopic);
+    ck_assert_str_eq(hdrs[0], want);
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    itest_free_strings(hdrs, count);
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+START_TEST(test_tls)
+{
+    char *topic = itest_unique("itest.tls"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300], kafka[16] = "", *extra = NULL;
+    snprintf(filter, sizeof(filter), "t/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "t/%s/x", topic);
+    itest_create_topic(topic);
+    char *routes = raw_route(filter, topic, 1);
+    ck_assert(asprintf(&extra, "%s", routes) > 0);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s\n  tls: { ca_file: %s/ca.crt }\n"
+                             "kafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_TLS_URI"), client, itest_env("MKB_TLS_DIR"),
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    itest_mqtt_publish_n("pub-tls", MQTTVERSION_5, mtopic, 1, "tls-%d", 100);
+    wait_count(topic, 100, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    /* A CA that did not sign the broker's certificate: refused, and said why. */
+    free(cfg);
+    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s-bad\n"
+                             "  tls: { ca_file: %s/other-ca.crt }\n"
+                             "kafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_TLS_URI"), client, itest_env("MKB_TLS_DIR"),
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    itest_bridge_t bad;
+    itest_bridge_start(&bad, "tls-bad", cfg);
+    bool said = itest_bridge_wait_log(&bad, "certificate verify failed", 15000);
+    bool ready = itest_bridge_wait_log(&bad, "ready: forwarding", 100);
+    if (!said || ready)
+        itest_bridge_dump_log(&bad);
+    ck_assert_int_eq(itest_bridge_stop(&bad, SIGTERM, 30000), 0);
+    ck_assert_msg(said, "no TLS verification error logged");
+    ck_assert_msg(!ready, "connected with the wrong CA");
+    (void)kafka;
+    free(extra);
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+/* Mosquitto (persistence on) restarted while the bridge drains a backlog,
+ * then more messages after the restart: every one reaches Kafka. */
+START_TEST(test_mosquitto_restart_mid_stream)
+{
+    const int before = 30000, after = 1000, n = before + after;
+    char *topic = itest_unique("itest.mrestart"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300];
+    snprintf(filter, sizeof(filter), "m/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "m/%s/x", topic);
+    itest_create_topic(topic);
+    char *routes = raw_route(filter, topic, 1), *cfg = config(client, NULL, NULL, routes);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg); /* creates the persistent session */
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    itest_mqtt_publish_n("pub-m1", MQTTVERSION_5, mtopic, 1, "m-%d", before);
+    itest_bridge_start(&b, client, cfg);
+    long long at = 0;
+    for (int i = 0; i < 3000 && (at = itest_kafka_count(topic)) < 1000; i++)
+        sleep_ms(5);
+    itest_harness_ctl("restart-mosquitto");
+    fprintf(stderr, "mosquitto restarted with %lld of %d records in Kafka\n", at, before);
+    ck_assert_msg(at < before, "the backlog drained before the restart: not mid-stream");
+    ck_assert_msg(itest_bridge_wait_log(&b, "connection to", 30000), "no reconnect logged");
+    /* After the restart: ids before..n-1, in blocks of 100 ("m-300%02d"). */
+    for (int i = 0; i < after; i += 100) {
+        char f2[64];
+        snprintf(f2, sizeof(f2), "m-%d%%02d", (before + i) / 100);
+        itest_mqtt_publish_n("pub-m2", MQTTVERSION_5, mtopic, 1, f2, 100);
+    }
+    wait_settled(topic, n, 120000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n, 60000, &vals, &count, NULL, NULL);
+    int *seen = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(vals, count, "m-", n, seen);
+    fprintf(stderr, "mosquitto restart: published %d, in Kafka %zu, lost %d, duplicated %d\n", n,
+            count, t.missing, t.dups);
+    ck_assert_msg(t.missing == 0 && t.unknown == 0, "%d lost, %d unknown", t.missing, t.unknown);
+    free(seen);
+    itest_free_strings(vals, count);
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+/* Kafka stopped for 20 s mid-stream: nothing lost, memory bounded. */
+START_TEST(test_kafka_outage)
+{
+    const int n = 20000;
+    const long rss_bound_kib = 32 * 1024; /* measured ~13 MiB with a 2 MiB queue */
+    char *topic = itest_unique("itest.koutage"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300];
+    snprintf(filter, sizeof(filter), "k/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "k/%s/x", topic);
+    itest_create_topic(topic);
+    char *routes = raw_route(filter, topic, 1);
+    /* A 2 MiB producer queue: the 4 MB published during the outage cannot
+     * fit, so MQTT intake must pause and the broker keep the rest. */
+    char *cfg = config(client, NULL, "  properties: { queue.buffering.max.kbytes: 2048 }\n",
+                       routes);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    itest_mqtt_publish_n("pub-k0", MQTTVERSION_5, mtopic, 1, "k-%d", 100); /* warm */
+    wait_count(topic, 100, 30000);
+    itest_harness_ctl("stop-kafka");
+    /* ~200-byte readings: ids 0..n-1 (the first 100 are already there). */
+    char fmt[300];
+    snprintf(fmt, sizeof(fmt), "k-%%d {\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,\"pad\":\"%0150d\"}",
+             0);
+    itest_mqtt_publish_n("pub-k1", MQTTVERSION_5, mtopic, 1, fmt, n);
+    long max_rss = 0;
+    for (int i = 0; i < 200; i++) { /* 20 s outage, RSS sampled every 100 ms */
+        long rss = itest_rss_kib(b.pid);
+        if (rss > max_rss)
+            max_rss = rss;
+        sleep_ms(100);
+    }
+    itest_harness_ctl("start-kafka");
+    wait_settled(topic, n + 100, 180000);
+    long rss = itest_rss_kib(b.pid);
+    if (rss > max_rss)
+        max_rss = rss;
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n + 100, 60000, &vals, &count, NULL, NULL);
+    int *seen = calloc((size_t)n, sizeof(int));
+    for (size_t i = 0; i < count; i++) { /* keep "k-<i>" of the long payloads */
+        char *sp = strchr(vals[i], ' ');
+        if (sp)
+            *sp = '\0';
+    }
+    /* the 100 warm-up records are "k-0".."k-99" too: count them out */
+    tally_t t = tally(vals, count, "k-", n, seen);
+    fprintf(stderr, "kafka outage: published %d, in Kafka %zu, lost %d, peak RSS %ld KiB "
+                    "(bound %ld)\n",
+            n + 100, count, t.missing, max_rss, rss_bound_kib);
+    ck_assert_msg(t.missing == 0, "%d lost", t.missing);
+    ck_assert_msg(max_rss < rss_bound_kib, "peak RSS %ld KiB >= %ld KiB", max_rss, rss_bound_kib);
+    free(seen);
+    itest_free_strings(vals, count);
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
+typedef struct {
+    const char *topic;
+    int n;
+} pubjob_t;
+
+static void *publish_job(void *arg)
+{
+    pubjob_t *j = arg;
+    itest_mqtt_publish_n("pub-reload", MQTTVERSION_5, j->topic, 1, "h-%d", j->n);
+    return NULL;
+}
+
+/* SIGHUP with a changed rule while messages flow: nothing lost, and the new
+ * rule takes over at one point of the stream. A broken file keeps the rules. */
+START_TEST(test_sighup_reload_under_load)
+{
+    const int n = 6000;
+    char *ta = itest_unique("itest.reloadA"), *tb = itest_unique("itest.reloadB");
+    char *client = itest_unique("bridge");
+    char filter[300], mtopic[300], mapfile[600], *m1 = NULL, *m2 = NULL, *extra = NULL;
+    snprintf(filter, sizeof(filter), "h/%s/#", ta);
+    snprintf(mtopic, sizeof(mtopic), "h/%s/x", ta);
+    snprintf(mapfile, sizeof(mapfile), "%s/%s-routes.yaml", itest_env("MKB_HARNESS_DIR"), client);
+    itest_create_topic(ta);
+    itest_create_topic(tb);
+    ck_assert(asprintf(&m1, "routes:\n  - name: h\n    mqtt: { filter: \"%s\" }\n"
+                            "    kafka: { topic: %s }\n    payload: raw\n", filter, ta) > 0);
+    ck_assert(asprintf(&m2, "routes:\n  - name: h\n    mqtt: { filter: \"%s\" }\n"
+                            "    kafka: { topic: %s }\n    payload: raw\n", filter, tb) > 0);
+    itest_write_file(mapfile, m1);
+    ck_assert(asprintf(&extra, "mappings: [ \"%s\" ]\n", mapfile) > 0);
+    char *cfg = config(client, NULL, NULL, extra);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    itest_publish_pause_us = 300;
+    pubjob_t job = {mtopic, n};
+    pthread_t th;
+    pthread_create(&th, NULL, publish_job, &job);
+    wait_count(ta, 1000, 30000);
+    itest_write_file(mapfile, m2);
+    kill(b.pid, SIGHUP);
+    ck_assert_msg(itest_bridge_wait_log(&b, "reloaded: 1 route(s)", 10000), "no reload");
+    pthread_join(th, NULL);
+    itest_publish_pause_us = 0;
+    /* A broken file: the running rules stay. */
+    itest_write_file(mapfile, "routes:\n  - name: h\n    mqtt: { filter: \"a/{x\" }\n");
+    kill(b.pid, SIGHUP);
+    ck_assert_msg(itest_bridge_wait_log(&b, "reload failed; keeping the running routes", 10000),
+                  "broken reload not reported");
+    long long a_count = itest_kafka_count(ta);
+    wait_count(tb, n - a_count, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    char **va, **vb;
+    size_t ca, cb;
+    itest_kafka_read_all(ta, 1, 30000, &va, &ca, NULL, NULL);
+    itest_kafka_read_all(tb, 1, 30000, &vb, &cb, NULL, NULL);
+    char **all = calloc(ca + cb, sizeof(char *));
+    memcpy(all, va, ca * sizeof(char *));
+    memcpy(all + ca, vb, cb * sizeof(char *));
+    int *seen = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(all, ca + cb, "h-", n, seen);
+    long max_a = -1, min_b = n;
+    for (size_t i = 0; i < ca; i++)
+        if (atol(va[i] + 2) > max_a)
+            max_a = atol(va[i] + 2);
+    for (size_t i = 0; i < cb; i++)
+        if (atol(vb[i] + 2) < min_b)
+            min_b = atol(vb[i] + 2);
+    fprintf(stderr, "reload: %zu records before (ids ..%ld), %zu after (ids %ld..), %d lost, "
+                    "%d duplicated\n",
+            ca, max_a, cb, min_b, t.missing, t.dups);
+    ck_assert_msg(t.missing == 0 && t.dups == 0 && t.unknown == 0, "%d lost %d dups", t.missing,
+                  t.dups);
+    ck_assert_msg(ca > 0 && cb > 0 && max_a < min_b, "the switch is not one cut in the stream");
+    free(all);
+    free(seen);
+    itest_free_strings(va, ca);
+    itest_free_strings(vb, cb);
+    free(cfg);
+    free(extra);
+    free(m1);
+    free(m2);
+    free(client);
+    free(ta);
+    free(tb);
+}
+END_TEST
+
+/* A record Kafka refuses for good (too large for its topic) goes to the
+ * dead-letter topic with the reason; the bridge exits 0, nothing lost. */
+START_TEST(test_delivery_failure_dead_letter)
+{
+    char *topic = itest_unique("itest.small"), *dlq = itest_unique("itest.dlq2");
+    char *client = itest_unique("bridge"), *extra = NULL;
+    char filter[300], mtopic[300];
+    snprintf(filter, sizeof(filter), "d/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "d/%s/x", topic);
+    const char *small[] = {"max.message.bytes", "1000", NULL};
+    itest_create_topic_cfg(topic, small);
+    itest_create_topic(dlq);
+    char *routes = raw_route(filter, topic, 1);
+    ck_assert(asprintf(&extra, "  dead_letter_topic: %s\n", dlq) > 0);
+    char *cfg = config(client, NULL, extra, routes);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    /* 6000 bytes that do not compress much below 1000. */
+    char big[6001];
+    unsigned x = 12345;
+    for (int i = 0; i < 6000; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)('!' + (x >> 16) % 90);
+    }
+    big[6000] = '\0';
+    for (char *p = big; *p; p++)
+        if (*p == '%')
+            *p = '#'; /* it is used as a printf format below */
+    itest_mqtt_publish_n("pub-big", MQTTVERSION_5, mtopic, 1, big, 1);
+    wait_count(dlq, 1, 60000);
+    int st = itest_bridge_stop(&b, SIGTERM, 30000);
+    if (st != 0)
+        itest_bridge_dump_log(&b);
+    ck_assert_int_eq(st, 0);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_msg(strcmp(vals[0], big) == 0, "the dead letter is not the original payload");
+    ck_assert_msg(strstr(hdrs[0], "mkb.reason=delivery to ") &&
+                      strstr(hdrs[0], "MSG_SIZE_TOO_LARGE"),
+                  "%s", hdrs[0]);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    free(cfg);
+    free(extra);
+    free(routes);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+/* Two bridges in one shared-subscription group split the stream: each
+ * message reaches Kafka once, through one of them. */
+START_TEST(test_shared_subscription)
+{
+    const int n = 2000;
+    char *topic = itest_unique("itest.shared"), *c1 = itest_unique("bridge"),
+         *c2 = itest_unique("bridge");
+    char filter[300], mtopic[300], *routes = NULL, *cfg1 = NULL, *cfg2 = NULL;
+    snprintf(filter, sizeof(filter), "s/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "s/%s/x", topic);
+    itest_create_topic(topic);
+    routes = raw_route(filter, topic, 1);
+    ck_assert(asprintf(&cfg1, "mqtt: { uri: \"%s\", client_id: %s, shared_group: g1 }\n"
+                              "kafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_URI"), c1, itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    ck_assert(asprintf(&cfg2, "mqtt: { uri: \"%s\", client_id: %s, shared_group: g1 }\n"
+                              "kafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_URI"), c2, itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    itest_bridge_t b1, b2;
+    start_ready(&b1, c1, cfg1);
+    start_ready(&b2, c2, cfg2);
+    itest_mqtt_publish_n("pub-shared", MQTTVERSION_5, mtopic, 1, "s-%d", n);
+    wait_settled(topic, n, 60000);
+    ck_assert_int_eq(itest_bridge_stop(&b1, SIGTERM, 30000), 0);
+    ck_assert_int_eq(itest_bridge_stop(&b2, SIGTERM, 30000), 0);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
+    int *seen = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(vals, count, "s-", n, seen);
+    ck_assert_msg(count == (size_t)n && t.missing == 0 && t.dups == 0,
+                  "read %zu: %d missing %d dups", count, t.missing, t.dups);
+    /* Both took part: each bridge's log counts what it received. */
+    ck_assert_msg(!itest_bridge_wait_log(&b1, "received=0 ", 100) &&
+                      !itest_bridge_wait_log(&b2, "received=0 ", 100),
+                  "one bridge received nothing: not shared");
+    free(seen);
+    itest_free_strings(vals, count);
+    free(cfg1);
+    free(cfg2);
+    free(routes);
+    free(c1);
+    free(c2);
+    free(topic);
+}
+END_TEST
+
+/* A bad librdkafka property fails start-up with librdkafka's own words. */
+START_TEST(test_bad_kafka_property)
+{
+    char *cfg = config("bad-prop", NULL, "  properties: { linger.ms: banana }\n",
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    itest_bridge_t b;
+    itest_bridge_start(&b, "bad-prop", cfg);
+    ck_assert_int_eq(itest_bridge_stop(&b, 0, 10000), 2);
+    /* librdkafka names the property by its canonical name (linger.ms is an alias). */
+    ck_assert_msg(itest_bridge_wait_log(&b, "kafka.properties: linger.ms=banana: Invalid value "
+                                            "for configuration property", 100),
+                  "no librdkafka message");
+    free(cfg);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("resilience");
+    TCase *tc = tcase_create("uplink");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_qos_levels, 0, 3);
+    tcase_add_test(tc, test_user_properties_to_headers);
+    tcase_add_test(tc, test_tls);
+    tcase_add_test(tc, test_bad_kafka_property);
+    tcase_add_test(tc, test_shared_subscription);
+    tcase_add_test(tc, test_delivery_failure_dead_letter);
+    suite_add_tcase(s, tc);
+    TCase *faults = tcase_create("faults");
+    tcase_set_timeout(faults, 300);
+    tcase_add_test(faults, test_sighup_reload_under_load);
+    tcase_add_test(faults, test_mosquitto_restart_mid_stream);
+    tcase_add_test(faults, test_kafka_outage);
+    suite_add_tcase(s, faults);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
