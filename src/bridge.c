@@ -20,7 +20,10 @@ typedef struct {
 
 struct bridge {
     char *path;
-    const config_t *boot; /* the configuration started with: connections */
+    /* Settings of the configuration started with that a reload cannot
+     * change (the rules holding that configuration may be freed). */
+    char *boot_uri, *boot_client_id, *boot_bootstrap, *boot_shared_group;
+    long long flush_timeout_ms;
     rules_t *rules;       /* used by the MQTT receive thread only */
     /* Reload handoff without locks: the main thread stores new rules in
      * `next`; the receive thread takes them before its next message and
@@ -142,8 +145,13 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     }
     if ((rc = rules_new(cfg, &b->rules, errstr, errstr_size)) != MKB_OK)
         goto destroy;
-    b->boot = cfg;
     rc = MKB_ERR_NOMEM;
+    b->flush_timeout_ms = cfg->kafka_flush_timeout_ms;
+    if (!(b->boot_uri = strdup(cfg->mqtt_uri)) ||
+        !(b->boot_client_id = strdup(cfg->mqtt_client_id)) ||
+        !(b->boot_bootstrap = strdup(cfg->kafka_bootstrap)) ||
+        (cfg->mqtt_shared_group && !(b->boot_shared_group = strdup(cfg->mqtt_shared_group))))
+        goto nomem;
     if (!(profiles = calloc(cfg->routes_n + 1, sizeof(*profiles))))
         goto nomem;
     for (size_t i = 0; i < cfg->routes_n; i++)
@@ -184,6 +192,10 @@ void bridge_destroy(bridge_t *b)
     rules_free(atomic_exchange(&b->next, NULL));
     rules_free(atomic_exchange(&b->retired, NULL));
     rules_free(b->rules);
+    free(b->boot_uri);
+    free(b->boot_client_id);
+    free(b->boot_bootstrap);
+    free(b->boot_shared_group);
     free(b->path);
     free(b);
 }
@@ -204,6 +216,19 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     out->reload_errors = atomic_load(&b->reload_errors);
 }
 
+/* Logs a multi-line error text one line per event, as the log promises. */
+static void log_lines(const char *intro, const char *text)
+{
+    log_error("bridge", "%s", intro);
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        if (len)
+            log_error("bridge", "  %.*s", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
 static bool same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -217,15 +242,13 @@ int bridge_reload(bridge_t *b)
     log_info("bridge", "reloading %s", b->path);
     int rc = config_load(b->path, &cfg, &errors);
     if (rc != MKB_OK) {
-        log_error("bridge", "reload failed; keeping the running routes:\n%s",
-                  errors ? errors : "out of memory");
+        log_lines("reload failed; keeping the running routes:", errors ? errors : "out of memory");
         free(errors);
         goto failed;
     }
-    const config_t *o = b->boot;
-    if (!same(o->mqtt_uri, cfg->mqtt_uri) || !same(o->mqtt_client_id, cfg->mqtt_client_id) ||
-        !same(o->kafka_bootstrap, cfg->kafka_bootstrap) ||
-        !same(o->mqtt_shared_group, cfg->mqtt_shared_group))
+    if (!same(b->boot_uri, cfg->mqtt_uri) || !same(b->boot_client_id, cfg->mqtt_client_id) ||
+        !same(b->boot_bootstrap, cfg->kafka_bootstrap) ||
+        !same(b->boot_shared_group, cfg->mqtt_shared_group))
         log_warn("bridge", "reload: connection settings changed; they apply at the next "
                            "restart (the routes apply now)");
     for (size_t i = 0; i < cfg->routes_n; i++) {
@@ -239,7 +262,7 @@ int bridge_reload(bridge_t *b)
     }
     rules_t *r = NULL;
     if ((rc = rules_new(cfg, &r, err, sizeof(err))) != MKB_OK) {
-        log_error("bridge", "reload failed; keeping the running routes:\n%s", err);
+        log_lines("reload failed; keeping the running routes:", err);
         goto failed;
     }
     const char **filters = NULL;
@@ -321,7 +344,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     long long deadline = now_ms() + 10000;
     while (!mqtt_source_stopped(b->source) && now_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
-    int timeout = (int)b->boot->kafka_flush_timeout_ms;
+    int timeout = (int)b->flush_timeout_ms;
     log_info("bridge", "flushing the producers (up to %d ms)", timeout);
     size_t left = kafka_sink_flush(b->sink, timeout);
     kafka_sink_close(b->sink); /* a callback still waiting gives up, unacknowledged */
@@ -330,6 +353,9 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
 
     bridge_stats_t st;
     bridge_stats(b, &st);
+    char reasons[1024];
+    if (kafka_sink_failure_reasons(b->sink, reasons, sizeof(reasons)))
+        log_warn("bridge", "failed deliveries by reason: %s", reasons);
     if (left > 0) {
         log_error("bridge", "%zu record(s) not delivered within %d ms; MQTT acknowledged them, "
                             "so they are lost",

@@ -380,35 +380,7 @@ typedef struct {
     bool nomem;
 } errlist_t;
 
-static void err_addv(errlist_t *e, const char *file, int line, int col, const char *fmt,
-                     va_list ap)
-{
-    char msg[1024];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    char text[1400];
-    int n = file && line ? snprintf(text, sizeof(text), "%s:%d:%d: error: %s\n", file, line, col,
-                                    msg)
-            : file       ? snprintf(text, sizeof(text), "%s: error: %s\n", file, msg)
-                         : snprintf(text, sizeof(text), "error: %s\n", msg);
-    if (n < 0)
-        return;
-    size_t need = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
-    if (e->len + need + 1 > e->cap) {
-        size_t cap = (e->len + need + 1) * 2;
-        char *b = realloc(e->buf, cap);
-        if (!b) {
-            e->nomem = true;
-            return;
-        }
-        e->buf = b;
-        e->cap = cap;
-    }
-    memcpy(e->buf + e->len, text, need);
-    e->len += need;
-    e->buf[e->len] = '\0';
-    e->count++;
-}
-
+/* Appends one error line (TEXT plus a newline). */
 static void err_raw(errlist_t *e, const char *text)
 {
     size_t len = strlen(text);
@@ -427,6 +399,20 @@ static void err_raw(errlist_t *e, const char *text)
     e->buf[e->len++] = '\n';
     e->buf[e->len] = '\0';
     e->count++;
+}
+
+static void err_addv(errlist_t *e, const char *file, int line, int col, const char *fmt,
+                     va_list ap)
+{
+    char msg[1024], text[1400];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (file && line)
+        snprintf(text, sizeof(text), "%s:%d:%d: error: %s", file, line, col, msg);
+    else if (file)
+        snprintf(text, sizeof(text), "%s: error: %s", file, msg);
+    else
+        snprintf(text, sizeof(text), "error: %s", msg);
+    err_raw(e, text);
 }
 
 __attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const ynode_t *at,

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,7 +41,44 @@ struct kafka_sink {
     long long queue_wait_ms;
     atomic_bool closed;
     atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits;
+    /* Failures by librdkafka error code; rare, so a lock is fine. */
+    pthread_mutex_t reasons_lock;
+    struct {
+        rd_kafka_resp_err_t err;
+        uint64_t n;
+    } reasons[32];
+    size_t nreasons;
 };
+
+static void count_reason(kafka_sink_t *s, rd_kafka_resp_err_t err)
+{
+    pthread_mutex_lock(&s->reasons_lock);
+    size_t i;
+    for (i = 0; i < s->nreasons && s->reasons[i].err != err; i++)
+        ;
+    if (i == s->nreasons && i < sizeof(s->reasons) / sizeof(s->reasons[0]))
+        s->reasons[s->nreasons++].err = err;
+    if (i < s->nreasons)
+        s->reasons[i].n++;
+    pthread_mutex_unlock(&s->reasons_lock);
+}
+
+size_t kafka_sink_failure_reasons(kafka_sink_t *s, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    pthread_mutex_lock(&s->reasons_lock);
+    for (size_t i = 0; i < s->nreasons && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%s=%llu", i ? " " : "",
+                         rd_kafka_err2name(s->reasons[i].err),
+                         (unsigned long long)s->reasons[i].n);
+        if (n > 0)
+            used += (size_t)n;
+    }
+    size_t count = s->nreasons;
+    pthread_mutex_unlock(&s->reasons_lock);
+    return count;
+}
 
 static long long now_ms(void)
 {
@@ -94,6 +132,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), (unsigned long long)n);
         return;
     }
+    count_reason(s, m->err);
     uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
     /* One line per failure for the first ones, then every 1000th. */
     if (n <= 10 || n % 1000 == 0)
@@ -235,6 +274,7 @@ int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t npro
         return rc;
     }
     s->queue_wait_ms = cfg->kafka_queue_wait_ms;
+    pthread_mutex_init(&s->reasons_lock, NULL);
     if ((rc = new_producer(s, cfg, "hot", errstr, errstr_size)) != MKB_OK)
         goto destroy;
     for (size_t i = 0; i < nprofiles; i++) {
@@ -269,6 +309,7 @@ void kafka_sink_destroy(kafka_sink_t *s)
         rd_kafka_destroy(pr->rk);
         free(pr->name);
     }
+    pthread_mutex_destroy(&s->reasons_lock);
     free(s->dlq_topic);
     free(s);
 }
@@ -329,6 +370,7 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
     snprintf(reason, sizeof(reason), "producing to %s failed: %s (%s)", rec->topic,
              rd_kafka_err2str(err), rd_kafka_err2name(err));
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
+    count_reason(s, err);
     if (!rec->dead_letter) {
         rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 2);
         for (size_t i = 0; i < rec->nheaders; i++)
