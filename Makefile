@@ -38,15 +38,15 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o normalize.o buf.o \
-               config.o ytree.o err.o)
+ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o normalize.o \
+               buf.o config.o ytree.o err.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench
 all: $(BIN) $(BUILD)/freeport
 
 $(BIN): $(OBJS)
@@ -70,6 +70,18 @@ $(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+BENCH_TOOLS := $(BUILD)/bench/paho_sink $(BUILD)/bench/pub $(BUILD)/bench/kafka_tool
+$(BUILD)/bench/%: bench/%.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(shell pkg-config --cflags $(PKGS)) -o $@ $< \
+	    $(LDLIBS)
+
+# Drain and live benchmarks against real brokers (bench/bench.py); results
+# in bench/results/. BENCH_N messages per drain run (default 500000).
+bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN))
+
 # The rule engine's cost per message with 10 and 10,000 routes.
 bench-micro: $(BUILD)/bench/micro_mapper
 	bench/micro.sh $(BUILD)/bench/micro_mapper
@@ -80,9 +92,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
-FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c normalize.c buf.c config.c \
-             ytree.c err.c)
-FUZZERS := build/fuzz/fuzz_mapper build/fuzz/fuzz_config
+FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c jparse.c normalize.c buf.c \
+             config.c ytree.c err.c)
+FUZZERS := build/fuzz/fuzz_mapper build/fuzz/fuzz_config build/fuzz/fuzz_jparse
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)

@@ -3,7 +3,7 @@
  * filters, one per site). Prints ns per message; run under
  * `valgrind --tool=callgrind` (make bench-micro) for instructions per
  * message, which do not depend on the machine's load.
- *   micro_mapper ROUTES MESSAGES */
+ *   micro_mapper ROUTES MESSAGES [PAYLOAD_BYTES] */
 #define _GNU_SOURCE
 #include "buf.h"
 #include "config.h"
@@ -55,14 +55,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s", errors);
         return 1;
     }
-    /* A ~200-byte reading for the last site (the worst case for a list). */
-    char topic[64], payload[256];
+    long size = argc > 3 ? strtol(argv[3], NULL, 10) : 197;
+    /* A reading for the last site (the worst case for a list); the "note"
+     * field pads it to SIZE bytes. */
+    char topic[64];
+    char *payload = malloc((size_t)size + 512);
     snprintf(topic, sizeof(topic), "sites/s%ld/hvac/ahu-12/telemetry", routes - 1);
-    int plen = snprintf(payload, sizeof(payload),
-                        "{\"temp_f\": 71.6, \"rh\": 41.5, \"aqi\": 37, \"ts\": 1795860000000, "
-                        "\"fw\": \"2.4.1\", \"rssi\": -67, \"battery_v\": 3.61, "
-                        "\"serial\": \"AHU-12-00042\", \"status\": \"ok\", \"uptime_s\": 86400, "
-                        "\"mode\": \"cooling\", \"fan\": 3}");
+    int plen = snprintf(payload, (size_t)size + 512,
+                        "{\"temp_f\": 71.6, \"rh\": 41.5, \"aqi\": 37, \"ts\": 1795860000000%s",
+                        size >= 197 ? ", \"fw\": \"2.4.1\", \"rssi\": -67, \"battery_v\": 3.61, "
+                                      "\"serial\": \"AHU-12-00042\", \"status\": \"ok\", "
+                                      "\"uptime_s\": 86400, \"mode\": \"cooling\", \"fan\": 3"
+                                    : "");
+    if (plen + 12 < size) {
+        plen += snprintf(payload + plen, 16, ", \"note\": \"");
+        while (plen < size - 2)
+            payload[plen++] = 'x';
+        payload[plen++] = '"';
+    }
+    payload[plen++] = '}';
+    payload[plen] = '\0';
     mqtt_msg_t msg = {.topic = topic, .topic_len = strlen(topic), .payload = payload,
                       .payload_len = (size_t)plen, .qos = 1, .recv_ms = 1795860000000LL};
     mapper_result_t res;
@@ -79,5 +91,6 @@ int main(int argc, char **argv)
     mapper_destroy(m);
     config_destroy(cfg);
     buf_free(&y);
+    free(payload);
     return sink_bytes > 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 #include "normalize.h"
 
 #include "err.h"
+#include "jparse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,15 +80,10 @@ int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int ma
     json_t *v = NULL;
     switch (kind) {
     case NORM_PAYLOAD_JSON: {
-        if (!norm_depth_ok(data, len, max_depth)) {
-            snprintf(why, why_size, "JSON nested deeper than %d levels", max_depth);
-            return MKB_ERR_INVAL;
-        }
-        json_error_t e;
-        v = json_loadb(data, len, JSON_DECODE_ANY, &e);
+        char jwhy[200];
+        v = jparse(data, len, max_depth, jwhy, sizeof(jwhy));
         if (!v) {
-            snprintf(why, why_size, "invalid JSON at line %d column %d: %s", e.line, e.column,
-                     e.text);
+            snprintf(why, why_size, "invalid JSON at %s", jwhy);
             return MKB_ERR_INVAL;
         }
         *out = v;

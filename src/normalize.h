@@ -14,8 +14,8 @@ typedef enum { NORM_TYPE_ANY, NORM_TYPE_NUMBER, NORM_TYPE_INTEGER, NORM_TYPE_STR
 typedef enum { NORM_TS_AUTO, NORM_TS_EPOCH_S, NORM_TS_EPOCH_MS, NORM_TS_ISO8601 } norm_ts_format_t;
 
 /* Parses a payload of KIND (not raw) into a new reference (*out): json as
- * is; number and text as {"value": ...}. Nesting deeper than MAX_DEPTH is
- * refused before parsing. MKB_ERR_INVAL with a reason in WHY. */
+ * is (jparse.c); number and text as {"value": ...}. Nesting deeper than
+ * MAX_DEPTH is refused. MKB_ERR_INVAL with a reason in WHY. */
 int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int max_depth,
                        json_t **out, char *why, size_t why_size);
 

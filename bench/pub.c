@@ -1,0 +1,107 @@
+/* Publisher for the benchmarks: COUNT QoS 1 messages on TOPIC, each an
+ * HVAC-like JSON reading of about SIZE bytes with a sequence number and the
+ * publish time in microseconds ("t_us"), so the live benchmark can measure
+ * publish-to-Kafka latency. RATE > 0 paces it (messages per second);
+ * RATE 0 publishes as fast as the broker acknowledges (a window of 1000).
+ *   pub URI TOPIC COUNT SIZE RATE */
+#define _DEFAULT_SOURCE
+#include <MQTTAsync.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_long acked, failed;
+static atomic_int connected;
+
+static void ok(void *c, MQTTAsync_successData *r)
+{
+    (void)c;
+    (void)r;
+    atomic_fetch_add(&acked, 1);
+}
+static void ko(void *c, MQTTAsync_failureData *r)
+{
+    (void)c;
+    (void)r;
+    atomic_fetch_add(&failed, 1);
+}
+static void up(void *c, char *cause)
+{
+    (void)c;
+    (void)cause;
+    atomic_store(&connected, 1);
+}
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: pub URI TOPIC COUNT SIZE RATE\n");
+        return 2;
+    }
+    long count = strtol(argv[3], NULL, 10), size = strtol(argv[4], NULL, 10);
+    double rate = strtod(argv[5], NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "bench-pub-%d", (int)getpid());
+    MQTTAsync c;
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.maxBufferedMessages = 2000;
+    MQTTAsync_createWithOptions(&c, argv[1], id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    MQTTAsync_setConnected(c, NULL, up);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+    o.maxInflight = 2000;
+    if (MQTTAsync_connect(c, &o) != MQTTASYNC_SUCCESS)
+        return 1;
+    while (!atomic_load(&connected))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    char *buf = malloc((size_t)size + 256);
+    long long start = now_us();
+    for (long i = 0; i < count; i++) {
+        if (rate > 0) { /* pace: message i leaves at start + i/rate */
+            long long due = start + (long long)((double)i * 1e6 / rate);
+            long long wait = due - now_us();
+            if (wait > 0)
+                nanosleep(&(struct timespec){wait / 1000000, (wait % 1000000) * 1000}, NULL);
+        }
+        while (i - atomic_load(&acked) - atomic_load(&failed) >= 1000)
+            nanosleep(&(struct timespec){0, 100000}, NULL);
+        int n = snprintf(buf, (size_t)size + 256,
+                         "{\"seq\":%ld,\"t_us\":%lld,\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,"
+                         "\"ts\":%lld,\"fw\":\"2.4.1\",\"rssi\":-67,\"battery_v\":3.61,\"pad\":\"",
+                         i, now_us(), now_us() / 1000);
+        while (n < size - 2)
+            buf[n++] = 'x';
+        buf[n++] = '"';
+        buf[n++] = '}';
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.onSuccess = ok;
+        ro.onFailure = ko;
+        int rc;
+        while ((rc = MQTTAsync_send(c, argv[2], n, buf, 1, 0, &ro)) == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+            nanosleep(&(struct timespec){0, 100000}, NULL);
+        if (rc != MQTTASYNC_SUCCESS) {
+            fprintf(stderr, "pub: send failed: %d\n", rc);
+            return 1;
+        }
+    }
+    while (atomic_load(&acked) + atomic_load(&failed) < count)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    double secs = (double)(now_us() - start) / 1e6;
+    fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed\n", count, secs,
+            (double)count / secs, atomic_load(&failed));
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(c, &d);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    MQTTAsync_destroy(&c);
+    free(buf);
+    return atomic_load(&failed) ? 1 : 0;
+}
