@@ -360,23 +360,22 @@ int mqtt_source_set_subscriptions(mqtt_source_t *s, const char *const *filters, 
         if (i == n)
             gone[ngone++] = s->filters[j];
     }
+    bool sent = false;
     if (atomic_load(&s->connected)) {
         send_subscribe(s, add, addq, nadd, false);
-        if (send_unsubscribe(s, gone, ngone) != MKB_OK)
-            goto keep_gone;
-    } else {
-    keep_gone: /* unsubscribed on the next connect */
-        for (size_t i = 0; i < ngone; i++) {
-            char **d = realloc(s->dropped, (s->ndropped + 1) * sizeof(char *));
-            if (!d || !(d[s->ndropped] = strdup(gone[i]))) {
-                if (d)
-                    s->dropped = d;
-                rc = MKB_ERR_NOMEM;
-                break;
-            }
+        sent = send_unsubscribe(s, gone, ngone) == MKB_OK;
+    }
+    /* Not connected (or the request failed): unsubscribe on the next
+     * connect, since the broker's session still holds these filters. */
+    for (size_t i = 0; !sent && i < ngone; i++) {
+        char **d = realloc(s->dropped, (s->ndropped + 1) * sizeof(char *));
+        if (d)
             s->dropped = d;
-            s->ndropped++;
+        if (!d || !(d[s->ndropped] = strdup(gone[i]))) {
+            rc = MKB_ERR_NOMEM;
+            break;
         }
+        s->ndropped++;
     }
     free_list(s->filters, s->nfilters);
     free(s->qos);
