@@ -34,13 +34,15 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 # Unit tests: one suite per module, linked against that module (and the
 # lower layers it is built on) only.
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
-              $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper
+              $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
+              $(BUILD)/tests/unit/test_jarena
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o normalize.o \
-               buf.o config.o ytree.o err.o)
+ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o jarena.o \
+               normalize.o buf.o config.o ytree.o err.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+$(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
@@ -56,9 +58,9 @@ $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
-$(BUILD)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*/*.h) Makefile
+$(BUILD)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h tests/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -c -o $@ $<
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -92,8 +94,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
-FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c jparse.c normalize.c buf.c \
-             config.c ytree.c err.c)
+FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c jparse.c jarena.c normalize.c \
+             buf.c config.c ytree.c err.c)
 FUZZERS := build/fuzz/fuzz_mapper build/fuzz/fuzz_config build/fuzz/fuzz_jparse
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h)

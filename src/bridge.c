@@ -22,7 +22,7 @@ struct bridge {
     char *path;
     /* Settings of the configuration started with that a reload cannot
      * change (the rules holding that configuration may be freed). */
-    char *boot_uri, *boot_client_id, *boot_bootstrap, *boot_shared_group;
+    char *boot_uri, *boot_client_id, *boot_bootstrap, *boot_shared_group, *boot_dlq;
     long long flush_timeout_ms;
     rules_t *rules;       /* used by the MQTT receive thread only */
     /* Reload handoff without locks: the main thread stores new rules in
@@ -150,6 +150,7 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     if (!(b->boot_uri = strdup(cfg->mqtt_uri)) ||
         !(b->boot_client_id = strdup(cfg->mqtt_client_id)) ||
         !(b->boot_bootstrap = strdup(cfg->kafka_bootstrap)) ||
+        !(b->boot_dlq = strdup(cfg->kafka_dead_letter_topic)) ||
         (cfg->mqtt_shared_group && !(b->boot_shared_group = strdup(cfg->mqtt_shared_group))))
         goto nomem;
     if (!(profiles = calloc(cfg->routes_n + 1, sizeof(*profiles))))
@@ -196,6 +197,7 @@ void bridge_destroy(bridge_t *b)
     free(b->boot_client_id);
     free(b->boot_bootstrap);
     free(b->boot_shared_group);
+    free(b->boot_dlq);
     free(b->path);
     free(b);
 }
@@ -248,9 +250,19 @@ int bridge_reload(bridge_t *b)
     }
     if (!same(b->boot_uri, cfg->mqtt_uri) || !same(b->boot_client_id, cfg->mqtt_client_id) ||
         !same(b->boot_bootstrap, cfg->kafka_bootstrap) ||
-        !same(b->boot_shared_group, cfg->mqtt_shared_group))
-        log_warn("bridge", "reload: connection settings changed; they apply at the next "
-                           "restart (the routes apply now)");
+        !same(b->boot_shared_group, cfg->mqtt_shared_group) ||
+        !same(b->boot_dlq, cfg->kafka_dead_letter_topic))
+        log_warn("bridge", "reload: connection settings or kafka.dead_letter_topic changed; "
+                           "they apply at the next restart (the routes apply now)");
+    /* One dead-letter topic for rule failures and delivery failures alike:
+     * the producers were set up with the first one. */
+    char *dlq = strdup(b->boot_dlq);
+    if (!dlq) {
+        config_destroy(cfg);
+        goto failed;
+    }
+    free(cfg->kafka_dead_letter_topic);
+    cfg->kafka_dead_letter_topic = dlq;
     for (size_t i = 0; i < cfg->routes_n; i++) {
         if (!kafka_sink_has_profile(b->sink, cfg->routes[i].kafka_profile)) {
             log_error("bridge", "reload failed; keeping the running routes: route '%s' uses "

@@ -4,6 +4,7 @@
 #include "cli_map.h"
 #include "config.h"
 #include "err.h"
+#include "jarena.h"
 #include "log.h"
 #include "mapper.h"
 #include "mqtt_source.h"
@@ -231,6 +232,7 @@ int main(int argc, char **argv)
         {"prop", required_argument, NULL, OPT_PROP},
         {NULL, 0, NULL, 0},
     };
+    jarena_install(); /* before any jansson value exists */
     const char *config_path = DEFAULT_CONFIG;
     const char *level_arg = NULL;
     const char *command = "run";

@@ -2,6 +2,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "jarena.h"
 #include "jptr.h"
 #include "normalize.h"
 #include "template.h"
@@ -784,28 +785,17 @@ release:
     return rc;
 }
 
-int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
-                   mapper_result_t *res)
+/* Routes the message of R and emits its records (see mapper_process). */
+static int process(run_t *r)
 {
-    mapper_result_t dummy;
-    if (!res)
-        res = &dummy;
-    memset(res, 0, sizeof(*res));
-    run_t r;
-    r.m = m;
-    r.msg = msg;
-    r.emit = emit;
-    r.opaque = opaque;
-    r.res = res;
-    memset(r.parsed, 0, sizeof(r.parsed));
-    memset(r.parse_failed, 0, sizeof(r.parse_failed));
-
+    mapper_t *m = r->m;
+    const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];
     bool truncated = false;
     size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
-    res->routes = n;
+    r->res->routes = n;
     if (n == 0) {
-        res->unmatched = true;
+        r->res->unmatched = true;
         if (!m->cfg->kafka_unmatched_topic)
             return MKB_OK;
         size_t nh = 0;
@@ -823,33 +813,54 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
             .nheaders = nh,
             .timestamp_ms = msg->recv_ms,
         };
-        res->records++;
-        return emit(opaque, &rec);
+        r->res->records++;
+        return r->emit(r->opaque, &rec);
     }
     if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
         snprintf(m->why, sizeof(m->why), "payload of %zu bytes exceeds the limit of %lld",
                  msg->payload_len, m->cfg->limit_payload_bytes);
-        return emit_dead_letter(&r, m->routes[ids[0]].cfg->name, m->why);
+        return emit_dead_letter(r, m->routes[ids[0]].cfg->name, m->why);
     }
     if (truncated) {
         snprintf(m->why, sizeof(m->why), "more than %d routes match this topic",
                  TRIE_MAX_MATCHES);
-        return emit_dead_letter(&r, m->routes[ids[0]].cfg->name, m->why);
+        return emit_dead_letter(r, m->routes[ids[0]].cfg->name, m->why);
     }
     /* Split the topic into levels once, for the captures. */
-    r.nlevels = 0;
+    r->nlevels = 0;
     size_t start = 0;
-    for (size_t i = 0; i <= msg->topic_len && r.nlevels < TRIE_MAX_LEVELS; i++) {
+    for (size_t i = 0; i <= msg->topic_len && r->nlevels < TRIE_MAX_LEVELS; i++) {
         if (i == msg->topic_len || msg->topic[i] == '/') {
-            r.lvl_start[r.nlevels] = start;
-            r.lvl_len[r.nlevels++] = i - start;
+            r->lvl_start[r->nlevels] = start;
+            r->lvl_len[r->nlevels++] = i - start;
             start = i + 1;
         }
     }
     int rc = MKB_OK;
     for (size_t i = 0; i < n && rc == MKB_OK; i++)
-        rc = run_route(&r, &m->routes[ids[i]]);
+        rc = run_route(r, &m->routes[ids[i]]);
+    return rc;
+}
+
+int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
+                   mapper_result_t *res)
+{
+    mapper_result_t dummy;
+    if (!res)
+        res = &dummy;
+    memset(res, 0, sizeof(*res));
+    run_t r;
+    r.m = m;
+    r.msg = msg;
+    r.emit = emit;
+    r.opaque = opaque;
+    r.res = res;
+    memset(r.parsed, 0, sizeof(r.parsed));
+    memset(r.parse_failed, 0, sizeof(r.parse_failed));
+    jarena_begin(); /* every jansson value made for this message is released below */
+    int rc = process(&r);
     for (size_t k = 0; k < 3; k++)
         json_decref(r.parsed[k]);
+    jarena_end();
     return rc;
 }

@@ -200,11 +200,12 @@ int norm_coerce(json_t *v, norm_type_t type, json_t **out, char *why, size_t why
             return MKB_ERR_INVAL;
         }
         {
-            char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-            if (!s)
-                return MKB_ERR_NOMEM;
-            *out = json_string(s);
-            free(s);
+            /* a number or a boolean: short text, formatted as jansson would */
+            char text[64];
+            size_t n = json_dumpb(v, text, sizeof(text), JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+            if (n == 0 || n >= sizeof(text))
+                return MKB_ERR_INVAL;
+            *out = json_stringn(text, n);
         }
         return *out ? MKB_OK : MKB_ERR_NOMEM;
     case NORM_TYPE_BOOLEAN:

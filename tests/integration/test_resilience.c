@@ -6,6 +6,8 @@
 
 #include <MQTTAsync.h>
 #include <check.h>
+
+#include "check_run.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -586,9 +588,5 @@ int main(void)
     tcase_add_test(faults, test_mosquitto_restart_mid_stream);
     tcase_add_test(faults, test_kafka_outage);
     suite_add_tcase(s, faults);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

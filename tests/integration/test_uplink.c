@@ -4,6 +4,8 @@
 
 #include <MQTTAsync.h>
 #include <check.h>
+
+#include "check_run.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,9 +327,5 @@ int main(void)
     tcase_add_test(cli, test_check_command);
     tcase_add_test(cli, test_map_command);
     suite_add_tcase(s, cli);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

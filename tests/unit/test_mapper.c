@@ -8,6 +8,8 @@
 #include "mapper.h"
 
 #include <check.h>
+
+#include "check_run.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,9 +566,5 @@ int main(void)
     tcase_add_test(tc, test_compile_errors);
     tcase_add_test(tc, test_examples);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -4,6 +4,8 @@
 #include "trie.h"
 
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,9 +160,5 @@ int main(void)
     tcase_add_test(tc, test_many_filters_and_truncation);
     tcase_add_test(tc, test_too_deep_topic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }
