@@ -64,8 +64,10 @@ static void usage(FILE *out)
             "  -V, --version        show the version and exit\n"
             "\n"
             "Exit status (running):\n"
-            "  0  clean shutdown: every message taken from MQTT was delivered to Kafka\n"
-            "  1  runtime failure: records not delivered, or the producer failed\n"
+            "  0  clean shutdown: every message taken from MQTT reached Kafka (its topic or\n"
+            "     the dead-letter topic)\n"
+            "  1  runtime failure: records lost (not delivered, dead letter failed too),\n"
+            "     or a producer failed for good\n"
             "  2  usage or configuration error\n");
 }
 
