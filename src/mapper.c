@@ -767,9 +767,14 @@ static int run_route(run_t *r, const croute_t *cr)
         ctx.input = cr->explode ? json_array_get(elems, i) : in;
         rc = emit_record(r, cr, &ctx, outv[i], tsv[i], why, why_size);
         if (rc == MKB_ERR_INVAL) {
-            /* Records already sent stay sent; say which element failed. */
+            /* A template that cannot be rendered for this element (a missing
+             * {/field}, a bad topic): this element becomes the dead letter;
+             * records already sent stay sent. */
             char reason[600];
-            snprintf(reason, sizeof(reason), "%s%s", cr->explode ? "element: " : "", why);
+            if (cr->explode)
+                snprintf(reason, sizeof(reason), "element %zu: %s", i, why);
+            else
+                snprintf(reason, sizeof(reason), "%s", why);
             rc = emit_dead_letter(r, cr->cfg->name, reason);
         }
         if (rc != MKB_OK)

@@ -334,6 +334,16 @@ START_TEST(test_explode)
     ck_assert_msg(strstr(g.text[0], "mkb.reason=element 1: required field 'id' is missing"),
                   "%s", g.text[0]);
     got_free(&g);
+    /* A key template missing for one element: that element alone. */
+    res = run(R1("    kafka: { topic: out, key: \"{/k}\" }\n    explode: /r\n"
+                 "    fields: { v: {} }\n"),
+              "s/a/b/t", "{\"r\": [{\"k\": \"a\", \"v\": 1}, {\"v\": 2}]}", &g);
+    ck_assert_uint_eq(res.records, 2);
+    ck_assert_str_eq(g.text[0], "r|out|a|1795860000000||{\"v\":1}");
+    ck_assert_msg(strstr(g.text[1], "mkb.reason=element 1: template '{/k}': payload has no "
+                                    "value at /k"),
+                  "%s", g.text[1]);
+    got_free(&g);
     run(routes, "s/a/b/t", "{\"r\": {}}", &g);
     ck_assert_msg(strstr(g.text[0], "explode: no array at /r"), "%s", g.text[0]);
     got_free(&g);
