@@ -422,9 +422,15 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
                  resp && resp->message ? resp->message : "no reason given");
         return;
     }
-    log_error("mqtt", "cannot connect to %s: %s (code %d); retrying in %d s", s->uri,
-              resp && resp->message ? resp->message : "no reason given", resp ? resp->code : 0,
-              atomic_load(&s->retry_delay_s));
+    /* MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
+    static const char *const connack[] = {"", "unacceptable protocol version",
+                                          "identifier rejected", "server unavailable",
+                                          "bad user name or password", "not authorized"};
+    int code = resp ? resp->code : 0;
+    log_error("mqtt", "cannot connect to %s: %s (%s%scode %d); retrying in %d s", s->uri,
+              resp && resp->message ? resp->message : "no reason given",
+              code > 0 && code <= 5 ? connack[code] : "", code > 0 && code <= 5 ? ", " : "",
+              code, atomic_load(&s->retry_delay_s));
     schedule_retry(s);
 }
 
@@ -436,10 +442,13 @@ static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
                  resp && resp->message ? resp->message : "no reason given");
         return;
     }
-    log_error("mqtt", "cannot connect to %s: %s (%s); retrying in %d s", s->uri,
-              resp && resp->message ? resp->message : "no message",
-              resp ? MQTTReasonCode_toString(resp->reasonCode) : "?",
-              atomic_load(&s->retry_delay_s));
+    /* Paho 1.3.11 leaves reasonCode at 0 for a refused CONNACK and puts the
+     * broker's reason code in `code` (e.g. 135 = not authorized). */
+    int rc = resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code) : 0;
+    const char *name = rc >= 0x80 ? MQTTReasonCode_toString((enum MQTTReasonCodes)rc) : NULL;
+    log_error("mqtt", "cannot connect to %s: %s (%s%s%d); retrying in %d s", s->uri,
+              resp && resp->message ? resp->message : "no message", name ? name : "",
+              name ? ", code " : "code ", rc, atomic_load(&s->retry_delay_s));
     schedule_retry(s);
 }
 

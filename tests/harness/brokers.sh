@@ -3,7 +3,8 @@
 #   harness_start DIR   start both under DIR, wait until each answers, write
 #                       DIR/env (MKB_MQTT_URI, MKB_MQTT_PORT, MKB_KAFKA_BOOTSTRAP)
 #                       plus MKB_MQTT_TLS_URI (TLS listener) and MKB_TLS_DIR
-#                       (ca.crt, client.crt/key, other-ca.crt)
+#                       (ca.crt, client.crt/key, other-ca.crt), MKB_MQTT_AUTH_URI
+#                       (user "bridge", password in MKB_MQTT_PASSWORD_FILE)
 #   harness_stop DIR    stop both (TERM, then KILL after a grace period) and
 #                       any process still running from DIR; fail if one was left
 # Needs: mosquitto, mosquitto_pub, kcat, java 17, the jars from `make deps`,
@@ -70,12 +71,14 @@ harness_run_mosquitto() { # DIR: start (or restart) with the config already writ
 }
 
 harness_start_mosquitto() {
-    local dir=$1 port=$2 tls_port=$3
+    local dir=$1 port=$2 tls_port=$3 auth_port=$4
     mkdir -p "$dir/mosquitto/data"
     harness_make_tls "$dir" || { harness_log "cannot make test certificates (openssl)"; return 1; }
+    # A user for the password listener (tests read it from MKB_MQTT_PASSWORD_FILE).
+    printf 'bridge-secret\n' > "$dir/mosquitto/password"
+    mosquitto_passwd -b -c "$dir/mosquitto/passwd" bridge bridge-secret || return 1
     cat > "$dir/mosquitto/mosquitto.conf" <<CONF
-per_listener_settings false
-allow_anonymous true
+per_listener_settings true
 user $(id -un)
 persistence true
 persistence_location $dir/mosquitto/data/
@@ -87,11 +90,16 @@ log_type error
 log_type warning
 log_type notice
 listener $port 127.0.0.1
+allow_anonymous true
 listener $tls_port 127.0.0.1
+allow_anonymous true
 cafile $dir/tls/ca.crt
 certfile $dir/tls/server.crt
 keyfile $dir/tls/server.key
 require_certificate false
+listener $auth_port 127.0.0.1
+allow_anonymous false
+password_file $dir/mosquitto/passwd
 CONF
     harness_run_mosquitto "$dir"
 }
@@ -157,8 +165,9 @@ harness_start() {
     local dir=$1 ports
     mkdir -p "$dir"
     [ -x "$HARNESS_FREEPORT" ] || { harness_log "$HARNESS_FREEPORT missing; run make"; return 1; }
-    mapfile -t ports < <("$HARNESS_FREEPORT" 4) || return 1
-    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" || { harness_dump "$dir"; return 1; }
+    mapfile -t ports < <("$HARNESS_FREEPORT" 5) || return 1
+    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" "${ports[4]}" ||
+        { harness_dump "$dir"; return 1; }
     harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" || { harness_dump "$dir"; return 1; }
     cat > "$dir/env" <<ENV
 MKB_HARNESS_DIR=$dir
@@ -167,6 +176,8 @@ MKB_MQTT_URI=tcp://127.0.0.1:${ports[0]}
 MKB_KAFKA_BOOTSTRAP=127.0.0.1:${ports[1]}
 MKB_MQTT_TLS_URI=ssl://127.0.0.1:${ports[3]}
 MKB_TLS_DIR=$dir/tls
+MKB_MQTT_AUTH_URI=tcp://127.0.0.1:${ports[4]}
+MKB_MQTT_PASSWORD_FILE=$dir/mosquitto/password
 ENV
     harness_log "mosquitto on 127.0.0.1:${ports[0]}, kafka on 127.0.0.1:${ports[1]} (dir $dir)"
 }

@@ -224,6 +224,43 @@ START_TEST(test_tls)
 }
 END_TEST
 
+/* Username and password (from a file) on a listener that requires them;
+ * a wrong password is refused with the broker's reason. */
+START_TEST(test_username_password)
+{
+    char *topic = itest_unique("itest.auth"), *client = itest_unique("bridge");
+    char filter[300], mtopic[300], *cfg = NULL;
+    snprintf(filter, sizeof(filter), "u/%s/#", topic);
+    snprintf(mtopic, sizeof(mtopic), "u/%s/x", topic);
+    itest_create_topic(topic);
+    char *routes = raw_route(filter, topic, 1);
+    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s\n  username: bridge\n"
+                             "  password_file: %s\nkafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_AUTH_URI"), client, itest_env("MKB_MQTT_PASSWORD_FILE"),
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    itest_bridge_t b;
+    start_ready(&b, client, cfg);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s-bad\n  username: bridge\n"
+                             "  password: wrong\nkafka: { bootstrap: %s }\n%s",
+                       itest_env("MKB_MQTT_AUTH_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       routes) > 0);
+    itest_bridge_t bad;
+    itest_bridge_start(&bad, "auth-bad", cfg);
+    bool said = itest_bridge_wait_log(&bad, "(Not authorized, code 135)", 15000);
+    bool ready = itest_bridge_wait_log(&bad, "ready: forwarding", 100);
+    if (!said || ready)
+        itest_bridge_dump_log(&bad);
+    ck_assert_int_eq(itest_bridge_stop(&bad, SIGTERM, 30000), 0);
+    ck_assert_msg(said && !ready, "a wrong password was not refused");
+    free(cfg);
+    free(routes);
+    free(client);
+    free(topic);
+}
+END_TEST
+
 /* Mosquitto (persistence on) restarted while the bridge drains a backlog,
  * then more messages after the restart: every one reaches Kafka. */
 START_TEST(test_mosquitto_restart_mid_stream)
@@ -578,6 +615,7 @@ int main(void)
     tcase_add_loop_test(tc, test_qos_levels, 0, 3);
     tcase_add_test(tc, test_user_properties_to_headers);
     tcase_add_test(tc, test_tls);
+    tcase_add_test(tc, test_username_password);
     tcase_add_test(tc, test_bad_kafka_property);
     tcase_add_test(tc, test_shared_subscription);
     tcase_add_test(tc, test_delivery_failure_dead_letter);
