@@ -1,5 +1,6 @@
 #include "bridge.h"
 
+#include "clock.h"
 #include "err.h"
 #include "kafka_sink.h"
 #include "log.h"
@@ -63,7 +64,9 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
 static int on_message(void *opaque, const mqtt_msg_t *m)
 {
     bridge_t *b = opaque;
-    rules_t *next = atomic_exchange(&b->next, NULL);
+    /* A load per message; the exchange (a locked instruction) only when
+     * a reload left new rules. */
+    rules_t *next = atomic_load(&b->next) ? atomic_exchange(&b->next, NULL) : NULL;
     if (next) {
         rules_t *old = atomic_exchange(&b->retired, b->rules);
         rules_free(old); /* only if the main thread has not collected an older one */
@@ -298,13 +301,6 @@ failed:
     return rc ? rc : MKB_ERR_CONFIG;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void log_stats(const bridge_t *b, const char *when)
 {
     bridge_stats_t st;
@@ -323,7 +319,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     char err[512];
     int rc = MKB_OK;
     bool was_ready = false;
-    long long next_stats = now_ms() + 60000;
+    long long next_stats = clock_mono_ms() + 60000;
 
     mqtt_source_start(b->source);
     while (!sig->stop) {
@@ -344,17 +340,17 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
             rc = MKB_ERR_KAFKA;
             break;
         }
-        if (now_ms() >= next_stats) {
+        if (clock_mono_ms() >= next_stats) {
             log_stats(b, "stats");
-            next_stats = now_ms() + 60000;
+            next_stats = clock_mono_ms() + 60000;
         }
     }
 
     /* Shutdown: stop intake first, then drain what was taken. */
     log_info("bridge", "shutting down: disconnecting from MQTT");
     mqtt_source_stop(b->source, 5000);
-    long long deadline = now_ms() + 10000;
-    while (!mqtt_source_stopped(b->source) && now_ms() < deadline)
+    long long deadline = clock_mono_ms() + 10000;
+    while (!mqtt_source_stopped(b->source) && clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
     int timeout = (int)b->flush_timeout_ms;
     log_info("bridge", "flushing the producers (up to %d ms)", timeout);

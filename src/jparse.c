@@ -12,6 +12,7 @@
 typedef struct {
     const unsigned char *p, *start, *end;
     int depth, max_depth;
+    bool too_deep;
     const char *err; /* static text */
     const unsigned char *err_at;
     char *scratch; /* decoded strings with escapes */
@@ -405,8 +406,10 @@ static json_t *value(parser_t *ps)
     switch (*ps->p) {
     case '{':
     case '[': {
-        if (++ps->depth > ps->max_depth)
+        if (++ps->depth > ps->max_depth) {
+            ps->too_deep = !ps->err;
             return fail(ps, "nested too deep");
+        }
         json_t *v = *ps->p == '{' ? object(ps) : array(ps);
         ps->depth--;
         return v;
@@ -452,7 +455,7 @@ json_t *jparse(const char *text, size_t len, int max_depth, char *why, size_t wh
                 line++;
                 ls = q + 1;
             }
-        if (ps.err && strcmp(ps.err, "nested too deep") == 0)
+        if (ps.too_deep)
             snprintf(why, why_size, "line %d column %d: nested deeper than %d levels", line,
                      (int)(ps.err_at - ls) + 1, max_depth);
         else

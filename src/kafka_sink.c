@@ -1,5 +1,6 @@
 #include "kafka_sink.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -78,13 +79,6 @@ size_t kafka_sink_failure_reasons(kafka_sink_t *s, char *out, size_t size)
     size_t count = s->nreasons;
     pthread_mutex_unlock(&s->reasons_lock);
     return count;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends a record whose delivery failed to the dead-letter topic. Runs in a
@@ -441,12 +435,12 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
             return MKB_ERR_STOPPED;
         if (warn_at == 0) {
             atomic_fetch_add(&s->queue_waits, 1);
-            warn_at = now_ms() + s->queue_wait_ms;
-        } else if (now_ms() >= warn_at) {
+            warn_at = clock_mono_ms() + s->queue_wait_ms;
+        } else if (clock_mono_ms() >= warn_at) {
             log_warn("kafka", "producer '%s' queue full for %lld ms (%d records outstanding); "
                               "still waiting, MQTT intake paused",
                      pr->name, s->queue_wait_ms, rd_kafka_outq_len(pr->rk));
-            warn_at = now_ms() + s->queue_wait_ms;
+            warn_at = clock_mono_ms() + s->queue_wait_ms;
         }
         struct timespec ts = {0, 1000000}; /* 1 ms: the main thread serves reports */
         nanosleep(&ts, NULL);
@@ -462,13 +456,13 @@ void kafka_sink_poll(kafka_sink_t *s, int timeout_ms)
 
 size_t kafka_sink_flush(kafka_sink_t *s, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     size_t left = 0;
     /* Twice: a failed delivery of one producer may queue a dead letter on "hot". */
     for (int round = 0; round < 2; round++) {
         left = 0;
         for (size_t i = 0; i < s->nproducers; i++) {
-            long long rest = deadline - now_ms();
+            long long rest = deadline - clock_mono_ms();
             rd_kafka_flush(s->producers[i].rk, rest > 0 ? (int)rest : 0);
         }
         for (size_t i = 0; i < s->nproducers; i++) {

@@ -48,7 +48,8 @@ typedef struct {
     size_t cap_level[MAX_CAPTURES];
     bool cap_tail[MAX_CAPTURES];
     tmpl_t *topic;
-    tmpl_t *key; /* NULL: no key */
+    bool topic_fixed; /* no placeholders: validated once, at load */
+    tmpl_t *key;      /* NULL: no key */
     cheader_t headers[MAX_HEADERS];
     size_t nheaders;
     jptr_t *explode;
@@ -264,8 +265,8 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         return; /* templates need the captures */
     }
     r->topic = compile_tmpl(d, cfg, r, &rc->kafka_topic, "kafka.topic", rc->kafka_topic);
-    if (r->topic && tmpl_is_constant(r->topic) &&
-        !kafka_topic_ok(rc->kafka_topic, strlen(rc->kafka_topic)))
+    r->topic_fixed = r->topic && tmpl_is_constant(r->topic);
+    if (r->topic_fixed && !kafka_topic_ok(rc->kafka_topic, strlen(rc->kafka_topic)))
         diag(d, cfg, &rc->kafka_topic,
              "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
              "of a-z A-Z 0-9 . _ -)",
@@ -632,7 +633,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     buf_reset(&m->hdr);
     if (tmpl_render(cr->topic, ctx, &m->topic, why, why_size) != MKB_OK)
         return MKB_ERR_INVAL;
-    if (!kafka_topic_ok(m->topic.p, m->topic.len)) {
+    if (!cr->topic_fixed && !kafka_topic_ok(m->topic.p, m->topic.len)) {
         snprintf(why, why_size, "rendered topic '%.*s' is not a valid Kafka topic name",
                  (int)(m->topic.len > 100 ? 100 : m->topic.len), m->topic.p ? m->topic.p : "");
         return MKB_ERR_INVAL;

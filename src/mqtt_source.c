@@ -1,5 +1,6 @@
 #include "mqtt_source.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -50,13 +51,6 @@ struct mqtt_source {
     atomic_llong retry_at_ms;
     atomic_int retry_delay_s;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message)
 {
@@ -409,7 +403,7 @@ static void on_connection_lost(void *ctx, char *cause)
 static void schedule_retry(mqtt_source_t *s)
 {
     int d = atomic_load(&s->retry_delay_s);
-    atomic_store(&s->retry_at_ms, now_ms() + (long long)d * 1000);
+    atomic_store(&s->retry_at_ms, clock_mono_ms() + (long long)d * 1000);
     atomic_store(&s->retry_delay_s, d < 30 ? d * 2 : 30);
     atomic_store(&s->connect_pending, false);
 }
@@ -664,7 +658,7 @@ void mqtt_source_tick(mqtt_source_t *s)
         atomic_load(&s->connect_pending))
         return;
     long long at = atomic_load(&s->retry_at_ms);
-    if (at != 0 && now_ms() >= at) {
+    if (at != 0 && clock_mono_ms() >= at) {
         atomic_store(&s->retry_at_ms, 0);
         do_connect(s);
     }

@@ -104,6 +104,14 @@ CONF
     harness_run_mosquitto "$dir"
 }
 
+# harness_kafka_java DIR: sets kafka_java to the broker's JVM command line
+# (jars from make deps, logging config under DIR), for the storage tool and
+# the broker alike.
+harness_kafka_java() {
+    kafka_java=(java $HARNESS_KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+        -Dlog4j2.configurationFile="$1/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*")
+}
+
 harness_start_kafka() {
     local dir=$1 port=$2 cport=$3
     [ -f "$KAFKA_LIBS/.complete" ] || {
@@ -140,9 +148,9 @@ appender.out.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.out.ref = OUT
 CONF
-    local java=(java $HARNESS_KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1
-        -Dlog4j2.configurationFile="$dir/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*")
-    "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
+    local kafka_java
+    harness_kafka_java "$dir"
+    "${kafka_java[@]}" kafka.tools.StorageTool format --ignore-formatted \
         -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
         -c "$dir/kafka/server.properties" > "$dir/kafka/format.log" 2>&1 || {
         harness_log "kafka storage format failed:"; cat "$dir/kafka/format.log" >&2; return 1; }
@@ -153,9 +161,10 @@ harness_run_kafka() { # DIR: start (or restart) the formatted broker
     local dir=$1 port
     port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' \
         "$dir/kafka/server.properties")
-    setsid java $HARNESS_KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-        -Dlog4j2.configurationFile="$dir/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*" \
-        kafka.Kafka "$dir/kafka/server.properties" >> "$dir/kafka/kafka.log" 2>&1 &
+    local kafka_java
+    harness_kafka_java "$dir"
+    setsid "${kafka_java[@]}" kafka.Kafka "$dir/kafka/server.properties" \
+        >> "$dir/kafka/kafka.log" 2>&1 &
     echo $! > "$dir/kafka/pid"
     harness_wait_until 90 "$(cat "$dir/kafka/pid")" "kafka on port $port" \
         harness_kafka_ready "127.0.0.1:$port"

@@ -22,7 +22,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
+void itest_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -168,7 +168,7 @@ bool itest_bridge_wait_log(itest_bridge_t *b, const char *needle, int timeout_ms
             b->pid = -1;
             return file_contains(b->log_path, needle);
         }
-        sleep_ms(50);
+        itest_sleep_ms(50);
     }
     return false;
 }
@@ -190,7 +190,7 @@ int itest_bridge_stop(itest_bridge_t *b, int sig, int timeout_ms)
             b->pid = -1;
             return -1;
         }
-        sleep_ms(20);
+        itest_sleep_ms(20);
     }
     b->pid = -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -260,7 +260,7 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
     ck_assert_int_eq(MQTTAsync_connect(c, &o), MQTTASYNC_SUCCESS);
     long long deadline = now_ms() + 10000;
     while (!atomic_load(&st.connected) && now_ms() < deadline)
-        sleep_ms(10);
+        itest_sleep_ms(10);
     ck_assert_msg(atomic_load(&st.connected), "publisher could not connect");
 
     size_t cap = strlen(payload_fmt) + 64;
@@ -279,7 +279,7 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
         }
         /* Keep at most 500 unacknowledged (under maxInflight). */
         while (i - atomic_load(&st.acked) - atomic_load(&st.failed) >= 500)
-            sleep_ms(1);
+            itest_sleep_ms(1);
         if (itest_publish_pause_us)
             usleep((useconds_t)itest_publish_pause_us);
         rc = MQTTAsync_send(c, topic, len, payload, qos, 0, &ro);
@@ -287,7 +287,7 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
     }
     deadline = now_ms() + 30000;
     while (atomic_load(&st.acked) + atomic_load(&st.failed) < n && now_ms() < deadline)
-        sleep_ms(5);
+        itest_sleep_ms(5);
     free(payload);
     ck_assert_int_eq(atomic_load(&st.failed), 0);
     ck_assert_int_eq(atomic_load(&st.acked), n);
@@ -310,7 +310,7 @@ void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char 
     ck_assert_int_eq(MQTTAsync_connect(c, &o), MQTTASYNC_SUCCESS);
     long long deadline = now_ms() + 10000;
     while (!atomic_load(&st.connected) && now_ms() < deadline)
-        sleep_ms(10);
+        itest_sleep_ms(10);
     MQTTAsync_message m = MQTTAsync_message_initializer;
     m.payload = (void *)payload;
     m.payloadlen = (int)strlen(payload);
@@ -338,7 +338,7 @@ void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char 
     MQTTProperties_free(&m.properties);
     deadline = now_ms() + 10000;
     while (atomic_load(&st.acked) + atomic_load(&st.failed) < 1 && now_ms() < deadline)
-        sleep_ms(5);
+        itest_sleep_ms(5);
     ck_assert_int_eq(atomic_load(&st.acked), 1);
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     MQTTAsync_disconnect(c, &d);

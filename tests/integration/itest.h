@@ -12,6 +12,9 @@
  * it is missing. */
 const char *itest_env(const char *name);
 
+/* Sleeps MS milliseconds (between polls of a condition, never instead of one). */
+void itest_sleep_ms(int ms);
+
 /* A name unique to this run: PREFIX-<pid>-<counter>-<time>. Caller frees. */
 char *itest_unique(const char *prefix);
 

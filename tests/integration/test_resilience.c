@@ -17,35 +17,51 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* bridge.yaml text: connections plus EXTRA (routes, kafka properties...). */
-static char *config(const char *client, const char *uri, const char *kafka_extra,
-                    const char *extra)
+/* bridge.yaml text: the MQTT connection (URI, default the plain listener;
+ * MQTT_EXTRA: more "  key: value" lines), Kafka (KAFKA_EXTRA lines), then
+ * EXTRA (routes, mappings...). */
+static char *config(const char *client, const char *uri, const char *mqtt_extra,
+                    const char *kafka_extra, const char *extra)
 {
     char *buf = NULL;
     ck_assert(asprintf(&buf,
-                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n%s"
                        "kafka:\n  bootstrap: %s\n%s"
                        "%s",
-                       uri ? uri : itest_env("MKB_MQTT_URI"), client,
+                       uri ? uri : itest_env("MKB_MQTT_URI"), client, mqtt_extra ? mqtt_extra : "",
                        itest_env("MKB_KAFKA_BOOTSTRAP"), kafka_extra ? kafka_extra : "",
                        extra) > 0);
     return buf;
 }
 
-static char *raw_route(const char *filter, const char *topic, int qos)
+/* What most tests start from: a unique Kafka topic (created, with TOPIC_CFG
+ * name/value pairs if given), a unique bridge client id, an MQTT filter
+ * "<name>/<topic>/#" with a topic under it, and one raw route between them. */
+typedef struct {
+    char *topic, *client, *routes;
+    char filter[300], mtopic[300];
+} fix_t;
+
+static void fix_init(fix_t *f, const char *name, int qos, const char *const *topic_cfg)
 {
-    char *buf = NULL;
-    ck_assert(asprintf(&buf,
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "itest.%s", name);
+    f->topic = itest_unique(prefix);
+    f->client = itest_unique("bridge");
+    snprintf(f->filter, sizeof(f->filter), "%s/%s/#", name, f->topic);
+    snprintf(f->mtopic, sizeof(f->mtopic), "%s/%s/x", name, f->topic);
+    itest_create_topic_cfg(f->topic, topic_cfg);
+    ck_assert(asprintf(&f->routes,
                        "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
                        "    kafka: { topic: %s }\n    payload: raw\n",
-                       filter, qos, topic) > 0);
-    return buf;
+                       f->filter, qos, f->topic) > 0);
+}
+
+static void fix_free(fix_t *f)
+{
+    free(f->routes);
+    free(f->client);
+    free(f->topic);
 }
 
 /* Counts of each "<prefix><i>" payload: missing and duplicated. */
@@ -92,7 +108,7 @@ static void wait_settled(const char *topic, long long want, int timeout_ms)
         last = have;
         if (have >= want && still >= 3000)
             return;
-        sleep_ms(100);
+        itest_sleep_ms(100);
     }
     ck_abort_msg("%s: %lld records after %d ms, want %lld and settled", topic, last, timeout_ms,
                  want);
@@ -104,7 +120,7 @@ static void wait_count(const char *topic, long long want, int timeout_ms)
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         if ((have = itest_kafka_count(topic)) >= want)
             return;
-        sleep_ms(100);
+        itest_sleep_ms(100);
     }
     ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
 }
@@ -112,21 +128,18 @@ static void wait_count(const char *topic, long long want, int timeout_ms)
 START_TEST(test_qos_levels)
 {
     const int n = 500, qos = _i;
-    char *topic = itest_unique("itest.qos"), *client = itest_unique("bridge");
-    char filter[300], mtopic[300];
-    snprintf(filter, sizeof(filter), "q/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "q/%s/x", topic);
-    itest_create_topic(topic);
-    char *routes = raw_route(filter, topic, qos), *cfg = config(client, NULL, NULL, routes);
+    fix_t f;
+    fix_init(&f, "qos", qos, NULL);
+    char *cfg = config(f.client, NULL, NULL, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
+    start_ready(&b, f.client, cfg);
     char *pub = itest_unique("pub");
-    itest_mqtt_publish_n(pub, MQTTVERSION_5, mtopic, qos, "q-%d", n);
-    wait_count(topic, n, 30000);
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, qos, "q-%d", n);
+    wait_count(f.topic, n, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     char **vals;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
+    itest_kafka_read_all(f.topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
     int seen[500];
     tally_t t = tally(vals, count, "q-", n, seen);
     ck_assert_msg(count == (size_t)n && t.missing == 0 && t.dups == 0,
@@ -134,9 +147,7 @@ START_TEST(test_qos_levels)
     itest_free_strings(vals, count);
     free(pub);
     free(cfg);
-    free(routes);
-    free(client);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -154,7 +165,7 @@ START_TEST(test_user_properties_to_headers)
                        " qos: \"{mqtt.qos}\", retain: \"{mqtt.retain}\", topic: \"{mqtt.topic}\" }\n"
                        "    payload: raw\n",
                        filter, topic) > 0);
-    char *cfg = config(client, NULL, NULL, routes);
+    char *cfg = config(client, NULL, NULL, NULL, routes);
     itest_bridge_t b;
     start_ready(&b, client, cfg);
     const char *props[] = {"site", "plant-7", "other", "x", NULL};
@@ -181,31 +192,21 @@ END_TEST
 
 START_TEST(test_tls)
 {
-    char *topic = itest_unique("itest.tls"), *client = itest_unique("bridge");
-    char filter[300], mtopic[300], kafka[16] = "", *extra = NULL;
-    snprintf(filter, sizeof(filter), "t/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "t/%s/x", topic);
-    itest_create_topic(topic);
-    char *routes = raw_route(filter, topic, 1);
-    ck_assert(asprintf(&extra, "%s", routes) > 0);
-    char *cfg = NULL;
-    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s\n  tls: { ca_file: %s/ca.crt }\n"
-                             "kafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_TLS_URI"), client, itest_env("MKB_TLS_DIR"),
-                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    fix_t f;
+    fix_init(&f, "tls", 1, NULL);
+    char ca[600];
+    snprintf(ca, sizeof(ca), "  tls: { ca_file: %s/ca.crt }\n", itest_env("MKB_TLS_DIR"));
+    char *cfg = config(f.client, itest_env("MKB_MQTT_TLS_URI"), ca, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
-    itest_mqtt_publish_n("pub-tls", MQTTVERSION_5, mtopic, 1, "tls-%d", 100);
-    wait_count(topic, 100, 30000);
+    start_ready(&b, f.client, cfg);
+    itest_mqtt_publish_n("pub-tls", MQTTVERSION_5, f.mtopic, 1, "tls-%d", 100);
+    wait_count(f.topic, 100, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
 
     /* A CA that did not sign the broker's certificate: refused, and said why. */
-    free(cfg);
-    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s-bad\n"
-                             "  tls: { ca_file: %s/other-ca.crt }\n"
-                             "kafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_TLS_URI"), client, itest_env("MKB_TLS_DIR"),
-                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    snprintf(ca, sizeof(ca), "  tls: { ca_file: %s/other-ca.crt }\n", itest_env("MKB_TLS_DIR"));
+    cfg = config("tls-bad", itest_env("MKB_MQTT_TLS_URI"), ca, NULL, f.routes);
     itest_bridge_t bad;
     itest_bridge_start(&bad, "tls-bad", cfg);
     bool said = itest_bridge_wait_log(&bad, "certificate verify failed", 15000);
@@ -215,12 +216,8 @@ START_TEST(test_tls)
     ck_assert_int_eq(itest_bridge_stop(&bad, SIGTERM, 30000), 0);
     ck_assert_msg(said, "no TLS verification error logged");
     ck_assert_msg(!ready, "connected with the wrong CA");
-    (void)kafka;
-    free(extra);
     free(cfg);
-    free(routes);
-    free(client);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -228,24 +225,21 @@ END_TEST
  * a wrong password is refused with the broker's reason. */
 START_TEST(test_username_password)
 {
-    char *topic = itest_unique("itest.auth"), *client = itest_unique("bridge");
-    char filter[300], mtopic[300], *cfg = NULL;
-    snprintf(filter, sizeof(filter), "u/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "u/%s/x", topic);
-    itest_create_topic(topic);
-    char *routes = raw_route(filter, topic, 1);
-    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s\n  username: bridge\n"
-                             "  password_file: %s\nkafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_AUTH_URI"), client, itest_env("MKB_MQTT_PASSWORD_FILE"),
-                       itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    fix_t f;
+    fix_init(&f, "auth", 1, NULL);
+    char creds[600];
+    snprintf(creds, sizeof(creds), "  username: bridge\n  password_file: %s\n",
+             itest_env("MKB_MQTT_PASSWORD_FILE"));
+    char *cfg = config(f.client, itest_env("MKB_MQTT_AUTH_URI"), creds, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
+    start_ready(&b, f.client, cfg);
+    /* Published on the anonymous listener of the same broker: it forwards. */
+    itest_mqtt_publish_n("pub-auth", MQTTVERSION_5, f.mtopic, 1, "auth-%d", 10);
+    wait_count(f.topic, 10, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
-    ck_assert(asprintf(&cfg, "mqtt:\n  uri: %s\n  client_id: %s-bad\n  username: bridge\n"
-                             "  password: wrong\nkafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_AUTH_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"),
-                       routes) > 0);
+    cfg = config("auth-bad", itest_env("MKB_MQTT_AUTH_URI"),
+                 "  username: bridge\n  password: wrong\n", NULL, f.routes);
     itest_bridge_t bad;
     itest_bridge_start(&bad, "auth-bad", cfg);
     bool said = itest_bridge_wait_log(&bad, "(Not authorized, code 135)", 15000);
@@ -255,9 +249,7 @@ START_TEST(test_username_password)
     ck_assert_int_eq(itest_bridge_stop(&bad, SIGTERM, 30000), 0);
     ck_assert_msg(said && !ready, "a wrong password was not refused");
     free(cfg);
-    free(routes);
-    free(client);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -266,20 +258,17 @@ END_TEST
 START_TEST(test_mosquitto_restart_mid_stream)
 {
     const int before = 30000, after = 1000, n = before + after;
-    char *topic = itest_unique("itest.mrestart"), *client = itest_unique("bridge");
-    char filter[300], mtopic[300];
-    snprintf(filter, sizeof(filter), "m/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "m/%s/x", topic);
-    itest_create_topic(topic);
-    char *routes = raw_route(filter, topic, 1), *cfg = config(client, NULL, NULL, routes);
+    fix_t f;
+    fix_init(&f, "mrestart", 1, NULL);
+    char *cfg = config(f.client, NULL, NULL, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg); /* creates the persistent session */
+    start_ready(&b, f.client, cfg); /* creates the persistent session */
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
-    itest_mqtt_publish_n("pub-m1", MQTTVERSION_5, mtopic, 1, "m-%d", before);
-    itest_bridge_start(&b, client, cfg);
+    itest_mqtt_publish_n("pub-m1", MQTTVERSION_5, f.mtopic, 1, "m-%d", before);
+    itest_bridge_start(&b, f.client, cfg);
     long long at = 0;
-    for (int i = 0; i < 3000 && (at = itest_kafka_count(topic)) < 1000; i++)
-        sleep_ms(5);
+    for (int i = 0; i < 3000 && (at = itest_kafka_count(f.topic)) < 1000; i++)
+        itest_sleep_ms(5);
     itest_harness_ctl("restart-mosquitto");
     fprintf(stderr, "mosquitto restarted with %lld of %d records in Kafka\n", at, before);
     ck_assert_msg(at < before, "the backlog drained before the restart: not mid-stream");
@@ -288,13 +277,13 @@ START_TEST(test_mosquitto_restart_mid_stream)
     for (int i = 0; i < after; i += 100) {
         char f2[64];
         snprintf(f2, sizeof(f2), "m-%d%%02d", (before + i) / 100);
-        itest_mqtt_publish_n("pub-m2", MQTTVERSION_5, mtopic, 1, f2, 100);
+        itest_mqtt_publish_n("pub-m2", MQTTVERSION_5, f.mtopic, 1, f2, 100);
     }
-    wait_settled(topic, n, 120000);
+    wait_settled(f.topic, n, 120000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
     char **vals;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n, 60000, &vals, &count, NULL, NULL);
+    itest_kafka_read_all(f.topic, (size_t)n, 60000, &vals, &count, NULL, NULL);
     int *seen = calloc((size_t)n, sizeof(int));
     tally_t t = tally(vals, count, "m-", n, seen);
     fprintf(stderr, "mosquitto restart: published %d, in Kafka %zu, lost %d, duplicated %d\n", n,
@@ -303,9 +292,7 @@ START_TEST(test_mosquitto_restart_mid_stream)
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
-    free(routes);
-    free(client);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -318,42 +305,38 @@ START_TEST(test_kafka_outage)
 #else
     const long rss_bound_kib = 32 * 1024; /* measured ~13 MiB with a 2 MiB queue */
 #endif
-    char *topic = itest_unique("itest.koutage"), *client = itest_unique("bridge");
-    char filter[300], mtopic[300];
-    snprintf(filter, sizeof(filter), "k/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "k/%s/x", topic);
-    itest_create_topic(topic);
-    char *routes = raw_route(filter, topic, 1);
+    fix_t f;
+    fix_init(&f, "koutage", 1, NULL);
     /* A 2 MiB producer queue: the 4 MB published during the outage cannot
      * fit, so MQTT intake must pause and the broker keep the rest. */
-    char *cfg = config(client, NULL, "  properties: { queue.buffering.max.kbytes: 2048 }\n",
-                       routes);
+    char *cfg = config(f.client, NULL, NULL, "  properties: { queue.buffering.max.kbytes: 2048 }\n",
+                       f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
-    itest_mqtt_publish_n("pub-k0", MQTTVERSION_5, mtopic, 1, "k-%d", 100); /* warm */
-    wait_count(topic, 100, 30000);
+    start_ready(&b, f.client, cfg);
+    itest_mqtt_publish_n("pub-k0", MQTTVERSION_5, f.mtopic, 1, "k-%d", 100); /* warm */
+    wait_count(f.topic, 100, 30000);
     itest_harness_ctl("stop-kafka");
     /* ~200-byte readings: ids 0..n-1 (the first 100 are already there). */
     char fmt[300];
     snprintf(fmt, sizeof(fmt), "k-%%d {\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,\"pad\":\"%0150d\"}",
              0);
-    itest_mqtt_publish_n("pub-k1", MQTTVERSION_5, mtopic, 1, fmt, n);
+    itest_mqtt_publish_n("pub-k1", MQTTVERSION_5, f.mtopic, 1, fmt, n);
     long max_rss = 0;
     for (int i = 0; i < 200; i++) { /* 20 s outage, RSS sampled every 100 ms */
         long rss = itest_rss_kib(b.pid);
         if (rss > max_rss)
             max_rss = rss;
-        sleep_ms(100);
+        itest_sleep_ms(100);
     }
     itest_harness_ctl("start-kafka");
-    wait_settled(topic, n + 100, 180000);
+    wait_settled(f.topic, n + 100, 180000);
     long rss = itest_rss_kib(b.pid);
     if (rss > max_rss)
         max_rss = rss;
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
     char **vals;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n + 100, 60000, &vals, &count, NULL, NULL);
+    itest_kafka_read_all(f.topic, (size_t)n + 100, 60000, &vals, &count, NULL, NULL);
     int *seen = calloc((size_t)n, sizeof(int));
     for (size_t i = 0; i < count; i++) { /* keep "k-<i>" of the long payloads */
         char *sp = strchr(vals[i], ' ');
@@ -370,9 +353,7 @@ START_TEST(test_kafka_outage)
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
-    free(routes);
-    free(client);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -407,7 +388,7 @@ START_TEST(test_sighup_reload_under_load)
                             "    kafka: { topic: %s }\n    payload: raw\n", filter, tb) > 0);
     itest_write_file(mapfile, m1);
     ck_assert(asprintf(&extra, "mappings: [ \"%s\" ]\n", mapfile) > 0);
-    char *cfg = config(client, NULL, NULL, extra);
+    char *cfg = config(client, NULL, NULL, NULL, extra);
     itest_bridge_t b;
     start_ready(&b, client, cfg);
     itest_publish_pause_us = 300;
@@ -493,19 +474,15 @@ END_TEST
  * dead-letter topic with the reason; the bridge exits 0, nothing lost. */
 START_TEST(test_delivery_failure_dead_letter)
 {
-    char *topic = itest_unique("itest.small"), *dlq = itest_unique("itest.dlq2");
-    char *client = itest_unique("bridge"), *extra = NULL;
-    char filter[300], mtopic[300];
-    snprintf(filter, sizeof(filter), "d/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "d/%s/x", topic);
     const char *small[] = {"max.message.bytes", "1000", NULL};
-    itest_create_topic_cfg(topic, small);
+    fix_t f;
+    fix_init(&f, "small", 1, small);
+    char *dlq = itest_unique("itest.dlq2"), *extra = NULL;
     itest_create_topic(dlq);
-    char *routes = raw_route(filter, topic, 1);
     ck_assert(asprintf(&extra, "  dead_letter_topic: %s\n", dlq) > 0);
-    char *cfg = config(client, NULL, extra, routes);
+    char *cfg = config(f.client, NULL, NULL, extra, f.routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
+    start_ready(&b, f.client, cfg);
     /* 6000 bytes that do not compress much below 1000. */
     char big[6001];
     unsigned x = 12345;
@@ -517,7 +494,7 @@ START_TEST(test_delivery_failure_dead_letter)
     for (char *p = big; *p; p++)
         if (*p == '%')
             *p = '#'; /* it is used as a printf format below */
-    itest_mqtt_publish_n("pub-big", MQTTVERSION_5, mtopic, 1, big, 1);
+    itest_mqtt_publish_n("pub-big", MQTTVERSION_5, f.mtopic, 1, big, 1);
     wait_count(dlq, 1, 60000);
     int st = itest_bridge_stop(&b, SIGTERM, 30000);
     if (st != 0)
@@ -537,10 +514,8 @@ START_TEST(test_delivery_failure_dead_letter)
     itest_free_strings(hdrs, count);
     free(cfg);
     free(extra);
-    free(routes);
-    free(client);
     free(dlq);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
@@ -549,29 +524,21 @@ END_TEST
 START_TEST(test_shared_subscription)
 {
     const int n = 2000;
-    char *topic = itest_unique("itest.shared"), *c1 = itest_unique("bridge"),
-         *c2 = itest_unique("bridge");
-    char filter[300], mtopic[300], *routes = NULL, *cfg1 = NULL, *cfg2 = NULL;
-    snprintf(filter, sizeof(filter), "s/%s/#", topic);
-    snprintf(mtopic, sizeof(mtopic), "s/%s/x", topic);
-    itest_create_topic(topic);
-    routes = raw_route(filter, topic, 1);
-    ck_assert(asprintf(&cfg1, "mqtt: { uri: \"%s\", client_id: %s, shared_group: g1 }\n"
-                              "kafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_URI"), c1, itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
-    ck_assert(asprintf(&cfg2, "mqtt: { uri: \"%s\", client_id: %s, shared_group: g1 }\n"
-                              "kafka: { bootstrap: %s }\n%s",
-                       itest_env("MKB_MQTT_URI"), c2, itest_env("MKB_KAFKA_BOOTSTRAP"), routes) > 0);
+    fix_t f;
+    fix_init(&f, "shared", 1, NULL);
+    char *c2 = itest_unique("bridge");
+    char *cfg1 = config(f.client, NULL, "  shared_group: g1\n", NULL, f.routes);
+    char *cfg2 = config(c2, NULL, "  shared_group: g1\n", NULL, f.routes);
     itest_bridge_t b1, b2;
-    start_ready(&b1, c1, cfg1);
+    start_ready(&b1, f.client, cfg1);
     start_ready(&b2, c2, cfg2);
-    itest_mqtt_publish_n("pub-shared", MQTTVERSION_5, mtopic, 1, "s-%d", n);
-    wait_settled(topic, n, 60000);
+    itest_mqtt_publish_n("pub-shared", MQTTVERSION_5, f.mtopic, 1, "s-%d", n);
+    wait_settled(f.topic, n, 60000);
     ck_assert_int_eq(itest_bridge_stop(&b1, SIGTERM, 30000), 0);
     ck_assert_int_eq(itest_bridge_stop(&b2, SIGTERM, 30000), 0);
     char **vals;
     size_t count;
-    itest_kafka_read_all(topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
+    itest_kafka_read_all(f.topic, (size_t)n, 30000, &vals, &count, NULL, NULL);
     int *seen = calloc((size_t)n, sizeof(int));
     tally_t t = tally(vals, count, "s-", n, seen);
     ck_assert_msg(count == (size_t)n && t.missing == 0 && t.dups == 0,
@@ -584,17 +551,15 @@ START_TEST(test_shared_subscription)
     itest_free_strings(vals, count);
     free(cfg1);
     free(cfg2);
-    free(routes);
-    free(c1);
     free(c2);
-    free(topic);
+    fix_free(&f);
 }
 END_TEST
 
 /* A bad librdkafka property fails start-up with librdkafka's own words. */
 START_TEST(test_bad_kafka_property)
 {
-    char *cfg = config("bad-prop", NULL, "  properties: { linger.ms: banana }\n",
+    char *cfg = config("bad-prop", NULL, NULL, "  properties: { linger.ms: banana }\n",
                        "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
     itest_bridge_t b;
     itest_bridge_start(&b, "bad-prop", cfg);
