@@ -24,7 +24,7 @@ endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc
 CFLAGS  += -std=c11 -Wall -Wextra -Werror $(OPT) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpaho-mqtt3as -lpthread -lm
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpaho-mqtt3as -lz -lpthread -lm
 CHECK_LIBS := $(shell pkg-config --libs check)
 
 SRCS := $(wildcard src/*.c)
@@ -35,7 +35,7 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 # lower layers it is built on) only.
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
-              $(BUILD)/tests/unit/test_jarena
+              $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
@@ -43,6 +43,7 @@ ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jpars
                normalize.o buf.o config.o ytree.o err.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
+$(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
@@ -155,3 +156,4 @@ clean:
 	rm -rf build $(BIN)
 
 -include $(OBJS:.o=.d)
+

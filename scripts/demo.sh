@@ -27,6 +27,7 @@ echo "demo: starting Mosquitto and Kafka (first start of Kafka takes a few secon
 harness_start "$dir" || { rc=1; exit 1; }
 set -a; . "$dir/env"; set +a
 export MKB_CLIENT_ID="demo-bridge-$$"
+export MKB_SPOOL_DIR="$dir/spool"   # the brokers are new each run: so is the spool
 
 echo "demo: starting the bridge with config/bridge.yaml"
 "$root/mqtt-kafka-bridge" -c "$root/config/bridge.yaml" > "$dir/bridge.log" 2>&1 &

@@ -6,7 +6,9 @@
 #include "log.h"
 #include "mapper.h"
 #include "mqtt_source.h"
+#include "spool.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,14 @@ struct bridge {
     _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
     mqtt_source_t *source;
+    /* With a spool: the MQTT callback journals the records, the sender
+     * thread reads them back into the producers, delivery reports ack them. */
+    spool_t *spool;
+    pthread_t sender;
+    bool sender_running;
+    atomic_bool sender_stop;
+    atomic_bool stopping; /* shutdown: callbacks waiting on the spool give up */
+    long long queue_wait_ms;
     atomic_uint_fast64_t received, unmatched, records, dead_letters, reloads, reload_errors;
 };
 
@@ -55,9 +65,48 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
                      rec->route ? rec->route : "-", rec->reason, (unsigned long long)n);
     }
     atomic_fetch_add(&b->records, 1);
-    int rc = kafka_sink_produce(b->sink, rec);
+    if (b->spool)
+        return spool_append(b->spool, rec); /* written by on_message, once per message */
+    int rc = kafka_sink_produce(b->sink, rec, 0);
     /* MKB_ERR_KAFKA: a permanent error, logged by the sink. */
     return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
+}
+
+/* Writes the message's records to the journal before the PUBACK. While the
+ * spool is full (on_full: block) or the disk refuses the write, waits (the
+ * broker keeps sending nothing new: Paho's receive thread is here), logging
+ * every queue_wait_ms; gives up unacknowledged only at shutdown. */
+static int journal(bridge_t *b)
+{
+    char err[512];
+    long long warn_at = 0;
+    for (;;) {
+        int rc = spool_commit(b->spool, err, sizeof(err));
+        if (rc == MKB_OK) {
+            if (warn_at)
+                log_info("bridge", "spool writable again; MQTT intake resumed");
+            return MKB_OK;
+        }
+        if (rc != MKB_ERR_RETRY && rc != MKB_ERR_IO) {
+            spool_discard(b->spool);
+            log_error("bridge", "%s", err);
+            return rc;
+        }
+        if (atomic_load(&b->stopping)) {
+            spool_discard(b->spool); /* unacknowledged: the broker redelivers it */
+            return MKB_ERR_STOPPED;
+        }
+        if (clock_mono_ms() >= warn_at) {
+            if (rc == MKB_ERR_RETRY)
+                log_warn("bridge", "spool full (spool.max_bytes reached, on_full: block): MQTT "
+                                   "intake paused until Kafka takes records");
+            else
+                log_error("bridge", "%s; MQTT intake paused, retrying", err);
+            warn_at = clock_mono_ms() + b->queue_wait_ms;
+        }
+        struct timespec ts = {0, rc == MKB_ERR_RETRY ? 5000000 : 100000000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Runs on Paho's receive thread for every message (the custody point). */
@@ -84,12 +133,59 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
                                                           : "",
                      (unsigned long long)n);
     }
+    if (b->spool && rc == MKB_OK)
+        rc = journal(b);
+    else if (b->spool)
+        spool_discard(b->spool);
     if (rc == MKB_ERR_STOPPED)
         return rc; /* not safe: leave it unacknowledged */
     if (rc != MKB_OK)
         log_error("bridge", "message on '%.*s' not mapped: %s", (int)m->topic_len, m->topic,
                   mkb_strerror(rc));
     return MKB_OK;
+}
+
+static void on_ack(void *opaque, uint64_t ticket)
+{
+    bridge_t *b = opaque;
+    spool_ack(b->spool, ticket - 1);
+}
+
+/* The sender thread: journal -> producers, in journal order. A record's
+ * ticket goes with it and comes back in its delivery report. */
+static void *sender_main(void *arg)
+{
+    bridge_t *b = arg;
+    char id[SPOOL_ID_LEN];
+    while (!atomic_load(&b->sender_stop)) {
+        mapper_record_t rec;
+        uint64_t ticket;
+        int rc = spool_next(b->spool, &rec, &ticket, id);
+        if (rc == MKB_ERR_RETRY) {
+            spool_wait(b->spool, 100);
+            continue;
+        }
+        if (rc != MKB_OK) {
+            log_error("bridge", "reading the spool: %s", mkb_strerror(rc));
+            spool_wait(b->spool, 1000);
+            continue;
+        }
+        /* spool_next leaves a spare header slot for the record's id. */
+        mapper_header_t *h = (mapper_header_t *)rec.headers;
+        h[rec.nheaders++] = (mapper_header_t){"mkb.id", id, strlen(id)};
+        if (kafka_sink_produce(b->sink, &rec, ticket + 1) == MKB_ERR_STOPPED)
+            break; /* left unacknowledged: sent again at the next start */
+    }
+    return NULL;
+}
+
+static void sender_join(bridge_t *b)
+{
+    if (!b->sender_running)
+        return;
+    atomic_store(&b->sender_stop, true);
+    pthread_join(b->sender, NULL);
+    b->sender_running = false;
 }
 
 /* Compiles CFG into rules (taking CFG); errors in ERRSTR. */
@@ -162,6 +258,23 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         profiles[i] = cfg->routes[i].kafka_profile;
     if ((rc = kafka_sink_new(cfg, profiles, cfg->routes_n, &b->sink, errstr, errstr_size)))
         goto destroy;
+    b->queue_wait_ms = cfg->kafka_queue_wait_ms;
+    if (cfg->spool_dir) {
+        spool_opts_t so = {
+            .dir = cfg->spool_dir,
+            .max_bytes = (uint64_t)cfg->spool_max_bytes,
+            .segment_bytes = (uint64_t)cfg->spool_segment_bytes,
+            .fsync = strcmp(cfg->spool_fsync, "always") == 0  ? SPOOL_FSYNC_ALWAYS
+                     : strcmp(cfg->spool_fsync, "never") == 0 ? SPOOL_FSYNC_NEVER
+                                                              : SPOOL_FSYNC_INTERVAL,
+            .fsync_interval_ms = cfg->spool_fsync_interval_ms,
+            .on_full = strcmp(cfg->spool_on_full, "drop_oldest") == 0 ? SPOOL_FULL_DROP_OLDEST
+                                                                      : SPOOL_FULL_BLOCK,
+        };
+        if ((rc = spool_open(&so, &b->spool, errstr, errstr_size)) != MKB_OK)
+            goto destroy;
+        kafka_sink_set_ack(b->sink, on_ack, b);
+    }
     if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
         goto nomem;
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
@@ -192,7 +305,11 @@ void bridge_destroy(bridge_t *b)
     if (!b)
         return;
     mqtt_source_destroy(b->source); /* first: no callback may run after this */
+    if (b->sink)
+        kafka_sink_close(b->sink);
+    sender_join(b);
     kafka_sink_destroy(b->sink);
+    spool_close(b->spool); /* after the sink: no ack may come later */
     rules_free(atomic_exchange(&b->next, NULL));
     rules_free(atomic_exchange(&b->retired, NULL));
     rules_free(b->rules);
@@ -219,6 +336,9 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     out->lost = ks.lost;
     out->reloads = atomic_load(&b->reloads);
     out->reload_errors = atomic_load(&b->reload_errors);
+    out->spool = b->spool != NULL;
+    if (b->spool)
+        spool_stats(b->spool, &out->sp);
 }
 
 /* Logs a multi-line error text one line per event, as the log promises. */
@@ -312,6 +432,15 @@ static void log_stats(const bridge_t *b, const char *when)
              (unsigned long long)st.records, (unsigned long long)st.dead_letters,
              (unsigned long long)st.produced, (unsigned long long)st.delivered,
              (unsigned long long)st.failed, (unsigned long long)st.lost);
+    if (st.spool)
+        log_info("bridge",
+                 "%s: spool appended=%llu sent=%llu acked=%llu replayed=%llu dropped=%llu "
+                 "damaged=%llu (%llu bytes) write_errors=%llu bytes=%llu segments=%llu",
+                 when, (unsigned long long)st.sp.appended, (unsigned long long)st.sp.handed,
+                 (unsigned long long)st.sp.acked, (unsigned long long)st.sp.replay,
+                 (unsigned long long)st.sp.dropped, (unsigned long long)st.sp.corrupt,
+                 (unsigned long long)st.sp.corrupt_bytes, (unsigned long long)st.sp.write_errors,
+                 (unsigned long long)st.sp.bytes, (unsigned long long)st.sp.segments);
 }
 
 int bridge_run(bridge_t *b, bridge_signals_t *sig)
@@ -319,11 +448,22 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     char err[512];
     int rc = MKB_OK;
     bool was_ready = false;
-    long long next_stats = clock_mono_ms() + 60000;
+    long long next_stats = clock_mono_ms() + 60000, next_tick = 0;
 
+    if (b->spool) {
+        if (pthread_create(&b->sender, NULL, sender_main, b) != 0) {
+            log_error("bridge", "cannot start the sender thread");
+            return MKB_ERR_NOMEM;
+        }
+        b->sender_running = true;
+    }
     mqtt_source_start(b->source);
     while (!sig->stop) {
         kafka_sink_poll(b->sink, 100);
+        if (b->spool && clock_mono_ms() >= next_tick) {
+            spool_tick(b->spool);
+            next_tick = clock_mono_ms() + 10;
+        }
         mqtt_source_tick(b->source);
         rules_free(atomic_exchange(&b->retired, NULL));
         if (sig->reload) {
@@ -348,15 +488,26 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
 
     /* Shutdown: stop intake first, then drain what was taken. */
     log_info("bridge", "shutting down: disconnecting from MQTT");
+    atomic_store(&b->stopping, true);
     mqtt_source_stop(b->source, 5000);
     long long deadline = clock_mono_ms() + 10000;
     while (!mqtt_source_stopped(b->source) && clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
     int timeout = (int)b->flush_timeout_ms;
     log_info("bridge", "flushing the producers (up to %d ms)", timeout);
-    size_t left = kafka_sink_flush(b->sink, timeout);
-    kafka_sink_close(b->sink); /* a callback still waiting gives up, unacknowledged */
+    deadline = clock_mono_ms() + timeout;
+    /* With a spool, let the sender hand over what is journaled first. */
+    while (b->spool && !spool_caught_up(b->spool) && clock_mono_ms() < deadline) {
+        kafka_sink_poll(b->sink, 50);
+        spool_tick(b->spool);
+    }
+    long long rest = deadline - clock_mono_ms();
+    size_t left = kafka_sink_flush(b->sink, rest > 0 ? (int)rest : 0);
+    kafka_sink_close(b->sink); /* a callback or the sender still waiting gives up */
+    sender_join(b);
     kafka_sink_poll(b->sink, 0);
+    if (b->spool)
+        spool_tick(b->spool);
     log_stats(b, "final");
 
     bridge_stats_t st;
@@ -364,7 +515,12 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     char reasons[1024];
     if (kafka_sink_failure_reasons(b->sink, reasons, sizeof(reasons)))
         log_warn("bridge", "failed deliveries by reason: %s", reasons);
-    if (left > 0) {
+    if (b->spool && (left > 0 || !spool_caught_up(b->spool))) {
+        log_warn("bridge", "%zu record(s) in the producers and %llu more in the journal were "
+                           "not delivered within %d ms; they stay in the spool and are sent at "
+                           "the next start",
+                 left, (unsigned long long)(st.sp.appended + st.sp.replay - st.sp.handed), timeout);
+    } else if (left > 0) {
         log_error("bridge", "%zu record(s) not delivered within %d ms; MQTT acknowledged them, "
                             "so they are lost",
                   left, timeout);

@@ -5,10 +5,12 @@
 #define MKB_BRIDGE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "spool.h"
 
 typedef struct bridge bridge_t;
 
@@ -23,6 +25,8 @@ typedef struct {
     uint64_t lost;         /* failed deliveries whose dead letter failed too */
     uint64_t reloads;      /* successful reloads */
     uint64_t reload_errors;
+    bool spool;            /* the spool figures below are meaningful */
+    spool_stats_t sp;
 } bridge_stats_t;
 
 typedef struct {

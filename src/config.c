@@ -160,6 +160,29 @@ static const ckey_t kafka_keys[] = {
 };
 static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
 
+static const char *const fsync_modes[] = {"interval", "always", "never", NULL};
+static const char *const full_policies[] = {"block", "drop_oldest", NULL};
+static const ckey_t spool_keys[] = {
+    {"dir", CT_STR, C_OFF(spool_dir), 0, 0, 0, NULL, false, NULL, NULL,
+     "Directory of the on-disk journal (relative to this file's directory). Unset: no spool; "
+     "the producer queue is the only buffer and a crash loses what it held."},
+    {"max_bytes", CT_INT, C_OFF(spool_max_bytes), 0, 2097152, 1099511627776LL, "1073741824",
+     false, NULL, NULL, "Size on disk at which on_full applies (at least two segments)."},
+    {"segment_bytes", CT_INT, C_OFF(spool_segment_bytes), 0, 1048576, 1073741824, "16777216",
+     false, NULL, NULL,
+     "A segment file is closed past this size; whole segments are deleted once delivered."},
+    {"fsync", CT_ENUM, C_OFF(spool_fsync), 0, 0, 0, "interval", false, fsync_modes, NULL,
+     "When the journal is flushed to the disk: always (before each PUBACK), interval "
+     "(every fsync_interval_ms) or never (the kernel decides). A process crash loses "
+     "nothing with any of them; see docs/ARCHITECTURE.md for a power cut."},
+    {"fsync_interval_ms", CT_INT, C_OFF(spool_fsync_interval_ms), 0, 1, 3600000, "1000", false,
+     NULL, NULL, "fsync: interval: the longest time between two flushes."},
+    {"on_full", CT_ENUM, C_OFF(spool_on_full), 0, 0, 0, "block", false, full_policies, NULL,
+     "At max_bytes: block stops taking MQTT messages (the broker's persistent session keeps "
+     "them); drop_oldest deletes the oldest segment and counts its undelivered records."},
+};
+static const section_t spool_section = {spool_keys, NKEYS(spool_keys), 0};
+
 static const ckey_t limit_keys[] = {
     {"max_payload_bytes", CT_INT, C_OFF(limit_payload_bytes), 0, 1, 268435455, "1048576", false,
      NULL, NULL, "Larger payloads become dead letters."},
@@ -281,6 +304,8 @@ static const section_t command_section = {command_keys, NKEYS(command_keys),
 static const ckey_t top_keys[] = {
     {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &mqtt_section, "MQTT broker connection."},
     {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &kafka_section, "Kafka producer."},
+    {"spool", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &spool_section,
+     "On-disk journal between MQTT and Kafka (crash-safe custody; see docs/ARCHITECTURE.md)."},
     {"limits", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &limit_section,
      "Limits against hostile input; each breach is a dead letter with its reason."},
     {"mappings", CT_STRLIST, C_OFF(mappings), C_OFF(mappings_n), 0, 0, NULL, false, NULL, NULL,
@@ -863,6 +888,22 @@ static void finalize(ctx_t *c, config_t *cfg)
             kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
             free(kv->value);
             kv->value = secret;
+        }
+    }
+    if (cfg->spool_dir && cfg->spool_max_bytes < 2 * cfg->spool_segment_bytes)
+        err_at(&c->errs, cfg, &cfg->spool_max_bytes,
+               "spool.max_bytes: must be at least twice spool.segment_bytes (%lld)",
+               cfg->spool_segment_bytes);
+    if (cfg->spool_dir && cfg->spool_dir[0] != '/' && cfg->path) {
+        const char *slash = strrchr(cfg->path, '/');
+        if (slash) {
+            size_t dl = (size_t)(slash - cfg->path);
+            char *abs = malloc(dl + 1 + strlen(cfg->spool_dir) + 1);
+            if (abs) {
+                sprintf(abs, "%.*s/%s", (int)dl, cfg->path, cfg->spool_dir);
+                free(cfg->spool_dir);
+                cfg->spool_dir = abs;
+            }
         }
     }
     if (cfg->routes_n == 0)

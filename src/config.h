@@ -102,6 +102,13 @@ typedef struct config {
     char *kafka_unmatched_topic;
     config_profile_t *kafka_profiles;
     size_t kafka_profiles_n;
+    /* spool: */
+    char *spool_dir; /* NULL: no spool */
+    long long spool_max_bytes;
+    long long spool_segment_bytes;
+    char *spool_fsync; /* always, interval, never */
+    long long spool_fsync_interval_ms;
+    char *spool_on_full; /* block, drop_oldest */
     /* limits: */
     long long limit_payload_bytes;
     long long limit_json_depth;

@@ -19,8 +19,11 @@
 #define TOPIC_SLOTS (2 * MAX_TOPICS)
 #define MAX_PROFILES 16
 
-/* msg_opaque of a dead letter made from a failed delivery: not re-dead-lettered. */
-#define DLQ_OF_FAILED ((void *)1)
+/* msg_opaque: (ticket << 1) | DLQ_OF_FAILED. The ticket (0: none) is the
+ * spool's, acknowledged once the record is settled; DLQ_OF_FAILED marks a
+ * dead letter made from a failed delivery (not re-dead-lettered). */
+#define DLQ_OF_FAILED 1u
+#define OPAQUE(ticket, flag) ((void *)(uintptr_t)(((uintptr_t)(ticket) << 1) | (flag)))
 
 typedef struct {
     uint32_t hash;
@@ -41,6 +44,8 @@ struct kafka_sink {
     char *dlq_topic;
     long long queue_wait_ms;
     atomic_bool closed;
+    kafka_sink_ack_t ack;
+    void *ack_opaque;
     atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits;
     /* Failures by librdkafka error code; rare, so a lock is fine. */
     pthread_mutex_t reasons_lock;
@@ -84,7 +89,13 @@ size_t kafka_sink_failure_reasons(kafka_sink_t *s, char *out, size_t size)
 /* Sends a record whose delivery failed to the dead-letter topic. Runs in a
  * delivery report (main thread), so it must not block: a full queue here
  * counts the record as lost. */
-static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m)
+static void settle(kafka_sink_t *s, uint64_t ticket)
+{
+    if (ticket && s->ack)
+        s->ack(s->ack_opaque, ticket);
+}
+
+static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uint64_t ticket)
 {
     char reason[300];
     snprintf(reason, sizeof(reason), "delivery to %s failed: %s (%s)", rd_kafka_topic_name(m->rkt),
@@ -100,13 +111,14 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m)
     rd_kafka_resp_err_t err = rd_kafka_producev(
         s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(DLQ_OF_FAILED), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)), RD_KAFKA_V_END);
     if (err) {
         rd_kafka_headers_destroy(h);
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: %s, and its dead letter could not be queued: %s "
                            "(%llu lost so far)",
                   reason, rd_kafka_err2str(err), (unsigned long long)n);
+        settle(s, ticket);
         return;
     }
     atomic_fetch_add(&s->produced, 1);
@@ -116,14 +128,22 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     kafka_sink_t *s = opaque;
     (void)rk;
+    uint64_t ticket = (uint64_t)((uintptr_t)m->_private >> 1);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add(&s->delivered, 1);
+        settle(s, ticket);
         return;
     }
-    if (m->_private == DLQ_OF_FAILED) {
+    /* Purged at shutdown: a spooled record stays in the spool for the next start. */
+    if (ticket && atomic_load(&s->closed) &&
+        (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
+         m->err == RD_KAFKA_RESP_ERR__DESTROY))
+        return;
+    if ((uintptr_t)m->_private & DLQ_OF_FAILED) {
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), (unsigned long long)n);
+        settle(s, ticket);
         return;
     }
     count_reason(s, m->err);
@@ -133,7 +153,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         log_error("kafka", "delivery to %s failed: %s; sending it to %s (%llu so far)",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), s->dlq_topic,
                   (unsigned long long)n);
-    dead_letter_failed(s, m);
+    dead_letter_failed(s, m, ticket);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -192,6 +212,9 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"queue.buffering.max.kbytes", "65536"},
+        /* Never give up on a record while Kafka is away (librdkafka's
+         * default is 5 minutes, after which it would be dead-lettered). */
+        {"message.timeout.ms", "0"},
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], "defaults", errstr,
@@ -358,7 +381,8 @@ static rd_kafka_topic_t *topic_handle(producer_t *pr, const char *name)
 
 /* librdkafka refused REC outright (too large, unknown partition...): it
  * goes to the dead-letter topic instead; lost only if that fails too. */
-static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err)
+static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err,
+                   uint64_t ticket)
 {
     char reason[300];
     snprintf(reason, sizeof(reason), "producing to %s failed: %s (%s)", rec->topic,
@@ -376,7 +400,8 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                  RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(DLQ_OF_FAILED),
+                                 RD_KAFKA_V_HEADERS(h),
+                                 RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
                                  RD_KAFKA_V_END);
         if (derr)
             rd_kafka_headers_destroy(h);
@@ -392,10 +417,17 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
     uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
     log_error("kafka", "record lost: %s, and no dead letter could be queued: %s (%llu lost so far)",
               reason, rd_kafka_err2str(derr), (unsigned long long)n);
+    settle(s, ticket);
     return MKB_ERR_KAFKA;
 }
 
-int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
+void kafka_sink_set_ack(kafka_sink_t *s, kafka_sink_ack_t ack, void *opaque)
+{
+    s->ack = ack;
+    s->ack_opaque = opaque;
+}
+
+int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket)
 {
     long long warn_at = 0;
     producer_t *pr = producer_for(s, rec->profile);
@@ -416,13 +448,15 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
                                     RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
                                     RD_KAFKA_V_HEADERS(hdrs),
-                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_END)
+                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
+                                    RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END)
                 : rd_kafka_producev(pr->rk, RD_KAFKA_V_TOPIC(rec->topic),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                     RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
                                     RD_KAFKA_V_HEADERS(hdrs),
-                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_END);
+                                    RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
+                                    RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->produced, 1);
             return MKB_OK; /* the headers belong to librdkafka now */
@@ -430,7 +464,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
         if (hdrs) /* still ours: librdkafka refused the record */
             rd_kafka_headers_destroy(hdrs); /* (it does not take NULL) */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            return refused(s, rec, err);
+            return refused(s, rec, err, ticket);
         if (atomic_load(&s->closed))
             return MKB_ERR_STOPPED;
         if (warn_at == 0) {
@@ -438,7 +472,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec)
             warn_at = clock_mono_ms() + s->queue_wait_ms;
         } else if (clock_mono_ms() >= warn_at) {
             log_warn("kafka", "producer '%s' queue full for %lld ms (%d records outstanding); "
-                              "still waiting, MQTT intake paused",
+                              "still waiting",
                      pr->name, s->queue_wait_ms, rd_kafka_outq_len(pr->rk));
             warn_at = clock_mono_ms() + s->queue_wait_ms;
         }

@@ -557,6 +557,143 @@ START_TEST(test_shared_subscription)
 END_TEST
 
 /* A bad librdkafka property fails start-up with librdkafka's own words. */
+/* The spool: SIGKILL twice while a backlog drains, restart, nothing lost;
+ * every record carries an mkb.id header. */
+START_TEST(test_spool_sigkill)
+{
+    const int n = 20000;
+    fix_t f;
+    fix_init(&f, "spoolkill", 1, NULL);
+    char *spool = NULL, *extra = NULL;
+    ck_assert(asprintf(&spool, "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
+    ck_assert(asprintf(&extra, "spool: { dir: \"%s\", fsync: interval }\n%s", spool,
+                       f.routes) > 0);
+    char *cfg = config(f.client, NULL, NULL, NULL, extra);
+    itest_bridge_t b;
+    start_ready(&b, f.client, cfg); /* the persistent session */
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    itest_mqtt_publish_n("pub-s1", MQTTVERSION_5, f.mtopic, 1, "s-%d", n);
+    for (int kill = 0; kill < 2; kill++) {
+        itest_bridge_start(&b, f.client, cfg);
+        long long at = 0;
+        for (int i = 0; i < 3000 && (at = itest_kafka_count(f.topic)) < 3000 * (kill + 1); i++)
+            itest_sleep_ms(2);
+        ck_assert_int_eq(itest_bridge_stop(&b, SIGKILL, 10000), 128 + SIGKILL);
+        fprintf(stderr, "spool: SIGKILL %d with %lld records in Kafka\n", kill + 1, at);
+    }
+    itest_bridge_start(&b, f.client, cfg);
+    wait_settled(f.topic, n, 120000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(f.topic, (size_t)n, 60000, &vals, &count, NULL, &hdrs);
+    int *seen = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(vals, count, "s-", n, seen);
+    size_t with_id = 0;
+    for (size_t i = 0; i < count; i++)
+        with_id += strstr(hdrs[i], "mkb.id=") != NULL;
+    fprintf(stderr, "spool SIGKILL: published %d, in Kafka %zu, lost %d, duplicated %d\n", n,
+            count, t.missing, t.dups);
+    ck_assert_msg(t.missing == 0 && t.unknown == 0, "%d lost, %d unknown", t.missing, t.unknown);
+    ck_assert_uint_eq(with_id, count);
+    free(seen);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    free(cfg);
+    free(extra);
+    free(spool);
+    fix_free(&f);
+}
+END_TEST
+
+/* A full disk under the spool (a small tmpfs, filled): the bridge says so,
+ * stops taking MQTT messages, and resumes when space is freed; nothing is
+ * lost. Needs root for the mount (CI runs as root). */
+START_TEST(test_spool_disk_full)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "spool disk full: SKIPPED (mounting a tmpfs needs root)\n");
+        return;
+    }
+    const int n = 6000;
+    fix_t f;
+    fix_init(&f, "spoolfull", 1, NULL);
+    char *mnt = NULL, *filler = NULL, *cmd = NULL, *extra = NULL;
+    ck_assert(asprintf(&mnt, "%s/%s.tmpfs", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
+    ck_assert(asprintf(&filler, "%s/filler", mnt) > 0);
+    ck_assert(asprintf(&cmd, "mkdir -p %s && mount -t tmpfs -o size=4m mkb-test %s && "
+                             "dd if=/dev/zero of=%s bs=64k count=56 status=none",
+                       mnt, mnt, filler) > 0);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    ck_assert(asprintf(&extra, "spool: { dir: \"%s/spool\", segment_bytes: 1048576, "
+                               "max_bytes: 2097152 }\n%s",
+                       mnt, f.routes) > 0);
+    char *cfg = config(f.client, NULL, NULL, NULL, extra);
+    itest_bridge_t b;
+    start_ready(&b, f.client, cfg);
+    char fmt[300]; /* ~330-byte records: 2 MB in all, 0.5 MB free */
+    snprintf(fmt, sizeof(fmt), "d-%%d {\"pad\":\"%0250d\"}", 0);
+    itest_mqtt_publish_n("pub-d1", MQTTVERSION_5, f.mtopic, 1, fmt, n);
+    bool reported = itest_bridge_wait_log(&b, "No space left on device; MQTT intake paused", 30000);
+    long long stuck = itest_kafka_count(f.topic);
+    if (!reported)
+        itest_bridge_dump_log(&b);
+    ck_assert_msg(reported, "disk full not reported");
+    ck_assert_msg(stuck < n, "all %lld records arrived although the disk was full", stuck);
+    ck_assert_int_eq(unlink(filler), 0);
+    ck_assert_msg(itest_bridge_wait_log(&b, "spool writable again", 30000), "no resume logged");
+    wait_settled(f.topic, n, 120000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(f.topic, (size_t)n, 60000, &vals, &count, NULL, NULL);
+    for (size_t i = 0; i < count; i++) {
+        char *sp = strchr(vals[i], ' ');
+        if (sp)
+            *sp = '\0';
+    }
+    int *seen = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(vals, count, "d-", n, seen);
+    fprintf(stderr, "spool disk full: published %d, %lld in Kafka while full, in Kafka %zu, "
+                    "lost %d, duplicated %d\n",
+            n, stuck, count, t.missing, t.dups);
+    ck_assert_msg(t.missing == 0 && t.unknown == 0, "%d lost, %d unknown", t.missing, t.unknown);
+    free(cmd);
+    ck_assert(asprintf(&cmd, "umount %s", mnt) > 0);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    free(seen);
+    itest_free_strings(vals, count);
+    free(cfg);
+    free(extra);
+    free(cmd);
+    free(filler);
+    free(mnt);
+    fix_free(&f);
+}
+END_TEST
+
+/* A spool directory that cannot be made: exit 1 with the path and reason. */
+START_TEST(test_spool_dir_unusable)
+{
+    char *file = NULL, *extra = NULL;
+    ck_assert(asprintf(&file, "%s/not-a-dir", itest_env("MKB_HARNESS_DIR")) > 0);
+    itest_write_file(file, "x\n");
+    ck_assert(asprintf(&extra, "spool: { dir: \"%s/spool\" }\n"
+                               "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
+                       file) > 0);
+    char *cfg = config("spool-bad", NULL, NULL, NULL, extra);
+    itest_bridge_t b;
+    itest_bridge_start(&b, "spool-bad", cfg);
+    ck_assert_int_eq(itest_bridge_stop(&b, 0, 10000), 1);
+    char want[600];
+    snprintf(want, sizeof(want), "spool: cannot use directory %s/spool: Not a directory", file);
+    ck_assert_msg(itest_bridge_wait_log(&b, want, 100), "no clear error");
+    free(cfg);
+    free(extra);
+    free(file);
+}
+END_TEST
+
 START_TEST(test_bad_kafka_property)
 {
     char *cfg = config("bad-prop", NULL, NULL, "  properties: { linger.ms: banana }\n",
@@ -591,5 +728,11 @@ int main(void)
     tcase_add_test(faults, test_mosquitto_restart_mid_stream);
     tcase_add_test(faults, test_kafka_outage);
     suite_add_tcase(s, faults);
+    TCase *spool = tcase_create("spool");
+    tcase_set_timeout(spool, 300);
+    tcase_add_test(spool, test_spool_sigkill);
+    tcase_add_test(spool, test_spool_disk_full);
+    tcase_add_test(spool, test_spool_dir_unusable);
+    suite_add_tcase(s, spool);
     return check_run(s);
 }

@@ -110,6 +110,44 @@ START_TEST(test_finalize_checks)
 }
 END_TEST
 
+START_TEST(test_spool_keys)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                       "spool:\n  dir: sp\n  max_bytes: 3000000\n  fsnyc: always\n"
+                       "  on_full: drop_newest\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:6:3: error: unknown key 'spool.fsnyc'; did you mean "
+                            "'fsync'?"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:7:12: error: spool.on_full: 'drop_newest' is not valid; "
+                            "expected one of: block, drop_oldest"),
+                  "%s", e);
+    free(e);
+    e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                 "spool:\n  dir: sp\n  max_bytes: 3000000\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:5:14: error: spool.max_bytes: must be at least twice "
+                            "spool.segment_bytes (16777216)"),
+                  "%s", e);
+    free(e);
+    /* Defaults, and a relative dir resolved against the file's directory. */
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("/etc/mkb/c.yaml",
+                                        "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                                        "spool: { dir: sp }\nroutes: [ { name: a, mqtt: { "
+                                        "filter: a }, kafka: { topic: a } } ]\n",
+                                        &cfg, &errors),
+                     MKB_OK);
+    ck_assert_str_eq(cfg->spool_dir, "/etc/mkb/sp");
+    ck_assert_str_eq(cfg->spool_fsync, "interval");
+    ck_assert_str_eq(cfg->spool_on_full, "block");
+    ck_assert_int_eq(cfg->spool_max_bytes, 1073741824LL);
+    ck_assert_int_eq(cfg->spool_segment_bytes, 16777216LL);
+    config_destroy(cfg);
+}
+END_TEST
+
 START_TEST(test_wrong_shapes)
 {
     char *e = load_err("mqtt: [1]\nkafka: { bootstrap: h:1 }\nroutes: { a: 1 }\n");
@@ -215,6 +253,7 @@ int main(void)
     tcase_add_test(tc, test_every_error_listed);
     tcase_add_test(tc, test_finalize_checks);
     tcase_add_test(tc, test_wrong_shapes);
+    tcase_add_test(tc, test_spool_keys);
     tcase_add_test(tc, test_edit_distance);
     tcase_add_test(tc, test_list_key_twice);
     tcase_add_test(tc, test_secret_files);

@@ -1,0 +1,1000 @@
+#include "spool.h"
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* On disk, little endian as the machine writes it (a spool is not moved
+ * between machines of different byte order):
+ *   u32 magic, u32 body length, u32 crc32(body), body:
+ *   u8 version, u8 flags, u8 profile length, u8 0,
+ *   i64 timestamp ms, u16 topic length, u16 header count,
+ *   u32 key length, u32 value length,
+ *   profile NUL, topic NUL, key, value,
+ *   per header: u16 name length, u32 value length, name NUL, value. */
+#define REC_MAGIC 0x53424b4du /* "MKBS" */
+#define REC_HEAD 12
+#define BODY_FIXED 24
+#define REC_VERSION 1
+#define FLAG_DEAD_LETTER 1u
+#define FLAG_HAS_KEY 2u
+#define MAX_BODY (1u << 30)
+
+#define ACK_MAGIC 0x4b41424du /* "MBAK" */
+#define ACK_SLOT 32
+
+/* The reader maps a segment with this much room past its size, so the
+ * active segment can grow without a new mapping. */
+#define MAP_SLACK (64u << 20)
+
+typedef struct {
+    uint32_t seg;
+    uint64_t off;
+    bool acked;
+} ticket_t;
+
+struct spool {
+    spool_opts_t o;
+    char *dir;
+    int dirfd, lockfd, ackfd;
+    uint64_t spool_id;
+
+    /* writer */
+    int wfd;
+    uint32_t wseg;
+    uint64_t woff;
+    unsigned char *pend;
+    size_t pend_len, pend_cap, pend_n;
+    /* (segment << 32) | bytes written to it: what the reader may read */
+    _Atomic uint64_t head;
+    atomic_uint_fast64_t bytes;
+    long long last_sync;
+    atomic_bool dirty;
+
+    /* segment ids on disk, ascending; lock */
+    pthread_mutex_t lock;
+    uint32_t *segs;
+    size_t nsegs, segs_cap;
+
+    /* reader (position under lock: the ack mark reads it) */
+    uint32_t rseg;
+    uint64_t roff;
+    int rfd;
+    const unsigned char *map;
+    size_t maplen;
+    uint64_t rsize;     /* final size + 1 of a closed segment; 0: not known */
+    uint32_t first_seg; /* the first segment of this run: older ones are checked */
+    uint64_t released;  /* pages below this were released (MADV_DONTNEED) */
+    mapper_header_t *hdrs;
+    size_t hdrs_cap;
+
+    /* tickets handed out and not yet behind the ack mark; lock */
+    ticket_t *ring;
+    size_t ring_cap;
+    uint64_t ring_head, ring_next; /* tickets [head, next) */
+
+    /* the persisted mark */
+    uint32_t ack_seg;
+    uint64_t ack_off, ack_gen;
+    bool ack_dirty;
+
+    /* wake-up of the reader */
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    atomic_int sleeping;
+
+    atomic_uint_fast64_t appended, handed, acked, dropped, corrupt, corrupt_bytes, write_errors;
+    uint64_t replay;
+};
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put16(unsigned char *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint16_t get16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static uint32_t crc(const unsigned char *p, size_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (n > 0) { /* zlib takes uInt lengths */
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, p, k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)c;
+}
+
+static void seg_name(char *buf, size_t n, uint32_t id)
+{
+    snprintf(buf, n, "%016" PRIx32 ".seg", id);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Length of the valid record at P (AVAIL bytes readable), or 0. */
+static size_t rec_valid(const unsigned char *p, uint64_t avail)
+{
+    if (avail < REC_HEAD + BODY_FIXED || get32(p) != REC_MAGIC)
+        return 0;
+    uint32_t len = get32(p + 4);
+    if (len < BODY_FIXED || len > MAX_BODY || len > avail - REC_HEAD)
+        return 0;
+    if (crc(p + REC_HEAD, len) != get32(p + 8))
+        return 0;
+    return REC_HEAD + (size_t)len;
+}
+
+/* Length of the record at P as its header says, without the checksum. */
+static size_t rec_peek(const unsigned char *p, uint64_t avail)
+{
+    if (avail < REC_HEAD + BODY_FIXED || get32(p) != REC_MAGIC)
+        return 0;
+    uint32_t len = get32(p + 4);
+    return len < BODY_FIXED || len > avail - REC_HEAD ? 0 : REC_HEAD + (size_t)len;
+}
+
+/* Offset of the next valid record after damage at OFF, or LIMIT. */
+static uint64_t resync(const unsigned char *base, uint64_t off, uint64_t limit)
+{
+    for (uint64_t o = off + 1; o + REC_HEAD + BODY_FIXED <= limit; o++) {
+        const unsigned char *m = memchr(base + o, 'M', limit - o);
+        if (!m)
+            break;
+        o = (uint64_t)(m - base);
+        if (rec_valid(base + o, limit - o))
+            return o;
+    }
+    return limit;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return MKB_OK;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return MKB_ERR_NOMEM;
+    *p = q;
+    *cap = n;
+    return MKB_OK;
+}
+
+int spool_append(spool_t *s, const mapper_record_t *rec)
+{
+    size_t plen = rec->profile ? strlen(rec->profile) : 0;
+    size_t tlen = strlen(rec->topic);
+    if (plen > 255 || tlen > 65535 || rec->nheaders > 65535 || rec->key_len > UINT32_MAX ||
+        rec->value_len > UINT32_MAX)
+        return MKB_ERR_INVAL;
+    size_t body = BODY_FIXED + plen + 1 + tlen + 1 + rec->key_len + rec->value_len;
+    for (size_t i = 0; i < rec->nheaders; i++)
+        body += 6 + strlen(rec->headers[i].name) + 1 + rec->headers[i].value_len;
+    if (body > MAX_BODY)
+        return MKB_ERR_INVAL;
+    if (grow((void **)&s->pend, &s->pend_cap, s->pend_len + REC_HEAD + body, 1))
+        return MKB_ERR_NOMEM;
+    unsigned char *r = s->pend + s->pend_len, *p = r + REC_HEAD;
+    p[0] = REC_VERSION;
+    p[1] = (uint8_t)((rec->dead_letter ? FLAG_DEAD_LETTER : 0) | (rec->key ? FLAG_HAS_KEY : 0));
+    p[2] = (uint8_t)plen;
+    p[3] = 0;
+    memcpy(p + 4, &rec->timestamp_ms, 8);
+    put16(p + 12, (uint16_t)tlen);
+    put16(p + 14, (uint16_t)rec->nheaders);
+    put32(p + 16, (uint32_t)rec->key_len);
+    put32(p + 20, (uint32_t)rec->value_len);
+    unsigned char *q = p + BODY_FIXED;
+    if (plen)
+        memcpy(q, rec->profile, plen);
+    q[plen] = 0;
+    q += plen + 1;
+    memcpy(q, rec->topic, tlen + 1);
+    q += tlen + 1;
+    if (rec->key_len)
+        memcpy(q, rec->key, rec->key_len);
+    q += rec->key_len;
+    if (rec->value_len)
+        memcpy(q, rec->value, rec->value_len);
+    q += rec->value_len;
+    for (size_t i = 0; i < rec->nheaders; i++) {
+        size_t nlen = strlen(rec->headers[i].name);
+        put16(q, (uint16_t)nlen);
+        put32(q + 2, (uint32_t)rec->headers[i].value_len);
+        memcpy(q + 6, rec->headers[i].name, nlen + 1);
+        q += 6 + nlen + 1;
+        if (rec->headers[i].value_len)
+            memcpy(q, rec->headers[i].value, rec->headers[i].value_len);
+        q += rec->headers[i].value_len;
+    }
+    put32(r, REC_MAGIC);
+    put32(r + 4, (uint32_t)body);
+    put32(r + 8, crc(p, body));
+    s->pend_len += REC_HEAD + body;
+    s->pend_n++;
+    return MKB_OK;
+}
+
+/* Decodes the valid record at P into REC (pointers into P). */
+static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec)
+{
+    uint32_t len = get32(p + 4);
+    const unsigned char *b = p + REC_HEAD, *end = b + len;
+    memset(rec, 0, sizeof(*rec));
+    uint8_t flags = b[1], plen = b[2];
+    memcpy(&rec->timestamp_ms, b + 4, 8);
+    uint16_t tlen = get16(b + 12), nh = get16(b + 14);
+    uint32_t klen = get32(b + 16), vlen = get32(b + 20);
+    const unsigned char *q = b + BODY_FIXED;
+    if ((size_t)(end - q) < (size_t)plen + 1 + tlen + 1 + (size_t)klen + vlen)
+        return MKB_ERR_INVAL;
+    rec->profile = plen ? (const char *)q : NULL;
+    q += plen + 1;
+    rec->topic = (const char *)q;
+    q += tlen + 1;
+    rec->key = (flags & FLAG_HAS_KEY) ? q : NULL;
+    rec->key_len = klen;
+    q += klen;
+    rec->value = q;
+    rec->value_len = vlen;
+    q += vlen;
+    rec->dead_letter = flags & FLAG_DEAD_LETTER;
+    /* one spare slot for the caller's id header */
+    if (grow((void **)&s->hdrs, &s->hdrs_cap, (size_t)nh + 1, sizeof(*s->hdrs)))
+        return MKB_ERR_NOMEM;
+    for (uint16_t i = 0; i < nh; i++) {
+        if (end - q < 6)
+            return MKB_ERR_INVAL;
+        uint16_t nlen = get16(q);
+        uint32_t hv = get32(q + 2);
+        if ((size_t)(end - q) < 6 + (size_t)nlen + 1 + hv)
+            return MKB_ERR_INVAL;
+        s->hdrs[i].name = (const char *)q + 6;
+        s->hdrs[i].value = (const char *)q + 6 + nlen + 1;
+        s->hdrs[i].value_len = hv;
+        q += 6 + nlen + 1 + hv;
+    }
+    rec->headers = s->hdrs;
+    rec->nheaders = nh;
+    return MKB_OK;
+}
+
+/* ---- ack file ----------------------------------------------------------- */
+
+static void ack_read(spool_t *s)
+{
+    unsigned char buf[2 * ACK_SLOT];
+    ssize_t n = pread(s->ackfd, buf, sizeof(buf), 0);
+    s->ack_seg = 0;
+    s->ack_off = 0;
+    s->ack_gen = 0;
+    for (int i = 0; i < 2; i++) {
+        const unsigned char *p = buf + i * ACK_SLOT;
+        if (n < (ssize_t)((i + 1) * ACK_SLOT) || get32(p) != ACK_MAGIC ||
+            crc(p, 24) != get32(p + 24))
+            continue;
+        uint64_t gen, off;
+        memcpy(&gen, p + 4, 8);
+        memcpy(&off, p + 16, 8);
+        if (gen >= s->ack_gen) {
+            s->ack_gen = gen;
+            s->ack_seg = get32(p + 12);
+            s->ack_off = off;
+        }
+    }
+}
+
+static int ack_write(spool_t *s, uint32_t seg, uint64_t off)
+{
+    unsigned char p[ACK_SLOT] = {0};
+    uint64_t gen = s->ack_gen + 1;
+    put32(p, ACK_MAGIC);
+    memcpy(p + 4, &gen, 8);
+    put32(p + 12, seg);
+    memcpy(p + 16, &off, 8);
+    put32(p + 24, crc(p, 24));
+    if (pwrite(s->ackfd, p, ACK_SLOT, (off_t)((gen & 1) * ACK_SLOT)) != ACK_SLOT) {
+        log_error("spool", "cannot write %s/ack: %s", s->dir, strerror(errno));
+        return MKB_ERR_IO;
+    }
+    if (s->o.fsync == SPOOL_FSYNC_ALWAYS)
+        fdatasync(s->ackfd);
+    s->ack_gen = gen;
+    s->ack_seg = seg;
+    s->ack_off = off;
+    return MKB_OK;
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+static int seg_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t seg_size(spool_t *s, uint32_t id)
+{
+    char name[64];
+    struct stat st;
+    seg_name(name, sizeof(name), id);
+    return fstatat(s->dirfd, name, &st, 0) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Deletes segment IDX of the table; lock held. */
+static void seg_delete(spool_t *s, size_t idx)
+{
+    char name[64];
+    seg_name(name, sizeof(name), s->segs[idx]);
+    uint64_t size = seg_size(s, s->segs[idx]);
+    if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+        log_error("spool", "cannot delete %s/%s: %s", s->dir, name, strerror(errno));
+    atomic_fetch_sub(&s->bytes, size);
+    memmove(s->segs + idx, s->segs + idx + 1, (s->nsegs - idx - 1) * sizeof(*s->segs));
+    s->nsegs--;
+}
+
+/* Opens a new active segment; lock held by the caller (or at open). */
+static int seg_start(spool_t *s, uint32_t id, char *errstr, size_t errstr_size)
+{
+    char name[64];
+    seg_name(name, sizeof(name), id);
+    int fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot create %s/%s: %s", s->dir, name,
+                 strerror(errno));
+        return MKB_ERR_IO;
+    }
+    if (grow((void **)&s->segs, &s->segs_cap, s->nsegs + 1, sizeof(*s->segs))) {
+        close(fd);
+        unlinkat(s->dirfd, name, 0);
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    if (s->o.fsync != SPOOL_FSYNC_NEVER)
+        fsync(s->dirfd);
+    s->segs[s->nsegs++] = id;
+    if (s->wfd >= 0) {
+        if (s->o.fsync != SPOOL_FSYNC_NEVER)
+            fdatasync(s->wfd);
+        close(s->wfd);
+    }
+    s->wfd = fd;
+    s->wseg = id;
+    s->woff = 0;
+    atomic_store(&s->head, (uint64_t)id << 32);
+    return MKB_OK;
+}
+
+/* Checks segment ID at open: logs and counts damaged spans; a damaged tail
+ * is cut off. Counts the records at or after FROM (the replay). */
+static void seg_recover(spool_t *s, uint32_t id, uint64_t from)
+{
+    char name[64];
+    seg_name(name, sizeof(name), id);
+    int fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        log_error("spool", "cannot read %s/%s: %s", s->dir, name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    uint64_t size = (uint64_t)st.st_size, off = 0, kept = 0, pending = 0;
+    const unsigned char *base = NULL;
+    if (size > 0) {
+        base = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) {
+            log_error("spool", "cannot map %s/%s: %s", s->dir, name, strerror(errno));
+            close(fd);
+            return;
+        }
+    }
+    while (off < size) {
+        size_t n = rec_valid(base + off, size - off);
+        if (n) {
+            kept++;
+            if (off >= from)
+                pending++;
+            off += n;
+            continue;
+        }
+        uint64_t next = resync(base, off, size);
+        atomic_fetch_add(&s->corrupt, 1);
+        atomic_fetch_add(&s->corrupt_bytes, next - off);
+        if (next == size) {
+            log_warn("spool",
+                     "%s/%s: incomplete or damaged record at byte %" PRIu64 " (%" PRIu64
+                     " bytes to the end, e.g. a crash mid-write); cut "
+                     "off, the %" PRIu64 " complete record(s) before it are kept",
+                     s->dir, name, off, size - off, kept);
+            if (ftruncate(fd, (off_t)off) != 0)
+                log_error("spool", "cannot truncate %s/%s: %s", s->dir, name, strerror(errno));
+            size = off;
+            break;
+        }
+        log_warn("spool",
+                 "%s/%s: damaged record at byte %" PRIu64 " (checksum); skipped %" PRIu64
+                 " bytes to the next complete record",
+                 s->dir, name, off, next - off);
+        off = next;
+    }
+    if (base)
+        munmap((void *)base, (size_t)st.st_size);
+    close(fd);
+    s->replay += pending;
+    atomic_fetch_add(&s->bytes, size);
+}
+
+static int spool_id_load(spool_t *s, char *errstr, size_t errstr_size)
+{
+    char buf[32] = {0};
+    int fd = openat(s->dirfd, "id", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        char *end = NULL;
+        if (n >= 16 && (s->spool_id = strtoull(buf, &end, 16)) != 0 && end == buf + 16)
+            return MKB_OK;
+        log_warn("spool", "%s/id is damaged; making a new spool id", s->dir);
+    }
+    if (getrandom(&s->spool_id, sizeof(s->spool_id), 0) != sizeof(s->spool_id))
+        s->spool_id = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+    if (!s->spool_id)
+        s->spool_id = 1;
+    snprintf(buf, sizeof(buf), "%016" PRIx64 "\n", s->spool_id);
+    fd = openat(s->dirfd, "id", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0 || write(fd, buf, 17) != 17 || fsync(fd) != 0) {
+        snprintf(errstr, errstr_size, "spool: cannot write %s/id: %s", s->dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return MKB_ERR_IO;
+    }
+    close(fd);
+    return MKB_OK;
+}
+
+static int mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *c = '/';
+    }
+    int rc = mkdir(p, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t errstr_size)
+{
+    int rc = MKB_ERR_NOMEM;
+    spool_t *s = calloc(1, sizeof(*s));
+    if (!s || !(s->dir = strdup(opts->dir))) {
+        free(s);
+        snprintf(errstr, errstr_size, "out of memory");
+        return rc;
+    }
+    s->o = *opts;
+    s->o.dir = s->dir;
+    s->dirfd = s->lockfd = s->ackfd = s->wfd = s->rfd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_cond_init(&s->wcond, NULL);
+    rc = MKB_ERR_IO;
+    if (mkdirs(s->dir) != 0 || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot use directory %s: %s", s->dir,
+                 strerror(errno));
+        goto fail;
+    }
+    if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot write in %s: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(errstr, errstr_size, "spool: %s is in use by another process (%s)", s->dir,
+                 strerror(errno));
+        goto fail;
+    }
+    if ((rc = spool_id_load(s, errstr, errstr_size)) != MKB_OK)
+        goto fail;
+    rc = MKB_ERR_IO;
+    if ((s->ackfd = openat(s->dirfd, "ack", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot open %s/ack: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    ack_read(s);
+
+    /* The segments on disk, ascending. */
+    DIR *d = fdopendir(dup(s->dirfd));
+    if (!d) {
+        snprintf(errstr, errstr_size, "spool: cannot list %s: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        unsigned long long id = strtoull(e->d_name, &end, 16);
+        if (strlen(e->d_name) != 20 || strcmp(end, ".seg") != 0 || id == 0 || id > UINT32_MAX)
+            continue;
+        if (grow((void **)&s->segs, &s->segs_cap, s->nsegs + 1, sizeof(*s->segs))) {
+            closedir(d);
+            rc = MKB_ERR_NOMEM;
+            snprintf(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+        s->segs[s->nsegs++] = (uint32_t)id;
+    }
+    closedir(d);
+    if (s->nsegs)
+        qsort(s->segs, s->nsegs, sizeof(*s->segs), seg_cmp);
+
+    /* Below the ack mark: delivered (a crash came between the mark and the
+     * delete). The rest is checked and replayed from the mark. */
+    while (s->nsegs && s->segs[0] < s->ack_seg)
+        seg_delete(s, 0);
+    for (size_t i = 0; i < s->nsegs; i++)
+        seg_recover(s, s->segs[i], s->segs[i] == s->ack_seg ? s->ack_off : 0);
+    uint32_t last = s->nsegs ? s->segs[s->nsegs - 1] : 0;
+    uint32_t next = (last > s->ack_seg ? last : s->ack_seg) + 1;
+    if (next == 0) {
+        snprintf(errstr, errstr_size, "spool: segment ids exhausted in %s", s->dir);
+        goto fail;
+    }
+    if (s->nsegs) {
+        s->rseg = s->segs[0];
+        s->roff = s->rseg == s->ack_seg ? s->ack_off : 0;
+    } else {
+        s->rseg = next;
+        s->roff = 0;
+    }
+    if ((rc = seg_start(s, next, errstr, errstr_size)) != MKB_OK)
+        goto fail;
+    s->first_seg = next;
+    s->last_sync = clock_mono_ms();
+    if (s->replay)
+        log_info("spool",
+                 "%s: %" PRIu64 " record(s) not acknowledged by Kafka before the last "
+                 "stop; sending them first",
+                 s->dir, s->replay);
+    log_info("spool", "%s: id %016" PRIx64 ", %zu segment(s), %" PRIu64 " bytes, fsync %s", s->dir,
+             s->spool_id, s->nsegs, (uint64_t)atomic_load(&s->bytes),
+             s->o.fsync == SPOOL_FSYNC_ALWAYS  ? "always"
+             : s->o.fsync == SPOOL_FSYNC_NEVER ? "never"
+                                               : "interval");
+    *out = s;
+    return MKB_OK;
+fail:
+    spool_close(s);
+    return rc;
+}
+
+static void reader_unmap(spool_t *s)
+{
+    if (s->map)
+        munmap((void *)s->map, s->maplen);
+    if (s->rfd >= 0)
+        close(s->rfd);
+    s->map = NULL;
+    s->maplen = 0;
+    s->rfd = -1;
+    s->released = 0;
+}
+
+/* Moves the reader to segment ID (lock held). */
+static void reader_move(spool_t *s, uint32_t id)
+{
+    reader_unmap(s);
+    s->rseg = id;
+    s->roff = 0;
+    s->rsize = 0;
+}
+
+static void ack_advance(spool_t *s, uint32_t *seg, uint64_t *off);
+
+void spool_close(spool_t *s)
+{
+    if (!s)
+        return;
+    if (s->ackfd >= 0 && s->wfd >= 0) {
+        uint32_t seg;
+        uint64_t off;
+        ack_advance(s, &seg, &off);
+        if (seg != s->ack_seg || off != s->ack_off)
+            ack_write(s, seg, off);
+        if (s->o.fsync != SPOOL_FSYNC_NEVER) {
+            fdatasync(s->wfd);
+            fdatasync(s->ackfd);
+        }
+    }
+    reader_unmap(s);
+    if (s->wfd >= 0)
+        close(s->wfd);
+    if (s->ackfd >= 0)
+        close(s->ackfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd); /* releases the flock */
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_cond_destroy(&s->wcond);
+    free(s->pend);
+    free(s->segs);
+    free(s->hdrs);
+    free(s->ring);
+    free(s->dir);
+    free(s);
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+bool spool_full(spool_t *s)
+{
+    return atomic_load(&s->bytes) >= s->o.max_bytes;
+}
+
+void spool_discard(spool_t *s)
+{
+    s->pend_len = 0;
+    s->pend_n = 0;
+}
+
+int spool_commit(spool_t *s, char *errstr, size_t errstr_size)
+{
+    if (!s->pend_len)
+        return MKB_OK;
+    if (s->o.on_full == SPOOL_FULL_BLOCK && spool_full(s))
+        return MKB_ERR_RETRY;
+    if (s->woff > 0 && s->woff + s->pend_len > s->o.segment_bytes) {
+        pthread_mutex_lock(&s->lock);
+        int rc = seg_start(s, s->wseg + 1, errstr, errstr_size);
+        pthread_mutex_unlock(&s->lock);
+        if (rc != MKB_OK) {
+            atomic_fetch_add(&s->write_errors, 1);
+            return rc;
+        }
+    }
+    size_t done = 0;
+    while (done < s->pend_len) {
+        ssize_t n = write(s->wfd, s->pend + done, s->pend_len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : ENOSPC;
+            /* Take back a partial write, so the journal ends on a record. */
+            if (done && ftruncate(s->wfd, (off_t)s->woff) != 0)
+                log_error("spool", "cannot take back a partial write: %s", strerror(errno));
+            snprintf(errstr, errstr_size, "spool: cannot write to %s: %s", s->dir, strerror(e));
+            atomic_fetch_add(&s->write_errors, 1);
+            return MKB_ERR_IO;
+        }
+        done += (size_t)n;
+    }
+    if (s->o.fsync == SPOOL_FSYNC_ALWAYS && fdatasync(s->wfd) != 0) {
+        int e = errno;
+        if (ftruncate(s->wfd, (off_t)s->woff) != 0)
+            log_error("spool", "cannot take back an unsynced write: %s", strerror(errno));
+        snprintf(errstr, errstr_size, "spool: cannot sync %s: %s", s->dir, strerror(e));
+        atomic_fetch_add(&s->write_errors, 1);
+        return MKB_ERR_IO;
+    }
+    s->woff += s->pend_len;
+    atomic_fetch_add(&s->bytes, s->pend_len);
+    atomic_fetch_add(&s->appended, s->pend_n);
+    atomic_store(&s->head, ((uint64_t)s->wseg << 32) | s->woff);
+    atomic_store(&s->dirty, true);
+    s->pend_len = 0;
+    s->pend_n = 0;
+    if (atomic_load(&s->sleeping)) {
+        pthread_mutex_lock(&s->wlock);
+        pthread_cond_signal(&s->wcond);
+        pthread_mutex_unlock(&s->wlock);
+    }
+    return MKB_OK;
+}
+
+/* ---- reader ------------------------------------------------------------- */
+
+/* Maps segment s->rseg for reading, at least NEED bytes. */
+static int reader_map(spool_t *s, uint64_t need, bool closed)
+{
+    if (s->map && s->maplen >= need)
+        return MKB_OK;
+    reader_unmap(s);
+    char name[64];
+    seg_name(name, sizeof(name), s->rseg);
+    if ((s->rfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+        return MKB_ERR_IO;
+    struct stat st;
+    if (fstat(s->rfd, &st) != 0) {
+        reader_unmap(s);
+        return MKB_ERR_IO;
+    }
+    uint64_t len = (uint64_t)st.st_size > need ? (uint64_t)st.st_size : need;
+    if (!closed)
+        len = (len > s->o.segment_bytes ? len : s->o.segment_bytes) + MAP_SLACK;
+    if (len == 0)
+        return MKB_OK; /* nothing to map */
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->rfd, 0);
+    if (m == MAP_FAILED) {
+        reader_unmap(s);
+        return MKB_ERR_IO;
+    }
+    s->map = m;
+    s->maplen = len;
+    return MKB_OK;
+}
+
+/* Drops the oldest closed segment when over max_bytes (on_full: drop_oldest).
+ * Its records not yet handed out are counted as dropped. */
+static bool drop_oldest(spool_t *s, uint32_t active)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->nsegs || s->segs[0] >= active) {
+        pthread_mutex_unlock(&s->lock);
+        return false;
+    }
+    uint32_t id = s->segs[0];
+    uint64_t n = 0;
+    if (id >= s->rseg) {
+        /* count what the reader has not handed out */
+        if (id == s->rseg && reader_map(s, 0, true) == MKB_OK && s->map) {
+            struct stat st;
+            uint64_t size = fstat(s->rfd, &st) == 0 ? (uint64_t)st.st_size : 0;
+            for (uint64_t off = s->roff; off + REC_HEAD <= size;) {
+                uint32_t len = get32(s->map + off + 4);
+                if (get32(s->map + off) != REC_MAGIC || len > size - off - REC_HEAD)
+                    break;
+                n++;
+                off += REC_HEAD + len;
+            }
+        }
+        if (id == s->rseg)
+            reader_move(s, s->nsegs > 1 ? s->segs[1] : active);
+    }
+    seg_delete(s, 0);
+    pthread_mutex_unlock(&s->lock);
+    uint64_t total = atomic_fetch_add(&s->dropped, n) + n;
+    log_warn("spool",
+             "spool full (%" PRIu64 " bytes): dropped the oldest segment, %" PRIu64
+             " undelivered record(s) (%" PRIu64 " dropped so far)",
+             s->o.max_bytes, n, total);
+    return true;
+}
+
+int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
+{
+    for (;;) {
+        uint64_t head = atomic_load(&s->head);
+        uint32_t hseg = (uint32_t)(head >> 32);
+        while (s->o.on_full == SPOOL_FULL_DROP_OLDEST && spool_full(s) && drop_oldest(s, hseg))
+            ;
+        bool closed = s->rseg < hseg;
+        uint64_t limit;
+        if (!closed) {
+            limit = head & 0xffffffffu;
+            if (s->roff >= limit)
+                return MKB_ERR_RETRY;
+        } else {
+            if (!s->rsize)
+                s->rsize = seg_size(s, s->rseg) + 1;
+            limit = s->rsize - 1;
+        }
+        if (s->roff >= limit) {
+            /* A closed segment read to its end (or gone): on to the next. */
+            pthread_mutex_lock(&s->lock);
+            uint32_t nxt = hseg;
+            for (size_t i = 0; i < s->nsegs; i++)
+                if (s->segs[i] > s->rseg) {
+                    nxt = s->segs[i];
+                    break;
+                }
+            reader_move(s, nxt);
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        if (reader_map(s, limit, closed) != MKB_OK || !s->map) {
+            log_error("spool", "cannot map segment %016" PRIx32 " of %s: %s", s->rseg, s->dir,
+                      strerror(errno));
+            return MKB_ERR_IO;
+        }
+        const unsigned char *p = s->map + s->roff;
+        /* Segments of earlier runs are checked record by record (spool_open
+         * already cut torn tails); this run's were written whole by us. */
+        size_t n =
+            s->rseg < s->first_seg ? rec_valid(p, limit - s->roff) : rec_peek(p, limit - s->roff);
+        if (!n || rec_decode(s, p, rec) != MKB_OK) {
+            /* Only segments of earlier runs are checked, and spool_open
+             * counted and reported their damage already. */
+            uint64_t next = resync(s->map, s->roff, limit);
+            log_debug("spool",
+                      "segment %016" PRIx32 ": skipping the damaged record at byte %" PRIu64
+                      " (%" PRIu64 " bytes)",
+                      s->rseg, s->roff, next - s->roff);
+            pthread_mutex_lock(&s->lock);
+            s->roff = next;
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        snprintf(id, SPOOL_ID_LEN, "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
+                 s->roff);
+        pthread_mutex_lock(&s->lock);
+        if (s->ring_next - s->ring_head == s->ring_cap) {
+            size_t cap = s->ring_cap ? 2 * s->ring_cap : 1024;
+            ticket_t *r = malloc(cap * sizeof(*r));
+            if (!r) {
+                pthread_mutex_unlock(&s->lock);
+                return MKB_ERR_NOMEM;
+            }
+            for (uint64_t t = s->ring_head; t < s->ring_next; t++)
+                r[t % cap] = s->ring[t % s->ring_cap];
+            free(s->ring);
+            s->ring = r;
+            s->ring_cap = cap;
+        }
+        *ticket = s->ring_next++;
+        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, false};
+        s->roff += n;
+        pthread_mutex_unlock(&s->lock);
+        atomic_fetch_add(&s->handed, 1);
+        /* Give back the pages read so far (1 MiB at a time), so resident
+         * memory does not grow with the segment. */
+        if (s->roff - s->released >= (1u << 20)) {
+            uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+            uint64_t upto = (s->roff & ~(page - 1));
+            if (upto > s->released) {
+                madvise((void *)(s->map + s->released), upto - s->released, MADV_DONTNEED);
+                s->released = upto;
+            }
+        }
+        return MKB_OK;
+    }
+}
+
+bool spool_caught_up(spool_t *s)
+{
+    uint64_t head = atomic_load(&s->head);
+    pthread_mutex_lock(&s->lock);
+    bool r = s->rseg == (uint32_t)(head >> 32) && s->roff >= (head & 0xffffffffu);
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+void spool_wait(spool_t *s, int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->wlock);
+    atomic_store(&s->sleeping, 1);
+    if (spool_caught_up(s))
+        pthread_cond_timedwait(&s->wcond, &s->wlock, &ts);
+    atomic_store(&s->sleeping, 0);
+    pthread_mutex_unlock(&s->wlock);
+}
+
+/* ---- acknowledgements --------------------------------------------------- */
+
+void spool_ack(spool_t *s, uint64_t ticket)
+{
+    pthread_mutex_lock(&s->lock);
+    if (ticket >= s->ring_head && ticket < s->ring_next)
+        s->ring[ticket % s->ring_cap].acked = true;
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->acked, 1);
+}
+
+/* The first record not known delivered: the oldest unacked ticket, or the
+ * reader's position when everything handed out was acked. */
+static void ack_advance(spool_t *s, uint32_t *seg, uint64_t *off)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->ring_head < s->ring_next && s->ring[s->ring_head % s->ring_cap].acked)
+        s->ring_head++;
+    if (s->ring_head < s->ring_next) {
+        *seg = s->ring[s->ring_head % s->ring_cap].seg;
+        *off = s->ring[s->ring_head % s->ring_cap].off;
+    } else {
+        *seg = s->rseg;
+        *off = s->roff;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void spool_tick(spool_t *s)
+{
+    uint32_t seg;
+    uint64_t off;
+    ack_advance(s, &seg, &off);
+    long long now = clock_mono_ms();
+    bool sync_due =
+        s->o.fsync == SPOOL_FSYNC_INTERVAL && now - s->last_sync >= s->o.fsync_interval_ms;
+    if (seg != s->ack_seg || off != s->ack_off) {
+        if (ack_write(s, seg, off) == MKB_OK)
+            s->ack_dirty = true;
+    }
+    if (sync_due) {
+        s->last_sync = now;
+        if (atomic_exchange(&s->dirty, false)) {
+            pthread_mutex_lock(&s->lock); /* the writer may switch segments */
+            if (fdatasync(s->wfd) != 0)
+                log_error("spool", "fdatasync of %s: %s", s->dir, strerror(errno));
+            pthread_mutex_unlock(&s->lock);
+        }
+        if (s->ack_dirty) {
+            fdatasync(s->ackfd);
+            s->ack_dirty = false;
+        }
+    }
+    /* Segments wholly before the mark are delivered. The mark is written
+     * first: a crash in between leaves files that the next start deletes. */
+    pthread_mutex_lock(&s->lock);
+    while (s->nsegs && s->segs[0] < s->ack_seg && s->segs[0] < s->rseg)
+        seg_delete(s, 0);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void spool_stats(spool_t *s, spool_stats_t *out)
+{
+    out->appended = atomic_load(&s->appended);
+    out->handed = atomic_load(&s->handed);
+    out->acked = atomic_load(&s->acked);
+    out->dropped = atomic_load(&s->dropped);
+    out->corrupt = atomic_load(&s->corrupt);
+    out->corrupt_bytes = atomic_load(&s->corrupt_bytes);
+    out->replay = s->replay;
+    out->write_errors = atomic_load(&s->write_errors);
+    out->bytes = atomic_load(&s->bytes);
+    pthread_mutex_lock(&s->lock);
+    out->segments = s->nsegs;
+    pthread_mutex_unlock(&s->lock);
+}

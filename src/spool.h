@@ -1,0 +1,106 @@
+/* The on-disk spool: a journal of Kafka records written on the MQTT
+ * receive thread before the broker gets its PUBACK, read back by the sender
+ * thread that feeds the producers, and acknowledged by delivery reports.
+ *
+ * Files in the spool directory:
+ *   NNNNNNNNNNNNNNNN.seg  segments (hex id), appended with write(2); a new one
+ *                         at every start and whenever the active one passes
+ *                         segment_bytes. Deleted once every record is acked.
+ *   ack                   the acknowledged mark: (segment, offset) of the first
+ *                         record not known to be delivered, in two
+ *                         checksummed slots written alternately.
+ *   id                    a random id of this spool (in every record's id).
+ *   lock                  flock()ed while a bridge uses the directory.
+ *
+ * Record: magic "MKBS", u32 body length, u32 CRC-32 of the body, body (see
+ * spool.c). A record that fails its checksum (torn tail, flipped bytes) is
+ * reported and skipped; every complete record around it is kept.
+ *
+ * Threads: spool_append/spool_commit from one writer thread (the MQTT
+ * callback); spool_next/spool_wait from one reader thread (the sender);
+ * spool_ack from any thread; spool_tick from the main thread. */
+#ifndef MKB_SPOOL_H
+#define MKB_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapper.h"
+
+typedef struct spool spool_t;
+
+typedef enum { SPOOL_FSYNC_ALWAYS, SPOOL_FSYNC_INTERVAL, SPOOL_FSYNC_NEVER } spool_fsync_t;
+typedef enum { SPOOL_FULL_BLOCK, SPOOL_FULL_DROP_OLDEST } spool_full_t;
+
+typedef struct {
+    const char *dir;
+    uint64_t max_bytes;     /* on-disk size at which on_full applies */
+    uint64_t segment_bytes; /* a segment is closed once it passes this size */
+    spool_fsync_t fsync;
+    long long fsync_interval_ms;
+    spool_full_t on_full;
+} spool_opts_t;
+
+typedef struct {
+    uint64_t appended;      /* records written this run */
+    uint64_t handed;        /* records given to the sender this run */
+    uint64_t acked;         /* records acknowledged this run */
+    uint64_t dropped;       /* records dropped by on_full: drop_oldest */
+    uint64_t corrupt;       /* damaged spans skipped (torn tails included) */
+    uint64_t corrupt_bytes; /* bytes in them */
+    uint64_t replay;        /* records found unacknowledged at start */
+    uint64_t bytes;         /* on disk now */
+    uint64_t segments;      /* on disk now */
+    uint64_t write_errors;  /* failed commits (disk full, I/O error) */
+} spool_stats_t;
+
+/* Opens (creating it if needed) the spool in OPTS->dir: takes the lock,
+ * checks every segment (damage is logged and counted), deletes what the ack
+ * file says was delivered, and starts a new segment. The reader then starts
+ * with the records not yet acknowledged (the replay). */
+int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t errstr_size);
+
+/* Persists the ack mark, syncs, releases the lock. NULL is a no-op. */
+void spool_close(spool_t *s);
+
+/* Writer: adds REC to the pending batch (nothing is written yet). */
+int spool_append(spool_t *s, const mapper_record_t *rec);
+
+/* Writer: writes the pending batch with one write(2) (and fdatasync when
+ * fsync is always). MKB_OK: the records are in the journal. MKB_ERR_RETRY:
+ * the spool is full (on_full: block); try again later. MKB_ERR_IO: the write
+ * failed (disk full...), nothing of the batch is in the journal, and
+ * ERRSTR says why; the batch stays pending for the next try. */
+int spool_commit(spool_t *s, char *errstr, size_t errstr_size);
+
+/* Writer: forgets the pending batch (the message will be redelivered). */
+void spool_discard(spool_t *s);
+
+/* Reader: the next record, in journal order. REC's pointers stay valid until
+ * the next call. *TICKET identifies it for spool_ack; ID (at least
+ * SPOOL_ID_LEN bytes) receives its stable id "<spool id>-<segment>-<offset>".
+ * MKB_ERR_RETRY when there is nothing to read now; MKB_ERR_IO if a segment
+ * cannot be mapped (logged; try again later). */
+#define SPOOL_ID_LEN 48
+int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id);
+
+/* Reader: waits until something was written or TIMEOUT_MS passed. */
+void spool_wait(spool_t *s, int timeout_ms);
+
+/* True when the reader has read everything written so far. */
+bool spool_caught_up(spool_t *s);
+
+/* The record with TICKET was delivered (or settled for good). */
+void spool_ack(spool_t *s, uint64_t ticket);
+
+/* Main thread, every ~100 ms: advances and persists the ack mark, deletes
+ * delivered segments, syncs per the fsync policy. */
+void spool_tick(spool_t *s);
+
+/* True when the spool holds max_bytes or more. */
+bool spool_full(spool_t *s);
+
+void spool_stats(spool_t *s, spool_stats_t *out);
+
+#endif
