@@ -50,6 +50,11 @@ typedef struct {
     bool acked;
 } ticket_t;
 
+typedef struct {
+    uint32_t id;
+    uint64_t records; /* of a closed segment; the active one counts in wrecs */
+} seg_t;
+
 struct spool {
     spool_opts_t o;
     char *dir;
@@ -59,7 +64,7 @@ struct spool {
     /* writer */
     int wfd;
     uint32_t wseg;
-    uint64_t woff;
+    uint64_t woff, wrecs;
     unsigned char *pend;
     size_t pend_len, pend_cap, pend_n;
     /* (segment << 32) | bytes written to it: what the reader may read */
@@ -70,7 +75,7 @@ struct spool {
 
     /* segment ids on disk, ascending; lock */
     pthread_mutex_t lock;
-    uint32_t *segs;
+    seg_t *segs;
     size_t nsegs, segs_cap;
 
     /* reader (position under lock: the ack mark reads it) */
@@ -82,6 +87,8 @@ struct spool {
     uint64_t rsize;     /* final size + 1 of a closed segment; 0: not known */
     uint32_t first_seg; /* the first segment of this run: older ones are checked */
     uint64_t released;  /* pages below this were released (MADV_DONTNEED) */
+    uint64_t rhanded; /* records handed out from this segment; lock */
+    bool rdropped;    /* this segment was dropped (on_full: drop_oldest); lock */
     mapper_header_t *hdrs;
     size_t hdrs_cap;
 
@@ -344,7 +351,7 @@ static int ack_write(spool_t *s, uint32_t seg, uint64_t off)
 
 static int seg_cmp(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t x = ((const seg_t *)a)->id, y = ((const seg_t *)b)->id;
     return x < y ? -1 : x > y;
 }
 
@@ -360,8 +367,8 @@ static uint64_t seg_size(spool_t *s, uint32_t id)
 static void seg_delete(spool_t *s, size_t idx)
 {
     char name[64];
-    seg_name(name, sizeof(name), s->segs[idx]);
-    uint64_t size = seg_size(s, s->segs[idx]);
+    seg_name(name, sizeof(name), s->segs[idx].id);
+    uint64_t size = seg_size(s, s->segs[idx].id);
     if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
         log_error("spool", "cannot delete %s/%s: %s", s->dir, name, strerror(errno));
     atomic_fetch_sub(&s->bytes, size);
@@ -388,7 +395,10 @@ static int seg_start(spool_t *s, uint32_t id, char *errstr, size_t errstr_size)
     }
     if (s->o.fsync != SPOOL_FSYNC_NEVER)
         fsync(s->dirfd);
-    s->segs[s->nsegs++] = id;
+    if (s->nsegs)
+        s->segs[s->nsegs - 1].records += s->wrecs; /* the one closed now (or a replayed one) */
+    s->segs[s->nsegs++] = (seg_t){id, 0};
+    s->wrecs = 0;
     if (s->wfd >= 0) {
         if (s->o.fsync != SPOOL_FSYNC_NEVER)
             fdatasync(s->wfd);
@@ -403,7 +413,7 @@ static int seg_start(spool_t *s, uint32_t id, char *errstr, size_t errstr_size)
 
 /* Checks segment ID at open: logs and counts damaged spans; a damaged tail
  * is cut off. Counts the records at or after FROM (the replay). */
-static void seg_recover(spool_t *s, uint32_t id, uint64_t from)
+static uint64_t seg_recover(spool_t *s, uint32_t id, uint64_t from)
 {
     char name[64];
     seg_name(name, sizeof(name), id);
@@ -413,7 +423,7 @@ static void seg_recover(spool_t *s, uint32_t id, uint64_t from)
         log_error("spool", "cannot read %s/%s: %s", s->dir, name, strerror(errno));
         if (fd >= 0)
             close(fd);
-        return;
+        return 0;
     }
     uint64_t size = (uint64_t)st.st_size, off = 0, kept = 0, pending = 0;
     const unsigned char *base = NULL;
@@ -422,7 +432,7 @@ static void seg_recover(spool_t *s, uint32_t id, uint64_t from)
         if (base == MAP_FAILED) {
             log_error("spool", "cannot map %s/%s: %s", s->dir, name, strerror(errno));
             close(fd);
-            return;
+            return 0;
         }
     }
     while (off < size) {
@@ -459,6 +469,7 @@ static void seg_recover(spool_t *s, uint32_t id, uint64_t from)
     close(fd);
     s->replay += pending;
     atomic_fetch_add(&s->bytes, size);
+    return kept;
 }
 
 static int spool_id_load(spool_t *s, char *errstr, size_t errstr_size)
@@ -566,7 +577,7 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
             snprintf(errstr, errstr_size, "out of memory");
             goto fail;
         }
-        s->segs[s->nsegs++] = (uint32_t)id;
+        s->segs[s->nsegs++] = (seg_t){(uint32_t)id, 0};
     }
     closedir(d);
     if (s->nsegs)
@@ -574,18 +585,19 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
 
     /* Below the ack mark: delivered (a crash came between the mark and the
      * delete). The rest is checked and replayed from the mark. */
-    while (s->nsegs && s->segs[0] < s->ack_seg)
+    while (s->nsegs && s->segs[0].id < s->ack_seg)
         seg_delete(s, 0);
     for (size_t i = 0; i < s->nsegs; i++)
-        seg_recover(s, s->segs[i], s->segs[i] == s->ack_seg ? s->ack_off : 0);
-    uint32_t last = s->nsegs ? s->segs[s->nsegs - 1] : 0;
+        s->segs[i].records =
+            seg_recover(s, s->segs[i].id, s->segs[i].id == s->ack_seg ? s->ack_off : 0);
+    uint32_t last = s->nsegs ? s->segs[s->nsegs - 1].id : 0;
     uint32_t next = (last > s->ack_seg ? last : s->ack_seg) + 1;
     if (next == 0) {
         snprintf(errstr, errstr_size, "spool: segment ids exhausted in %s", s->dir);
         goto fail;
     }
     if (s->nsegs) {
-        s->rseg = s->segs[0];
+        s->rseg = s->segs[0].id;
         s->roff = s->rseg == s->ack_seg ? s->ack_off : 0;
     } else {
         s->rseg = next;
@@ -631,6 +643,8 @@ static void reader_move(spool_t *s, uint32_t id)
     s->rseg = id;
     s->roff = 0;
     s->rsize = 0;
+    s->rhanded = 0;
+    s->rdropped = false;
 }
 
 static void ack_advance(spool_t *s, uint32_t *seg, uint64_t *off);
@@ -672,6 +686,8 @@ void spool_close(spool_t *s)
 
 /* ---- writer ------------------------------------------------------------- */
 
+static bool drop_oldest(spool_t *s);
+
 bool spool_full(spool_t *s)
 {
     return atomic_load(&s->bytes) >= s->o.max_bytes;
@@ -689,6 +705,8 @@ int spool_commit(spool_t *s, char *errstr, size_t errstr_size)
         return MKB_OK;
     if (s->o.on_full == SPOOL_FULL_BLOCK && spool_full(s))
         return MKB_ERR_RETRY;
+    while (s->o.on_full == SPOOL_FULL_DROP_OLDEST && spool_full(s) && drop_oldest(s))
+        ;
     if (s->woff > 0 && s->woff + s->pend_len > s->o.segment_bytes) {
         pthread_mutex_lock(&s->lock);
         int rc = seg_start(s, s->wseg + 1, errstr, errstr_size);
@@ -723,6 +741,7 @@ int spool_commit(spool_t *s, char *errstr, size_t errstr_size)
         return MKB_ERR_IO;
     }
     s->woff += s->pend_len;
+    s->wrecs += s->pend_n;
     atomic_fetch_add(&s->bytes, s->pend_len);
     atomic_fetch_add(&s->appended, s->pend_n);
     atomic_store(&s->head, ((uint64_t)s->wseg << 32) | s->woff);
@@ -769,39 +788,32 @@ static int reader_map(spool_t *s, uint64_t need, bool closed)
     return MKB_OK;
 }
 
-/* Drops the oldest closed segment when over max_bytes (on_full: drop_oldest).
- * Its records not yet handed out are counted as dropped. */
-static bool drop_oldest(spool_t *s, uint32_t active)
+/* on_full: drop_oldest, on the writer's thread: deletes the oldest closed
+ * segment. Its records not yet handed to the sender are counted as dropped;
+ * if the sender is reading it, it moves on at its next call (its mapping of
+ * the deleted file stays valid until then). False if only the active
+ * segment is left. */
+static bool drop_oldest(spool_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    if (!s->nsegs || s->segs[0] >= active) {
+    if (s->nsegs < 2) {
         pthread_mutex_unlock(&s->lock);
         return false;
     }
-    uint32_t id = s->segs[0];
+    seg_t seg = s->segs[0];
     uint64_t n = 0;
-    if (id >= s->rseg) {
-        /* count what the reader has not handed out */
-        if (id == s->rseg && reader_map(s, 0, true) == MKB_OK && s->map) {
-            struct stat st;
-            uint64_t size = fstat(s->rfd, &st) == 0 ? (uint64_t)st.st_size : 0;
-            for (uint64_t off = s->roff; off + REC_HEAD <= size;) {
-                uint32_t len = get32(s->map + off + 4);
-                if (get32(s->map + off) != REC_MAGIC || len > size - off - REC_HEAD)
-                    break;
-                n++;
-                off += REC_HEAD + len;
-            }
-        }
-        if (id == s->rseg)
-            reader_move(s, s->nsegs > 1 ? s->segs[1] : active);
+    if (seg.id > s->rseg) {
+        n = seg.records;
+    } else if (seg.id == s->rseg) {
+        n = seg.records > s->rhanded ? seg.records - s->rhanded : 0;
+        s->rdropped = true;
     }
     seg_delete(s, 0);
     pthread_mutex_unlock(&s->lock);
     uint64_t total = atomic_fetch_add(&s->dropped, n) + n;
     log_warn("spool",
-             "spool full (%" PRIu64 " bytes): dropped the oldest segment, %" PRIu64
-             " undelivered record(s) (%" PRIu64 " dropped so far)",
+             "spool full (%" PRIu64 " bytes, on_full: drop_oldest): deleted the oldest segment "
+             "with %" PRIu64 " undelivered record(s) (%" PRIu64 " dropped so far)",
              s->o.max_bytes, n, total);
     return true;
 }
@@ -811,8 +823,17 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
     for (;;) {
         uint64_t head = atomic_load(&s->head);
         uint32_t hseg = (uint32_t)(head >> 32);
-        while (s->o.on_full == SPOOL_FULL_DROP_OLDEST && spool_full(s) && drop_oldest(s, hseg))
-            ;
+        pthread_mutex_lock(&s->lock);
+        if (s->rdropped) { /* see drop_oldest */
+            uint32_t nxt = hseg;
+            for (size_t i = 0; i < s->nsegs; i++)
+                if (s->segs[i].id > s->rseg) {
+                    nxt = s->segs[i].id;
+                    break;
+                }
+            reader_move(s, nxt);
+        }
+        pthread_mutex_unlock(&s->lock);
         bool closed = s->rseg < hseg;
         uint64_t limit;
         if (!closed) {
@@ -829,8 +850,8 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
             pthread_mutex_lock(&s->lock);
             uint32_t nxt = hseg;
             for (size_t i = 0; i < s->nsegs; i++)
-                if (s->segs[i] > s->rseg) {
-                    nxt = s->segs[i];
+                if (s->segs[i].id > s->rseg) {
+                    nxt = s->segs[i].id;
                     break;
                 }
             reader_move(s, nxt);
@@ -879,6 +900,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
         *ticket = s->ring_next++;
         s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, false};
         s->roff += n;
+        s->rhanded++;
         pthread_mutex_unlock(&s->lock);
         atomic_fetch_add(&s->handed, 1);
         /* Give back the pages read so far (1 MiB at a time), so resident
@@ -978,7 +1000,7 @@ void spool_tick(spool_t *s)
     /* Segments wholly before the mark are delivered. The mark is written
      * first: a crash in between leaves files that the next start deletes. */
     pthread_mutex_lock(&s->lock);
-    while (s->nsegs && s->segs[0] < s->ack_seg && s->segs[0] < s->rseg)
+    while (s->nsegs && s->segs[0].id < s->ack_seg && s->segs[0].id < s->rseg)
         seg_delete(s, 0);
     pthread_mutex_unlock(&s->lock);
 }

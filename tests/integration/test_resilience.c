@@ -672,6 +672,85 @@ START_TEST(test_spool_disk_full)
 }
 END_TEST
 
+/* The number after "NAME=" in the bridge's last stats line, or -1. */
+static long long log_stat(const itest_bridge_t *b, const char *name)
+{
+    FILE *f = fopen(b->log_path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096], key[64];
+    long long v = -1;
+    snprintf(key, sizeof(key), " %s=", name);
+    while (fgets(line, sizeof(line), f)) {
+        char *p = strstr(line, key);
+        if (p)
+            v = atoll(p + strlen(key));
+    }
+    fclose(f);
+    return v;
+}
+
+/* Kafka away, the spool's max_bytes reached: with on_full block the bridge
+ * stops taking messages (the broker keeps them) and nothing is lost; with
+ * drop_oldest it drops whole segments and counts exactly what it dropped. */
+START_TEST(test_spool_full_policies)
+{
+    const int n = 15000; /* ~330-byte records: ~5 MB against a 2 MiB spool */
+    const char *policy = _i == 0 ? "block" : "drop_oldest";
+    fix_t f;
+    fix_init(&f, _i == 0 ? "spoolblock" : "spooldrop", 1, NULL);
+    char *extra = NULL;
+    ck_assert(asprintf(&extra,
+                       "spool: { dir: \"%s/%s.spool\", segment_bytes: 1048576, "
+                       "max_bytes: 2097152, on_full: %s }\n%s",
+                       itest_env("MKB_HARNESS_DIR"), f.client, policy, f.routes) > 0);
+    /* A 1 MiB producer queue, so most of the backlog is only in the spool. */
+    char *cfg = config(f.client, NULL, NULL, "  properties: { queue.buffering.max.kbytes: 1024 }\n",
+                       extra);
+    itest_bridge_t b;
+    start_ready(&b, f.client, cfg);
+    itest_harness_ctl("stop-kafka");
+    char fmt[300];
+    snprintf(fmt, sizeof(fmt), "p-%%d {\"pad\":\"%0250d\"}", 0);
+    itest_mqtt_publish_n("pub-p1", MQTTVERSION_5, f.mtopic, 1, fmt, n);
+    const char *want = _i == 0 ? "spool full (spool.max_bytes reached, on_full: block)"
+                               : "deleted the oldest segment";
+    bool seen = itest_bridge_wait_log(&b, want, 60000);
+    itest_harness_ctl("start-kafka");
+    if (!seen)
+        itest_bridge_dump_log(&b);
+    ck_assert_msg(seen, "no '%s' in the log", want);
+    wait_settled(f.topic, _i == 0 ? n : 1, 180000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 60000), 0);
+    long long dropped = log_stat(&b, "dropped");
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(f.topic, (size_t)(n - dropped), 60000, &vals, &count, NULL, NULL);
+    for (size_t i = 0; i < count; i++) {
+        char *sp = strchr(vals[i], ' ');
+        if (sp)
+            *sp = '\0';
+    }
+    int *seen_ids = calloc((size_t)n, sizeof(int));
+    tally_t t = tally(vals, count, "p-", n, seen_ids);
+    fprintf(stderr, "spool full, %s: published %d, in Kafka %zu, missing %d, dropped (counted) "
+                    "%lld, duplicated %d\n",
+            policy, n, count, t.missing, dropped, t.dups);
+    ck_assert_int_eq(t.unknown, 0);
+    if (_i == 0) {
+        ck_assert_msg(t.missing == 0, "%d lost", t.missing);
+        ck_assert_int_eq(dropped, 0);
+    } else {
+        ck_assert_msg(dropped > 0, "nothing dropped");
+        ck_assert_int_eq(t.missing, dropped); /* exactly what was counted */
+    }
+    free(seen_ids);
+    itest_free_strings(vals, count);
+    free(cfg);
+    free(extra);
+    fix_free(&f);
+}
+END_TEST
+
 /* A spool directory that cannot be made: exit 1 with the path and reason. */
 START_TEST(test_spool_dir_unusable)
 {
@@ -732,6 +811,7 @@ int main(void)
     tcase_set_timeout(spool, 300);
     tcase_add_test(spool, test_spool_sigkill);
     tcase_add_test(spool, test_spool_disk_full);
+    tcase_add_loop_test(spool, test_spool_full_policies, 0, 2);
     tcase_add_test(spool, test_spool_dir_unusable);
     suite_add_tcase(s, spool);
     return check_run(s);
