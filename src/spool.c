@@ -84,11 +84,11 @@ struct spool {
     int rfd;
     const unsigned char *map;
     size_t maplen;
-    uint64_t rsize;     /* final size + 1 of a closed segment; 0: not known */
-    uint32_t first_seg; /* the first segment of this run: older ones are checked */
-    uint64_t released;  /* pages below this were released (MADV_DONTNEED) */
-    uint64_t rhanded; /* records handed out from this segment; lock */
-    bool rdropped;    /* this segment was dropped (on_full: drop_oldest); lock */
+    uint64_t rsize;       /* final size + 1 of a closed segment; 0: not known */
+    uint32_t first_seg;   /* the first segment of this run: older ones are checked */
+    uint64_t released;    /* pages below this were released (MADV_DONTNEED) */
+    uint64_t rhanded;     /* records handed out from this segment; lock */
+    atomic_bool rdropped; /* this segment was dropped (on_full: drop_oldest) */
     mapper_header_t *hdrs;
     size_t hdrs_cap;
 
@@ -644,7 +644,7 @@ static void reader_move(spool_t *s, uint32_t id)
     s->roff = 0;
     s->rsize = 0;
     s->rhanded = 0;
-    s->rdropped = false;
+    atomic_store(&s->rdropped, false);
 }
 
 static void ack_advance(spool_t *s, uint32_t *seg, uint64_t *off);
@@ -806,7 +806,7 @@ static bool drop_oldest(spool_t *s)
         n = seg.records;
     } else if (seg.id == s->rseg) {
         n = seg.records > s->rhanded ? seg.records - s->rhanded : 0;
-        s->rdropped = true;
+        atomic_store(&s->rdropped, true);
     }
     seg_delete(s, 0);
     pthread_mutex_unlock(&s->lock);
@@ -818,22 +818,27 @@ static bool drop_oldest(spool_t *s)
     return true;
 }
 
+/* Moves the reader to the segment after its own (ACTIVE if none is left). */
+static void reader_next_segment(spool_t *s, uint32_t active)
+{
+    pthread_mutex_lock(&s->lock);
+    uint32_t nxt = active;
+    for (size_t i = 0; i < s->nsegs; i++)
+        if (s->segs[i].id > s->rseg) {
+            nxt = s->segs[i].id;
+            break;
+        }
+    reader_move(s, nxt);
+    pthread_mutex_unlock(&s->lock);
+}
+
 int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
 {
     for (;;) {
         uint64_t head = atomic_load(&s->head);
         uint32_t hseg = (uint32_t)(head >> 32);
-        pthread_mutex_lock(&s->lock);
-        if (s->rdropped) { /* see drop_oldest */
-            uint32_t nxt = hseg;
-            for (size_t i = 0; i < s->nsegs; i++)
-                if (s->segs[i].id > s->rseg) {
-                    nxt = s->segs[i].id;
-                    break;
-                }
-            reader_move(s, nxt);
-        }
-        pthread_mutex_unlock(&s->lock);
+        if (atomic_load(&s->rdropped)) /* see drop_oldest */
+            reader_next_segment(s, hseg);
         bool closed = s->rseg < hseg;
         uint64_t limit;
         if (!closed) {
@@ -845,17 +850,8 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
                 s->rsize = seg_size(s, s->rseg) + 1;
             limit = s->rsize - 1;
         }
-        if (s->roff >= limit) {
-            /* A closed segment read to its end (or gone): on to the next. */
-            pthread_mutex_lock(&s->lock);
-            uint32_t nxt = hseg;
-            for (size_t i = 0; i < s->nsegs; i++)
-                if (s->segs[i].id > s->rseg) {
-                    nxt = s->segs[i].id;
-                    break;
-                }
-            reader_move(s, nxt);
-            pthread_mutex_unlock(&s->lock);
+        if (s->roff >= limit) { /* a closed segment read to its end (or gone) */
+            reader_next_segment(s, hseg);
             continue;
         }
         if (reader_map(s, limit, closed) != MKB_OK || !s->map) {
