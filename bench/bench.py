@@ -25,13 +25,24 @@ consumer, and the bridge's CPU and RSS.
 
 Cost curves: bench/micro_mapper (the rule engine alone) with 10 and 10,000
 routes and 100 B, 1 KB and 10 KB payloads.
+
+--spool-compare (instead of all the above): the drain of the bridge with the
+spool off and on (spool: { dir, fsync: interval }), alternating off, on for
+--rounds rounds per config (--spool-configs, default hvac,raw), each run with
+its own persistent session, its own N readings published just before it, its
+own Kafka topic and a wiped spool directory in the harness dir. Prints each
+run (msg/s, CPU s per million, peak RSS, CPU by thread) and the medians with
+the ratio on/off; --md PATH also writes that as Markdown. BENCH_N (default
+200000 in this mode) readings per run.
 """
 import argparse
 import datetime
 import os
 import platform
 import re
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -59,7 +70,7 @@ class Bench:
     def kt(self, *a, **kw):
         return sh([os.path.join(self.tool, "kafka_tool"), self.kafka, *map(str, a)], **kw)
 
-    def bridge_config(self, name, raw):
+    def bridge_config(self, name, raw, spool_dir=None):
         rules = (
             f"  - name: raw\n    mqtt: {{ filter: \"{FILTER}\", qos: 1 }}\n"
             f"    kafka: {{ topic: {name} }}\n    payload: raw\n"
@@ -77,7 +88,9 @@ class Bench:
         path = os.path.join(self.dir, f"bench-{name}.yaml")
         with open(path, "w") as f:
             f.write(f"mqtt: {{ uri: \"{self.uri}\", client_id: bench-{name}, version: 3.1.1 }}\n"
-                    f"kafka: {{ bootstrap: \"{self.kafka}\" }}\nlog_level: warn\nroutes:\n{rules}")
+                    f"kafka: {{ bootstrap: \"{self.kafka}\" }}\nlog_level: warn\n"
+                    + (f"spool: {{ dir: \"{spool_dir}\", fsync: interval }}\n" if spool_dir else "")
+                    + f"routes:\n{rules}")
         return path
 
     def start_bridge(self, cfg, log):
@@ -136,15 +149,26 @@ class Bench:
                   f"{r['rss_mb']:6.1f} MiB  ({r['note']})", flush=True)
         return rows
 
-    def wait_kafka(self, topic, n, procs):
+    def wait_kafka(self, topic, n, procs, timeout=600, must_live=False, peaks=None):
         """Seconds until TOPIC holds N records, sampling the peak RSS of PROCS
-        meanwhile (they may exit before the end: a pipeline does)."""
+        meanwhile (they may exit before the end: a pipeline does; with
+        MUST_LIVE, one exiting first is an error). PEAKS, a dict, also gets
+        the peak of other /proc/PID/status fields (RssAnon, RssFile)."""
         t0 = time.time()
         w = subprocess.Popen([os.path.join(self.tool, "kafka_tool"), self.kafka, "wait", topic,
-                              str(n), "600"], stdout=subprocess.PIPE)
+                              str(n), str(timeout)], stdout=subprocess.PIPE)
         rss = 0
         while w.poll() is None:
             rss = max([rss] + [self.hwm(p.pid) for p in procs])
+            if peaks is not None:
+                for k, v in self.status(procs[0].pid).items():
+                    peaks[k] = max(peaks.get(k, 0), v)
+            if must_live and any(p.poll() is not None for p in procs):
+                w.kill()
+                w.wait()
+                raise RuntimeError(f"{topic}: the process exited (status "
+                                   f"{[p.returncode for p in procs]}) before Kafka held {n} records "
+                                   f"(it holds {self.kt('count', topic)})")
             time.sleep(0.02)
         elapsed = time.time() - t0
         if w.returncode != 0:
@@ -267,6 +291,219 @@ class Bench:
             return 0
 
     @staticmethod
+    def status(pid, keys=("RssAnon", "RssFile")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                text = f.read()
+        except OSError:
+            return {}
+        out = {}
+        for k in keys:
+            m = re.search(rf"{k}:\s+(\d+)", text)
+            if m:
+                out[k] = int(m.group(1))
+        return out
+
+    @staticmethod
+    def threads_cpu(pid):
+        """[(tid, comm, CPU seconds, context switches)] of PID's threads, by
+        thread id (switches: voluntary + involuntary)."""
+        out = []
+        tck = os.sysconf("SC_CLK_TCK")
+        try:
+            tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            return out
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            comm = st[st.index("(") + 1:st.rindex(")")]
+            fields = st.rsplit(")", 1)[1].split()
+            csw = 0
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    csw = sum(int(v) for v in re.findall(r"ctxt_switches:\s+(\d+)", f.read()))
+            except OSError:
+                pass
+            out.append((tid, comm, (int(fields[11]) + int(fields[12])) / tck, csw))
+        return out
+
+    # ---- --spool-compare ------------------------------------------------------------
+    def spool_run(self, cfg, mode, rnd):
+        """One drain of the bridge with config CFG (hvac|raw), spool MODE
+        (off|on): a fresh topic and persistent session, N readings published
+        into it, then the bridge started and timed until Kafka holds N."""
+        n = self.n
+        name = f"bench.sc-{cfg}-{mode}-{rnd}"
+        spool_dir = os.path.join(self.dir, f"spool-{cfg}") if mode == "on" else None
+        self.kt("create", name)
+        cfgp = self.bridge_config(name, cfg == "raw", spool_dir)
+        client = f"bench-{name}"
+
+        def wipe():
+            if spool_dir:
+                shutil.rmtree(spool_dir, ignore_errors=True)
+        wipe()
+        logp = os.path.join(self.dir, f"sc-{cfg}-{mode}-{rnd}-setup.log")
+        with open(logp, "w") as log:
+            p = self.start_bridge(cfgp, log)
+            ok = self.wait_log(logp, "ready: forwarding")
+            p.send_signal(signal.SIGTERM)
+            rc = self.reap(p, 60)
+        if not ok or rc is None:
+            raise RuntimeError(f"{name}: setup bridge {'not ready' if not ok else 'hung at exit'}; "
+                               f"log {logp}:\n{self.tail(logp)}")
+        wipe()
+        t0 = time.time()
+        out = subprocess.run([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(n), "200", "0"],
+                             check=True, capture_output=True, text=True)
+        pub = f"published in {time.time() - t0:.1f} s: {out.stderr.strip()}"
+        logp = os.path.join(self.dir, f"sc-{cfg}-{mode}-{rnd}.log")
+        log = open(logp, "w")
+        load = os.getloadavg()[0]
+        p = self.start_bridge(cfgp, log)
+        perf = None
+        if self.a.perf:
+            # perf record -p follows only the threads there when it attaches:
+            # wait for Paho's receive thread (it misses the drain's start).
+            end = time.time() + 10
+            while time.time() < end and not any(t[1] == "MQTTAsync_rcv"
+                                                 for t in self.threads_cpu(p.pid)):
+                time.sleep(0.005)
+            os.makedirs(self.a.perf, exist_ok=True)
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "--call-graph",
+                                     "dwarf,16384", "-o",
+                                     os.path.join(self.a.perf, f"sc-{cfg}-{mode}-{rnd}.data"),
+                                     "-p", str(p.pid)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        peaks = {}
+        try:
+            elapsed, rss = self.wait_kafka(name, n, [p], timeout=self.a.drain_timeout,
+                                           must_live=True, peaks=peaks)
+        except RuntimeError as e:
+            threads = self.threads_cpu(p.pid)
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
+            p.send_signal(signal.SIGTERM)
+            if self.reap(p, 30) is None:
+                p.kill()
+                p.wait()
+            log.close()
+            self.drop_session(client)
+            raise RuntimeError(f"{e}\nthreads: {threads}\nbridge log {logp}:\n{self.tail(logp)}")
+        threads = self.threads_cpu(p.pid)  # before the shutdown
+        io = self.proc_io(p.pid)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
+        p.send_signal(signal.SIGTERM)
+        t_stop = time.time()
+        ru = self.reap(p, 60, rusage=True)
+        if ru is None:
+            p.kill()
+            p.wait()
+            log.close()
+            self.drop_session(client)
+            raise RuntimeError(f"{name}: the bridge did not exit within 60 s of SIGTERM; "
+                               f"log {logp}:\n{self.tail(logp)}")
+        stop_s = time.time() - t_stop
+        log.close()
+        self.drop_session(client)
+        with open(logp) as f:
+            text = f.read()
+        m = re.findall(r"final: .*delivered=(\d+)", text)
+        sp = re.findall(r"final: spool appended=(\d+) sent=(\d+) acked=(\d+)", text)
+        note = f"Kafka has {self.kt('count', name)}, bridge delivered {m[-1] if m else '?'}"
+        if sp:
+            note += f"; spool appended {sp[-1][0]}, sent {sp[-1][1]}, acked {sp[-1][2]}"
+        bad = [l for l in text.splitlines() if re.search(r"\b(error|warn|WARN|ERROR)\b", l)]
+        if p.returncode != 0:
+            note += f"; exit status {p.returncode}"
+        if spool_dir:
+            wipe()
+        cpu = ru.ru_utime + ru.ru_stime
+        groups, csw = self.thread_groups(threads, p.pid)
+        return {"cfg": cfg, "mode": mode, "round": rnd, "elapsed": elapsed, "rate": n / elapsed,
+                "cpu": cpu, "cpu_per_m": cpu / n * 1e6, "user_per_m": ru.ru_utime / n * 1e6,
+                "sys_per_m": ru.ru_stime / n * 1e6, "rss_mb": rss / 1024.0,
+                "anon_mb": peaks.get("RssAnon", 0) / 1024.0,
+                "file_mb": peaks.get("RssFile", 0) / 1024.0,
+                "write_mb": io.get("write_bytes", 0) / 2**20, "load": load, "stop_s": stop_s,
+                "threads": threads, "groups": groups, "csw": csw,
+                "note": note, "log_warnings": bad[:5], "pub": pub}
+
+    @staticmethod
+    def reap(p, timeout, rusage=False):
+        """Waits up to TIMEOUT s for P; its exit status (or rusage), None if
+        it is still running."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                _, status, ru = os.wait4(p.pid, 0)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                return ru if rusage else p.returncode
+            time.sleep(0.02)
+        return None
+
+    @staticmethod
+    def tail(path, lines=40):
+        try:
+            with open(path) as f:
+                return "\n".join(f.read().splitlines()[-lines:])
+        except OSError as e:
+            return str(e)
+
+    @staticmethod
+    def thread_groups(threads, pid):
+        """CPU seconds and context switches by role: main (the process's first
+        thread), sender (the bridge's only other own thread: named like the
+        main one), MQTT receive/send (Paho), rdkafka."""
+        g = {"main": 0.0, "mqtt-rcv": 0.0, "sender": 0.0, "rdkafka": 0.0, "other": 0.0}
+        csw = dict.fromkeys(g, 0)
+        main_comm = next((c for t, c, _, _ in threads if t == pid), None)
+        for tid, comm, cpu, n in threads:
+            k = ("main" if tid == pid else "mqtt-rcv" if comm == "MQTTAsync_rcv"
+                 else "rdkafka" if comm.startswith("rdk:") else "sender"
+                 if comm == main_comm else "other")
+            g[k] += cpu
+            csw[k] += n
+        return g, csw
+
+    @staticmethod
+    def proc_io(pid):
+        """/proc/PID/io: write_bytes counts the page-cache bytes the process
+        dirtied (its file writes), not its socket traffic."""
+        try:
+            with open(f"/proc/{pid}/io") as f:
+                return {k: int(v) for k, v in (l.split(":") for l in f.read().splitlines())}
+        except (OSError, ValueError):
+            return {}
+
+    def spool_compare(self):
+        configs = self.a.spool_configs.split(",")
+        runs = []
+        for rnd in range(1, self.a.rounds + 1):
+            for cfg in configs:
+                for mode in ("off", "on"):
+                    r = self.spool_run(cfg, mode, rnd)
+                    runs.append(r)
+                    th = ", ".join(f"{c}:{s:.2f}/{k}" for _, c, s, k in r["threads"])
+                    print(f"  round {rnd} {cfg:4s} spool {mode:3s} {r['rate']:9.0f} msg/s  "
+                          f"{r['cpu_per_m']:6.1f} CPU s/M (usr {r['user_per_m']:.1f} sys "
+                          f"{r['sys_per_m']:.1f})  {r['rss_mb']:6.1f} MiB  "
+                          f"wrote {r['write_mb']:.1f} MiB  load {r['load']:.1f}  "
+                          f"exit {r['stop_s']:.1f} s  ({r['note']})\n"
+                          f"      threads (tid order, CPU s/context switches): {th}\n"
+                          f"      {r['pub']}", flush=True)
+                    for l in r["log_warnings"]:
+                        print(f"      log: {l}", flush=True)
+        return runs
+
+    @staticmethod
     def proc_rss(pid):
         with open(f"/proc/{pid}/status") as f:
             return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
@@ -282,12 +519,15 @@ class Bench:
         return rows
 
 
+def first_line(cmd):
+    try:
+        return sh(cmd, shell=True).splitlines()[0]
+    except Exception:
+        return "?"
+
+
 def machine():
-    def first(cmd):
-        try:
-            return sh(cmd, shell=True).splitlines()[0]
-        except Exception:
-            return "?"
+    first = first_line
     cpu = first("lscpu | sed -n 's/^Model name: *//p'")
     return {
         "cpu": cpu, "cores": os.cpu_count(),
@@ -343,18 +583,102 @@ def report(args, m, drain, live, curves):
     return "\n".join(lines)
 
 
+def spool_report(args, m, runs, wall):
+    med = statistics.median
+    n = args.n
+    lines = [f"## Spool off/on, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: drain of {n} QoS 1 "
+             f"readings per run, {args.rounds} rounds, order off, on", "",
+             f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
+             f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
+             f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}",
+             f"- spool: {{ dir: <harness dir>/spool-<config>, fsync: interval }} (1000 ms), "
+             f"on {m.get('spool_fs', '?')}; wiped before and after each run", "",
+             "| round | config | spool | msg/s | CPU s per million (user + sys) | peak RSS MiB "
+             "(anon / file) | file writes MiB | load avg at start | check |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        lines.append(f"| {r['round']} | {r['cfg']} | {r['mode']} | {r['rate']:.0f} | "
+                     f"{r['cpu_per_m']:.1f} ({r['user_per_m']:.1f} + {r['sys_per_m']:.1f}) | "
+                     f"{r['rss_mb']:.1f} ({r['anon_mb']:.1f} / {r['file_mb']:.1f}) | "
+                     f"{r['write_mb']:.1f} | {r['load']:.1f} | {r['note']} |")
+    lines += ["", "Bridge CPU by thread, microseconds per message (read from /proc when Kafka "
+              "held all N, before the shutdown; MQTTAsync_rcv runs the callback: parse, rules, "
+              "journal write, PUBACK):", "",
+              "| round | config | spool | MQTT receive | sender | rdkafka | main | MQTT send + other | "
+              "context switches per message: receive / sender / rdkafka |",
+              "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        g = {k: v / n * 1e6 for k, v in r["groups"].items()}
+        c = {k: v / n for k, v in r["csw"].items()}
+        lines.append(f"| {r['round']} | {r['cfg']} | {r['mode']} | {g['mqtt-rcv']:.1f} | "
+                     f"{g['sender']:.1f} | {g['rdkafka']:.1f} | {g['main']:.1f} | {g['other']:.1f} | "
+                     f"{c['mqtt-rcv']:.2f} / {c['sender']:.2f} / {c['rdkafka']:.2f} |")
+    lines += ["", "Medians (ratio on/off of the medians; per round: on/off of the same round):", "",
+              "| config | spool | msg/s | CPU s per million | peak RSS MiB | ratio on/off msg/s | "
+              "per-round ratios | CPU on/off |",
+              "|---|---|---:|---:|---:|---:|---|---:|"]
+    summary = {}
+    for cfg in args.spool_configs.split(","):
+        mm = {}
+        for mode in ("off", "on"):
+            rs = [r for r in runs if r["cfg"] == cfg and r["mode"] == mode]
+            mm[mode] = {k: med([r[k] for r in rs]) for k in ("rate", "cpu_per_m", "rss_mb")}
+        ratio = mm["on"]["rate"] / mm["off"]["rate"]
+        cpu_ratio = mm["on"]["cpu_per_m"] / mm["off"]["cpu_per_m"]
+        per = []
+        for rnd in range(1, args.rounds + 1):
+            a = [r for r in runs if r["cfg"] == cfg and r["round"] == rnd]
+            off = next(r for r in a if r["mode"] == "off")
+            on = next(r for r in a if r["mode"] == "on")
+            per.append(on["rate"] / off["rate"])
+        summary[cfg] = ratio
+        for mode in ("off", "on"):
+            x = mm[mode]
+            lines.append(f"| {cfg} | {mode} | {x['rate']:.0f} | {x['cpu_per_m']:.1f} | {x['rss_mb']:.1f} | "
+                         + (f"**{ratio:.2f}x** | {', '.join(f'{v:.2f}' for v in per)} | {cpu_ratio:.2f} |"
+                            if mode == "on" else " | | |"))
+    lines += ["", "Target: spool on >= 0.8x spool off in drain throughput (median-based): "
+              + "; ".join(f"{cfg} **{v:.2f}x** ({'met' if v >= 0.8 else 'NOT met'})"
+                          for cfg, v in summary.items()) + f". Wall time of the comparison: {wall:.0f} s.", ""]
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--bin", default=os.path.join(ROOT, "mqtt-kafka-bridge"))
-    ap.add_argument("--n", type=int, default=int(ENV.get("BENCH_N", 500000)))
+    ap.add_argument("--n", type=int, default=None,
+                    help="readings per drain (BENCH_N; default 500000, 200000 with --spool-compare)")
     ap.add_argument("--live-s", type=int, default=int(ENV.get("BENCH_LIVE_S", 30)))
     ap.add_argument("--rates", default=ENV.get("BENCH_RATES", "5000,20000,50000"))
     ap.add_argument("--micro-n", type=int, default=200000)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--spool-compare", action="store_true",
+                    help="only the drain of the bridge with the spool off and on, alternating")
+    ap.add_argument("--rounds", type=int, default=3, help="--spool-compare: rounds of off, on")
+    ap.add_argument("--spool-configs", default="hvac,raw", help="--spool-compare: hvac, raw or both")
+    ap.add_argument("--drain-timeout", type=int, default=600,
+                    help="--spool-compare: seconds a drain may take before it is reported as hung")
+    ap.add_argument("--md", help="--spool-compare: also write the Markdown tables to this file")
+    ap.add_argument("--perf", help="--spool-compare: perf record each drain into this directory "
+                    "(perturbs the timings: use for profiles, not for the numbers)")
     args = ap.parse_args()
+    if args.n is None:
+        args.n = int(ENV.get("BENCH_N", 200000 if args.spool_compare else 500000))
     b = Bench(args)
     t0 = time.time()
+    if args.spool_compare:
+        print(f"== spool off/on: {args.n} readings per run, {args.rounds} rounds of "
+              f"{args.spool_configs}", flush=True)
+        m = machine()
+        m["spool_fs"] = first_line(f"df -T {b.dir} | awk 'NR==2 {{print $2 \" (\" $1 \")\"}}'")
+        runs = b.spool_compare()
+        text = spool_report(args, m, runs, time.time() - t0)
+        if args.md:
+            with open(args.md, "w") as f:
+                f.write(text)
+        print(text)
+        return 0
     print("== drain", flush=True)
     drain = b.drain()
     print("== live", flush=True)
