@@ -3,6 +3,8 @@
 # run CMD with MKB_MQTT_URI, MKB_KAFKA_BOOTSTRAP, MKB_HARNESS_DIR exported, then
 # stop both, whether CMD passed, failed, or was interrupted (Ctrl-C).
 # Exit status: CMD's, or 1 if the brokers could not start or a process was left.
+# MKB_KAFKA_NODES=3 starts a three-node Kafka cluster instead of one node
+# (MKB_KAFKA_BOOTSTRAP then lists all three; see brokers.sh).
 set -uo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/brokers.sh"
 
