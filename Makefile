@@ -4,6 +4,7 @@
 #   make check      unit tests, then integration tests against real brokers
 #   make asan       the same tests with an ASan+UBSan build (in build/asan)
 #   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
+#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, leader kill
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -49,7 +50,7 @@ INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool
 all: $(BIN) $(BUILD)/freeport
 
 $(BIN): $(OBJS)
@@ -84,6 +85,12 @@ $(BUILD)/bench/%: bench/%.c Makefile
 bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
 	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN))
+
+# The same drain with the spool off and on, alternating, in one run
+# (bench/results/2026-11-28-spool.md); target: on >= 0.8x off.
+bench-spool: all $(BENCH_TOOLS)
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) --spool-compare
 
 # The rule engine's cost per message with 10 and 10,000 routes.
 bench-micro: $(BUILD)/bench/micro_mapper
@@ -157,3 +164,23 @@ clean:
 
 -include $(OBJS:.o=.d)
 
+# Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
+# at random moments, Kafka stopped mid-stream, a damaged journal (single
+# node), then a partition leader SIGKILLed in a three-node cluster. Prints a
+# table (scenario, published, in Kafka, lost, duplicated); fails if any
+# scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
+FAULTS_BIN := $(BUILD)/tests/faults/faults
+$(FAULTS_BIN): $(BUILD)/tests/faults/faults.o $(BUILD)/tests/integration/itest.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+.PHONY: faults
+faults: all $(FAULTS_BIN)
+	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
+	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
+	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail || fail=1; \
+	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
+	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
+	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \
+	if [ $$fail -ne 0 ]; then echo "make faults: FAILED"; else echo "make faults: all passed"; fi; \
+	exit $$fail

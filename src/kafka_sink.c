@@ -220,6 +220,12 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
         if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], "defaults", errstr,
                            errstr_size)))
             goto destroy_conf;
+    /* With the spool the journal holds the backlog: a smaller queue is
+     * enough to keep batches full and bounds memory during an outage. */
+    if (cfg->spool_dir &&
+        (rc = conf_set(conf, "queue.buffering.max.kbytes", "16384", "defaults", errstr,
+                       errstr_size)))
+        goto destroy_conf;
     if ((rc = conf_set(conf, "client.id", cid, where, errstr, errstr_size)) ||
         (rc = conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, "kafka.bootstrap", errstr,
                        errstr_size)))

@@ -1,0 +1,1153 @@
+/* The fault suite (make faults): the bridge with its on-disk spool against
+ * real brokers (tests/harness/with-brokers.sh), under faults that lose
+ * nothing if the spool does its job:
+ *
+ *   sigkill       100,000 QoS 1 messages from a paced concurrent publisher
+ *                 while the bridge is SIGKILLed at random moments (>= 5
+ *                 times) and restarted
+ *   kafka-outage  50,000 messages with Kafka stopped for 30 s mid-stream;
+ *                 resident memory sampled every 100 ms against a bound
+ *   torn-tail     a journal whose newest segment lost its last 5 bytes
+ *                 (a crash mid-write), and one with a byte flipped in the
+ *                 middle of a segment: the damage is logged, every complete
+ *                 record reaches Kafka
+ *   cluster       three Kafka nodes (MKB_KAFKA_NODES=3): the partition
+ *                 leader SIGKILLed mid-stream, restarted later
+ *
+ * Usage: faults SCENARIO... (default: sigkill kafka-outage torn-tail). Each
+ * scenario runs as a libcheck test in its own process and leaves one row
+ * (two for torn-tail); the table of all rows is printed at the end (and
+ * appended to $MKB_FAULTS_TABLE if set). Exit status 0 when every scenario
+ * passed.
+ *
+ * Environment: the harness's (MKB_MQTT_URI, MKB_KAFKA_BOOTSTRAP,
+ * MKB_HARNESS_DIR), MKB_BRIDGE_BIN, and optionally MKB_FAULTS_SEED (the
+ * random seed, printed at the start; default from the time),
+ * MKB_FAULTS_SCALE (a percentage applied to the message counts, default
+ * 100), MKB_FAULTS_RSS_BOUND_MIB (the kafka-outage memory bound). */
+#define _GNU_SOURCE /* asprintf */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static unsigned long seed;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+/* N scaled by MKB_FAULTS_SCALE percent (for quick runs while developing). */
+static int scaled(int n)
+{
+    long s = env_int("MKB_FAULTS_SCALE", 100);
+    long r = (long)n * s / 100;
+    return r < 100 ? 100 : (int)r;
+}
+
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "faults: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- rows of the result table ---------------------------------------- */
+
+typedef struct {
+    const char *key;  /* the scenario (command-line name) */
+    const char *name; /* the row's name (a scenario may leave two) */
+    long published, in_kafka, lost, dups;
+    bool ok;
+    double secs;
+    char notes[1024];
+} row_t;
+
+static char rows_path[600];
+
+/* Appends R to the rows file (the parent process prints the table). */
+static void row_write(const row_t *r)
+{
+    FILE *f = fopen(rows_path, "a");
+    ck_assert_msg(f != NULL, "cannot write %s: %s", rows_path, strerror(errno));
+    fprintf(f, "%s\t%s\t%ld\t%ld\t%ld\t%ld\t%s\t%.0f\t%s\n", r->key, r->name, r->published,
+            r->in_kafka, r->lost, r->dups, r->ok ? "ok" : "FAIL", r->secs, r->notes);
+    fclose(f);
+    fprintf(stderr,
+            "faults: row %s: published %ld, in Kafka %ld, lost %ld, duplicated %ld, %s "
+            "(%.0f s); %s\n",
+            r->name, r->published, r->in_kafka, r->lost, r->dups, r->ok ? "ok" : "FAIL", r->secs,
+            r->notes);
+}
+
+static void addnote(row_t *r, const char *fmt, ...)
+{
+    size_t used = strlen(r->notes);
+    if (used && used < sizeof(r->notes) - 2) {
+        strcat(r->notes, "; ");
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes + used, sizeof(r->notes) - used, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- Kafka ------------------------------------------------------------ */
+
+/* Creates TOPIC with one partition and replication factor RF (admin API). */
+static void create_topic(const char *topic, int rf)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                                sizeof(err)) == RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, rf, err, sizeof(err));
+    ck_assert_msg(nt != NULL, "NewTopic: %s", err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    ck_assert_msg(ev != NULL, "CreateTopics: no answer in 60 s");
+    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    ck_assert_msg(res != NULL, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+    size_t n;
+    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_msg(rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "create topic %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+}
+
+/* The high watermark of partition 0 of TOPIC, -1 if no answer. Like
+ * itest_kafka_count, but the client is made anew after two failed queries:
+ * once the partition leader was SIGKILLed (cluster), librdkafka's watermark
+ * query kept failing on the old client even after the node came back. */
+static long long kcount(const char *topic)
+{
+    static rd_kafka_t *rk;
+    static int fails;
+    char err[512];
+    if (!rk) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        ck_assert_msg(rk != NULL, "%s", err);
+    }
+    int64_t lo = 0, hi = -1;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 5000);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fails = 0;
+        return hi;
+    }
+    if (++fails >= 2) {
+        note("watermark of %s: %s; new client", topic, rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        rk = NULL;
+        fails = 0;
+    }
+    return -1;
+}
+
+/* Waits until TOPIC holds at least WANT records and has not grown for
+ * STILL_MS (duplicates: reaching WANT does not mean all are in). False on
+ * timeout (the caller reads what is there and reports the loss). */
+static bool wait_settled(const char *topic, long long want, int still_ms, int timeout_ms)
+{
+    long long last = -2, have = -1;
+    long long still_since = now_ms(), deadline = now_ms() + timeout_ms, next_note = 0;
+    while (now_ms() < deadline) {
+        have = kcount(topic);
+        if (have != last) {
+            last = have;
+            still_since = now_ms();
+        }
+        if (have >= want && now_ms() - still_since >= still_ms)
+            return true;
+        if (now_ms() >= next_note) {
+            note("%s: %lld of %lld records in Kafka", topic, have, want);
+            next_note = now_ms() + 10000;
+        }
+        itest_sleep_ms(100);
+    }
+    note("%s: %lld records after %d ms, want %lld and settled", topic, last, timeout_ms, want);
+    return false;
+}
+
+/* ---- a paced publisher (a thread) ------------------------------------- */
+
+typedef struct {
+    char client[128], topic[300];
+    int n;
+    double rate; /* messages per second */
+    atomic_int sent, acked, failed;
+    atomic_bool done;
+    pthread_t thread;
+    char error[256];
+} pub_t;
+
+static void pub_ok5(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->acked, 1);
+}
+
+static void pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->failed, 1);
+}
+
+static void pub_connected(void *ctx, char *cause)
+{
+    (void)cause;
+    atomic_store((atomic_bool *)ctx, true);
+}
+
+/* Payload I: "f-<i> " then a ~150-byte JSON reading. */
+static int payload(char *buf, size_t cap, int i)
+{
+    return snprintf(buf, cap,
+                    "f-%d {\"seq\":%d,\"site\":\"s1\",\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,"
+                    "\"pad\":\"%0100d\"}",
+                    i, i, i);
+}
+
+static void *pub_main(void *arg)
+{
+    pub_t *p = arg;
+    MQTTAsync c;
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    co.maxBufferedMessages = 1000;
+    atomic_bool connected = false;
+    if (MQTTAsync_createWithOptions(&c, itest_env("MKB_MQTT_URI"), p->client,
+                                    MQTTCLIENT_PERSISTENCE_NONE, NULL, &co) != MQTTASYNC_SUCCESS) {
+        snprintf(p->error, sizeof(p->error), "publisher: cannot create the client");
+        atomic_store(&p->done, true);
+        return NULL;
+    }
+    MQTTAsync_setConnected(c, &connected, pub_connected);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
+    o.maxInflight = 1000;
+    o.cleanstart = 1;
+    if (MQTTAsync_connect(c, &o) != MQTTASYNC_SUCCESS) {
+        snprintf(p->error, sizeof(p->error), "publisher: connect failed");
+        goto out;
+    }
+    long long deadline = now_ms() + 10000;
+    while (!atomic_load(&connected) && now_ms() < deadline)
+        itest_sleep_ms(10);
+    if (!atomic_load(&connected)) {
+        snprintf(p->error, sizeof(p->error), "publisher: not connected after 10 s");
+        goto out;
+    }
+    char buf[512];
+    long long t0 = now_ms();
+    for (int i = 0; i < p->n; i++) {
+        long long due = t0 + (long long)(i * 1000.0 / p->rate);
+        long long wait = due - now_ms();
+        if (wait > 0)
+            itest_sleep_ms((int)wait);
+        /* At most 500 unacknowledged. */
+        while (i - atomic_load(&p->acked) - atomic_load(&p->failed) >= 500)
+            itest_sleep_ms(1);
+        int len = payload(buf, sizeof(buf), i);
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.context = p;
+        ro.onSuccess5 = pub_ok5;
+        ro.onFailure5 = pub_fail5;
+        int rc;
+        while ((rc = MQTTAsync_send(c, p->topic, len, buf, 1, 0, &ro)) ==
+               MQTTASYNC_MAX_BUFFERED_MESSAGES)
+            itest_sleep_ms(5);
+        if (rc != MQTTASYNC_SUCCESS) {
+            snprintf(p->error, sizeof(p->error), "publisher: send %d: %s", i,
+                     MQTTAsync_strerror(rc));
+            goto out;
+        }
+        atomic_store(&p->sent, i + 1);
+    }
+    deadline = now_ms() + 60000;
+    while (atomic_load(&p->acked) + atomic_load(&p->failed) < p->n && now_ms() < deadline)
+        itest_sleep_ms(5);
+    if (atomic_load(&p->acked) != p->n)
+        snprintf(p->error, sizeof(p->error), "publisher: %d acknowledged, %d failed of %d",
+                 atomic_load(&p->acked), atomic_load(&p->failed), p->n);
+out:;
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(c, &d);
+    itest_sleep_ms(100);
+    MQTTAsync_destroy(&c);
+    atomic_store(&p->done, true);
+    return NULL;
+}
+
+static void pub_start(pub_t *p, const char *client, const char *topic, int n, double rate)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->client, sizeof(p->client), "%s", client);
+    snprintf(p->topic, sizeof(p->topic), "%s", topic);
+    p->n = n;
+    p->rate = rate;
+    ck_assert(pthread_create(&p->thread, NULL, pub_main, p) == 0);
+}
+
+static void pub_join(pub_t *p)
+{
+    pthread_join(p->thread, NULL);
+    ck_assert_msg(p->error[0] == '\0', "%s", p->error);
+}
+
+/* ---- resident memory and spool size, sampled every 100 ms ------------- */
+
+/* Bytes on disk (allocated blocks, like du) of the files in DIR. */
+static long long du_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    long long sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            sum += (long long)st.st_blocks * 512;
+    }
+    closedir(d);
+    return sum;
+}
+
+typedef struct {
+    atomic_int pid; /* the bridge now (changes across restarts; <= 0: none) */
+    char spool[600];
+    atomic_long peak_rss_kib;
+    atomic_llong peak_spool, spool_at_peak_rss;
+    atomic_bool stop;
+    pthread_t thread;
+} sampler_t;
+
+static void *sampler_main(void *arg)
+{
+    sampler_t *s = arg;
+    while (!atomic_load(&s->stop)) {
+        int pid = atomic_load(&s->pid);
+        long rss = pid > 0 ? itest_rss_kib(pid) : -1;
+        long long sp = du_bytes(s->spool);
+        if (sp > atomic_load(&s->peak_spool))
+            atomic_store(&s->peak_spool, sp);
+        if (rss > atomic_load(&s->peak_rss_kib)) {
+            atomic_store(&s->peak_rss_kib, rss);
+            atomic_store(&s->spool_at_peak_rss, sp);
+        }
+        itest_sleep_ms(100);
+    }
+    return NULL;
+}
+
+static void sampler_start(sampler_t *s, const char *spool)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->spool, sizeof(s->spool), "%s", spool);
+    ck_assert(pthread_create(&s->thread, NULL, sampler_main, s) == 0);
+}
+
+static void sampler_stop(sampler_t *s)
+{
+    atomic_store(&s->stop, true);
+    pthread_join(s->thread, NULL);
+}
+
+/* True if PID has AddressSanitizer loaded (an ASan build of the bridge). */
+static bool pid_has_asan(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, "libasan") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* ---- the scenario fixture ---------------------------------------------- */
+
+/* A unique Kafka topic, a bridge client id, an MQTT topic under the route's
+ * filter, a spool directory (named relative to the config file) and the
+ * bridge's config. */
+typedef struct {
+    char *topic, *client, *cfg;
+    char mtopic[300], spool[600];
+    itest_bridge_t b;
+} fix_t;
+
+static void fix_init(fix_t *f, const char *name, int rf, const char *kafka_extra)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "faults.%s", name);
+    f->topic = itest_unique(prefix);
+    snprintf(prefix, sizeof(prefix), "bridge-%s", name);
+    f->client = itest_unique(prefix);
+    snprintf(f->mtopic, sizeof(f->mtopic), "faults/%s/x", f->topic);
+    snprintf(f->spool, sizeof(f->spool), "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), f->client);
+    create_topic(f->topic, rf);
+    ck_assert(asprintf(&f->cfg,
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
+                       "kafka:\n  bootstrap: %s\n%s"
+                       "spool: { dir: \"%s.spool\", fsync: interval }\n"
+                       "routes:\n  - name: r\n    mqtt: { filter: \"faults/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       kafka_extra ? kafka_extra : "", f->client, f->topic, f->topic) > 0);
+    f->b.pid = -1;
+}
+
+static void fix_free(fix_t *f)
+{
+    free(f->cfg);
+    free(f->client);
+    free(f->topic);
+}
+
+static void bridge_start(fix_t *f)
+{
+    itest_bridge_start(&f->b, f->client, f->cfg);
+}
+
+static void bridge_ready(fix_t *f)
+{
+    bridge_start(f);
+    if (!itest_bridge_wait_log(&f->b, "ready: forwarding", 60000)) {
+        itest_bridge_dump_log(&f->b);
+        ck_abort_msg("bridge %s not ready within 60 s", f->client);
+    }
+}
+
+/* Stops the bridge cleanly (SIGTERM) and asserts exit status 0. */
+static void bridge_stop_clean(fix_t *f)
+{
+    int rc = itest_bridge_stop(&f->b, SIGTERM, 90000);
+    if (rc != 0) {
+        itest_bridge_dump_log(&f->b);
+        ck_abort_msg("bridge %s: exit status %d after SIGTERM (want 0)", f->client, rc);
+    }
+}
+
+/* Starts the bridge once and stops it: its persistent session then exists,
+ * so what is published while it is down waits for it. */
+static void make_session(fix_t *f)
+{
+    bridge_ready(f);
+    bridge_stop_clean(f);
+}
+
+/* How many lines of the bridge's log contain NEEDLE. */
+static int log_count(const fix_t *f, const char *needle)
+{
+    FILE *fp = fopen(f->b.log_path, "r");
+    if (!fp)
+        return 0;
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), fp))
+        n += strstr(line, needle) != NULL;
+    fclose(fp);
+    return n;
+}
+
+/* Prints the bridge's log lines that contain NEEDLE (context for a row). */
+static void log_grep(const fix_t *f, const char *needle)
+{
+    FILE *fp = fopen(f->b.log_path, "r");
+    if (!fp)
+        return;
+    char line[8192];
+    while (fgets(line, sizeof(line), fp))
+        if (strstr(line, needle))
+            fprintf(stderr, "  | %s", line);
+    fclose(fp);
+}
+
+/* ---- reading back ------------------------------------------------------ */
+
+typedef struct {
+    long records;    /* in the topic */
+    long lost;       /* "f-<i>" ids never seen, i < n */
+    long dups;       /* records beyond the first of each id */
+    long unknown;    /* records that are no "f-<i>" of this run */
+    long ids;        /* distinct mkb.id header values */
+    long no_id;      /* records without an mkb.id header */
+    long first_lost; /* the smallest lost id, -1 if none */
+    char lost_ids[200];
+} readback_t;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the whole topic and counts losses, duplicates and mkb.id values. */
+static readback_t read_back(const char *topic, int n)
+{
+    readback_t r = {0};
+    r.first_lost = -1;
+    long long hw = kcount(topic);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(topic, hw > 0 ? (size_t)hw : 0, 120000, &vals, &count, NULL, &hdrs);
+    if (hw > 0 && (long long)count < hw)
+        note("%s: read %zu records of %lld (high watermark)", topic, count, hw);
+    r.records = (long)count;
+    unsigned char *seen = calloc((size_t)n, 1);
+    char **ids = calloc(count + 1, sizeof(char *));
+    ck_assert(seen && ids);
+    size_t nids = 0;
+    for (size_t i = 0; i < count; i++) {
+        char *end = NULL;
+        long k = strncmp(vals[i], "f-", 2) == 0 ? strtol(vals[i] + 2, &end, 10) : -1;
+        if (k < 0 || k >= n || !end || *end != ' ')
+            r.unknown++;
+        else if (seen[k]++)
+            r.dups++;
+        char *h = strstr(hdrs[i], "mkb.id=");
+        if (!h) {
+            r.no_id++;
+            continue;
+        }
+        h += 7;
+        char *semi = strchr(h, ';');
+        if (semi)
+            *semi = '\0';
+        ids[nids++] = h;
+    }
+    for (int i = 0; i < n; i++) {
+        if (seen[i])
+            continue;
+        if (r.lost++ == 0)
+            r.first_lost = i;
+        size_t used = strlen(r.lost_ids);
+        if (r.lost <= 8)
+            snprintf(r.lost_ids + used, sizeof(r.lost_ids) - used, "%sf-%d", used ? "," : "", i);
+        else if (r.lost == 9)
+            snprintf(r.lost_ids + used, sizeof(r.lost_ids) - used, ",...");
+    }
+    qsort(ids, nids, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < nids; i++)
+        r.ids += i == 0 || strcmp(ids[i], ids[i - 1]) != 0;
+    free(ids);
+    free(seen);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    return r;
+}
+
+static void row_from(row_t *row, const readback_t *r, long published)
+{
+    row->published = published;
+    row->in_kafka = r->records;
+    row->lost = r->lost;
+    row->dups = r->dups;
+    addnote(row, "%ld distinct mkb.id in %ld records (%ld replayed, %ld redelivered by MQTT)",
+            r->ids, r->records, r->records - r->no_id - r->ids,
+            r->ids - (r->records - r->dups - r->unknown));
+    if (r->no_id)
+        addnote(row, "%ld without mkb.id", r->no_id);
+    if (r->unknown)
+        addnote(row, "%ld unknown payloads", r->unknown);
+    if (r->lost)
+        addnote(row, "lost: %s", r->lost_ids);
+}
+
+/* Stops the bridge cleanly and reads the topic back. If records are missing,
+ * starts the bridge once more (its spool and MQTT session may still hold
+ * them: then they were late, not lost) and reads again; ROW notes both. */
+static readback_t finish(fix_t *f, int n, row_t *row)
+{
+    bridge_stop_clean(f);
+    readback_t r = read_back(f->topic, n);
+    if (r.lost == 0)
+        return r;
+    note("%s: %ld missing (%s); starting the bridge once more in case they are only late", f->topic,
+         r.lost, r.lost_ids);
+    bridge_ready(f);
+    wait_settled(f->topic, r.records + r.lost, 10000, 90000);
+    bridge_stop_clean(f);
+    readback_t r2 = read_back(f->topic, n);
+    addnote(row, "%ld missing at the first read-back, %ld after one more start", r.lost, r2.lost);
+    return r2;
+}
+
+/* Notes how many warnings and errors the bridge logged (all its runs). */
+static void note_log(row_t *row, const fix_t *f)
+{
+    addnote(row, "bridge log: %d warnings, %d errors", log_count(f, " WARN "),
+            log_count(f, " ERROR "));
+}
+
+/* Random delay in [LO, HI] ms. */
+static int rand_ms(int lo, int hi)
+{
+    return lo + (int)(random() % (hi - lo + 1));
+}
+
+/* Sleeps MS while the bridge runs; false (and the log printed) if it exited
+ * by itself meanwhile. */
+static bool sleep_watching(fix_t *f, int ms)
+{
+    long long until = now_ms() + ms;
+    while (now_ms() < until) {
+        int st;
+        if (f->b.pid > 0 && waitpid(f->b.pid, &st, WNOHANG) == f->b.pid) {
+            note("bridge %d exited by itself: %s %d", (int)f->b.pid,
+                 WIFEXITED(st) ? "status" : "signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+            f->b.pid = -1;
+            return false;
+        }
+        itest_sleep_ms(20);
+    }
+    return true;
+}
+
+/* ---- 1. sigkill --------------------------------------------------------- */
+
+START_TEST(test_sigkill)
+{
+    const int n = scaled(100000), min_kills = 5;
+    const double rate = n / 40.0; /* a 40 s stream */
+    long long t0 = now_ms();
+    row_t row = {.key = "sigkill", .name = "sigkill"};
+    fix_t f;
+    fix_init(&f, "sigkill", 1, NULL);
+    make_session(&f);
+    sampler_t smp;
+    sampler_start(&smp, f.spool);
+    bridge_start(&f);
+    atomic_store(&smp.pid, f.b.pid);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-sigkill", f.mtopic, n, rate);
+    int kills = 0;
+    bool crashed = false;
+    char at[512] = "";
+    while (!crashed && (!atomic_load(&pub.done) || kills < min_kills)) {
+        int up = rand_ms(300, 6000);
+        if (!sleep_watching(&f, up)) {
+            crashed = true;
+            break;
+        }
+        int sent = atomic_load(&pub.sent);
+        long long in = kcount(f.topic);
+        atomic_store(&smp.pid, 0);
+        int rc = itest_bridge_stop(&f.b, SIGKILL, 10000);
+        if (rc != 128 + SIGKILL) {
+            note("bridge exited with %d before the SIGKILL", rc);
+            crashed = true;
+            break;
+        }
+        kills++;
+        size_t used = strlen(at);
+        snprintf(at + used, sizeof(at) - used, "%s%d", used ? "," : "", up);
+        int down = rand_ms(0, 1500);
+        note("SIGKILL %d after %d ms up (%d published, %lld in Kafka); down %d ms", kills, up, sent,
+             in, down);
+        itest_sleep_ms(down);
+        bridge_start(&f);
+        atomic_store(&smp.pid, f.b.pid);
+    }
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 240000);
+    atomic_store(&smp.pid, 0);
+    sampler_stop(&smp);
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row, "%d SIGKILLs after %s ms up, seed %lu", kills, at, seed);
+    addnote(&row, "peak RSS %.1f MiB", atomic_load(&smp.peak_rss_kib) / 1024.0);
+    int replays = log_count(&f, "not acknowledged by Kafka before the last stop");
+    addnote(&row, "%d restarts replayed the journal", replays);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && r.no_id == 0 && kills >= min_kills;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0 && r.no_id == 0, "%ld unknown payloads, %ld without mkb.id",
+                  r.unknown, r.no_id);
+    ck_assert_int_ge(kills, min_kills);
+    fix_free(&f);
+}
+END_TEST
+
+/* ---- 2. kafka-outage ---------------------------------------------------- */
+
+START_TEST(test_kafka_outage)
+{
+    const int n = scaled(50000), outage_ms = 30000;
+    const double rate = n / 50.0; /* a 50 s stream, Kafka away from ~10 s to ~45 s */
+    long long t0 = now_ms();
+    row_t row = {.key = "kafka-outage", .name = "kafka-outage"};
+    fix_t f;
+    fix_init(&f, "koutage", 1, NULL);
+    make_session(&f);
+    bridge_ready(&f);
+    sampler_t smp;
+    sampler_start(&smp, f.spool);
+    atomic_store(&smp.pid, f.b.pid);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-koutage", f.mtopic, n, rate);
+    bool crashed = !sleep_watching(&f, 10000);
+    long long in_before = kcount(f.topic);
+    long long ts = now_ms();
+    itest_harness_ctl("stop-kafka");
+    note("Kafka stopped in %lld ms (%d published, %lld in Kafka)", now_ms() - ts,
+         atomic_load(&pub.sent), in_before);
+    crashed = crashed || !sleep_watching(&f, outage_ms);
+    long long spool_at_start = du_bytes(f.spool);
+    ts = now_ms();
+    itest_harness_ctl("start-kafka");
+    note("Kafka started in %lld ms (%d published, spool %.1f MiB)", now_ms() - ts,
+         atomic_load(&pub.sent), spool_at_start / 1048576.0);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 240000);
+    atomic_store(&smp.pid, 0);
+    sampler_stop(&smp);
+    bool asan = false;
+#ifdef __SANITIZE_ADDRESS__
+    asan = true;
+#endif
+    if (f.b.pid > 0)
+        asan = asan || pid_has_asan(f.b.pid);
+    long bound_mib = env_int("MKB_FAULTS_RSS_BOUND_MIB", asan ? 512 : 64);
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    long peak = atomic_load(&smp.peak_rss_kib);
+    addnote(&row, "Kafka stopped %d s; peak RSS %.1f MiB (bound %ld%s)", outage_ms / 1000,
+            peak / 1024.0, bound_mib, asan ? ", ASan" : "");
+    addnote(&row, "spool on disk %.1f MiB at its peak, %.1f MiB at the RSS peak",
+            atomic_load(&smp.peak_spool) / 1048576.0,
+            atomic_load(&smp.spool_at_peak_rss) / 1048576.0);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && peak < bound_mib * 1024;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(peak < bound_mib * 1024, "peak RSS %ld KiB >= %ld MiB", peak, bound_mib);
+    fix_free(&f);
+}
+END_TEST
+
+/* ---- 3. torn-tail (and a flipped byte) --------------------------------- */
+
+/* The newest non-empty segment of the spool in DIR (path in OUT); its size. */
+static long long newest_segment(const char *dir, char *out, size_t out_size)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "no spool directory %s", dir);
+    char best[64] = "";
+    long long best_size = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        struct stat st;
+        if (len != 20 || strcmp(e->d_name + 16, ".seg") != 0 ||
+            fstatat(dirfd(d), e->d_name, &st, 0) != 0 || st.st_size == 0)
+            continue;
+        if (strcmp(e->d_name, best) > 0) {
+            snprintf(best, sizeof(best), "%s", e->d_name);
+            best_size = (long long)st.st_size;
+        }
+    }
+    closedir(d);
+    ck_assert_msg(best_size > 0, "no non-empty segment in %s", dir);
+    snprintf(out, out_size, "%s/%s", dir, best);
+    return best_size;
+}
+
+/* Sum of the segment sizes in DIR (what the journal holds). */
+static long long segments_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    long long sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".seg") == 0 &&
+            fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            sum += (long long)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
+START_TEST(test_torn_tail)
+{
+    const int n = 2000, cut = 5;
+    long long t0 = now_ms();
+    /* Two bridges, two spools, one Kafka outage: [0] loses the last bytes
+     * of its newest segment, [1] gets one byte flipped mid-segment. */
+    fix_t f[2];
+    fix_init(&f[0], "torn", 1, NULL);
+    fix_init(&f[1], "flip", 1, NULL);
+    itest_harness_ctl("stop-kafka");
+    for (int v = 0; v < 2; v++)
+        bridge_ready(&f[v]);
+    for (int v = 0; v < 2; v++) {
+        char client[64];
+        snprintf(client, sizeof(client), "pub-faults-%d", v);
+        itest_mqtt_publish_n(client, 5, f[v].mtopic, 1,
+                             "f-%d {\"site\":\"s1\",\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,"
+                             "\"pad\":\"0000000000000000000000000000000000000000000000000000000"
+                             "00000000000000000000000000000000000000000000000000000000000000\"}",
+                             n);
+    }
+    /* Every message was PUBACKed, so journaled; wait until the segments
+     * stop growing anyway, then kill. */
+    long long size[2] = {-1, -1};
+    for (int v = 0; v < 2; v++) {
+        long long last = -1;
+        for (int still = 0; still < 1000; still += 100) {
+            long long s = segments_bytes(f[v].spool);
+            if (s != last)
+                still = 0;
+            last = s;
+            itest_sleep_ms(100);
+        }
+        size[v] = last;
+        ck_assert_int_eq(itest_bridge_stop(&f[v].b, SIGKILL, 10000), 128 + SIGKILL);
+    }
+    char seg[2][700];
+    long long segsize[2];
+    for (int v = 0; v < 2; v++)
+        segsize[v] = newest_segment(f[v].spool, seg[v], sizeof(seg[v]));
+    note("journaled: %lld and %lld bytes; newest segments %s (%lld), %s (%lld)", size[0], size[1],
+         seg[0], segsize[0], seg[1], segsize[1]);
+    /* [0]: a torn tail */
+    ck_assert(truncate(seg[0], segsize[0] - cut) == 0);
+    /* [1]: one byte flipped in the middle */
+    long long mid = segsize[1] / 2;
+    int fd = open(seg[1], O_RDWR);
+    ck_assert(fd >= 0);
+    unsigned char byte;
+    ck_assert(pread(fd, &byte, 1, mid) == 1);
+    byte ^= 0x5a;
+    ck_assert(pwrite(fd, &byte, 1, mid) == 1);
+    close(fd);
+    itest_harness_ctl("start-kafka");
+    for (int v = 0; v < 2; v++)
+        bridge_ready(&f[v]);
+    bool settled[2];
+    for (int v = 0; v < 2; v++)
+        settled[v] = wait_settled(f[v].topic, n - 1, 5000, 120000);
+    for (int v = 0; v < 2; v++)
+        bridge_stop_clean(&f[v]);
+    const char *need[2] = {"incomplete or damaged record", "(checksum)"};
+    int logged[2];
+    readback_t r[2];
+    row_t row[2] = {{.key = "torn-tail", .name = "torn-tail"},
+                    {.key = "torn-tail", .name = "flipped-byte"}};
+    for (int v = 0; v < 2; v++) {
+        r[v] = read_back(f[v].topic, n);
+        logged[v] = log_count(&f[v], need[v]);
+        fprintf(stderr, "faults: %s: the bridge's log about the damage:\n", row[v].name);
+        log_grep(&f[v], "spool");
+        row_from(&row[v], &r[v], n);
+        if (v == 0)
+            addnote(&row[v], "last %d bytes of %lld cut", cut, segsize[0]);
+        else
+            addnote(&row[v], "byte %lld of %lld flipped", mid, segsize[1]);
+        addnote(&row[v], "damage %s", logged[v] ? "logged" : "NOT LOGGED");
+        if (!settled[v])
+            addnote(&row[v], "topic did not settle");
+        /* Either way exactly one record is damaged: the cut one (the last
+         * journaled) or the flipped one; every complete record arrives. */
+        row[v].ok = logged[v] > 0 && r[v].unknown == 0 && r[v].lost == 1;
+        row[v].secs = (now_ms() - t0) / 1000.0;
+        row_write(&row[v]);
+    }
+    ck_assert_msg(logged[0] > 0, "torn tail: no \"%s\" in the log", need[0]);
+    ck_assert_msg(r[0].lost == 1, "torn tail: %ld lost (%s), want exactly the cut one", r[0].lost,
+                  r[0].lost_ids);
+    ck_assert_msg(logged[1] > 0, "flipped byte: no \"%s\" in the log", need[1]);
+    ck_assert_msg(r[1].lost == 1, "flipped byte: %ld lost (%s), want exactly 1", r[1].lost,
+                  r[1].lost_ids);
+    ck_assert_msg(r[0].unknown == 0 && r[1].unknown == 0, "unknown payloads");
+    for (int v = 0; v < 2; v++)
+        fix_free(&f[v]);
+}
+END_TEST
+
+/* ---- 4. cluster --------------------------------------------------------- */
+
+/* Runs ctl.sh COMMAND DIR ARG; its first output line goes to OUT (newline
+ * removed). Aborts if it fails. */
+static void ctl_line(const char *command, const char *arg, char *out, size_t out_size)
+{
+    char cmd[1200], rest[256];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/harness/ctl.sh' %s '%s' %s", MKB_SOURCE_DIR, command,
+             itest_env("MKB_HARNESS_DIR"), arg);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    if (!fgets(out, (int)out_size, p))
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    while (fgets(rest, sizeof(rest), p))
+        ;
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "%s failed (status %d)", cmd, rc);
+}
+
+/* ctl_line's output as a number (a node id). */
+static int ctl(const char *command, const char *arg)
+{
+    char line[128];
+    ctl_line(command, arg, line, sizeof(line));
+    return atoi(line);
+}
+
+START_TEST(test_cluster)
+{
+    const int n = scaled(50000);
+    const double rate = n / 50.0; /* a 50 s stream */
+    long long t0 = now_ms();
+    row_t row = {.key = "cluster", .name = "cluster"};
+    const char *nodes = getenv("MKB_KAFKA_NODES");
+    ck_assert_msg(nodes && atoi(nodes) == 3,
+                  "the cluster scenario needs MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh");
+    fix_t f;
+    fix_init(&f, "cluster", 3, NULL);
+    make_session(&f);
+    bridge_ready(&f);
+    sampler_t smp;
+    sampler_start(&smp, f.spool);
+    atomic_store(&smp.pid, f.b.pid);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-cluster", f.mtopic, n, rate);
+    bool crashed = !sleep_watching(&f, rand_ms(10000, 20000));
+    int sent = atomic_load(&pub.sent);
+    long long in = kcount(f.topic);
+    int killed = ctl("kill-kafka-leader", f.topic);
+    note("SIGKILLed Kafka node %d, the leader (%d published, %lld in Kafka)", killed, sent, in);
+    int down_ms = rand_ms(15000, 25000);
+    crashed = crashed || !sleep_watching(&f, down_ms);
+    int new_leader = ctl("kafka-leader", f.topic);
+    if (new_leader < 0)
+        note("no leader for %s while node %d is down", f.topic, killed);
+    char arg[32];
+    snprintf(arg, sizeof(arg), "%d", killed);
+    long long ts = now_ms();
+    ctl("start-kafka-node", arg);
+    note("Kafka node %d back in %lld ms (%d published, %lld in Kafka, leader now %d)", killed,
+         now_ms() - ts, atomic_load(&pub.sent), kcount(f.topic), new_leader);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 240000);
+    atomic_store(&smp.pid, 0);
+    sampler_stop(&smp);
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    char isr[64];
+    ctl_line("kafka-isr", f.topic, isr, sizeof(isr));
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row,
+            "leader node %d SIGKILLed after %d published, restarted %d s later; new leader "
+            "%d",
+            killed, sent, down_ms / 1000, new_leader);
+    addnote(&row, "in-sync replicas at the end: %s", isr);
+    addnote(&row, "peak RSS %.1f MiB, seed %lu", atomic_load(&smp.peak_rss_kib) / 1024.0, seed);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    fix_free(&f);
+}
+END_TEST
+
+/* ---- main: run the scenarios, print the table -------------------------- */
+
+typedef struct {
+    const char *name;
+    int timeout_s;
+} scenario_t;
+
+static const scenario_t scenarios[] = {
+    {"sigkill", 400},
+    {"kafka-outage", 400},
+    {"torn-tail", 300},
+    {"cluster", 450},
+};
+#define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
+
+static const TTest *scenario_test(size_t i)
+{
+    switch (i) {
+    case 0: return test_sigkill;
+    case 1: return test_kafka_outage;
+    case 2: return test_torn_tail;
+    default: return test_cluster;
+    }
+}
+
+static void print_table(FILE *out, bool header, char **sel, int nsel, const int *failed_tests)
+{
+    if (!header)
+        goto rows;
+    fprintf(out, "\n%-14s %10s %10s %6s %10s %6s %6s  %s\n", "scenario", "published", "in Kafka",
+            "lost", "duplicated", "result", "secs", "notes");
+    fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s\n", "--------", "---------", "--------",
+            "----", "----------", "------", "----", "-----");
+rows:;
+    FILE *f = fopen(rows_path, "r");
+    char line[4096];
+    for (int s = 0; s < nsel; s++) {
+        bool any = false;
+        if (f) {
+            rewind(f);
+            while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = '\0';
+                char *fld[9] = {0};
+                char *p = line;
+                for (int i = 0; i < 9 && p; i++) {
+                    fld[i] = p;
+                    p = i < 8 ? strchr(p, '\t') : NULL;
+                    if (p)
+                        *p++ = '\0';
+                }
+                if (!fld[8] || strcmp(fld[0], sel[s]) != 0)
+                    continue;
+                any = true;
+                /* A row that passed its counts but whose test failed later. */
+                const char *res = strcmp(fld[6], "ok") == 0 && failed_tests[s] ? "FAIL" : fld[6];
+                fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s\n", fld[1], fld[2], fld[3],
+                        fld[4], fld[5], res, fld[7], fld[8]);
+            }
+        }
+        if (!any)
+            fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s\n", sel[s], "-", "-", "-", "-",
+                    "FAIL", "-", "no result: the scenario aborted (see its error above)");
+    }
+    if (f)
+        fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    static char *defaults[] = {"sigkill", "kafka-outage", "torn-tail"};
+    char **sel = argc > 1 ? argv + 1 : defaults;
+    int nsel = argc > 1 ? argc - 1 : 3;
+    for (int s = 0; s < nsel; s++) {
+        size_t i = 0;
+        while (i < NSCEN && strcmp(sel[s], scenarios[i].name) != 0)
+            i++;
+        if (i == NSCEN) {
+            fprintf(stderr,
+                    "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster]\n"
+                    "unknown scenario: %s\n",
+                    sel[s]);
+            return 2;
+        }
+    }
+    const char *dir = getenv("MKB_HARNESS_DIR");
+    if (!dir || !getenv("MKB_BRIDGE_BIN")) {
+        fprintf(stderr, "faults: run it through tests/harness/with-brokers.sh with "
+                        "MKB_BRIDGE_BIN set (make faults)\n");
+        return 2;
+    }
+    const char *s = getenv("MKB_FAULTS_SEED");
+    seed = s && *s ? strtoul(s, NULL, 10)
+                   : (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+    fprintf(stderr, "faults: seed %lu (MKB_FAULTS_SEED=%lu reproduces the random delays)\n", seed,
+            seed);
+    snprintf(rows_path, sizeof(rows_path), "%s/faults-rows.%d.tsv", dir, (int)getpid());
+    unlink(rows_path);
+
+    int failed_tests[NSCEN] = {0};
+    long long t0 = now_ms();
+    for (int s = 0; s < nsel; s++) {
+        size_t i = 0;
+        while (strcmp(sel[s], scenarios[i].name) != 0)
+            i++;
+        /* One runner per scenario: each gets its own process and timeout,
+         * and the random delays differ per scenario but follow the seed. */
+        srandom((unsigned)(seed + i));
+        fprintf(stderr, "\n== faults: %s\n", sel[s]);
+        Suite *suite = suite_create("faults");
+        TCase *tc = tcase_create(sel[s]);
+        tcase_set_timeout(tc, scenarios[i].timeout_s);
+        tcase_add_test(tc, scenario_test(i));
+        suite_add_tcase(suite, tc);
+        SRunner *sr = srunner_create(suite);
+        srunner_run_all(sr, CK_NORMAL);
+        failed_tests[s] = srunner_ntests_failed(sr) != 0;
+        srunner_free(sr);
+    }
+    int failed = 0;
+    for (int s = 0; s < nsel; s++)
+        failed += failed_tests[s];
+    print_table(stdout, true, sel, nsel, failed_tests);
+    const char *table = getenv("MKB_FAULTS_TABLE");
+    FILE *tf = table && *table ? fopen(table, "a") : NULL;
+    if (tf) {
+        print_table(tf, ftell(tf) == 0, sel, nsel, failed_tests);
+        fclose(tf);
+    }
+    printf("faults: %d of %d scenario(s) failed, %.0f s\n", failed, nsel, (now_ms() - t0) / 1000.0);
+    return failed ? 1 : 0;
+}
