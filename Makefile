@@ -46,8 +46,10 @@ $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 
-INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience
+INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
+               $(BUILD)/tests/integration/test_commands
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
 .PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool

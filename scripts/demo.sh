@@ -29,6 +29,13 @@ set -a; . "$dir/env"; set +a
 export MKB_CLIENT_ID="demo-bridge-$$"
 export MKB_SPOOL_DIR="$dir/spool"   # the brokers are new each run: so is the spool
 
+# setpoint N: an operator's set-point for s1/u1 into Kafka (hvac.commands).
+setpoint() {
+    printf '{"site":"s1","unit":"u1","setpoint":%s,"mode":"auto"}\n' "$1" |
+        kcat -b "$MKB_KAFKA_BOOTSTRAP" -q -P -t hvac.commands -k s1.u1
+}
+setpoint 21.0 # the first one also creates the command topic
+
 echo "demo: starting the bridge with config/bridge.yaml"
 "$root/mqtt-kafka-bridge" -c "$root/config/bridge.yaml" > "$dir/bridge.log" 2>&1 &
 pids+=($!)
@@ -64,6 +71,20 @@ echo "      energy every 10 s, and a faulty reading (no humidity) every 15 s"
         fi
         i=$((i + 1))
         sleep 1
+    done
+) &
+pids+=($!)
+
+echo "demo: a simulated actuator prints the set-points it receives on sites/+/hvac/+/set;"
+echo "      a new set-point goes into Kafka (hvac.commands) every 10 s"
+mosquitto_sub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-actuator-$$" -v \
+    -t 'sites/+/hvac/+/set' | sed -u 's/^/[actuator] /' &
+pids+=($!)
+(
+    i=0
+    while sleep 10; do
+        i=$((i + 1))
+        setpoint "2$((i % 4)).5"
     done
 ) &
 pids+=($!)

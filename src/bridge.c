@@ -1,6 +1,7 @@
 #include "bridge.h"
 
 #include "clock.h"
+#include "commands.h"
 #include "err.h"
 #include "kafka_sink.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct bridge {
     _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
     mqtt_source_t *source;
+    commands_t *commands; /* Kafka -> MQTT; NULL without command rules */
     /* With a spool: the MQTT callback journals the records, the sender
      * thread reads them back into the producers, delivery reports ack them. */
     spool_t *spool;
@@ -280,13 +282,22 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
                               errstr_size)) != MKB_OK)
         goto destroy;
+    if (cfg->commands_n) {
+        /* The command side keeps its own copy of the configuration: a
+         * reload replaces (and frees) the rules' one. */
+        config_t *ccfg = NULL;
+        char *errors = NULL;
+        if ((rc = config_load(path, &ccfg, &errors)) != MKB_OK) {
+            snprintf(errstr, errstr_size, "%s", errors ? errors : "out of memory");
+            free(errors);
+            goto destroy;
+        }
+        if ((rc = commands_new(ccfg, b->source, &b->commands, errstr, errstr_size)) != MKB_OK)
+            goto destroy;
+    }
     free(filters);
     free(qos);
     free(profiles);
-    if (cfg->commands_n)
-        log_warn("bridge", "%zu command rule(s) checked but not carried yet (Kafka -> MQTT "
-                           "commands are not implemented in this version)",
-                 cfg->commands_n);
     *out = b;
     return MKB_OK;
 
@@ -304,7 +315,8 @@ void bridge_destroy(bridge_t *b)
 {
     if (!b)
         return;
-    mqtt_source_destroy(b->source); /* first: no callback may run after this */
+    commands_destroy(b->commands); /* stopped by bridge_run */
+    mqtt_source_destroy(b->source); /* no callback may run after this */
     if (b->sink)
         kafka_sink_close(b->sink);
     sender_join(b);
@@ -432,6 +444,16 @@ static void log_stats(const bridge_t *b, const char *when)
              (unsigned long long)st.records, (unsigned long long)st.dead_letters,
              (unsigned long long)st.produced, (unsigned long long)st.delivered,
              (unsigned long long)st.failed, (unsigned long long)st.lost);
+    if (b->commands) {
+        commands_stats_t cs;
+        commands_stats(b->commands, &cs);
+        log_info("bridge",
+                 "%s: commands consumed=%llu published=%llu expired=%llu invalid=%llu failed=%llu "
+                 "rewinds=%llu",
+                 when, (unsigned long long)cs.consumed, (unsigned long long)cs.published,
+                 (unsigned long long)cs.expired, (unsigned long long)cs.invalid,
+                 (unsigned long long)cs.failed, (unsigned long long)cs.rewinds);
+    }
     if (st.spool)
         log_info("bridge",
                  "%s: spool appended=%llu sent=%llu acked=%llu replayed=%llu dropped=%llu "
@@ -458,6 +480,11 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
         b->sender_running = true;
     }
     mqtt_source_start(b->source);
+    if (b->commands && commands_start(b->commands) != MKB_OK) {
+        log_error("bridge", "cannot start the command threads");
+        sig->stop = 1;
+        rc = MKB_ERR_NOMEM;
+    }
     while (!sig->stop) {
         kafka_sink_poll(b->sink, 100);
         if (b->spool && clock_mono_ms() >= next_tick) {
@@ -487,6 +514,10 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     }
 
     /* Shutdown: stop intake first, then drain what was taken. */
+    if (b->commands) { /* while MQTT is still up: PUBACKs in flight come back */
+        log_info("bridge", "shutting down: stopping commands");
+        commands_stop(b->commands, 5000);
+    }
     log_info("bridge", "shutting down: disconnecting from MQTT");
     atomic_store(&b->stopping, true);
     mqtt_source_stop(b->source, 5000);

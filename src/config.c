@@ -271,15 +271,29 @@ static const ckey_t cmd_kafka_keys[] = {
     {"topic", CT_STR, M_OFF(kafka_topic), 0, 0, 0, NULL, true, NULL, NULL,
      "Kafka topic the commands come from."},
     {"group", CT_STR, M_OFF(kafka_group), 0, 0, 0, "mqtt-kafka-bridge-commands", false, NULL,
-     NULL, "Consumer group."},
+     NULL, "Consumer group (offsets are committed only after the MQTT PUBACK)."},
+    {"result_topic", CT_STR, M_OFF(kafka_result_topic), 0, 0, 0, NULL, false, NULL, NULL,
+     "Topic for each command's outcome (sent, expired, invalid) as JSON. Unset: invalid "
+     "commands go to kafka.dead_letter_topic, expired ones are counted and logged."},
 };
 static const section_t cmd_kafka_section = {cmd_kafka_keys, NKEYS(cmd_kafka_keys), 0};
 static const ckey_t cmd_mqtt_keys[] = {
     {"topic", CT_STR, M_OFF(mqtt_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "MQTT topic (a template over the record's value: {value.site})."},
+     "MQTT topic, a template: {key}, {header.NAME}, {value.a.b} (a field of the JSON value), "
+     "{topic}, {partition}, {offset}."},
     {"qos", CT_INT, M_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL, "Publish QoS."},
     {"retain", CT_BOOL, M_OFF(mqtt_retain), 0, 0, 0, "false", false, NULL, NULL,
      "Publish with the retain flag."},
+    {"fields", CT_STRLIST, M_OFF(mqtt_fields), M_OFF(mqtt_fields_n), 0, 0, NULL, false, NULL,
+     NULL,
+     "Build the payload as a JSON object of these fields of the record's value (a.b for "
+     "nested ones); unset: the value is passed through unchanged."},
+    {"message_expiry_s", CT_INT, M_OFF(mqtt_expiry_s), 0, 0, 4294967295LL, "0", false, NULL,
+     NULL, "MQTT 5 message expiry interval (0: none)."},
+    {"content_type", CT_STR, M_OFF(mqtt_content_type), 0, 0, 0, NULL, false, NULL, NULL,
+     "MQTT 5 content type."},
+    {"user_properties", CT_STRMAP, M_OFF(mqtt_props), M_OFF(mqtt_props_n), 0, 0, NULL, false,
+     NULL, NULL, "MQTT 5 user properties: name: template."},
 };
 static const section_t cmd_mqtt_section = {cmd_mqtt_keys, NKEYS(cmd_mqtt_keys), 0};
 static const ckey_t command_keys[] = {
@@ -298,8 +312,8 @@ static const section_t command_section = {command_keys, NKEYS(command_keys),
     "Rules from an MQTT topic filter to Kafka records. Every route whose filter matches a "     \
     "message produces its records (fan-out, in file order)."
 #define COMMANDS_DESC                                                                            \
-    "Rules from a Kafka command topic to MQTT. Checked now; carried once the "                 \
-    "actuator-commands work lands."
+    "Rules from a Kafka command topic to MQTT (actuator commands), at least once, in order "    \
+    "per partition."
 
 static const ckey_t top_keys[] = {
     {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &mqtt_section, "MQTT broker connection."},

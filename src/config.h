@@ -67,9 +67,16 @@ typedef struct {
     char *name;
     char *kafka_topic;
     char *kafka_group;
-    char *mqtt_topic; /* template */
+    char *kafka_result_topic; /* NULL: none */
+    char *mqtt_topic;         /* template */
     long long mqtt_qos;
     bool mqtt_retain;
+    char **mqtt_fields; /* payload built from these value fields; NULL: passed through */
+    size_t mqtt_fields_n;
+    long long mqtt_expiry_s;
+    char *mqtt_content_type;
+    config_kv_t *mqtt_props; /* MQTT 5 user properties: name -> template */
+    size_t mqtt_props_n;
     long long max_age_s;
 } config_command_t;
 

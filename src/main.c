@@ -2,6 +2,7 @@
 #include "bridge.h"
 #include "buf.h"
 #include "cli_map.h"
+#include "commands.h"
 #include "config.h"
 #include "err.h"
 #include "jarena.h"
@@ -90,11 +91,18 @@ static int cmd_check(const char *path)
         return 1;
     mapper_t *m = NULL;
     char *errors = NULL;
+    char cerr[4096];
     int rc = mapper_new(cfg, &m, &errors);
+    int crc = commands_check(cfg, cerr, sizeof(cerr));
     if (rc != MKB_OK) {
         fputs(errors ? errors : "error: out of memory\n", stderr);
         free(errors);
-    } else {
+    }
+    if (crc != MKB_OK) {
+        fputs(cerr, stderr);
+        rc = crc;
+    }
+    if (rc == MKB_OK) {
         printf("%s: OK (%zu route(s), %zu subscription(s), %zu command rule(s))\n", path,
                cfg->routes_n, mapper_subscription_count(m), cfg->commands_n);
     }

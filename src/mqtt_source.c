@@ -711,3 +711,123 @@ void mqtt_source_destroy(mqtt_source_t *s)
     free(s->password);
     free(s);
 }
+
+/* ---- publishing ----------------------------------------------------------- */
+
+bool mqtt_source_connected(const mqtt_source_t *s) { return atomic_load(&s->connected); }
+
+typedef struct {
+    mqtt_source_published_t done;
+    void *opaque;
+} pubctx_t;
+
+static void pub_finish(pubctx_t *c, bool ok, const char *why)
+{
+    c->done(c->opaque, ok, why);
+    free(c);
+}
+
+static void on_published(void *ctx, MQTTAsync_successData *r)
+{
+    (void)r;
+    pub_finish(ctx, true, NULL);
+}
+
+static void on_published5(void *ctx, MQTTAsync_successData5 *r)
+{
+    /* A PUBACK reason code >= 0x80 is a refusal (no subscribers is 0x10: fine). */
+    char why[64];
+    if (r && r->reasonCode >= 0x80) {
+        snprintf(why, sizeof(why), "broker refused: %s", MQTTReasonCode_toString(r->reasonCode));
+        pub_finish(ctx, false, why);
+        return;
+    }
+    pub_finish(ctx, true, NULL);
+}
+
+static void on_publish_failed(void *ctx, MQTTAsync_failureData *r)
+{
+    pub_finish(ctx, false, r && r->message ? r->message : "publish failed");
+}
+
+static void on_publish_failed5(void *ctx, MQTTAsync_failureData5 *r)
+{
+    pub_finish(ctx, false, r && r->message ? r->message : "publish failed");
+}
+
+static int add_prop(MQTTProperties *props, enum MQTTPropertyCodes id, const void *data,
+                    size_t len, const char *value, size_t value_len)
+{
+    MQTTProperty p = {.identifier = id};
+    p.value.data.data = (char *)data;
+    p.value.data.len = (int)len;
+    p.value.value.data = (char *)value;
+    p.value.value.len = (int)value_len;
+    return MQTTProperties_add(props, &p) == 0 ? MKB_OK : MKB_ERR_INVAL;
+}
+
+int mqtt_source_publish(mqtt_source_t *s, const mqtt_pub_t *p, mqtt_source_published_t done,
+                        void *opaque, char *why, size_t why_size)
+{
+    if (!atomic_load(&s->connected)) {
+        snprintf(why, why_size, "not connected to %s", s->uri);
+        return MKB_ERR_MQTT;
+    }
+    pubctx_t *c = malloc(sizeof(*c));
+    if (!c) {
+        snprintf(why, why_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    c->done = done;
+    c->opaque = opaque;
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    m.payload = (void *)p->payload;
+    m.payloadlen = (int)p->len;
+    m.qos = p->qos;
+    m.retained = p->retain;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.context = c;
+    MQTTProperties props = MQTTProperties_initializer;
+    int rc = MKB_OK;
+    if (s->version == MQTTVERSION_5) {
+        ro.onSuccess5 = on_published5;
+        ro.onFailure5 = on_publish_failed5;
+        if (p->expiry_s > 0) {
+            MQTTProperty e = {.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL};
+            e.value.integer4 = (unsigned int)p->expiry_s;
+            rc = MQTTProperties_add(&props, &e) == 0 ? MKB_OK : MKB_ERR_INVAL;
+        }
+        if (!rc && p->content_type)
+            rc = add_prop(&props, MQTTPROPERTY_CODE_CONTENT_TYPE, p->content_type,
+                          strlen(p->content_type), NULL, 0);
+        if (!rc && p->response_topic)
+            rc = add_prop(&props, MQTTPROPERTY_CODE_RESPONSE_TOPIC, p->response_topic,
+                          strlen(p->response_topic), NULL, 0);
+        if (!rc && p->correlation)
+            rc = add_prop(&props, MQTTPROPERTY_CODE_CORRELATION_DATA, p->correlation,
+                          p->correlation_len, NULL, 0);
+        for (size_t i = 0; !rc && i < p->nprops; i++)
+            rc = add_prop(&props, MQTTPROPERTY_CODE_USER_PROPERTY, p->props[i].name,
+                          strlen(p->props[i].name), p->props[i].value,
+                          strlen(p->props[i].value));
+        m.properties = props;
+    } else {
+        ro.onSuccess = on_published;
+        ro.onFailure = on_publish_failed;
+    }
+    if (rc != MKB_OK) {
+        MQTTProperties_free(&props);
+        free(c);
+        snprintf(why, why_size, "MQTT 5 properties too large");
+        return MKB_ERR_MQTT;
+    }
+    /* Paho copies the payload and the properties. */
+    int prc = MQTTAsync_sendMessage(s->client, p->topic, &m, &ro);
+    MQTTProperties_free(&props);
+    if (prc != MQTTASYNC_SUCCESS) {
+        free(c);
+        snprintf(why, why_size, "%s", MQTTAsync_strerror(prc));
+        return MKB_ERR_MQTT;
+    }
+    return MKB_OK;
+}

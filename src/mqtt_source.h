@@ -53,6 +53,42 @@ void mqtt_source_stop(mqtt_source_t *s, int timeout_ms);
 /* True once the disconnect started by mqtt_source_stop completed or failed. */
 bool mqtt_source_stopped(const mqtt_source_t *s);
 
+/* ---- publishing (actuator commands) ---------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *value;
+} mqtt_user_prop_t;
+
+typedef struct {
+    const char *topic;
+    const void *payload;
+    size_t len;
+    int qos;
+    bool retain;
+    /* MQTT 5 only (not sent with 3.1.1): */
+    long long expiry_s; /* message expiry interval; 0: none */
+    const char *content_type;
+    const char *response_topic;
+    const void *correlation;
+    size_t correlation_len;
+    const mqtt_user_prop_t *props;
+    size_t nprops;
+} mqtt_pub_t;
+
+/* Called on Paho's thread once the broker acknowledged the message (QoS 1:
+ * PUBACK, QoS 2: PUBCOMP; QoS 0: once written) or it failed for good. */
+typedef void (*mqtt_source_published_t)(void *opaque, bool ok, const char *why);
+
+/* Queues P for sending (everything is copied). MKB_OK: DONE will be called
+ * exactly once; MKB_ERR_MQTT (not connected, or refused; WHY says why): it
+ * will not. Any thread but Paho's callbacks. */
+int mqtt_source_publish(mqtt_source_t *s, const mqtt_pub_t *p, mqtt_source_published_t done,
+                        void *opaque, char *why, size_t why_size);
+
+/* True while connected (subscribed or not). */
+bool mqtt_source_connected(const mqtt_source_t *s);
+
 /* Routes Paho's trace output into the logger (process-wide). */
 void mqtt_source_route_traces(void);
 

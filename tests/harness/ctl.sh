@@ -2,6 +2,8 @@
 # ctl.sh COMMAND DIR [ARGS]: act on the brokers a harness started in DIR, for
 # fault-injection tests. Commands:
 #   restart-mosquitto   SIGTERM (it saves its persistence), then start again
+#   stop-mosquitto      SIGTERM and wait for it to exit
+#   start-mosquitto     start it again with the same config and persistence
 #   stop-kafka          SIGTERM every Kafka node and wait for them to exit
 #   start-kafka         start every stopped node again on the same ports and
 #                       data; wait until each lists all brokers
@@ -29,6 +31,8 @@ dir=${2:?harness dir}
 case $cmd in
 restart-mosquitto)
     harness_stop_pid "$dir/mosquitto/pid" mosquitto && harness_run_mosquitto "$dir" ;;
+stop-mosquitto) harness_stop_pid "$dir/mosquitto/pid" mosquitto ;;
+start-mosquitto) harness_run_mosquitto "$dir" ;;
 stop-kafka) harness_stop_kafka "$dir" ;;
 start-kafka) harness_run_kafka "$dir" ;;
 kafka-leader) harness_kafka_leader "$dir" "${3:?topic}" "${4:-0}" ;;

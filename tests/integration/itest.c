@@ -50,13 +50,18 @@ void itest_create_topic(const char *topic) { itest_create_topic_cfg(topic, NULL)
 
 void itest_create_topic_cfg(const char *topic, const char *const *configs)
 {
+    itest_create_topic_parts(topic, 1, configs);
+}
+
+void itest_create_topic_parts(const char *topic, int partitions, const char *const *configs)
+{
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
                                 sizeof(err)) == RD_KAFKA_CONF_OK);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, 1, err, sizeof(err));
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
     ck_assert_msg(nt != NULL, "NewTopic: %s", err);
     for (size_t i = 0; configs && configs[i]; i += 2)
         ck_assert(rd_kafka_NewTopic_set_config(nt, configs[i], configs[i + 1]) ==

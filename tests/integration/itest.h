@@ -22,6 +22,8 @@ char *itest_unique(const char *prefix);
  * The _cfg form sets topic configs from NULL-terminated name, value pairs. */
 void itest_create_topic(const char *topic);
 void itest_create_topic_cfg(const char *topic, const char *const *configs);
+/* The same with PARTITIONS partitions. */
+void itest_create_topic_parts(const char *topic, int partitions, const char *const *configs);
 
 /* Runs tests/harness/ctl.sh COMMAND on this run's brokers (restart-mosquitto,
  * stop-kafka, start-kafka); aborts if it fails. */

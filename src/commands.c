@@ -1,0 +1,1012 @@
+#include "commands.h"
+
+#include "buf.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Publishes waiting for their PUBACK at most. */
+#define MAX_INFLIGHT 64
+
+/* ---- templates: {key} {header.NAME} {value.a.b} {topic} {partition} {offset} */
+
+typedef enum {
+    SEG_LIT,
+    SEG_KEY,
+    SEG_HEADER,
+    SEG_VALUE,
+    SEG_TOPIC,
+    SEG_PARTITION,
+    SEG_OFFSET
+} seg_kind_t;
+
+typedef struct {
+    seg_kind_t kind;
+    char *text; /* literal, header name, or value path (dots) */
+} seg_t;
+
+typedef struct {
+    seg_t *segs;
+    size_t n;
+    bool needs_value;
+} ctmpl_t;
+
+static void ctmpl_free(ctmpl_t *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->segs[i].text);
+    free(t->segs);
+    memset(t, 0, sizeof(*t));
+}
+
+static int ctmpl_add(ctmpl_t *t, seg_kind_t kind, const char *text, size_t len)
+{
+    seg_t *s = realloc(t->segs, (t->n + 1) * sizeof(*s));
+    if (!s)
+        return MKB_ERR_NOMEM;
+    t->segs = s;
+    if (!(s[t->n].text = strndup(text, len)))
+        return MKB_ERR_NOMEM;
+    s[t->n++].kind = kind;
+    t->needs_value |= kind == SEG_VALUE;
+    return MKB_OK;
+}
+
+static int ctmpl_compile(const char *text, ctmpl_t *t, char *why, size_t why_size)
+{
+    memset(t, 0, sizeof(*t));
+    const char *p = text;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        size_t lit = open ? (size_t)(open - p) : strlen(p);
+        if (lit && ctmpl_add(t, SEG_LIT, p, lit))
+            goto nomem;
+        if (!open)
+            break;
+        const char *close = strchr(open, '}');
+        if (!close) {
+            snprintf(why, why_size, "'%s': '{' without '}'", text);
+            goto fail;
+        }
+        const char *name = open + 1;
+        size_t nlen = (size_t)(close - name);
+        int rc = MKB_OK;
+        if (nlen == 3 && strncmp(name, "key", 3) == 0)
+            rc = ctmpl_add(t, SEG_KEY, "", 0);
+        else if (nlen == 5 && strncmp(name, "topic", 5) == 0)
+            rc = ctmpl_add(t, SEG_TOPIC, "", 0);
+        else if (nlen == 9 && strncmp(name, "partition", 9) == 0)
+            rc = ctmpl_add(t, SEG_PARTITION, "", 0);
+        else if (nlen == 6 && strncmp(name, "offset", 6) == 0)
+            rc = ctmpl_add(t, SEG_OFFSET, "", 0);
+        else if (nlen > 7 && strncmp(name, "header.", 7) == 0)
+            rc = ctmpl_add(t, SEG_HEADER, name + 7, nlen - 7);
+        else if (nlen > 6 && strncmp(name, "value.", 6) == 0)
+            rc = ctmpl_add(t, SEG_VALUE, name + 6, nlen - 6);
+        else {
+            snprintf(why, why_size,
+                     "'%s': unknown placeholder {%.*s}; expected {key}, {header.NAME}, "
+                     "{value.FIELD}, {topic}, {partition} or {offset}",
+                     text, (int)nlen, name);
+            goto fail;
+        }
+        if (rc)
+            goto nomem;
+        p = close + 1;
+    }
+    return MKB_OK;
+nomem:
+    snprintf(why, why_size, "out of memory");
+fail:
+    ctmpl_free(t);
+    return MKB_ERR_CONFIG;
+}
+
+/* The field at PATH ("a.b") of V, or NULL. */
+static json_t *value_at(json_t *v, const char *path)
+{
+    char name[256];
+    while (v && *path) {
+        const char *dot = strchr(path, '.');
+        size_t len = dot ? (size_t)(dot - path) : strlen(path);
+        if (len >= sizeof(name) || !json_is_object(v))
+            return NULL;
+        memcpy(name, path, len);
+        name[len] = '\0';
+        v = json_object_get(v, name);
+        path += len + (dot ? 1 : 0);
+    }
+    return v;
+}
+
+typedef struct {
+    const rd_kafka_message_t *m;
+    json_t *value; /* parsed value, or NULL */
+} rctx_t;
+
+/* V as compact JSON in malloc'ed memory. (json_dumps' result belongs to
+ * jansson's allocator, which jarena replaces: free() must not see it.) */
+static char *jdump(const json_t *v)
+{
+    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = n ? malloc(n + 1) : NULL;
+    if (!s)
+        return NULL;
+    json_dumpb(v, s, n, JSON_COMPACT | JSON_ENCODE_ANY);
+    s[n] = '\0';
+    return s;
+}
+
+static int append_json_text(buf_t *out, json_t *v)
+{
+    if (json_is_string(v))
+        return buf_append(out, json_string_value(v), json_string_length(v));
+    char *s = jdump(v);
+    if (!s)
+        return MKB_ERR_NOMEM;
+    int rc = buf_append_str(out, s);
+    free(s);
+    return rc;
+}
+
+static int ctmpl_render(const ctmpl_t *t, const rctx_t *r, buf_t *out, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const seg_t *s = &t->segs[i];
+        int rc = MKB_OK;
+        switch (s->kind) {
+        case SEG_LIT: rc = buf_append_str(out, s->text); break;
+        case SEG_KEY:
+            if (!r->m->key) {
+                snprintf(why, why_size, "the record has no key for {key}");
+                return MKB_ERR_INVAL;
+            }
+            rc = buf_append(out, r->m->key, r->m->key_len);
+            break;
+        case SEG_HEADER: {
+            rd_kafka_headers_t *h = NULL;
+            const void *val = NULL;
+            size_t len = 0;
+            if (rd_kafka_message_headers(r->m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                rd_kafka_header_get_last(h, s->text, &val, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                !val) {
+                snprintf(why, why_size, "the record has no header '%s'", s->text);
+                return MKB_ERR_INVAL;
+            }
+            rc = buf_append(out, val, len);
+            break;
+        }
+        case SEG_VALUE: {
+            json_t *v = r->value ? value_at(r->value, s->text) : NULL;
+            if (!v || json_is_null(v)) {
+                snprintf(why, why_size, "%s: no field '%s' in the value",
+                         r->value ? "missing field" : "value is not a JSON object", s->text);
+                return MKB_ERR_INVAL;
+            }
+            rc = append_json_text(out, v);
+            break;
+        }
+        case SEG_TOPIC: rc = buf_append_str(out, rd_kafka_topic_name(r->m->rkt)); break;
+        case SEG_PARTITION: rc = buf_printf(out, "%d", (int)r->m->partition); break;
+        case SEG_OFFSET: rc = buf_printf(out, "%lld", (long long)r->m->offset); break;
+        }
+        if (rc)
+            return rc;
+    }
+    return buf_terminate(out);
+}
+
+/* ---- rules, partitions, consumers --------------------------------------- */
+
+typedef struct {
+    const config_command_t *cfg;
+    ctmpl_t topic;
+    ctmpl_t *props; /* one per user property */
+} rule_t;
+
+typedef struct {
+    int64_t offset;
+    bool done;
+} entry_t;
+
+/* The records of one partition not yet settled, in offset order. */
+typedef struct {
+    char *topic;
+    int32_t partition;
+    entry_t *e;
+    size_t head, n, cap; /* ring */
+    int64_t rewind;      /* -1, or the offset to seek back to */
+    int64_t resume_at;   /* after a rewind: records before this one come again */
+} part_t;
+
+typedef struct group group_t;
+
+struct group {
+    commands_t *c;
+    char *name;
+    rd_kafka_t *rk;
+    pthread_t thread;
+    bool running;
+    bool paused;
+    bool was_connected;
+    pthread_mutex_t lock; /* parts and their rings (Paho's thread marks done) */
+    part_t **parts;
+    size_t nparts;
+};
+
+struct commands {
+    config_t *cfg; /* owned: command rules apply until a restart */
+    mqtt_source_t *mqtt;
+    rule_t *rules;
+    size_t nrules;
+    group_t *groups;
+    size_t ngroups;
+    rd_kafka_t *results; /* producer for result records and dead letters */
+    char *dlq;
+    atomic_bool stop;
+    atomic_long inflight;
+    atomic_uint_fast64_t consumed, published, expired, invalid, failed, rewinds;
+};
+
+/* A publish in flight. */
+typedef struct {
+    group_t *g;
+    part_t *p;
+    int64_t offset;
+    const rule_t *rule;
+    char *key;
+    size_t key_len;
+    char *mqtt_topic;
+} pub_t;
+
+static part_t *part_get(group_t *g, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < g->nparts; i++)
+        if (g->parts[i]->partition == partition && strcmp(g->parts[i]->topic, topic) == 0)
+            return g->parts[i];
+    part_t **ps = realloc(g->parts, (g->nparts + 1) * sizeof(*ps));
+    if (!ps)
+        return NULL;
+    g->parts = ps;
+    part_t *p = calloc(1, sizeof(*p));
+    if (!p || !(p->topic = strdup(topic))) {
+        free(p);
+        return NULL;
+    }
+    p->partition = partition;
+    p->rewind = -1;
+    p->resume_at = -1;
+    g->parts[g->nparts++] = p;
+    return p;
+}
+
+static int part_push(part_t *p, int64_t offset)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        entry_t *e = malloc(cap * sizeof(*e));
+        if (!e)
+            return MKB_ERR_NOMEM;
+        for (size_t i = 0; i < p->n; i++)
+            e[i] = p->e[(p->head + i) % p->cap];
+        free(p->e);
+        p->e = e;
+        p->cap = cap;
+        p->head = 0;
+    }
+    p->e[(p->head + p->n++) % p->cap] = (entry_t){offset, false};
+    return MKB_OK;
+}
+
+/* Marks OFFSET settled; stores the commit position past every settled
+ * record at the front. Lock held. */
+static void part_done(group_t *g, part_t *p, int64_t offset)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        entry_t *e = &p->e[(p->head + i) % p->cap];
+        if (e->offset == offset) {
+            e->done = true;
+            break;
+        }
+    }
+    int64_t last = -1;
+    while (p->n && p->e[p->head].done) {
+        last = p->e[p->head].offset;
+        p->head = (p->head + 1) % p->cap;
+        p->n--;
+    }
+    if (last < 0)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = last + 1;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(g->rk, l);
+    if (err)
+        log_debug("commands", "storing offset %lld of %s[%d]: %s", (long long)last + 1, p->topic,
+                  (int)p->partition, rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void settle(group_t *g, part_t *p, int64_t offset)
+{
+    pthread_mutex_lock(&g->lock);
+    part_done(g, p, offset);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- results and dead letters ------------------------------------------- */
+
+static void result(commands_t *c, const rule_t *r, const rd_kafka_message_t *m, const char *key,
+                   size_t key_len, const char *status, const char *reason, const char *mqtt_topic)
+{
+    if (!r->cfg->kafka_result_topic) {
+        if (strcmp(status, "invalid") != 0)
+            return;
+        /* No result topic: the invalid command goes to the dead-letter topic. */
+        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+        char off[32];
+        snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                 (long long)m->offset);
+        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+        rd_kafka_header_add(h, "mkb.command", -1, r->cfg->name, -1);
+        rd_kafka_header_add(h, "mkb.kafka.record", -1, off, -1);
+        if (rd_kafka_producev(
+                c->results, RD_KAFKA_V_TOPIC(c->dlq), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_headers_destroy(h);
+            log_error("commands", "cannot queue the dead letter of %s", off);
+        }
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "command", r->cfg->name, "status", status,
+                          "topic", rd_kafka_topic_name(m->rkt), "partition", (int)m->partition,
+                          "offset", (json_int_t)m->offset);
+    if (!o)
+        return;
+    if (reason)
+        json_object_set_new(o, "reason", json_string(reason));
+    if (mqtt_topic)
+        json_object_set_new(o, "mqtt_topic", json_string(mqtt_topic));
+    char *text = jdump(o);
+    json_decref(o);
+    if (!text)
+        return;
+    if (rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(r->cfg->kafka_result_topic),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                          RD_KAFKA_V_VALUE(text, strlen(text)),
+                          RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_error("commands", "cannot queue a result to %s", r->cfg->kafka_result_topic);
+    free(text);
+}
+
+static void on_result_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        log_error("commands", "result or dead letter to %s not delivered: %s",
+                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+}
+
+/* ---- the per-record path ------------------------------------------------ */
+
+static void on_published(void *opaque, bool ok, const char *why)
+{
+    pub_t *pub = opaque;
+    commands_t *c = pub->g->c;
+    if (ok) {
+        atomic_fetch_add(&c->published, 1);
+        if (pub->rule->cfg->kafka_result_topic) {
+            /* A result needs the record; rebuild what it says from the copy. */
+            json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "command", pub->rule->cfg->name,
+                                  "status", "sent", "topic", pub->p->topic, "partition",
+                                  (int)pub->p->partition, "offset", (json_int_t)pub->offset,
+                                  "mqtt_topic", pub->mqtt_topic);
+            char *text = o ? jdump(o) : NULL;
+            json_decref(o);
+            if (text &&
+                rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(pub->rule->cfg->kafka_result_topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(pub->key, pub->key_len),
+                                  RD_KAFKA_V_VALUE(text, strlen(text)),
+                                  RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                log_error("commands", "cannot queue a result");
+            free(text);
+        }
+        settle(pub->g, pub->p, pub->offset);
+    } else {
+        uint64_t n = atomic_fetch_add(&c->failed, 1) + 1;
+        if (n <= 10 || n % 1000 == 0)
+            log_warn("commands", "publish of %s[%d]@%lld to '%s' failed: %s; sending it again",
+                     pub->p->topic, (int)pub->p->partition, (long long)pub->offset, pub->mqtt_topic,
+                     why ? why : "?");
+        pthread_mutex_lock(&pub->g->lock);
+        if (pub->p->rewind < 0 || pub->offset < pub->p->rewind)
+            pub->p->rewind = pub->offset;
+        pthread_mutex_unlock(&pub->g->lock);
+    }
+    free(pub->key);
+    free(pub->mqtt_topic);
+    free(pub);
+    atomic_fetch_sub(&c->inflight, 1);
+}
+
+static const rule_t *rule_for(const commands_t *c, const group_t *g, const char *topic)
+{
+    for (size_t i = 0; i < c->nrules; i++)
+        if (strcmp(c->rules[i].cfg->kafka_topic, topic) == 0 &&
+            strcmp(c->rules[i].cfg->kafka_group, g->name) == 0)
+            return &c->rules[i];
+    return NULL;
+}
+
+/* Seeks P back to OFFSET (lock not held): its later records come again. */
+static void rewind_to(group_t *g, part_t *p, int64_t offset)
+{
+    pthread_mutex_lock(&g->lock);
+    while (p->n && p->e[(p->head + p->n - 1) % p->cap].offset >= offset)
+        p->n--;
+    /* Records already fetched past OFFSET may still come before the seek
+     * takes effect: they are dropped until OFFSET comes again. */
+    p->resume_at = offset;
+    pthread_mutex_unlock(&g->lock);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(g->rk, l, 5000);
+    if (e) {
+        log_error("commands", "cannot rewind %s[%d] to %lld: %s", p->topic, (int)p->partition,
+                  (long long)offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    if (g->paused)
+        rd_kafka_pause_partitions(g->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    atomic_fetch_add(&g->c->rewinds, 1);
+}
+
+static void handle(group_t *g, const rd_kafka_message_t *m)
+{
+    commands_t *c = g->c;
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    const rule_t *r = rule_for(c, g, topic);
+    pthread_mutex_lock(&g->lock);
+    part_t *p = part_get(g, topic, m->partition);
+    if (p && p->resume_at >= 0) {
+        if (m->offset != p->resume_at) { /* fetched before a rewind: comes again */
+            pthread_mutex_unlock(&g->lock);
+            return;
+        }
+        p->resume_at = -1;
+    }
+    int rc = p ? part_push(p, m->offset) : MKB_ERR_NOMEM;
+    pthread_mutex_unlock(&g->lock);
+    atomic_fetch_add(&c->consumed, 1);
+    if (rc != MKB_OK) {
+        log_error("commands", "out of memory; %s[%d]@%lld left uncommitted", topic,
+                  (int)m->partition, (long long)m->offset);
+        return;
+    }
+    if (!r) { /* a topic of the group that no rule names: cannot happen */
+        settle(g, p, m->offset);
+        return;
+    }
+    /* Too old: not sent, reported. */
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    long long age = ts >= 0 ? (long long)time(NULL) * 1000 - ts : 0;
+    if (r->cfg->max_age_s > 0 && age > r->cfg->max_age_s * 1000) {
+        uint64_t n = atomic_fetch_add(&c->expired, 1) + 1;
+        char reason[128];
+        snprintf(reason, sizeof(reason), "expired: %lld ms old, max_age_s is %lld", age,
+                 r->cfg->max_age_s);
+        if (n <= 10 || n % 1000 == 0)
+            log_warn("commands", "%s[%d]@%lld (%s) not sent: %s (%llu so far)", topic,
+                     (int)m->partition, (long long)m->offset, r->cfg->name, reason,
+                     (unsigned long long)n);
+        result(c, r, m, m->key, m->key_len, "expired", reason, NULL);
+        settle(g, p, m->offset);
+        return;
+    }
+    char why[300] = "";
+    buf_t tbuf = {0}, pbuf = {0};
+    buf_t *vbufs = NULL;
+    json_t *value = NULL;
+    mqtt_user_prop_t *props = NULL;
+    const char *resp_topic = NULL;
+    char *resp = NULL;
+    const void *corr = NULL;
+    size_t corr_len = 0;
+    bool need_value = r->topic.needs_value || r->cfg->mqtt_fields_n;
+    for (size_t i = 0; i < r->cfg->mqtt_props_n; i++)
+        need_value |= r->props[i].needs_value;
+    if (need_value) {
+        json_error_t jerr;
+        value = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!value) {
+            snprintf(why, sizeof(why), "value is not JSON: %s", jerr.text);
+            goto invalid;
+        }
+    }
+    rctx_t rc_ = {m, value};
+    if ((rc = ctmpl_render(&r->topic, &rc_, &tbuf, why, sizeof(why))) != MKB_OK)
+        goto invalid;
+    if (!tbuf.len || strchr(tbuf.p, '+') || strchr(tbuf.p, '#')) {
+        snprintf(why, sizeof(why), "MQTT topic '%s' is empty or has a wildcard", tbuf.p);
+        goto invalid;
+    }
+    const void *payload = m->payload;
+    size_t plen = m->len;
+    if (r->cfg->mqtt_fields_n) {
+        json_t *o = json_object();
+        for (size_t i = 0; o && i < r->cfg->mqtt_fields_n; i++) {
+            const char *path = r->cfg->mqtt_fields[i];
+            json_t *v = value_at(value, path);
+            if (!v) {
+                snprintf(why, sizeof(why), "missing field: no field '%s' in the value", path);
+                json_decref(o);
+                goto invalid;
+            }
+            const char *dot = strrchr(path, '.');
+            json_object_set(o, dot ? dot + 1 : path, v);
+        }
+        char *text = o ? jdump(o) : NULL;
+        json_decref(o);
+        if (!text || buf_append_str(&pbuf, text)) {
+            free(text);
+            snprintf(why, sizeof(why), "out of memory");
+            goto invalid;
+        }
+        free(text);
+        payload = pbuf.p;
+        plen = pbuf.len;
+    }
+    if (r->cfg->mqtt_props_n) {
+        vbufs = calloc(r->cfg->mqtt_props_n, sizeof(*vbufs));
+        props = calloc(r->cfg->mqtt_props_n, sizeof(*props));
+        if (!vbufs || !props) {
+            snprintf(why, sizeof(why), "out of memory");
+            goto invalid;
+        }
+        for (size_t i = 0; i < r->cfg->mqtt_props_n; i++) {
+            if ((rc = ctmpl_render(&r->props[i], &rc_, &vbufs[i], why, sizeof(why))) != MKB_OK)
+                goto invalid;
+            props[i] = (mqtt_user_prop_t){r->cfg->mqtt_props[i].key, vbufs[i].p};
+        }
+    }
+    /* MQTT 5 request/response: carried over when the record has them. */
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const void *v;
+        size_t len;
+        if (rd_kafka_header_get_last(h, "mqtt.response_topic", &v, &len) == 0 && v &&
+            (resp = strndup(v, len)))
+            resp_topic = resp;
+        if (rd_kafka_header_get_last(h, "mqtt.correlation_data", &v, &len) == 0 && v) {
+            corr = v;
+            corr_len = len;
+        }
+    }
+    pub_t *pub = calloc(1, sizeof(*pub));
+    if (!pub || !(pub->mqtt_topic = strdup(tbuf.p)) ||
+        (m->key_len && !(pub->key = malloc(m->key_len)))) {
+        if (pub)
+            free(pub->mqtt_topic);
+        free(pub);
+        snprintf(why, sizeof(why), "out of memory");
+        goto invalid;
+    }
+    if (m->key_len)
+        memcpy(pub->key, m->key, m->key_len);
+    pub->key_len = m->key_len;
+    pub->g = g;
+    pub->p = p;
+    pub->offset = m->offset;
+    pub->rule = r;
+    mqtt_pub_t mp = {
+        .topic = tbuf.p,
+        .payload = payload,
+        .len = plen,
+        .qos = (int)r->cfg->mqtt_qos,
+        .retain = r->cfg->mqtt_retain,
+        .expiry_s = r->cfg->mqtt_expiry_s,
+        .content_type = r->cfg->mqtt_content_type,
+        .response_topic = resp_topic,
+        .correlation = corr,
+        .correlation_len = corr_len,
+        .props = props,
+        .nprops = r->cfg->mqtt_props_n,
+    };
+    /* Bounded in flight: Paho refuses more than its buffer (100) holds. */
+    while (atomic_load(&c->inflight) >= MAX_INFLIGHT && !atomic_load(&c->stop)) {
+        struct timespec ts = {0, 500000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&c->inflight, 1);
+    if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, why, sizeof(why)) != MKB_OK) {
+        /* Not sent (MQTT went away): this record and the rest come again. */
+        atomic_fetch_sub(&c->inflight, 1);
+        log_info("commands", "publish of %s[%d]@%lld not possible (%s); rewinding", topic,
+                 (int)m->partition, (long long)m->offset, why);
+        free(pub->key);
+        free(pub->mqtt_topic);
+        free(pub);
+        rewind_to(g, p, m->offset);
+    }
+    goto cleanup;
+invalid:;
+    uint64_t n = atomic_fetch_add(&c->invalid, 1) + 1;
+    if (n <= 10 || n % 1000 == 0)
+        log_warn("commands", "%s[%d]@%lld (%s) not sent: %s; reported to %s (%llu so far)", topic,
+                 (int)m->partition, (long long)m->offset, r->cfg->name, why,
+                 r->cfg->kafka_result_topic ? r->cfg->kafka_result_topic : c->dlq,
+                 (unsigned long long)n);
+    result(c, r, m, m->key, m->key_len, "invalid", why, NULL);
+    settle(g, p, m->offset);
+cleanup:
+    free(resp);
+    if (vbufs)
+        for (size_t i = 0; i < r->cfg->mqtt_props_n; i++)
+            buf_free(&vbufs[i]);
+    free(vbufs);
+    free(props);
+    buf_free(&tbuf);
+    buf_free(&pbuf);
+    json_decref(value);
+}
+
+static void set_paused(group_t *g, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(g->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+        if (pause)
+            rd_kafka_pause_partitions(g->rk, l);
+        else
+            rd_kafka_resume_partitions(g->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (pause != g->paused && (!pause || g->was_connected)) /* not before the first connect */
+        log_info("commands", "group %s: %s", g->name,
+                 pause ? "MQTT disconnected: consumption paused" : "MQTT connected: consuming");
+    g->paused = pause;
+    g->was_connected |= !pause;
+}
+
+static void *group_main(void *arg)
+{
+    group_t *g = arg;
+    commands_t *c = g->c;
+    long long next_pause_check = 0;
+    while (!atomic_load(&c->stop)) {
+        rd_kafka_poll(c->results, 0);
+        /* Publishes that failed on Paho's side: seek their partitions back. */
+        for (size_t i = 0; i < g->nparts; i++) {
+            pthread_mutex_lock(&g->lock);
+            int64_t off = g->parts[i]->rewind;
+            g->parts[i]->rewind = -1;
+            pthread_mutex_unlock(&g->lock);
+            if (off >= 0)
+                rewind_to(g, g->parts[i], off);
+        }
+        bool connected = mqtt_source_connected(c->mqtt);
+        /* Paused: re-applied every 100 ms, so partitions assigned meanwhile stay paused. */
+        if (!connected && (!g->paused || clock_mono_ms() >= next_pause_check)) {
+            set_paused(g, true);
+            next_pause_check = clock_mono_ms() + 100;
+        } else if (connected && g->paused) {
+            set_paused(g, false);
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(g->rk, 100);
+        if (!m)
+            continue;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_warn("commands", "group %s: %s", g->name, rd_kafka_message_errstr(m));
+        } else if (g->paused) {
+            /* Fetched before the pause took effect: read it again later. */
+            pthread_mutex_lock(&g->lock);
+            part_t *p = part_get(g, rd_kafka_topic_name(m->rkt), m->partition);
+            pthread_mutex_unlock(&g->lock);
+            if (p)
+                rewind_to(g, p, m->offset);
+        } else {
+            handle(g, m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    log_level_t l = level <= 3   ? LOG_LVL_ERROR
+                    : level == 4 ? LOG_LVL_WARN
+                    : level <= 6 ? LOG_LVL_INFO
+                                 : LOG_LVL_DEBUG;
+    log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *errstr,
+                size_t errstr_size)
+{
+    char err[512];
+    if (rd_kafka_conf_set(k, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name, value, err);
+        return MKB_ERR_CONFIG;
+    }
+    return MKB_OK;
+}
+
+/* kafka.properties that concern the connection apply to the consumer too. */
+static int conn_props(rd_kafka_conf_t *k, const config_t *cfg, char *errstr, size_t errstr_size)
+{
+    static const char *const prefixes[] = {"security.", "sasl.", "ssl.", "socket.", "broker."};
+    for (size_t i = 0; i < cfg->kafka_properties_n; i++)
+        for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++)
+            if (strncmp(cfg->kafka_properties[i].key, prefixes[j], strlen(prefixes[j])) == 0 &&
+                conf(k, cfg->kafka_properties[i].key, cfg->kafka_properties[i].value, errstr,
+                     errstr_size))
+                return MKB_ERR_CONFIG;
+    return MKB_OK;
+}
+
+static int group_new(commands_t *c, group_t *g, const char *name, char *errstr, size_t errstr_size)
+{
+    const config_t *cfg = c->cfg;
+    g->c = c;
+    g->name = strdup(name);
+    pthread_mutex_init(&g->lock, NULL);
+    rd_kafka_conf_t *k = rd_kafka_conf_new();
+    char inst[512];
+    /* Static membership: a restarted bridge takes its partitions back at once
+     * instead of waiting for the session timeout. */
+    snprintf(inst, sizeof(inst), "%s-commands", cfg->mqtt_client_id);
+    int rc;
+    if ((rc = conf(k, "bootstrap.servers", cfg->kafka_bootstrap, errstr, errstr_size)) ||
+        (rc = conf(k, "group.id", name, errstr, errstr_size)) ||
+        (rc = conf(k, "group.instance.id", inst, errstr, errstr_size)) ||
+        (rc = conf(k, "client.id", "mqtt-kafka-bridge-commands", errstr, errstr_size)) ||
+        (rc = conf(k, "enable.auto.commit", "true", errstr, errstr_size)) ||
+        (rc = conf(k, "enable.auto.offset.store", "false", errstr, errstr_size)) ||
+        (rc = conf(k, "auto.commit.interval.ms", "250", errstr, errstr_size)) ||
+        (rc = conf(k, "auto.offset.reset", "earliest", errstr, errstr_size)) ||
+        (rc = conf(k, "session.timeout.ms", "10000", errstr, errstr_size)) ||
+        /* a command topic created after the start is found within 10 s */
+        (rc = conf(k, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size)) ||
+        (rc = conn_props(k, cfg, errstr, errstr_size))) {
+        rd_kafka_conf_destroy(k);
+        return rc;
+    }
+    rd_kafka_conf_set_log_cb(k, on_log);
+    if (getenv("MKB_COMMANDS_DEBUG"))
+        conf(k, "debug", getenv("MKB_COMMANDS_DEBUG"), errstr, errstr_size);
+    char err[512];
+    if (!(g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, k, err, sizeof(err)))) {
+        snprintf(errstr, errstr_size, "commands: cannot create the consumer: %s", err);
+        return MKB_ERR_KAFKA;
+    }
+    rd_kafka_poll_set_consumer(g->rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < c->nrules; i++)
+        if (strcmp(c->rules[i].cfg->kafka_group, name) == 0)
+            rd_kafka_topic_partition_list_add(topics, c->rules[i].cfg->kafka_topic,
+                                              RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(g->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        snprintf(errstr, errstr_size, "commands: subscribe: %s", rd_kafka_err2str(e));
+        return MKB_ERR_KAFKA;
+    }
+    return MKB_OK;
+}
+
+/* Compiles the templates of CFG's command rules into RULES (commands_n of
+ * them, zeroed); errors as file:line:col lines. */
+static int compile_rules(rule_t *rules, const config_t *cfg, char *errstr, size_t errstr_size)
+{
+    char why[600];
+    size_t used = 0;
+    int rc = MKB_OK;
+    errstr[0] = '\0';
+    for (size_t i = 0; i < cfg->commands_n; i++) {
+        rule_t *r = &rules[i];
+        r->cfg = &cfg->commands[i];
+        if (ctmpl_compile(r->cfg->mqtt_topic, &r->topic, why, sizeof(why)) != MKB_OK) {
+            config_pos_t p = config_pos(cfg, &r->cfg->mqtt_topic);
+            used += (size_t)snprintf(errstr + used, used < errstr_size ? errstr_size - used : 0,
+                                     "%s:%d:%d: error: command '%s': mqtt.topic %s\n", p.file,
+                                     p.line, p.col, r->cfg->name, why);
+            rc = MKB_ERR_CONFIG;
+        }
+        if (r->cfg->mqtt_props_n && !(r->props = calloc(r->cfg->mqtt_props_n, sizeof(*r->props)))) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return MKB_ERR_NOMEM;
+        }
+        for (size_t j = 0; j < r->cfg->mqtt_props_n; j++)
+            if (ctmpl_compile(r->cfg->mqtt_props[j].value, &r->props[j], why, sizeof(why))) {
+                config_pos_t p = config_pos(cfg, &r->cfg->mqtt_props[j].value);
+                used += (size_t)snprintf(
+                    errstr + used, used < errstr_size ? errstr_size - used : 0,
+                    "%s:%d:%d: error: command '%s': mqtt.user_properties.%s %s\n", p.file, p.line,
+                    p.col, r->cfg->name, r->cfg->mqtt_props[j].key, why);
+                rc = MKB_ERR_CONFIG;
+            }
+        if (used >= errstr_size)
+            used = errstr_size - 1;
+    }
+    return rc;
+}
+
+static void free_rules(rule_t *rules, size_t n)
+{
+    for (size_t i = 0; rules && i < n; i++) {
+        ctmpl_free(&rules[i].topic);
+        for (size_t j = 0; rules[i].props && j < rules[i].cfg->mqtt_props_n; j++)
+            ctmpl_free(&rules[i].props[j]);
+        free(rules[i].props);
+    }
+    free(rules);
+}
+
+int commands_check(const config_t *cfg, char *errstr, size_t errstr_size)
+{
+    rule_t *rules = calloc(cfg->commands_n ? cfg->commands_n : 1, sizeof(*rules));
+    if (!rules) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    int rc = compile_rules(rules, cfg, errstr, errstr_size);
+    free_rules(rules, cfg->commands_n);
+    return rc;
+}
+
+int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *errstr,
+                 size_t errstr_size)
+{
+    *out = NULL;
+    if (!cfg->commands_n) {
+        config_destroy(cfg);
+        return MKB_OK;
+    }
+    int rc = MKB_ERR_NOMEM;
+    commands_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        config_destroy(cfg);
+        snprintf(errstr, errstr_size, "out of memory");
+        return rc;
+    }
+    c->cfg = cfg;
+    if (!(c->rules = calloc(cfg->commands_n, sizeof(*c->rules))) ||
+        !(c->groups = calloc(cfg->commands_n, sizeof(*c->groups))) ||
+        !(c->dlq = strdup(cfg->kafka_dead_letter_topic)))
+        goto nomem;
+    c->mqtt = mqtt;
+    if ((rc = compile_rules(c->rules, cfg, errstr, errstr_size)) != MKB_OK)
+        goto fail;
+    c->nrules = cfg->commands_n;
+    /* The result producer: idempotent, waits for Kafka as long as it takes. */
+    rd_kafka_conf_t *k = rd_kafka_conf_new();
+    if ((rc = conf(k, "bootstrap.servers", cfg->kafka_bootstrap, errstr, errstr_size)) ||
+        (rc = conf(k, "enable.idempotence", "true", errstr, errstr_size)) ||
+        (rc = conf(k, "message.timeout.ms", "0", errstr, errstr_size)) ||
+        (rc = conf(k, "client.id", "mqtt-kafka-bridge-results", errstr, errstr_size)) ||
+        (rc = conn_props(k, cfg, errstr, errstr_size))) {
+        rd_kafka_conf_destroy(k);
+        goto fail;
+    }
+    rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
+    rd_kafka_conf_set_log_cb(k, on_log);
+    char err[512];
+    if (!(c->results = rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err)))) {
+        snprintf(errstr, errstr_size, "commands: cannot create the result producer: %s", err);
+        rc = MKB_ERR_KAFKA;
+        goto fail;
+    }
+    for (size_t i = 0; i < c->nrules; i++) {
+        const char *name = c->rules[i].cfg->kafka_group;
+        bool seen = false;
+        for (size_t j = 0; j < c->ngroups; j++)
+            seen |= strcmp(c->groups[j].name, name) == 0;
+        if (!seen && (rc = group_new(c, &c->groups[c->ngroups++], name, errstr, errstr_size)))
+            goto fail;
+    }
+    *out = c;
+    return MKB_OK;
+nomem:
+    snprintf(errstr, errstr_size, "out of memory");
+fail:
+    commands_destroy(c);
+    return rc;
+}
+
+int commands_start(commands_t *c)
+{
+    for (size_t i = 0; i < c->ngroups; i++) {
+        if (pthread_create(&c->groups[i].thread, NULL, group_main, &c->groups[i]) != 0)
+            return MKB_ERR_NOMEM;
+        c->groups[i].running = true;
+    }
+    return MKB_OK;
+}
+
+void commands_stop(commands_t *c, int timeout_ms)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, true);
+    for (size_t i = 0; i < c->ngroups; i++)
+        if (c->groups[i].running) {
+            pthread_join(c->groups[i].thread, NULL);
+            c->groups[i].running = false;
+        }
+    long long deadline = clock_mono_ms() + timeout_ms;
+    while (atomic_load(&c->inflight) > 0 && clock_mono_ms() < deadline) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&c->inflight) > 0)
+        log_warn("commands",
+                 "%ld command(s) still waiting for their PUBACK; not committed, "
+                 "they are consumed again at the next start",
+                 (long)atomic_load(&c->inflight));
+    for (size_t i = 0; i < c->ngroups; i++) {
+        group_t *g = &c->groups[i];
+        if (!g->rk)
+            continue;
+        rd_kafka_resp_err_t e = rd_kafka_commit(g->rk, NULL, 0);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            log_warn("commands", "group %s: final commit: %s", g->name, rd_kafka_err2str(e));
+        rd_kafka_consumer_close(g->rk);
+    }
+    if (c->results && rd_kafka_flush(c->results, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("commands", "%d result record(s) not delivered", rd_kafka_outq_len(c->results));
+}
+
+void commands_destroy(commands_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->ngroups; i++) {
+        group_t *g = &c->groups[i];
+        if (g->rk)
+            rd_kafka_destroy(g->rk);
+        for (size_t j = 0; j < g->nparts; j++) {
+            free(g->parts[j]->e);
+            free(g->parts[j]->topic);
+            free(g->parts[j]);
+        }
+        free(g->parts);
+        free(g->name);
+        pthread_mutex_destroy(&g->lock);
+    }
+    if (c->results)
+        rd_kafka_destroy(c->results);
+    free_rules(c->rules, c->cfg ? c->cfg->commands_n : 0);
+    free(c->groups);
+    free(c->dlq);
+    config_destroy(c->cfg);
+    free(c);
+}
+
+void commands_stats(const commands_t *c, commands_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return;
+    out->consumed = atomic_load(&c->consumed);
+    out->published = atomic_load(&c->published);
+    out->expired = atomic_load(&c->expired);
+    out->invalid = atomic_load(&c->invalid);
+    out->failed = atomic_load(&c->failed);
+    out->rewinds = atomic_load(&c->rewinds);
+}

@@ -1,0 +1,583 @@
+/* Actuator commands, Kafka -> MQTT, against the real brokers: per-key
+ * order over many keys, at least once through a SIGKILL of the bridge and a
+ * Mosquitto outage, expired and invalid commands reported and skipped. */
+#define _GNU_SOURCE /* asprintf */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_run.h"
+
+/* ---- an actuator: an MQTT subscriber that records what it receives ----- */
+
+typedef struct {
+    MQTTAsync client;
+    pthread_mutex_t lock;
+    char **topics, **payloads, **props; /* props: MQTT 5 properties as text */
+    size_t n, cap;
+    atomic_bool connected;
+} actuator_t;
+
+static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+{
+    actuator_t *a = ctx;
+    pthread_mutex_lock(&a->lock);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 1024;
+        a->topics = realloc(a->topics, a->cap * sizeof(char *));
+        a->payloads = realloc(a->payloads, a->cap * sizeof(char *));
+        a->props = realloc(a->props, a->cap * sizeof(char *));
+    }
+    char props[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < m->properties.count && used < sizeof(props) - 1; i++) {
+        MQTTProperty *p = &m->properties.array[i];
+        int w = 0;
+        if (p->identifier == MQTTPROPERTY_CODE_CONTENT_TYPE ||
+            p->identifier == MQTTPROPERTY_CODE_RESPONSE_TOPIC ||
+            p->identifier == MQTTPROPERTY_CODE_CORRELATION_DATA)
+            w = snprintf(props + used, sizeof(props) - used, "%s=%.*s;",
+                         MQTTPropertyName(p->identifier), p->value.data.len, p->value.data.data);
+        else if (p->identifier == MQTTPROPERTY_CODE_USER_PROPERTY)
+            w = snprintf(props + used, sizeof(props) - used, "%.*s=%.*s;", p->value.data.len,
+                         p->value.data.data, p->value.value.len, p->value.value.data);
+        else if (p->identifier == MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL)
+            w = snprintf(props + used, sizeof(props) - used, "expiry;");
+        if (w > 0)
+            used += (size_t)w;
+    }
+    a->props[a->n] = strdup(props);
+    a->topics[a->n] = tlen ? strndup(topic, (size_t)tlen) : strdup(topic);
+    a->payloads[a->n] = strndup(m->payload, (size_t)m->payloadlen);
+    a->n++;
+    pthread_mutex_unlock(&a->lock);
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static void on_conn(void *ctx, char *cause)
+{
+    (void)cause;
+    atomic_store(&((actuator_t *)ctx)->connected, true);
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+    (void)cause;
+    atomic_store(&((actuator_t *)ctx)->connected, false);
+}
+
+/* Subscribes FILTER at QoS 1 with a persistent session (and Paho's
+ * automatic reconnect), so nothing sent while it is away is missed. */
+static void actuator_start(actuator_t *a, const char *bridge_id, const char *filter)
+{
+    char id[300];
+    snprintf(id, sizeof(id), "actuator-%s", bridge_id);
+    memset(a, 0, sizeof(*a));
+    pthread_mutex_init(&a->lock, NULL);
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.MQTTVersion = MQTTVERSION_5;
+    ck_assert_int_eq(MQTTAsync_createWithOptions(&a->client, itest_env("MKB_MQTT_URI"), id,
+                                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &co),
+                     MQTTASYNC_SUCCESS);
+    MQTTAsync_setCallbacks(a->client, a, on_lost, on_msg, NULL);
+    MQTTAsync_setConnected(a->client, a, on_conn);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
+    o.cleanstart = 0;
+    MQTTProperties cp = MQTTProperties_initializer;
+    MQTTProperty expiry = {.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL};
+    expiry.value.integer4 = 3600;
+    MQTTProperties_add(&cp, &expiry);
+    o.connectProperties = &cp;
+    o.automaticReconnect = 1;
+    o.minRetryInterval = 1;
+    o.maxRetryInterval = 2;
+    o.keepAliveInterval = 10;
+    ck_assert_int_eq(MQTTAsync_connect(a->client, &o), MQTTASYNC_SUCCESS);
+    MQTTProperties_free(&cp);
+    for (int i = 0; i < 100 && !atomic_load(&a->connected); i++)
+        itest_sleep_ms(100);
+    ck_assert_msg(atomic_load(&a->connected), "actuator did not connect");
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ck_assert_int_eq(MQTTAsync_subscribe(a->client, filter, 1, &ro), MQTTASYNC_SUCCESS);
+    itest_sleep_ms(500);
+}
+
+static size_t actuator_count(actuator_t *a)
+{
+    pthread_mutex_lock(&a->lock);
+    size_t n = a->n;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+static bool actuator_wait(actuator_t *a, size_t want, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 100) {
+        if (actuator_count(a) >= want)
+            return true;
+        itest_sleep_ms(100);
+    }
+    return actuator_count(a) >= want;
+}
+
+static void actuator_stop(actuator_t *a)
+{
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    MQTTAsync_disconnect(a->client, &d);
+    itest_sleep_ms(200);
+    MQTTAsync_destroy(&a->client);
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->topics[i]);
+        free(a->payloads[i]);
+        free(a->props[i]);
+    }
+    free(a->topics);
+    free(a->payloads);
+    free(a->props);
+    pthread_mutex_destroy(&a->lock);
+}
+
+/* ---- commands into Kafka ------------------------------------------------ */
+
+/* Produces N commands to TOPIC: command i has key "u<i % keys>" and value
+ * {"site":"s1","unit":"u<k>","seq":<i / keys>,"setpoint":21.5}, timestamp
+ * TS_MS (0: now). FMT, if not NULL, replaces the value (one %d: i). */
+static void produce_from(const char *topic, int from, int n, int keys, int64_t ts_ms,
+                         const char *fmt)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                                sizeof(err)) == RD_KAFKA_CONF_OK);
+    ck_assert(rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ==
+              RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    ck_assert_msg(rk, "%s", err);
+    for (int i = from; i < from + n; i++) {
+        char key[32], val[256];
+        int k = i % keys;
+        snprintf(key, sizeof(key), "u%d", k);
+        if (fmt)
+            snprintf(val, sizeof(val), fmt, i);
+        else
+            snprintf(val, sizeof(val),
+                     "{\"site\":\"s1\",\"unit\":\"u%d\",\"seq\":%d,\"setpoint\":21.5}", k,
+                     i / keys);
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val, strlen(val)),
+                    RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk, 10);
+        ck_assert_msg(e == RD_KAFKA_RESP_ERR_NO_ERROR, "produce: %s", rd_kafka_err2str(e));
+    }
+    ck_assert_int_eq(rd_kafka_flush(rk, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(rk);
+}
+
+static void produce(const char *topic, int n, int keys, int64_t ts_ms, const char *fmt)
+{
+    produce_from(topic, 0, n, keys, ts_ms, fmt);
+}
+
+/* Commands FROM.. in chunks of 500 every 250 ms (a thread). */
+typedef struct {
+    const char *topic;
+    int from, n, keys;
+} paced_t;
+
+static void *paced_producer(void *arg)
+{
+    paced_t *p = arg;
+    for (int i = p->from; i < p->from + p->n; i += 500) {
+        produce_from(p->topic, i, 500, p->keys, 0, NULL);
+        itest_sleep_ms(250);
+    }
+    return NULL;
+}
+
+typedef struct {
+    char *cmd_topic, *client, *filter, *cfg;
+    itest_bridge_t b;
+} cfix_t;
+
+/* A command topic of PARTITIONS partitions, a bridge with one command rule
+ * to cmd/<topic>/{value.site}/{value.unit}/set (RULE_EXTRA: more keys of the
+ * rule, indented 4) and a route it needs anyway. */
+static void cfix_init(cfix_t *f, const char *name, int partitions, const char *rule_extra)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "itest.cmd.%s", name);
+    f->cmd_topic = itest_unique(prefix);
+    f->client = itest_unique("bridge-cmd");
+    itest_create_topic_parts(f->cmd_topic, partitions, NULL);
+    ck_assert(asprintf(&f->filter, "cmd/%s/#", f->cmd_topic) > 0);
+    ck_assert(asprintf(&f->cfg,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka: { bootstrap: \"%s\", dead_letter_topic: dlq-%s }\n"
+                       "routes: [ { name: r, mqtt: { filter: \"unused/%s\" }, "
+                       "kafka: { topic: unused } } ]\n"
+                       "commands:\n"
+                       "  - name: setpoint\n"
+                       "    kafka: { topic: %s, group: g-%s }\n"
+                       "    mqtt: { topic: \"cmd/%s/{value.site}/{value.unit}/set\", qos: 1 }\n"
+                       "%s",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       f->client, f->client, f->cmd_topic, f->client, f->cmd_topic,
+                       rule_extra ? rule_extra : "") > 0);
+}
+
+static void cfix_start(cfix_t *f)
+{
+    itest_bridge_start(&f->b, f->client, f->cfg);
+    if (!itest_bridge_wait_log(&f->b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(&f->b);
+        ck_abort_msg("bridge not ready");
+    }
+}
+
+static void cfix_free(cfix_t *f)
+{
+    free(f->cmd_topic);
+    free(f->client);
+    free(f->filter);
+    free(f->cfg);
+}
+
+/* Checks per-unit order: each unit's seq must first appear as 0, 1, 2, ...
+ * (a repeat of an earlier seq is a duplicate, allowed only if DUPS_OK).
+ * Returns the number of distinct commands seen. */
+static int check_order(actuator_t *a, int keys, int per_key, bool dups_ok, int *dups)
+{
+    int *next = calloc((size_t)keys, sizeof(int));
+    int distinct = 0;
+    *dups = 0;
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->n; i++) {
+        int unit = -1, seq = -1;
+        const char *u = strstr(a->payloads[i], "\"unit\":\"u");
+        const char *s = strstr(a->payloads[i], "\"seq\":");
+        ck_assert_msg(u && s, "unexpected payload %s", a->payloads[i]);
+        unit = atoi(u + 9);
+        seq = atoi(s + 6);
+        ck_assert(unit >= 0 && unit < keys && seq >= 0 && seq < per_key);
+        char want_topic[64];
+        snprintf(want_topic, sizeof(want_topic), "/s1/u%d/set", unit);
+        ck_assert_msg(strstr(a->topics[i], want_topic), "topic %s for unit %d", a->topics[i], unit);
+        if (seq == next[unit]) {
+            next[unit]++;
+            distinct++;
+        } else {
+            ck_assert_msg(seq < next[unit], "unit u%d: seq %d arrived before seq %d (message %zu)",
+                          unit, seq, next[unit], i);
+            ck_assert_msg(dups_ok, "unit u%d: seq %d twice", unit, seq);
+            (*dups)++;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    free(next);
+    return distinct;
+}
+
+/* 10,000 commands over 50 units on 4 partitions: every one arrives once, in
+ * order per unit, with the rendered topic. */
+START_TEST(test_order_per_key)
+{
+    const int keys = 50, n = 10000;
+    cfix_t f;
+    cfix_init(&f, "order", 4, NULL);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    produce(f.cmd_topic, n, keys, 0, NULL);
+    bool all = actuator_wait(&a, (size_t)n, 120000);
+    itest_sleep_ms(1000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!all)
+        itest_bridge_dump_log(&f.b);
+    int dups;
+    int distinct = check_order(&a, keys, n / keys, false, &dups);
+    fprintf(stderr, "commands order: produced %d, on MQTT %zu, distinct %d, duplicated %d\n", n,
+            actuator_count(&a), distinct, dups);
+    ck_assert_int_eq(distinct, n);
+    ck_assert(itest_bridge_wait_log(&f.b, "commands consumed=10000 published=10000", 100));
+    /* The offsets were committed: a restart sends nothing again. */
+    cfix_start(&f);
+    itest_sleep_ms(5000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    ck_assert_uint_eq(actuator_count(&a), (size_t)n);
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
+/* The bridge SIGKILLed mid-stream (commands still coming, paced) and
+ * restarted: every command reaches MQTT at least once, the first deliveries
+ * in order per unit; what was committed before the kill is not sent again. */
+START_TEST(test_sigkill)
+{
+    const int keys = 20, n = 10000;
+    cfix_t f;
+    cfix_init(&f, "kill", 2, NULL);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    produce(f.cmd_topic, 2000, keys, 0, NULL);
+    cfix_start(&f);
+    paced_t job = {f.cmd_topic, 2000, n - 2000, keys};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, paced_producer, &job), 0);
+    actuator_wait(&a, 5000, 60000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGKILL, 10000), 128 + SIGKILL);
+    size_t at = actuator_count(&a);
+    ck_assert_msg(at < (size_t)n, "all %zu arrived before the kill: not mid-stream", at);
+    cfix_start(&f);
+    pthread_join(th, NULL);
+    for (int t = 0; t < 120000; t += 500) {
+        int dups;
+        if (check_order(&a, keys, n / keys, true, &dups) == n)
+            break;
+        itest_sleep_ms(500);
+    }
+    itest_sleep_ms(1000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    int dups;
+    int distinct = check_order(&a, keys, n / keys, true, &dups);
+    fprintf(stderr,
+            "commands SIGKILL: produced %d, %zu on MQTT at the kill, on MQTT %zu, distinct %d, "
+            "lost %d, duplicated %d\n",
+            n, at, actuator_count(&a), distinct, n - distinct, dups);
+    ck_assert_int_eq(distinct, n);
+    ck_assert_msg((size_t)dups < at, "everything sent before the kill came again: no commit");
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
+/* Mosquitto stopped for 20 s mid-stream: consumption pauses, nothing is
+ * lost, order per unit kept. */
+START_TEST(test_mosquitto_down)
+{
+    const int keys = 10, n = 3000;
+    cfix_t f;
+    cfix_init(&f, "mdown", 1, NULL);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    produce(f.cmd_topic, 300, keys, 0, NULL); /* seq 0..29 */
+    ck_assert(actuator_wait(&a, 300, 60000));
+    itest_harness_ctl("stop-mosquitto");
+    ck_assert(itest_bridge_wait_log(&f.b, "MQTT disconnected: consumption paused", 15000));
+    /* produced while MQTT is away: seq 30..299 */
+    char fmt[128];
+    snprintf(fmt, sizeof(fmt), "%s", "{\"site\":\"s1\",\"unit\":\"u%d\",\"seq\":%d}");
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char err[256];
+    rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                      sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    for (int i = 300; i < n; i++) {
+        char key[16], val[128];
+        snprintf(key, sizeof(key), "u%d", i % keys);
+        snprintf(val, sizeof(val), fmt, i % keys, i / keys);
+        ck_assert(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(f.cmd_topic),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_KEY(key, strlen(key)),
+                                    RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_END) == 0);
+    }
+    ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+    rd_kafka_destroy(rk);
+    itest_sleep_ms(20000);
+    size_t during = actuator_count(&a);
+    itest_harness_ctl("start-mosquitto");
+    ck_assert(itest_bridge_wait_log(&f.b, "MQTT connected: consuming", 30000));
+    for (int t = 0; t < 60000; t += 500) {
+        int dups;
+        if (check_order(&a, keys, n / keys, true, &dups) == n)
+            break;
+        itest_sleep_ms(500);
+    }
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    int dups;
+    int distinct = check_order(&a, keys, n / keys, true, &dups);
+    fprintf(stderr,
+            "commands, Mosquitto down 20 s: produced %d, on MQTT %zu (%zu before the restart), "
+            "distinct %d, lost %d, duplicated %d\n",
+            n, actuator_count(&a), during, distinct, n - distinct, dups);
+    ck_assert_int_eq(distinct, n);
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
+/* An expired command and an invalid one are reported on the result topic
+ * and skipped; the valid command after them is delivered, with the payload
+ * built from fields and MQTT 5 properties. */
+START_TEST(test_expired_and_invalid)
+{
+    cfix_t f;
+    char *results = itest_unique("itest.cmd.results");
+    itest_create_topic(results);
+    cfix_init(&f, "stale", 1, NULL);
+    /* A result topic, fields, properties, max_age_s: the rule rewritten. */
+    char *cfg = NULL;
+    char *kafka_line = strstr(f.cfg, "    kafka: { topic: ");
+    char *mqtt_line = strstr(f.cfg, "    mqtt: { topic: \"cmd/");
+    ck_assert(kafka_line && mqtt_line);
+    ck_assert(
+        asprintf(
+            &cfg,
+            "%.*s    kafka: { topic: %s, group: g-%s, result_topic: %s }\n"
+            "    mqtt: { topic: \"cmd/%s/{value.site}/{value.unit}/set\", qos: 1, "
+            "fields: [ setpoint, mode ], content_type: application/json, message_expiry_s: 30, "
+            "user_properties: { origin: \"{header.origin}\" } }\n"
+            "    max_age_s: 60\n",
+            (int)(kafka_line - f.cfg), f.cfg, f.cmd_topic, f.client, results, f.cmd_topic) > 0);
+    free(f.cfg);
+    f.cfg = cfg;
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    /* 1: two minutes old; 2: no "unit"; 3: fine (a header for the property) */
+    produce(f.cmd_topic, 1, 1, now - 120000,
+            "{\"site\":\"s1\",\"unit\":\"u0\",\"seq\":%d,\"setpoint\":19,\"mode\":\"heat\"}");
+    produce(f.cmd_topic, 1, 1, 0, "{\"site\":\"s1\",\"seq\":%d,\"setpoint\":19,\"mode\":\"heat\"}");
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                      sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    const char *v =
+        "{\"site\":\"s1\",\"unit\":\"u7\",\"seq\":3,\"setpoint\":22.5,\"mode\":\"cool\","
+        "\"extra\":1}";
+    ck_assert(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(f.cmd_topic), RD_KAFKA_V_KEY("u7", 2),
+                                RD_KAFKA_V_VALUE((void *)v, strlen(v)),
+                                RD_KAFKA_V_HEADER("origin", "planner", 7),
+                                RD_KAFKA_V_HEADER("mqtt.response_topic", "replies/u7", 10),
+                                RD_KAFKA_V_HEADER("mqtt.correlation_data", "req-42", 6),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0);
+    ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+    rd_kafka_destroy(rk);
+    ck_assert_msg(actuator_wait(&a, 1, 30000), "the valid command did not arrive");
+    itest_sleep_ms(2000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    ck_assert_uint_eq(actuator_count(&a), 1);
+    char want_topic[300];
+    snprintf(want_topic, sizeof(want_topic), "cmd/%s/s1/u7/set", f.cmd_topic);
+    ck_assert_str_eq(a.topics[0], want_topic);
+    ck_assert_str_eq(a.payloads[0], "{\"setpoint\":22.5,\"mode\":\"cool\"}");
+    fprintf(stderr, "commands: MQTT 5 properties received: %s\n", a.props[0]);
+    ck_assert_msg(strstr(a.props[0], "CONTENT_TYPE=application/json;") &&
+                      strstr(a.props[0], "origin=planner;") &&
+                      strstr(a.props[0], "RESPONSE_TOPIC=replies/u7;") &&
+                      strstr(a.props[0], "CORRELATION_DATA=req-42;") &&
+                      strstr(a.props[0], "expiry;"),
+                  "properties: %s", a.props[0]);
+    char **vals;
+    size_t count;
+    itest_kafka_read_all(results, 3, 30000, &vals, &count, NULL, NULL);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_msg(strstr(vals[0], "\"status\":\"expired\""), "%s", vals[0]);
+    ck_assert_msg(strstr(vals[1], "\"status\":\"invalid\"") && strstr(vals[1], "unit"), "%s",
+                  vals[1]);
+    ck_assert_msg(strstr(vals[2], "\"status\":\"sent\"") && strstr(vals[2], want_topic), "%s",
+                  vals[2]);
+    fprintf(stderr, "commands results: %s | %s | %s\n", vals[0], vals[1], vals[2]);
+    ck_assert(itest_bridge_wait_log(&f.b, "expired=1 invalid=1", 100));
+    itest_free_strings(vals, count);
+    actuator_stop(&a);
+    free(results);
+    cfix_free(&f);
+}
+END_TEST
+
+/* Without a result topic, an invalid command goes to the dead-letter topic
+ * with the reason, and the partition goes on. */
+START_TEST(test_invalid_to_dead_letters)
+{
+    cfix_t f;
+    cfix_init(&f, "dlq", 1, NULL);
+    char *dlq = NULL;
+    ck_assert(asprintf(&dlq, "dlq-%s", f.client) > 0);
+    itest_create_topic(dlq);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    produce(f.cmd_topic, 1, 1, 0, "not json %d");
+    produce(f.cmd_topic, 1, 1, 0, "{\"site\":\"s1\",\"unit\":\"u0\",\"seq\":%d}");
+    ck_assert_msg(actuator_wait(&a, 1, 30000), "the valid command did not arrive");
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_str_eq(vals[0], "not json 0");
+    ck_assert_msg(strstr(hdrs[0], "mkb.reason=value is not JSON") &&
+                      strstr(hdrs[0], "mkb.command=setpoint"),
+                  "%s", hdrs[0]);
+    ck_assert_uint_eq(actuator_count(&a), 1);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    actuator_stop(&a);
+    free(dlq);
+    cfix_free(&f);
+}
+END_TEST
+
+/* `check` compiles the command templates: an unknown placeholder is named
+ * with file:line:column. */
+START_TEST(test_check_templates)
+{
+    char *path = NULL, *out = NULL, *cmd = NULL;
+    ck_assert(asprintf(&path, "%s/badcmd.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
+    ck_assert(asprintf(&out, "%s/badcmd.out", itest_env("MKB_HARNESS_DIR")) > 0);
+    itest_write_file(path, "mqtt: { uri: tcp://127.0.0.1:1 }\nkafka: { bootstrap: h:1 }\n"
+                           "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n"
+                           "commands:\n  - name: c1\n    kafka: { topic: cmds }\n"
+                           "    mqtt: { topic: \"x/{value.site}/{vlaue.unit}\" }\n");
+    ck_assert(asprintf(&cmd, "'%s' check -c '%s' > '%s' 2>&1", itest_env("MKB_BRIDGE_BIN"), path,
+                       out) > 0);
+    int st = system(cmd);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "check exit status %d", st);
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    char text[2048] = "";
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "badcmd.yaml:7:20: error: command 'c1': mqtt.topic") &&
+                      strstr(text, "unknown placeholder {vlaue.unit}"),
+                  "%s", text);
+    free(cmd);
+    free(out);
+    free(path);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("commands");
+    TCase *tc = tcase_create("commands");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_check_templates);
+    tcase_add_test(tc, test_invalid_to_dead_letters);
+    tcase_add_test(tc, test_expired_and_invalid);
+    tcase_add_test(tc, test_order_per_key);
+    tcase_add_test(tc, test_sigkill);
+    tcase_add_test(tc, test_mosquitto_down);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}
