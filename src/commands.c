@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
+#include "kafka_sink.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -344,32 +345,24 @@ static void settle(group_t *g, part_t *p, int64_t offset)
 
 /* ---- results and dead letters ------------------------------------------- */
 
-static void result(commands_t *c, const rule_t *r, const rd_kafka_message_t *m, const char *key,
-                   size_t key_len, const char *status, const char *reason, const char *mqtt_topic)
+/* Where a result is about: the command record and its outcome. */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+} where_t;
+
+/* Reports STATUS for the command at W on the rule's result topic (JSON). */
+static void result(commands_t *c, const rule_t *r, const where_t *w, const char *status,
+                   const char *reason, const char *mqtt_topic)
 {
-    if (!r->cfg->kafka_result_topic) {
-        if (strcmp(status, "invalid") != 0)
-            return;
-        /* No result topic: the invalid command goes to the dead-letter topic. */
-        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-        char off[32];
-        snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
-                 (long long)m->offset);
-        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-        rd_kafka_header_add(h, "mkb.command", -1, r->cfg->name, -1);
-        rd_kafka_header_add(h, "mkb.kafka.record", -1, off, -1);
-        if (rd_kafka_producev(
-                c->results, RD_KAFKA_V_TOPIC(c->dlq), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rd_kafka_headers_destroy(h);
-            log_error("commands", "cannot queue the dead letter of %s", off);
-        }
+    if (!r->cfg->kafka_result_topic)
         return;
-    }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "command", r->cfg->name, "status", status,
-                          "topic", rd_kafka_topic_name(m->rkt), "partition", (int)m->partition,
-                          "offset", (json_int_t)m->offset);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:i, s:I}", "command", r->cfg->name, "status", status, "topic",
+                  w->topic, "partition", (int)w->partition, "offset", (json_int_t)w->offset);
     if (!o)
         return;
     if (reason)
@@ -378,14 +371,33 @@ static void result(commands_t *c, const rule_t *r, const rd_kafka_message_t *m, 
         json_object_set_new(o, "mqtt_topic", json_string(mqtt_topic));
     char *text = jdump(o);
     json_decref(o);
-    if (!text)
-        return;
-    if (rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(r->cfg->kafka_result_topic),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
-                          RD_KAFKA_V_VALUE(text, strlen(text)),
+    if (text &&
+        rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(r->cfg->kafka_result_topic),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(w->key, w->key_len), RD_KAFKA_V_VALUE(text, strlen(text)),
                           RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_error("commands", "cannot queue a result to %s", r->cfg->kafka_result_topic);
     free(text);
+}
+
+/* An invalid command without a result topic goes to the dead-letter topic. */
+static void dead_letter(commands_t *c, const rule_t *r, const rd_kafka_message_t *m,
+                        const char *reason)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    char off[300];
+    snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
+             (long long)m->offset);
+    rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+    rd_kafka_header_add(h, "mkb.command", -1, r->cfg->name, -1);
+    rd_kafka_header_add(h, "mkb.kafka.record", -1, off, -1);
+    if (rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(c->dlq),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+                          RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(h);
+        log_error("commands", "cannot queue the dead letter of %s", off);
+    }
 }
 
 static void on_result_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -405,23 +417,8 @@ static void on_published(void *opaque, bool ok, const char *why)
     commands_t *c = pub->g->c;
     if (ok) {
         atomic_fetch_add(&c->published, 1);
-        if (pub->rule->cfg->kafka_result_topic) {
-            /* A result needs the record; rebuild what it says from the copy. */
-            json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "command", pub->rule->cfg->name,
-                                  "status", "sent", "topic", pub->p->topic, "partition",
-                                  (int)pub->p->partition, "offset", (json_int_t)pub->offset,
-                                  "mqtt_topic", pub->mqtt_topic);
-            char *text = o ? jdump(o) : NULL;
-            json_decref(o);
-            if (text &&
-                rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(pub->rule->cfg->kafka_result_topic),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY(pub->key, pub->key_len),
-                                  RD_KAFKA_V_VALUE(text, strlen(text)),
-                                  RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                log_error("commands", "cannot queue a result");
-            free(text);
-        }
+        where_t w = {pub->p->topic, pub->p->partition, pub->offset, pub->key, pub->key_len};
+        result(c, pub->rule, &w, "sent", NULL, pub->mqtt_topic);
         settle(pub->g, pub->p, pub->offset);
     } else {
         uint64_t n = atomic_fetch_add(&c->failed, 1) + 1;
@@ -512,7 +509,8 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
             log_warn("commands", "%s[%d]@%lld (%s) not sent: %s (%llu so far)", topic,
                      (int)m->partition, (long long)m->offset, r->cfg->name, reason,
                      (unsigned long long)n);
-        result(c, r, m, m->key, m->key_len, "expired", reason, NULL);
+        where_t w = {topic, m->partition, m->offset, m->key, m->key_len};
+        result(c, r, &w, "expired", reason, NULL);
         settle(g, p, m->offset);
         return;
     }
@@ -649,7 +647,11 @@ invalid:;
                  (int)m->partition, (long long)m->offset, r->cfg->name, why,
                  r->cfg->kafka_result_topic ? r->cfg->kafka_result_topic : c->dlq,
                  (unsigned long long)n);
-    result(c, r, m, m->key, m->key_len, "invalid", why, NULL);
+    where_t w = {topic, m->partition, m->offset, m->key, m->key_len};
+    if (r->cfg->kafka_result_topic)
+        result(c, r, &w, "invalid", why, NULL);
+    else
+        dead_letter(c, r, m, why);
     settle(g, p, m->offset);
 cleanup:
     free(resp);
@@ -727,15 +729,6 @@ static void *group_main(void *arg)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    log_level_t l = level <= 3   ? LOG_LVL_ERROR
-                    : level == 4 ? LOG_LVL_WARN
-                    : level <= 6 ? LOG_LVL_INFO
-                                 : LOG_LVL_DEBUG;
-    log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
-}
-
 static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *errstr,
                 size_t errstr_size)
 {
@@ -787,7 +780,7 @@ static int group_new(commands_t *c, group_t *g, const char *name, char *errstr, 
         rd_kafka_conf_destroy(k);
         return rc;
     }
-    rd_kafka_conf_set_log_cb(k, on_log);
+    rd_kafka_conf_set_log_cb(k, kafka_log_cb);
     if (getenv("MKB_COMMANDS_DEBUG"))
         conf(k, "debug", getenv("MKB_COMMANDS_DEBUG"), errstr, errstr_size);
     char err[512];
@@ -905,7 +898,7 @@ int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *err
         goto fail;
     }
     rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
-    rd_kafka_conf_set_log_cb(k, on_log);
+    rd_kafka_conf_set_log_cb(k, kafka_log_cb);
     char err[512];
     if (!(c->results = rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err)))) {
         snprintf(errstr, errstr_size, "commands: cannot create the result producer: %s", err);

@@ -156,7 +156,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     dead_letter_failed(s, m, ticket);
 }
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
     log_level_t l = level <= 3 ? LOG_LVL_ERROR
@@ -259,7 +259,7 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
     }
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, on_error);
 
     producer_t *pr = &s->producers[s->nproducers];

@@ -15,6 +15,11 @@
 
 typedef struct kafka_sink kafka_sink_t;
 
+/* librdkafka's log lines into the bridge's logger (a log_cb for any
+ * rd_kafka_conf_t: the producers', the command consumers'). */
+struct rd_kafka_s;
+void kafka_log_cb(const struct rd_kafka_s *rk, int level, const char *fac, const char *buf);
+
 typedef struct {
     uint64_t produced;       /* accepted into a producer queue */
     uint64_t delivered;      /* acknowledged by Kafka (dead letters included) */

@@ -292,6 +292,17 @@ static int check_order(actuator_t *a, int keys, int per_key, bool dups_ok, int *
     return distinct;
 }
 
+/* Waits until all N commands (KEYS units) were seen at least once. */
+static void wait_distinct(actuator_t *a, int keys, int n, int timeout_ms)
+{
+    int dups;
+    for (int t = 0; t < timeout_ms; t += 500) {
+        if (check_order(a, keys, n / keys, true, &dups) == n)
+            return;
+        itest_sleep_ms(500);
+    }
+}
+
 /* 10,000 commands over 50 units on 4 partitions: every one arrives once, in
  * order per unit, with the rendered topic. */
 START_TEST(test_order_per_key)
@@ -345,12 +356,7 @@ START_TEST(test_sigkill)
     ck_assert_msg(at < (size_t)n, "all %zu arrived before the kill: not mid-stream", at);
     cfix_start(&f);
     pthread_join(th, NULL);
-    for (int t = 0; t < 120000; t += 500) {
-        int dups;
-        if (check_order(&a, keys, n / keys, true, &dups) == n)
-            break;
-        itest_sleep_ms(500);
-    }
+    wait_distinct(&a, keys, n, 120000);
     itest_sleep_ms(1000);
     ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
     int dups;
@@ -403,12 +409,7 @@ START_TEST(test_mosquitto_down)
     size_t during = actuator_count(&a);
     itest_harness_ctl("start-mosquitto");
     ck_assert(itest_bridge_wait_log(&f.b, "MQTT connected: consuming", 30000));
-    for (int t = 0; t < 60000; t += 500) {
-        int dups;
-        if (check_order(&a, keys, n / keys, true, &dups) == n)
-            break;
-        itest_sleep_ms(500);
-    }
+    wait_distinct(&a, keys, n, 60000);
     ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
     int dups;
     int distinct = check_order(&a, keys, n / keys, true, &dups);
