@@ -315,8 +315,9 @@ void bridge_destroy(bridge_t *b)
 {
     if (!b)
         return;
-    commands_destroy(b->commands); /* stopped by bridge_run */
+    commands_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
     mqtt_source_destroy(b->source); /* no callback may run after this */
+    commands_destroy(b->commands);  /* after: a publish callback may use it */
     if (b->sink)
         kafka_sink_close(b->sink);
     sender_join(b);

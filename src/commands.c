@@ -254,6 +254,7 @@ struct commands {
     rd_kafka_t *results; /* producer for result records and dead letters */
     char *dlq;
     atomic_bool stop;
+    bool stopped; /* commands_stop ran */
     atomic_long inflight;
     atomic_uint_fast64_t consumed, published, expired, invalid, failed, rewinds;
 };
@@ -934,8 +935,9 @@ int commands_start(commands_t *c)
 
 void commands_stop(commands_t *c, int timeout_ms)
 {
-    if (!c)
+    if (!c || c->stopped)
         return;
+    c->stopped = true;
     atomic_store(&c->stop, true);
     for (size_t i = 0; i < c->ngroups; i++)
         if (c->groups[i].running) {

@@ -42,9 +42,12 @@ int commands_check(const config_t *cfg, char *errstr, size_t errstr_size);
 int commands_start(commands_t *c);
 
 /* Stops consuming, waits up to TIMEOUT_MS for publishes in flight, commits
- * what reached MQTT. Call while MQTT is still connected. */
+ * what reached MQTT. Call while MQTT is still connected. Once only: later
+ * calls do nothing. */
 void commands_stop(commands_t *c, int timeout_ms);
 
+/* Frees everything; call commands_stop, then destroy the MQTT client (its
+ * callbacks may still report publishes), then this. */
 void commands_destroy(commands_t *c);
 
 void commands_stats(const commands_t *c, commands_stats_t *out);
