@@ -15,7 +15,7 @@ BIN     ?= mqtt-kafka-bridge
 PREFIX  ?= /usr/local
 
 CC      ?= cc
-PKGS    := rdkafka yaml-0.1 jansson
+PKGS    := rdkafka yaml-0.1 jansson libmicrohttpd
 OPT     ?= -O2 -g
 SAN     ?=
 ifneq ($(SAN),)
@@ -47,9 +47,10 @@ $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
-               $(BUILD)/tests/integration/test_commands
+               $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
 .PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool
@@ -141,6 +142,7 @@ integration: all $(INTEG_TESTS)
 check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory unit || fail=1; \
+	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail

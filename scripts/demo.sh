@@ -28,6 +28,8 @@ harness_start "$dir" || { rc=1; exit 1; }
 set -a; . "$dir/env"; set +a
 export MKB_CLIENT_ID="demo-bridge-$$"
 export MKB_SPOOL_DIR="$dir/spool"   # the brokers are new each run: so is the spool
+MKB_METRICS_LISTEN="127.0.0.1:$("$root/build/freeport" 1)"
+export MKB_METRICS_LISTEN
 
 # setpoint N: an operator's set-point for s1/u1 into Kafka (hvac.commands).
 setpoint() {
@@ -75,6 +77,7 @@ echo "      energy every 10 s, and a faulty reading (no humidity) every 15 s"
 ) &
 pids+=($!)
 
+echo "demo: metrics on http://$MKB_METRICS_LISTEN/metrics (also /healthz, /readyz)"
 echo "demo: a simulated actuator prints the set-points it receives on sites/+/hvac/+/set;"
 echo "      a new set-point goes into Kafka (hvac.commands) every 10 s"
 mosquitto_sub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-actuator-$$" -v \

@@ -6,6 +6,7 @@
 #include "kafka_sink.h"
 #include "log.h"
 #include "mapper.h"
+#include "metrics.h"
 #include "mqtt_source.h"
 #include "spool.h"
 
@@ -37,6 +38,9 @@ struct bridge {
     kafka_sink_t *sink;
     mqtt_source_t *source;
     commands_t *commands; /* Kafka -> MQTT; NULL without command rules */
+    metrics_t *metrics;   /* per-route counters, latency; the HTTP endpoint if configured */
+    int64_t cur_recv_ms;  /* receive time of the message being mapped (MQTT thread) */
+    atomic_uint_fast64_t bytes_in;
     /* With a spool: the MQTT callback journals the records, the sender
      * thread reads them back into the producers, delivery reports ack them. */
     spool_t *spool;
@@ -67,9 +71,11 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
                      rec->route ? rec->route : "-", rec->reason, (unsigned long long)n);
     }
     atomic_fetch_add(&b->records, 1);
-    if (b->spool)
-        return spool_append(b->spool, rec); /* written by on_message, once per message */
-    int rc = kafka_sink_produce(b->sink, rec, 0);
+    metrics_route(b->metrics, rec->route, 1, rec->dead_letter);
+    if (b->spool) /* written by on_message, once per message */
+        return spool_append(b->spool, rec, b->cur_recv_ms);
+    /* Without a spool the ticket carries the receive time (for the latency). */
+    int rc = kafka_sink_produce(b->sink, rec, (uint64_t)b->cur_recv_ms);
     /* MKB_ERR_KAFKA: a permanent error, logged by the sink. */
     return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
 }
@@ -124,6 +130,8 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
         b->rules = next;
     }
     atomic_fetch_add(&b->received, 1);
+    atomic_fetch_add(&b->bytes_in, m->payload_len);
+    b->cur_recv_ms = m->recv_ms;
     mapper_result_t res;
     int rc = mapper_process(b->rules->mapper, m, produce_record, b, &res);
     if (res.unmatched) {
@@ -147,10 +155,126 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
     return MKB_OK;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A record settled: with the spool, acknowledge its ticket; either way,
+ * observe its latency from MQTT receive. */
 static void on_ack(void *opaque, uint64_t ticket)
 {
     bridge_t *b = opaque;
-    spool_ack(b->spool, ticket - 1);
+    int64_t recv = b->spool ? spool_ack(b->spool, ticket - 1) : (int64_t)ticket;
+    if (recv > 0)
+        metrics_latency_ms(b->metrics, wall_ms() - recv);
+}
+
+/* ---- /metrics and /readyz (libmicrohttpd's thread) ---------------------- */
+
+static void counter(buf_t *out, const char *name, const char *help, uint64_t v)
+{
+    metrics_head(out, name, "counter", help);
+    metrics_u64(out, name, NULL, v);
+}
+
+static void gauge(buf_t *out, const char *name, const char *help, double v)
+{
+    metrics_head(out, name, "gauge", help);
+    metrics_f64(out, name, NULL, v);
+}
+
+static void collect(void *opaque, buf_t *out)
+{
+    bridge_t *b = opaque;
+    bridge_stats_t st;
+    kafka_sink_stats_t ks;
+    bridge_stats(b, &st);
+    kafka_sink_stats(b->sink, &ks);
+    metrics_head(out, "mkb_build_info", "gauge", "Version of the running bridge.");
+    metrics_u64(out, "mkb_build_info", "version=\"" MKB_VERSION "\"", 1);
+    counter(out, "mkb_mqtt_messages_received_total", "MQTT messages taken.", st.received);
+    counter(out, "mkb_mqtt_bytes_received_total", "MQTT payload bytes taken.",
+            atomic_load(&b->bytes_in));
+    counter(out, "mkb_mqtt_messages_unmatched_total", "MQTT messages no route matched.",
+            st.unmatched);
+    counter(out, "mkb_kafka_records_produced_total", "Records accepted by a producer.",
+            st.produced);
+    counter(out, "mkb_kafka_records_delivered_total", "Records acknowledged by Kafka.",
+            st.delivered);
+    counter(out, "mkb_kafka_bytes_produced_total", "Record value bytes accepted by a producer.",
+            ks.bytes);
+    counter(out, "mkb_kafka_delivery_failures_total",
+            "Deliveries that failed for good (then dead-lettered).", st.failed);
+    counter(out, "mkb_records_lost_total", "Records whose delivery and dead letter both failed.",
+            st.lost);
+    metrics_head(out, "mkb_records_dropped_total", "counter", "Records dropped, by reason.");
+    metrics_u64(out, "mkb_records_dropped_total", "reason=\"spool_full\"",
+                st.spool ? st.sp.dropped : 0);
+    gauge(out, "mkb_kafka_queue_records", "Records in the producers' queues.",
+          (double)ks.outstanding);
+    gauge(out, "mkb_kafka_brokers_up", "Kafka brokers in state UP (librdkafka statistics).",
+          (double)ks.brokers_up);
+    counter(out, "mkb_kafka_errors_total", "librdkafka error events.", ks.errors);
+    if (st.spool) {
+        gauge(out, "mkb_spool_bytes", "Size of the spool on disk.", (double)st.sp.bytes);
+        uint64_t in = st.sp.appended + st.sp.replay;
+        gauge(out, "mkb_spool_records", "Records in the spool not yet acknowledged by Kafka.",
+              (double)(in > st.sp.acked ? in - st.sp.acked : 0));
+        gauge(out, "mkb_spool_oldest_age_seconds",
+              "Age of the oldest record sent to Kafka and not acknowledged.",
+              st.sp.oldest_recv_ms ? (double)(wall_ms() - st.sp.oldest_recv_ms) / 1000.0 : 0);
+        gauge(out, "mkb_spool_full", "1 when the spool holds spool.max_bytes.",
+              spool_full(b->spool));
+        counter(out, "mkb_spool_damaged_total", "Damaged journal spans found at start-up.",
+                st.sp.corrupt);
+        counter(out, "mkb_spool_write_errors_total", "Failed journal writes.",
+                st.sp.write_errors);
+    }
+    gauge(out, "mkb_mqtt_connected", "1 while connected to the MQTT broker.",
+          mqtt_source_connected(b->source));
+    counter(out, "mkb_mqtt_reconnects_total", "MQTT connections after the first.",
+            mqtt_source_reconnects(b->source));
+    gauge(out, "mkb_mqtt_subscriptions", "MQTT subscriptions in force.",
+          (double)mqtt_source_subscription_count(b->source));
+    commands_stats_t cs;
+    commands_stats(b->commands, &cs);
+    counter(out, "mkb_commands_consumed_total", "Command records read from Kafka.", cs.consumed);
+    counter(out, "mkb_commands_published_total", "Commands acknowledged by the MQTT broker.",
+            cs.published);
+    counter(out, "mkb_commands_expired_total", "Commands older than max_age_s, not sent.",
+            cs.expired);
+    counter(out, "mkb_commands_invalid_total", "Commands that could not be rendered, not sent.",
+            cs.invalid);
+    counter(out, "mkb_commands_failed_total", "Command publishes that failed (sent again).",
+            cs.failed);
+    metrics_head(out, "mkb_config_reloads_total", "counter", "Reloads (SIGHUP), by result.");
+    metrics_u64(out, "mkb_config_reloads_total", "result=\"ok\"", st.reloads);
+    metrics_u64(out, "mkb_config_reloads_total", "result=\"error\"", st.reload_errors);
+}
+
+static bool ready(void *opaque, buf_t *why)
+{
+    bridge_t *b = opaque;
+    kafka_sink_stats_t ks;
+    kafka_sink_stats(b->sink, &ks);
+    bool ok = true;
+    if (!mqtt_source_ready(b->source)) {
+        buf_append_str(why, mqtt_source_connected(b->source) ? "MQTT: subscribing\n"
+                                                             : "MQTT: not connected\n");
+        ok = false;
+    }
+    if (ks.brokers_up == 0) {
+        buf_append_str(why, "Kafka: no broker up\n");
+        ok = false;
+    }
+    if (b->spool && spool_full(b->spool)) {
+        buf_append_str(why, "spool: full\n");
+        ok = false;
+    }
+    return ok;
 }
 
 /* The sender thread: journal -> producers, in journal order. A record's
@@ -275,8 +399,14 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         };
         if ((rc = spool_open(&so, &b->spool, errstr, errstr_size)) != MKB_OK)
             goto destroy;
-        kafka_sink_set_ack(b->sink, on_ack, b);
     }
+    kafka_sink_set_ack(b->sink, on_ack, b);
+    /* Without metrics.listen nobody reads per-route counters or the
+     * histogram: b->metrics stays NULL and they cost nothing. */
+    if (cfg->metrics_listen &&
+        (rc = metrics_new(cfg->metrics_listen, collect, ready, b, &b->metrics, errstr,
+                          errstr_size)) != MKB_OK)
+        goto destroy;
     if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
         goto nomem;
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
@@ -295,6 +425,8 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         if ((rc = commands_new(ccfg, b->source, &b->commands, errstr, errstr_size)) != MKB_OK)
             goto destroy;
     }
+    if (b->metrics && (rc = metrics_start(b->metrics, errstr, errstr_size)) != MKB_OK)
+        goto destroy;
     free(filters);
     free(qos);
     free(profiles);
@@ -315,6 +447,7 @@ void bridge_destroy(bridge_t *b)
 {
     if (!b)
         return;
+    metrics_destroy(b->metrics);    /* first: a scrape reads everything below */
     commands_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
     mqtt_source_destroy(b->source); /* no callback may run after this */
     commands_destroy(b->commands);  /* after: a publish callback may use it */

@@ -183,6 +183,13 @@ static const ckey_t spool_keys[] = {
 };
 static const section_t spool_section = {spool_keys, NKEYS(spool_keys), 0};
 
+static const ckey_t metrics_keys[] = {
+    {"listen", CT_STR, C_OFF(metrics_listen), 0, 0, 0, NULL, false, NULL, NULL,
+     "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT, or PORT alone "
+     "for 127.0.0.1:PORT. Unset: no endpoint."},
+};
+static const section_t metrics_section = {metrics_keys, NKEYS(metrics_keys), 0};
+
 static const ckey_t limit_keys[] = {
     {"max_payload_bytes", CT_INT, C_OFF(limit_payload_bytes), 0, 1, 268435455, "1048576", false,
      NULL, NULL, "Larger payloads become dead letters."},
@@ -320,6 +327,8 @@ static const ckey_t top_keys[] = {
     {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &kafka_section, "Kafka producer."},
     {"spool", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &spool_section,
      "On-disk journal between MQTT and Kafka (crash-safe custody; see docs/ARCHITECTURE.md)."},
+    {"metrics", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &metrics_section,
+     "Prometheus metrics and health endpoints (docs/OPERATIONS.md)."},
     {"limits", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &limit_section,
      "Limits against hostile input; each breach is a dead letter with its reason."},
     {"mappings", CT_STRLIST, C_OFF(mappings), C_OFF(mappings_n), 0, 0, NULL, false, NULL, NULL,

@@ -116,6 +116,8 @@ typedef struct config {
     char *spool_fsync; /* always, interval, never */
     long long spool_fsync_interval_ms;
     char *spool_on_full; /* block, drop_oldest */
+    /* metrics: */
+    char *metrics_listen; /* NULL: no HTTP endpoint */
     /* limits: */
     long long limit_payload_bytes;
     long long limit_json_depth;

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,7 +47,7 @@ struct kafka_sink {
     atomic_bool closed;
     kafka_sink_ack_t ack;
     void *ack_opaque;
-    atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits;
+    atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits, bytes, errors, brokers_up;
     /* Failures by librdkafka error code; rare, so a lock is fine. */
     pthread_mutex_t reasons_lock;
     struct {
@@ -165,9 +166,33 @@ void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *
     log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
+/* librdkafka statistics (every 2 s): how many brokers are UP. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    kafka_sink_t *s = opaque;
+    if (s->hot && rk != s->hot->rk)
+        return 0;
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e);
+    json_t *brokers = root ? json_object_get(root, "brokers") : NULL;
+    const char *name;
+    json_t *b;
+    uint64_t up = 0;
+    json_object_foreach(brokers, name, b)
+    {
+        json_t *state = json_object_get(b, "state"), *id = json_object_get(b, "nodeid");
+        up += json_is_string(state) && strcmp(json_string_value(state), "UP") == 0 &&
+              json_integer_value(id) >= 0;
+    }
+    json_decref(root);
+    atomic_store(&s->brokers_up, up);
+    return 0; /* librdkafka frees JSON */
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)opaque;
+    kafka_sink_t *s = opaque;
+    atomic_fetch_add(&s->errors, 1);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_fatal_error(rk, buf, sizeof(buf));
@@ -215,6 +240,7 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
         /* Never give up on a record while Kafka is away (librdkafka's
          * default is 5 minutes, after which it would be dead-lettered). */
         {"message.timeout.ms", "0"},
+        {"statistics.interval.ms", "2000"}, /* brokers up, for metrics and /readyz */
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], "defaults", errstr,
@@ -261,6 +287,7 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
 
     producer_t *pr = &s->producers[s->nproducers];
     char err[512];
@@ -465,6 +492,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
                                     RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->produced, 1);
+            atomic_fetch_add(&s->bytes, rec->value_len);
             return MKB_OK; /* the headers belong to librdkafka now */
         }
         if (hdrs) /* still ours: librdkafka refused the record */
@@ -533,6 +561,9 @@ void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)
     out->failed = atomic_load(&s->failed);
     out->lost = atomic_load(&s->lost);
     out->queue_waits = atomic_load(&s->queue_waits);
+    out->bytes = atomic_load(&s->bytes);
+    out->errors = atomic_load(&s->errors);
+    out->brokers_up = atomic_load(&s->brokers_up);
     out->outstanding = 0;
     for (size_t i = 0; i < s->nproducers; i++) {
         int n = rd_kafka_outq_len(s->producers[i].rk);

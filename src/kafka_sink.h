@@ -27,6 +27,9 @@ typedef struct {
     uint64_t lost;           /* delivery failed and the dead letter failed too */
     uint64_t queue_waits;    /* times a produce found the queue full */
     uint64_t outstanding;    /* in the producers' queues now */
+    uint64_t bytes;          /* value bytes accepted into a producer queue */
+    uint64_t errors;         /* librdkafka error callbacks */
+    uint64_t brokers_up;     /* brokers in state UP (librdkafka statistics; the hot producer) */
 } kafka_sink_stats_t;
 
 /* Creates one producer for each of the NPROFILES names (profiles of

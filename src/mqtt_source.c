@@ -44,6 +44,7 @@ struct mqtt_source {
      * (MQTTAsync_isConnected) from a callback: track state here instead. */
     atomic_bool connected;
     atomic_bool subscribed;
+    atomic_uint_fast64_t connects;
     atomic_bool stopping;
     atomic_bool stopped;
     atomic_bool connect_pending;
@@ -281,6 +282,7 @@ static void on_connected(void *ctx, char *cause)
 {
     mqtt_source_t *s = ctx;
     atomic_store(&s->connected, true);
+    atomic_fetch_add(&s->connects, 1);
     atomic_store(&s->ever_connected, true);
     atomic_store(&s->connect_pending, false);
     atomic_store(&s->retry_delay_s, 1);
@@ -715,6 +717,20 @@ void mqtt_source_destroy(mqtt_source_t *s)
 /* ---- publishing ----------------------------------------------------------- */
 
 bool mqtt_source_connected(const mqtt_source_t *s) { return atomic_load(&s->connected); }
+
+uint64_t mqtt_source_reconnects(const mqtt_source_t *s)
+{
+    uint64_t n = atomic_load(&s->connects);
+    return n ? n - 1 : 0;
+}
+
+size_t mqtt_source_subscription_count(mqtt_source_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->nfilters;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
 
 typedef struct {
     mqtt_source_published_t done;

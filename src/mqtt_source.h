@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "msg.h"
@@ -88,6 +89,10 @@ int mqtt_source_publish(mqtt_source_t *s, const mqtt_pub_t *p, mqtt_source_publi
 
 /* True while connected (subscribed or not). */
 bool mqtt_source_connected(const mqtt_source_t *s);
+
+/* Connections after the first one; subscriptions in force. */
+uint64_t mqtt_source_reconnects(const mqtt_source_t *s);
+size_t mqtt_source_subscription_count(mqtt_source_t *s);
 
 /* Routes Paho's trace output into the logger (process-wide). */
 void mqtt_source_route_traces(void);

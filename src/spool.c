@@ -26,12 +26,12 @@
  *   u32 magic, u32 body length, u32 crc32(body), body:
  *   u8 version, u8 flags, u8 profile length, u8 0,
  *   i64 timestamp ms, u16 topic length, u16 header count,
- *   u32 key length, u32 value length,
+ *   u32 key length, u32 value length, i64 MQTT receive time (ms since the epoch),
  *   profile NUL, topic NUL, key, value,
  *   per header: u16 name length, u32 value length, name NUL, value. */
 #define REC_MAGIC 0x53424b4du /* "MKBS" */
 #define REC_HEAD 12
-#define BODY_FIXED 24
+#define BODY_FIXED 32
 #define REC_VERSION 1
 #define FLAG_DEAD_LETTER 1u
 #define FLAG_HAS_KEY 2u
@@ -47,6 +47,7 @@
 typedef struct {
     uint32_t seg;
     uint64_t off;
+    int64_t recv_ms;
     bool acked;
 } ticket_t;
 
@@ -204,7 +205,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return MKB_OK;
 }
 
-int spool_append(spool_t *s, const mapper_record_t *rec)
+int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
 {
     size_t plen = rec->profile ? strlen(rec->profile) : 0;
     size_t tlen = strlen(rec->topic);
@@ -228,6 +229,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec)
     put16(p + 14, (uint16_t)rec->nheaders);
     put32(p + 16, (uint32_t)rec->key_len);
     put32(p + 20, (uint32_t)rec->value_len);
+    memcpy(p + 24, &recv_ms, 8);
     unsigned char *q = p + BODY_FIXED;
     if (plen)
         memcpy(q, rec->profile, plen);
@@ -260,7 +262,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec)
 }
 
 /* Decodes the valid record at P into REC (pointers into P). */
-static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec)
+static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, int64_t *recv_ms)
 {
     uint32_t len = get32(p + 4);
     const unsigned char *b = p + REC_HEAD, *end = b + len;
@@ -269,6 +271,7 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec)
     memcpy(&rec->timestamp_ms, b + 4, 8);
     uint16_t tlen = get16(b + 12), nh = get16(b + 14);
     uint32_t klen = get32(b + 16), vlen = get32(b + 20);
+    memcpy(recv_ms, b + 24, 8);
     const unsigned char *q = b + BODY_FIXED;
     if ((size_t)(end - q) < (size_t)plen + 1 + tlen + 1 + (size_t)klen + vlen)
         return MKB_ERR_INVAL;
@@ -840,6 +843,7 @@ static void reader_next_segment(spool_t *s, uint32_t active)
 
 int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
 {
+    int64_t recv_ms = 0;
     for (;;) {
         uint64_t head = atomic_load(&s->head);
         uint32_t hseg = (uint32_t)(head >> 32);
@@ -870,7 +874,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
          * already cut torn tails); this run's were written whole by us. */
         size_t n =
             s->rseg < s->first_seg ? rec_valid(p, limit - s->roff) : rec_peek(p, limit - s->roff);
-        if (!n || rec_decode(s, p, rec) != MKB_OK) {
+        if (!n || rec_decode(s, p, rec, &recv_ms) != MKB_OK) {
             /* Only segments of earlier runs are checked, and spool_open
              * counted and reported their damage already. */
             uint64_t next = resync(s->map, s->roff, limit);
@@ -900,7 +904,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
             s->ring_cap = cap;
         }
         *ticket = s->ring_next++;
-        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, false};
+        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, recv_ms, false};
         s->roff += n;
         s->rhanded++;
         pthread_mutex_unlock(&s->lock);
@@ -963,13 +967,17 @@ void spool_wait(spool_t *s, int timeout_ms)
 
 /* ---- acknowledgements --------------------------------------------------- */
 
-void spool_ack(spool_t *s, uint64_t ticket)
+int64_t spool_ack(spool_t *s, uint64_t ticket)
 {
+    int64_t recv_ms = 0;
     pthread_mutex_lock(&s->lock);
-    if (ticket >= s->ring_head && ticket < s->ring_next)
+    if (ticket >= s->ring_head && ticket < s->ring_next) {
         s->ring[ticket % s->ring_cap].acked = true;
+        recv_ms = s->ring[ticket % s->ring_cap].recv_ms;
+    }
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_add(&s->acked, 1);
+    return recv_ms;
 }
 
 /* The first record not known delivered: the oldest unacked ticket, or the
@@ -1035,5 +1043,11 @@ void spool_stats(spool_t *s, spool_stats_t *out)
     out->bytes = atomic_load(&s->bytes);
     pthread_mutex_lock(&s->lock);
     out->segments = s->nsegs;
+    out->oldest_recv_ms = 0;
+    for (uint64_t t = s->ring_head; t < s->ring_next; t++)
+        if (!s->ring[t % s->ring_cap].acked) {
+            out->oldest_recv_ms = s->ring[t % s->ring_cap].recv_ms;
+            break;
+        }
     pthread_mutex_unlock(&s->lock);
 }

@@ -53,6 +53,7 @@ typedef struct {
     uint64_t bytes;         /* on disk now */
     uint64_t segments;      /* on disk now */
     uint64_t write_errors;  /* failed commits (disk full, I/O error) */
+    int64_t oldest_recv_ms; /* receive time of the oldest record sent and not acked; 0: none */
 } spool_stats_t;
 
 /* Opens (creating it if needed) the spool in OPTS->dir: takes the lock,
@@ -64,8 +65,9 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
 /* Persists the ack mark, syncs, releases the lock. NULL is a no-op. */
 void spool_close(spool_t *s);
 
-/* Writer: adds REC to the pending batch (nothing is written yet). */
-int spool_append(spool_t *s, const mapper_record_t *rec);
+/* Writer: adds REC (from a message received at RECV_MS, ms since the
+ * epoch) to the pending batch (nothing is written yet). */
+int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms);
 
 /* Writer: writes the pending batch with one write(2) (and fdatasync when
  * fsync is always). MKB_OK: the records are in the journal. MKB_ERR_RETRY:
@@ -91,8 +93,9 @@ void spool_wait(spool_t *s, int timeout_ms);
 /* True when the reader has read everything written so far. */
 bool spool_caught_up(spool_t *s);
 
-/* The record with TICKET was delivered (or settled for good). */
-void spool_ack(spool_t *s, uint64_t ticket);
+/* The record with TICKET was delivered (or settled for good). Returns the
+ * time its message was received (ms since the epoch; 0 if unknown). */
+int64_t spool_ack(spool_t *s, uint64_t ticket);
 
 /* Main thread, every ~100 ms: advances and persists the ack mark, deletes
  * delivered segments, syncs per the fsync policy. */

@@ -76,7 +76,7 @@ static void append_n(spool_t *s, int from, int n, size_t pad)
                              .nheaders = 2,
                              .timestamp_ms = 1700000000000LL + i,
                              .dead_letter = i % 5 == 0};
-        ck_assert_int_eq(spool_append(s, &r), MKB_OK);
+        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
         char err[256];
         ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
     }
@@ -334,7 +334,7 @@ START_TEST(test_block_when_full)
         char v[200];
         memset(v, 'y', sizeof(v));
         mapper_record_t r = {.topic = "t", .value = v, .value_len = sizeof(v)};
-        ck_assert_int_eq(spool_append(s, &r), MKB_OK);
+        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
         if ((rc = spool_commit(s, err, sizeof(err))) != MKB_OK)
             break;
     }
@@ -426,7 +426,7 @@ START_TEST(test_write_refused)
             int vl = snprintf(v, sizeof(v), "value-%d", ok);
             v[vl] = ' ';
             mapper_record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
-            spool_append(s, &r);
+            spool_append(s, &r, 1700000000000LL);
             if ((rc = spool_commit(s, err, sizeof(err))) != MKB_OK)
                 break;
         }

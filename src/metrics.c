@@ -1,0 +1,298 @@
+#include "metrics.h"
+
+#include "err.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTE_SLOTS 1024 /* routes counted by name; more are summed under "other" */
+
+typedef struct {
+    _Atomic(char *) name; /* set once, by the one writer thread */
+    uint32_t hash;
+    atomic_uint_fast64_t records, dead;
+} route_slot_t;
+
+/* Upper bounds in ms; the last bucket is +Inf. */
+static const int64_t bounds_ms[] = {1,   2,    5,    10,   25,    50,    100,  250,
+                                    500, 1000, 2500, 5000, 10000, 30000, 60000};
+#define NBOUNDS (sizeof(bounds_ms) / sizeof(bounds_ms[0]))
+
+struct metrics {
+    char *listen;
+    struct MHD_Daemon *daemon;
+    metrics_collect_t collect;
+    metrics_ready_t ready;
+    void *opaque;
+    route_slot_t *routes;
+    route_slot_t other;
+    atomic_uint_fast64_t buckets[NBOUNDS + 1], lat_count, lat_sum_ms;
+};
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+{
+    if (!m || !route)
+        return;
+    uint32_t h = fnv1a(route);
+    route_slot_t *slot = &m->other;
+    for (size_t i = h & (ROUTE_SLOTS - 1), k = 0; k < ROUTE_SLOTS;
+         i = (i + 1) & (ROUTE_SLOTS - 1), k++) {
+        char *name = atomic_load(&m->routes[i].name);
+        if (name && m->routes[i].hash == h && strcmp(name, route) == 0) {
+            slot = &m->routes[i];
+            break;
+        }
+        if (!name) { /* first sight: only the MQTT thread adds names */
+            char *copy = strdup(route);
+            if (copy) {
+                m->routes[i].hash = h;
+                atomic_store(&m->routes[i].name, copy);
+                slot = &m->routes[i];
+            }
+            break;
+        }
+    }
+    atomic_fetch_add(&slot->records, n);
+    if (dead)
+        atomic_fetch_add(&slot->dead, dead);
+}
+
+void metrics_latency_ms(metrics_t *m, int64_t ms)
+{
+    if (!m)
+        return;
+    if (ms < 0)
+        ms = 0;
+    size_t b = 0;
+    while (b < NBOUNDS && ms > bounds_ms[b])
+        b++;
+    atomic_fetch_add(&m->buckets[b], 1);
+    atomic_fetch_add(&m->lat_count, 1);
+    atomic_fetch_add(&m->lat_sum_ms, (uint64_t)ms);
+}
+
+void metrics_head(buf_t *out, const char *name, const char *type, const char *help)
+{
+    buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void metrics_u64(buf_t *out, const char *name, const char *labels, uint64_t v)
+{
+    buf_printf(out, "%s%s%s%s %llu\n", name, labels ? "{" : "", labels ? labels : "",
+               labels ? "}" : "", (unsigned long long)v);
+}
+
+void metrics_f64(buf_t *out, const char *name, const char *labels, double v)
+{
+    buf_printf(out, "%s%s%s%s %.6g\n", name, labels ? "{" : "", labels ? labels : "",
+               labels ? "}" : "", v);
+}
+
+/* route="NAME" with \, " and newlines escaped as the text format wants. */
+static void route_label(char *dst, size_t size, const char *name)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(dst, size, "route=\"");
+    for (const char *p = name; *p && o + 3 < size; p++) {
+        if (*p == '\\' || *p == '"') {
+            dst[o++] = '\\';
+            dst[o++] = *p;
+        } else if (*p == '\n') {
+            dst[o++] = '\\';
+            dst[o++] = 'n';
+        } else {
+            dst[o++] = *p;
+        }
+    }
+    if (o + 2 <= size) {
+        dst[o++] = '"';
+        dst[o] = '\0';
+    } else {
+        dst[size - 1] = '\0';
+    }
+}
+
+void metrics_render_own(metrics_t *m, buf_t *out)
+{
+    char label[600];
+    metrics_head(out, "mkb_records_total", "counter",
+                 "Kafka records made by each route (dead letters included).");
+    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
+        char *name = atomic_load(&m->routes[i].name);
+        if (!name)
+            continue;
+        route_label(label, sizeof(label), name);
+        metrics_u64(out, "mkb_records_total", label, atomic_load(&m->routes[i].records));
+    }
+    if (atomic_load(&m->other.records))
+        metrics_u64(out, "mkb_records_total", "route=\"other\"", atomic_load(&m->other.records));
+    metrics_head(out, "mkb_dead_letters_total", "counter",
+                 "Messages of each route that failed it and went to the dead-letter topic.");
+    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
+        char *name = atomic_load(&m->routes[i].name);
+        if (!name)
+            continue;
+        route_label(label, sizeof(label), name);
+        metrics_u64(out, "mkb_dead_letters_total", label, atomic_load(&m->routes[i].dead));
+    }
+    if (atomic_load(&m->other.records))
+        metrics_u64(out, "mkb_dead_letters_total", "route=\"other\"", atomic_load(&m->other.dead));
+    metrics_head(out, "mkb_delivery_latency_seconds", "histogram",
+                 "From MQTT receive to Kafka's delivery report.");
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= NBOUNDS; b++) {
+        cum += atomic_load(&m->buckets[b]);
+        if (b < NBOUNDS)
+            snprintf(label, sizeof(label), "le=\"%g\"", (double)bounds_ms[b] / 1000.0);
+        else
+            snprintf(label, sizeof(label), "le=\"+Inf\"");
+        metrics_u64(out, "mkb_delivery_latency_seconds_bucket", label, cum);
+    }
+    metrics_f64(out, "mkb_delivery_latency_seconds_sum", NULL,
+                (double)atomic_load(&m->lat_sum_ms) / 1000.0);
+    metrics_u64(out, "mkb_delivery_latency_seconds_count", NULL, cum);
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+                             const char *body, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, "Allow", "GET, HEAD");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    metrics_t *m = cls;
+    (void)version;
+    (void)upload_data;
+    (void)con_cls;
+    static const char text[] = "text/plain; charset=utf-8";
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        *upload_data_size = 0; /* any body is ignored */
+        static const char msg[] = "method not allowed\n";
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, msg, sizeof(msg) - 1);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        buf_t b = {0};
+        m->collect(m->opaque, &b);
+        metrics_render_own(m, &b);
+        enum MHD_Result r = reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                  b.p ? b.p : "", b.len);
+        buf_free(&b);
+        return r;
+    }
+    if (strcmp(url, "/healthz") == 0)
+        return reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
+    if (strcmp(url, "/readyz") == 0) {
+        buf_t why = {0};
+        bool ok = m->ready(m->opaque, &why);
+        enum MHD_Result r = ok ? reply(conn, MHD_HTTP_OK, text, "ready\n", 6)
+                               : reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
+                                       why.p ? why.p : "not ready\n", why.p ? why.len : 10);
+        buf_free(&why);
+        return r;
+    }
+    static const char nf[] = "not found: try /metrics, /healthz or /readyz\n";
+    return reply(conn, MHD_HTTP_NOT_FOUND, text, nf, sizeof(nf) - 1);
+}
+
+int metrics_new(const char *listen, metrics_collect_t collect, metrics_ready_t ready, void *opaque,
+                metrics_t **out, char *errstr, size_t errstr_size)
+{
+    metrics_t *m = calloc(1, sizeof(*m));
+    if (!m || !(m->routes = calloc(ROUTE_SLOTS, sizeof(*m->routes))) ||
+        (listen && *listen && !(m->listen = strdup(listen)))) {
+        if (m)
+            free(m->routes);
+        free(m);
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    m->collect = collect;
+    m->ready = ready;
+    m->opaque = opaque;
+    *out = m;
+    return MKB_OK;
+}
+
+int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
+{
+    if (!m->listen)
+        return MKB_OK;
+    /* HOST:PORT, IPv4 (a name is not resolved: say where to listen). */
+    const char *colon = strrchr(m->listen, ':');
+    char host[64] = "127.0.0.1"; /* PORT or :PORT alone: loopback */
+    char *end = NULL;
+    long port = strtol(colon ? colon + 1 : m->listen, &end, 10);
+    size_t hl = colon ? (size_t)(colon - m->listen) : 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (!end || *end || hl >= sizeof(host) || port <= 0 || port > 65535) {
+        snprintf(errstr, errstr_size,
+                 "metrics.listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:9464", m->listen);
+        return MKB_ERR_CONFIG;
+    }
+    if (hl) {
+        memcpy(host, m->listen, hl);
+        host[hl] = '\0';
+    }
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        snprintf(errstr, errstr_size, "metrics.listen '%s': '%s' is not an IPv4 address", m->listen,
+                 host);
+        return MKB_ERR_CONFIG;
+    }
+    sa.sin_port = htons((uint16_t)port);
+    m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                                 (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned int)16, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned int)8, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    if (!m->daemon) {
+        snprintf(errstr, errstr_size, "metrics: cannot listen on %s (in use, or not allowed)",
+                 m->listen);
+        return MKB_ERR_IO;
+    }
+    log_info("metrics", "serving /metrics, /healthz and /readyz on http://%s", m->listen);
+    return MKB_OK;
+}
+
+void metrics_destroy(metrics_t *m)
+{
+    if (!m)
+        return;
+    if (m->daemon)
+        MHD_stop_daemon(m->daemon);
+    for (size_t i = 0; i < ROUTE_SLOTS; i++)
+        free(atomic_load(&m->routes[i].name));
+    free(m->routes);
+    free(m->listen);
+    free(m);
+}

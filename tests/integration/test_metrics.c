@@ -1,0 +1,670 @@
+/* The metrics endpoint (metrics.listen) against real brokers: the HTTP
+ * surface (/metrics, /healthz, /readyz, 404, 405), the exposition format as
+ * promtool checks it, the counters after a known stream, a real Prometheus
+ * scraping the bridge (tests/harness/prometheus.sh), and /readyz during an
+ * MQTT outage. HTTP is spoken over plain sockets: no client library. */
+#define _GNU_SOURCE /* asprintf, strcasestr */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+
+#include "check_run.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- a minimal HTTP/1.1 client ------------------------------------------ */
+
+typedef struct {
+    int status;      /* from the status line */
+    char ctype[256]; /* Content-Type, "" if none */
+    char allow[256]; /* Allow, "" if none */
+    char *body;      /* NUL-terminated, chunked encoding undone */
+    size_t len;
+} http_resp_t;
+
+static void http_free(http_resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* Undoes "Transfer-Encoding: chunked" in place; false if malformed. */
+static bool dechunk(char *buf, size_t len, size_t *out_len)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end = NULL;
+        if (in >= len)
+            return false;
+        unsigned long sz = strtoul(buf + in, &end, 16);
+        char *eol = memmem(buf + in, len - in, "\r\n", 2);
+        if (!eol || end == buf + in)
+            return false;
+        in = (size_t)(eol - buf) + 2;
+        if (sz == 0)
+            break;
+        if (in + sz + 2 > len)
+            return false;
+        memmove(buf + out, buf + in, sz);
+        out += sz;
+        in += sz + 2;
+    }
+    buf[out] = '\0';
+    *out_len = out;
+    return true;
+}
+
+/* METHOD PATH on 127.0.0.1:PORT (Connection: close); reads to EOF. Returns
+ * 0, or -1 (and says why in r->body, or NULL with errno) if it could not
+ * connect or the answer is not HTTP. Never aborts: the outage test must get
+ * Mosquitto back up before it asserts anything. */
+static int http_request(int port, const char *method, const char *path, http_resp_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[1200];
+    int n = snprintf(
+        req, sizeof(req),
+        "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: mkb-test\r\n"
+        "Accept: */*\r\nConnection: close\r\n%s\r\n",
+        method, path, port,
+        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ? "Content-Length: 0\r\n" : "");
+    if (n <= 0 || (size_t)n >= sizeof(req) ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    ck_assert(buf != NULL);
+    for (;;) {
+        if (cap - len < 4096) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert(buf != NULL);
+        }
+        ssize_t got = recv(fd, buf + len, cap - len - 1, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break; /* EOF, or a timeout: what came is judged below */
+        len += (size_t)got;
+    }
+    close(fd);
+    buf[len] = '\0';
+    char *hend = strstr(buf, "\r\n\r\n");
+    if (!hend || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
+        free(buf);
+        r->body = strdup("(not an HTTP answer)");
+        return -1;
+    }
+    *hend = '\0';
+    bool chunked = false;
+    long clen = -1;
+    char *save = NULL;
+    strtok_r(buf, "\r\n", &save); /* the status line */
+    for (char *h; (h = strtok_r(NULL, "\r\n", &save)) != NULL;) {
+        if (strncasecmp(h, "Content-Type:", 13) == 0)
+            snprintf(r->ctype, sizeof(r->ctype), "%s", h + 13 + strspn(h + 13, " \t"));
+        else if (strncasecmp(h, "Allow:", 6) == 0)
+            snprintf(r->allow, sizeof(r->allow), "%s", h + 6 + strspn(h + 6, " \t"));
+        else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strcasestr(h, "chunked"))
+            chunked = true;
+        else if (strncasecmp(h, "Content-Length:", 15) == 0)
+            clen = atol(h + 15);
+    }
+    size_t blen = len - (size_t)(hend + 4 - buf);
+    memmove(buf, hend + 4, blen);
+    buf[blen] = '\0';
+    const char *bad = NULL;
+    if (chunked && !dechunk(buf, blen, &blen))
+        bad = "(bad chunked body)";
+    else if (!chunked && clen >= 0 && (size_t)clen != blen)
+        bad = "(body shorter or longer than Content-Length)";
+    if (bad) {
+        free(buf);
+        r->body = strdup(bad);
+        return -1;
+    }
+    r->body = buf;
+    r->len = blen;
+    return 0;
+}
+
+/* The status of METHOD PATH; aborts if the endpoint does not answer. */
+static int http_status(int port, const char *method, const char *path, http_resp_t *r)
+{
+    errno = 0;
+    int rc = http_request(port, method, path, r);
+    ck_assert_msg(rc == 0, "%s %s on port %d: %s", method, path, port,
+                  r->body ? r->body : strerror(errno));
+    return r->status;
+}
+
+/* Polls GET PATH until it answers WANT (the last answer in *R); false after
+ * TIMEOUT_MS. */
+static bool http_wait_status(int port, const char *path, int want, int timeout_ms, http_resp_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (int waited = 0;; waited += 200) {
+        http_free(r);
+        if (http_request(port, "GET", path, r) == 0 && r->status == want)
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        itest_sleep_ms(200);
+    }
+}
+
+/* A TCP port nobody listens on now (the kernel's pick for port 0). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* ---- the exposition text ------------------------------------------------ */
+
+/* The value of the sample SERIES ("name" or "name{label=\"v\",...}", exactly
+ * as the bridge writes it) in TEXT; NAN if there is no such line. */
+static double sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NAN;
+}
+
+/* GET /metrics: 200 with the body (caller frees). */
+static char *scrape(int port)
+{
+    http_resp_t r;
+    ck_assert_int_eq(http_status(port, "GET", "/metrics", &r), 200);
+    return r.body;
+}
+
+/* SERIES from GET /metrics; NAN if it does not answer 200 (never aborts). */
+static double scrape_sample(int port, const char *series)
+{
+    http_resp_t r;
+    double v = NAN;
+    if (http_request(port, "GET", "/metrics", &r) == 0 && r.status == 200)
+        v = sample(r.body, series);
+    http_free(&r);
+    return v;
+}
+
+/* Polls /metrics until SERIES equals WANT; returns the last value seen. */
+static double wait_sample(int port, const char *series, double want, int timeout_ms)
+{
+    double v = NAN;
+    for (int waited = 0; waited <= timeout_ms; waited += 200) {
+        char *text = scrape(port);
+        v = sample(text, series);
+        free(text);
+        if (v == want)
+            break;
+        itest_sleep_ms(200);
+    }
+    return v;
+}
+
+/* ---- fixtures, as in test_resilience.c ---------------------------------- */
+
+/* bridge.yaml: MQTT, Kafka, metrics on 127.0.0.1:PORT, then EXTRA. */
+static char *config(const char *client, int port, const char *extra)
+{
+    char *buf = NULL;
+    ck_assert(asprintf(&buf,
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
+                       "kafka:\n  bootstrap: %s\n"
+                       "metrics: { listen: \"127.0.0.1:%d\" }\n"
+                       "%s",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), port,
+                       extra) > 0);
+    return buf;
+}
+
+/* A unique Kafka topic (created), a unique bridge client id, an MQTT filter
+ * "<name>/<topic>/#" with a topic under it, one raw route "r" between them. */
+typedef struct {
+    char *topic, *client, *routes;
+    char filter[300], mtopic[300];
+} fix_t;
+
+static void fix_init(fix_t *f, const char *name, int qos)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "itest.%s", name);
+    f->topic = itest_unique(prefix);
+    f->client = itest_unique("bridge");
+    snprintf(f->filter, sizeof(f->filter), "%s/%s/#", name, f->topic);
+    snprintf(f->mtopic, sizeof(f->mtopic), "%s/%s/x", name, f->topic);
+    itest_create_topic(f->topic);
+    ck_assert(asprintf(&f->routes,
+                       "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       f->filter, qos, f->topic) > 0);
+}
+
+static void fix_free(fix_t *f)
+{
+    free(f->routes);
+    free(f->client);
+    free(f->topic);
+}
+
+static void start_ready(itest_bridge_t *b, const char *name, const char *cfg)
+{
+    itest_bridge_start(b, name, cfg);
+    if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(b);
+        ck_abort_msg("bridge not ready within 30 s");
+    }
+}
+
+static void wait_count(const char *topic, long long want, int timeout_ms)
+{
+    long long have = -1;
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if ((have = itest_kafka_count(topic)) >= want)
+            return;
+        itest_sleep_ms(100);
+    }
+    ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
+}
+
+/* The bridge up with metrics on a free port and /readyz 200. */
+static int start_with_metrics(itest_bridge_t *b, const fix_t *f, char **cfg)
+{
+    int port = free_port();
+    *cfg = config(f->client, port, f->routes);
+    start_ready(b, f->client, *cfg);
+    http_resp_t r;
+    bool ready = http_wait_status(port, "/readyz", 200, 20000, &r);
+    if (!ready) {
+        itest_bridge_dump_log(b);
+        ck_abort_msg("GET /readyz on port %d: %d '%s', not 200 within 20 s of 'ready: "
+                     "forwarding'",
+                     port, r.status, r.body ? r.body : "(no answer)");
+    }
+    http_free(&r);
+    return port;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    char *s = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&s, &cap, '\0', f);
+    fclose(f);
+    if (n < 0) {
+        free(s);
+        return strdup("");
+    }
+    return s;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* The HTTP surface: /healthz, /readyz, /metrics and what is not there. */
+START_TEST(test_endpoints)
+{
+    fix_t f;
+    fix_init(&f, "mendp", 1);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_with_metrics(&b, &f, &cfg);
+    http_resp_t r;
+
+    ck_assert_int_eq(http_status(port, "GET", "/healthz", &r), 200);
+    http_free(&r);
+    ck_assert_int_eq(http_status(port, "GET", "/readyz", &r), 200);
+    http_free(&r);
+
+    struct {
+        const char *method, *path;
+        int want;
+    } cases[] = {
+        {"POST", "/metrics", 405}, {"PUT", "/metrics", 405},   {"DELETE", "/healthz", 405},
+        {"POST", "/readyz", 405},  {"GET", "/nope", 404},      {"GET", "/", 404},
+        {"GET", "/metricsx", 404}, {"GET", "/metrics/x", 404},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st = http_status(port, cases[i].method, cases[i].path, &r);
+        ck_assert_msg(st == cases[i].want, "%s %s: %d, want %d (body '%s')", cases[i].method,
+                      cases[i].path, st, cases[i].want, r.body);
+        /* RFC 9110 15.5.6: a 405 names the methods that are allowed. */
+        ck_assert_msg(st != 405 || strstr(r.allow, "GET"), "%s %s: 405 without Allow: GET ('%s')",
+                      cases[i].method, cases[i].path, r.allow);
+        http_free(&r);
+    }
+
+    ck_assert_int_eq(http_status(port, "GET", "/metrics", &r), 200);
+    ck_assert_msg(strncmp(r.ctype, "text/plain; version=0.0.4", 25) == 0,
+                  "Content-Type '%s', want text/plain; version=0.0.4", r.ctype);
+    ck_assert_msg(strstr(r.body, "\nmkb_build_info{") ||
+                      strncmp(r.body, "mkb_build_info{", 15) == 0,
+                  "no mkb_build_info sample in:\n%s", r.body);
+    char *version = read_text(MKB_SOURCE_DIR "/VERSION");
+    version[strcspn(version, "\r\n")] = '\0';
+    char series[128];
+    snprintf(series, sizeof(series), "mkb_build_info{version=\"%s\"}", version);
+    ck_assert_msg(sample(r.body, series) == 1, "no '%s 1' in:\n%s", series, r.body);
+    free(version);
+    http_free(&r);
+
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    fix_free(&f);
+}
+END_TEST
+
+/* A live scrape after a known stream: promtool accepts it, and the counters
+ * count that stream. */
+START_TEST(test_promtool_and_counts)
+{
+    const int n = 50;
+    fix_t f;
+    fix_init(&f, "mcount", 1);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_with_metrics(&b, &f, &cfg);
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "c-%d", n);
+    wait_count(f.topic, n, 30000);
+    double delivered = wait_sample(port, "mkb_kafka_records_delivered_total", n, 10000);
+
+    char *text = scrape(port);
+    char *path = NULL, *out = NULL, *cmd = NULL;
+    ck_assert(asprintf(&path, "%s/%s.metrics", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
+    ck_assert(asprintf(&out, "%s.promtool", path) > 0);
+    itest_write_file(path, text);
+    ck_assert(asprintf(&cmd, "promtool check metrics < '%s' > '%s' 2>&1", path, out) > 0);
+    int st = system(cmd);
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (rc != 0) {
+        char *said = read_text(out);
+        fprintf(stderr, "--- %s\n%s--- promtool check metrics (exit %d):\n%s", path, text, rc,
+                said);
+        free(said);
+    }
+    ck_assert_msg(rc == 0, "promtool check metrics < %s: exit %d", path, rc);
+
+    int bytes = 0; /* payload bytes published: "c-0".."c-49" */
+    for (int i = 0; i < n; i++)
+        bytes += snprintf(NULL, 0, "c-%d", i);
+    double received = sample(text, "mkb_mqtt_messages_received_total");
+    double rbytes = sample(text, "mkb_mqtt_bytes_received_total");
+    double records = sample(text, "mkb_records_total{route=\"r\"}");
+    double produced = sample(text, "mkb_kafka_records_produced_total");
+    double unmatched = sample(text, "mkb_mqtt_messages_unmatched_total");
+    double connected = sample(text, "mkb_mqtt_connected");
+    double subs = sample(text, "mkb_mqtt_subscriptions");
+    double lat_count = sample(text, "mkb_delivery_latency_seconds_count");
+    double lat_inf = sample(text, "mkb_delivery_latency_seconds_bucket{le=\"+Inf\"}");
+    fprintf(stderr,
+            "metrics after %d messages: received %g (%g bytes, %d payload bytes), records{r} "
+            "%g, produced %g, delivered %g, unmatched %g, connected %g, subscriptions %g, "
+            "latency count %g (+Inf bucket %g)\n",
+            n, received, rbytes, bytes, records, produced, delivered, unmatched, connected, subs,
+            lat_count, lat_inf);
+    ck_assert_msg(received == n, "mkb_mqtt_messages_received_total %g, want %d", received, n);
+    ck_assert_msg(rbytes >= bytes, "mkb_mqtt_bytes_received_total %g < %d payload bytes", rbytes,
+                  bytes);
+    ck_assert_msg(records == n, "mkb_records_total{route=\"r\"} %g, want %d", records, n);
+    ck_assert_msg(produced == n, "mkb_kafka_records_produced_total %g, want %d", produced, n);
+    ck_assert_msg(delivered == n, "mkb_kafka_records_delivered_total %g, want %d", delivered, n);
+    ck_assert_msg(unmatched == 0, "mkb_mqtt_messages_unmatched_total %g, want 0", unmatched);
+    ck_assert_msg(connected == 1, "mkb_mqtt_connected %g, want 1", connected);
+    ck_assert_msg(subs == 1, "mkb_mqtt_subscriptions %g, want 1 (one route)", subs);
+    ck_assert_msg(lat_count == n && lat_inf == n,
+                  "mkb_delivery_latency_seconds count %g, +Inf bucket %g, want %d", lat_count,
+                  lat_inf, n);
+
+    free(text);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cmd);
+    free(out);
+    free(path);
+    free(pub);
+    free(cfg);
+    fix_free(&f);
+}
+END_TEST
+
+/* Prometheus for test_prometheus_scrape: its directory is chosen in the
+ * parent (unchecked fixture), so the teardown there stops it even when the
+ * test's child process failed or timed out. */
+static char prom_dir[600];
+
+static int prom_ctl(const char *args)
+{
+    char cmd[1600];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/harness/prometheus.sh' %s", MKB_SOURCE_DIR, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void prom_setup(void)
+{
+    const char *dir = getenv("MKB_HARNESS_DIR");
+    snprintf(prom_dir, sizeof(prom_dir), "%s/prometheus-%d", dir ? dir : "/tmp", (int)getpid());
+}
+
+static void prom_teardown(void)
+{
+    char args[700];
+    snprintf(args, sizeof(args), "stop '%s'", prom_dir);
+    prom_ctl(args);
+}
+
+/* An instant query to Prometheus on PORT: the value of the first series
+ * (NAN if the result is empty). Aborts if the API says error. */
+static double prom_query(int port, const char *expr)
+{
+    char path[1024] = "/api/v1/query?query=";
+    size_t used = strlen(path);
+    for (const unsigned char *p = (const unsigned char *)expr; *p && used + 4 < sizeof(path); p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("_-.~", *p))
+            path[used++] = (char)*p;
+        else
+            used += (size_t)snprintf(path + used, sizeof(path) - used, "%%%02X", *p);
+    }
+    path[used] = '\0';
+    http_resp_t r;
+    ck_assert_int_eq(http_status(port, "GET", path, &r), 200);
+    json_error_t err;
+    json_t *root = json_loads(r.body, 0, &err);
+    ck_assert_msg(root != NULL, "query %s: bad JSON (%s): %s", expr, err.text, r.body);
+    ck_assert_msg(json_is_string(json_object_get(root, "status")) &&
+                      strcmp(json_string_value(json_object_get(root, "status")), "success") == 0,
+                  "query %s: %s", expr, r.body);
+    json_t *result = json_object_get(json_object_get(root, "data"), "result");
+    ck_assert_msg(json_is_array(result), "query %s: no data.result: %s", expr, r.body);
+    double v = NAN;
+    if (json_array_size(result) > 0) {
+        json_t *val = json_array_get(json_object_get(json_array_get(result, 0), "value"), 1);
+        ck_assert_msg(json_is_string(val), "query %s: no value: %s", expr, r.body);
+        v = strtod(json_string_value(val), NULL);
+    }
+    json_decref(root);
+    http_free(&r);
+    return v;
+}
+
+/* A real Prometheus scrapes the bridge every second and sees the N
+ * messages the bridge received. */
+START_TEST(test_prometheus_scrape)
+{
+    const int n = 500;
+    fix_t f;
+    fix_init(&f, "mprom", 1);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_with_metrics(&b, &f, &cfg);
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "p-%d", n);
+    wait_count(f.topic, n, 30000);
+
+    char args[800];
+    snprintf(args, sizeof(args), "start '%s' 127.0.0.1:%d > /dev/null", prom_dir, port);
+    ck_assert_msg(prom_ctl(args) == 0, "prometheus.sh %s failed", args);
+    char *port_path = NULL;
+    ck_assert(asprintf(&port_path, "%s/prometheus.port", prom_dir) > 0);
+    char *port_text = read_text(port_path);
+    int pport = atoi(port_text);
+    ck_assert_msg(pport > 0, "%s: '%s'", port_path, port_text);
+
+    /* The first scrape comes ~5 s after start (service discovery's update
+     * interval); then one a second. Wait for three successful ones. */
+    double scrapes = NAN, up = NAN;
+    for (int waited = 0; waited <= 30000; waited += 500) {
+        scrapes = prom_query(pport, "count_over_time(up{job=\"mqtt-kafka-bridge\"}[1m])");
+        up = prom_query(pport, "up{job=\"mqtt-kafka-bridge\"}");
+        if (scrapes >= 3 && up == 1)
+            break;
+        itest_sleep_ms(500);
+    }
+    ck_assert_msg(scrapes >= 3 && up == 1,
+                  "Prometheus on %d: %g scrapes of 127.0.0.1:%d in 30 s, up %g (see "
+                  "%s/prometheus.log and its /targets page)",
+                  pport, scrapes, port, up, prom_dir);
+    double received = prom_query(pport, "sum(mkb_mqtt_messages_received_total)");
+    double delivered = NAN;
+    for (int waited = 0; waited <= 10000; waited += 500) {
+        delivered = prom_query(pport, "sum(mkb_kafka_records_delivered_total)");
+        if (delivered == n)
+            break;
+        itest_sleep_ms(500);
+    }
+    double per_job = prom_query(
+        pport, "sum by (job) (mkb_mqtt_messages_received_total{job=\"mqtt-kafka-bridge\"})");
+    fprintf(stderr,
+            "Prometheus (port %d, %g scrapes): mkb_mqtt_messages_received_total %g, "
+            "mkb_kafka_records_delivered_total %g, want %d\n",
+            pport, scrapes, received, delivered, n);
+    ck_assert_msg(received == n, "Prometheus: sum(mkb_mqtt_messages_received_total) %g, want %d",
+                  received, n);
+    ck_assert_msg(per_job == n, "Prometheus: job mqtt-kafka-bridge received %g, want %d", per_job,
+                  n);
+    ck_assert_msg(delivered == n, "Prometheus: sum(mkb_kafka_records_delivered_total) %g, want %d",
+                  delivered, n);
+
+    snprintf(args, sizeof(args), "stop '%s'", prom_dir);
+    ck_assert_int_eq(prom_ctl(args), 0);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(port_text);
+    free(port_path);
+    free(pub);
+    free(cfg);
+    fix_free(&f);
+}
+END_TEST
+
+/* Mosquitto stopped: /readyz answers 503 naming MQTT and mkb_mqtt_connected
+ * drops to 0; started again: 200, connected 1, one more reconnect. */
+START_TEST(test_readyz_mqtt_outage)
+{
+    fix_t f;
+    fix_init(&f, "mready", 1);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_with_metrics(&b, &f, &cfg);
+    char *text = scrape(port);
+    double reconnects0 = sample(text, "mkb_mqtt_reconnects_total");
+    free(text);
+
+    itest_harness_ctl("stop-mosquitto");
+    /* No assertion until Mosquitto runs again: later tests need it. */
+    http_resp_t down;
+    bool went_503 = http_wait_status(port, "/readyz", 503, 30000, &down);
+    double connected_down = scrape_sample(port, "mkb_mqtt_connected");
+    itest_harness_ctl("start-mosquitto");
+
+    ck_assert_msg(went_503, "GET /readyz with Mosquitto stopped: %d '%s', want 503", down.status,
+                  down.body ? down.body : "(no answer)");
+    fprintf(stderr, "/readyz with Mosquitto stopped: 503 '%s'\n", down.body);
+    ck_assert_msg(strcasestr(down.body, "mqtt") != NULL, "503 body does not name MQTT: '%s'",
+                  down.body);
+    ck_assert_msg(connected_down == 0, "mkb_mqtt_connected %g while Mosquitto is stopped",
+                  connected_down);
+    http_free(&down);
+
+    http_resp_t up;
+    bool back = http_wait_status(port, "/readyz", 200, 60000, &up);
+    if (!back)
+        itest_bridge_dump_log(&b);
+    ck_assert_msg(back, "GET /readyz after Mosquitto restarted: %d '%s', want 200", up.status,
+                  up.body ? up.body : "(no answer)");
+    http_free(&up);
+    text = scrape(port);
+    double connected = sample(text, "mkb_mqtt_connected");
+    double reconnects = sample(text, "mkb_mqtt_reconnects_total");
+    free(text);
+    ck_assert_msg(connected == 1, "mkb_mqtt_connected %g after the reconnect", connected);
+    ck_assert_msg(reconnects >= reconnects0 + 1, "mkb_mqtt_reconnects_total %g, before %g",
+                  reconnects, reconnects0);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    fix_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("metrics");
+    TCase *tc = tcase_create("endpoint");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_endpoints);
+    tcase_add_test(tc, test_promtool_and_counts);
+    suite_add_tcase(s, tc);
+    TCase *prom = tcase_create("prometheus");
+    tcase_set_timeout(prom, 180);
+    tcase_add_unchecked_fixture(prom, prom_setup, prom_teardown);
+    tcase_add_test(prom, test_prometheus_scrape);
+    suite_add_tcase(s, prom);
+    TCase *ready = tcase_create("readiness");
+    tcase_set_timeout(ready, 180);
+    tcase_add_test(ready, test_readyz_mqtt_outage);
+    suite_add_tcase(s, ready);
+    return check_run(s);
+}
