@@ -47,14 +47,22 @@ $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
-               $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics
+               $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
+               $(BUILD)/tests/integration/test_systemd
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BUILD)/src/notify.o \
+    $(BUILD)/src/err.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool
-all: $(BIN) $(BUILD)/freeport
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool bench-metrics
+all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
+
+# The HVAC sensor and actuator simulator (make demo uses it).
+$(BUILD)/mqtt-kafka-bridge-sim: tools/simulator.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS) -o $@ $< -lpaho-mqtt3as -lpthread
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -94,6 +102,12 @@ bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper
 bench-spool: all $(BENCH_TOOLS)
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
 	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) --spool-compare
+
+# The same drain with metrics off and on (scraped every second), in one run
+# (bench/results/2026-11-28-metrics.md); target: within 2%.
+bench-metrics: all $(BENCH_TOOLS)
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) --metrics-compare
 
 # The rule engine's cost per message with 10 and 10,000 routes.
 bench-micro: $(BUILD)/bench/micro_mapper
@@ -143,6 +157,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
+	echo "== tests/install/check.sh"; tests/install/check.sh || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
@@ -188,3 +203,60 @@ faults: all $(FAULTS_BIN)
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \
 	if [ $$fail -ne 0 ]; then echo "make faults: FAILED"; else echo "make faults: all passed"; fi; \
 	exit $$fail
+
+# Install (PREFIX, default /usr/local; DESTDIR for staging and packaging).
+# The binary and the man page go under $(PREFIX), the unit under /lib/systemd
+# (ExecStart rewritten to $(PREFIX)/bin), the configuration under
+# /etc/mqtt-kafka-bridge: an edited bridge.yaml or mapping file is kept, and
+# the new one lands beside it as .new. The installed bridge.yaml names the
+# mappings and the spool by absolute paths (the sed below); the example
+# mappings are also kept pristine in $(PREFIX)/share/mqtt-kafka-bridge.
+# `make uninstall` removes the binary, the man page, the unit and the
+# examples in share/, never /etc or /var/lib.
+SYSCONFDIR  := /etc/mqtt-kafka-bridge
+UNITDIR     := /lib/systemd/system
+SHAREDIR     = $(PREFIX)/share/mqtt-kafka-bridge
+MAN8DIR      = $(PREFIX)/share/man/man8
+MAPPING_FILES := $(wildcard mappings/*.yaml)
+
+install: $(BIN)
+	@mkdir -p $(BUILD)
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SYSCONFDIR)/mappings
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqtt-kafka-bridge
+	sed -e 's|/usr/local/share/mqtt-kafka-bridge|$(SHAREDIR)|g' man/mqtt-kafka-bridge.8 \
+	    > $(BUILD)/mqtt-kafka-bridge.8
+	install -m 0644 $(BUILD)/mqtt-kafka-bridge.8 $(DESTDIR)$(MAN8DIR)/mqtt-kafka-bridge.8
+	sed -e 's|/usr/local/bin/mqtt-kafka-bridge|$(PREFIX)/bin/mqtt-kafka-bridge|g' \
+	    systemd/mqtt-kafka-bridge.service > $(BUILD)/mqtt-kafka-bridge.service
+	install -m 0644 $(BUILD)/mqtt-kafka-bridge.service $(DESTDIR)$(UNITDIR)/mqtt-kafka-bridge.service
+	install -m 0644 $(MAPPING_FILES) $(DESTDIR)$(SHAREDIR)/mappings/
+	sed -e 's|\$${MKB_MAPPINGS_DIR:-\.\./mappings}|$${MKB_MAPPINGS_DIR:-$(SYSCONFDIR)/mappings}|' \
+	    -e 's|\$${MKB_SPOOL_DIR:-\.\./\.spool}|$${MKB_SPOOL_DIR:-/var/lib/mqtt-kafka-bridge/spool}|' \
+	    config/bridge.yaml > $(BUILD)/bridge.yaml
+	@grep -q '$(SYSCONFDIR)/mappings/\*\.yaml' $(BUILD)/bridge.yaml && \
+	    grep -q '/var/lib/mqtt-kafka-bridge/spool' $(BUILD)/bridge.yaml || \
+	    { echo "install: config/bridge.yaml: mappings:/spool.dir lines not found to rewrite" >&2; exit 1; }
+	@set -e; keep() { \
+	    if [ ! -e "$$2" ]; then install -m 0644 "$$1" "$$2"; echo "install: $$2"; \
+	    elif cmp -s "$$1" "$$2"; then echo "install: $$2 unchanged"; \
+	    else install -m 0644 "$$1" "$$2.new"; \
+	        echo "install: kept your $$2; the new default is $$2.new"; fi; }; \
+	keep $(BUILD)/bridge.yaml $(DESTDIR)$(SYSCONFDIR)/bridge.yaml; \
+	for f in $(MAPPING_FILES); do keep $$f $(DESTDIR)$(SYSCONFDIR)/mappings/$${f##*/}; done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mqtt-kafka-bridge $(DESTDIR)$(MAN8DIR)/mqtt-kafka-bridge.8 \
+	    $(DESTDIR)$(UNITDIR)/mqtt-kafka-bridge.service
+	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/,$(MAPPING_FILES))
+	rmdir $(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SHAREDIR) 2>/dev/null || true
+	@echo "uninstall: $(SYSCONFDIR) and /var/lib/mqtt-kafka-bridge are left in place"
+.PHONY: uninstall
+
+# tests/install/check.sh: `make install` into a scratch DESTDIR (files,
+# modes, rewritten paths, `check` of the installed configuration), the man
+# page against --help and its lint, hadolint and compose.yaml when the tools
+# are there. Needs no broker.
+.PHONY: check-install
+check-install: all
+	tests/install/check.sh

@@ -34,6 +34,19 @@ own Kafka topic and a wiped spool directory in the harness dir. Prints each
 run (msg/s, CPU s per million, peak RSS, CPU by thread) and the medians with
 the ratio on/off; --md PATH also writes that as Markdown. BENCH_N (default
 200000 in this mode) readings per run.
+
+--metrics-compare (instead of all the above): the same drain with the
+Prometheus endpoint off (no metrics section: no per-route counters, no
+latency histogram) and on (metrics: { listen: 127.0.0.1:PORT }, a free
+loopback port per run), alternating off, on for --rounds rounds (default 4)
+per config (--spool-configs, default hvac,raw). While a run is "on", a thread
+of this script GETs /metrics once per second over a kept-alive connection, as
+a Prometheus scraping every second would; after the drain one more scrape
+checks the per-route counter and the histogram's count. Target: on within 2%
+of off (ratio on/off of the median msg/s >= 0.98).
+
+--order (both comparisons): off,on (default), on,off, or alternate (off, on
+in odd rounds, on, off in even ones).
 """
 import argparse
 import datetime
@@ -45,7 +58,9 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import http.client
 
 ENV = os.environ
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,7 +85,7 @@ class Bench:
     def kt(self, *a, **kw):
         return sh([os.path.join(self.tool, "kafka_tool"), self.kafka, *map(str, a)], **kw)
 
-    def bridge_config(self, name, raw, spool_dir=None):
+    def bridge_config(self, name, raw, spool_dir=None, metrics_listen=None):
         rules = (
             f"  - name: raw\n    mqtt: {{ filter: \"{FILTER}\", qos: 1 }}\n"
             f"    kafka: {{ topic: {name} }}\n    payload: raw\n"
@@ -90,6 +105,7 @@ class Bench:
             f.write(f"mqtt: {{ uri: \"{self.uri}\", client_id: bench-{name}, version: 3.1.1 }}\n"
                     f"kafka: {{ bootstrap: \"{self.kafka}\" }}\nlog_level: warn\n"
                     + (f"spool: {{ dir: \"{spool_dir}\", fsync: interval }}\n" if spool_dir else "")
+                    + (f"metrics: {{ listen: \"{metrics_listen}\" }}\n" if metrics_listen else "")
                     + f"routes:\n{rules}")
         return path
 
@@ -332,14 +348,21 @@ class Bench:
         return out
 
     # ---- --spool-compare ------------------------------------------------------------
-    def spool_run(self, cfg, mode, rnd):
-        """One drain of the bridge with config CFG (hvac|raw), spool MODE
-        (off|on): a fresh topic and persistent session, N readings published
-        into it, then the bridge started and timed until Kafka holds N."""
+    def spool_run(self, cfg, mode, rnd, kind="spool"):
+        """One drain of the bridge with config CFG (hvac|raw), the spool (KIND
+        spool) or the metrics endpoint (KIND metrics) MODE (off|on): a fresh
+        topic and persistent session, N readings published into it, then the
+        bridge started and timed until Kafka holds N. With metrics on, /metrics
+        is scraped once per second meanwhile (MetricsScraper)."""
         n = self.n
-        name = f"bench.sc-{cfg}-{mode}-{rnd}"
-        spool_dir = os.path.join(self.dir, f"spool-{cfg}") if mode == "on" else None
+        tag = {"spool": "sc", "metrics": "mc"}[kind]
+        name = f"bench.{tag}-{cfg}-{mode}-{rnd}"
+        spool_dir = (os.path.join(self.dir, f"spool-{cfg}")
+                     if kind == "spool" and mode == "on" else None)
+        mport = self.free_port() if kind == "metrics" and mode == "on" else None
         self.kt("create", name)
+        # The setup run (it only makes the persistent session) has no endpoint:
+        # the drain's bridge binds the port once.
         cfgp = self.bridge_config(name, cfg == "raw", spool_dir)
         client = f"bench-{name}"
 
@@ -347,7 +370,7 @@ class Bench:
             if spool_dir:
                 shutil.rmtree(spool_dir, ignore_errors=True)
         wipe()
-        logp = os.path.join(self.dir, f"sc-{cfg}-{mode}-{rnd}-setup.log")
+        logp = os.path.join(self.dir, f"{tag}-{cfg}-{mode}-{rnd}-setup.log")
         with open(logp, "w") as log:
             p = self.start_bridge(cfgp, log)
             ok = self.wait_log(logp, "ready: forwarding")
@@ -361,10 +384,13 @@ class Bench:
         out = subprocess.run([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(n), "200", "0"],
                              check=True, capture_output=True, text=True)
         pub = f"published in {time.time() - t0:.1f} s: {out.stderr.strip()}"
-        logp = os.path.join(self.dir, f"sc-{cfg}-{mode}-{rnd}.log")
+        if mport:
+            cfgp = self.bridge_config(name, cfg == "raw", spool_dir, f"127.0.0.1:{mport}")
+        logp = os.path.join(self.dir, f"{tag}-{cfg}-{mode}-{rnd}.log")
         log = open(logp, "w")
         load = os.getloadavg()[0]
         p = self.start_bridge(cfgp, log)
+        scraper = MetricsScraper(mport) if mport else None
         perf = None
         if self.a.perf:
             # perf record -p follows only the threads there when it attaches:
@@ -376,7 +402,7 @@ class Bench:
             os.makedirs(self.a.perf, exist_ok=True)
             perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "--call-graph",
                                      "dwarf,16384", "-o",
-                                     os.path.join(self.a.perf, f"sc-{cfg}-{mode}-{rnd}.data"),
+                                     os.path.join(self.a.perf, f"{tag}-{cfg}-{mode}-{rnd}.data"),
                                      "-p", str(p.pid)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
         peaks = {}
@@ -385,6 +411,8 @@ class Bench:
                                            must_live=True, peaks=peaks)
         except RuntimeError as e:
             threads = self.threads_cpu(p.pid)
+            if scraper:
+                scraper.stop()
             if perf:
                 perf.send_signal(signal.SIGINT)
                 perf.wait()
@@ -397,6 +425,14 @@ class Bench:
             raise RuntimeError(f"{e}\nthreads: {threads}\nbridge log {logp}:\n{self.tail(logp)}")
         threads = self.threads_cpu(p.pid)  # before the shutdown
         io = self.proc_io(p.pid)
+        scrape = None
+        if scraper:
+            scraper.stop()
+            scrape = scraper.summary()
+            # One more scrape once Kafka holds N: do the counters say so?
+            # (The last delivery reports may still be on their way.)
+            final = scraper.get_once()
+            scrape["final"] = final
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait()
@@ -421,6 +457,14 @@ class Bench:
         if sp:
             note += f"; spool appended {sp[-1][0]}, sent {sp[-1][1]}, acked {sp[-1][2]}"
         bad = [l for l in text.splitlines() if re.search(r"\b(error|warn|WARN|ERROR)\b", l)]
+        if scrape:
+            f = scrape["final"]
+            note += (f"; {scrape['ok']} scrapes during the drain"
+                     + (f" ({scrape['errors']} failed)" if scrape["errors"] else "")
+                     + (f", then records_total {f['records']}, latency count {f['lat_count']}"
+                        + (f" (p50 <= {f['p50_le_ms']:g} ms, p99 <= {f['p99_le_ms']:g} ms)"
+                           if f["p50_le_ms"] is not None and f["p99_le_ms"] is not None else "")
+                        if f else ", final scrape FAILED"))
         if p.returncode != 0:
             note += f"; exit status {p.returncode}"
         if spool_dir:
@@ -434,7 +478,7 @@ class Bench:
                 "file_mb": peaks.get("RssFile", 0) / 1024.0,
                 "write_mb": io.get("write_bytes", 0) / 2**20, "load": load, "stop_s": stop_s,
                 "threads": threads, "groups": groups, "csw": csw,
-                "note": note, "log_warnings": bad[:5], "pub": pub}
+                "note": note, "log_warnings": bad[:5], "pub": pub, "scrape": scrape}
 
     @staticmethod
     def reap(p, timeout, rusage=False):
@@ -462,12 +506,14 @@ class Bench:
         """CPU seconds and context switches by role: main (the process's first
         thread), sender (the bridge's only other own thread: named like the
         main one), MQTT receive/send (Paho), rdkafka."""
-        g = {"main": 0.0, "mqtt-rcv": 0.0, "sender": 0.0, "rdkafka": 0.0, "other": 0.0}
+        g = {"main": 0.0, "mqtt-rcv": 0.0, "sender": 0.0, "rdkafka": 0.0, "http": 0.0,
+             "other": 0.0}
         csw = dict.fromkeys(g, 0)
         main_comm = next((c for t, c, _, _ in threads if t == pid), None)
         for tid, comm, cpu, n in threads:
             k = ("main" if tid == pid else "mqtt-rcv" if comm == "MQTTAsync_rcv"
-                 else "rdkafka" if comm.startswith("rdk:") else "sender"
+                 else "rdkafka" if comm.startswith("rdk:") else "http"
+                 if comm.startswith("MHD") else "sender"
                  if comm == main_comm else "other")
             g[k] += cpu
             csw[k] += n
@@ -483,16 +529,27 @@ class Bench:
         except (OSError, ValueError):
             return {}
 
-    def spool_compare(self):
+    def free_port(self):
+        """A free loopback port (tests/harness/freeport, as the harness uses)."""
+        fp = ENV.get("HARNESS_FREEPORT") or os.path.join(self.a.build, "freeport")
+        return int(sh([fp, "1"]).split()[0])
+
+    def spool_compare(self, kind="spool"):
         configs = self.a.spool_configs.split(",")
         runs = []
         for rnd in range(1, self.a.rounds + 1):
             for cfg in configs:
-                for mode in ("off", "on"):
-                    r = self.spool_run(cfg, mode, rnd)
+                for mode in order_of(self.a.order, rnd):
+                    r = self.spool_run(cfg, mode, rnd, kind)
                     runs.append(r)
                     th = ", ".join(f"{c}:{s:.2f}/{k}" for _, c, s, k in r["threads"])
-                    print(f"  round {rnd} {cfg:4s} spool {mode:3s} {r['rate']:9.0f} msg/s  "
+                    sc = r["scrape"]
+                    if sc:
+                        th += (f"\n      scrapes: {sc['ok']} ok, {sc['errors']} failed, "
+                               f"{sc['refused']} before the endpoint listened; median "
+                               f"{sc['ms_med']:.2f} ms, max {sc['ms_max']:.2f} ms, "
+                               f"{sc['bytes']} bytes")
+                    print(f"  round {rnd} {cfg:4s} {kind} {mode:3s} {r['rate']:9.0f} msg/s  "
                           f"{r['cpu_per_m']:6.1f} CPU s/M (usr {r['user_per_m']:.1f} sys "
                           f"{r['sys_per_m']:.1f})  {r['rss_mb']:6.1f} MiB  "
                           f"wrote {r['write_mb']:.1f} MiB  load {r['load']:.1f}  "
@@ -517,6 +574,104 @@ class Bench:
             rows.append({"routes": routes, "size": size, "ns": ns})
             print(f"  routes {routes:6d}  payload {size:6d} B  {ns:8.0f} ns/msg", flush=True)
         return rows
+
+
+def order_of(order, rnd):
+    """The modes of round RND: off, on; on, off; or (alternate) off, on in odd
+    rounds and on, off in even ones, so that a bias of the second run of a
+    pair cancels out over an even number of rounds."""
+    if order == "on,off" or (order == "alternate" and rnd % 2 == 0):
+        return ("on", "off")
+    return ("off", "on")
+
+
+def order_text(order):
+    return {"off,on": "order off, on", "on,off": "order on, off",
+            "alternate": "order off, on in odd rounds, on, off in even ones"}[order]
+
+
+class MetricsScraper:
+    """GET /metrics on 127.0.0.1:PORT every INTERVAL s in a thread, over one
+    kept-alive connection (reopened after an error), like a Prometheus server
+    with scrape_interval 1s. Attempts refused before the first answer are the
+    bridge starting up, not failures."""
+
+    def __init__(self, port, interval=1.0):
+        self.port, self.interval = port, interval
+        self.conn = None
+        self.ok = self.errors = self.refused = self.bytes = 0
+        self.ms = []
+        self.last_error = None
+        self.done = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def get(self):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        self.conn.request("GET", "/metrics", headers={
+            "Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1",
+            "User-Agent": "bench.py (Prometheus-like)"})
+        r = self.conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}")
+        return body.decode()
+
+    def loop(self):
+        next_t = time.monotonic()
+        while not self.done.is_set():
+            t0 = time.monotonic()
+            try:
+                body = self.get()
+                self.ms.append((time.monotonic() - t0) * 1e3)
+                self.ok += 1
+                self.bytes = len(body)
+            except (OSError, http.client.HTTPException, RuntimeError) as e:
+                if self.conn:
+                    self.conn.close()
+                    self.conn = None
+                if self.ok == 0 and isinstance(e, ConnectionRefusedError):
+                    self.refused += 1
+                    next_t = time.monotonic() + 0.05  # not up yet: try again soon
+                    self.done.wait(0.05)
+                    continue
+                self.errors += 1
+                self.last_error = repr(e)
+            next_t += self.interval
+            self.done.wait(max(0.0, next_t - time.monotonic()))
+
+    def stop(self):
+        self.done.set()
+        self.t.join()
+
+    def summary(self):
+        return {"ok": self.ok, "errors": self.errors, "refused": self.refused,
+                "bytes": self.bytes, "last_error": self.last_error,
+                "ms_med": statistics.median(self.ms) if self.ms else 0.0,
+                "ms_max": max(self.ms) if self.ms else 0.0}
+
+    def get_once(self):
+        """The per-route records total (summed) and the latency histogram's
+        count from one more scrape; None if it fails."""
+        try:
+            body = self.get()
+        except (OSError, http.client.HTTPException, RuntimeError):
+            return None
+        finally:
+            if self.conn:
+                self.conn.close()
+                self.conn = None
+        rec = sum(int(v) for v in re.findall(r"^mkb_records_total\{[^}]*\} (\d+)$", body, re.M))
+        lat = re.search(r"^mkb_delivery_latency_seconds_count (\d+)$", body, re.M)
+        buckets = [(float(le), int(v)) for le, v in re.findall(
+            r'^mkb_delivery_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$', body, re.M)]
+        total = buckets[-1][1] if buckets else 0
+
+        def q(f):  # the upper bound of the bucket holding quantile F, in ms
+            return next((le * 1e3 for le, v in buckets if total and v >= f * total), None)
+        return {"records": rec, "lat_count": int(lat.group(1)) if lat else None,
+                "p50_le_ms": q(0.5), "p99_le_ms": q(0.99)}
 
 
 def first_line(cmd):
@@ -587,7 +742,7 @@ def spool_report(args, m, runs, wall):
     med = statistics.median
     n = args.n
     lines = [f"## Spool off/on, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: drain of {n} QoS 1 "
-             f"readings per run, {args.rounds} rounds, order off, on", "",
+             f"readings per run, {args.rounds} rounds, {order_text(args.order)}", "",
              f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
              f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
              f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}",
@@ -643,6 +798,82 @@ def spool_report(args, m, runs, wall):
     return "\n".join(lines)
 
 
+def metrics_report(args, m, runs, wall):
+    med = statistics.median
+    n = args.n
+    configs = args.spool_configs.split(",")
+    lines = [f"## Metrics off/on, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: drain of {n} QoS 1 "
+             f"readings per run, {args.rounds} rounds, {order_text(args.order)}", "",
+             f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
+             f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
+             f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}, "
+             f"libmicrohttpd {m.get('microhttpd', '?')}",
+             "- off: no `metrics` section; on: `metrics: { listen: \"127.0.0.1:PORT\" }` (a free "
+             "port per run), /metrics scraped once per second during the drain by this script "
+             "(one kept-alive HTTP connection, like Prometheus with scrape_interval 1s)", "",
+             "| round | config | metrics | msg/s | CPU s per million (user + sys) | peak RSS MiB | "
+             "load avg at start | scrapes (ok / failed; median ms) | check |",
+             "|---:|---|---|---:|---:|---:|---:|---|---|"]
+    for r in runs:
+        sc = r["scrape"]
+        scs = f"{sc['ok']} / {sc['errors']}; {sc['ms_med']:.2f}" if sc else "-"
+        lines.append(f"| {r['round']} | {r['cfg']} | {r['mode']} | {r['rate']:.0f} | "
+                     f"{r['cpu_per_m']:.2f} ({r['user_per_m']:.2f} + {r['sys_per_m']:.2f}) | "
+                     f"{r['rss_mb']:.1f} | {r['load']:.1f} | {scs} | {r['note']} |")
+    lines += ["", "Bridge CPU by thread, microseconds per message (read from /proc when Kafka "
+              "held all N, before the shutdown; MQTTAsync_rcv runs the callback: parse, rules, "
+              "produce, per-route counter; main serves the delivery reports: latency histogram; "
+              "HTTP = libmicrohttpd's thread):", "",
+              "| round | config | metrics | MQTT receive | main | rdkafka | HTTP | other | "
+              "context switches per message: receive / main / rdkafka |",
+              "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        g = {k: v / n * 1e6 for k, v in r["groups"].items()}
+        c = {k: v / n for k, v in r["csw"].items()}
+        lines.append(f"| {r['round']} | {r['cfg']} | {r['mode']} | {g['mqtt-rcv']:.2f} | "
+                     f"{g['main']:.2f} | {g['rdkafka']:.2f} | {g['http'] + g['sender']:.3f} | "
+                     f"{g['other']:.2f} | "
+                     f"{c['mqtt-rcv']:.3f} / {c['main']:.3f} / {c['rdkafka']:.3f} |")
+    lines += ["", "Medians (ratio on/off of the medians; per round: on/off of the same round, and "
+              "the median of those):", "",
+              "| config | metrics | msg/s | CPU s per million | MQTT receive µs/msg | peak RSS MiB | "
+              "msg/s on/off | per-round msg/s ratios (median) | CPU on/off | "
+              "per-round CPU ratios (median) |",
+              "|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
+    summary = {}
+    for cfg in configs:
+        mm = {}
+        for mode in ("off", "on"):
+            rs = [r for r in runs if r["cfg"] == cfg and r["mode"] == mode]
+            mm[mode] = {k: med([r[k] for r in rs]) for k in ("rate", "cpu_per_m", "rss_mb")}
+            mm[mode]["rcv"] = med([r["groups"]["mqtt-rcv"] / n * 1e6 for r in rs])
+        ratio = mm["on"]["rate"] / mm["off"]["rate"]
+        cpu_ratio = mm["on"]["cpu_per_m"] / mm["off"]["cpu_per_m"]
+        per, per_cpu = [], []
+        for rnd in range(1, args.rounds + 1):
+            a = [r for r in runs if r["cfg"] == cfg and r["round"] == rnd]
+            off = next(r for r in a if r["mode"] == "off")
+            on = next(r for r in a if r["mode"] == "on")
+            per.append(on["rate"] / off["rate"])
+            per_cpu.append(on["cpu_per_m"] / off["cpu_per_m"])
+        summary[cfg] = (ratio, cpu_ratio, med(per), med(per_cpu))
+        for mode in ("off", "on"):
+            x = mm[mode]
+            lines.append(f"| {cfg} | {mode} | {x['rate']:.0f} | {x['cpu_per_m']:.2f} | "
+                         f"{x['rcv']:.2f} | {x['rss_mb']:.1f} | "
+                         + (f"**{ratio:.3f}x** | {', '.join(f'{v:.2f}' for v in per)} "
+                            f"({med(per):.3f}) | **{cpu_ratio:.3f}** | "
+                            f"{', '.join(f'{v:.2f}' for v in per_cpu)} ({med(per_cpu):.3f}) |"
+                            if mode == "on" else " | | | |"))
+    lines += ["", "Target: metrics on within 2% of metrics off (msg/s on/off >= 0.98; read on "
+              "CPU per message: on/off <= 1.02), median-based: "
+              + "; ".join(f"{cfg} msg/s **{v[0]:.3f}x** ({'met' if v[0] >= 0.98 else 'NOT met'}), "
+                          f"CPU **{v[1]:.3f}** ({'met' if v[1] <= 1.02 else 'NOT met'})"
+                          for cfg, v in summary.items())
+              + f". Wall time of the comparison: {wall:.0f} s.", ""]
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -655,18 +886,41 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--spool-compare", action="store_true",
                     help="only the drain of the bridge with the spool off and on, alternating")
-    ap.add_argument("--rounds", type=int, default=3, help="--spool-compare: rounds of off, on")
-    ap.add_argument("--spool-configs", default="hvac,raw", help="--spool-compare: hvac, raw or both")
+    ap.add_argument("--metrics-compare", action="store_true",
+                    help="only the drain of the bridge with the metrics endpoint off and on "
+                    "(scraped every second), alternating")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="--spool-compare (default 3), --metrics-compare (default 4): rounds of off, on")
+    ap.add_argument("--order", default="off,on", choices=("off,on", "on,off", "alternate"),
+                    metavar="off,on|on,off|alternate", help="--spool-compare, --metrics-compare: order of the two runs of a round")
+    ap.add_argument("--spool-configs", default="hvac,raw", help="--spool-compare, --metrics-compare: hvac, raw or both")
     ap.add_argument("--drain-timeout", type=int, default=600,
-                    help="--spool-compare: seconds a drain may take before it is reported as hung")
-    ap.add_argument("--md", help="--spool-compare: also write the Markdown tables to this file")
-    ap.add_argument("--perf", help="--spool-compare: perf record each drain into this directory "
+                    help="--spool-compare, --metrics-compare: seconds a drain may take before it is reported as hung")
+    ap.add_argument("--md", help="--spool-compare, --metrics-compare: also write the Markdown tables to this file")
+    ap.add_argument("--perf", help="--spool-compare, --metrics-compare: perf record each drain into this directory "
                     "(perturbs the timings: use for profiles, not for the numbers)")
     args = ap.parse_args()
+    if args.spool_compare and args.metrics_compare:
+        ap.error("--spool-compare and --metrics-compare are separate runs")
+    compare = args.spool_compare or args.metrics_compare
     if args.n is None:
-        args.n = int(ENV.get("BENCH_N", 200000 if args.spool_compare else 500000))
+        args.n = int(ENV.get("BENCH_N", 200000 if compare else 500000))
+    if args.rounds is None:
+        args.rounds = 4 if args.metrics_compare else 3
     b = Bench(args)
     t0 = time.time()
+    if args.metrics_compare:
+        print(f"== metrics off/on: {args.n} readings per run, {args.rounds} rounds of "
+              f"{args.spool_configs}; binary {args.bin}", flush=True)
+        m = machine()
+        m["microhttpd"] = first_line("dpkg-query -W -f='${Version}' libmicrohttpd12")
+        runs = b.spool_compare("metrics")
+        text = metrics_report(args, m, runs, time.time() - t0)
+        if args.md:
+            with open(args.md, "w") as f:
+                f.write(text)
+        print(text)
+        return 0
     if args.spool_compare:
         print(f"== spool off/on: {args.n} readings per run, {args.rounds} rounds of "
               f"{args.spool_configs}", flush=True)

@@ -8,6 +8,7 @@
 #include "mapper.h"
 #include "metrics.h"
 #include "mqtt_source.h"
+#include "notify.h"
 #include "spool.h"
 
 #include <pthread.h>
@@ -168,7 +169,7 @@ static void on_ack(void *opaque, uint64_t ticket)
 {
     bridge_t *b = opaque;
     int64_t recv = b->spool ? spool_ack(b->spool, ticket - 1) : (int64_t)ticket;
-    if (recv > 0)
+    if (recv > 0 && b->metrics)
         metrics_latency_ms(b->metrics, wall_ms() - recv);
 }
 
@@ -603,8 +604,12 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
 {
     char err[512];
     int rc = MKB_OK;
-    bool was_ready = false;
+    bool was_ready = false, notified_ready = false;
+    int last_state = -1;   /* bit 0: MQTT ready, bit 1: a Kafka broker up */
+    const char *note = ""; /* appended to the next STATUS= line (reload) */
     long long next_stats = clock_mono_ms() + 60000, next_tick = 0;
+    /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
+    long long wd_ms = notify_watchdog_interval_ms(), next_wd = 0;
 
     if (b->spool) {
         if (pthread_create(&b->sender, NULL, sender_main, b) != 0) {
@@ -629,13 +634,39 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
         rules_free(atomic_exchange(&b->retired, NULL));
         if (sig->reload) {
             sig->reload = 0;
-            bridge_reload(b);
+            note = bridge_reload(b) == MKB_OK
+                       ? "; reloaded"
+                       : "; reload failed, previous routes kept (see the log)";
+            last_state = -1; /* a STATUS= line with the note */
         }
         bool ready = mqtt_source_ready(b->source);
         if (ready && !was_ready)
             log_info("bridge", "ready: forwarding %zu route(s)",
                      mapper_route_count(b->rules->mapper));
         was_ready = ready;
+        kafka_sink_stats_t ks;
+        kafka_sink_stats(b->sink, &ks);
+        int state = (ready ? 1 : 0) | (ks.brokers_up > 0 ? 2 : 0);
+        if (state != last_state) {
+            if (state == 3)
+                notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
+                              (unsigned long long)ks.brokers_up,
+                              mapper_route_count(b->rules->mapper), note);
+            else
+                notify_status("%s: MQTT %s, Kafka %s%s", notified_ready ? "degraded" : "starting",
+                              ready ? "connected" : "not connected",
+                              ks.brokers_up > 0 ? "up" : "no broker up", note);
+            note = "";
+            if (state == 3 && !notified_ready) { /* after its STATUS=: one view at READY */
+                notify_ready();
+                notified_ready = true;
+            }
+            last_state = state;
+        }
+        if (wd_ms > 0 && clock_mono_ms() >= next_wd) {
+            notify_watchdog();
+            next_wd = clock_mono_ms() + wd_ms / 2;
+        }
         if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
             log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
             rc = MKB_ERR_KAFKA;
@@ -648,6 +679,8 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     }
 
     /* Shutdown: stop intake first, then drain what was taken. */
+    notify_stopping();
+    notify_status("stopping: draining (up to %lld ms)", (long long)b->flush_timeout_ms);
     if (b->commands) { /* while MQTT is still up: PUBACKs in flight come back */
         log_info("bridge", "shutting down: stopping commands");
         commands_stop(b->commands, 5000);
