@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start Mosquitto and Kafka on free loopback ports, the bridge with
-# config/bridge.yaml, a small HVAC sensor publisher, and a Kafka consumer that
-# prints the records as they arrive. Ctrl-C stops everything it started.
+# config/bridge.yaml, the HVAC simulator (sensors and actuators), set-points
+# into Kafka every 10 s, and a Kafka consumer that prints the records as they
+# arrive. Ctrl-C stops everything it started.
 # DEMO_SECONDS=N stops it by itself after N seconds (used by tests).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,38 +51,12 @@ sed 's/^/[bridge] /' "$dir/bridge.log"
 tail -n0 -f "$dir/bridge.log" --pid="${pids[0]}" | sed -u 's/^/[bridge] /' &
 pids+=($!)
 
-echo "demo: publishing HVAC readings for sites s1, s2 (units u1, u2) every second,"
-echo "      energy every 10 s, and a faulty reading (no humidity) every 15 s"
-(
-    i=0
-    while :; do
-        for site in s1 s2; do
-            for unit in u1 u2; do
-                t=$(( (i * 7 + ${#site} * 13 + ${unit#u} * 5) % 100 ))
-                mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-sensor-$$" \
-                    -t "sites/$site/hvac/$unit/telemetry" \
-                    -m "{\"temp_f\":$((60 + t / 5)).$((t % 10)),\"rh\":$((35 + t % 20)),\"ts\":$(date +%s%3N)}"
-            done
-        done
-        if [ $((i % 15)) -eq 7 ]; then # a faulty sensor: no humidity -> dead letter
-            mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-faulty-$$" \
-                -t "sites/s2/hvac/u9/telemetry" -m "{\"temp_f\":99.9,\"ts\":$(date +%s%3N)}"
-        fi
-        if [ $((i % 10)) -eq 0 ]; then
-            mosquitto_pub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-meter-$$" \
-                -t "sites/s1/hvac/u1/energy" -m "{\"kwh\":$((1000 + i)),\"ts\":$(date +%s%3N)}"
-        fi
-        i=$((i + 1))
-        sleep 1
-    done
-) &
-pids+=($!)
-
+echo "demo: the simulator (build/mqtt-kafka-bridge-sim) publishes HVAC readings for"
+echo "      sites s1, s2 (units u1, u2) every second, energy every 10 s, a faulty reading"
+echo "      (no humidity) every 15 s, and prints the set-points its actuators receive"
 echo "demo: metrics on http://$MKB_METRICS_LISTEN/metrics (also /healthz, /readyz)"
-echo "demo: a simulated actuator prints the set-points it receives on sites/+/hvac/+/set;"
 echo "      a new set-point goes into Kafka (hvac.commands) every 10 s"
-mosquitto_sub -h 127.0.0.1 -p "$MKB_MQTT_PORT" -q 1 -i "demo-actuator-$$" -v \
-    -t 'sites/+/hvac/+/set' | sed -u 's/^/[actuator] /' &
+"$root/build/mqtt-kafka-bridge-sim" --uri "$MKB_MQTT_URI" --rate 4 --faulty --quiet &
 pids+=($!)
 (
     i=0
