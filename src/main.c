@@ -66,9 +66,9 @@ static void usage(FILE *out)
             "\n"
             "Exit status (running):\n"
             "  0  clean shutdown: every message taken from MQTT reached Kafka (its topic or\n"
-            "     the dead-letter topic)\n"
+            "     the dead-letter topic) or, with the spool, is kept for the next start\n"
             "  1  runtime failure: records lost (not delivered, dead letter failed too),\n"
-            "     or a producer failed for good\n"
+            "     a producer failed for good, or the spool directory cannot be used\n"
             "  2  usage or configuration error\n");
 }
 
