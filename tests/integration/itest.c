@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* asprintf */
 #include "itest.h"
 
 #include <MQTTAsync.h>
@@ -460,4 +461,46 @@ long long itest_kafka_count(const char *topic)
         RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
     return hi;
+}
+
+void itest_fix_init(itest_fix_t *f, const char *name, int qos, const char *const *topic_cfg)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "itest.%s", name);
+    f->topic = itest_unique(prefix);
+    f->client = itest_unique("bridge");
+    snprintf(f->filter, sizeof(f->filter), "%s/%s/#", name, f->topic);
+    snprintf(f->mtopic, sizeof(f->mtopic), "%s/%s/x", name, f->topic);
+    itest_create_topic_cfg(f->topic, topic_cfg);
+    ck_assert(asprintf(&f->routes,
+                       "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       f->filter, qos, f->topic) > 0);
+}
+
+void itest_fix_free(itest_fix_t *f)
+{
+    free(f->routes);
+    free(f->client);
+    free(f->topic);
+}
+
+void itest_start_ready(itest_bridge_t *b, const char *name, const char *cfg)
+{
+    itest_bridge_start(b, name, cfg);
+    if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(b);
+        ck_abort_msg("bridge not ready within 30 s");
+    }
+}
+
+void itest_wait_count(const char *topic, long long want, int timeout_ms)
+{
+    long long have = -1;
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if ((have = itest_kafka_count(topic)) >= want)
+            return;
+        itest_sleep_ms(100);
+    }
+    ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
 }

@@ -83,4 +83,20 @@ void itest_free_strings(char **s, size_t n);
 /* The high watermark of partition 0 of TOPIC (records written so far). */
 long long itest_kafka_count(const char *topic);
 
+/* What most tests start from: a unique Kafka topic (created, with TOPIC_CFG
+ * name/value pairs if given), a unique bridge client id, an MQTT filter
+ * "<name>/<topic>/#" with a topic under it, and one raw route between them. */
+typedef struct {
+    char *topic, *client, *routes;
+    char filter[300], mtopic[300];
+} itest_fix_t;
+void itest_fix_init(itest_fix_t *f, const char *name, int qos, const char *const *topic_cfg);
+void itest_fix_free(itest_fix_t *f);
+
+/* Starts the bridge and waits for "ready: forwarding" (aborts after 30 s). */
+void itest_start_ready(itest_bridge_t *b, const char *name, const char *cfg);
+
+/* Waits until TOPIC holds at least WANT records (aborts after TIMEOUT_MS). */
+void itest_wait_count(const char *topic, long long want, int timeout_ms);
+
 #endif

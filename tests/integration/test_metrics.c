@@ -262,59 +262,15 @@ static char *config(const char *client, int port, const char *extra)
 
 /* A unique Kafka topic (created), a unique bridge client id, an MQTT filter
  * "<name>/<topic>/#" with a topic under it, one raw route "r" between them. */
-typedef struct {
-    char *topic, *client, *routes;
-    char filter[300], mtopic[300];
-} fix_t;
 
-static void fix_init(fix_t *f, const char *name, int qos)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "itest.%s", name);
-    f->topic = itest_unique(prefix);
-    f->client = itest_unique("bridge");
-    snprintf(f->filter, sizeof(f->filter), "%s/%s/#", name, f->topic);
-    snprintf(f->mtopic, sizeof(f->mtopic), "%s/%s/x", name, f->topic);
-    itest_create_topic(f->topic);
-    ck_assert(asprintf(&f->routes,
-                       "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
-                       "    kafka: { topic: %s }\n    payload: raw\n",
-                       f->filter, qos, f->topic) > 0);
-}
 
-static void fix_free(fix_t *f)
-{
-    free(f->routes);
-    free(f->client);
-    free(f->topic);
-}
-
-static void start_ready(itest_bridge_t *b, const char *name, const char *cfg)
-{
-    itest_bridge_start(b, name, cfg);
-    if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
-        itest_bridge_dump_log(b);
-        ck_abort_msg("bridge not ready within 30 s");
-    }
-}
-
-static void wait_count(const char *topic, long long want, int timeout_ms)
-{
-    long long have = -1;
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if ((have = itest_kafka_count(topic)) >= want)
-            return;
-        itest_sleep_ms(100);
-    }
-    ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
-}
 
 /* The bridge up with metrics on a free port and /readyz 200. */
-static int start_with_metrics(itest_bridge_t *b, const fix_t *f, char **cfg)
+static int start_with_metrics(itest_bridge_t *b, const itest_fix_t *f, char **cfg)
 {
     int port = free_port();
     *cfg = config(f->client, port, f->routes);
-    start_ready(b, f->client, *cfg);
+    itest_start_ready(b, f->client, *cfg);
     http_resp_t r;
     bool ready = http_wait_status(port, "/readyz", 200, 20000, &r);
     if (!ready) {
@@ -347,8 +303,8 @@ static char *read_text(const char *path)
 /* The HTTP surface: /healthz, /readyz, /metrics and what is not there. */
 START_TEST(test_endpoints)
 {
-    fix_t f;
-    fix_init(&f, "mendp", 1);
+    itest_fix_t f;
+    itest_fix_init(&f, "mendp", 1, NULL);
     char *cfg;
     itest_bridge_t b;
     int port = start_with_metrics(&b, &f, &cfg);
@@ -393,7 +349,7 @@ START_TEST(test_endpoints)
 
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -402,14 +358,14 @@ END_TEST
 START_TEST(test_promtool_and_counts)
 {
     const int n = 50;
-    fix_t f;
-    fix_init(&f, "mcount", 1);
+    itest_fix_t f;
+    itest_fix_init(&f, "mcount", 1, NULL);
     char *cfg;
     itest_bridge_t b;
     int port = start_with_metrics(&b, &f, &cfg);
     char *pub = itest_unique("pub");
     itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "c-%d", n);
-    wait_count(f.topic, n, 30000);
+    itest_wait_count(f.topic, n, 30000);
     double delivered = wait_sample(port, "mkb_kafka_records_delivered_total", n, 10000);
 
     char *text = scrape(port);
@@ -466,7 +422,7 @@ START_TEST(test_promtool_and_counts)
     free(path);
     free(pub);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -536,14 +492,14 @@ static double prom_query(int port, const char *expr)
 START_TEST(test_prometheus_scrape)
 {
     const int n = 500;
-    fix_t f;
-    fix_init(&f, "mprom", 1);
+    itest_fix_t f;
+    itest_fix_init(&f, "mprom", 1, NULL);
     char *cfg;
     itest_bridge_t b;
     int port = start_with_metrics(&b, &f, &cfg);
     char *pub = itest_unique("pub");
     itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "p-%d", n);
-    wait_count(f.topic, n, 30000);
+    itest_wait_count(f.topic, n, 30000);
 
     char args[800];
     snprintf(args, sizeof(args), "start '%s' 127.0.0.1:%d > /dev/null", prom_dir, port);
@@ -596,7 +552,7 @@ START_TEST(test_prometheus_scrape)
     free(port_path);
     free(pub);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -604,8 +560,8 @@ END_TEST
  * drops to 0; started again: 200, connected 1, one more reconnect. */
 START_TEST(test_readyz_mqtt_outage)
 {
-    fix_t f;
-    fix_init(&f, "mready", 1);
+    itest_fix_t f;
+    itest_fix_init(&f, "mready", 1, NULL);
     char *cfg;
     itest_bridge_t b;
     int port = start_with_metrics(&b, &f, &cfg);
@@ -645,7 +601,7 @@ START_TEST(test_readyz_mqtt_outage)
                   reconnects, reconnects0);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 

@@ -34,35 +34,6 @@ static char *config(const char *client, const char *uri, const char *mqtt_extra,
     return buf;
 }
 
-/* What most tests start from: a unique Kafka topic (created, with TOPIC_CFG
- * name/value pairs if given), a unique bridge client id, an MQTT filter
- * "<name>/<topic>/#" with a topic under it, and one raw route between them. */
-typedef struct {
-    char *topic, *client, *routes;
-    char filter[300], mtopic[300];
-} fix_t;
-
-static void fix_init(fix_t *f, const char *name, int qos, const char *const *topic_cfg)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "itest.%s", name);
-    f->topic = itest_unique(prefix);
-    f->client = itest_unique("bridge");
-    snprintf(f->filter, sizeof(f->filter), "%s/%s/#", name, f->topic);
-    snprintf(f->mtopic, sizeof(f->mtopic), "%s/%s/x", name, f->topic);
-    itest_create_topic_cfg(f->topic, topic_cfg);
-    ck_assert(asprintf(&f->routes,
-                       "routes:\n  - name: r\n    mqtt: { filter: \"%s\", qos: %d }\n"
-                       "    kafka: { topic: %s }\n    payload: raw\n",
-                       f->filter, qos, f->topic) > 0);
-}
-
-static void fix_free(fix_t *f)
-{
-    free(f->routes);
-    free(f->client);
-    free(f->topic);
-}
 
 /* Counts of each "<prefix><i>" payload (anything after a space ignored):
  * missing and duplicated. */
@@ -88,14 +59,6 @@ static tally_t tally(char **vals, size_t count, const char *prefix, int n, int *
     return t;
 }
 
-static void start_ready(itest_bridge_t *b, const char *name, const char *cfg)
-{
-    itest_bridge_start(b, name, cfg);
-    if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
-        itest_bridge_dump_log(b);
-        ck_abort_msg("bridge not ready within 30 s");
-    }
-}
 
 /* Waits until TOPIC holds at least WANT records and has stopped growing for
  * 3 s (with duplicates, reaching WANT does not mean every record is in). */
@@ -115,28 +78,18 @@ static void wait_settled(const char *topic, long long want, int timeout_ms)
                  want);
 }
 
-static void wait_count(const char *topic, long long want, int timeout_ms)
-{
-    long long have = -1;
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if ((have = itest_kafka_count(topic)) >= want)
-            return;
-        itest_sleep_ms(100);
-    }
-    ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
-}
 
 START_TEST(test_qos_levels)
 {
     const int n = 500, qos = _i;
-    fix_t f;
-    fix_init(&f, "qos", qos, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "qos", qos, NULL);
     char *cfg = config(f.client, NULL, NULL, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     char *pub = itest_unique("pub");
     itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, qos, "q-%d", n);
-    wait_count(f.topic, n, 30000);
+    itest_wait_count(f.topic, n, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     char **vals;
     size_t count;
@@ -148,7 +101,7 @@ START_TEST(test_qos_levels)
     itest_free_strings(vals, count);
     free(pub);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -168,10 +121,10 @@ START_TEST(test_user_properties_to_headers)
                        filter, topic) > 0);
     char *cfg = config(client, NULL, NULL, NULL, routes);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
+    itest_start_ready(&b, client, cfg);
     const char *props[] = {"site", "plant-7", "other", "x", NULL};
     itest_mqtt_publish_v5("pub-props", mtopic, "hello", "text/plain", props);
-    wait_count(topic, 1, 30000);
+    itest_wait_count(topic, 1, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     char **vals, **keys, **hdrs, want[600];
     size_t count;
@@ -193,15 +146,15 @@ END_TEST
 
 START_TEST(test_tls)
 {
-    fix_t f;
-    fix_init(&f, "tls", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "tls", 1, NULL);
     char ca[600];
     snprintf(ca, sizeof(ca), "  tls: { ca_file: %s/ca.crt }\n", itest_env("MKB_TLS_DIR"));
     char *cfg = config(f.client, itest_env("MKB_MQTT_TLS_URI"), ca, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     itest_mqtt_publish_n("pub-tls", MQTTVERSION_5, f.mtopic, 1, "tls-%d", 100);
-    wait_count(f.topic, 100, 30000);
+    itest_wait_count(f.topic, 100, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
 
@@ -218,7 +171,7 @@ START_TEST(test_tls)
     ck_assert_msg(said, "no TLS verification error logged");
     ck_assert_msg(!ready, "connected with the wrong CA");
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -226,17 +179,17 @@ END_TEST
  * a wrong password is refused with the broker's reason. */
 START_TEST(test_username_password)
 {
-    fix_t f;
-    fix_init(&f, "auth", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "auth", 1, NULL);
     char creds[600];
     snprintf(creds, sizeof(creds), "  username: bridge\n  password_file: %s\n",
              itest_env("MKB_MQTT_PASSWORD_FILE"));
     char *cfg = config(f.client, itest_env("MKB_MQTT_AUTH_URI"), creds, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     /* Published on the anonymous listener of the same broker: it forwards. */
     itest_mqtt_publish_n("pub-auth", MQTTVERSION_5, f.mtopic, 1, "auth-%d", 10);
-    wait_count(f.topic, 10, 30000);
+    itest_wait_count(f.topic, 10, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
     cfg = config("auth-bad", itest_env("MKB_MQTT_AUTH_URI"),
@@ -250,7 +203,7 @@ START_TEST(test_username_password)
     ck_assert_int_eq(itest_bridge_stop(&bad, SIGTERM, 30000), 0);
     ck_assert_msg(said && !ready, "a wrong password was not refused");
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -259,11 +212,11 @@ END_TEST
 START_TEST(test_mosquitto_restart_mid_stream)
 {
     const int before = 30000, after = 1000, n = before + after;
-    fix_t f;
-    fix_init(&f, "mrestart", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "mrestart", 1, NULL);
     char *cfg = config(f.client, NULL, NULL, NULL, f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg); /* creates the persistent session */
+    itest_start_ready(&b, f.client, cfg); /* creates the persistent session */
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     itest_mqtt_publish_n("pub-m1", MQTTVERSION_5, f.mtopic, 1, "m-%d", before);
     itest_bridge_start(&b, f.client, cfg);
@@ -293,7 +246,7 @@ START_TEST(test_mosquitto_restart_mid_stream)
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -306,16 +259,16 @@ START_TEST(test_kafka_outage)
 #else
     const long rss_bound_kib = 32 * 1024; /* measured ~13 MiB with a 2 MiB queue */
 #endif
-    fix_t f;
-    fix_init(&f, "koutage", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "koutage", 1, NULL);
     /* A 2 MiB producer queue: the 4 MB published during the outage cannot
      * fit, so MQTT intake must pause and the broker keep the rest. */
     char *cfg = config(f.client, NULL, NULL, "  properties: { queue.buffering.max.kbytes: 2048 }\n",
                        f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     itest_mqtt_publish_n("pub-k0", MQTTVERSION_5, f.mtopic, 1, "k-%d", 100); /* warm */
-    wait_count(f.topic, 100, 30000);
+    itest_wait_count(f.topic, 100, 30000);
     itest_harness_ctl("stop-kafka");
     /* ~200-byte readings: ids 0..n-1 (the first 100 are already there). */
     char fmt[300];
@@ -349,7 +302,7 @@ START_TEST(test_kafka_outage)
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -386,12 +339,12 @@ START_TEST(test_sighup_reload_under_load)
     ck_assert(asprintf(&extra, "mappings: [ \"%s\" ]\n", mapfile) > 0);
     char *cfg = config(client, NULL, NULL, NULL, extra);
     itest_bridge_t b;
-    start_ready(&b, client, cfg);
+    itest_start_ready(&b, client, cfg);
     itest_publish_pause_us = 300;
     pubjob_t job = {mtopic, n};
     pthread_t th;
     pthread_create(&th, NULL, publish_job, &job);
-    wait_count(ta, 1000, 30000);
+    itest_wait_count(ta, 1000, 30000);
     itest_write_file(mapfile, m2);
     kill(b.pid, SIGHUP);
     ck_assert_msg(itest_bridge_wait_log(&b, "reloaded: 1 route(s)", 10000), "no reload");
@@ -471,14 +424,14 @@ END_TEST
 START_TEST(test_delivery_failure_dead_letter)
 {
     const char *small[] = {"max.message.bytes", "1000", NULL};
-    fix_t f;
-    fix_init(&f, "small", 1, small);
+    itest_fix_t f;
+    itest_fix_init(&f, "small", 1, small);
     char *dlq = itest_unique("itest.dlq2"), *extra = NULL;
     itest_create_topic(dlq);
     ck_assert(asprintf(&extra, "  dead_letter_topic: %s\n", dlq) > 0);
     char *cfg = config(f.client, NULL, NULL, extra, f.routes);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     /* 6000 bytes that do not compress much below 1000. */
     char big[6001];
     unsigned x = 12345;
@@ -491,7 +444,7 @@ START_TEST(test_delivery_failure_dead_letter)
         if (*p == '%')
             *p = '#'; /* it is used as a printf format below */
     itest_mqtt_publish_n("pub-big", MQTTVERSION_5, f.mtopic, 1, big, 1);
-    wait_count(dlq, 1, 60000);
+    itest_wait_count(dlq, 1, 60000);
     int st = itest_bridge_stop(&b, SIGTERM, 30000);
     if (st != 0)
         itest_bridge_dump_log(&b);
@@ -511,7 +464,7 @@ START_TEST(test_delivery_failure_dead_letter)
     free(cfg);
     free(extra);
     free(dlq);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -520,14 +473,14 @@ END_TEST
 START_TEST(test_shared_subscription)
 {
     const int n = 2000;
-    fix_t f;
-    fix_init(&f, "shared", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "shared", 1, NULL);
     char *c2 = itest_unique("bridge");
     char *cfg1 = config(f.client, NULL, "  shared_group: g1\n", NULL, f.routes);
     char *cfg2 = config(c2, NULL, "  shared_group: g1\n", NULL, f.routes);
     itest_bridge_t b1, b2;
-    start_ready(&b1, f.client, cfg1);
-    start_ready(&b2, c2, cfg2);
+    itest_start_ready(&b1, f.client, cfg1);
+    itest_start_ready(&b2, c2, cfg2);
     itest_mqtt_publish_n("pub-shared", MQTTVERSION_5, f.mtopic, 1, "s-%d", n);
     wait_settled(f.topic, n, 60000);
     ck_assert_int_eq(itest_bridge_stop(&b1, SIGTERM, 30000), 0);
@@ -548,7 +501,7 @@ START_TEST(test_shared_subscription)
     free(cfg1);
     free(cfg2);
     free(c2);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -558,15 +511,15 @@ END_TEST
 START_TEST(test_spool_sigkill)
 {
     const int n = 20000;
-    fix_t f;
-    fix_init(&f, "spoolkill", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "spoolkill", 1, NULL);
     char *spool = NULL, *extra = NULL;
     ck_assert(asprintf(&spool, "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
     ck_assert(asprintf(&extra, "spool: { dir: \"%s\", fsync: interval }\n%s", spool,
                        f.routes) > 0);
     char *cfg = config(f.client, NULL, NULL, NULL, extra);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg); /* the persistent session */
+    itest_start_ready(&b, f.client, cfg); /* the persistent session */
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     itest_mqtt_publish_n("pub-s1", MQTTVERSION_5, f.mtopic, 1, "s-%d", n);
     for (int kill = 0; kill < 2; kill++) {
@@ -598,7 +551,7 @@ START_TEST(test_spool_sigkill)
     free(cfg);
     free(extra);
     free(spool);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -612,8 +565,8 @@ START_TEST(test_spool_disk_full)
         return;
     }
     const int n = 6000;
-    fix_t f;
-    fix_init(&f, "spoolfull", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, "spoolfull", 1, NULL);
     char *mnt = NULL, *filler = NULL, *cmd = NULL, *extra = NULL;
     ck_assert(asprintf(&mnt, "%s/%s.tmpfs", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
     ck_assert(asprintf(&filler, "%s/filler", mnt) > 0);
@@ -626,7 +579,7 @@ START_TEST(test_spool_disk_full)
                        mnt, f.routes) > 0);
     char *cfg = config(f.client, NULL, NULL, NULL, extra);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     char fmt[300]; /* ~330-byte records: 2 MB in all, 0.5 MB free */
     snprintf(fmt, sizeof(fmt), "d-%%d {\"pad\":\"%0250d\"}", 0);
     itest_mqtt_publish_n("pub-d1", MQTTVERSION_5, f.mtopic, 1, fmt, n);
@@ -659,7 +612,7 @@ START_TEST(test_spool_disk_full)
     free(cmd);
     free(filler);
     free(mnt);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
@@ -687,8 +640,8 @@ START_TEST(test_spool_full_policies)
 {
     const int n = 15000; /* ~330-byte records: ~5 MB against a 2 MiB spool */
     const char *policy = _i == 0 ? "block" : "drop_oldest";
-    fix_t f;
-    fix_init(&f, _i == 0 ? "spoolblock" : "spooldrop", 1, NULL);
+    itest_fix_t f;
+    itest_fix_init(&f, _i == 0 ? "spoolblock" : "spooldrop", 1, NULL);
     char *extra = NULL;
     ck_assert(asprintf(&extra,
                        "spool: { dir: \"%s/%s.spool\", segment_bytes: 1048576, "
@@ -698,7 +651,7 @@ START_TEST(test_spool_full_policies)
     char *cfg = config(f.client, NULL, NULL, "  properties: { queue.buffering.max.kbytes: 1024 }\n",
                        extra);
     itest_bridge_t b;
-    start_ready(&b, f.client, cfg);
+    itest_start_ready(&b, f.client, cfg);
     itest_harness_ctl("stop-kafka");
     char fmt[300];
     snprintf(fmt, sizeof(fmt), "p-%%d {\"pad\":\"%0250d\"}", 0);
@@ -733,7 +686,7 @@ START_TEST(test_spool_full_policies)
     itest_free_strings(vals, count);
     free(cfg);
     free(extra);
-    fix_free(&f);
+    itest_fix_free(&f);
 }
 END_TEST
 
