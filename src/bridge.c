@@ -219,6 +219,10 @@ static void collect(void *opaque, buf_t *out)
     gauge(out, "mkb_kafka_brokers_up", "Kafka brokers in state UP (librdkafka statistics).",
           (double)ks.brokers_up);
     counter(out, "mkb_kafka_errors_total", "librdkafka error events.", ks.errors);
+    counter(out, "mkb_kafka_broker_errors_total",
+            "Send and receive errors and request timeouts on broker connections (librdkafka "
+            "statistics).",
+            ks.broker_errors);
     if (st.spool) {
         gauge(out, "mkb_spool_bytes", "Size of the spool on disk.", (double)st.sp.bytes);
         uint64_t in = st.sp.appended + st.sp.replay;

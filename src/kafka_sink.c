@@ -47,7 +47,8 @@ struct kafka_sink {
     atomic_bool closed;
     kafka_sink_ack_t ack;
     void *ack_opaque;
-    atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits, bytes, errors, brokers_up;
+    atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits, bytes, errors, brokers_up,
+        broker_errors;
     /* Failures by librdkafka error code; rare, so a lock is fine. */
     pthread_mutex_t reasons_lock;
     struct {
@@ -177,15 +178,20 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     json_t *brokers = root ? json_object_get(root, "brokers") : NULL;
     const char *name;
     json_t *b;
-    uint64_t up = 0;
+    uint64_t up = 0, errs = 0;
     json_object_foreach(brokers, name, b)
     {
         json_t *state = json_object_get(b, "state"), *id = json_object_get(b, "nodeid");
         up += json_is_string(state) && strcmp(json_string_value(state), "UP") == 0 &&
               json_integer_value(id) >= 0;
+        /* cumulative per broker connection: send and receive errors, timeouts */
+        errs += (uint64_t)json_integer_value(json_object_get(b, "txerrs")) +
+                (uint64_t)json_integer_value(json_object_get(b, "rxerrs")) +
+                (uint64_t)json_integer_value(json_object_get(b, "req_timeouts"));
     }
     json_decref(root);
     atomic_store(&s->brokers_up, up);
+    atomic_store(&s->broker_errors, errs);
     return 0; /* librdkafka frees JSON */
 }
 
@@ -564,6 +570,7 @@ void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)
     out->bytes = atomic_load(&s->bytes);
     out->errors = atomic_load(&s->errors);
     out->brokers_up = atomic_load(&s->brokers_up);
+    out->broker_errors = atomic_load(&s->broker_errors);
     out->outstanding = 0;
     for (size_t i = 0; i < s->nproducers; i++) {
         int n = rd_kafka_outq_len(s->producers[i].rk);

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t bytes;          /* value bytes accepted into a producer queue */
     uint64_t errors;         /* librdkafka error callbacks */
     uint64_t brokers_up;     /* brokers in state UP (librdkafka statistics; the hot producer) */
+    uint64_t broker_errors;  /* send/receive errors and request timeouts (same statistics) */
 } kafka_sink_stats_t;
 
 /* Creates one producer for each of the NPROFILES names (profiles of
