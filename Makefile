@@ -157,7 +157,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
-	echo "== tests/install/check.sh"; tests/install/check.sh || fail=1; \
+	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail

@@ -29,6 +29,9 @@ etc=$dest/etc/mqtt-kafka-bridge
 # Environment variables the default configuration reads must not leak in.
 unset MKB_MQTT_URI MKB_CLIENT_ID MKB_KAFKA_BOOTSTRAP MKB_SPOOL_DIR MKB_METRICS_LISTEN MKB_MAPPINGS_DIR
 
+# The binary `make install` installs: make's BIN (MKB_INSTALL_BIN from make
+# check; make asan installs build/asan/mqtt-kafka-bridge).
+built=${MKB_INSTALL_BIN:-mqtt-kafka-bridge}
 echo "== make install DESTDIR=$dest PREFIX=/usr"
 if ! make -s --no-print-directory install DESTDIR="$dest" PREFIX=/usr >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log"
@@ -54,7 +57,7 @@ for f in mappings/*.yaml; do
         bash -c "[ \"\$(stat -c %a '$dest/usr/share/mqtt-kafka-bridge/mappings/$n')\" = 644 ] &&
                  cmp -s '$f' '$dest/usr/share/mqtt-kafka-bridge/mappings/$n'"
 done
-check "the installed binary is the built one" cmp -s mqtt-kafka-bridge "$bin"
+check "the installed binary is the built one ($built)" cmp -s "$built" "$bin"
 
 # The unit: every path to the binary rewritten to PREFIX; what the docs say
 # of it (systemctl reload, the spool in StateDirectory) holds.
@@ -82,7 +85,7 @@ fi
 # The installed binary on the installed configuration, with the same counts
 # as the source tree's configuration.
 counts() { sed -n 's/.*: OK (\(.*\))$/\1/p'; }
-want=$(./mqtt-kafka-bridge check -c config/bridge.yaml 2>&1 | counts)
+want=$("./$built" check -c config/bridge.yaml 2>&1 | counts)
 got=$(MKB_MAPPINGS_DIR=$etc/mappings "$bin" check -c "$etc/bridge.yaml" 2>&1)
 if [ -n "$want" ] && [ "$(counts <<<"$got")" = "$want" ]; then
     ok "installed check -c bridge.yaml, MKB_MAPPINGS_DIR=DESTDIR mappings: $want"
