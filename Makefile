@@ -15,7 +15,7 @@ BIN     ?= mqtt-kafka-bridge
 PREFIX  ?= /usr/local
 
 CC      ?= cc
-PKGS    := rdkafka yaml-0.1 jansson libmicrohttpd
+PKGS    := rdkafka yaml-0.1 jansson libmicrohttpd openssl
 OPT     ?= -O2 -g
 SAN     ?=
 ifneq ($(SAN),)

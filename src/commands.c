@@ -711,7 +711,9 @@ static void *group_main(void *arg)
         if (!m)
             continue;
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION || m->err == RD_KAFKA_RESP_ERR__SSL)
+                kafka_report_error(g->rk, m->err, rd_kafka_message_errstr(m));
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 log_warn("commands", "group %s: %s", g->name, rd_kafka_message_errstr(m));
         } else if (g->paused) {
             /* Fetched before the pause took effect: read it again later. */
@@ -735,7 +737,8 @@ static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *e
 {
     char err[512];
     if (rd_kafka_conf_set(k, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name, value, err);
+        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name,
+                 kafka_property_is_secret(name) ? "(secret, not shown)" : value, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;
@@ -782,6 +785,7 @@ static int group_new(commands_t *c, group_t *g, const char *name, char *errstr, 
         return rc;
     }
     rd_kafka_conf_set_log_cb(k, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(k, kafka_error_cb); /* failed logins: reported, rate-limited */
     if (getenv("MKB_COMMANDS_DEBUG"))
         conf(k, "debug", getenv("MKB_COMMANDS_DEBUG"), errstr, errstr_size);
     char err[512];
@@ -900,6 +904,7 @@ int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *err
     }
     rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
     rd_kafka_conf_set_log_cb(k, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(k, kafka_error_cb);
     char err[512];
     if (!(c->results = rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err)))) {
         snprintf(errstr, errstr_size, "commands: cannot create the result producer: %s", err);

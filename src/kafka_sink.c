@@ -158,13 +158,83 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     dead_letter_failed(s, m, ticket);
 }
 
+/* A broker connection that failed authentication or its TLS handshake: the
+ * same event also comes to the error callback, which reports it with a hint
+ * and rate-limited (kafka_report_error), so the FAIL line is debug only. */
+static bool auth_failure_line(const char *fac, const char *buf)
+{
+    return strcmp(fac, "FAIL") == 0 &&
+           (strstr(buf, "SASL authentication error") || strstr(buf, "SSL handshake failed") ||
+            strstr(buf, "SASL SCRAM") || strstr(buf, "SASL PLAIN"));
+}
+
 void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
     log_level_t l = level <= 3 ? LOG_LVL_ERROR
                                : level == 4 ? LOG_LVL_WARN : level <= 6 ? LOG_LVL_INFO
                                                                         : LOG_LVL_DEBUG;
+    if (l < LOG_LVL_DEBUG && auth_failure_line(fac, buf))
+        l = LOG_LVL_DEBUG;
     log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+/* Process-wide: every producer and the command consumers share one limiter
+ * per kind, so N clients failing the same way still make one line a minute. */
+static log_limit_t auth_limit = LOG_LIMIT_INIT, tls_limit = LOG_LIMIT_INIT;
+#define AUTH_LOG_INTERVAL_MS 60000
+
+void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
+{
+    unsigned long more = 0;
+    char again[96] = "";
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        if (!log_limit(&auth_limit, "auth", AUTH_LOG_INTERVAL_MS, &more))
+            return;
+        if (more)
+            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
+                     more);
+        log_error("kafka",
+                  "[%s] authentication failed: %s; check kafka.properties security.protocol, "
+                  "sasl.mechanism, sasl.username and sasl.password; retrying with backoff "
+                  "(reconnect.backoff.max.ms)%s",
+                  rd_kafka_name(rk), reason, again);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__SSL) {
+        if (!log_limit(&tls_limit, "tls", AUTH_LOG_INTERVAL_MS, &more))
+            return;
+        if (more)
+            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
+                     more);
+        log_error("kafka",
+                  "[%s] TLS with the broker failed: %s; check kafka.properties ssl.ca.location "
+                  "(the CA that signed the broker's certificate), ssl.certificate.location and "
+                  "ssl.key.location; retrying with backoff%s",
+                  rd_kafka_name(rk), reason, again);
+        return;
+    }
+    /* Transport errors are retried by librdkafka; say so once per event. */
+    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
+}
+
+void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        log_error("kafka", "[%s] fatal error: %s", rd_kafka_name(rk), buf);
+        return;
+    }
+    kafka_report_error(rk, err, reason);
+}
+
+bool kafka_property_is_secret(const char *name)
+{
+    return strstr(name, "password") || strstr(name, "secret") ||
+           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.jaas.config") == 0 ||
+           strcmp(name, "sasl.oauthbearer.config") == 0;
 }
 
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
@@ -205,8 +275,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         log_error("kafka", "fatal producer error: %s", buf);
         return;
     }
-    /* Transport errors are retried by librdkafka; say so once per event. */
-    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
+    kafka_report_error(rk, err, reason);
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const char *where,
@@ -214,7 +283,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const c
 {
     char err[512];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k, v, err);
+        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k,
+                 kafka_property_is_secret(k) ? "(secret, not shown)" : v, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;
@@ -319,6 +389,27 @@ destroy_conf:
     return rc;
 }
 
+/* librdkafka before 2.6.1 repeats the client nonce in its SCRAM final
+ * message (librdkafka PR 4895); Kafka 4 checks it strictly and refuses the
+ * login as "invalid credentials" even when the password is right. */
+#define SCRAM_FIXED_VERSION 0x020601ff
+static void warn_scram(const config_t *cfg)
+{
+    if (rd_kafka_version() >= SCRAM_FIXED_VERSION)
+        return;
+    for (size_t i = 0; i < cfg->kafka_properties_n; i++) {
+        const char *k = cfg->kafka_properties[i].key, *v = cfg->kafka_properties[i].value;
+        if ((strcmp(k, "sasl.mechanism") == 0 || strcmp(k, "sasl.mechanisms") == 0) &&
+            strncmp(v, "SCRAM-", 6) == 0)
+            log_warn("kafka",
+                     "sasl.mechanism %s with librdkafka %s: Kafka 4 brokers refuse SCRAM logins "
+                     "from librdkafka before 2.6.1 as invalid credentials even with the right "
+                     "password (librdkafka PR 4895); use librdkafka 2.6.1 or later, or PLAIN "
+                     "over SASL_SSL",
+                     v, rd_kafka_version_str());
+    }
+}
+
 int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t nprofiles,
                    kafka_sink_t **out, char *errstr, size_t errstr_size)
 {
@@ -345,6 +436,7 @@ int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t npro
             goto destroy;
     }
     s->hot = &s->producers[0];
+    warn_scram(cfg);
     *out = s;
     return MKB_OK;
 destroy:
