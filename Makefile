@@ -48,8 +48,9 @@ $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
-               $(BUILD)/tests/integration/test_systemd
+               $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BUILD)/src/notify.o \
