@@ -36,7 +36,9 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 # lower layers it is built on) only.
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
-              $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool
+              $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
+              $(BUILD)/tests/unit/test_log
+$(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o

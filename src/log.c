@@ -72,9 +72,9 @@ bool log_limit(log_limit_t *l, const char *key, long long interval_ms, unsigned 
     pthread_mutex_lock(&l->lock);
     size_t i, lru = 0;
     for (i = 0; i < LOG_LIMIT_KEYS; i++) {
-        if (l->slot[i].used_ms && strncmp(l->slot[i].key, key, sizeof(l->slot[i].key) - 1) == 0)
+        if (l->slot[i].used && strncmp(l->slot[i].key, key, sizeof(l->slot[i].key) - 1) == 0)
             break;
-        if (l->slot[i].used_ms < l->slot[lru].used_ms)
+        if (l->slot[i].used < l->slot[lru].used)
             lru = i;
     }
     if (i == LOG_LIMIT_KEYS) { /* new: take the least recently used slot */
@@ -83,7 +83,7 @@ bool log_limit(log_limit_t *l, const char *key, long long interval_ms, unsigned 
         l->slot[i].suppressed = 0;
         l->slot[i].next_ms = 0;
     }
-    l->slot[i].used_ms = now > 0 ? now : 1;
+    l->slot[i].used = ++l->calls;
     if (now >= l->slot[i].next_ms) {
         *suppressed = l->slot[i].suppressed;
         l->slot[i].suppressed = 0;

@@ -37,10 +37,11 @@ typedef struct {
     pthread_mutex_t lock;
     struct {
         long long next_ms; /* monotonic: when this key may be printed again */
-        long long used_ms;
+        unsigned long long used; /* log_limit call number: the least recent goes first */
         unsigned long suppressed;
         char key[200];
     } slot[LOG_LIMIT_KEYS];
+    unsigned long long calls;
 } log_limit_t;
 #define LOG_LIMIT_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
 

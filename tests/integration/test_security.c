@@ -132,8 +132,8 @@ static double cpu_s(pid_t pid)
     unsigned long long ut = 0, stime = 0;
     /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
      * cmajflt utime stime */
-    ck_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                     &stime) == 2);
+    ck_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) ==
+              2);
     free(st);
     return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -201,8 +201,7 @@ static char *config(const char *client, const char *uri, const char *mqtt_extra,
 {
     char metrics[80] = "";
     if (metrics_port)
-        snprintf(metrics, sizeof(metrics), "metrics: { listen: \"127.0.0.1:%d\" }\n",
-                 metrics_port);
+        snprintf(metrics, sizeof(metrics), "metrics: { listen: \"127.0.0.1:%d\" }\n", metrics_port);
     char *buf = NULL;
     ck_assert(asprintf(&buf,
                        "mqtt:\n  uri: \"%s\"\n  client_id: %s\n%s"
@@ -373,6 +372,28 @@ START_TEST(test_mtls_rogue_client_cert)
 }
 END_TEST
 
+/* An ssl:// URI with no tls: section is verified too, against the system's
+ * CAs, which do not hold the harness's test CA: refused. */
+START_TEST(test_tls_default_verifies)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "tlsdefault", 1, NULL);
+    char *cfg = config(f.client, itest_env("MKB_MQTT_TLS_URI"), NULL,
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), NULL, 0, f.routes);
+    itest_bridge_t b;
+    itest_bridge_start(&b, f.client, cfg);
+    bool said = itest_bridge_wait_log(&b, "certificate verify failed", 15000);
+    bool ready = itest_bridge_wait_log(&b, "ready: forwarding", 100);
+    if (!said || ready)
+        itest_bridge_dump_log(&b);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    ck_assert_msg(said, "no verification failure without tls: (system CAs)");
+    ck_assert_msg(!ready, "connected to a broker whose CA is not a system CA");
+    free(cfg);
+    itest_fix_free(&f);
+}
+END_TEST
+
 /* ---- Kafka: SASL_SSL ---------------------------------------------------- */
 
 /* (d) SASL_SSL with the right password (sasl.password_file), the test CA
@@ -423,7 +444,8 @@ START_TEST(test_kafka_sasl_ssl_scram)
         sasl_forwards("SCRAM-SHA-512");
         return;
     }
-    fprintf(stderr, "librdkafka %s < 2.6.1: SCRAM against Kafka 4 must be refused, with a warning\n",
+    fprintf(stderr,
+            "librdkafka %s < 2.6.1: SCRAM against Kafka 4 must be refused, with a warning\n",
             rd_kafka_version_str());
     itest_fix_t f;
     itest_fix_init(&f, "scram", 1, NULL);
@@ -438,6 +460,41 @@ START_TEST(test_kafka_sasl_ssl_scram)
         itest_bridge_dump_log(&b);
     ck_assert_msg(warned, "no warning about SCRAM with librdkafka %s", rd_kafka_version_str());
     ck_assert_msg(refused, "SCRAM was not refused");
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    free(props);
+    itest_fix_free(&f);
+}
+END_TEST
+
+/* SASL_SSL without ssl.ca.location: librdkafka verifies the broker's
+ * certificate against the system's CAs by default, so the test CA's broker
+ * is refused, said clearly, and the bridge is not ready. */
+START_TEST(test_kafka_tls_verified_by_default)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "kafkatls", 1, NULL);
+    char *props = NULL;
+    ck_assert(asprintf(&props,
+                       "  properties:\n    security.protocol: SASL_SSL\n"
+                       "    sasl.mechanism: PLAIN\n    sasl.username: \"%s\"\n"
+                       "    sasl.password_file: \"%s\"\n",
+                       itest_env("MKB_KAFKA_SASL_USER"),
+                       itest_env("MKB_KAFKA_SASL_PASSWORD_FILE")) > 0);
+    int port = free_port();
+    char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
+                       itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, port, f.routes);
+    itest_bridge_t b;
+    itest_bridge_start(&b, f.client, cfg);
+    bool said = itest_bridge_wait_log(&b, "TLS with the broker failed", 15000);
+    bool verify = itest_bridge_wait_log(&b, "certificate verify failed", 100);
+    char body[1024];
+    int ready = http_get(port, "/readyz", body, sizeof(body));
+    if (!said || !verify || ready != 503)
+        itest_bridge_dump_log(&b);
+    ck_assert_msg(said && verify, "no TLS verification error towards Kafka");
+    ck_assert_msg(ready == 503 && strstr(body, "Kafka: no broker up"), "/readyz %d '%s'", ready,
+                  body);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
     free(props);
@@ -554,8 +611,8 @@ START_TEST(test_secrets_never_logged)
     char *out = NULL, *cmd = NULL;
     ck_assert(asprintf(&out, "%s/secrets-cli.txt", itest_env("MKB_HARNESS_DIR")) > 0);
     ck_assert(asprintf(&cmd, "'%s' check -c '%s' > '%s' 2>&1; '%s' --help-config >> '%s' 2>&1",
-                       itest_env("MKB_BRIDGE_BIN"), b.config_path, out,
-                       itest_env("MKB_BRIDGE_BIN"), out) > 0);
+                       itest_env("MKB_BRIDGE_BIN"), b.config_path, out, itest_env("MKB_BRIDGE_BIN"),
+                       out) > 0);
     int st = system(cmd);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "check/--help-config status %d", st);
 
@@ -604,12 +661,14 @@ int main(void)
     tcase_add_test(mqtt, test_mtls_forwards);
     tcase_add_test(mqtt, test_mtls_wrong_ca);
     tcase_add_test(mqtt, test_mtls_rogue_client_cert);
+    tcase_add_test(mqtt, test_tls_default_verifies);
     suite_add_tcase(s, mqtt);
     TCase *kafka = tcase_create("kafka-sasl");
     tcase_set_timeout(kafka, 120);
     tcase_add_test(kafka, test_kafka_sasl_ssl_plain);
     tcase_add_test(kafka, test_kafka_sasl_ssl_scram);
     tcase_add_test(kafka, test_kafka_wrong_password);
+    tcase_add_test(kafka, test_kafka_tls_verified_by_default);
     suite_add_tcase(s, kafka);
     TCase *secrets = tcase_create("secrets");
     tcase_set_timeout(secrets, 120);
