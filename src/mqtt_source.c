@@ -342,7 +342,7 @@ static void *diag_main(void *arg)
 static void diag_maybe_start(mqtt_source_t *s)
 {
     if (!atomic_load(&s->diag_wanted) || atomic_load(&s->diag_running) ||
-        clock_mono_ms() < s->diag_next_ms)
+        atomic_load(&s->stopping) || clock_mono_ms() < s->diag_next_ms)
         return;
     atomic_store(&s->diag_wanted, false);
     if (s->diag_started) {
