@@ -103,6 +103,10 @@ static const char *tls_hint(const char *reason)
         {"certificate verify failed",
          "the broker's certificate is not trusted: it must be signed by a CA in mqtt.tls.ca_file "
          "(the system CAs without it), be valid now, and name the host of mqtt.uri"},
+        {"address mismatch", "the broker's certificate does not name the host of mqtt.uri "
+                             "(mqtt.tls.verify_hostname)"},
+        {"hostname mismatch", "the broker's certificate does not name the host of mqtt.uri "
+                              "(mqtt.tls.verify_hostname)"},
         {"alert unknown ca", "the broker refused our client certificate: it does not trust the "
                              "CA that signed mqtt.tls.cert_file"},
         {"alert bad certificate", "the broker refused our client certificate (mqtt.tls.cert_file)"},

@@ -6,7 +6,9 @@
 #                       MKB_KAFKA_NODES)
 #                       plus MKB_MQTT_TLS_URI (TLS listener), MKB_MQTTS_URI
 #                       (mutual TLS: a client certificate from the test CA
-#                       required), MKB_TLS_DIR (the files certs.sh makes:
+#                       required), MKB_MQTT_TLS_WRONGHOST_URI (TLS with a
+#                       certificate for DNS:wrong.example only), MKB_TLS_DIR
+#                       (the files certs.sh makes:
 #                       ca.crt, client.crt/key, other-ca.crt, rogue-client.*),
 #                       MKB_MQTT_AUTH_URI (user "bridge", password in
 #                       MKB_MQTT_PASSWORD_FILE), MKB_KAFKA_SASL_SSL_BOOTSTRAP
@@ -84,7 +86,7 @@ harness_run_mosquitto() { # DIR: start (or restart) with the config already writ
 }
 
 harness_start_mosquitto() {
-    local dir=$1 port=$2 tls_port=$3 auth_port=$4 mtls_port=$5
+    local dir=$1 port=$2 tls_port=$3 auth_port=$4 mtls_port=$5 wrong_port=$6
     mkdir -p "$dir/mosquitto/data"
     harness_make_tls "$dir" || { harness_log "cannot make test certificates (openssl)"; return 1; }
     # A user for the password listener (tests read it from MKB_MQTT_PASSWORD_FILE).
@@ -119,6 +121,12 @@ cafile $dir/tls/ca.crt
 certfile $dir/tls/server.crt
 keyfile $dir/tls/server.key
 require_certificate true
+listener $wrong_port 127.0.0.1
+allow_anonymous true
+cafile $dir/tls/ca.crt
+certfile $dir/tls/wronghost.crt
+keyfile $dir/tls/wronghost.key
+require_certificate false
 CONF
     harness_run_mosquitto "$dir"
 }
@@ -448,11 +456,12 @@ harness_start() {
     esac
     mkdir -p "$dir"
     [ -x "$HARNESS_FREEPORT" ] || { harness_log "$HARNESS_FREEPORT missing; run make"; return 1; }
-    # mosquitto: 0 (plain), 3 (TLS), 4 (password), 5 (mutual TLS); kafka node 1:
-    # 1, 2 (controller), 6 (SASL_SSL); a cluster's nodes 2 and 3: 7, 8, 9 and
-    # 10, 11, 12.
-    mapfile -t ports < <("$HARNESS_FREEPORT" $((nodes == 1 ? 7 : 13))) || return 1
-    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" "${ports[4]}" "${ports[5]}" ||
+    # mosquitto: 0 (plain), 3 (TLS), 4 (password), 5 (mutual TLS), 13 (TLS, a
+    # certificate for another host name); kafka node 1: 1, 2 (controller), 6
+    # (SASL_SSL); a cluster's nodes 2 and 3: 7, 8, 9 and 10, 11, 12.
+    mapfile -t ports < <("$HARNESS_FREEPORT" 14) || return 1
+    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" "${ports[4]}" "${ports[5]}" \
+        "${ports[13]}" ||
         { harness_dump "$dir"; return 1; }
     if [ "$nodes" = 1 ]; then
         harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" "${ports[6]}" ||
@@ -470,6 +479,7 @@ MKB_KAFKA_BOOTSTRAP=$bootstrap
 MKB_KAFKA_NODES=$nodes
 MKB_MQTT_TLS_URI=ssl://127.0.0.1:${ports[3]}
 MKB_MQTTS_URI=ssl://127.0.0.1:${ports[5]}
+MKB_MQTT_TLS_WRONGHOST_URI=ssl://127.0.0.1:${ports[13]}
 MKB_TLS_DIR=$dir/tls
 MKB_MQTT_AUTH_URI=tcp://127.0.0.1:${ports[4]}
 MKB_MQTT_PASSWORD_FILE=$dir/mosquitto/password

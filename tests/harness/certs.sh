@@ -5,6 +5,8 @@
 #     server.crt/.key        the brokers' certificate, SAN IP:127.0.0.1 and
 #                            DNS:localhost; server.pem = key + certificate
 #                            (Kafka's PEM keystore)
+#     wronghost.crt/.key     signed by the test CA for DNS:wrong.example only
+#                            (a broker whose name does not match its URI)
 #     client.crt/.key        a client certificate signed by the test CA
 #     client-enc.key         the same key encrypted (AES-256) with the
 #                            password in client-enc.password
@@ -26,6 +28,8 @@ harness_make_tls() {
         done
         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
             > server.ext
+        printf 'subjectAltName=DNS:wrong.example\nextendedKeyUsage=serverAuth\n' \
+            > wronghost.ext
         printf 'extendedKeyUsage=clientAuth\n' > client.ext
         # name  signing CA  extensions
         while read -r who ca ext; do
@@ -35,6 +39,7 @@ harness_make_tls() {
                 -days 2 -out "$who.crt" -extfile "$ext" 2>/dev/null
         done <<'LIST'
 server ca server.ext
+wronghost ca wronghost.ext
 client ca client.ext
 rogue-client other-ca client.ext
 LIST

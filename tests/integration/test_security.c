@@ -394,6 +394,44 @@ START_TEST(test_tls_default_verifies)
 }
 END_TEST
 
+/* A broker whose certificate (from the trusted test CA) names another host
+ * (DNS:wrong.example, not 127.0.0.1): refused by default, with the cause;
+ * verify_hostname: false accepts it (the chain is still verified). */
+START_TEST(test_tls_hostname_verified)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "tlshost", 1, NULL);
+    char *ca = tls_path("ca.crt"), *tls = NULL;
+    ck_assert(asprintf(&tls, "  tls: { ca_file: \"%s\" }\n", ca) > 0);
+    char *cfg = config(f.client, itest_env("MKB_MQTT_TLS_WRONGHOST_URI"), tls,
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), NULL, 0, f.routes);
+    itest_bridge_t b;
+    itest_bridge_start(&b, f.client, cfg);
+    bool said = itest_bridge_wait_log(&b, "IP address mismatch", 15000);
+    bool hint = itest_bridge_wait_log(&b, "mqtt.tls.verify_hostname", 100);
+    bool ready = itest_bridge_wait_log(&b, "ready: forwarding", 100);
+    if (!said || !hint || ready)
+        itest_bridge_dump_log(&b);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    ck_assert_msg(said && hint, "no host name mismatch logged");
+    ck_assert_msg(!ready, "connected to a broker whose certificate names another host");
+    free(cfg);
+    free(tls);
+
+    ck_assert(asprintf(&tls, "  tls: { ca_file: \"%s\", verify_hostname: false }\n", ca) > 0);
+    cfg = config(f.client, itest_env("MKB_MQTT_TLS_WRONGHOST_URI"), tls,
+                 itest_env("MKB_KAFKA_BOOTSTRAP"), NULL, 0, f.routes);
+    itest_start_ready(&b, f.client, cfg);
+    itest_mqtt_publish_n("pub-tlshost", MQTTVERSION_5, f.mtopic, 1, "h-%d", 5);
+    itest_wait_count(f.topic, 5, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    free(tls);
+    free(ca);
+    itest_fix_free(&f);
+}
+END_TEST
+
 /* ---- Kafka: SASL_SSL ---------------------------------------------------- */
 
 /* (d) SASL_SSL with the right password (sasl.password_file), the test CA
@@ -662,6 +700,7 @@ int main(void)
     tcase_add_test(mqtt, test_mtls_wrong_ca);
     tcase_add_test(mqtt, test_mtls_rogue_client_cert);
     tcase_add_test(mqtt, test_tls_default_verifies);
+    tcase_add_test(mqtt, test_tls_hostname_verified);
     suite_add_tcase(s, mqtt);
     TCase *kafka = tcase_create("kafka-sasl");
     tcase_set_timeout(kafka, 120);
