@@ -275,6 +275,7 @@ static part_t *part_get(group_t *g, const char *topic, int32_t partition)
     for (size_t i = 0; i < g->nparts; i++)
         if (g->parts[i]->partition == partition && strcmp(g->parts[i]->topic, topic) == 0)
             return g->parts[i];
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     part_t **ps = realloc(g->parts, (g->nparts + 1) * sizeof(*ps));
     if (!ps)
         return NULL;
@@ -536,7 +537,7 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
         }
     }
     rctx_t rc_ = {m, value};
-    if ((rc = ctmpl_render(&r->topic, &rc_, &tbuf, why, sizeof(why))) != MKB_OK)
+    if (ctmpl_render(&r->topic, &rc_, &tbuf, why, sizeof(why)) != MKB_OK)
         goto invalid;
     if (!tbuf.len || strchr(tbuf.p, '+') || strchr(tbuf.p, '#')) {
         snprintf(why, sizeof(why), "MQTT topic '%s' is empty or has a wildcard", tbuf.p);
@@ -576,7 +577,7 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
             goto invalid;
         }
         for (size_t i = 0; i < r->cfg->mqtt_props_n; i++) {
-            if ((rc = ctmpl_render(&r->props[i], &rc_, &vbufs[i], why, sizeof(why))) != MKB_OK)
+            if (ctmpl_render(&r->props[i], &rc_, &vbufs[i], why, sizeof(why)) != MKB_OK)
                 goto invalid;
             props[i] = (mqtt_user_prop_t){r->cfg->mqtt_props[i].key, vbufs[i].p};
         }

@@ -678,7 +678,7 @@ static void apply_strmap(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base
         if (!scalar_or_err(c, key, path) || !scalar_or_err(c, val, path))
             continue;
         for (size_t j = 0; j < *count; j++)
-            if (strcmp(kv[j].key, ynode_scalar(key)) == 0)
+            if (kv[j].key && strcmp(kv[j].key, ynode_scalar(key)) == 0) /* NULL: strdup failed */
                 err_add(&c->errs, key, "%s.%s: key given twice", path, ynode_scalar(key));
         config_kv_t *e = &kv[(*count)++];
         e->key = strdup(ynode_scalar(key));
@@ -873,7 +873,7 @@ static int read_secret(const char *path, char **out, char *why, size_t why_size)
     char buf[4096];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     bool more = fgetc(f) != EOF;
-    fclose(f);
+    (void)fclose(f); /* read only */
     if (more) {
         snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
         return MKB_ERR_CONFIG;
@@ -987,6 +987,7 @@ static int treelist_add(treelist_t *l, ytree_t *t)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         ytree_t **p = realloc(l->trees, cap * sizeof(*p));
         if (!p)
             return MKB_ERR_NOMEM;

@@ -149,7 +149,7 @@ static int cmd_map(const char *path, const map_args_t *a)
         }
         int rc = read_all(f, &payload);
         if (f != stdin)
-            fclose(f);
+            (void)fclose(f); /* read only */
         if (rc != MKB_OK) {
             fprintf(stderr, "mqtt-kafka-bridge map: cannot read the payload\n");
             buf_free(&payload);
@@ -198,7 +198,7 @@ static int cmd_run(const char *path, const char *level_arg)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
 
     log_info("main", "mqtt-kafka-bridge %s starting with %s", MKB_VERSION, path);
     int exit_code;

@@ -740,6 +740,7 @@ static int run_route(run_t *r, const croute_t *cr)
     json_t *outs[64], **outv = outs;
     int64_t tss[64], *tsv = tss;
     if (n > 64) {
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         outv = calloc(n, sizeof(*outv));
         tsv = calloc(n, sizeof(*tsv));
         if (!outv || !tsv) {

@@ -278,6 +278,7 @@ static void free_list(char **list, size_t n)
 }
 
 /* setConnected callback: every connect, first or automatic reconnect. */
+// NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
 static void on_connected(void *ctx, char *cause)
 {
     mqtt_source_t *s = ctx;

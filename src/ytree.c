@@ -40,6 +40,7 @@ static int ynode_add(ynode_t *parent, ynode_t *kid)
 {
     if (parent->nkids == parent->cap) {
         size_t cap = parent->cap ? parent->cap * 2 : 8;
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         ynode_t **k = realloc(parent->kids, cap * sizeof(*k));
         if (!k)
             return MKB_ERR_NOMEM;
@@ -207,7 +208,8 @@ static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errst
             break;
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:
-            depth--;
+            if (depth > 0) /* libyaml balances them; the analyzer cannot know */
+                depth--;
             break;
         default:
             break;
