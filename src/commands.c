@@ -627,8 +627,8 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
     };
     /* Bounded in flight: Paho refuses more than its buffer (100) holds. */
     while (atomic_load(&c->inflight) >= MAX_INFLIGHT && !atomic_load(&c->stop)) {
-        struct timespec ts = {0, 500000};
-        nanosleep(&ts, NULL);
+        struct timespec nap = {0, 500000};
+        nanosleep(&nap, NULL);
     }
     atomic_fetch_add(&c->inflight, 1);
     if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, why, sizeof(why)) != MKB_OK) {

@@ -168,6 +168,7 @@ void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *
 }
 
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
+// cppcheck-suppress constParameter ; librdkafka's stats_cb signature
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     kafka_sink_t *s = opaque;

@@ -795,6 +795,7 @@ release:
 /* Routes the message of R and emits its records (see mapper_process). */
 static int process(run_t *r)
 {
+    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until written below
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];

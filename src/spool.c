@@ -598,6 +598,7 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
             seg_recover(s, s->segs[i].id, s->segs[i].id == s->ack_seg ? s->ack_off : 0);
     uint32_t last = s->nsegs ? s->segs[s->nsegs - 1].id : 0;
     uint32_t next = (last > s->ack_seg ? last : s->ack_seg) + 1;
+    // cppcheck-suppress knownConditionTrueFalse ; uint32_t wraps to 0 after UINT32_MAX
     if (next == 0) {
         snprintf(errstr, errstr_size, "spool: segment ids exhausted in %s", s->dir);
         goto fail;
