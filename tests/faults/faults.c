@@ -112,7 +112,7 @@ static void addnote(row_t *r, const char *fmt, ...)
 {
     size_t used = strlen(r->notes);
     if (used && used < sizeof(r->notes) - 2) {
-        strcat(r->notes, "; ");
+        memcpy(r->notes + used, "; ", 3);
         used += 2;
     }
     va_list ap;
