@@ -408,9 +408,10 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     kafka_sink_set_ack(b->sink, on_ack, b);
     /* Without metrics.listen nobody reads per-route counters or the
      * histogram: b->metrics stays NULL and they cost nothing. */
+    metrics_conf_t mc = {cfg->metrics_listen, cfg->metrics_username, cfg->metrics_password,
+                         cfg->metrics_tls_cert_file, cfg->metrics_tls_key_file};
     if (cfg->metrics_listen &&
-        (rc = metrics_new(cfg->metrics_listen, collect, ready, b, &b->metrics, errstr,
-                          errstr_size)) != MKB_OK)
+        (rc = metrics_new(&mc, collect, ready, b, &b->metrics, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
         goto nomem;
