@@ -991,8 +991,9 @@ static void finalize_properties(ctx_t *c, config_t *cfg, config_kv_t *kvs, size_
 static void finalize_password(ctx_t *c, config_t *cfg, char **password, char **password_file,
                               const char *username, const char *section)
 {
-    char why[600], what[64];
+    char what[64];
     if (*password_file) {
+        char why[600];
         snprintf(what, sizeof(what), "%s.password_file", section);
         if (*password)
             err_at(&c->errs, cfg, password_file,

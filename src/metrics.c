@@ -312,7 +312,7 @@ static int read_pem(const char *what, const char *path, char **out, char *errstr
     char *buf = malloc(cap + 1);
     size_t n = buf ? fread(buf, 1, cap, f) : 0;
     bool more = buf && fgetc(f) != EOF;
-    fclose(f);
+    (void)fclose(f); /* read only */
     if (!buf) {
         snprintf(errstr, errstr_size, "out of memory");
         return MKB_ERR_NOMEM;
@@ -344,7 +344,6 @@ int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
 {
     if (!m->listen)
         return MKB_OK;
-    int rc;
     /* HOST:PORT, IPv4 (a name is not resolved: say where to listen). */
     const char *colon = strrchr(m->listen, ':');
     char host[64] = "127.0.0.1"; /* PORT or :PORT alone: loopback */
@@ -374,6 +373,7 @@ int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
                      "metrics.tls: this libmicrohttpd was built without TLS support");
             return MKB_ERR_CONFIG;
         }
+        int rc;
         if ((rc = read_pem("metrics.tls.cert_file", m->tls_cert_file, &m->tls_cert, errstr,
                            errstr_size)) != MKB_OK ||
             (rc = read_pem("metrics.tls.key_file", m->tls_key_file, &m->tls_key, errstr,
