@@ -197,12 +197,10 @@ static int diag_pem_password(char *buf, int size, int rwflag, void *u)
 {
     (void)rwflag;
     const char *pw = u;
-    int n = pw ? (int)strlen(pw) : 0;
-    if (n >= size)
-        n = size - 1;
-    if (n > 0)
-        memcpy(buf, pw, (size_t)n);
-    return n;
+    if (!pw || size <= 0)
+        return 0;
+    snprintf(buf, (size_t)size, "%s", pw); /* truncated to SIZE - 1 if longer */
+    return (int)strlen(buf);
 }
 
 /* OpenSSL's first queued error as a reason ("" if none). */
