@@ -97,6 +97,25 @@ static void settle(kafka_sink_t *s, uint64_t ticket)
         s->ack(s->ack_opaque, ticket);
 }
 
+/* Kafka refused the record for its size: its dead letter goes without the
+ * value (it would be refused too), header mkb.value.bytes giving the size. */
+static bool too_large(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+static void add_value_bytes(rd_kafka_headers_t *h, size_t len)
+{
+    const void *v;
+    size_t vl;
+    char n[32];
+    if (rd_kafka_header_get_last(h, "mkb.value.bytes", &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return; /* already cut by the mapper: that header has the original size */
+    snprintf(n, sizeof(n), "%zu", len);
+    rd_kafka_header_add(h, "mkb.value.bytes", -1, n, -1);
+}
+
 static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uint64_t ticket)
 {
     char reason[300];
@@ -106,13 +125,17 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uin
     if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
         h = rd_kafka_headers_copy(orig);
     else
-        h = rd_kafka_headers_new(2);
+        h = rd_kafka_headers_new(3);
     rd_kafka_header_remove(h, "mkb.reason");
     rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
     rd_kafka_header_add(h, "mkb.kafka.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+    bool cut = too_large(m->err) && m->len > 0;
+    if (cut)
+        add_value_bytes(h, m->len);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+        RD_KAFKA_V_KEY(m->key, m->key_len),
+        RD_KAFKA_V_VALUE(cut ? NULL : m->payload, cut ? 0 : m->len),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)), RD_KAFKA_V_END);
     if (err) {
         rd_kafka_headers_destroy(h);
@@ -419,7 +442,9 @@ static rd_kafka_topic_t *topic_handle(producer_t *pr, const char *name)
 }
 
 /* librdkafka refused REC outright (too large, unknown partition...): it
- * goes to the dead-letter topic instead; lost only if that fails too. */
+ * goes to the dead-letter topic instead; lost only if that fails too. A
+ * dead letter is sent again only when refused for its size, without the
+ * value. */
 static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err,
                    uint64_t ticket)
 {
@@ -428,17 +453,23 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
              rd_kafka_err2str(err), rd_kafka_err2name(err));
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
     count_reason(s, err);
-    if (!rec->dead_letter) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 2);
+    bool cut = too_large(err) && rec->value_len > 0;
+    if (!rec->dead_letter || cut) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 3);
         for (size_t i = 0; i < rec->nheaders; i++)
             rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value,
                                 (ssize_t)rec->headers[i].value_len);
-        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-        rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
+        if (!rec->dead_letter) { /* a dead letter keeps its own reason */
+            rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+            rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
+        }
+        if (cut)
+            add_value_bytes(h, rec->value_len);
         derr = rd_kafka_producev(s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(rec->key, rec->key_len),
-                                 RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
+                                 RD_KAFKA_V_VALUE(cut ? NULL : (void *)rec->value,
+                                                  cut ? 0 : rec->value_len),
                                  RD_KAFKA_V_HEADERS(h),
                                  RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
                                  RD_KAFKA_V_END);
