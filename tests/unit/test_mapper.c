@@ -250,6 +250,20 @@ START_TEST(test_payload_kinds)
     run(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"), "s/a/b/t", "\xff\xfe", &g);
     ck_assert_msg(strstr(g.text[0], "not valid UTF-8"), "%s", g.text[0]);
     got_free(&g);
+    /* jansson would take a NUL (and the value would carry \u0000): refused */
+    config_t *cfg = cfg_of(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"));
+    mapper_t *m = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(mapper_new(cfg, &m, &errors), MKB_OK);
+    mqtt_msg_t msg = {.topic = "s/a/b/t", .topic_len = 7, .payload = "a\0b", .payload_len = 3};
+    mapper_result_t res;
+    ck_assert_int_eq(mapper_process(m, &msg, collect, &g, &res), MKB_OK);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "payload has a NUL byte at offset 1; text is UTF-8 without NUL"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    mapper_destroy(m);
+    config_destroy(cfg);
 }
 END_TEST
 
