@@ -529,6 +529,10 @@ START_TEST(test_hostile_payloads)
                        "    mqtt: { filter: \"lim/%s/raw/#\", qos: 1 }\n"
                        "    kafka: { topic: %s }\n"
                        "    payload: raw\n"
+                       "  - name: text\n"
+                       "    mqtt: { filter: \"lim/%s/text/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: text\n"
                        "  - name: tpl\n"
                        "    mqtt: { filter: \"lim/%s/tpl/{name}/{rest#}\", qos: 1 }\n"
                        "    kafka: { topic: \"{name}\", key: \"{rest}\", headers: { lvl: "
@@ -539,7 +543,7 @@ START_TEST(test_hostile_payloads)
                        "    kafka: { topic: \"t.{rest}\" }\n"
                        "    payload: raw\n",
                        itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
-                       max_payload, dlq, tj, dlq, tb, dlq, tr, dlq, dlq) > 0);
+                       max_payload, dlq, tj, dlq, tb, dlq, tr, dlq, tj, dlq, dlq) > 0);
 
     /* The cases. Payloads that pass on the json route are re-serialized
      * compactly; those here are compact already, so the value is the input. */
@@ -587,6 +591,13 @@ START_TEST(test_hostile_payloads)
     free(a30k);
     /* Raw routes: any bytes pass unchanged, NULs included; the size limit
      * applies to them too. */
+    /* Text routes: UTF-8 without NUL. */
+    cs[nc++] =
+        hc("text", "a\0b", 3, "payload has a NUL byte at offset 1; text is UTF-8 without NUL");
+    cs[nc++] = hcs("text",
+                   "a\xc0\xaf"
+                   "b",
+                   "payload is not valid UTF-8 text");
     const char raw_bytes[] = {0, (char)0xff, (char)0xfe, '{', 0, '}', (char)0xc0, 0};
     cs[nc++] = hc("raw", raw_bytes, sizeof(raw_bytes), NULL);
     char *rbig = repeat('\0', max_payload + 1000);
@@ -857,7 +868,8 @@ END_TEST
  * limits.max_payload_bytes (1 MiB) by far (8 MiB, 2 MiB), and under it but
  * over librdkafka's message.max.bytes (1,000,000). Each is a dead letter
  * without its value (Kafka would refuse it) and with its size; none is lost
- * (they were before: the dead letter was refused like the record). */
+ * (they were before: the dead letter was refused like the record). Without
+ * and with the spool. */
 START_TEST(test_oversized_payloads_default_limits)
 {
     char *topic = itest_unique("itest.lim-big"), *dlq = itest_unique("itest.lim-dlq");
@@ -865,9 +877,14 @@ START_TEST(test_oversized_payloads_default_limits)
     itest_create_topic(topic);
     itest_create_topic(dlq);
     char *cfg = NULL;
+    char spool[600] = "";
+    if (_i) /* with the spool: the records are journaled before the producer sees them */
+        snprintf(spool, sizeof(spool), "spool: { dir: \"%s/%s.spool\" }\n",
+                 itest_env("MKB_HARNESS_DIR"), client);
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
                        "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "%s"
                        "routes:\n"
                        "  - name: raw\n"
                        "    mqtt: { filter: \"lim/%s/raw/#\", qos: 1 }\n"
@@ -877,7 +894,7 @@ START_TEST(test_oversized_payloads_default_limits)
                        "    mqtt: { filter: \"lim/%s/json/#\", qos: 1 }\n"
                        "    kafka: { topic: %s }\n",
                        itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
-                       topic, topic, topic, topic) > 0);
+                       spool, topic, topic, topic, topic) > 0);
     itest_bridge_t b;
     itest_start_ready(&b, client, cfg);
     long rss0 = itest_rss_kib(b.pid);
@@ -904,9 +921,9 @@ START_TEST(test_oversized_payloads_default_limits)
     long rss1 = itest_rss_kib(b.pid);
     ck_assert_msg(alive(&b), "the bridge exited");
     fprintf(stderr,
-            "oversized: %zu records, %zu dead letters; RSS %ld KiB at start, %ld KiB "
+            "oversized%s: %zu records, %zu dead letters; RSS %ld KiB at start, %ld KiB "
             "after\n",
-            r.n, d.n, rss0, rss1);
+            _i ? " (spool)" : "", r.n, d.n, rss0, rss1);
     for (size_t i = 0; i < d.n; i++)
         fprintf(stderr, "  dead letter %zu: %zu bytes, mkb.value.bytes %s, reason %s\n", i,
                 d.r[i].len, header(&d.r[i], "mkb.value.bytes", &(size_t){0}),
@@ -1192,7 +1209,7 @@ int main(void)
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_hostile_payloads);
-    tcase_add_test(tc, test_oversized_payloads_default_limits);
+    tcase_add_loop_test(tc, test_oversized_payloads_default_limits, 0, 2);
     tcase_add_loop_test(tc, test_invalid_topics_at_the_broker, 0, 2);
     tcase_add_test(tc, test_long_topics);
     suite_add_tcase(s, tc);
