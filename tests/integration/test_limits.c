@@ -469,7 +469,9 @@ static char *array_of(int n)
 }
 
 #ifdef __SANITIZE_ADDRESS__
-#define RSS_SLACK_KIB (256 * 1024) /* ASan's shadow memory and quarantine */
+/* ASan keeps up to 256 MiB of freed blocks in its quarantine, with their
+ * redzones and shadow: measured +316 MiB over the flood's 90,000 messages. */
+#define RSS_SLACK_KIB (512 * 1024)
 #else
 #define RSS_SLACK_KIB 0
 #endif
@@ -716,7 +718,7 @@ START_TEST(test_hostile_payloads)
         }
     }
     for (size_t i = 0; i < rb.n; i++) {
-        char want[16];
+        char want[32];
         snprintf(want, sizeof(want), "%zu", i);
         ck_assert_str_eq(rb.r[i].val, want);
     }
@@ -1024,7 +1026,7 @@ START_TEST(test_long_topics)
     pub_t p;
     pub_open(&p, MQTTVERSION_5);
     for (size_t i = 0; i < 6; i++) {
-        char pay[16];
+        char pay[32];
         snprintf(pay, sizeof(pay), "long-%zu", i);
         pub_send(&p, t[i], pay, strlen(pay));
     }
@@ -1066,7 +1068,7 @@ START_TEST(test_long_topics)
     for (size_t k = 0; k < 3; k++) {
         const rec_t *x = &r.r[k];
         size_t i = fwd[k], tl = strlen(t[i]);
-        char pay[16];
+        char pay[32];
         snprintf(pay, sizeof(pay), "long-%zu", i);
         ck_assert_str_eq(x->val, pay);
         ck_assert_msg(x->klen == tl && memcmp(x->key, t[i], tl) == 0, "key of %zu bytes, want %zu",
