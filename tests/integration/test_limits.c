@@ -962,6 +962,74 @@ START_TEST(test_oversized_payloads_default_limits)
 }
 END_TEST
 
+/* The broker refuses a record for its topic's max.message.bytes, and the
+ * dead-letter topic refuses the dead letter the same way: it is sent once
+ * more without its value (mkb.value.bytes), not lost (it was before). */
+START_TEST(test_dead_letter_topic_refuses_size)
+{
+    const char *small[] = {"max.message.bytes", "1000", NULL};
+    char *topic = itest_unique("itest.lim-small"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic_cfg(topic, small);
+    itest_create_topic_cfg(dlq, small);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: raw\n"
+                       "    mqtt: { filter: \"lim/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       topic, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    char big[6000]; /* does not compress below 1000 bytes */
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof(big); i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)(x >> 16);
+    }
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    char t[300];
+    snprintf(t, sizeof(t), "lim/%s/big", topic);
+    pub_send(&p, t, big, sizeof(big));
+    /* The broker refuses a whole batch: a record sent with the big one in
+     * the same batch would be dead-lettered with it. Send the good one after. */
+    itest_wait_count(dlq, 1, 30000);
+    snprintf(t, sizeof(t), "lim/%s/good", topic);
+    pub_send(&p, t, "good", 4);
+    pub_wait(&p, 2);
+    pub_close(&p);
+    recs_t r = read_records(topic, 1, 30000);
+    recs_t d = read_records(dlq, 1, 30000);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    fprintf(stderr,
+            "dead-letter topic too small: %zu records, %zu dead letters (%zu bytes, "
+            "mkb.value.bytes %s, reason %s)\n",
+            r.n, d.n, d.n ? d.r[0].len : 0,
+            d.n ? header(&d.r[0], "mkb.value.bytes", &(size_t){0}) : "-",
+            d.n ? header(&d.r[0], "mkb.reason", &(size_t){0}) : "-");
+    stop_clean(&b);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.r[0].val, "good");
+    ck_assert_uint_eq(d.n, 1);
+    ck_assert_uint_eq(d.r[0].len, 0);
+    ck_assert(header_is(&d.r[0], "mkb.value.bytes", "6000", 4));
+    ck_assert(header_has(&d.r[0], "mkb.reason", "MSG_SIZE_TOO_LARGE") &&
+              header_has(&d.r[0], "mkb.reason", "delivery to ") &&
+              header_is(&d.r[0], "mkb.kafka.topic", topic, strlen(topic)));
+    recs_free(&r);
+    recs_free(&d);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
 /* Topics up to the MQTT maximum of 65,535 bytes, in one level and in tens
  * of thousands: forwarded whole (key and header, not cut), or a dead letter
  * with the reason when they go deeper than routes match or a captured level
@@ -1212,6 +1280,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_hostile_payloads);
     tcase_add_loop_test(tc, test_oversized_payloads_default_limits, 0, 2);
+    tcase_add_test(tc, test_dead_letter_topic_refuses_size);
     tcase_add_loop_test(tc, test_invalid_topics_at_the_broker, 0, 2);
     tcase_add_test(tc, test_long_topics);
     suite_add_tcase(s, tc);
