@@ -17,7 +17,7 @@
 /* Topic handles cached by name (open addressing). Templated topics could
  * name many; past MAX_TOPICS librdkafka looks the name up itself. */
 #define MAX_TOPICS 4096
-#define TOPIC_SLOTS (2 * MAX_TOPICS)
+#define TOPIC_SLOTS ((size_t)2 * MAX_TOPICS)
 #define MAX_PROFILES 16
 
 /* msg_opaque: (ticket << 1) | DLQ_OF_FAILED. The ticket (0: none) is the
@@ -219,6 +219,7 @@ void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *
 }
 
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
+// cppcheck-suppress constParameter ; librdkafka's stats_cb signature
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     kafka_sink_t *s = opaque;

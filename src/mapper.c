@@ -813,6 +813,7 @@ static int run_route(run_t *r, const croute_t *cr)
     json_t *outs[64], **outv = outs;
     int64_t tss[64], *tsv = tss;
     if (n > 64) {
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         outv = calloc(n, sizeof(*outv));
         tsv = calloc(n, sizeof(*tsv));
         if (!outv || !tsv) {
@@ -867,6 +868,7 @@ release:
 /* Routes the message of R and emits its records (see mapper_process). */
 static int process(run_t *r)
 {
+    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until written below
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];

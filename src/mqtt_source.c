@@ -278,6 +278,7 @@ static void free_list(char **list, size_t n)
 }
 
 /* setConnected callback: every connect, first or automatic reconnect. */
+// NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
 static void on_connected(void *ctx, char *cause)
 {
     mqtt_source_t *s = ctx;
@@ -752,8 +753,8 @@ static void on_published(void *ctx, MQTTAsync_successData *r)
 static void on_published5(void *ctx, MQTTAsync_successData5 *r)
 {
     /* A PUBACK reason code >= 0x80 is a refusal (no subscribers is 0x10: fine). */
-    char why[64];
     if (r && r->reasonCode >= 0x80) {
+        char why[64];
         snprintf(why, sizeof(why), "broker refused: %s", MQTTReasonCode_toString(r->reasonCode));
         pub_finish(ctx, false, why);
         return;

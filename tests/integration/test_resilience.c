@@ -255,9 +255,9 @@ START_TEST(test_kafka_outage)
 {
     const int n = 20000;
 #ifdef __SANITIZE_ADDRESS__
-    const long rss_bound_kib = 256 * 1024; /* ASan's shadow memory and quarantine */
+    const long rss_bound_kib = 256L * 1024; /* ASan's shadow memory and quarantine */
 #else
-    const long rss_bound_kib = 32 * 1024; /* measured ~13 MiB with a 2 MiB queue */
+    const long rss_bound_kib = 32L * 1024; /* measured ~13 MiB with a 2 MiB queue */
 #endif
     itest_fix_t f;
     itest_fix_init(&f, "koutage", 1, NULL);
@@ -525,7 +525,7 @@ START_TEST(test_spool_sigkill)
     for (int kill = 0; kill < 2; kill++) {
         itest_bridge_start(&b, f.client, cfg);
         long long at = 0;
-        for (int i = 0; i < 3000 && (at = itest_kafka_count(f.topic)) < 3000 * (kill + 1); i++)
+        for (int i = 0; i < 3000 && (at = itest_kafka_count(f.topic)) < 3000LL * (kill + 1); i++)
             itest_sleep_ms(2);
         ck_assert_int_eq(itest_bridge_stop(&b, SIGKILL, 10000), 128 + SIGKILL);
         fprintf(stderr, "spool: SIGKILL %d with %lld records in Kafka\n", kill + 1, at);
