@@ -547,7 +547,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
 {
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
-    char qos[4], size[32];
+    char qos[4];
     size_t n = 0;
     snprintf(qos, sizeof(qos), "%d", msg->qos);
     buf_reset(&m->hdr);
@@ -557,6 +557,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
     rc |= add_header(m, &n, "mkb.mqtt.topic", msg->topic, msg->topic_len);
     rc |= add_header(m, &n, "mkb.mqtt.qos", qos, strlen(qos));
     if (keep < msg->payload_len) {
+        char size[32]; /* add_header copies it */
         snprintf(size, sizeof(size), "%zu", msg->payload_len);
         rc |= add_header(m, &n, "mkb.value.bytes", size, strlen(size));
     } else {

@@ -471,9 +471,9 @@ static char *array_of(int n)
 #ifdef __SANITIZE_ADDRESS__
 /* ASan keeps up to 256 MiB of freed blocks in its quarantine, with their
  * redzones and shadow: measured +316 MiB over the flood's 90,000 messages. */
-#define RSS_SLACK_KIB (512 * 1024)
+#define RSS_SLACK_KIB (512L * 1024)
 #else
-#define RSS_SLACK_KIB 0
+#define RSS_SLACK_KIB 0L
 #endif
 
 /* One hostile message: where it goes, what it is, what must come of it. */
@@ -552,8 +552,10 @@ START_TEST(test_hostile_payloads)
     hcase_t cs[64];
     size_t nc = 0;
     char *big = repeat('a', max_payload + 1);
-    memcpy(big, "{\"s\":\"", 6);
-    memcpy(big + max_payload - 1, "\"}", 2);
+    for (size_t k = 0; k < 6; k++) /* {"s":"aaa...a"} */
+        big[k] = "{\"s\":\""[k];
+    big[max_payload - 1] = '"';
+    big[max_payload] = '}';
     cs[nc] = hc("json", big, max_payload + 1,
                 "payload of 262145 bytes exceeds the limit of 262144 (limits.max_payload_bytes); "
                 "the dead letter keeps the first 262144 bytes");
@@ -744,7 +746,7 @@ START_TEST(test_hostile_payloads)
             found = header_has(&rd.r[j], "mkb.reason", tpl_why[k]);
         ck_assert_msg(found, "no dead letter with reason %s", tpl_why[k]);
     }
-    ck_assert_msg(rss1 < rss0 + 64 * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
     recs_free(&rj);
     recs_free(&rd);
@@ -951,7 +953,7 @@ START_TEST(test_oversized_payloads_default_limits)
             ck_assert(header_has(&d.r[i], "mkb.reason", "Message size too large") &&
                       header_is(&d.r[i], "mkb.kafka.topic", topic, strlen(topic)));
     }
-    ck_assert_msg(rss1 < rss0 + 64 * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
     recs_free(&r);
     recs_free(&d);
@@ -1068,13 +1070,13 @@ START_TEST(test_long_topics)
         memcpy(t[i], prefix, (size_t)pl);
     }
     for (size_t i = 2; i < 4; i++) {
-        size_t levels = i == 2 ? 128 : 129; /* "lim", the run's name, then "x" levels */
-        t[i] = malloc((size_t)pl + 2 * levels + 1);
+        size_t nlev = i == 2 ? 128 : 129; /* "lim", the run's name, then "x" levels */
+        t[i] = malloc((size_t)pl + 2 * nlev + 1);
         ck_assert(t[i] != NULL);
         memcpy(t[i], prefix, (size_t)pl);
         size_t n = (size_t)pl;
-        for (size_t l = 2; l < levels; l++)
-            n += (size_t)sprintf(t[i] + n, l + 1 < levels ? "x/" : "x");
+        for (size_t l = 2; l < nlev; l++)
+            n += (size_t)sprintf(t[i] + n, l + 1 < nlev ? "x/" : "x");
         t[i][n] = '\0';
     }
     t[4] = repeat('a', 65535);
@@ -1102,7 +1104,7 @@ START_TEST(test_long_topics)
     /* 202 levels: Mosquitto closes the connection (a protocol error), so
      * deeper topics never reach the bridge; Paho would send it, so send it
      * over a socket not to lose the publisher. */
-    char *deep = malloc((size_t)pl + 2 * 202);
+    char *deep = malloc((size_t)pl + (size_t)2 * 202);
     ck_assert(deep != NULL);
     size_t dl = (size_t)sprintf(deep, "%s", prefix);
     for (int l = 2; l < 202; l++)
@@ -1164,7 +1166,7 @@ START_TEST(test_long_topics)
     ck_assert_msg(header_has(&d.r[2], "mkb.reason", cwhy), "%s",
                   header(&d.r[2], "mkb.reason", &(size_t){0}));
     ck_assert(header_is(&d.r[2], "mkb.route", "cap", 3));
-    ck_assert_msg(rss1 < rss0 + 64 * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
     recs_free(&r);
     recs_free(&d);
@@ -1189,7 +1191,7 @@ static int cmp_str(const void *a, const void *b)
 START_TEST(test_flood_of_distinct_topics)
 {
     const int n = 100000, warm = 10000;
-    const long bound_kib = 30 * 1024 + RSS_SLACK_KIB;
+    const long bound_kib = 30L * 1024 + RSS_SLACK_KIB;
     char *topic = itest_unique("itest.lim-flood"), *dlq = itest_unique("itest.lim-dlq");
     char *client = itest_unique("bridge");
     itest_create_topic(topic);
