@@ -51,7 +51,8 @@ $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
-               $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security
+               $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
+               $(BUILD)/tests/integration/test_limits
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
@@ -59,6 +60,7 @@ $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BUILD)/src/notify.o \
     $(BUILD)/src/err.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_limits: $(BUILD)/tests/integration/itest.o
 
 .PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool bench-metrics
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim

@@ -97,6 +97,45 @@ static void settle(kafka_sink_t *s, uint64_t ticket)
         s->ack(s->ack_opaque, ticket);
 }
 
+static bool too_large(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+/* Adds mkb.value.bytes = LEN unless the mapper did (its size is the original). */
+static void add_value_bytes(rd_kafka_headers_t *h, size_t len)
+{
+    const void *v;
+    size_t vl;
+    char n[32];
+    if (rd_kafka_header_get_last(h, "mkb.value.bytes", &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    snprintf(n, sizeof(n), "%zu", len);
+    rd_kafka_header_add(h, "mkb.value.bytes", -1, n, -1);
+}
+
+/* Queues a dead letter; librdkafka takes H on success. When the producer
+ * refuses it for its size, queues it again without the value, header
+ * mkb.value.bytes giving the size: the message is kept, its bytes cannot be. */
+static rd_kafka_resp_err_t queue_dead_letter(kafka_sink_t *s, const void *key, size_t key_len,
+                                             const void *value, size_t len,
+                                             rd_kafka_headers_t *h, uint64_t ticket)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
+            RD_KAFKA_V_END);
+        if (!too_large(err) || len == 0)
+            return err;
+        add_value_bytes(h, len);
+        value = NULL;
+        len = 0;
+    }
+}
+
 static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uint64_t ticket)
 {
     char reason[300];
@@ -110,10 +149,8 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uin
     rd_kafka_header_remove(h, "mkb.reason");
     rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
     rd_kafka_header_add(h, "mkb.kafka.topic", -1, rd_kafka_topic_name(m->rkt), -1);
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, m->payload, m->len, h,
+                                                ticket);
     if (err) {
         rd_kafka_headers_destroy(h);
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
@@ -141,6 +178,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
          m->err == RD_KAFKA_RESP_ERR__DESTROY))
         return;
+    if (((uintptr_t)m->_private & DLQ_OF_FAILED) && too_large(m->err) && m->len > 0) {
+        /* The dead-letter topic refused it for its size: once more without
+         * the value. */
+        rd_kafka_headers_t *h = NULL, *orig = NULL;
+        if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            h = rd_kafka_headers_copy(orig);
+        else
+            h = rd_kafka_headers_new(1);
+        add_value_bytes(h, m->len);
+        rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, NULL, 0, h, ticket);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        rd_kafka_headers_destroy(h);
+    }
     if ((uintptr_t)m->_private & DLQ_OF_FAILED) {
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
@@ -512,7 +563,8 @@ static rd_kafka_topic_t *topic_handle(producer_t *pr, const char *name)
 }
 
 /* librdkafka refused REC outright (too large, unknown partition...): it
- * goes to the dead-letter topic instead; lost only if that fails too. */
+ * goes to the dead-letter topic instead; lost only if that fails too. A
+ * dead letter refused for its size is sent again without its value. */
 static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err,
                    uint64_t ticket)
 {
@@ -521,20 +573,16 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
              rd_kafka_err2str(err), rd_kafka_err2name(err));
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
     count_reason(s, err);
-    if (!rec->dead_letter) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 2);
+    if (!rec->dead_letter || too_large(err)) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 3);
         for (size_t i = 0; i < rec->nheaders; i++)
             rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value,
                                 (ssize_t)rec->headers[i].value_len);
-        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-        rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
-        derr = rd_kafka_producev(s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(rec->key, rec->key_len),
-                                 RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-                                 RD_KAFKA_V_HEADERS(h),
-                                 RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
-                                 RD_KAFKA_V_END);
+        if (!rec->dead_letter) { /* a dead letter keeps its own reason */
+            rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+            rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
+        }
+        derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ticket);
         if (derr)
             rd_kafka_headers_destroy(h);
     }
