@@ -1,14 +1,15 @@
 # mqtt-kafka-bridge on Debian 12, in two stages. Both install their Debian
 # packages with scripts/deps.sh from deps/apt-packages.txt, as `make deps`
 # does: the build stage the [build] section, the runtime stage [runtime]
-# only. The runtime stage gets what `make install` puts in a DESTDIR: the
+# only (the build stage also builds the pinned librdkafka, statically linked:
+# scripts/librdkafka.sh). The runtime stage gets what `make install` puts in a DESTDIR: the
 # binary and /etc/mqtt-kafka-bridge (bridge.yaml naming
 # /etc/mqtt-kafka-bridge/mappings and /var/lib/mqtt-kafka-bridge/spool).
 #   docker build -t mqtt-kafka-bridge .      compose.yaml: with Mosquitto and Kafka
 FROM debian:12 AS build
 WORKDIR /src
 COPY deps/ deps/
-COPY scripts/deps.sh scripts/common.sh scripts/
+COPY scripts/deps.sh scripts/common.sh scripts/librdkafka.sh scripts/
 RUN scripts/deps.sh build
 COPY . .
 RUN make clean && make -j"$(nproc)" mqtt-kafka-bridge \

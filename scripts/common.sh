@@ -5,3 +5,9 @@ KAFKA_POM="$MKB_ROOT/deps/kafka/pom.xml"
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")
 MKB_CACHE=${MKB_CACHE:-$MKB_ROOT/.cache}   # repo-local: `sudo make deps` then `make check` as a user both see it
 KAFKA_LIBS=${KAFKA_LIBS:-$MKB_CACHE/kafka-$KAFKA_VERSION/libs}
+# The librdkafka the bridge links statically (scripts/librdkafka.sh builds it;
+# the Makefile uses it when present). From the rdkafka-sys crate, pinned.
+RDKAFKA_VERSION=2.12.1
+RDKAFKA_CRATE_VERSION=4.10.0+$RDKAFKA_VERSION
+RDKAFKA_CRATE_SHA256=e234cf318915c1059d4921ef7f75616b5219b10b46e9f3a511a15eb4b56a3f77
+RDKAFKA_PREFIX=${RDKAFKA_PREFIX:-$MKB_CACHE/librdkafka}

@@ -40,6 +40,10 @@ else
     echo "deps: all ${#pkgs[@]} Debian packages already installed"
 fi
 
+# The pinned librdkafka the bridge links (Debian 12's cannot SCRAM with
+# Kafka 4): with the build section.
+case " ${sections[*]} " in *" build "*) "$here/librdkafka.sh" ;; esac
+
 # Kafka broker jars and hadolint: only with the test section.
 case " ${sections[*]} " in *" test "*) ;; *) exit 0 ;; esac
 
