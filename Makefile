@@ -76,7 +76,7 @@ $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BU
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_limits: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool bench-metrics
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool bench-metrics bench-librdkafka
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 
 # The HVAC sensor and actuator simulator (make demo uses it).
@@ -128,6 +128,15 @@ bench-spool: all $(BENCH_TOOLS)
 bench-metrics: all $(BENCH_TOOLS)
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
 	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) --metrics-compare
+
+# The same drain with the bridge built against Debian's librdkafka (off,
+# build/sysrdk) and the pinned one `make deps` builds (on), in one run.
+bench-librdkafka: all $(BENCH_TOOLS)
+	$(MAKE) --no-print-directory BUILD=build/sysrdk BIN=build/sysrdk/mqtt-kafka-bridge \
+	    RDKAFKA_PREFIX=/nonexistent build/sysrdk/mqtt-kafka-bridge
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) \
+	    --bin-compare $(abspath build/sysrdk/mqtt-kafka-bridge)
 
 # The rule engine's cost per message with 10 and 10,000 routes.
 bench-micro: $(BUILD)/bench/micro_mapper

@@ -64,6 +64,7 @@ import http.client
 
 ENV = os.environ
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "mqtt-kafka-bridge")  # --bin; machine() asks it for its librdkafka
 TOPIC = "sites/s1/hvac/ahu-1/telemetry"
 FILTER = "sites/+/hvac/+/telemetry"
 
@@ -109,8 +110,9 @@ class Bench:
                     + f"routes:\n{rules}")
         return path
 
-    def start_bridge(self, cfg, log):
-        p = subprocess.Popen([self.a.bin, "-c", cfg, "-l", "info"], stdout=log, stderr=log)
+    def start_bridge(self, cfg, log, binary=None):
+        p = subprocess.Popen([binary or self.a.bin, "-c", cfg, "-l", "info"], stdout=log,
+                             stderr=log)
         return p
 
     def wait_log(self, path, needle, timeout=30):
@@ -355,7 +357,9 @@ class Bench:
         bridge started and timed until Kafka holds N. With metrics on, /metrics
         is scraped once per second meanwhile (MetricsScraper)."""
         n = self.n
-        tag = {"spool": "sc", "metrics": "mc"}[kind]
+        tag = {"spool": "sc", "metrics": "mc", "bin": "bc"}[kind]
+        # --bin-compare: "off" runs the baseline binary, "on" --bin.
+        binary = self.a.bin_compare if kind == "bin" and mode == "off" else self.a.bin
         name = f"bench.{tag}-{cfg}-{mode}-{rnd}"
         spool_dir = (os.path.join(self.dir, f"spool-{cfg}")
                      if kind == "spool" and mode == "on" else None)
@@ -389,7 +393,7 @@ class Bench:
         logp = os.path.join(self.dir, f"{tag}-{cfg}-{mode}-{rnd}.log")
         log = open(logp, "w")
         load = os.getloadavg()[0]
-        p = self.start_bridge(cfgp, log)
+        p = self.start_bridge(cfgp, log, binary)
         scraper = MetricsScraper(mport) if mport else None
         perf = None
         if self.a.perf:
@@ -690,7 +694,8 @@ def machine():
         "kernel": platform.release(),
         "os": first(". /etc/os-release && echo $PRETTY_NAME"),
         "mosquitto": first("dpkg-query -W -f='${Version}' mosquitto"),
-        "librdkafka": first("dpkg-query -W -f='${Version}' librdkafka1"),
+        "librdkafka": first(f"{BIN} --version | sed -n 's/.*(librdkafka \\(.*\\))/\\1/p'")
+        or first("dpkg-query -W -f='${Version}' librdkafka1"),
         "paho": first("dpkg-query -W -f='${Version}' libpaho-mqtt1.3"),
         "kcat": first("dpkg-query -W -f='${Version}' kcat"),
         "kafka": first(f"sed -n 's:.*<kafka.version>\\(.*\\)</kafka.version>.*:\\1:p' {ROOT}/deps/kafka/pom.xml"),
@@ -798,6 +803,37 @@ def spool_report(args, m, runs, wall):
     return "\n".join(lines)
 
 
+def bin_report(args, m, runs, wall):
+    """--bin-compare: the same drains with the baseline binary (off) and --bin (on)."""
+    med = statistics.median
+    ver = lambda b: first_line(f"{b} --version")
+    lines = [f"## Binary A/B, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: drain of {args.n} "
+             f"QoS 1 readings per run, {args.rounds} rounds, {order_text(args.order)}", "",
+             f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
+             f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
+             f"Paho MQTT C {m['paho']}",
+             f"- off: `{args.bin_compare}` ({ver(args.bin_compare)}); on: `{args.bin}` "
+             f"({ver(args.bin)})", "",
+             "| round | config | binary | msg/s | CPU s per million (user + sys) | peak RSS MiB | "
+             "load avg at start | check |", "|---:|---|---|---:|---:|---:|---:|---|"]
+    for r in runs:
+        lines.append(f"| {r['round']} | {r['cfg']} | {r['mode']} | {r['rate']:.0f} | "
+                     f"{r['cpu_per_m']:.2f} ({r['user_per_m']:.2f} + {r['sys_per_m']:.2f}) | "
+                     f"{r['rss_mb']:.1f} | {r['load']:.1f} | {r['note']} |")
+    lines += ["", "| config | msg/s off | msg/s on | on/off | CPU s/M off | CPU s/M on | on/off | "
+              "peak RSS MiB off / on |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for cfg in args.spool_configs.split(","):
+        x = {mode: [r for r in runs if r["cfg"] == cfg and r["mode"] == mode] for mode in ("off", "on")}
+        rate = {k: med([r["rate"] for r in v]) for k, v in x.items()}
+        cpu = {k: med([r["cpu_per_m"] for r in v]) for k, v in x.items()}
+        rss = {k: med([r["rss_mb"] for r in v]) for k, v in x.items()}
+        lines.append(f"| {cfg} | {rate['off']:.0f} | {rate['on']:.0f} | **{rate['on'] / rate['off']:.3f}x** | "
+                     f"{cpu['off']:.2f} | {cpu['on']:.2f} | **{cpu['on'] / cpu['off']:.3f}** | "
+                     f"{rss['off']:.1f} / {rss['on']:.1f} |")
+    lines += ["", f"Medians over the rounds. Wall time of the comparison: {wall:.0f} s.", ""]
+    return "\n".join(lines)
+
+
 def metrics_report(args, m, runs, wall):
     med = statistics.median
     n = args.n
@@ -889,6 +925,8 @@ def main():
     ap.add_argument("--metrics-compare", action="store_true",
                     help="only the drain of the bridge with the metrics endpoint off and on "
                     "(scraped every second), alternating")
+    ap.add_argument("--bin-compare", metavar="BASELINE_BIN",
+                    help="only the drain of BASELINE_BIN (off) and --bin (on), alternating")
     ap.add_argument("--rounds", type=int, default=None,
                     help="--spool-compare (default 3), --metrics-compare (default 4): rounds of off, on")
     ap.add_argument("--order", default="off,on", choices=("off,on", "on,off", "alternate"),
@@ -900,15 +938,27 @@ def main():
     ap.add_argument("--perf", help="--spool-compare, --metrics-compare: perf record each drain into this directory "
                     "(perturbs the timings: use for profiles, not for the numbers)")
     args = ap.parse_args()
+    global BIN
+    BIN = args.bin
     if args.spool_compare and args.metrics_compare:
         ap.error("--spool-compare and --metrics-compare are separate runs")
-    compare = args.spool_compare or args.metrics_compare
+    compare = args.spool_compare or args.metrics_compare or args.bin_compare
     if args.n is None:
         args.n = int(ENV.get("BENCH_N", 200000 if compare else 500000))
     if args.rounds is None:
         args.rounds = 4 if args.metrics_compare else 3
     b = Bench(args)
     t0 = time.time()
+    if args.bin_compare:
+        print(f"== binaries {args.bin_compare} (off) / {args.bin} (on): {args.n} readings per "
+              f"run, {args.rounds} rounds of {args.spool_configs}", flush=True)
+        runs = b.spool_compare("bin")
+        text = bin_report(args, machine(), runs, time.time() - t0)
+        if args.md:
+            with open(args.md, "w") as f:
+                f.write(text)
+        print(text)
+        return 0
     if args.metrics_compare:
         print(f"== metrics off/on: {args.n} readings per run, {args.rounds} rounds of "
               f"{args.spool_configs}; binary {args.bin}", flush=True)

@@ -206,9 +206,11 @@ static bool authorized(const metrics_t *m, struct MHD_Connection *conn)
 {
     char *pass = NULL;
     char *user = MHD_basic_auth_get_username_password(conn, &pass);
-    bool ok = user && pass;
+    bool given = user && pass;
     /* Both compared even when the user name is wrong: no early answer. */
-    ok = (ok && same_secret(user, m->username)) & (ok && same_secret(pass, m->password));
+    bool user_ok = given && same_secret(user, m->username);
+    bool pass_ok = given && same_secret(pass, m->password);
+    bool ok = user_ok && pass_ok;
     if (pass)
         memset(pass, 0, strlen(pass));
     MHD_free(user);
