@@ -769,7 +769,7 @@ static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *e
     char err[512];
     if (rd_kafka_conf_set(k, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
         snprintf(errstr, errstr_size, "commands: %s=%s: %s", name,
-                 kafka_property_is_secret(name) ? "(secret, not shown)" : value, err);
+                 config_is_secret_property(name) ? "(secret, not shown)" : value, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;

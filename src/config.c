@@ -921,11 +921,10 @@ static int read_secret(const char *path, char **out, char *why, size_t why_size)
 
 /* ---- secrets ------------------------------------------------------------ */
 
-/* librdkafka properties whose value is a secret. */
-static bool secret_property(const char *key)
+bool config_is_secret_property(const char *key)
 {
     return strstr(key, "password") || strstr(key, "secret") || strcmp(key, "ssl.key.pem") == 0 ||
-           strcmp(key, "sasl.oauthbearer.config") == 0;
+           strcmp(key, "sasl.jaas.config") == 0 || strcmp(key, "sasl.oauthbearer.config") == 0;
 }
 
 /* librdkafka properties whose value names a file holding a secret. */
@@ -979,7 +978,7 @@ static void finalize_properties(ctx_t *c, config_t *cfg, config_kv_t *kvs, size_
             kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
             free(kv->value);
             kv->value = secret;
-        } else if (secret_property(kv->key)) {
+        } else if (config_is_secret_property(kv->key)) {
             warn_literal(c, cfg, &kv->value, what);
         } else if (secret_path_property(kv->key)) {
             warn_readable(c, cfg, &kv->value, what, kv->value);

@@ -170,6 +170,10 @@ config_pos_t config_pos(const config_t *cfg, const void *field);
 const config_profile_t *config_profile(const config_t *cfg, const char *name,
                                        const char *const **builtin);
 
+/* True for librdkafka properties whose value is a secret (a password, a key,
+ * a JAAS or OAUTHBEARER config): never shown in a message or a log line. */
+bool config_is_secret_property(const char *key);
+
 /* Prints every known key with type, default and description (--help-config). */
 void config_print_keys(FILE *out);
 

@@ -281,13 +281,6 @@ void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     kafka_report_error(rk, err, reason);
 }
 
-bool kafka_property_is_secret(const char *name)
-{
-    return strstr(name, "password") || strstr(name, "secret") ||
-           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.jaas.config") == 0 ||
-           strcmp(name, "sasl.oauthbearer.config") == 0;
-}
-
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
 // cppcheck-suppress constParameter ; librdkafka's stats_cb signature
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -336,7 +329,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const c
     char err[512];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
         snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k,
-                 kafka_property_is_secret(k) ? "(secret, not shown)" : v, err);
+                 config_is_secret_property(k) ? "(secret, not shown)" : v, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;

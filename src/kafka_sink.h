@@ -31,10 +31,6 @@ void kafka_report_error(struct rd_kafka_s *rk, int err, const char *reason);
 /* An error_cb for librdkafka clients that keep no counts of their own. */
 void kafka_error_cb(struct rd_kafka_s *rk, int err, const char *reason, void *opaque);
 
-/* True when a librdkafka property NAME holds a secret (its value is never
- * printed): sasl.password, ssl.key.password, ssl.key.pem, *secret*... */
-bool kafka_property_is_secret(const char *name);
-
 typedef struct {
     uint64_t produced;       /* accepted into a producer queue */
     uint64_t delivered;      /* acknowledged by Kafka (dead letters included) */
