@@ -56,7 +56,7 @@ $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BU
     $(BUILD)/src/err.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz bench bench-spool bench-metrics
+.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz check-fuzz bench bench-spool bench-metrics
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 
 # The HVAC sensor and actuator simulator (make demo uses it).
@@ -113,30 +113,46 @@ bench-metrics: all $(BENCH_TOOLS)
 bench-micro: $(BUILD)/bench/micro_mapper
 	bench/micro.sh $(BUILD)/bench/micro_mapper
 
-# libFuzzer targets (clang): the rule engine and the config loader, each run
-# for FUZZ_SECONDS on a scratch copy of its seed corpus (tests/fuzz/corpus).
+# libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
+# the config loader, the JSON parser (against jansson), the spool's recovery
+# and record decoding. `make fuzz` runs each for FUZZ_SECONDS on a scratch
+# copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
+# runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times
+# out. A crash leaves its input in build/fuzz/<target>-crash-*.
 FUZZ_SECONDS ?= 300
+CHECK_FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
 FUZZ_SRCS := $(addprefix src/,mapper.c trie.c template.c jptr.c jparse.c jarena.c normalize.c \
-             buf.c config.c ytree.c err.c)
-FUZZERS := build/fuzz/fuzz_mapper build/fuzz/fuzz_config build/fuzz/fuzz_jparse
+             buf.c config.c ytree.c err.c spool.c log.c)
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(shell pkg-config --libs $(PKGS)) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(shell pkg-config --libs $(PKGS)) -lz -lpthread -lm
 
-fuzz: $(FUZZERS)
+# run_fuzzers SECONDS: every target on a scratch copy of its corpus; stops at
+# the first failure (the exit status of the target, not of grep).
+define run_fuzzers
 	@for f in $(FUZZERS); do \
 	    name=$$(basename $$f); corpus=build/fuzz/corpus-$${name#fuzz_}; \
-	    mkdir -p $$corpus; cp tests/fuzz/corpus/$${name#fuzz_}/* $$corpus/; \
-	    echo "== $$name for $(FUZZ_SECONDS) s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
-	        -artifact_prefix=build/fuzz/$$name- $$corpus 2>&1 | \
-	        grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|stat::number_of_executed_units|INFO: .*corpus)' ; \
-	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	    rm -rf $$corpus; mkdir -p $$corpus; cp tests/fuzz/corpus/$${name#fuzz_}/* $$corpus/; \
+	    echo "== $$name for $(1) s"; start=$$SECONDS; \
+	    $$f -max_total_time=$(1) -max_len=65536 -timeout=25 -rss_limit_mb=2048 \
+	        -print_final_stats=1 -artifact_prefix=build/fuzz/$$name- $$corpus 2>&1 | \
+	        grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|fuzz_|stat::number_of_executed_units|INFO: .*corpus)' ; \
+	    rc=$${PIPESTATUS[0]}; echo "== $$name: exit $$rc after $$((SECONDS - start)) s"; \
+	    test $$rc -eq 0 || exit 1; \
 	done
+endef
+
+fuzz: $(FUZZERS)
+	$(call run_fuzzers,$(FUZZ_SECONDS))
+
+check-fuzz: $(FUZZERS)
+	$(call run_fuzzers,$(CHECK_FUZZ_SECONDS))
+	@echo "make check-fuzz: all $(words $(FUZZERS)) targets passed"
 
 $(BUILD)/freeport: tests/harness/freeport.c
 	@mkdir -p $(dir $@)
