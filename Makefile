@@ -5,6 +5,8 @@
 #   make asan       the same tests with an ASan+UBSan build (in build/asan)
 #   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
 #   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, leader kill
+#   make check-fuzz every libFuzzer target (tests/fuzz) 60 s on its corpus (clang)
+#   make valgrind   unit + integration suites with the bridge under valgrind memcheck
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -164,18 +166,25 @@ check-fuzz: $(FUZZERS)
 # bridge SIGKILLed by a test has no summary, but its errors still count.
 # Leaks of kind "possible" and "reachable" are not errors: librdkafka,
 # OpenSSL and glibc keep blocks of their own until exit on purpose.
-# VG_TESTS: the integration suites run (default: see docs/ARCHITECTURE.md).
+# VG_TESTS: the integration suites run (BINARY:TCASE for one test case of
+# a suite; tests/integration/run.sh). Left out: test_systemd (it starts the
+# bridge itself, as systemd would, and times its watchdog pings) and the
+# "faults" case of test_resilience (peak RSS bounds, 30,000-message
+# backlogs timed against broker restarts): both measure the native binary;
+# make asan runs them with sanitizers.
 VG_SCALE ?= 10
 VG_DIR := $(abspath $(BUILD))/valgrind
 VG_TESTS ?= $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_metrics \
-            $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_commands
+            $(BUILD)/tests/integration/test_commands \
+            $(BUILD)/tests/integration/test_resilience:uplink \
+            $(BUILD)/tests/integration/test_resilience:spool
 VALGRIND := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
             --child-silent-after-fork=yes --num-callers=30 \
             --suppressions=$(abspath tests/valgrind.supp) --log-file=$(VG_DIR)/vg-%p.log
 
 .PHONY: valgrind
-valgrind: all $(UNIT_TESTS) $(VG_TESTS)
+valgrind: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@rm -rf $(VG_DIR); mkdir -p $(VG_DIR); fail=0; start=$$SECONDS; \
 	for t in $(UNIT_TESTS); do echo "== valgrind $$t"; CK_FORK=no $(VALGRIND) $$t || fail=1; done; \
 	echo "== unit suites under valgrind: $$((SECONDS - start)) s"; \
