@@ -145,6 +145,21 @@ void itest_write_file(const char *path, const char *text)
     ck_assert(rename(tmp, path) == 0);
 }
 
+void itest_exec(char *const argv[])
+{
+    char *all[96];
+    int n = 0;
+    char *wrap = getenv("MKB_BRIDGE_WRAP") ? strdup(getenv("MKB_BRIDGE_WRAP")) : NULL;
+    for (char *save = NULL, *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 64;
+         w = strtok_r(NULL, " ", &save))
+        all[n++] = w;
+    for (int i = 0; argv[i] && n < 95; i++)
+        all[n++] = argv[i];
+    all[n] = NULL;
+    execvp(all[0], all);
+    _exit(127);
+}
+
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml)
 {
     const char *dir = itest_env("MKB_HARNESS_DIR");
@@ -169,20 +184,8 @@ void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        /* MKB_BRIDGE_WRAP: a command line (split on spaces) the bridge
-         * runs under, e.g. valgrind and its options (make valgrind). */
-        char *argv[64];
-        int argc = 0;
-        char *wrap = getenv("MKB_BRIDGE_WRAP") ? strdup(getenv("MKB_BRIDGE_WRAP")) : NULL;
-        for (char *save = NULL, *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && argc < 60;
-             w = strtok_r(NULL, " ", &save))
-            argv[argc++] = w;
-        argv[argc++] = (char *)bin;
-        argv[argc++] = "-c";
-        argv[argc++] = b->config_path;
-        argv[argc] = NULL;
-        execvp(argv[0], argv);
-        _exit(127);
+        char *argv[] = {(char *)bin, "-c", b->config_path, NULL};
+        itest_exec(argv);
     }
 }
 

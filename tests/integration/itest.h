@@ -63,6 +63,10 @@ typedef struct {
  * reload. */
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml);
 
+/* In a forked child: execs ARGV (NULL-terminated, ARGV[0] a path) under
+ * $MKB_BRIDGE_WRAP if set; never returns (exit 127 if the exec fails). */
+void itest_exec(char *const argv[]) __attribute__((noreturn));
+
 /* Writes TEXT to PATH (aborts on failure). */
 void itest_write_file(const char *path, const char *text);
 

@@ -299,7 +299,11 @@ START_TEST(test_kafka_outage)
                     "(bound %ld)\n",
             n + 100, count, t.missing, max_rss, rss_bound_kib);
     ck_assert_msg(t.missing == 0, "%d lost", t.missing);
-    ck_assert_msg(max_rss < rss_bound_kib, "peak RSS %ld KiB >= %ld KiB", max_rss, rss_bound_kib);
+    /* Under valgrind (MKB_TEST_SCALE > 1) the process's RSS is mostly
+     * valgrind's own: the bound holds for make check and make asan. */
+    if (itest_scale() == 1)
+        ck_assert_msg(max_rss < rss_bound_kib, "peak RSS %ld KiB >= %ld KiB", max_rss,
+                      rss_bound_kib);
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
