@@ -144,7 +144,7 @@ define run_fuzzers
 	    echo "== $$name for $(1) s"; start=$$SECONDS; \
 	    $$f -max_total_time=$(1) -max_len=65536 -timeout=25 -rss_limit_mb=2048 \
 	        -print_final_stats=1 -artifact_prefix=build/fuzz/$$name- $$corpus 2>&1 | \
-	        grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|fuzz_|stat::number_of_executed_units|INFO: .*corpus)' ; \
+	        grep -E '^(#[0-9]+[[:space:]]+DONE|Done|==[0-9]+==|SUMMARY|fuzz_|stat::number_of_executed_units|INFO: .*corpus)' ; \
 	    rc=$${PIPESTATUS[0]}; echo "== $$name: exit $$rc after $$((SECONDS - start)) s"; \
 	    test $$rc -eq 0 || exit 1; \
 	done
