@@ -203,6 +203,15 @@ static void parse_id(const char *id, uint32_t *seg, uint64_t *off)
         fail("a record id that does not parse");
 }
 
+static void remove_dir(void)
+{
+    clean_dir();
+    char path[300];
+    snprintf(path, sizeof(path), "%s/id", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -212,6 +221,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(dir, sizeof(dir), "%s/mkb-fuzz-spool.XXXXXX", tmp);
     if (!mkdtemp(dir))
         fail("mkdtemp");
+    atexit(remove_dir); /* libFuzzer exits with exit() at -max_total_time */
     return 0;
 }
 
