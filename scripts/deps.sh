@@ -2,13 +2,13 @@
 # Install what a fresh Debian 12 machine needs to build, test and demo the
 # bridge, then fetch the pinned Apache Kafka broker jars from Maven Central.
 # Idempotent: installed packages and a complete jar cache are not fetched again.
-#   scripts/deps.sh [build|runtime|test|fuzz ...]   (default: all sections)
+#   scripts/deps.sh [build|runtime|test|fuzz|lint ...]   (default: all sections)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(build runtime test fuzz)
+[ ${#sections[@]} -gt 0 ] || sections=(build runtime test fuzz lint)
 
 packages_for() { # section -> package names from deps/apt-packages.txt
     awk -v want="[$1]" '/^#/ || NF == 0 { next } /^\[/ { on = ($0 == want); next } on { print }' \

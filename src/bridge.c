@@ -408,9 +408,10 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     kafka_sink_set_ack(b->sink, on_ack, b);
     /* Without metrics.listen nobody reads per-route counters or the
      * histogram: b->metrics stays NULL and they cost nothing. */
+    metrics_conf_t mc = {cfg->metrics_listen, cfg->metrics_username, cfg->metrics_password,
+                         cfg->metrics_tls_cert_file, cfg->metrics_tls_key_file};
     if (cfg->metrics_listen &&
-        (rc = metrics_new(cfg->metrics_listen, collect, ready, b, &b->metrics, errstr,
-                          errstr_size)) != MKB_OK)
+        (rc = metrics_new(&mc, collect, ready, b, &b->metrics, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
         goto nomem;
@@ -643,14 +644,14 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
                        : "; reload failed, previous routes kept (see the log)";
             last_state = -1; /* a STATUS= line with the note */
         }
-        bool ready = mqtt_source_ready(b->source);
-        if (ready && !was_ready)
+        bool mqtt_ready = mqtt_source_ready(b->source);
+        if (mqtt_ready && !was_ready)
             log_info("bridge", "ready: forwarding %zu route(s)",
                      mapper_route_count(b->rules->mapper));
-        was_ready = ready;
+        was_ready = mqtt_ready;
         kafka_sink_stats_t ks;
         kafka_sink_stats(b->sink, &ks);
-        int state = (ready ? 1 : 0) | (ks.brokers_up > 0 ? 2 : 0);
+        int state = (mqtt_ready ? 1 : 0) | (ks.brokers_up > 0 ? 2 : 0);
         if (state != last_state) {
             if (state == 3)
                 notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
@@ -658,7 +659,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
                               mapper_route_count(b->rules->mapper), note);
             else
                 notify_status("%s: MQTT %s, Kafka %s%s", notified_ready ? "degraded" : "starting",
-                              ready ? "connected" : "not connected",
+                              mqtt_ready ? "connected" : "not connected",
                               ks.brokers_up > 0 ? "up" : "no broker up", note);
             note = "";
             if (state == 3 && !notified_ready) { /* after its STATUS=: one view at READY */

@@ -159,10 +159,15 @@ static int append_json_text(buf_t *out, json_t *v)
     return rc;
 }
 
-static int ctmpl_render(const ctmpl_t *t, const rctx_t *r, buf_t *out, char *why, size_t why_size)
+/* TOPIC: the template is an MQTT topic, and a value taken from the record
+ * must stay within its level: a '/', '+', '#' or NUL in it would let whoever
+ * writes to the command topic aim at other devices' topics. */
+static int ctmpl_render(const ctmpl_t *t, const rctx_t *r, bool topic, buf_t *out, char *why,
+                        size_t why_size)
 {
     for (size_t i = 0; i < t->n; i++) {
         const seg_t *s = &t->segs[i];
+        size_t start = out->len;
         int rc = MKB_OK;
         switch (s->kind) {
         case SEG_LIT: rc = buf_append_str(out, s->text); break;
@@ -202,8 +207,31 @@ static int ctmpl_render(const ctmpl_t *t, const rctx_t *r, buf_t *out, char *why
         }
         if (rc)
             return rc;
+        for (size_t k = start; topic && s->kind != SEG_LIT && k < out->len; k++) {
+            char ch = out->p[k];
+            if (ch == '/' || ch == '+' || ch == '#' || ch == '\0') {
+                snprintf(why, why_size,
+                         "a value put into the MQTT topic has a '%s' (only whole levels may "
+                         "come from the record)",
+                         ch == '\0' ? "NUL" : ch == '/' ? "/" : ch == '+' ? "+" : "#");
+                return MKB_ERR_INVAL;
+            }
+        }
     }
     return buf_terminate(out);
+}
+
+/* MQTT topics are UTF-8 (MQTT 3.1.1 1.5.3 / 5.0 1.5.4), at most 65,535
+ * bytes: a broker disconnects a client that sends anything else. jansson's
+ * string check is the UTF-8 validator at hand (not the hot path). */
+static bool mqtt_topic_ok(const buf_t *t, char *why, size_t why_size)
+{
+    json_t *s = t->len <= 65535 ? json_stringn(t->p, t->len) : NULL;
+    if (!s)
+        snprintf(why, why_size, "MQTT topic is %s",
+                 t->len > 65535 ? "longer than 65,535 bytes" : "not valid UTF-8");
+    json_decref(s);
+    return s != NULL;
 }
 
 /* ---- rules, partitions, consumers --------------------------------------- */
@@ -275,6 +303,7 @@ static part_t *part_get(group_t *g, const char *topic, int32_t partition)
     for (size_t i = 0; i < g->nparts; i++)
         if (g->parts[i]->partition == partition && strcmp(g->parts[i]->topic, topic) == 0)
             return g->parts[i];
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     part_t **ps = realloc(g->parts, (g->nparts + 1) * sizeof(*ps));
     if (!ps)
         return NULL;
@@ -536,12 +565,14 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
         }
     }
     rctx_t rc_ = {m, value};
-    if ((rc = ctmpl_render(&r->topic, &rc_, &tbuf, why, sizeof(why))) != MKB_OK)
+    if (ctmpl_render(&r->topic, &rc_, true, &tbuf, why, sizeof(why)) != MKB_OK)
         goto invalid;
     if (!tbuf.len || strchr(tbuf.p, '+') || strchr(tbuf.p, '#')) {
         snprintf(why, sizeof(why), "MQTT topic '%s' is empty or has a wildcard", tbuf.p);
         goto invalid;
     }
+    if (!mqtt_topic_ok(&tbuf, why, sizeof(why)))
+        goto invalid;
     const void *payload = m->payload;
     size_t plen = m->len;
     if (r->cfg->mqtt_fields_n) {
@@ -576,7 +607,7 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
             goto invalid;
         }
         for (size_t i = 0; i < r->cfg->mqtt_props_n; i++) {
-            if ((rc = ctmpl_render(&r->props[i], &rc_, &vbufs[i], why, sizeof(why))) != MKB_OK)
+            if (ctmpl_render(&r->props[i], &rc_, false, &vbufs[i], why, sizeof(why)) != MKB_OK)
                 goto invalid;
             props[i] = (mqtt_user_prop_t){r->cfg->mqtt_props[i].key, vbufs[i].p};
         }
@@ -626,8 +657,8 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
     };
     /* Bounded in flight: Paho refuses more than its buffer (100) holds. */
     while (atomic_load(&c->inflight) >= MAX_INFLIGHT && !atomic_load(&c->stop)) {
-        struct timespec ts = {0, 500000};
-        nanosleep(&ts, NULL);
+        struct timespec nap = {0, 500000};
+        nanosleep(&nap, NULL);
     }
     atomic_fetch_add(&c->inflight, 1);
     if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, why, sizeof(why)) != MKB_OK) {
@@ -711,7 +742,9 @@ static void *group_main(void *arg)
         if (!m)
             continue;
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION || m->err == RD_KAFKA_RESP_ERR__SSL)
+                kafka_report_error(g->rk, m->err, rd_kafka_message_errstr(m));
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 log_warn("commands", "group %s: %s", g->name, rd_kafka_message_errstr(m));
         } else if (g->paused) {
             /* Fetched before the pause took effect: read it again later. */
@@ -735,7 +768,8 @@ static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *e
 {
     char err[512];
     if (rd_kafka_conf_set(k, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name, value, err);
+        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name,
+                 kafka_property_is_secret(name) ? "(secret, not shown)" : value, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;
@@ -782,6 +816,7 @@ static int group_new(commands_t *c, group_t *g, const char *name, char *errstr, 
         return rc;
     }
     rd_kafka_conf_set_log_cb(k, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(k, kafka_error_cb); /* failed logins: reported, rate-limited */
     if (getenv("MKB_COMMANDS_DEBUG"))
         conf(k, "debug", getenv("MKB_COMMANDS_DEBUG"), errstr, errstr_size);
     char err[512];
@@ -900,6 +935,7 @@ int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *err
     }
     rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
     rd_kafka_conf_set_log_cb(k, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(k, kafka_error_cb);
     char err[512];
     if (!(c->results = rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err)))) {
         snprintf(errstr, errstr_size, "commands: cannot create the result producer: %s", err);

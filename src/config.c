@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* ---- the key table ---------------------------------------------------- */
 
@@ -183,10 +184,26 @@ static const ckey_t spool_keys[] = {
 };
 static const section_t spool_section = {spool_keys, NKEYS(spool_keys), 0};
 
+static const ckey_t metrics_tls_keys[] = {
+    {"cert_file", CT_STR, C_OFF(metrics_tls_cert_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "Server certificate chain (PEM): the endpoint speaks HTTPS only."},
+    {"key_file", CT_STR, C_OFF(metrics_tls_key_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "Private key (PEM, unencrypted) of cert_file."},
+};
+static const section_t metrics_tls_section = {metrics_tls_keys, NKEYS(metrics_tls_keys), 0};
+
 static const ckey_t metrics_keys[] = {
     {"listen", CT_STR, C_OFF(metrics_listen), 0, 0, 0, NULL, false, NULL, NULL,
      "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT, or PORT alone "
      "for 127.0.0.1:PORT. Unset: no endpoint."},
+    {"username", CT_STR, C_OFF(metrics_username), 0, 0, 0, NULL, false, NULL, NULL,
+     "With a password: HTTP basic authentication on every path (401 otherwise)."},
+    {"password", CT_STR, C_OFF(metrics_password), 0, 0, 0, NULL, false, NULL, NULL,
+     "Basic authentication password; prefer password_file or ${ENV}."},
+    {"password_file", CT_STR, C_OFF(metrics_password_file), 0, 0, 0, NULL, false, NULL, NULL,
+     "File holding the basic authentication password (one trailing newline is removed)."},
+    {"tls", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &metrics_tls_section,
+     "HTTPS for the endpoint (libmicrohttpd with GnuTLS)."},
 };
 static const section_t metrics_section = {metrics_keys, NKEYS(metrics_keys), 0};
 
@@ -357,6 +374,7 @@ typedef struct {
     const void *addr;
     const char *file; /* interned in the registry */
     int line, col;
+    bool literal; /* written in the file, not one ${VAR} from the environment */
 } posent_t;
 
 struct config_posreg {
@@ -395,7 +413,8 @@ static bool pos_add(config_posreg_t *r, const void *addr, const ynode_t *n)
     const char *file = intern_file(r, ynode_file(n));
     if (!file)
         return false;
-    r->ents[r->n++] = (posent_t){addr, file, ynode_line(n), ynode_col(n)};
+    r->ents[r->n++] = (posent_t){addr, file, ynode_line(n), ynode_col(n),
+                                 ynode_type(n) != YNODE_SCALAR || !ynode_scalar_from_env(n)};
     return true;
 }
 
@@ -406,6 +425,16 @@ config_pos_t config_pos(const config_t *cfg, const void *field)
         if (r->ents[i].addr == field)
             return (config_pos_t){r->ents[i].file, r->ents[i].line, r->ents[i].col};
     return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0};
+}
+
+/* The entry for FIELD, or NULL when it was not written in a file. */
+static const posent_t *pos_find(const config_t *cfg, const void *field)
+{
+    const config_posreg_t *r = cfg->pos;
+    for (size_t i = r ? r->n : 0; i-- > 0;)
+        if (r->ents[i].addr == field)
+            return &r->ents[i];
+    return NULL;
 }
 
 static void posreg_free(config_posreg_t *r)
@@ -426,6 +455,7 @@ typedef struct {
     size_t len, cap;
     int count;
     bool nomem;
+    const char *severity; /* NULL: "error" */
 } errlist_t;
 
 /* Appends one error line (TEXT plus a newline). */
@@ -453,13 +483,14 @@ static void err_addv(errlist_t *e, const char *file, int line, int col, const ch
                      va_list ap)
 {
     char msg[1024], text[1400];
+    const char *sev = e->severity ? e->severity : "error";
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (file && line)
-        snprintf(text, sizeof(text), "%s:%d:%d: error: %s", file, line, col, msg);
+        snprintf(text, sizeof(text), "%s:%d:%d: %s: %s", file, line, col, sev, msg);
     else if (file)
-        snprintf(text, sizeof(text), "%s: error: %s", file, msg);
+        snprintf(text, sizeof(text), "%s: %s: %s", file, sev, msg);
     else
-        snprintf(text, sizeof(text), "error: %s", msg);
+        snprintf(text, sizeof(text), "%s: %s", sev, msg);
     err_raw(e, text);
 }
 
@@ -563,6 +594,7 @@ static void join_choices(char *out, size_t size, const char *const *choices, con
 
 typedef struct {
     errlist_t errs;
+    errlist_t warns; /* severity "warning": reported, the load succeeds */
     config_posreg_t *pos;
 } ctx_t;
 
@@ -678,7 +710,7 @@ static void apply_strmap(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base
         if (!scalar_or_err(c, key, path) || !scalar_or_err(c, val, path))
             continue;
         for (size_t j = 0; j < *count; j++)
-            if (strcmp(kv[j].key, ynode_scalar(key)) == 0)
+            if (kv[j].key && strcmp(kv[j].key, ynode_scalar(key)) == 0) /* NULL: strdup failed */
                 err_add(&c->errs, key, "%s.%s: key given twice", path, ynode_scalar(key));
         config_kv_t *e = &kv[(*count)++];
         e->key = strdup(ynode_scalar(key));
@@ -873,7 +905,7 @@ static int read_secret(const char *path, char **out, char *why, size_t why_size)
     char buf[4096];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     bool more = fgetc(f) != EOF;
-    fclose(f);
+    (void)fclose(f); /* read only */
     if (more) {
         snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
         return MKB_ERR_CONFIG;
@@ -887,32 +919,129 @@ static int read_secret(const char *path, char **out, char *why, size_t why_size)
     return *out ? MKB_OK : MKB_ERR_NOMEM;
 }
 
-static void finalize(ctx_t *c, config_t *cfg)
+/* ---- secrets ------------------------------------------------------------ */
+
+/* librdkafka properties whose value is a secret. */
+static bool secret_property(const char *key)
 {
-    char why[600];
-    if (cfg->mqtt_password_file) {
-        if (cfg->mqtt_password)
-            err_at(&c->errs, cfg, &cfg->mqtt_password_file,
-                   "mqtt.password_file: give either password or password_file, not both");
-        else if (read_secret(cfg->mqtt_password_file, &cfg->mqtt_password, why, sizeof(why)))
-            err_at(&c->errs, cfg, &cfg->mqtt_password_file, "mqtt.password_file: %s", why);
-    }
-    if (cfg->mqtt_password && !cfg->mqtt_username)
-        err_at(&c->errs, cfg, &cfg->mqtt_password, "mqtt.password: needs mqtt.username");
-    for (size_t i = 0; i < cfg->kafka_properties_n; i++) {
-        config_kv_t *kv = &cfg->kafka_properties[i];
+    return strstr(key, "password") || strstr(key, "secret") || strcmp(key, "ssl.key.pem") == 0 ||
+           strcmp(key, "sasl.oauthbearer.config") == 0;
+}
+
+/* librdkafka properties whose value names a file holding a secret. */
+static bool secret_path_property(const char *key)
+{
+    return strcmp(key, "ssl.key.location") == 0 || strcmp(key, "ssl.keystore.location") == 0 ||
+           strcmp(key, "sasl.kerberos.keytab") == 0;
+}
+
+/* Warns (at FIELD's position) when PATH, a file holding a secret, can be
+ * read by every user. Group-readable is left alone: a service group is the
+ * usual way to share a secret with the daemon. */
+static void warn_readable(ctx_t *c, const config_t *cfg, const void *field, const char *what,
+                          const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
+        return;
+    err_at(&c->warns, cfg, field,
+           "%s: %s holds a secret and every user can read it (mode %04o); "
+           "chmod o-r %s",
+           what, path, (unsigned)(st.st_mode & 07777), path);
+}
+
+/* A secret written literally (not one ${VAR}) in a file every user can
+ * read: the warning names the value's position, never the value. */
+static void warn_literal(ctx_t *c, const config_t *cfg, const void *field, const char *what)
+{
+    const posent_t *p = pos_find(cfg, field);
+    if (p && p->literal)
+        warn_readable(c, cfg, field, what, p->file);
+}
+
+/* kafka.properties or a profile's properties: NAME_file is read from that
+ * file and passed as NAME; secrets in files every user can read warned of. */
+static void finalize_properties(ctx_t *c, config_t *cfg, config_kv_t *kvs, size_t n,
+                                const char *section)
+{
+    char why[600], what[300];
+    for (size_t i = 0; i < n; i++) {
+        config_kv_t *kv = &kvs[i];
         size_t kl = strlen(kv->key);
+        snprintf(what, sizeof(what), "%s.%s", section, kv->key);
         if (kl > 5 && strcmp(kv->key + kl - 5, "_file") == 0) {
             char *secret = NULL;
             if (read_secret(kv->value, &secret, why, sizeof(why)) != MKB_OK) {
-                err_at(&c->errs, cfg, &kv->value, "kafka.properties.%s: %s", kv->key, why);
+                err_at(&c->errs, cfg, &kv->value, "%s: %s", what, why);
                 continue;
             }
+            warn_readable(c, cfg, &kv->value, what, kv->value);
             kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
             free(kv->value);
             kv->value = secret;
+        } else if (secret_property(kv->key)) {
+            warn_literal(c, cfg, &kv->value, what);
+        } else if (secret_path_property(kv->key)) {
+            warn_readable(c, cfg, &kv->value, what, kv->value);
         }
     }
+}
+
+/* PASSWORD or PASSWORD_FILE (read into *PASSWORD), needing USERNAME. */
+static void finalize_password(ctx_t *c, config_t *cfg, char **password, char **password_file,
+                              const char *username, const char *section)
+{
+    char what[64];
+    if (*password_file) {
+        char why[600];
+        snprintf(what, sizeof(what), "%s.password_file", section);
+        if (*password)
+            err_at(&c->errs, cfg, password_file,
+                   "%s: give either password or password_file, not both", what);
+        else if (read_secret(*password_file, password, why, sizeof(why)))
+            err_at(&c->errs, cfg, password_file, "%s: %s", what, why);
+        else
+            warn_readable(c, cfg, password_file, what, *password_file);
+    } else if (*password) {
+        snprintf(what, sizeof(what), "%s.password", section);
+        warn_literal(c, cfg, password, what);
+    }
+    if (*password && !username)
+        err_at(&c->errs, cfg, *password_file ? (void *)password_file : (void *)password,
+               "%s.password: needs %s.username", section, section);
+}
+
+static void finalize(ctx_t *c, config_t *cfg)
+{
+    finalize_password(c, cfg, &cfg->mqtt_password, &cfg->mqtt_password_file, cfg->mqtt_username,
+                      "mqtt");
+    warn_literal(c, cfg, &cfg->tls_key_password, "mqtt.tls.key_password");
+    warn_readable(c, cfg, &cfg->tls_key_file, "mqtt.tls.key_file", cfg->tls_key_file);
+    finalize_properties(c, cfg, cfg->kafka_properties, cfg->kafka_properties_n,
+                        "kafka.properties");
+    for (size_t i = 0; i < cfg->kafka_profiles_n; i++) {
+        char what[300];
+        config_profile_t *p = &cfg->kafka_profiles[i];
+        snprintf(what, sizeof(what), "kafka.profiles.%s.properties", p->name);
+        finalize_properties(c, cfg, p->properties, p->properties_n, what);
+    }
+    finalize_password(c, cfg, &cfg->metrics_password, &cfg->metrics_password_file,
+                      cfg->metrics_username, "metrics");
+    if (cfg->metrics_username && !cfg->metrics_password)
+        err_at(&c->errs, cfg, &cfg->metrics_username,
+               "metrics.username: needs metrics.password or metrics.password_file");
+    if (!cfg->metrics_tls_cert_file != !cfg->metrics_tls_key_file)
+        err_at(&c->errs, cfg,
+               cfg->metrics_tls_cert_file ? (void *)&cfg->metrics_tls_cert_file
+                                          : (void *)&cfg->metrics_tls_key_file,
+               "metrics.tls: give both cert_file and key_file");
+    warn_readable(c, cfg, &cfg->metrics_tls_key_file, "metrics.tls.key_file",
+                  cfg->metrics_tls_key_file);
+    if ((cfg->metrics_username || cfg->metrics_tls_cert_file) && !cfg->metrics_listen)
+        err_at(&c->errs, cfg,
+               cfg->metrics_username ? (void *)&cfg->metrics_username
+                                     : (void *)&cfg->metrics_tls_cert_file,
+               "metrics: authentication and TLS need metrics.listen");
     if (cfg->spool_dir && cfg->spool_max_bytes < 2 * cfg->spool_segment_bytes)
         err_at(&c->errs, cfg, &cfg->spool_max_bytes,
                "spool.max_bytes: must be at least twice spool.segment_bytes (%lld)",
@@ -987,6 +1116,7 @@ static int treelist_add(treelist_t *l, ytree_t *t)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         ytree_t **p = realloc(l->trees, cap * sizeof(*p));
         if (!p)
             return MKB_ERR_NOMEM;
@@ -1055,7 +1185,7 @@ static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *r
 
 static int load_tree(const char *name, ytree_t *tree, config_t **out, char **errors)
 {
-    ctx_t c = {{0}, NULL};
+    ctx_t c = {.errs = {0}, .warns = {.severity = "warning"}};
     treelist_t maps = {0};
     config_t *cfg = calloc(1, sizeof(*cfg));
     if (!cfg || !(c.pos = calloc(1, sizeof(*c.pos))) || !(cfg->path = strdup(name))) {
@@ -1092,17 +1222,20 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
     for (size_t i = 0; i < maps.n; i++)
         ytree_destroy(maps.trees[i]);
     free(maps.trees);
-    if (c.errs.nomem) {
+    if (c.errs.nomem || c.warns.nomem) {
         free(c.errs.buf);
+        free(c.warns.buf);
         config_destroy(cfg);
         return MKB_ERR_NOMEM;
     }
     if (c.errs.count) {
         *errors = c.errs.buf;
+        free(c.warns.buf);
         config_destroy(cfg);
         return MKB_ERR_CONFIG;
     }
     free(c.errs.buf);
+    cfg->warnings = c.warns.buf;
     *out = cfg;
     return MKB_OK;
 }
@@ -1189,6 +1322,7 @@ void config_destroy(config_t *cfg)
         return;
     free_section(&top_section, cfg);
     free(cfg->path);
+    free(cfg->warnings);
     posreg_free(cfg->pos);
     free(cfg);
 }

@@ -118,6 +118,11 @@ typedef struct config {
     char *spool_on_full; /* block, drop_oldest */
     /* metrics: */
     char *metrics_listen; /* NULL: no HTTP endpoint */
+    char *metrics_username; /* with metrics_password: HTTP basic auth on every path */
+    char *metrics_password;
+    char *metrics_password_file;
+    char *metrics_tls_cert_file; /* with the key: HTTPS instead of HTTP */
+    char *metrics_tls_key_file;
     /* limits: */
     long long limit_payload_bytes;
     long long limit_json_depth;
@@ -133,6 +138,7 @@ typedef struct config {
     /* top level */
     char *log_level;
     char *path; /* the file config_load read */
+    char *warnings; /* "file:line:col: warning: ..." lines, or NULL */
     config_posreg_t *pos;
 } config_t;
 
@@ -142,7 +148,8 @@ typedef struct {
 } config_pos_t;
 
 /* Loads and checks PATH and the mapping files it names. On success *out is
- * owned by the caller (config_destroy). On failure returns MKB_ERR_CONFIG
+ * owned by the caller (config_destroy); (*out)->warnings lists what loads
+ * but deserves a look (a secret in a file every user can read). On failure returns MKB_ERR_CONFIG
  * (or another mkb_err_t) and *errors holds every error found, one
  * "file:line:col: error: ..." per line (caller frees it). */
 int config_load(const char *path, config_t **out, char **errors);

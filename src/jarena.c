@@ -9,7 +9,7 @@
 #define HEADER 16 /* keeps the 16-byte alignment malloc gives */
 #define ARENA_TAG 0x41524e41u
 #define HEAP_TAG 0x48454150u
-#define CHUNK (256 * 1024)
+#define CHUNK ((size_t)256 * 1024)
 
 typedef struct chunk {
     struct chunk *next;

@@ -17,7 +17,7 @@
 /* Topic handles cached by name (open addressing). Templated topics could
  * name many; past MAX_TOPICS librdkafka looks the name up itself. */
 #define MAX_TOPICS 4096
-#define TOPIC_SLOTS (2 * MAX_TOPICS)
+#define TOPIC_SLOTS ((size_t)2 * MAX_TOPICS)
 #define MAX_PROFILES 16
 
 /* msg_opaque: (ticket << 1) | DLQ_OF_FAILED. The ticket (0: none) is the
@@ -97,6 +97,45 @@ static void settle(kafka_sink_t *s, uint64_t ticket)
         s->ack(s->ack_opaque, ticket);
 }
 
+static bool too_large(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+/* Adds mkb.value.bytes = LEN unless the mapper did (its size is the original). */
+static void add_value_bytes(rd_kafka_headers_t *h, size_t len)
+{
+    const void *v;
+    size_t vl;
+    char n[32];
+    if (rd_kafka_header_get_last(h, "mkb.value.bytes", &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    snprintf(n, sizeof(n), "%zu", len);
+    rd_kafka_header_add(h, "mkb.value.bytes", -1, n, -1);
+}
+
+/* Queues a dead letter; librdkafka takes H on success. When the producer
+ * refuses it for its size, queues it again without the value, header
+ * mkb.value.bytes giving the size: the message is kept, its bytes cannot be. */
+static rd_kafka_resp_err_t queue_dead_letter(kafka_sink_t *s, const void *key, size_t key_len,
+                                             const void *value, size_t len,
+                                             rd_kafka_headers_t *h, uint64_t ticket)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
+            RD_KAFKA_V_END);
+        if (!too_large(err) || len == 0)
+            return err;
+        add_value_bytes(h, len);
+        value = NULL;
+        len = 0;
+    }
+}
+
 static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uint64_t ticket)
 {
     char reason[300];
@@ -110,10 +149,8 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uin
     rd_kafka_header_remove(h, "mkb.reason");
     rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
     rd_kafka_header_add(h, "mkb.kafka.topic", -1, rd_kafka_topic_name(m->rkt), -1);
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, m->payload, m->len, h,
+                                                ticket);
     if (err) {
         rd_kafka_headers_destroy(h);
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
@@ -141,6 +178,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
          m->err == RD_KAFKA_RESP_ERR__DESTROY))
         return;
+    if (((uintptr_t)m->_private & DLQ_OF_FAILED) && too_large(m->err) && m->len > 0) {
+        /* The dead-letter topic refused it for its size: once more without
+         * the value. */
+        rd_kafka_headers_t *h = NULL, *orig = NULL;
+        if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            h = rd_kafka_headers_copy(orig);
+        else
+            h = rd_kafka_headers_new(1);
+        add_value_bytes(h, m->len);
+        rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, NULL, 0, h, ticket);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        rd_kafka_headers_destroy(h);
+    }
     if ((uintptr_t)m->_private & DLQ_OF_FAILED) {
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
@@ -158,16 +209,87 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     dead_letter_failed(s, m, ticket);
 }
 
+/* A broker connection that failed authentication or its TLS handshake: the
+ * same event also comes to the error callback, which reports it with a hint
+ * and rate-limited (kafka_report_error), so the FAIL line is debug only. */
+static bool auth_failure_line(const char *fac, const char *buf)
+{
+    return strcmp(fac, "FAIL") == 0 &&
+           (strstr(buf, "SASL authentication error") || strstr(buf, "SSL handshake failed") ||
+            strstr(buf, "SASL SCRAM") || strstr(buf, "SASL PLAIN"));
+}
+
 void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
     log_level_t l = level <= 3 ? LOG_LVL_ERROR
                                : level == 4 ? LOG_LVL_WARN : level <= 6 ? LOG_LVL_INFO
                                                                         : LOG_LVL_DEBUG;
+    if (l < LOG_LVL_DEBUG && auth_failure_line(fac, buf))
+        l = LOG_LVL_DEBUG;
     log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
+/* Process-wide: every producer and the command consumers share one limiter
+ * per kind, so N clients failing the same way still make one line a minute. */
+static log_limit_t auth_limit = LOG_LIMIT_INIT, tls_limit = LOG_LIMIT_INIT;
+#define AUTH_LOG_INTERVAL_MS 60000
+
+void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
+{
+    unsigned long more = 0;
+    char again[96] = "";
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+        if (!log_limit(&auth_limit, "auth", AUTH_LOG_INTERVAL_MS, &more))
+            return;
+        if (more)
+            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
+                     more);
+        log_error("kafka",
+                  "[%s] authentication failed: %s; check kafka.properties security.protocol, "
+                  "sasl.mechanism, sasl.username and sasl.password; retrying with backoff "
+                  "(reconnect.backoff.max.ms)%s",
+                  rd_kafka_name(rk), reason, again);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__SSL) {
+        if (!log_limit(&tls_limit, "tls", AUTH_LOG_INTERVAL_MS, &more))
+            return;
+        if (more)
+            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
+                     more);
+        log_error("kafka",
+                  "[%s] TLS with the broker failed: %s; check kafka.properties ssl.ca.location "
+                  "(the CA that signed the broker's certificate), ssl.certificate.location and "
+                  "ssl.key.location; retrying with backoff%s",
+                  rd_kafka_name(rk), reason, again);
+        return;
+    }
+    /* Transport errors are retried by librdkafka; say so once per event. */
+    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
+}
+
+void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        log_error("kafka", "[%s] fatal error: %s", rd_kafka_name(rk), buf);
+        return;
+    }
+    kafka_report_error(rk, err, reason);
+}
+
+bool kafka_property_is_secret(const char *name)
+{
+    return strstr(name, "password") || strstr(name, "secret") ||
+           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.jaas.config") == 0 ||
+           strcmp(name, "sasl.oauthbearer.config") == 0;
+}
+
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
+// cppcheck-suppress constParameter ; librdkafka's stats_cb signature
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     kafka_sink_t *s = opaque;
@@ -205,8 +327,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         log_error("kafka", "fatal producer error: %s", buf);
         return;
     }
-    /* Transport errors are retried by librdkafka; say so once per event. */
-    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
+    kafka_report_error(rk, err, reason);
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const char *where,
@@ -214,7 +335,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const c
 {
     char err[512];
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k, v, err);
+        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k,
+                 kafka_property_is_secret(k) ? "(secret, not shown)" : v, err);
         return MKB_ERR_CONFIG;
     }
     return MKB_OK;
@@ -319,6 +441,27 @@ destroy_conf:
     return rc;
 }
 
+/* librdkafka before 2.6.1 repeats the client nonce in its SCRAM final
+ * message (librdkafka PR 4895); Kafka 4 checks it strictly and refuses the
+ * login as "invalid credentials" even when the password is right. */
+#define SCRAM_FIXED_VERSION 0x020601ff
+static void warn_scram(const config_t *cfg)
+{
+    if (rd_kafka_version() >= SCRAM_FIXED_VERSION)
+        return;
+    for (size_t i = 0; i < cfg->kafka_properties_n; i++) {
+        const char *k = cfg->kafka_properties[i].key, *v = cfg->kafka_properties[i].value;
+        if ((strcmp(k, "sasl.mechanism") == 0 || strcmp(k, "sasl.mechanisms") == 0) &&
+            strncmp(v, "SCRAM-", 6) == 0)
+            log_warn("kafka",
+                     "sasl.mechanism %s with librdkafka %s: Kafka 4 brokers refuse SCRAM logins "
+                     "from librdkafka before 2.6.1 as invalid credentials even with the right "
+                     "password (librdkafka PR 4895); use librdkafka 2.6.1 or later, or PLAIN "
+                     "over SASL_SSL",
+                     v, rd_kafka_version_str());
+    }
+}
+
 int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t nprofiles,
                    kafka_sink_t **out, char *errstr, size_t errstr_size)
 {
@@ -345,6 +488,7 @@ int kafka_sink_new(const config_t *cfg, const char *const *profiles, size_t npro
             goto destroy;
     }
     s->hot = &s->producers[0];
+    warn_scram(cfg);
     *out = s;
     return MKB_OK;
 destroy:
@@ -419,7 +563,8 @@ static rd_kafka_topic_t *topic_handle(producer_t *pr, const char *name)
 }
 
 /* librdkafka refused REC outright (too large, unknown partition...): it
- * goes to the dead-letter topic instead; lost only if that fails too. */
+ * goes to the dead-letter topic instead; lost only if that fails too. A
+ * dead letter refused for its size is sent again without its value. */
 static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err,
                    uint64_t ticket)
 {
@@ -428,20 +573,16 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
              rd_kafka_err2str(err), rd_kafka_err2name(err));
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
     count_reason(s, err);
-    if (!rec->dead_letter) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 2);
+    if (!rec->dead_letter || too_large(err)) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 3);
         for (size_t i = 0; i < rec->nheaders; i++)
             rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value,
                                 (ssize_t)rec->headers[i].value_len);
-        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-        rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
-        derr = rd_kafka_producev(s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(rec->key, rec->key_len),
-                                 RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-                                 RD_KAFKA_V_HEADERS(h),
-                                 RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
-                                 RD_KAFKA_V_END);
+        if (!rec->dead_letter) { /* a dead letter keeps its own reason */
+            rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
+            rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
+        }
+        derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ticket);
         if (derr)
             rd_kafka_headers_destroy(h);
     }

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "clock.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,4 +62,36 @@ void log_msg(log_level_t level, const char *module, const char *fmt, ...)
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+bool log_limit(log_limit_t *l, const char *key, long long interval_ms, unsigned long *suppressed)
+{
+    long long now = clock_mono_ms();
+    bool print = true;
+    *suppressed = 0;
+    pthread_mutex_lock(&l->lock);
+    size_t i, lru = 0;
+    for (i = 0; i < LOG_LIMIT_KEYS; i++) {
+        if (l->slot[i].used && strncmp(l->slot[i].key, key, sizeof(l->slot[i].key) - 1) == 0)
+            break;
+        if (l->slot[i].used < l->slot[lru].used)
+            lru = i;
+    }
+    if (i == LOG_LIMIT_KEYS) { /* new: take the least recently used slot */
+        i = lru;
+        snprintf(l->slot[i].key, sizeof(l->slot[i].key), "%s", key);
+        l->slot[i].suppressed = 0;
+        l->slot[i].next_ms = 0;
+    }
+    l->slot[i].used = ++l->calls;
+    if (now >= l->slot[i].next_ms) {
+        *suppressed = l->slot[i].suppressed;
+        l->slot[i].suppressed = 0;
+        l->slot[i].next_ms = now + interval_ms;
+    } else {
+        l->slot[i].suppressed++;
+        print = false;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return print;
 }

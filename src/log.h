@@ -5,6 +5,7 @@
 #ifndef MKB_LOG_H
 #define MKB_LOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 typedef enum {
@@ -27,6 +28,27 @@ bool log_level_parse(const char *name, log_level_t *out);
 /* Logs one line at LEVEL for MODULE ("mqtt", "kafka", "config", ...). */
 void log_msg(log_level_t level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Rate limiting for lines that repeat while a condition lasts (a refused
+ * TLS handshake, failed authentication): one static limiter per kind of
+ * line, shared by every thread; it tracks the last LOG_LIMIT_KEYS keys. */
+#define LOG_LIMIT_KEYS 8
+typedef struct {
+    pthread_mutex_t lock;
+    struct {
+        long long next_ms; /* monotonic: when this key may be printed again */
+        unsigned long long used; /* log_limit call number: the least recent goes first */
+        unsigned long suppressed;
+        char key[200];
+    } slot[LOG_LIMIT_KEYS];
+    unsigned long long calls;
+} log_limit_t;
+#define LOG_LIMIT_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+
+/* True when a line for KEY should be printed now: KEY is new (or was
+ * forgotten), or INTERVAL_MS passed since it was last printed. *SUPPRESSED
+ * gets how many calls for KEY returned false since then. */
+bool log_limit(log_limit_t *l, const char *key, long long interval_ms, unsigned long *suppressed);
 
 #define log_error(mod, ...) log_msg(LOG_LVL_ERROR, mod, __VA_ARGS__)
 #define log_warn(mod, ...) log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)

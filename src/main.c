@@ -72,14 +72,33 @@ static void usage(FILE *out)
             "  2  usage or configuration error\n");
 }
 
-static int load_config(const char *path, config_t **cfg)
+/* The configuration's warnings: as they are on stderr (check, map), or one
+ * log line each (LOGGED: the running bridge). */
+static void print_warnings(const config_t *cfg, bool logged)
+{
+    for (const char *p = cfg->warnings; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        if (logged)
+            log_warn("config", "%.*s", len, p);
+        else
+            fprintf(stderr, "%.*s\n", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+/* Loads PATH; errors go to stderr. */
+static int load_config(const char *path, config_t **cfg, bool logged)
 {
     char *errors = NULL;
     int rc = config_load(path, cfg, &errors);
     if (rc != MKB_OK) {
         fputs(errors ? errors : "error: out of memory\n", stderr);
         free(errors);
+        return rc;
     }
+    if (!logged)
+        print_warnings(*cfg, false);
     return rc;
 }
 
@@ -87,7 +106,7 @@ static int load_config(const char *path, config_t **cfg)
 static int cmd_check(const char *path)
 {
     config_t *cfg = NULL;
-    if (load_config(path, &cfg) != MKB_OK)
+    if (load_config(path, &cfg, false) != MKB_OK)
         return 1;
     mapper_t *m = NULL;
     char *errors = NULL;
@@ -149,7 +168,7 @@ static int cmd_map(const char *path, const map_args_t *a)
         }
         int rc = read_all(f, &payload);
         if (f != stdin)
-            fclose(f);
+            (void)fclose(f); /* read only */
         if (rc != MKB_OK) {
             fprintf(stderr, "mqtt-kafka-bridge map: cannot read the payload\n");
             buf_free(&payload);
@@ -157,7 +176,7 @@ static int cmd_map(const char *path, const map_args_t *a)
         }
     }
     config_t *cfg = NULL;
-    if (load_config(path, &cfg) != MKB_OK) {
+    if (load_config(path, &cfg, false) != MKB_OK) {
         buf_free(&payload);
         return EXIT_USAGE;
     }
@@ -185,12 +204,13 @@ static int cmd_map(const char *path, const map_args_t *a)
 static int cmd_run(const char *path, const char *level_arg)
 {
     config_t *cfg = NULL;
-    if (load_config(path, &cfg) != MKB_OK)
+    if (load_config(path, &cfg, true) != MKB_OK)
         return EXIT_USAGE;
     log_level_t level = LOG_LVL_INFO;
     if (!log_level_parse(level_arg ? level_arg : cfg->log_level, &level))
         level = LOG_LVL_INFO;
     log_set_level(level);
+    print_warnings(cfg, true);
     mqtt_source_route_traces();
 
     struct sigaction sa = {.sa_handler = on_signal};
@@ -198,7 +218,7 @@ static int cmd_run(const char *path, const char *level_arg)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
 
     log_info("main", "mqtt-kafka-bridge %s starting with %s", MKB_VERSION, path);
     int exit_code;

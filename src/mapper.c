@@ -78,16 +78,63 @@ struct mapper {
 
 /* ---- compile ------------------------------------------------------------ */
 
-static bool kafka_topic_ok(const char *t, size_t n)
+static bool kafka_topic_char(char c)
 {
-    if (n == 0 || n > 249 || (n == 1 && t[0] == '.') || (n == 2 && t[0] == '.' && t[1] == '.'))
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+/* Kafka's rule for topic names (1-249 of [a-zA-Z0-9._-], not "." or "..");
+ * on failure WHY says what is wrong. */
+static bool kafka_topic_check(const char *t, size_t n, char *why, size_t why_size)
+{
+    if (n == 0 || n > 249) {
+        snprintf(why, why_size, "%zu characters; 1 to 249 are allowed", n);
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)t[i]) || t[i] == '.' || t[i] == '_' || t[i] == '-'))
+    }
+    if ((n == 1 && t[0] == '.') || (n == 2 && t[0] == '.' && t[1] == '.')) {
+        snprintf(why, why_size, "'.' and '..' are not allowed");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!kafka_topic_char(t[i])) {
+            unsigned char c = (unsigned char)t[i];
+            if (c >= 0x20 && c < 0x7f)
+                snprintf(why, why_size, "'%c' at %zu is not allowed: only a-z A-Z 0-9 . _ -",
+                         c, i + 1);
+            else
+                snprintf(why, why_size, "byte 0x%02x at %zu is not allowed: only a-z A-Z 0-9 . _ -",
+                         c, i + 1);
             return false;
+        }
+    }
     return true;
 }
 
+static bool kafka_topic_ok(const char *t, size_t n)
+{
+    char why[100];
+    return kafka_topic_check(t, n, why, sizeof(why));
+}
+
+/* Appends up to MAX bytes of S to OUT for a message, printable ASCII as is,
+ * other bytes as \xNN, "..." when cut. */
+static void quote_bytes(char *out, size_t out_size, const char *s, size_t n, size_t max)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && i < max && o + 5 < out_size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, out_size - o, "\\x%02x", c);
+    }
+    if (n > max && o + 4 < out_size) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o < out_size ? o : out_size - 1] = '\0';
+}
 
 typedef struct {
     buf_t text;
@@ -193,6 +240,13 @@ static bool compile_filter(croute_t *r, const char *filter, char *why, size_t wh
             }
             if (!ok)
                 break;
+        }
+        if (level == TRIE_MAX_LEVELS) {
+            snprintf(why, why_size, "more than %d levels (topics deeper than that are dead "
+                                    "letters)",
+                     TRIE_MAX_LEVELS);
+            ok = false;
+            break;
         }
         if (buf_append(&out, emit, emit_len) || (!last && buf_append(&out, "/", 1))) {
             ok = false;
@@ -486,7 +540,10 @@ static void finish_headers(mapper_t *m, size_t n)
         m->hdrs[i].value = m->hdr.p + m->hdr_off[i];
 }
 
-static int emit_dead_letter(run_t *r, const char *route, const char *reason)
+/* A dead letter holding the first KEEP bytes of the payload (all of it,
+ * unless it is over limits.max_payload_bytes: then mkb.value.bytes says how
+ * large it was). */
+static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason, size_t keep)
 {
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
@@ -499,6 +556,13 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
         rc |= add_header(m, &n, "mkb.route", route, strlen(route));
     rc |= add_header(m, &n, "mkb.mqtt.topic", msg->topic, msg->topic_len);
     rc |= add_header(m, &n, "mkb.mqtt.qos", qos, strlen(qos));
+    if (keep < msg->payload_len) {
+        char size[32]; /* add_header copies it */
+        snprintf(size, sizeof(size), "%zu", msg->payload_len);
+        rc |= add_header(m, &n, "mkb.value.bytes", size, strlen(size));
+    } else {
+        keep = msg->payload_len;
+    }
     if (rc)
         return MKB_ERR_NOMEM;
     finish_headers(m, n);
@@ -508,7 +572,7 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
         .key = msg->topic,
         .key_len = msg->topic_len,
         .value = msg->payload,
-        .value_len = msg->payload_len,
+        .value_len = keep,
         .headers = m->hdrs,
         .nheaders = n,
         .timestamp_ms = msg->recv_ms,
@@ -518,6 +582,11 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
     r->res->records++;
     r->res->dead_letters++;
     return r->emit(r->opaque, &rec);
+}
+
+static int emit_dead_letter(run_t *r, const char *route, const char *reason)
+{
+    return emit_dead_letter_cut(r, route, reason, r->msg->payload_len);
 }
 
 /* Builds the output object for one element; *out is a new reference. */
@@ -633,9 +702,12 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     buf_reset(&m->hdr);
     if (tmpl_render(cr->topic, ctx, &m->topic, why, why_size) != MKB_OK)
         return MKB_ERR_INVAL;
-    if (!cr->topic_fixed && !kafka_topic_ok(m->topic.p, m->topic.len)) {
-        snprintf(why, why_size, "rendered topic '%.*s' is not a valid Kafka topic name",
-                 (int)(m->topic.len > 100 ? 100 : m->topic.len), m->topic.p ? m->topic.p : "");
+    char twhy[80];
+    if (!cr->topic_fixed && !kafka_topic_check(m->topic.p, m->topic.len, twhy, sizeof(twhy))) {
+        char shown[256]; /* 60 bytes, each at most 4 characters, and "..." */
+        quote_bytes(shown, sizeof(shown), m->topic.p ? m->topic.p : "", m->topic.len, 60);
+        snprintf(why, why_size, "rendered topic '%s' is not a valid Kafka topic name (%s)", shown,
+                 twhy);
         return MKB_ERR_INVAL;
     }
     if (buf_terminate(&m->topic) != MKB_OK)
@@ -731,8 +803,10 @@ static int run_route(run_t *r, const croute_t *cr)
         }
         n = json_array_size(elems);
         if (n > (size_t)m->cfg->limit_records) {
-            snprintf(why, why_size, "%zu records in one message; the limit is %lld", n,
-                     m->cfg->limit_records);
+            snprintf(why, why_size,
+                     "%zu records in one message; the limit is %lld "
+                     "(limits.max_records_per_message)",
+                     n, m->cfg->limit_records);
             return emit_dead_letter(r, cr->cfg->name, why);
         }
     }
@@ -740,6 +814,7 @@ static int run_route(run_t *r, const croute_t *cr)
     json_t *outs[64], **outv = outs;
     int64_t tss[64], *tsv = tss;
     if (n > 64) {
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         outv = calloc(n, sizeof(*outv));
         tsv = calloc(n, sizeof(*tsv));
         if (!outv || !tsv) {
@@ -794,10 +869,23 @@ release:
 /* Routes the message of R and emits its records (see mapper_process). */
 static int process(run_t *r)
 {
+    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until written below
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];
     bool truncated = false;
+    /* The broker sent it, so a subscription matched it; the trie matches
+     * nothing deeper than TRIE_MAX_LEVELS: keep it as a dead letter rather
+     * than count it unmatched. */
+    size_t levels = 1;
+    for (const char *p = msg->topic, *end = msg->topic + msg->topic_len;
+         (p = memchr(p, '/', (size_t)(end - p))) != NULL; p++)
+        levels++;
+    if (levels > TRIE_MAX_LEVELS) {
+        snprintf(m->why, sizeof(m->why), "topic of %zu levels; routes match at most %d",
+                 levels, TRIE_MAX_LEVELS);
+        return emit_dead_letter(r, NULL, m->why);
+    }
     size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
     r->res->routes = n;
     if (n == 0) {
@@ -823,9 +911,12 @@ static int process(run_t *r)
         return r->emit(r->opaque, &rec);
     }
     if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
-        snprintf(m->why, sizeof(m->why), "payload of %zu bytes exceeds the limit of %lld",
-                 msg->payload_len, m->cfg->limit_payload_bytes);
-        return emit_dead_letter(r, m->routes[ids[0]].cfg->name, m->why);
+        snprintf(m->why, sizeof(m->why),
+                 "payload of %zu bytes exceeds the limit of %lld (limits.max_payload_bytes); "
+                 "the dead letter keeps the first %lld bytes",
+                 msg->payload_len, m->cfg->limit_payload_bytes, m->cfg->limit_payload_bytes);
+        return emit_dead_letter_cut(r, m->routes[ids[0]].cfg->name, m->why,
+                                    (size_t)m->cfg->limit_payload_bytes);
     }
     if (truncated) {
         snprintf(m->why, sizeof(m->why), "more than %d routes match this topic",

@@ -4,8 +4,10 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,9 @@ static const int64_t bounds_ms[] = {1,   2,    5,    10,   25,    50,    100,  2
 
 struct metrics {
     char *listen;
+    char *username, *password;          /* basic auth, or NULL */
+    char *tls_cert_file, *tls_key_file; /* HTTPS, or NULL */
+    char *tls_cert, *tls_key;           /* their contents while serving */
     struct MHD_Daemon *daemon;
     metrics_collect_t collect;
     metrics_ready_t ready;
@@ -186,6 +191,44 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
     return ret;
 }
 
+/* Compares a given credential with the configured one in a time that does
+ * not depend on where they differ. */
+static bool same_secret(const char *given, const char *want)
+{
+    size_t gl = strlen(given), wl = strlen(want);
+    unsigned char d = gl != wl;
+    for (size_t i = 0; i < wl; i++)
+        d |= (unsigned char)((i < gl ? given[i] : 0) ^ want[i]);
+    return d == 0;
+}
+
+static bool authorized(const metrics_t *m, struct MHD_Connection *conn)
+{
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    bool ok = user && pass;
+    /* Both compared even when the user name is wrong: no early answer. */
+    ok = (ok && same_secret(user, m->username)) & (ok && same_secret(pass, m->password));
+    if (pass)
+        memset(pass, 0, strlen(pass));
+    MHD_free(user);
+    MHD_free(pass);
+    return ok;
+}
+
+static enum MHD_Result deny(struct MHD_Connection *conn)
+{
+    static const char msg[] = "authentication required\n";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "mqtt-kafka-bridge", r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -195,6 +238,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)upload_data;
     (void)con_cls;
     static const char text[] = "text/plain; charset=utf-8";
+    if (m->username && !authorized(m, conn)) {
+        *upload_data_size = 0; /* any body is ignored */
+        return deny(conn);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         *upload_data_size = 0; /* any body is ignored */
         static const char msg[] = "method not allowed\n";
@@ -224,15 +271,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return reply(conn, MHD_HTTP_NOT_FOUND, text, nf, sizeof(nf) - 1);
 }
 
-int metrics_new(const char *listen, metrics_collect_t collect, metrics_ready_t ready, void *opaque,
-                metrics_t **out, char *errstr, size_t errstr_size)
+/* *DST = a copy of SRC (NULL stays NULL); false when out of memory. */
+static bool dup_opt(char **dst, const char *src)
+{
+    *dst = src && *src ? strdup(src) : NULL;
+    return !src || !*src || *dst;
+}
+
+int metrics_new(const metrics_conf_t *conf, metrics_collect_t collect, metrics_ready_t ready,
+                void *opaque, metrics_t **out, char *errstr, size_t errstr_size)
 {
     metrics_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->routes = calloc(ROUTE_SLOTS, sizeof(*m->routes))) ||
-        (listen && *listen && !(m->listen = strdup(listen)))) {
-        if (m)
-            free(m->routes);
-        free(m);
+        !dup_opt(&m->listen, conf->listen) ||
+        !dup_opt(&m->username, conf->password ? conf->username : NULL) ||
+        !dup_opt(&m->password, conf->username ? conf->password : NULL) ||
+        !dup_opt(&m->tls_cert_file, conf->tls_key_file ? conf->tls_cert_file : NULL) ||
+        !dup_opt(&m->tls_key_file, conf->tls_cert_file ? conf->tls_key_file : NULL)) {
+        metrics_destroy(m);
         snprintf(errstr, errstr_size, "out of memory");
         return MKB_ERR_NOMEM;
     }
@@ -241,6 +297,47 @@ int metrics_new(const char *listen, metrics_collect_t collect, metrics_ready_t r
     m->opaque = opaque;
     *out = m;
     return MKB_OK;
+}
+
+/* Reads a PEM file (at most 1 MiB) into *OUT, NUL-terminated. */
+static int read_pem(const char *what, const char *path, char **out, char *errstr,
+                    size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errstr_size, "%s: cannot read %s: %s", what, path, strerror(errno));
+        return MKB_ERR_CONFIG;
+    }
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap, f) : 0;
+    bool more = buf && fgetc(f) != EOF;
+    (void)fclose(f); /* read only */
+    if (!buf) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    buf[n] = '\0';
+    if (more || !strstr(buf, "-----BEGIN ")) {
+        snprintf(errstr, errstr_size, "%s: %s is %s", what, path,
+                 more ? "larger than 1 MiB" : "not PEM (no -----BEGIN line)");
+        free(buf);
+        return MKB_ERR_CONFIG;
+    }
+    *out = buf;
+    return MKB_OK;
+}
+
+/* libmicrohttpd's own messages (a TLS handshake refused, a bad key...). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_debug("metrics", "libmicrohttpd: %s", msg);
 }
 
 int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
@@ -269,18 +366,48 @@ int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
         return MKB_ERR_CONFIG;
     }
     sa.sin_port = htons((uint16_t)port);
-    m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned int)16, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                 (unsigned int)8, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (m->tls_cert_file) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(errstr, errstr_size,
+                     "metrics.tls: this libmicrohttpd was built without TLS support");
+            return MKB_ERR_CONFIG;
+        }
+        int rc;
+        if ((rc = read_pem("metrics.tls.cert_file", m->tls_cert_file, &m->tls_cert, errstr,
+                           errstr_size)) != MKB_OK ||
+            (rc = read_pem("metrics.tls.key_file", m->tls_key_file, &m->tls_key, errstr,
+                           errstr_size)) != MKB_OK)
+            return rc;
+        flags |= MHD_USE_TLS;
+    }
+    /* The TLS options come last: without TLS they are not passed at all
+     * (MHD_OPTION_END ends the list before them). */
+    m->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)8, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
+        m->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, m->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, m->tls_key, MHD_OPTION_END);
     if (!m->daemon) {
-        snprintf(errstr, errstr_size, "metrics: cannot listen on %s (in use, or not allowed)",
+        snprintf(errstr, errstr_size,
+                 m->tls_cert ? "metrics: cannot serve HTTPS on %s (address in use or not "
+                               "allowed, or metrics.tls cert_file/key_file do not form an "
+                               "unencrypted PEM key and its certificate)"
+                             : "metrics: cannot listen on %s (in use, or not allowed)",
                  m->listen);
         return MKB_ERR_IO;
     }
-    log_info("metrics", "serving /metrics, /healthz and /readyz on http://%s", m->listen);
+    bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+    log_info("metrics", "serving /metrics, /healthz and /readyz on %s://%s%s",
+             m->tls_cert ? "https" : "http", m->listen,
+             m->username ? " (basic authentication)" : "");
+    if (!loopback && !m->username)
+        log_warn("metrics", "the endpoint on %s is open to anyone who can reach it: set "
+                            "metrics.username and metrics.password_file, or listen on 127.0.0.1",
+                 m->listen);
     return MKB_OK;
 }
 
@@ -290,9 +417,19 @@ void metrics_destroy(metrics_t *m)
         return;
     if (m->daemon)
         MHD_stop_daemon(m->daemon);
-    for (size_t i = 0; i < ROUTE_SLOTS; i++)
+    for (size_t i = 0; m->routes && i < ROUTE_SLOTS; i++)
         free(atomic_load(&m->routes[i].name));
     free(m->routes);
     free(m->listen);
+    free(m->username);
+    if (m->password)
+        memset(m->password, 0, strlen(m->password));
+    free(m->password);
+    free(m->tls_cert_file);
+    free(m->tls_key_file);
+    free(m->tls_cert);
+    if (m->tls_key)
+        memset(m->tls_key, 0, strlen(m->tls_key));
+    free(m->tls_key);
     free(m);
 }

@@ -105,7 +105,16 @@ int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int ma
         return MKB_OK;
     }
     case NORM_PAYLOAD_TEXT: {
-        json_t *s = json_stringn(data, len); /* NULL on invalid UTF-8 or NUL */
+        /* json_stringn takes NUL bytes (the value would carry \u0000, which
+         * the JSON route refuses): refuse them here too. */
+        const char *nul = memchr(data, '\0', len);
+        if (nul) {
+            snprintf(why, why_size, "payload has a NUL byte at offset %zu; text is UTF-8 without "
+                                    "NUL",
+                     (size_t)(nul - (const char *)data));
+            return MKB_ERR_INVAL;
+        }
+        json_t *s = json_stringn(data, len); /* NULL on invalid UTF-8 */
         if (!s) {
             snprintf(why, why_size, "payload is not valid UTF-8 text");
             return MKB_ERR_INVAL;

@@ -13,6 +13,7 @@ struct ynode {
     ynode_type_t type;
     int line, col;
     int quoted;
+    int from_env; /* the scalar was one ${VAR} set in the environment */
     const char *file; /* borrowed from the tree */
     char *text;       /* scalar */
     size_t text_len;
@@ -40,6 +41,7 @@ static int ynode_add(ynode_t *parent, ynode_t *kid)
 {
     if (parent->nkids == parent->cap) {
         size_t cap = parent->cap ? parent->cap * 2 : 8;
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         ynode_t **k = realloc(parent->kids, cap * sizeof(*k));
         if (!k)
             return MKB_ERR_NOMEM;
@@ -51,9 +53,10 @@ static int ynode_add(ynode_t *parent, ynode_t *kid)
 }
 
 /* Replaces ${VAR} / ${VAR:-default} from the environment. */
-static int expand_env(const char *in, size_t len, char **out, size_t *out_len, char *err,
-                      size_t err_size)
+static int expand_env(const char *in, size_t len, char **out, size_t *out_len, int *from_env,
+                      char *err, size_t err_size)
 {
+    *from_env = 0;
     size_t cap = len + 1, n = 0;
     char *buf = malloc(cap);
     if (!buf)
@@ -95,6 +98,7 @@ static int expand_env(const char *in, size_t len, char **out, size_t *out_len, c
             if (val && *val) {
                 piece = val;
                 plen = strlen(val);
+                *from_env = i == 0 && inner + 3 == len; /* nothing else written around it */
             } else if (dflt) {
                 piece = dflt;
                 plen = (size_t)(close - dflt);
@@ -179,7 +183,7 @@ static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errst
                 node->type = YNODE_SCALAR;
                 node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
                 rc = expand_env((const char *)ev.data.scalar.value, ev.data.scalar.length,
-                                &node->text, &node->text_len, err, sizeof(err));
+                                &node->text, &node->text_len, &node->from_env, err, sizeof(err));
                 if (rc == MKB_ERR_CONFIG)
                     snprintf(errstr, errstr_size, "%s:%d:%d: %s", t->file, line, col, err);
             } else {
@@ -207,7 +211,8 @@ static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errst
             break;
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:
-            depth--;
+            if (depth > 0) /* libyaml balances them; the analyzer cannot know */
+                depth--;
             break;
         default:
             break;
@@ -302,6 +307,7 @@ int ynode_col(const ynode_t *n) { return n->col; }
 const char *ynode_scalar(const ynode_t *n) { return n->type == YNODE_SCALAR ? n->text : NULL; }
 size_t ynode_scalar_len(const ynode_t *n) { return n->type == YNODE_SCALAR ? n->text_len : 0; }
 int ynode_scalar_quoted(const ynode_t *n) { return n->quoted; }
+int ynode_scalar_from_env(const ynode_t *n) { return n->from_env; }
 
 const char *ynode_type_name(ynode_type_t type)
 {

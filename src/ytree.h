@@ -36,6 +36,9 @@ const char *ynode_scalar(const ynode_t *n);
 size_t ynode_scalar_len(const ynode_t *n);
 /* True when the scalar was written in quotes ("5" is a string, 5 a number). */
 int ynode_scalar_quoted(const ynode_t *n);
+/* True when the whole scalar was one ${VAR} taken from the environment (the
+ * file does not hold the value: config uses it to spot secrets written in). */
+int ynode_scalar_from_env(const ynode_t *n);
 
 /* Number of entries of a map or items of a sequence. */
 size_t ynode_len(const ynode_t *n);

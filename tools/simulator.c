@@ -13,6 +13,8 @@
  * Exit status: 0, 1 if the broker cannot be reached, 2 for a usage error. */
 #define _POSIX_C_SOURCE 200809L
 #include <MQTTAsync.h>
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -37,12 +39,13 @@ static int on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     (void)ctx;
     printf("[actuator] %.*s %.*s\n", tlen ? tlen : (int)strlen(topic), topic, m->payloadlen,
            (char *)m->payload);
-    fflush(stdout);
+    (void)fflush(stdout);
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1;
 }
 
+// NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
 static void on_connected(void *ctx, char *cause)
 {
     (void)cause;
@@ -52,6 +55,7 @@ static void on_connected(void *ctx, char *cause)
     MQTTAsync_subscribe(c, "sites/+/hvac/+/set", 1, &ro); /* again after a reconnect */
 }
 
+// NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
 static void on_lost(void *ctx, char *cause)
 {
     (void)ctx;
@@ -115,6 +119,23 @@ static void usage(FILE *f)
           f);
 }
 
+/* The whole of S as a number, or -1, which the range checks in main reject. */
+static int arg_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < 0 || v > INT_MAX ? -1 : (int)v;
+}
+
+static double arg_double(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    return errno || end == s || *end ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
     const char *uri = "tcp://127.0.0.1:1883";
@@ -133,15 +154,15 @@ int main(int argc, char **argv)
         } else if (v && strcmp(a, "--uri") == 0)
             uri = argv[++i];
         else if (v && strcmp(a, "--rate") == 0)
-            rate = atof(argv[++i]);
+            rate = arg_double(argv[++i]);
         else if (v && strcmp(a, "--sites") == 0)
-            sites = atoi(argv[++i]);
+            sites = arg_int(argv[++i]);
         else if (v && strcmp(a, "--units") == 0)
-            units = atoi(argv[++i]);
+            units = arg_int(argv[++i]);
         else if (v && strcmp(a, "--seconds") == 0)
-            seconds = atoi(argv[++i]);
+            seconds = arg_int(argv[++i]);
         else if (v && strcmp(a, "--qos") == 0)
-            qos = atoi(argv[++i]);
+            qos = arg_int(argv[++i]);
         else {
             fprintf(stderr, "mqtt-kafka-bridge-sim: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -152,8 +173,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mqtt-kafka-bridge-sim: --rate > 0, --sites/--units >= 1, --qos 0..2\n");
         return 2;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    (void)signal(SIGINT, on_signal);
+    (void)signal(SIGTERM, on_signal);
     char id[64];
     snprintf(id, sizeof(id), "mkb-sim-%d", (int)getpid());
     MQTTAsync c;
@@ -190,7 +211,7 @@ int main(int argc, char **argv)
             break;
         for (int s = 1; s <= sites && !stop; s++)
             for (int u = 1; u <= units && !stop; u++) {
-                int t = (int)((round * 7 + s * 13 + u * 5) % 100);
+                int t = (int)((round * 7 + (long)s * 13 + (long)u * 5) % 100);
                 snprintf(topic, sizeof(topic), "sites/s%d/hvac/u%d/telemetry", s, u);
                 snprintf(payload, sizeof(payload),
                          "{\"temp_f\":%d.%d,\"rh\":%d,\"aqi\":%d,\"ts\":%lld}", 60 + t / 5,

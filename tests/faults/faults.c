@@ -112,7 +112,7 @@ static void addnote(row_t *r, const char *fmt, ...)
 {
     size_t used = strlen(r->notes);
     if (used && used < sizeof(r->notes) - 2) {
-        strcat(r->notes, "; ");
+        memcpy(r->notes + used, "; ", 3);
         used += 2;
     }
     va_list ap;
@@ -159,8 +159,8 @@ static long long kcount(const char *topic)
 {
     static rd_kafka_t *rk;
     static int fails;
-    char err[512];
     if (!rk) {
+        char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
                           sizeof(err));
@@ -188,10 +188,10 @@ static long long kcount(const char *topic)
  * timeout (the caller reads what is there and reports the loss). */
 static bool wait_settled(const char *topic, long long want, int still_ms, int timeout_ms)
 {
-    long long last = -2, have = -1;
+    long long last = -2;
     long long still_since = now_ms(), deadline = now_ms() + timeout_ms, next_note = 0;
     while (now_ms() < deadline) {
-        have = kcount(topic);
+        long long have = kcount(topic);
         if (have != last) {
             last = have;
             still_since = now_ms();
@@ -1110,8 +1110,8 @@ int main(int argc, char **argv)
                         "MKB_BRIDGE_BIN set (make faults)\n");
         return 2;
     }
-    const char *s = getenv("MKB_FAULTS_SEED");
-    seed = s && *s ? strtoul(s, NULL, 10)
+    const char *seed_env = getenv("MKB_FAULTS_SEED");
+    seed = seed_env && *seed_env ? strtoul(seed_env, NULL, 10)
                    : (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
     fprintf(stderr, "faults: seed %lu (MKB_FAULTS_SEED=%lu reproduces the random delays)\n", seed,
             seed);

@@ -4,9 +4,18 @@
 #   harness_start DIR   start both under DIR, wait until each answers, write
 #                       DIR/env (MKB_MQTT_URI, MKB_MQTT_PORT, MKB_KAFKA_BOOTSTRAP,
 #                       MKB_KAFKA_NODES)
-#                       plus MKB_MQTT_TLS_URI (TLS listener) and MKB_TLS_DIR
-#                       (ca.crt, client.crt/key, other-ca.crt), MKB_MQTT_AUTH_URI
-#                       (user "bridge", password in MKB_MQTT_PASSWORD_FILE)
+#                       plus MKB_MQTT_TLS_URI (TLS listener), MKB_MQTTS_URI
+#                       (mutual TLS: a client certificate from the test CA
+#                       required), MKB_MQTT_TLS_WRONGHOST_URI (TLS with a
+#                       certificate for DNS:wrong.example only), MKB_TLS_DIR
+#                       (the files certs.sh makes:
+#                       ca.crt, client.crt/key, other-ca.crt, rogue-client.*),
+#                       MKB_MQTT_AUTH_URI (user "bridge", password in
+#                       MKB_MQTT_PASSWORD_FILE), MKB_KAFKA_SASL_SSL_BOOTSTRAP
+#                       (each node's SASL_SSL listener: SCRAM-SHA-512 and PLAIN,
+#                       server certificate from the test CA; user
+#                       MKB_KAFKA_SASL_USER, password in
+#                       MKB_KAFKA_SASL_PASSWORD_FILE)
 #   harness_stop DIR    stop both (TERM, then KILL after a grace period) and
 #                       any process still running from DIR; fail if one was left
 # MKB_KAFKA_NODES (read by harness_start): 1 (default) is one combined
@@ -18,10 +27,14 @@
 # each. MKB_KAFKA_BOOTSTRAP then lists all three. Ready means a metadata
 # request (kcat -L) to each node lists 3 brokers. ctl.sh kills, stops and
 # restarts single nodes and finds partition leaders.
-# Needs: mosquitto, mosquitto_pub, kcat, java 17, the jars from `make deps`,
-# and tests/harness/freeport (built by make).
+# Kafka's PLAINTEXT listener stays the default, inter-broker and controller
+# one; SASL_SSL is for clients only. Failed authentications are logged by the
+# broker (kafka.log: "Failed authentication with").
+# Needs: mosquitto, mosquitto_pub, kcat, openssl, java 17, the jars from
+# `make deps`, and tests/harness/freeport (built by make).
 # shellcheck shell=bash
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/common.sh"
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/certs.sh"
 HARNESS_FREEPORT=${HARNESS_FREEPORT:-$MKB_ROOT/build/freeport}
 HARNESS_KAFKA_HEAP=${HARNESS_KAFKA_HEAP:--Xms256m -Xmx768m}
 HARNESS_KAFKA_NODE_HEAP=${HARNESS_KAFKA_NODE_HEAP:--Xms128m -Xmx512m} # per cluster node
@@ -63,28 +76,6 @@ harness_kafka_ready() {
     kcat -b "$1" -L -m 3 2>/dev/null | grep -q "^ ${2:-1} brokers:"
 }
 
-# A test CA, a server certificate for 127.0.0.1/localhost, a client
-# certificate, and a second CA that signed nothing we use (for "wrong CA").
-harness_make_tls() {
-    local d=$1/tls
-    mkdir -p "$d"
-    (
-        cd "$d" || exit 1
-        for ca in ca other-ca; do
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-                -keyout $ca.key -out $ca.crt -days 2 -subj "/CN=mkb test $ca" 2>/dev/null
-        done
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext
-        for who in server client; do
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-                -keyout $who.key -out $who.csr -subj "/CN=mkb test $who" 2>/dev/null
-            openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-                -days 2 -out $who.crt $( [ $who = server ] && echo -extfile server.ext ) 2>/dev/null
-        done
-        chmod 644 ./*.key
-    )
-}
-
 harness_run_mosquitto() { # DIR: start (or restart) with the config already written
     local dir=$1 port
     port=$(sed -n 's/^listener \([0-9]*\) 127.0.0.1$/\1/p' "$dir/mosquitto/mosquitto.conf" | head -1)
@@ -95,7 +86,7 @@ harness_run_mosquitto() { # DIR: start (or restart) with the config already writ
 }
 
 harness_start_mosquitto() {
-    local dir=$1 port=$2 tls_port=$3 auth_port=$4
+    local dir=$1 port=$2 tls_port=$3 auth_port=$4 mtls_port=$5 wrong_port=$6
     mkdir -p "$dir/mosquitto/data"
     harness_make_tls "$dir" || { harness_log "cannot make test certificates (openssl)"; return 1; }
     # A user for the password listener (tests read it from MKB_MQTT_PASSWORD_FILE).
@@ -124,6 +115,18 @@ require_certificate false
 listener $auth_port 127.0.0.1
 allow_anonymous false
 password_file $dir/mosquitto/passwd
+listener $mtls_port 127.0.0.1
+allow_anonymous true
+cafile $dir/tls/ca.crt
+certfile $dir/tls/server.crt
+keyfile $dir/tls/server.key
+require_certificate true
+listener $wrong_port 127.0.0.1
+allow_anonymous true
+cafile $dir/tls/ca.crt
+certfile $dir/tls/wronghost.crt
+keyfile $dir/tls/wronghost.key
+require_certificate false
 CONF
     harness_run_mosquitto "$dir"
 }
@@ -152,6 +155,9 @@ appender.out.layout.type = PatternLayout
 appender.out.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.out.ref = OUT
+# "Failed authentication with /127.0.0.1 (...)", one line per refused client
+logger.auth.name = org.apache.kafka.common.network.Selector
+logger.auth.level = INFO
 CONF
 }
 
@@ -165,22 +171,53 @@ harness_kafka_format() {
     local dir=$1 nd=$2 id=$3 kafka_java
     harness_kafka_java "$dir" "${4:-}"
     "${kafka_java[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$id" \
-        -c "$nd/server.properties" > "$nd/format.log" 2>&1 || {
+        -c "$nd/server.properties" \
+        --add-scram "SCRAM-SHA-512=[name=\"bridge\",password=\"$(cat "$dir/kafka/sasl-password")\"]" \
+        > "$nd/format.log" 2>&1 || {
         harness_log "kafka storage format failed ($nd):"; cat "$nd/format.log" >&2; return 1; }
 }
 
+# harness_kafka_sasl_init DIR: the user "bridge" gets a fresh random password
+# (DIR/kafka/sasl-password): for SCRAM-SHA-512, added at storage format, and
+# for PLAIN, in the listener's JAAS line.
+harness_kafka_sasl_init() {
+    mkdir -p "$1/kafka"
+    openssl rand -hex 16 > "$1/kafka/sasl-password"
+}
+
+# harness_kafka_security DIR: server.properties lines for the SASL_SSL
+# listener (SCRAM-SHA-512 and PLAIN; the test CA's server certificate as a
+# PEM keystore). Clients only: brokers and controllers talk PLAINTEXT.
+# PLAIN is there because librdkafka before 2.6.1 (Debian 12 has 2.0.2) sends
+# a SCRAM nonce that Kafka 4 refuses (librdkafka PR 4895): with it, SCRAM
+# fails even with the right password.
+harness_kafka_security() {
+    local pw
+    pw=$(cat "$1/kafka/sasl-password")
+    cat <<CONF
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_bridge="$pw";
+ssl.keystore.type=PEM
+ssl.keystore.location=$1/tls/server.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$1/tls/ca.crt
+CONF
+}
+
 harness_start_kafka() {
-    local dir=$1 port=$2 cport=$3
+    local dir=$1 port=$2 cport=$3 sport=$4
     harness_kafka_jars || return 1
-    mkdir -p "$dir/kafka"
+    harness_kafka_sasl_init "$dir"
     cat > "$dir/kafka/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+$(harness_kafka_security "$dir")
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/kafka/data
 num.partitions=1
@@ -198,20 +235,21 @@ CONF
     harness_run_kafka "$dir"
 }
 
-# harness_start_kafka_cluster DIR PORT1 CPORT1 PORT2 CPORT2 ...: one combined
-# broker+controller per (broker port, controller port) pair, node.id 1..N,
+# harness_start_kafka_cluster DIR PORT1 CPORT1 SPORT1 PORT2 CPORT2 SPORT2 ...:
+# one combined broker+controller per (broker port, controller port, SASL_SSL
+# port) triple, node.id 1..N,
 # under DIR/kafka/nodeN; all formatted with one cluster id, started together,
 # ready when every node's metadata lists all N brokers.
 harness_start_kafka_cluster() {
     local dir=$1
     shift
-    local n=$(($# / 2)) i voters="" nd id
+    local n=$(($# / 3)) i voters="" nd id
     local -a ports=("$@")
     harness_kafka_jars || return 1
     for ((i = 1; i <= n; i++)); do
-        voters+="${voters:+,}$i@127.0.0.1:${ports[2 * i - 1]}"
+        voters+="${voters:+,}$i@127.0.0.1:${ports[3 * i - 2]}"
     done
-    mkdir -p "$dir/kafka"
+    harness_kafka_sasl_init "$dir"
     harness_kafka_log4j "$dir"
     id=$(harness_kafka_cluster_id)
     for ((i = 1; i <= n; i++)); do
@@ -221,10 +259,11 @@ harness_start_kafka_cluster() {
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:${ports[2 * i - 2]},CONTROLLER://127.0.0.1:${ports[2 * i - 1]}
-advertised.listeners=PLAINTEXT://127.0.0.1:${ports[2 * i - 2]}
+listeners=PLAINTEXT://127.0.0.1:${ports[3 * i - 3]},CONTROLLER://127.0.0.1:${ports[3 * i - 2]},SASL_SSL://127.0.0.1:${ports[3 * i - 1]}
+advertised.listeners=PLAINTEXT://127.0.0.1:${ports[3 * i - 3]},SASL_SSL://127.0.0.1:${ports[3 * i - 1]}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+$(harness_kafka_security "$dir")
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$nd/data
 num.partitions=1
@@ -280,14 +319,24 @@ harness_kafka_node_dir() { # DIR N: node N's directory (DIR/kafka if single)
 }
 
 harness_kafka_node_port() { # NODEDIR: the node's PLAINTEXT port
-    sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' \
+    sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\).*$/\1/p' \
         "$1/server.properties"
 }
 
-harness_kafka_bootstrap() { # DIR: host:port of every node, comma separated
-    local nd list=""
+harness_kafka_node_sasl_port() { # NODEDIR: the node's SASL_SSL port
+    sed -n 's/^advertised.listeners=.*SASL_SSL:\/\/127.0.0.1:\([0-9]*\).*$/\1/p' \
+        "$1/server.properties"
+}
+
+harness_kafka_bootstrap() { # DIR [sasl]: host:port of every node, comma separated
+    local nd list="" port
     for nd in $(harness_kafka_node_dirs "$1"); do
-        list+="${list:+,}127.0.0.1:$(harness_kafka_node_port "$nd")"
+        if [ "${2:-}" = sasl ]; then
+            port=$(harness_kafka_node_sasl_port "$nd")
+        else
+            port=$(harness_kafka_node_port "$nd")
+        fi
+        list+="${list:+,}127.0.0.1:$port"
     done
     echo "$list"
 }
@@ -407,16 +456,19 @@ harness_start() {
     esac
     mkdir -p "$dir"
     [ -x "$HARNESS_FREEPORT" ] || { harness_log "$HARNESS_FREEPORT missing; run make"; return 1; }
-    # mosquitto: 0 (plain), 3 (TLS), 4 (password); kafka node 1: 1, 2 (controller);
-    # a cluster's nodes 2 and 3: 5, 6 and 7, 8.
-    mapfile -t ports < <("$HARNESS_FREEPORT" $((nodes == 1 ? 5 : 9))) || return 1
-    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" "${ports[4]}" ||
+    # mosquitto: 0 (plain), 3 (TLS), 4 (password), 5 (mutual TLS), 13 (TLS, a
+    # certificate for another host name); kafka node 1: 1, 2 (controller), 6
+    # (SASL_SSL); a cluster's nodes 2 and 3: 7, 8, 9 and 10, 11, 12.
+    mapfile -t ports < <("$HARNESS_FREEPORT" 14) || return 1
+    harness_start_mosquitto "$dir" "${ports[0]}" "${ports[3]}" "${ports[4]}" "${ports[5]}" \
+        "${ports[13]}" ||
         { harness_dump "$dir"; return 1; }
     if [ "$nodes" = 1 ]; then
-        harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" || { harness_dump "$dir"; return 1; }
+        harness_start_kafka "$dir" "${ports[1]}" "${ports[2]}" "${ports[6]}" ||
+            { harness_dump "$dir"; return 1; }
     else
-        harness_start_kafka_cluster "$dir" "${ports[1]}" "${ports[2]}" "${ports[5]}" \
-            "${ports[6]}" "${ports[7]}" "${ports[8]}" || { harness_dump "$dir"; return 1; }
+        harness_start_kafka_cluster "$dir" "${ports[1]}" "${ports[2]}" "${ports[6]}" \
+            "${ports[@]:7:6}" || { harness_dump "$dir"; return 1; }
     fi
     bootstrap=$(harness_kafka_bootstrap "$dir")
     cat > "$dir/env" <<ENV
@@ -426,9 +478,14 @@ MKB_MQTT_URI=tcp://127.0.0.1:${ports[0]}
 MKB_KAFKA_BOOTSTRAP=$bootstrap
 MKB_KAFKA_NODES=$nodes
 MKB_MQTT_TLS_URI=ssl://127.0.0.1:${ports[3]}
+MKB_MQTTS_URI=ssl://127.0.0.1:${ports[5]}
+MKB_MQTT_TLS_WRONGHOST_URI=ssl://127.0.0.1:${ports[13]}
 MKB_TLS_DIR=$dir/tls
 MKB_MQTT_AUTH_URI=tcp://127.0.0.1:${ports[4]}
 MKB_MQTT_PASSWORD_FILE=$dir/mosquitto/password
+MKB_KAFKA_SASL_SSL_BOOTSTRAP=$(harness_kafka_bootstrap "$dir" sasl)
+MKB_KAFKA_SASL_USER=bridge
+MKB_KAFKA_SASL_PASSWORD_FILE=$dir/kafka/sasl-password
 ENV
     harness_log "mosquitto on 127.0.0.1:${ports[0]}, kafka on $bootstrap (dir $dir)"
 }

@@ -164,6 +164,7 @@ void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_
 {
     const char *dir = itest_env("MKB_HARNESS_DIR");
     const char *bin = itest_env("MKB_BRIDGE_BIN");
+    // cppcheck-suppress ctuuninitvar ; B is an out parameter, filled here
     snprintf(b->config_path, sizeof(b->config_path), "%s/%s.yaml", dir, name);
     snprintf(b->log_path, sizeof(b->log_path), "%s/%s.log", dir, name);
     FILE *f = fopen(b->config_path, "w");
@@ -325,8 +326,11 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
         /* Keep at most 500 unacknowledged (under maxInflight). */
         while (i - atomic_load(&st.acked) - atomic_load(&st.failed) >= 500)
             itest_sleep_ms(1);
-        if (itest_publish_pause_us)
-            usleep((useconds_t)itest_publish_pause_us);
+        if (itest_publish_pause_us) {
+            struct timespec pause_ts = {itest_publish_pause_us / 1000000,
+                                        (long)(itest_publish_pause_us % 1000000) * 1000};
+            nanosleep(&pause_ts, NULL);
+        }
         rc = MQTTAsync_send(c, topic, len, payload, qos, 0, &ro);
         ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish %d: %s", i, MQTTAsync_strerror(rc));
     }
@@ -487,8 +491,8 @@ void itest_free_strings(char **s, size_t n)
 long long itest_kafka_count(const char *topic)
 {
     static rd_kafka_t *rk; /* one client per test process, reused */
-    char err[512];
     if (!rk) {
+        char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
                           sizeof(err));

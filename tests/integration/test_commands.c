@@ -510,17 +510,25 @@ START_TEST(test_invalid_to_dead_letters)
     actuator_start(&a, f.client, f.filter);
     cfix_start(&f);
     produce(f.cmd_topic, 1, 1, 0, "not json %d");
+    /* Values that would leave their topic level: another device's topic
+     * ("s1/hvac/u9" as a site), all of them ("+"). */
+    produce(f.cmd_topic, 1, 1, 0, "{\"site\":\"s1/hvac/u9\",\"unit\":\"u0\",\"seq\":%d}");
+    produce(f.cmd_topic, 1, 1, 0, "{\"site\":\"+\",\"unit\":\"u0\",\"seq\":%d}");
     produce(f.cmd_topic, 1, 1, 0, "{\"site\":\"s1\",\"unit\":\"u0\",\"seq\":%d}");
     ck_assert_msg(actuator_wait(&a, 1, 30000), "the valid command did not arrive");
     ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
     char **vals, **hdrs;
     size_t count;
-    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, NULL, &hdrs);
-    ck_assert_uint_eq(count, 1);
+    itest_kafka_read_all(dlq, 3, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 3);
     ck_assert_str_eq(vals[0], "not json 0");
     ck_assert_msg(strstr(hdrs[0], "mkb.reason=value is not JSON") &&
                       strstr(hdrs[0], "mkb.command=setpoint"),
                   "%s", hdrs[0]);
+    ck_assert_msg(strstr(hdrs[1], "mkb.reason=a value put into the MQTT topic has a '/'"), "%s",
+                  hdrs[1]);
+    ck_assert_msg(strstr(hdrs[2], "mkb.reason=a value put into the MQTT topic has a '+'"), "%s",
+                  hdrs[2]);
     ck_assert_uint_eq(actuator_count(&a), 1);
     itest_free_strings(vals, count);
     itest_free_strings(hdrs, count);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -605,6 +606,158 @@ START_TEST(test_readyz_mqtt_outage)
 }
 END_TEST
 
+/* ---- basic authentication, HTTPS, limits ---------------------------------- */
+
+/* Runs a shell command; returns its exit status (or -1) and its output in
+ * OUT (NUL-terminated, truncated to SIZE). */
+static int run_cmd(const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p != NULL, "popen %s: %s", cmd, strerror(errno));
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* curl over HTTPS to the endpoint; returns the HTTP status (0: no answer).
+ * USERPASS "user:pass" or NULL; CURL_ARGS more arguments. Headers and body
+ * land in OUT. */
+static int curl_status(const char *ca, int port, const char *path, const char *userpass,
+                       const char *curl_args, char *out, size_t size)
+{
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "curl -sS -D - --max-time 10 %s%s%s %s %s%s "
+                       "'https://127.0.0.1:%d%s' -w '\\nstatus=%%{http_code}\\n' 2>&1",
+                       userpass ? "-u '" : "", userpass ? userpass : "", userpass ? "'" : "",
+                       curl_args, ca ? "--cacert " : "", ca ? ca : "", port, path) > 0);
+    run_cmd(cmd, out, size);
+    free(cmd);
+    const char *st = strstr(out, "status=");
+    return st ? atoi(st + 7) : 0;
+}
+
+/* An open TCP connection to the endpoint that says nothing. */
+static int idle_conn(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    return fd;
+}
+
+/* metrics.username/password_file and metrics.tls: HTTPS only, 401 without
+ * the right credentials, 431 for an oversized request, 8 connections from
+ * one address at most; the password is never in the (debug) log. */
+START_TEST(test_auth_tls_limits)
+{
+    const char *dir = itest_env("MKB_HARNESS_DIR");
+    char key[600], crt[600], pwf[600], out[65536], cmd[2400];
+    snprintf(key, sizeof(key), "%s/metrics-%d.key", dir, (int)getpid());
+    snprintf(crt, sizeof(crt), "%s/metrics-%d.crt", dir, (int)getpid());
+    snprintf(pwf, sizeof(pwf), "%s/metrics-%d.pw", dir, (int)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+             "2>&1",
+             key, crt);
+    ck_assert_msg(run_cmd(cmd, out, sizeof(out)) == 0, "openssl: %s", out);
+    const char *password = "Scrape-Me-7f3a91";
+    itest_write_file(pwf, password);
+    ck_assert(chmod(pwf, 0600) == 0 && chmod(key, 0600) == 0);
+
+    itest_fix_t f;
+    itest_fix_init(&f, "mauth", 1, NULL);
+    int port = free_port();
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
+                       "kafka:\n  bootstrap: %s\n"
+                       "log_level: debug\n"
+                       "metrics:\n  listen: \"127.0.0.1:%d\"\n  username: prom\n"
+                       "  password_file: %s\n  tls: { cert_file: %s, key_file: %s }\n%s",
+                       itest_env("MKB_MQTT_URI"), f.client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       port, pwf, crt, key, f.routes) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, f.client, cfg);
+    char good[128];
+    snprintf(good, sizeof(good), "prom:%s", password);
+
+    /* Right credentials over HTTPS, verified against the test certificate. */
+    int st = 0;
+    for (int i = 0; i < 100 && st != 200; i++, itest_sleep_ms(100))
+        st = curl_status(crt, port, "/readyz", good, "", out, sizeof(out));
+    ck_assert_msg(st == 200, "GET /readyz with credentials: %d\n%s", st, out);
+    st = curl_status(crt, port, "/metrics", good, "", out, sizeof(out));
+    ck_assert_msg(st == 200 && strstr(out, "mkb_build_info{"), "GET /metrics: %d\n%s", st, out);
+
+    /* No, or wrong, credentials: 401 with a Basic challenge, on every path. */
+    const char *paths[] = {"/metrics", "/healthz", "/readyz", "/nope"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        st = curl_status(crt, port, paths[i], NULL, "", out, sizeof(out));
+        ck_assert_msg(st == 401, "GET %s without credentials: %d\n%s", paths[i], st, out);
+        ck_assert_msg(strcasestr(out, "WWW-Authenticate: Basic realm=\"mqtt-kafka-bridge\""),
+                      "401 without a Basic challenge:\n%s", out);
+        ck_assert_msg(!strstr(out, "mkb_"), "a 401 carried metrics:\n%s", out);
+    }
+    st = curl_status(crt, port, "/metrics", "prom:wrong", "", out, sizeof(out));
+    ck_assert_msg(st == 401, "wrong password: %d\n%s", st, out);
+    snprintf(cmd, sizeof(cmd), "root:%s", password);
+    st = curl_status(crt, port, "/metrics", cmd, "", out, sizeof(out));
+    ck_assert_msg(st == 401, "wrong user name: %d\n%s", st, out);
+
+    /* HTTPS only: plain HTTP gets no HTTP answer; a client that does not
+     * trust the certificate refuses it (curl exit 60). */
+    http_resp_t r;
+    ck_assert_msg(http_request(port, "GET", "/healthz", &r) != 0 || r.status != 200,
+                  "plain HTTP answered %d", r.status);
+    http_free(&r);
+    snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 -u '%s' https://127.0.0.1:%d/healthz 2>&1",
+             good, port);
+    int rc = run_cmd(cmd, out, sizeof(out));
+    ck_assert_msg(rc == 60, "curl without the CA: exit %d (want 60)\n%s", rc, out);
+
+    /* A request larger than 64 KiB of headers: 431, and the server lives. */
+    const size_t big_len = (size_t)100 * 1024;
+    char *big = malloc(big_len + 64);
+    ck_assert_ptr_nonnull(big);
+    int pre = snprintf(big, 64, "-H 'X-Big: ");
+    memset(big + pre, 'a', big_len);
+    memcpy(big + pre + big_len, "'", 2);
+    st = curl_status(crt, port, "/healthz", good, big, out, sizeof(out));
+    free(big);
+    ck_assert_msg(st == 431, "100 KiB header: %d (want 431)\n%.400s", st, out);
+
+    /* Eight idle connections from this address: the ninth is refused; once
+     * they are closed, requests are served again. */
+    int fds[8];
+    for (int i = 0; i < 8; i++)
+        fds[i] = idle_conn(port);
+    itest_sleep_ms(300);
+    st = curl_status(crt, port, "/healthz", good, "", out, sizeof(out));
+    ck_assert_msg(st == 0, "a ninth connection from one address was served: %d\n%s", st, out);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    st = 0;
+    for (int i = 0; i < 50 && st != 200; i++, itest_sleep_ms(100))
+        st = curl_status(crt, port, "/healthz", good, "", out, sizeof(out));
+    ck_assert_msg(st == 200, "after closing the idle connections: %d\n%s", st, out);
+
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    char *log = read_text(b.log_path);
+    ck_assert_msg(strstr(log, "on https://127.0.0.1:") && strstr(log, "(basic authentication)"),
+                  "no HTTPS/basic authentication start line in the log");
+    ck_assert_msg(strstr(log, " DEBUG "), "the log is not at debug level");
+    ck_assert_msg(!strstr(log, password), "the metrics password is in the log");
+    free(log);
+    free(cfg);
+    itest_fix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -612,6 +765,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_endpoints);
     tcase_add_test(tc, test_promtool_and_counts);
+    tcase_add_test(tc, test_auth_tls_limits);
     suite_add_tcase(s, tc);
     TCase *prom = tcase_create("prometheus");
     tcase_set_timeout(prom, 180);

@@ -256,9 +256,9 @@ START_TEST(test_kafka_outage)
 {
     const int n = 20000;
 #ifdef __SANITIZE_ADDRESS__
-    const long rss_bound_kib = 256 * 1024; /* ASan's shadow memory and quarantine */
+    const long rss_bound_kib = 256L * 1024; /* ASan's shadow memory and quarantine */
 #else
-    const long rss_bound_kib = 32 * 1024; /* measured ~13 MiB with a 2 MiB queue */
+    const long rss_bound_kib = 32L * 1024; /* measured ~13 MiB with a 2 MiB queue */
 #endif
     itest_fix_t f;
     itest_fix_init(&f, "koutage", 1, NULL);

@@ -116,6 +116,7 @@ static bool nsock_recv(nsock_t *s, int timeout_ms, char *msg, size_t cap, pid_t 
         return false;
     union {
         struct cmsghdr h;
+        // cppcheck-suppress unusedStructMember ; sizes the union for CMSG_SPACE, read through h
         char buf[CMSG_SPACE(sizeof(struct ucred))];
     } ctl;
     struct iovec iov = {.iov_base = msg, .iov_len = cap - 1};
@@ -142,7 +143,7 @@ typedef struct {
     nsock_t ns;
     char *topic, *client;
     int ready, watchdogs, stopping, statuses, foreign;
-    long long ready_at, last_wd, max_wd_gap, first_wd, last_wd_at;
+    long long ready_at, max_wd_gap, first_wd, last_wd_at;
     char last_status[512];
     char exec[1024]; /* the unit's ExecStart= */
     long long started_at;

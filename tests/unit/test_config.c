@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const good =
@@ -207,6 +208,106 @@ START_TEST(test_secret_files)
 }
 END_TEST
 
+/* Writes TEXT to a new file under /tmp with MODE; returns its path (freed by
+ * the caller). */
+static char *write_mode(const char *text, mode_t mode)
+{
+    char *path = strdup("/tmp/mkb-cfg-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    ck_assert(fchmod(fd, mode) == 0);
+    close(fd);
+    return path;
+}
+
+/* Loads PATH, which must be valid; returns its warnings ("" if none). */
+static char *warnings_of(const char *path)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    int rc = config_load(path, &cfg, &errors);
+    ck_assert_msg(rc == MKB_OK, "%s", errors ? errors : "?");
+    char *w = strdup(cfg->warnings ? cfg->warnings : "");
+    config_destroy(cfg);
+    return w;
+}
+
+START_TEST(test_secret_readable_warning)
+{
+    setenv("MKB_TEST_SECRET", "from-env-pw", 1);
+    char *pw = write_mode("file-pw\n", 0644);
+    char *text = NULL;
+    ck_assert(asprintf(&text,
+                       "mqtt:\n"
+                       "  uri: tcp://h:1\n"
+                       "  username: u\n"
+                       "  password: literal-mqtt-pw\n"
+                       "kafka:\n"
+                       "  bootstrap: h:1\n"
+                       "  properties:\n"
+                       "    sasl.password: ${MKB_TEST_SECRET}\n"
+                       "    ssl.key.password: \"literal-key-pw\"\n"
+                       "metrics:\n"
+                       "  listen: 9464\n"
+                       "  username: prom\n"
+                       "  password_file: %s\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
+                       pw) > 0);
+    /* Every user can read the file: each secret written in it, and the
+     * password file, are named with their position; values never shown. */
+    char *cfgpath = write_mode(text, 0644);
+    char *w = warnings_of(cfgpath);
+    char want[600];
+    snprintf(want, sizeof(want), "%s:4:13: warning: mqtt.password: %s holds a secret and every "
+             "user can read it (mode 0644); chmod o-r %s\n", cfgpath, cfgpath, cfgpath);
+    ck_assert_msg(strstr(w, want), "%s", w);
+    snprintf(want, sizeof(want), "%s:9:23: warning: kafka.properties.ssl.key.password: %s holds",
+             cfgpath, cfgpath);
+    ck_assert_msg(strstr(w, want), "%s", w);
+    snprintf(want, sizeof(want), "%s:13:18: warning: metrics.password_file: %s holds a secret",
+             cfgpath, pw);
+    ck_assert_msg(strstr(w, want), "%s", w);
+    /* ${ENV}: the file does not hold it. */
+    ck_assert_msg(!strstr(w, "sasl.password"), "%s", w);
+    ck_assert_msg(!strstr(w, "literal") && !strstr(w, "file-pw") && !strstr(w, "from-env"), "%s",
+                  w);
+    free(w);
+    /* Readable by owner and group only: no warning at all. */
+    ck_assert(chmod(cfgpath, 0640) == 0 && chmod(pw, 0600) == 0);
+    w = warnings_of(cfgpath);
+    ck_assert_str_eq(w, "");
+    free(w);
+    unlink(cfgpath);
+    unlink(pw);
+    free(cfgpath);
+    free(pw);
+    free(text);
+    unsetenv("MKB_TEST_SECRET");
+}
+END_TEST
+
+START_TEST(test_metrics_auth_keys)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\n"
+                       "kafka: { bootstrap: h:1 }\n"
+                       "metrics: { listen: 9464, username: prom, tls: { cert_file: c.pem } }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:3:36: error: metrics.username: needs metrics.password or "
+                            "metrics.password_file"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "error: metrics.tls: give both cert_file and key_file"), "%s", e);
+    free(e);
+    e = load_err("mqtt: { uri: tcp://h:1 }\n"
+                 "kafka: { bootstrap: h:1 }\n"
+                 "metrics: { password: x }\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:3:22: error: metrics.password: needs metrics.username"), "%s",
+                  e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_edit_distance)
 {
     ck_assert_uint_eq(config_edit_distance("kitten", "sitting"), 3);
@@ -257,6 +358,8 @@ int main(void)
     tcase_add_test(tc, test_edit_distance);
     tcase_add_test(tc, test_list_key_twice);
     tcase_add_test(tc, test_secret_files);
+    tcase_add_test(tc, test_secret_readable_warning);
+    tcase_add_test(tc, test_metrics_auth_keys);
     tcase_add_test(tc, test_docs_cover_every_key);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -250,6 +250,20 @@ START_TEST(test_payload_kinds)
     run(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"), "s/a/b/t", "\xff\xfe", &g);
     ck_assert_msg(strstr(g.text[0], "not valid UTF-8"), "%s", g.text[0]);
     got_free(&g);
+    /* jansson would take a NUL (and the value would carry \u0000): refused */
+    config_t *cfg = cfg_of(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"));
+    mapper_t *m = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(mapper_new(cfg, &m, &errors), MKB_OK);
+    mqtt_msg_t msg = {.topic = "s/a/b/t", .topic_len = 7, .payload = "a\0b", .payload_len = 3};
+    mapper_result_t res;
+    ck_assert_int_eq(mapper_process(m, &msg, collect, &g, &res), MKB_OK);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "payload has a NUL byte at offset 1; text is UTF-8 without NUL"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    mapper_destroy(m);
+    config_destroy(cfg);
 }
 END_TEST
 
@@ -392,6 +406,76 @@ START_TEST(test_limits)
     got_free(&g);
     mapper_destroy(m);
     config_destroy(cfg);
+}
+END_TEST
+
+/* Hostile topics: deeper than routes match (a dead letter, not silently
+ * unmatched), filters deeper than that (a compile error), rendered Kafka
+ * topics with the reason they are illegal; and an oversized payload's dead
+ * letter cut to the limit, with the original size. */
+START_TEST(test_hostile_topics_and_cut_dead_letter)
+{
+    const char *routes = "limits: { max_payload_bytes: 8 }\n"
+                         "routes:\n  - name: all\n    mqtt: { filter: \"#\" }\n"
+                         "    kafka: { topic: \"{mqtt.topic}\" }\n    payload: raw\n";
+    buf_t t = {0};
+    for (int i = 0; i < 129; i++)
+        buf_append_str(&t, i ? "/a" : "a");
+    buf_terminate(&t);
+    got_t g = {0};
+    mapper_result_t res = run(routes, t.p, "x", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "DLQ -|dlq|a/a/") &&
+                      strstr(g.text[0], "|mkb.reason=topic of 129 levels; routes match at most "
+                                        "128;mkb.mqtt.topic=a/a/"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    t.len -= 2; /* 128 levels: matched, then refused as a Kafka topic name */
+    buf_terminate(&t);
+    run(routes, t.p, "x", &g);
+    ck_assert_msg(strstr(g.text[0], "DLQ all|dlq|a/a/") &&
+                      strstr(g.text[0], "...' is not a valid Kafka topic name (255 characters; 1 "
+                                        "to 249 are allowed)"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    run(routes, "caf\xc3\xa9", "x", &g);
+    ck_assert_msg(strstr(g.text[0], "rendered topic 'caf\\xc3\\xa9' is not a valid Kafka topic "
+                                    "name (byte 0xc3 at 4 is not allowed"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    run(routes, "a/b", "x", &g);
+    ck_assert_msg(strstr(g.text[0], "rendered topic 'a/b' is not a valid Kafka topic name ('/' "
+                                    "at 2 is not allowed: only a-z A-Z 0-9 . _ -)"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    run(routes, "..", "x", &g);
+    ck_assert_msg(strstr(g.text[0], "('.' and '..' are not allowed)"), "%s", g.text[0]);
+    got_free(&g);
+    run(routes, "ok", "0123456789", &g);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=payload of 10 bytes exceeds the limit of 8 "
+                                    "(limits.max_payload_bytes); the dead letter keeps the first 8 "
+                                    "bytes;mkb.route=all;mkb.mqtt.topic=ok;mkb.mqtt.qos=1;"
+                                    "mkb.value.bytes=10;|01234567") &&
+                      strlen(strrchr(g.text[0], '|')) == 9,
+                  "%s", g.text[0]);
+    got_free(&g);
+    run(routes, "ok", "01234567", &g); /* at the limit: a record */
+    ck_assert_str_eq(g.text[0], "all|ok|ok|1795860000000||01234567");
+    got_free(&g);
+    buf_reset(&t);
+    for (int i = 0; i < 129; i++)
+        buf_append_str(&t, i ? "/a" : "a");
+    buf_terminate(&t);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg, "routes:\n  - name: f\n    mqtt: { filter: \"%s\" }\n"
+                             "    kafka: { topic: t }\n",
+                       t.p) > 0);
+    char *e = compile_errors(cfg);
+    ck_assert_msg(strstr(e, "more than 128 levels (topics deeper than that are dead letters)"),
+                  "%s", e);
+    free(e);
+    free(cfg);
+    buf_free(&t);
 }
 END_TEST
 
@@ -572,6 +656,7 @@ int main(void)
     tcase_add_test(tc, test_timestamps);
     tcase_add_test(tc, test_explode);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_hostile_topics_and_cut_dead_letter);
     tcase_add_test(tc, test_fan_out_and_unmatched);
     tcase_add_test(tc, test_compile_errors);
     tcase_add_test(tc, test_examples);

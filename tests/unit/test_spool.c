@@ -513,6 +513,24 @@ START_TEST(test_unusable_dir)
 }
 END_TEST
 
+/* A record that says it has key (or value) bytes but no pointer to them is
+ * refused, not copied from NULL (found by clang-tidy's analyzer). */
+START_TEST(test_null_with_length)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    mapper_record_t r = {.route = "r", .topic = "t.one", .key = NULL, .key_len = 5,
+                         .value = "v", .value_len = 1};
+    ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_ERR_INVAL);
+    r = (mapper_record_t){.route = "r", .topic = "t.one", .value = NULL, .value_len = 3};
+    ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_ERR_INVAL);
+    spool_stats_t st;
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.appended, 0);
+    spool_close(s);
+}
+END_TEST
+
 /* A file size limit stands in for a full disk: the write fails, the partial
  * record is taken back, and everything committed before it is intact. */
 START_TEST(test_write_refused)
@@ -578,6 +596,7 @@ int main(void)
     tcase_add_test(tc, test_block_when_full);
     tcase_add_test(tc, test_drop_oldest);
     tcase_add_test(tc, test_unusable_dir);
+    tcase_add_test(tc, test_null_with_length);
     tcase_add_test(tc, test_write_refused);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -1,0 +1,1294 @@
+/* Hostile input end to end: real Mosquitto -> the bridge binary -> real
+ * Kafka. Oversized payloads, deep JSON, huge arrays, invalid UTF-8 and NUL
+ * bytes in payloads and topics, illegal rendered Kafka topic names, topics up
+ * to the MQTT maximum of 65,535 bytes and a flood of distinct topics. Each
+ * test checks the outcome record by record (dead letters with their reason
+ * and original bytes), then that the bridge is still healthy: a good message
+ * sent after the hostile ones arrives, the process is running, SIGTERM ends
+ * it with status 0 (nothing lost), and its memory stayed bounded.
+ * Messages Mosquitto itself refuses (invalid UTF-8 or U+0000 in a topic) are
+ * sent over a plain socket, since Paho would not send them. */
+#define _GNU_SOURCE /* asprintf, memmem */
+#include "itest.h"
+
+#include <MQTTAsync.h>
+#include <check.h>
+
+#include "check_run.h"
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- Kafka records, binary safe ----------------------------------------- */
+
+#define MAX_HDRS 16
+
+typedef struct {
+    char *val, *key; /* NUL-terminated copies; the lengths are exact */
+    size_t len, klen;
+    size_t nh;
+    char *hname[MAX_HDRS], *hval[MAX_HDRS];
+    size_t hlen[MAX_HDRS];
+} rec_t;
+
+typedef struct {
+    rec_t *r;
+    size_t n;
+} recs_t;
+
+static void recs_free(recs_t *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->r[i].val);
+        free(rs->r[i].key);
+        for (size_t j = 0; j < rs->r[i].nh; j++) {
+            free(rs->r[i].hname[j]);
+            free(rs->r[i].hval[j]);
+        }
+    }
+    free(rs->r);
+    rs->r = NULL;
+    rs->n = 0;
+}
+
+static char *copy_bytes(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    ck_assert(s != NULL);
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Reads partition 0 of TOPIC from the start until at least EXPECT records
+ * and the end were seen, or TIMEOUT_MS passed. */
+static recs_t read_records(const char *topic, size_t expect, int timeout_ms)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
+                      sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", "itest-limits", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    ck_assert_msg(rk != NULL, "consumer: %s", err);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    ck_assert(rd_kafka_assign(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    recs_t rs = {0};
+    size_t cap = 0;
+    bool at_end = false;
+    long long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline && !(at_end && rs.n >= expect)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            at_end = true;
+        } else if (m->err) {
+            fprintf(stderr, "limits: consume %s: %s\n", topic, rd_kafka_message_errstr(m));
+        } else {
+            at_end = false;
+            if (rs.n == cap) {
+                cap = cap ? cap * 2 : 64;
+                rs.r = realloc(rs.r, cap * sizeof(*rs.r));
+                ck_assert(rs.r != NULL);
+            }
+            rec_t *r = &rs.r[rs.n++];
+            memset(r, 0, sizeof(*r));
+            r->val = copy_bytes(m->payload, m->len);
+            r->len = m->len;
+            r->key = copy_bytes(m->key, m->key_len);
+            r->klen = m->key_len;
+            rd_kafka_headers_t *hs = NULL;
+            if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const char *name;
+                const void *v;
+                size_t vlen;
+                while (r->nh < MAX_HDRS && rd_kafka_header_get_all(hs, r->nh, &name, &v, &vlen) ==
+                                               RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    r->hname[r->nh] = strdup(name);
+                    r->hval[r->nh] = copy_bytes(v, vlen);
+                    r->hlen[r->nh++] = vlen;
+                }
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rs;
+}
+
+/* The value of header NAME of R (its length in *LEN), or NULL. */
+static const char *header(const rec_t *r, const char *name, size_t *len)
+{
+    for (size_t i = 0; i < r->nh; i++) {
+        if (strcmp(r->hname[i], name) == 0) {
+            *len = r->hlen[i];
+            return r->hval[i];
+        }
+    }
+    return NULL;
+}
+
+static bool header_is(const rec_t *r, const char *name, const void *want, size_t want_len)
+{
+    size_t len;
+    const char *v = header(r, name, &len);
+    return v && len == want_len && memcmp(v, want, len) == 0;
+}
+
+static bool header_has(const rec_t *r, const char *name, const char *part)
+{
+    size_t len;
+    const char *v = header(r, name, &len);
+    return v && memmem(v, len, part, strlen(part)) != NULL;
+}
+
+/* ---- MQTT publishing through Paho --------------------------------------- */
+
+typedef struct {
+    MQTTAsync c;
+    int version;
+    atomic_int connected, acked, failed;
+    int sent;
+} pub_t;
+
+static void p_connected(void *ctx, char *cause)
+{
+    (void)cause;
+    atomic_store(&((pub_t *)ctx)->connected, 1);
+}
+static void p_ok(void *ctx, MQTTAsync_successData *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->acked, 1);
+}
+static void p_fail(void *ctx, MQTTAsync_failureData *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->failed, 1);
+}
+static void p_ok5(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->acked, 1);
+}
+static void p_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+    (void)r;
+    atomic_fetch_add(&((pub_t *)ctx)->failed, 1);
+}
+
+static void pub_open(pub_t *p, int version)
+{
+    memset(p, 0, sizeof(*p));
+    p->version = version;
+    char *id = itest_unique("limits-pub");
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.MQTTVersion = version;
+    co.maxBufferedMessages = 2000;
+    ck_assert_int_eq(MQTTAsync_createWithOptions(&p->c, itest_env("MKB_MQTT_URI"), id,
+                                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &co),
+                     MQTTASYNC_SUCCESS);
+    free(id);
+    MQTTAsync_setConnected(p->c, p, p_connected);
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
+    if (version == MQTTVERSION_5)
+        o = o5;
+    else
+        o.MQTTVersion = version;
+    o.maxInflight = 1000;
+    ck_assert_int_eq(MQTTAsync_connect(p->c, &o), MQTTASYNC_SUCCESS);
+    long long deadline = now_ms() + 10000;
+    while (!atomic_load(&p->connected) && now_ms() < deadline)
+        itest_sleep_ms(10);
+    ck_assert_msg(atomic_load(&p->connected), "publisher could not connect");
+}
+
+/* Queues one QoS 1 message (at most 500 unacknowledged). */
+static void pub_send(pub_t *p, const char *topic, const void *payload, size_t len)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.context = p;
+    if (p->version == MQTTVERSION_5) {
+        ro.onSuccess5 = p_ok5;
+        ro.onFailure5 = p_fail5;
+    } else {
+        ro.onSuccess = p_ok;
+        ro.onFailure = p_fail;
+    }
+    while (p->sent - atomic_load(&p->acked) - atomic_load(&p->failed) >= 500)
+        itest_sleep_ms(1);
+    int rc;
+    for (;;) {
+        rc = MQTTAsync_send(p->c, topic, (int)len, payload, 1, 0, &ro);
+        if (rc != MQTTASYNC_MAX_BUFFERED_MESSAGES)
+            break;
+        itest_sleep_ms(1);
+    }
+    ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish to %.60s...: %s", topic,
+                  MQTTAsync_strerror(rc));
+    p->sent++;
+}
+
+/* Waits until N messages in all were acknowledged; none may have failed. */
+static void pub_wait(pub_t *p, int n)
+{
+    long long deadline = now_ms() + 60000;
+    while (atomic_load(&p->acked) + atomic_load(&p->failed) < n && now_ms() < deadline)
+        itest_sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&p->failed), 0);
+    ck_assert_int_eq(atomic_load(&p->acked), n);
+}
+
+static void pub_close(pub_t *p)
+{
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(p->c, &d);
+    MQTTAsync_destroy(&p->c);
+}
+
+/* ---- MQTT over a plain socket, for what Paho refuses to send ------------ */
+
+static int mqtt_socket(void)
+{
+    const char *uri = itest_env("MKB_MQTT_URI"); /* tcp://127.0.0.1:PORT */
+    const char *colon = strrchr(uri, ':');
+    ck_assert(colon != NULL);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(fd >= 0);
+    ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
+                  strerror(errno));
+    return fd;
+}
+
+static size_t put_varint(unsigned char *p, size_t v)
+{
+    size_t n = 0;
+    do {
+        unsigned char b = v % 128;
+        v /= 128;
+        p[n++] = (unsigned char)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+static void send_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return; /* the broker closed it: the caller sees that on read */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one packet's first byte within TIMEOUT_MS: the packet type byte, 0
+ * if the broker closed the connection, -1 on timeout. Drains the rest. */
+static int read_packet(int fd, int timeout_ms, unsigned char *body, size_t *body_len)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    if (poll(&pf, 1, timeout_ms) <= 0)
+        return -1;
+    unsigned char type;
+    if (recv(fd, &type, 1, 0) != 1)
+        return 0;
+    size_t len = 0, mul = 1;
+    unsigned char b;
+    do {
+        if (recv(fd, &b, 1, MSG_WAITALL) != 1)
+            return 0;
+        len += (b & 127) * mul;
+        mul *= 128;
+    } while (b & 128);
+    unsigned char buf[256];
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got < sizeof(buf) ? len - got : sizeof(buf);
+        ssize_t r = recv(fd, buf, want, MSG_WAITALL);
+        if (r <= 0)
+            return 0;
+        if (body && got == 0) {
+            memcpy(body, buf, (size_t)r < 16 ? (size_t)r : 16);
+            *body_len = (size_t)r < 16 ? (size_t)r : 16;
+        }
+        got += (size_t)r;
+    }
+    return type;
+}
+
+/* Connects with protocol level LEVEL (4: 3.1.1, 5) and publishes one QoS 1
+ * message on the raw topic bytes TOPIC[0..TLEN). Returns what came back:
+ * "puback", "closed", "disconnect(0xNN)" or "timeout". */
+static const char *raw_publish(int level, const unsigned char *topic, size_t tlen,
+                               const char *payload, char *out, size_t out_size)
+{
+    int fd = mqtt_socket();
+    char id[64];
+    snprintf(id, sizeof(id), "limits-raw-%d-%lld", (int)getpid(), now_ms());
+    unsigned char pkt[1024], var[1024];
+    size_t v = 0;
+    const unsigned char proto[] = {0, 4, 'M', 'Q', 'T', 'T'};
+    memcpy(var, proto, sizeof(proto));
+    v += sizeof(proto);
+    var[v++] = (unsigned char)level;
+    var[v++] = 0x02; /* clean session / clean start */
+    var[v++] = 0;
+    var[v++] = 30; /* keepalive */
+    if (level == 5)
+        var[v++] = 0; /* no properties */
+    size_t il = strlen(id);
+    var[v++] = (unsigned char)(il >> 8);
+    var[v++] = (unsigned char)il;
+    memcpy(var + v, id, il);
+    v += il;
+    size_t n = 0;
+    pkt[n++] = 0x10;
+    n += put_varint(pkt + n, v);
+    memcpy(pkt + n, var, v);
+    n += v;
+    send_all(fd, pkt, n);
+    unsigned char body[16];
+    size_t blen = 0;
+    int t = read_packet(fd, 5000, body, &blen);
+    ck_assert_msg(t == 0x20 && blen >= 2 && body[1] == 0, "no CONNACK (got %d)", t);
+
+    size_t plen = strlen(payload);
+    size_t rem = 2 + tlen + 2 + (level == 5 ? 1 : 0) + plen;
+    unsigned char *pub = malloc(rem + 8);
+    ck_assert(pub != NULL);
+    n = 0;
+    pub[n++] = 0x32; /* PUBLISH, QoS 1 */
+    n += put_varint(pub + n, rem);
+    pub[n++] = (unsigned char)(tlen >> 8);
+    pub[n++] = (unsigned char)tlen;
+    memcpy(pub + n, topic, tlen);
+    n += tlen;
+    pub[n++] = 0;
+    pub[n++] = 7; /* packet id */
+    if (level == 5)
+        pub[n++] = 0;
+    memcpy(pub + n, payload, plen);
+    n += plen;
+    send_all(fd, pub, n);
+    free(pub);
+    t = read_packet(fd, 5000, body, &blen);
+    if (t == 0x40)
+        snprintf(out, out_size, "puback");
+    else if (t == 0)
+        snprintf(out, out_size, "closed");
+    else if (t == 0xE0)
+        snprintf(out, out_size, "disconnect(0x%02x)", blen ? body[0] : 0);
+    else if (t < 0)
+        snprintf(out, out_size, "timeout");
+    else
+        snprintf(out, out_size, "packet 0x%02x", t);
+    if (t == 0xE0 && read_packet(fd, 2000, NULL, NULL) != 0)
+        snprintf(out + strlen(out), out_size - strlen(out), ", not closed");
+    close(fd);
+    return out;
+}
+
+/* ---- the bridge --------------------------------------------------------- */
+
+static bool alive(const itest_bridge_t *b)
+{
+    return b->pid > 0 && kill(b->pid, 0) == 0;
+}
+
+/* SIGTERM; the bridge must exit 0 (every message in Kafka, nothing lost). */
+static void stop_clean(itest_bridge_t *b)
+{
+    int st = itest_bridge_stop(b, SIGTERM, 60000);
+    if (st != 0)
+        itest_bridge_dump_log(b);
+    ck_assert_int_eq(st, 0);
+}
+
+static char *repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    ck_assert(s != NULL);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* JSON nested D levels: [[[...1...]]]. */
+static char *nested(int d)
+{
+    char *s = malloc((size_t)d * 2 + 2);
+    ck_assert(s != NULL);
+    memset(s, '[', (size_t)d);
+    s[d] = '1';
+    memset(s + d + 1, ']', (size_t)d);
+    s[2 * d + 1] = '\0';
+    return s;
+}
+
+/* A JSON array of N small numbers. */
+static char *array_of(int n)
+{
+    size_t cap = (size_t)n * 8 + 16, len = 0;
+    char *s = malloc(cap);
+    ck_assert(s != NULL);
+    s[len++] = '[';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%d", i ? "," : "", i % 1000);
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* ASan keeps up to 256 MiB of freed blocks in its quarantine, with their
+ * redzones and shadow: measured +316 MiB over the flood's 90,000 messages. */
+#define RSS_SLACK_KIB (512L * 1024)
+#else
+#define RSS_SLACK_KIB 0L
+#endif
+
+/* One hostile message: where it goes, what it is, what must come of it. */
+typedef struct {
+    const char *route; /* json, batch, raw */
+    char *payload;
+    size_t len;
+    const char *reason; /* NULL: it passes; else part of mkb.reason */
+    size_t keep;        /* bytes the dead letter keeps: all but over the size limit */
+} hcase_t;
+
+static hcase_t hc(const char *route, const char *payload, size_t len, const char *reason)
+{
+    hcase_t c = {route, copy_bytes(payload, len), len, reason, len};
+    return c;
+}
+
+static hcase_t hcs(const char *route, const char *payload, const char *reason)
+{
+    return hc(route, payload, strlen(payload), reason);
+}
+
+/* Every kind of hostile payload through one running bridge: each one is a
+ * record or a dead letter with its reason and its original bytes (an
+ * oversized one: its first limits.max_payload_bytes and mkb.value.bytes),
+ * exactly as listed; rendered Kafka topic names a captured level makes
+ * illegal are dead letters saying why; the bridge forwards a good message
+ * afterwards and exits 0. */
+START_TEST(test_hostile_payloads)
+{
+    const size_t max_payload = 262144;
+    char *tj = itest_unique("itest.lim-json"), *tb = itest_unique("itest.lim-batch");
+    char *tr = itest_unique("itest.lim-raw"), *tt = itest_unique("itest.lim-tpl");
+    char *dlq = itest_unique("itest.lim-dlq"), *client = itest_unique("bridge");
+    itest_create_topic(tj);
+    itest_create_topic(tb);
+    itest_create_topic(tr);
+    itest_create_topic(tt);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "limits: { max_payload_bytes: %zu, max_json_depth: 32, "
+                       "max_records_per_message: 1000 }\n"
+                       "routes:\n"
+                       "  - name: json\n"
+                       "    mqtt: { filter: \"lim/%s/json/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "  - name: batch\n"
+                       "    mqtt: { filter: \"lim/%s/batch/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s, key: \"\" }\n"
+                       "    explode: \"\"\n"
+                       "  - name: raw\n"
+                       "    mqtt: { filter: \"lim/%s/raw/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: raw\n"
+                       "  - name: text\n"
+                       "    mqtt: { filter: \"lim/%s/text/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: text\n"
+                       "  - name: tpl\n"
+                       "    mqtt: { filter: \"lim/%s/tpl/{name}/{rest#}\", qos: 1 }\n"
+                       "    kafka: { topic: \"{name}\", key: \"{rest}\", headers: { lvl: "
+                       "\"{name}\" } }\n"
+                       "    payload: raw\n"
+                       "  - name: tpl2\n"
+                       "    mqtt: { filter: \"lim/%s/tpl2/{rest#}\", qos: 1 }\n"
+                       "    kafka: { topic: \"t.{rest}\" }\n"
+                       "    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       max_payload, dlq, tj, dlq, tb, dlq, tr, dlq, tj, dlq, dlq) > 0);
+
+    /* The cases. Payloads that pass on the json route are re-serialized
+     * compactly; those here are compact already, so the value is the input. */
+    hcase_t cs[64];
+    size_t nc = 0;
+    char *big = repeat('a', max_payload + 1);
+    for (size_t k = 0; k < 6; k++) /* {"s":"aaa...a"} */
+        big[k] = "{\"s\":\""[k];
+    big[max_payload - 1] = '"';
+    big[max_payload] = '}';
+    cs[nc] = hc("json", big, max_payload + 1,
+                "payload of 262145 bytes exceeds the limit of 262144 (limits.max_payload_bytes); "
+                "the dead letter keeps the first 262144 bytes");
+    cs[nc++].keep = max_payload;
+    free(big);
+    char *deep = repeat('[', 100000);
+    cs[nc++] = hcs("json", deep, "nested deeper than 32 levels");
+    free(deep);
+    char *d32 = nested(32), *d33 = nested(33);
+    cs[nc++] = hcs("json", d32, NULL);
+    cs[nc++] = hcs("json", d33, "line 1 column 33: nested deeper than 32 levels");
+    free(d32);
+    free(d33);
+    /* Invalid UTF-8 in strings: overlong, surrogate, beyond U+10FFFF, a lone
+     * continuation byte, a truncated sequence, in a key. */
+    const char *bad_utf8[] = {"{\"a\":\"\xc0\xaf\"}",         "{\"a\":\"\xed\xa0\x80\"}",
+                              "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"x\x80\"}",
+                              "{\"a\":\"\xe2\x82\"}",         "{\"\xff\":1}"};
+    for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++)
+        cs[nc++] = hcs("json", bad_utf8[i], "invalid UTF-8 in a string");
+    cs[nc++] = hcs("json", "{\"a\":\"\xc3\xa9\xf0\x9f\x8c\xa1\"}", NULL); /* valid UTF-8 */
+    /* NUL: escaped, raw inside a string, raw after and before the value. */
+    cs[nc++] = hcs("json", "{\"a\":\"\\u0000\"}", "\\u0000 is not allowed");
+    cs[nc++] = hc("json", "{\"a\":\"x\0y\"}", 11, "control character in a string");
+    cs[nc++] = hc("json", "{\"a\":1}\0", 8, "end of input expected");
+    cs[nc++] = hc("json", "\0{\"a\":1}", 8, "invalid token");
+    /* Arrays: one element over max_records_per_message, exactly at it, and a
+     * big array on a route that does not explode it. */
+    char *a1001 = array_of(1001), *a1000 = array_of(1000), *a30k = array_of(30000);
+    cs[nc++] = hcs("batch", a1001,
+                   "1001 records in one message; the limit is 1000 "
+                   "(limits.max_records_per_message)");
+    cs[nc++] = hcs("batch", a1000, NULL);
+    cs[nc++] = hcs("json", a30k, NULL);
+    free(a1001);
+    free(a1000);
+    free(a30k);
+    /* Raw routes: any bytes pass unchanged, NULs included; the size limit
+     * applies to them too. */
+    /* Text routes: UTF-8 without NUL. */
+    cs[nc++] =
+        hc("text", "a\0b", 3, "payload has a NUL byte at offset 1; text is UTF-8 without NUL");
+    cs[nc++] = hcs("text",
+                   "a\xc0\xaf"
+                   "b",
+                   "payload is not valid UTF-8 text");
+    const char raw_bytes[] = {0, (char)0xff, (char)0xfe, '{', 0, '}', (char)0xc0, 0};
+    cs[nc++] = hc("raw", raw_bytes, sizeof(raw_bytes), NULL);
+    char *rbig = repeat('\0', max_payload + 1000);
+    rbig[1] = (char)0xff;
+    cs[nc] = hc("raw", rbig, max_payload + 1000, "payload of 263144 bytes exceeds the limit");
+    cs[nc++].keep = max_payload;
+    free(rbig);
+    const size_t nbatch_records = 1000;
+
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    long rss0 = itest_rss_kib(b.pid);
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    int sent = 0;
+    for (size_t i = 0; i < nc; i++) {
+        char t[400];
+        snprintf(t, sizeof(t), "lim/%s/%s/c%zu", dlq, cs[i].route, i);
+        pub_send(&p, t, cs[i].payload, cs[i].len);
+        sent++;
+    }
+    /* Rendered Kafka topics: one legal, then a space, UTF-8, 250 characters,
+     * "..", and a '/' from a multi-level capture. */
+    char t[600];
+    snprintf(t, sizeof(t), "lim/%s/tpl/%s/a/b", dlq, tt);
+    pub_send(&p, t, "legal", 5);
+    sent++;
+    char *l250 = repeat('a', 250);
+    const char *bad_names[] = {"bad level", "caf\xc3\xa9", l250, ".."};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(t, sizeof(t), "lim/%s/tpl/%s/x", dlq, bad_names[i]);
+        pub_send(&p, t, "illegal", 7);
+        sent++;
+    }
+    free(l250);
+    snprintf(t, sizeof(t), "lim/%s/tpl2/a/b", dlq);
+    pub_send(&p, t, "slash", 5);
+    sent++;
+    const size_t ntpl_dead = 5;
+    /* And after all of it, a good message. */
+    snprintf(t, sizeof(t), "lim/%s/json/good", dlq);
+    pub_send(&p, t, "{\"ok\":true}", 11);
+    sent++;
+    pub_wait(&p, sent);
+    pub_close(&p);
+
+    size_t want_dead = ntpl_dead, want_json = 1, want_raw = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (cs[i].reason)
+            want_dead++;
+        else if (strcmp(cs[i].route, "json") == 0)
+            want_json++;
+        else if (strcmp(cs[i].route, "raw") == 0)
+            want_raw++;
+    }
+    recs_t rj = read_records(tj, want_json, 60000);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    long rss1 = itest_rss_kib(b.pid);
+    recs_t rd = read_records(dlq, want_dead, 30000);
+    recs_t rb = read_records(tb, nbatch_records, 30000);
+    recs_t rr = read_records(tr, want_raw, 30000);
+    recs_t rt = read_records(tt, 1, 30000);
+    fprintf(stderr,
+            "hostile payloads: %d sent; json %zu (want %zu), batch %zu (want %zu), raw %zu "
+            "(want %zu), rendered topic %zu (want 1), dead letters %zu (want %zu); RSS "
+            "%ld KiB at start, %ld KiB after\n",
+            sent, rj.n, want_json, rb.n, nbatch_records, rr.n, want_raw, rt.n, rd.n, want_dead,
+            rss0, rss1);
+    stop_clean(&b);
+
+    ck_assert_uint_eq(rj.n, want_json);
+    ck_assert_uint_eq(rb.n, nbatch_records);
+    ck_assert_uint_eq(rr.n, want_raw);
+    ck_assert_uint_eq(rt.n, 1);
+    ck_assert_uint_eq(rd.n, want_dead);
+    /* Each case by its MQTT topic (the key of its record or dead letter). */
+    size_t jn = 0, rn = 0;
+    for (size_t i = 0; i < nc; i++) {
+        char key[400];
+        snprintf(key, sizeof(key), "lim/%s/%s/c%zu", dlq, cs[i].route, i);
+        if (cs[i].reason) {
+            const rec_t *d = NULL;
+            for (size_t j = 0; j < rd.n && !d; j++)
+                if (rd.r[j].klen == strlen(key) && memcmp(rd.r[j].key, key, rd.r[j].klen) == 0)
+                    d = &rd.r[j];
+            ck_assert_msg(d != NULL, "case %zu (%s): no dead letter", i, cs[i].reason);
+            ck_assert_msg(header_has(d, "mkb.reason", cs[i].reason), "case %zu: reason %s", i,
+                          header(d, "mkb.reason", &(size_t){0}));
+            ck_assert_msg(header_is(d, "mkb.route", cs[i].route, strlen(cs[i].route)),
+                          "case %zu: route", i);
+            ck_assert_msg(header_is(d, "mkb.mqtt.topic", key, strlen(key)), "case %zu", i);
+            ck_assert_msg(d->len == cs[i].keep && memcmp(d->val, cs[i].payload, d->len) == 0,
+                          "case %zu: the dead letter does not hold the first %zu original bytes "
+                          "(%zu)",
+                          i, cs[i].keep, d->len);
+            if (cs[i].keep < cs[i].len) { /* cut: the header says how large it was */
+                char size[32];
+                snprintf(size, sizeof(size), "%zu", cs[i].len);
+                ck_assert_msg(header_is(d, "mkb.value.bytes", size, strlen(size)), "case %zu", i);
+            } else {
+                ck_assert(header(d, "mkb.value.bytes", &(size_t){0}) == NULL);
+            }
+        } else if (strcmp(cs[i].route, "json") == 0) {
+            ck_assert_msg(jn < rj.n && rj.r[jn].klen == strlen(key) &&
+                              memcmp(rj.r[jn].key, key, rj.r[jn].klen) == 0,
+                          "case %zu: json record %zu has another key", i, jn);
+            ck_assert_msg(rj.r[jn].len == cs[i].len &&
+                              memcmp(rj.r[jn].val, cs[i].payload, cs[i].len) == 0,
+                          "case %zu: value %.80s", i, rj.r[jn].val);
+            jn++;
+        } else if (strcmp(cs[i].route, "raw") == 0) {
+            ck_assert_msg(rr.r[rn].len == cs[i].len &&
+                              memcmp(rr.r[rn].val, cs[i].payload, cs[i].len) == 0,
+                          "case %zu: raw bytes changed", i);
+            rn++;
+        }
+    }
+    for (size_t i = 0; i < rb.n; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "%zu", i);
+        ck_assert_str_eq(rb.r[i].val, want);
+    }
+    ck_assert_str_eq(rj.r[rj.n - 1].val, "{\"ok\":true}");
+    ck_assert_str_eq(rt.r[0].key, "a/b");
+    ck_assert(header_is(&rt.r[0], "lvl", tt, strlen(tt)));
+    size_t tpl_dead = 0;
+    for (size_t j = 0; j < rd.n; j++)
+        if (header_has(&rd.r[j], "mkb.reason", "is not a valid Kafka topic name")) {
+            tpl_dead++;
+            ck_assert(header_is(&rd.r[j], "mkb.route", "tpl", 3) ||
+                      header_is(&rd.r[j], "mkb.route", "tpl2", 4));
+        }
+    ck_assert_uint_eq(tpl_dead, ntpl_dead);
+    const char *tpl_why[] = {"(' ' at 4 is not allowed: only a-z A-Z 0-9 . _ -)",
+                             "(byte 0xc3 at 4 is not allowed: only a-z A-Z 0-9 . _ -)",
+                             "(250 characters; 1 to 249 are allowed)",
+                             "('.' and '..' are not allowed)",
+                             "rendered topic 't.a/b' is not a valid Kafka topic name ('/' at 4"};
+    for (size_t k = 0; k < ntpl_dead; k++) {
+        bool found = false;
+        for (size_t j = 0; j < rd.n && !found; j++)
+            found = header_has(&rd.r[j], "mkb.reason", tpl_why[k]);
+        ck_assert_msg(found, "no dead letter with reason %s", tpl_why[k]);
+    }
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+                  rss1);
+    recs_free(&rj);
+    recs_free(&rd);
+    recs_free(&rb);
+    recs_free(&rr);
+    recs_free(&rt);
+    for (size_t i = 0; i < nc; i++)
+        free(cs[i].payload);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(tt);
+    free(tr);
+    free(tb);
+    free(tj);
+}
+END_TEST
+
+static const int versions[] = {MQTTVERSION_5, MQTTVERSION_3_1_1};
+static const int levels[] = {5, 4};
+static const char *const version_names[] = {"5", "3.1.1"};
+
+/* MQTT topics must be valid UTF-8 without U+0000 (MQTT 3.1.1 1.5.3, 5.0
+ * 1.5.4); Mosquitto 2.0 also refuses U+0001..U+001F. It closes the
+ * connection of a client that publishes such a topic (with MQTT 5 after a
+ * DISCONNECT 0x81, malformed packet), nothing reaches the bridge, and good
+ * messages after them are forwarded as usual. Paho refuses to send them. */
+START_TEST(test_invalid_topics_at_the_broker)
+{
+    char *topic = itest_unique("itest.lim-topics"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic(topic);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s, version: \"%s\" }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: all\n"
+                       "    mqtt: { filter: \"lim/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s, headers: { lvl: \"{mqtt.topic}\" } }\n"
+                       "    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, version_names[_i],
+                       itest_env("MKB_KAFKA_BOOTSTRAP"), dlq, topic, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    struct {
+        const char *name, *suffix;
+        size_t len;
+    } bad[] = {
+        {"overlong", "\xc0\xaf", 2},
+        {"surrogate", "\xed\xa0\x80", 3},
+        {"beyond U+10FFFF", "\xf5\x80\x80\x80", 4},
+        {"lone continuation", "a\x80", 2},
+        {"truncated", "\xe2\x82", 2},
+        {"U+0000", "a\0b", 3},
+        {"U+0001 (a control character)", "a\x01", 2},
+    };
+    const size_t nbad = sizeof(bad) / sizeof(bad[0]);
+    char out[64];
+    for (size_t i = 0; i < nbad; i++) {
+        unsigned char t[300];
+        size_t n = (size_t)snprintf((char *)t, sizeof(t), "lim/%s/", topic);
+        memcpy(t + n, bad[i].suffix, bad[i].len);
+        n += bad[i].len;
+        raw_publish(levels[_i], t, n, "bad", out, sizeof(out));
+        fprintf(stderr, "invalid topic, MQTT %s, %s: Mosquitto answered %s\n", version_names[_i],
+                bad[i].name, out);
+        ck_assert_msg(strcmp(out, "closed") == 0 || strncmp(out, "disconnect(0x", 13) == 0,
+                      "%s: %s", bad[i].name, out);
+        ck_assert_msg(!strstr(out, "not closed"), "%s: %s", bad[i].name, out);
+    }
+    unsigned char t[300];
+    size_t n;
+    /* The same socket client with a valid topic is acknowledged. */
+    n = (size_t)snprintf((char *)t, sizeof(t), "lim/%s/raw-ok", topic);
+    ck_assert_str_eq(raw_publish(levels[_i], t, n, "raw-ok", out, sizeof(out)), "puback");
+    /* Paho does not send an invalid topic at all. */
+    pub_t p;
+    pub_open(&p, versions[_i]);
+    char bt[300];
+    snprintf(bt, sizeof(bt), "lim/%s/\xc0\xaf", topic);
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    int prc = MQTTAsync_send(p.c, bt, 3, "bad", 1, 0, &ro);
+    fprintf(stderr, "invalid topic, MQTT %s: Paho's MQTTAsync_send returned %d (%s)\n",
+            version_names[_i], prc, MQTTAsync_strerror(prc));
+    char good[300];
+    snprintf(good, sizeof(good), "lim/%s/good", topic);
+    pub_send(&p, good, "good", 4);
+    /* Valid UTF-8 beyond ASCII is a topic like any other: forwarded, the
+     * bytes unchanged in the key and a header. */
+    char utf8[300];
+    snprintf(utf8, sizeof(utf8), "lim/%s/caf\xc3\xa9-\xf0\x9f\x8c\xa1", topic);
+    pub_send(&p, utf8, "utf8", 4);
+    ck_assert_int_eq(prc, MQTTASYNC_BAD_UTF8_STRING);
+    pub_wait(&p, 2);
+    pub_close(&p);
+
+    size_t want = 3;
+    recs_t r = read_records(topic, want, 30000);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    stop_clean(&b);
+    recs_t d = read_records(dlq, 0, 5000);
+    fprintf(stderr, "invalid topics, MQTT %s: %zu records (want %zu), %zu dead letters\n",
+            version_names[_i], r.n, want, d.n);
+    ck_assert_uint_eq(r.n, want);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert_str_eq(r.r[0].val, "raw-ok");
+    ck_assert_str_eq(r.r[1].val, "good");
+    ck_assert_str_eq(r.r[2].val, "utf8");
+    ck_assert_str_eq(r.r[2].key, utf8);
+    ck_assert(header_is(&r.r[2], "lvl", utf8, strlen(utf8)));
+    recs_free(&r);
+    recs_free(&d);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+/* Payloads larger than Kafka takes, with the default limits: over
+ * limits.max_payload_bytes (1 MiB) by far (8 MiB, 2 MiB), and under it but
+ * over librdkafka's message.max.bytes (1,000,000). Each is a dead letter
+ * without its value (Kafka would refuse it) and with its size; none is lost
+ * (they were before: the dead letter was refused like the record). Without
+ * and with the spool. */
+START_TEST(test_oversized_payloads_default_limits)
+{
+    char *topic = itest_unique("itest.lim-big"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic(topic);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    char spool[600] = "";
+    if (_i) /* with the spool: the records are journaled before the producer sees them */
+        snprintf(spool, sizeof(spool), "spool: { dir: \"%s/%s.spool\" }\n",
+                 itest_env("MKB_HARNESS_DIR"), client);
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "%s"
+                       "routes:\n"
+                       "  - name: raw\n"
+                       "    mqtt: { filter: \"lim/%s/raw/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: raw\n"
+                       "  - name: json\n"
+                       "    mqtt: { filter: \"lim/%s/json/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       spool, topic, topic, topic, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    long rss0 = itest_rss_kib(b.pid);
+    const size_t sizes[] = {8u << 20, 2u << 20, 1040000, 1040000};
+    const char *routes[] = {"raw", "raw", "raw", "json"};
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    for (size_t i = 0; i < 4; i++) {
+        char *pl = repeat('x', sizes[i]);
+        pl[0] = '"';
+        pl[sizes[i] - 1] = '"';
+        char t[300];
+        snprintf(t, sizeof(t), "lim/%s/%s/big%zu", topic, routes[i], i);
+        pub_send(&p, t, pl, sizes[i]);
+        free(pl);
+    }
+    char t[300];
+    snprintf(t, sizeof(t), "lim/%s/raw/good", topic);
+    pub_send(&p, t, "good", 4);
+    pub_wait(&p, 5);
+    pub_close(&p);
+    recs_t r = read_records(topic, 1, 30000);
+    recs_t d = read_records(dlq, 4, 30000);
+    long rss1 = itest_rss_kib(b.pid);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    fprintf(stderr,
+            "oversized%s: %zu records, %zu dead letters; RSS %ld KiB at start, %ld KiB "
+            "after\n",
+            _i ? " (spool)" : "", r.n, d.n, rss0, rss1);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "  dead letter %zu: %zu bytes, mkb.value.bytes %s, reason %s\n", i,
+                d.r[i].len, header(&d.r[i], "mkb.value.bytes", &(size_t){0}),
+                header(&d.r[i], "mkb.reason", &(size_t){0}));
+    stop_clean(&b); /* status 0: nothing was lost */
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.r[0].val, "good");
+    ck_assert_uint_eq(d.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        char t2[300], size[32];
+        snprintf(t2, sizeof(t2), "lim/%s/%s/big%zu", topic, routes[i], i);
+        snprintf(size, sizeof(size), "%zu", sizes[i]);
+        ck_assert_str_eq(d.r[i].key, t2);
+        /* Over the limit: cut to 1 MiB by the mapper, which Kafka still refuses
+         * (message.max.bytes 1000000), so without the value. Under it: refused
+         * by Kafka, without the value. Either way the size is in a header. */
+        ck_assert_uint_eq(d.r[i].len, 0);
+        ck_assert_msg(header_is(&d.r[i], "mkb.value.bytes", size, strlen(size)), "%zu", i);
+        if (sizes[i] > 1048576) /* the mapper's dead letter */
+            ck_assert(header_has(&d.r[i], "mkb.reason", "exceeds the limit of 1048576") &&
+                      header_is(&d.r[i], "mkb.route", routes[i], strlen(routes[i])));
+        else /* the producer's */
+            ck_assert(header_has(&d.r[i], "mkb.reason", "Message size too large") &&
+                      header_is(&d.r[i], "mkb.kafka.topic", topic, strlen(topic)));
+    }
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+                  rss1);
+    recs_free(&r);
+    recs_free(&d);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+/* The broker refuses a record for its topic's max.message.bytes, and the
+ * dead-letter topic refuses the dead letter the same way: it is sent once
+ * more without its value (mkb.value.bytes), not lost (it was before). */
+START_TEST(test_dead_letter_topic_refuses_size)
+{
+    const char *small[] = {"max.message.bytes", "1000", NULL};
+    char *topic = itest_unique("itest.lim-small"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic_cfg(topic, small);
+    itest_create_topic_cfg(dlq, small);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: raw\n"
+                       "    mqtt: { filter: \"lim/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       topic, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    char big[6000]; /* does not compress below 1000 bytes */
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof(big); i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)(x >> 16);
+    }
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    char t[300];
+    snprintf(t, sizeof(t), "lim/%s/big", topic);
+    pub_send(&p, t, big, sizeof(big));
+    /* The broker refuses a whole batch: a record sent with the big one in
+     * the same batch would be dead-lettered with it. Send the good one after. */
+    itest_wait_count(dlq, 1, 30000);
+    snprintf(t, sizeof(t), "lim/%s/good", topic);
+    pub_send(&p, t, "good", 4);
+    pub_wait(&p, 2);
+    pub_close(&p);
+    recs_t r = read_records(topic, 1, 30000);
+    recs_t d = read_records(dlq, 1, 30000);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    fprintf(stderr,
+            "dead-letter topic too small: %zu records, %zu dead letters (%zu bytes, "
+            "mkb.value.bytes %s, reason %s)\n",
+            r.n, d.n, d.n ? d.r[0].len : 0,
+            d.n ? header(&d.r[0], "mkb.value.bytes", &(size_t){0}) : "-",
+            d.n ? header(&d.r[0], "mkb.reason", &(size_t){0}) : "-");
+    stop_clean(&b);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.r[0].val, "good");
+    ck_assert_uint_eq(d.n, 1);
+    ck_assert_uint_eq(d.r[0].len, 0);
+    ck_assert(header_is(&d.r[0], "mkb.value.bytes", "6000", 4));
+    ck_assert(header_has(&d.r[0], "mkb.reason", "MSG_SIZE_TOO_LARGE") &&
+              header_has(&d.r[0], "mkb.reason", "delivery to ") &&
+              header_is(&d.r[0], "mkb.kafka.topic", topic, strlen(topic)));
+    recs_free(&r);
+    recs_free(&d);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+/* Topics up to the MQTT maximum of 65,535 bytes, in one level and in tens
+ * of thousands: forwarded whole (key and header, not cut), or a dead letter
+ * with the reason when they go deeper than routes match or a captured level
+ * makes an illegal Kafka topic name. */
+START_TEST(test_long_topics)
+{
+    char *topic = itest_unique("itest.lim-long"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic(topic);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: all\n"
+                       "    mqtt: { filter: \"lim/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s, headers: { lvl: \"{mqtt.topic}\" } }\n"
+                       "    payload: raw\n"
+                       "  - name: cap\n"
+                       "    mqtt: { filter: \"limcap/%s/{name}\", qos: 1 }\n"
+                       "    kafka: { topic: \"{name}\", key: \"{name}\" }\n"
+                       "    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       topic, topic, topic) > 0);
+    char prefix[300];
+    int pl = snprintf(prefix, sizeof(prefix), "lim/%s/", topic);
+    /* t[0]: 10,000 bytes, one level; t[1]: 65,535 bytes, one level; t[2]: 128
+     * levels; t[3]: 129 levels; t[4]: 65,535 bytes in 201 levels, the most
+     * Mosquitto 2.0 takes; t[5]: a 60,000-byte level captured into the Kafka
+     * topic. */
+    char *t[6];
+    const size_t lens[] = {10000, 65535};
+    for (size_t i = 0; i < 2; i++) {
+        t[i] = repeat('a', lens[i]);
+        memcpy(t[i], prefix, (size_t)pl);
+    }
+    for (size_t i = 2; i < 4; i++) {
+        size_t nlev = i == 2 ? 128 : 129; /* "lim", the run's name, then "x" levels */
+        t[i] = malloc((size_t)pl + 2 * nlev + 1);
+        ck_assert(t[i] != NULL);
+        memcpy(t[i], prefix, (size_t)pl);
+        size_t n = (size_t)pl;
+        for (size_t l = 2; l < nlev; l++)
+            n += (size_t)sprintf(t[i] + n, l + 1 < nlev ? "x/" : "x");
+        t[i][n] = '\0';
+    }
+    t[4] = repeat('a', 65535);
+    memcpy(t[4], prefix, (size_t)pl);
+    for (size_t k = 1; k <= 198; k++) /* "lim", the run's name, then 199 levels */
+        t[4][(size_t)pl + k * 300] = '/';
+    t[5] = repeat('b', 60000);
+    int cl = snprintf(t[5], 60000, "limcap/%s/", topic);
+    t[5][cl] = 'b';
+    size_t levels4 = 1;
+    for (size_t k = 0; k < 65535; k++)
+        levels4 += t[4][k] == '/';
+
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    long rss0 = itest_rss_kib(b.pid);
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    for (size_t i = 0; i < 6; i++) {
+        char pay[32];
+        snprintf(pay, sizeof(pay), "long-%zu", i);
+        pub_send(&p, t[i], pay, strlen(pay));
+    }
+    pub_wait(&p, 6);
+    /* 202 levels: Mosquitto closes the connection (a protocol error), so
+     * deeper topics never reach the bridge; Paho would send it, so send it
+     * over a socket not to lose the publisher. */
+    char *deep = malloc((size_t)pl + (size_t)2 * 202);
+    ck_assert(deep != NULL);
+    size_t dl = (size_t)sprintf(deep, "%s", prefix);
+    for (int l = 2; l < 202; l++)
+        dl += (size_t)sprintf(deep + dl, l + 1 < 202 ? "x/" : "x");
+    char out[64];
+    raw_publish(5, (const unsigned char *)deep, dl, "deep", out, sizeof(out));
+    fprintf(stderr, "long topics: 202 levels, Mosquitto answered %s\n", out);
+    ck_assert_str_eq(out, "disconnect(0x82)");
+    free(deep);
+    char good[400];
+    snprintf(good, sizeof(good), "%sgood", prefix);
+    pub_send(&p, good, "good", 4);
+    pub_wait(&p, 7);
+    pub_close(&p);
+    recs_t r = read_records(topic, 4, 30000);
+    recs_t d = read_records(dlq, 3, 30000);
+    long rss1 = itest_rss_kib(b.pid);
+    ck_assert_msg(alive(&b), "the bridge exited");
+    fprintf(stderr,
+            "long topics: %zu records (want 4), %zu dead letters (want 3); topic of "
+            "%zu levels; RSS %ld KiB at start, %ld KiB after\n",
+            r.n, d.n, levels4, rss0, rss1);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "  dead letter: key of %zu bytes, reason %s\n", d.r[i].klen,
+                header(&d.r[i], "mkb.reason", &(size_t){0}));
+    stop_clean(&b);
+    ck_assert_uint_eq(r.n, 4);
+    ck_assert_uint_eq(d.n, 3);
+    /* Forwarded whole: the key and the header are the full topic. */
+    const size_t fwd[] = {0, 1, 2};
+    for (size_t k = 0; k < 3; k++) {
+        const rec_t *x = &r.r[k];
+        size_t i = fwd[k], tl = strlen(t[i]);
+        char pay[32];
+        snprintf(pay, sizeof(pay), "long-%zu", i);
+        ck_assert_str_eq(x->val, pay);
+        ck_assert_msg(x->klen == tl && memcmp(x->key, t[i], tl) == 0, "key of %zu bytes, want %zu",
+                      x->klen, tl);
+        ck_assert_msg(header_is(x, "lvl", t[i], tl), "header of topic %zu", i);
+    }
+    ck_assert_str_eq(r.r[3].val, "good");
+    /* Too deep for the routes: a dead letter with the reason, no route. */
+    ck_assert_str_eq(d.r[0].val, "long-3");
+    ck_assert(header_is(&d.r[0], "mkb.reason", "topic of 129 levels; routes match at most 128",
+                        strlen("topic of 129 levels; routes match at most 128")));
+    ck_assert(header(&d.r[0], "mkb.route", &(size_t){0}) == NULL);
+    ck_assert_uint_eq(levels4, 201);
+    ck_assert_str_eq(d.r[1].val, "long-4");
+    ck_assert(d.r[1].klen == 65535 && memcmp(d.r[1].key, t[4], 65535) == 0);
+    ck_assert(header_is(&d.r[1], "mkb.mqtt.topic", t[4], 65535));
+    char why[100];
+    snprintf(why, sizeof(why), "topic of %zu levels; routes match at most 128", levels4);
+    ck_assert(header_is(&d.r[1], "mkb.reason", why, strlen(why)));
+    /* A 60,000-byte captured level as a Kafka topic name. */
+    ck_assert_str_eq(d.r[2].val, "long-5");
+    ck_assert(d.r[2].klen == 60000 && memcmp(d.r[2].key, t[5], 60000) == 0);
+    char cwhy[100];
+    snprintf(cwhy, sizeof(cwhy), "(%d characters; 1 to 249 are allowed)", 60000 - cl);
+    ck_assert_msg(header_has(&d.r[2], "mkb.reason", cwhy), "%s",
+                  header(&d.r[2], "mkb.reason", &(size_t){0}));
+    ck_assert(header_is(&d.r[2], "mkb.route", "cap", 3));
+    ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
+                  rss1);
+    recs_free(&r);
+    recs_free(&d);
+    for (size_t i = 0; i < 6; i++)
+        free(t[i]);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 100,000 messages, each on its own topic (lim/<run>/<uuid>/temp), through a
+ * route that captures the device into the key, a header and a field: every
+ * one arrives, and the bridge keeps no state per topic (its memory after all
+ * of them is within a bound of what it was after the first 10,000). */
+START_TEST(test_flood_of_distinct_topics)
+{
+    const int n = 100000, warm = 10000;
+    const long bound_kib = 30L * 1024 + RSS_SLACK_KIB;
+    char *topic = itest_unique("itest.lim-flood"), *dlq = itest_unique("itest.lim-dlq");
+    char *client = itest_unique("bridge");
+    itest_create_topic(topic);
+    itest_create_topic(dlq);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "routes:\n"
+                       "  - name: flood\n"
+                       "    mqtt: { filter: \"lim/%s/{dev}/temp\", qos: 1 }\n"
+                       "    kafka: { topic: %s, key: \"{dev}\", headers: { dev: \"{dev}\" } }\n"
+                       "    add: { dev: \"{dev}\" }\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       topic, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    long rss_start = itest_rss_kib(b.pid), rss_warm = 0, peak = 0;
+    pub_t p;
+    pub_open(&p, MQTTVERSION_5);
+    unsigned seed = (unsigned)getpid() * 2654435761u;
+    long long t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        char t[300], pay[32];
+        seed = seed * 1103515245u + 12345u;
+        snprintf(t, sizeof(t), "lim/%s/%08x-%04x-4%03x-a%03x-%04x%08x/temp", topic, (unsigned)i,
+                 seed >> 16, (unsigned)i % 4096, seed % 4096, (unsigned)i & 0xffff, seed);
+        int len = snprintf(pay, sizeof(pay), "{\"t\":%d}", i);
+        pub_send(&p, t, pay, (size_t)len);
+        if (i + 1 == warm) {
+            pub_wait(&p, warm);
+            itest_wait_count(topic, warm, 60000);
+            rss_warm = itest_rss_kib(b.pid);
+        }
+        if (i % 5000 == 0) {
+            long rss = itest_rss_kib(b.pid);
+            peak = rss > peak ? rss : peak;
+        }
+    }
+    pub_wait(&p, n);
+    pub_close(&p);
+    itest_wait_count(topic, n, 120000);
+    long long secs_ms = now_ms() - t0;
+    long rss_end = itest_rss_kib(b.pid);
+    peak = rss_end > peak ? rss_end : peak;
+    ck_assert_msg(alive(&b), "the bridge exited");
+    fprintf(stderr,
+            "flood: %d distinct topics in %.1f s; RSS %ld KiB at start, %ld KiB after "
+            "%d, %ld KiB after %d (growth %ld KiB, bound %ld), peak %ld KiB\n",
+            n, (double)secs_ms / 1000.0, rss_start, rss_warm, warm, rss_end, n, rss_end - rss_warm,
+            bound_kib, peak);
+    stop_clean(&b);
+    recs_t r = read_records(topic, (size_t)n, 120000);
+    recs_t d = read_records(dlq, 0, 5000);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert_uint_eq(r.n, (size_t)n);
+    char **keys = malloc((size_t)n * sizeof(char *));
+    ck_assert(keys != NULL);
+    for (size_t i = 0; i < r.n; i++) {
+        const rec_t *x = &r.r[i];
+        char want[128];
+        snprintf(want, sizeof(want), "\"dev\":\"%s\"}", x->key);
+        ck_assert_msg(x->klen == 36 && header_is(x, "dev", x->key, x->klen) && strstr(x->val, want),
+                      "record %zu: key %s value %s", i, x->key, x->val);
+        keys[i] = x->key;
+    }
+    qsort(keys, r.n, sizeof(char *), cmp_str);
+    size_t dups = 0;
+    for (size_t i = 1; i < r.n; i++)
+        dups += strcmp(keys[i - 1], keys[i]) == 0;
+    ck_assert_uint_eq(dups, 0);
+    ck_assert_msg(rss_end - rss_warm < bound_kib, "RSS grew by %ld KiB over %d topics",
+                  rss_end - rss_warm, n - warm);
+    free(keys);
+    recs_free(&r);
+    recs_free(&d);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(topic);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("limits");
+    TCase *tc = tcase_create("hostile");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_hostile_payloads);
+    tcase_add_loop_test(tc, test_oversized_payloads_default_limits, 0, 2);
+    tcase_add_test(tc, test_dead_letter_topic_refuses_size);
+    tcase_add_loop_test(tc, test_invalid_topics_at_the_broker, 0, 2);
+    tcase_add_test(tc, test_long_topics);
+    suite_add_tcase(s, tc);
+    TCase *flood = tcase_create("flood");
+    tcase_set_timeout(flood, 600);
+    tcase_add_test(flood, test_flood_of_distinct_topics);
+    suite_add_tcase(s, flood);
+    return check_run(s);
+}
