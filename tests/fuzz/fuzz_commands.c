@@ -8,7 +8,7 @@
  * no key. Templates with {header.NAME} are compiled, not rendered: a
  * record's headers come only from librdkafka's own messages, which cannot be
  * made without a broker. */
-#include "../../src/commands.c"
+#include "../../src/commands.c" /* NOLINT(bugprone-suspicious-include) */
 
 static rd_kafka_t *rk;
 static rd_kafka_topic_t *rkt;
@@ -20,9 +20,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     log_set_level(LOG_LVL_ERROR);
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(kconf, "log_level", "0", err, sizeof(err));
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, err, sizeof(err));
     if (!rk || !(rkt = rd_kafka_topic_new(rk, "hvac.commands", NULL))) {
         fprintf(stderr, "fuzz_commands: %s\n", err);
         abort();
@@ -70,15 +70,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             v = json_loadb(value, vlen, JSON_REJECT_DUPLICATES, &jerr);
         }
         rctx_t r = {&m, v};
-        buf_t out = {0};
-        if (ctmpl_render(&t, &r, &out, why, sizeof(why)) == MKB_OK) {
-            /* buf_terminate: the text is NUL-terminated at len. */
-            if (!out.p || out.p[out.len] != '\0')
-                abort();
-            for (size_t i = 0; i < out.len; i++)
-                sink += (unsigned char)out.p[i];
+        /* The template's own '/', '+' and '#': in an MQTT topic, the
+         * record's values may add none (nor a NUL). */
+        size_t lit[3] = {0, 0, 0};
+        for (size_t i = 0; i < t.n; i++)
+            for (const char *c = t.segs[i].kind == SEG_LIT ? t.segs[i].text : ""; *c; c++)
+                lit[0] += *c == '/', lit[1] += *c == '+', lit[2] += *c == '#';
+        for (int topic = 0; topic < 2; topic++) {
+            buf_t out = {0};
+            if (ctmpl_render(&t, &r, topic, &out, why, sizeof(why)) == MKB_OK) {
+                /* buf_terminate: the text is NUL-terminated at len. */
+                if (!out.p || out.p[out.len] != '\0')
+                    abort();
+                size_t got[3] = {0, 0, 0};
+                for (size_t i = 0; i < out.len; i++) {
+                    sink += (unsigned char)out.p[i];
+                    got[0] += out.p[i] == '/', got[1] += out.p[i] == '+', got[2] += out.p[i] == '#';
+                }
+                if (topic && (memchr(out.p, '\0', out.len) || got[0] != lit[0] ||
+                              got[1] != lit[1] || got[2] != lit[2])) {
+                    fprintf(stderr, "fuzz_commands: a record value added a level or wildcard\n");
+                    abort();
+                }
+                if (topic)
+                    mqtt_topic_ok(&out, why, sizeof(why));
+            }
+            buf_free(&out);
         }
-        buf_free(&out);
         json_decref(v);
     }
     ctmpl_free(&t);

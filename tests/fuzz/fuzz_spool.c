@@ -316,7 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (spool_next(s, &rec, &ticket, id) != MKB_OK || strcmp(rec.topic, "t") != 0 ||
         !rec.profile || strcmp(rec.profile, "p") != 0 || rec.key_len != 1 || !rec.key ||
-        memcmp(rec.key, "k", 1) != 0 || rec.value_len != 5 || memcmp(rec.value, "value", 5) ||
+        memcmp(rec.key, "k", 1) != 0 || rec.value_len != 5 || memcmp(rec.value, "value", 5) != 0 ||
         rec.nheaders != 1 || strcmp(rec.headers[0].name, "h") != 0 ||
         rec.headers[0].value_len != 3 || memcmp(rec.headers[0].value, "v\0w", 3) != 0 ||
         rec.timestamp_ms != 42)

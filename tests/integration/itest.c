@@ -149,7 +149,8 @@ void itest_exec(char *const argv[])
 {
     char *all[96];
     int n = 0;
-    char *wrap = getenv("MKB_BRIDGE_WRAP") ? strdup(getenv("MKB_BRIDGE_WRAP")) : NULL;
+    const char *env = getenv("MKB_BRIDGE_WRAP");
+    char *wrap = env ? strdup(env) : NULL;
     for (char *save = NULL, *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 64;
          w = strtok_r(NULL, " ", &save))
         all[n++] = w;
