@@ -274,7 +274,11 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
     uint32_t klen = get32(b + 16), vlen = get32(b + 20);
     memcpy(recv_ms, b + 24, 8);
     const unsigned char *q = b + BODY_FIXED;
-    if ((size_t)(end - q) < (size_t)plen + 1 + tlen + 1 + (size_t)klen + vlen)
+    /* The checksum only says the bytes are as written, not who wrote them:
+     * the strings must end inside the record (the sender strlen()s them),
+     * and a key length needs a key. */
+    if ((size_t)(end - q) < (size_t)plen + 1 + tlen + 1 + (size_t)klen + vlen || q[plen] != 0 ||
+        q[plen + 1 + tlen] != 0 || (!(flags & FLAG_HAS_KEY) && klen))
         return MKB_ERR_INVAL;
     rec->profile = plen ? (const char *)q : NULL;
     q += plen + 1;
@@ -295,7 +299,7 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
             return MKB_ERR_INVAL;
         uint16_t nlen = get16(q);
         uint32_t hv = get32(q + 2);
-        if ((size_t)(end - q) < 6 + (size_t)nlen + 1 + hv)
+        if ((size_t)(end - q) < 6 + (size_t)nlen + 1 + hv || q[6 + nlen] != 0)
             return MKB_ERR_INVAL;
         s->hdrs[i].name = (const char *)q + 6;
         s->hdrs[i].value = (const char *)q + 6 + nlen + 1;
@@ -591,8 +595,11 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
 
     /* Below the ack mark: delivered (a crash came between the mark and the
      * delete). The rest is checked and replayed from the mark. */
-    while (s->nsegs && s->segs[0].id < s->ack_seg)
+    while (s->nsegs && s->segs[0].id < s->ack_seg) {
+        /* Not counted in s->bytes yet, and seg_delete subtracts it. */
+        atomic_fetch_add(&s->bytes, seg_size(s, s->segs[0].id));
         seg_delete(s, 0);
+    }
     for (size_t i = 0; i < s->nsegs; i++)
         s->segs[i].records =
             seg_recover(s, s->segs[i].id, s->segs[i].id == s->ack_seg ? s->ack_off : 0);

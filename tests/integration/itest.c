@@ -29,6 +29,30 @@ void itest_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+int itest_scale(void)
+{
+    static int scale;
+    if (!scale) {
+        const char *v = getenv("MKB_TEST_SCALE");
+        char *end = NULL;
+        long n = v && *v ? strtol(v, &end, 10) : 1;
+        scale = v && *v && (*end || n < 1 || n > 1000) ? 1 : (int)n;
+    }
+    return scale;
+}
+
+int itest_scale_ms(int ms)
+{
+    long long t = (long long)ms * itest_scale();
+    return t > 3600000 ? 3600000 : (int)t;
+}
+
+int itest_scale_n(int n, int min)
+{
+    int m = n / itest_scale();
+    return m > min ? m : (n < min ? n : min);
+}
+
 const char *itest_env(const char *name)
 {
     const char *v = getenv(name);
@@ -121,6 +145,22 @@ void itest_write_file(const char *path, const char *text)
     ck_assert(rename(tmp, path) == 0);
 }
 
+void itest_exec(char *const argv[])
+{
+    char *all[96];
+    int n = 0;
+    const char *env = getenv("MKB_BRIDGE_WRAP");
+    char *wrap = env ? strdup(env) : NULL;
+    for (char *save = NULL, *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 64;
+         w = strtok_r(NULL, " ", &save))
+        all[n++] = w;
+    for (int i = 0; argv[i] && n < 95; i++)
+        all[n++] = argv[i];
+    all[n] = NULL;
+    execvp(all[0], all);
+    _exit(127);
+}
+
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml)
 {
     const char *dir = itest_env("MKB_HARNESS_DIR");
@@ -146,8 +186,8 @@ void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(bin, bin, "-c", b->config_path, (char *)NULL);
-        _exit(127);
+        char *argv[] = {(char *)bin, "-c", b->config_path, NULL};
+        itest_exec(argv);
     }
 }
 
@@ -166,7 +206,7 @@ static bool file_contains(const char *path, const char *needle)
 
 bool itest_bridge_wait_log(itest_bridge_t *b, const char *needle, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = now_ms() + itest_scale_ms(timeout_ms);
     while (now_ms() < deadline) {
         if (file_contains(b->log_path, needle))
             return true;
@@ -185,7 +225,7 @@ int itest_bridge_stop(itest_bridge_t *b, int sig, int timeout_ms)
     if (b->pid <= 0)
         return -1;
     kill(b->pid, sig);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = now_ms() + itest_scale_ms(timeout_ms);
     int st;
     for (;;) {
         pid_t r = waitpid(b->pid, &st, WNOHANG);
@@ -389,7 +429,7 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
     char **hs = calloc(cap, sizeof(char *));
     ck_assert(vals && ks && hs);
     bool at_end = false;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = now_ms() + itest_scale_ms(timeout_ms);
     while (now_ms() < deadline && !(at_end && count >= expect)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m)
@@ -494,13 +534,14 @@ void itest_start_ready(itest_bridge_t *b, const char *name, const char *cfg)
     itest_bridge_start(b, name, cfg);
     if (!itest_bridge_wait_log(b, "ready: forwarding", 30000)) {
         itest_bridge_dump_log(b);
-        ck_abort_msg("bridge not ready within 30 s");
+        ck_abort_msg("bridge not ready within %d s", itest_scale_ms(30000) / 1000);
     }
 }
 
 void itest_wait_count(const char *topic, long long want, int timeout_ms)
 {
     long long have = -1;
+    timeout_ms = itest_scale_ms(timeout_ms);
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         if ((have = itest_kafka_count(topic)) >= want)
             return;

@@ -12,6 +12,15 @@
  * it is missing. */
 const char *itest_env(const char *name);
 
+/* MKB_TEST_SCALE=N (default 1) for a slow bridge (make valgrind): the
+ * timeouts of the helpers below are N times longer (itest_scale_ms; tests
+ * scale their own waits with it too), and message counts that only load the
+ * bridge are N times smaller (itest_scale_n: N / scale, at least MIN). Counts
+ * a test needs for what it checks (to fill a spool, to span a restart) stay. */
+int itest_scale(void);
+int itest_scale_ms(int ms);
+int itest_scale_n(int n, int min);
+
 /* Sleeps MS milliseconds (between polls of a condition, never instead of one). */
 void itest_sleep_ms(int ms);
 
@@ -48,9 +57,15 @@ typedef struct {
     char log_path[512];
 } itest_bridge_t;
 
-/* Writes CONFIG_YAML to a file and starts $MKB_BRIDGE_BIN -c FILE. The
- * file may be rewritten later (itest_write_file) for a reload. */
+/* Writes CONFIG_YAML to a file and starts $MKB_BRIDGE_BIN -c FILE (under
+ * $MKB_BRIDGE_WRAP if set: a command and options split on spaces, e.g.
+ * valgrind). The file may be rewritten later (itest_write_file) for a
+ * reload. */
 void itest_bridge_start(itest_bridge_t *b, const char *name, const char *config_yaml);
+
+/* In a forked child: execs ARGV (NULL-terminated, ARGV[0] a path) under
+ * $MKB_BRIDGE_WRAP if set; never returns (exit 127 if the exec fails). */
+void itest_exec(char *const argv[]) __attribute__((noreturn));
 
 /* Writes TEXT to PATH (aborts on failure). */
 void itest_write_file(const char *path, const char *text);

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# run.sh TEST...: run each integration test binary (inside with-brokers.sh);
+# run.sh TEST...: run each integration test binary (inside with-brokers.sh;
+# BINARY:TCASE runs one libcheck test case of it);
 # exit non-zero if any failed.
 fail=0
 for t in "$@"; do
     echo "== $t"
-    "$t" || fail=1
+    case $t in
+    *:*) CK_RUN_CASE=${t#*:} "${t%%:*}" || fail=1 ;; # BINARY:TCASE runs that test case only
+    *) "$t" || fail=1 ;;
+    esac
 done
 exit $fail

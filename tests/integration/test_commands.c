@@ -125,6 +125,7 @@ static size_t actuator_count(actuator_t *a)
 
 static bool actuator_wait(actuator_t *a, size_t want, int timeout_ms)
 {
+    timeout_ms = itest_scale_ms(timeout_ms);
     for (int t = 0; t < timeout_ms; t += 100) {
         if (actuator_count(a) >= want)
             return true;
@@ -203,7 +204,8 @@ static void *paced_producer(void *arg)
 {
     paced_t *p = arg;
     for (int i = p->from; i < p->from + p->n; i += 500) {
-        produce_from(p->topic, i, 500, p->keys, 0, NULL);
+        int end = p->from + p->n;
+        produce_from(p->topic, i, end - i < 500 ? end - i : 500, p->keys, 0, NULL);
         itest_sleep_ms(250);
     }
     return NULL;
@@ -296,6 +298,7 @@ static int check_order(actuator_t *a, int keys, int per_key, bool dups_ok, int *
 static void wait_distinct(actuator_t *a, int keys, int n, int timeout_ms)
 {
     int dups;
+    timeout_ms = itest_scale_ms(timeout_ms);
     for (int t = 0; t < timeout_ms; t += 500) {
         if (check_order(a, keys, n / keys, true, &dups) == n)
             return;
@@ -303,11 +306,11 @@ static void wait_distinct(actuator_t *a, int keys, int n, int timeout_ms)
     }
 }
 
-/* 10,000 commands over 50 units on 4 partitions: every one arrives once, in
- * order per unit, with the rendered topic. */
+/* 10,000 commands (MKB_TEST_SCALE: fewer) over 50 units on 4 partitions:
+ * every one arrives once, in order per unit, with the rendered topic. */
 START_TEST(test_order_per_key)
 {
-    const int keys = 50, n = 10000;
+    const int keys = 50, n = itest_scale_n(10000, 1000) / keys * keys;
     cfix_t f;
     cfix_init(&f, "order", 4, NULL);
     actuator_t a;
@@ -324,7 +327,9 @@ START_TEST(test_order_per_key)
     fprintf(stderr, "commands order: produced %d, on MQTT %zu, distinct %d, duplicated %d\n", n,
             actuator_count(&a), distinct, dups);
     ck_assert_int_eq(distinct, n);
-    ck_assert(itest_bridge_wait_log(&f.b, "commands consumed=10000 published=10000", 100));
+    char counts[80];
+    snprintf(counts, sizeof(counts), "commands consumed=%d published=%d", n, n);
+    ck_assert_msg(itest_bridge_wait_log(&f.b, counts, 100), "no '%s' in the log", counts);
     /* The offsets were committed: after a restart only a new command comes
      * (its arrival shows the consumer is reading from the committed end). */
     cfix_start(&f);
@@ -343,17 +348,19 @@ END_TEST
  * in order per unit; what was committed before the kill is not sent again. */
 START_TEST(test_sigkill)
 {
-    const int keys = 20, n = 10000;
+    /* 10,000 (MKB_TEST_SCALE: fewer): a fifth before the start, the kill
+     * once half arrived. */
+    const int keys = 20, n = itest_scale_n(10000, 2000) / keys * keys, first = n / 5;
     cfix_t f;
     cfix_init(&f, "kill", 2, NULL);
     actuator_t a;
     actuator_start(&a, f.client, f.filter);
-    produce(f.cmd_topic, 2000, keys, 0, NULL);
+    produce(f.cmd_topic, first, keys, 0, NULL);
     cfix_start(&f);
-    paced_t job = {f.cmd_topic, 2000, n - 2000, keys};
+    paced_t job = {f.cmd_topic, first, n - first, keys};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, paced_producer, &job), 0);
-    actuator_wait(&a, 5000, 60000);
+    actuator_wait(&a, (size_t)n / 2, 60000);
     ck_assert_int_eq(itest_bridge_stop(&f.b, SIGKILL, 10000), 128 + SIGKILL);
     size_t at = actuator_count(&a);
     ck_assert_msg(at < (size_t)n, "all %zu arrived before the kill: not mid-stream", at);
@@ -379,17 +386,17 @@ END_TEST
  * lost, order per unit kept. */
 START_TEST(test_mosquitto_down)
 {
-    const int keys = 10, n = 3000;
+    const int keys = 10, n = itest_scale_n(3000, 600) / keys * keys, first = n / 10;
     cfix_t f;
     cfix_init(&f, "mdown", 1, NULL);
     actuator_t a;
     actuator_start(&a, f.client, f.filter);
     cfix_start(&f);
-    produce(f.cmd_topic, 300, keys, 0, NULL); /* seq 0..29 */
-    ck_assert(actuator_wait(&a, 300, 60000));
+    produce(f.cmd_topic, first, keys, 0, NULL); /* seq 0..first/keys-1 */
+    ck_assert(actuator_wait(&a, (size_t)first, 60000));
     itest_harness_ctl("stop-mosquitto");
     ck_assert(itest_bridge_wait_log(&f.b, "MQTT disconnected: consumption paused", 15000));
-    produce_from(f.cmd_topic, 300, n - 300, keys, 0, NULL); /* while MQTT is away */
+    produce_from(f.cmd_topic, first, n - first, keys, 0, NULL); /* while MQTT is away */
     itest_sleep_ms(20000);
     size_t during = actuator_count(&a);
     itest_harness_ctl("start-mosquitto");

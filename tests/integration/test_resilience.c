@@ -66,6 +66,7 @@ static void wait_settled(const char *topic, long long want, int timeout_ms)
 {
     long long last = -1;
     int still = 0;
+    timeout_ms = itest_scale_ms(timeout_ms);
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         long long have = itest_kafka_count(topic);
         still = have == last ? still + 100 : 0;
@@ -81,7 +82,7 @@ static void wait_settled(const char *topic, long long want, int timeout_ms)
 
 START_TEST(test_qos_levels)
 {
-    const int n = 500, qos = _i;
+    const int n = itest_scale_n(500, 100), qos = _i;
     itest_fix_t f;
     itest_fix_init(&f, "qos", qos, NULL);
     char *cfg = config(f.client, NULL, NULL, NULL, f.routes);
@@ -298,7 +299,11 @@ START_TEST(test_kafka_outage)
                     "(bound %ld)\n",
             n + 100, count, t.missing, max_rss, rss_bound_kib);
     ck_assert_msg(t.missing == 0, "%d lost", t.missing);
-    ck_assert_msg(max_rss < rss_bound_kib, "peak RSS %ld KiB >= %ld KiB", max_rss, rss_bound_kib);
+    /* Under valgrind (MKB_TEST_SCALE > 1) the process's RSS is mostly
+     * valgrind's own: the bound holds for make check and make asan. */
+    if (itest_scale() == 1)
+        ck_assert_msg(max_rss < rss_bound_kib, "peak RSS %ld KiB >= %ld KiB", max_rss,
+                      rss_bound_kib);
     free(seen);
     itest_free_strings(vals, count);
     free(cfg);
@@ -472,7 +477,7 @@ END_TEST
  * message reaches Kafka once, through one of them. */
 START_TEST(test_shared_subscription)
 {
-    const int n = 2000;
+    const int n = itest_scale_n(2000, 200);
     itest_fix_t f;
     itest_fix_init(&f, "shared", 1, NULL);
     char *c2 = itest_unique("bridge");
@@ -510,7 +515,7 @@ END_TEST
  * every record carries an mkb.id header. */
 START_TEST(test_spool_sigkill)
 {
-    const int n = 20000;
+    const int n = itest_scale_n(20000, 2000); /* MKB_TEST_SCALE: fewer */
     itest_fix_t f;
     itest_fix_init(&f, "spoolkill", 1, NULL);
     char *spool = NULL, *extra = NULL;
@@ -525,7 +530,10 @@ START_TEST(test_spool_sigkill)
     for (int kill = 0; kill < 2; kill++) {
         itest_bridge_start(&b, f.client, cfg);
         long long at = 0;
-        for (int i = 0; i < 3000 && (at = itest_kafka_count(f.topic)) < 3000LL * (kill + 1); i++)
+        /* the kills at 15% and 30% of the stream (or after 6 s) */
+        for (int i = 0; i < 3000 * itest_scale() &&
+                        (at = itest_kafka_count(f.topic)) < (long long)n * 3 / 20 * (kill + 1);
+             i++)
             itest_sleep_ms(2);
         ck_assert_int_eq(itest_bridge_stop(&b, SIGKILL, 10000), 128 + SIGKILL);
         fprintf(stderr, "spool: SIGKILL %d with %lld records in Kafka\n", kill + 1, at);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "check_run.h"
 
@@ -289,6 +290,114 @@ START_TEST(test_flipped_byte)
 }
 END_TEST
 
+/* Record I of BUF (a segment, SIZE bytes) as written by append_n: the
+ * start of its "MKBS" header. */
+static unsigned char *record_at(unsigned char *buf, size_t size, int i)
+{
+    unsigned char *p = buf;
+    for (int k = 0; k < i; k++) {
+        uint32_t len;
+        memcpy(&len, p + 4, 4);
+        p += 12 + len;
+        ck_assert(p + 12 <= buf + size);
+    }
+    ck_assert(memcmp(p, "MKBS", 4) == 0);
+    return p;
+}
+
+/* Its checksum made right again after an edit. */
+static void record_recrc(unsigned char *rec)
+{
+    uint32_t len, c;
+    memcpy(&len, rec + 4, 4);
+    c = (uint32_t)crc32(crc32(0L, Z_NULL, 0), rec + 12, len);
+    memcpy(rec + 8, &c, 4);
+}
+
+/* Found by fuzz_spool: records whose checksum is right but whose body is not
+ * what the writer makes (written by someone else) were handed to the
+ * sender: a topic or header name without its NUL (strlen() then ran past the
+ * record), a key length without a key. They are skipped as damaged. */
+START_TEST(test_valid_crc_malformed_body)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    append_n(s, 1, 4, 0); /* records 1..4: no profile, a key, two headers */
+    spool_close(s);
+    char seg[600];
+    newest_segment(seg, sizeof(seg), true);
+    FILE *f = fopen(seg, "r+b");
+    ck_assert_ptr_nonnull(f);
+    unsigned char buf[4096];
+    size_t size = fread(buf, 1, sizeof(buf), f);
+    ck_assert_uint_gt(size, 0);
+    /* body: 32 fixed bytes, profile "" NUL, topic "t.one" NUL, key, value, headers */
+    unsigned char *r = record_at(buf, size, 1); /* record 2: the topic's NUL */
+    ck_assert_int_eq(r[12 + 32 + 1 + 5], 0);
+    r[12 + 32 + 1 + 5] = 'X';
+    record_recrc(r);
+    r = record_at(buf, size, 2); /* record 3: a key length, the key flag off */
+    ck_assert_int_eq(r[12 + 1], 2);
+    r[12 + 1] = 0;
+    record_recrc(r);
+    r = record_at(buf, size, 0); /* record 1: header name "a" without its NUL */
+    unsigned char *h = (unsigned char *)memmem(r, 200, "h1", 2);
+    ck_assert_ptr_nonnull(h);
+    ck_assert(memcmp(h - 8, "\001\000\002\000\000\000a\000", 8) == 0);
+    h[-1] = 'X';
+    record_recrc(r);
+    ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(buf, 1, size, f), size);
+    fclose(f);
+    s = open_ok(&o);
+    next_is(s, 4);
+    next_none(s);
+    spool_close(s);
+}
+END_TEST
+
+/* Found by fuzz_spool: a segment below the ack mark at start (a crash
+ * between writing the mark and deleting it) was subtracted from the bytes
+ * on disk before they were counted: the count wrapped, so the spool was
+ * full for good and every commit returned MKB_ERR_RETRY. */
+START_TEST(test_delete_below_mark_at_open)
+{
+    spool_opts_t o = opts(1 << 20, 16 << 20);
+    spool_t *s = open_ok(&o);
+    spool_close(s);
+    s = open_ok(&o); /* segment 2 */
+    append_n(s, 0, 3, 10);
+    for (int i = 0; i < 3; i++)
+        spool_ack(s, next_is(s, i));
+    spool_close(s); /* the mark: in segment 2 */
+    char seg[600];
+    snprintf(seg, sizeof(seg), "%s/0000000000000001.seg", dir);
+    FILE *f = fopen(seg, "wb");
+    ck_assert_ptr_nonnull(f);
+    static char junk[64 << 10]; /* more than what is left on disk */
+    ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+    fclose(f);
+    s = open_ok(&o);
+    ck_assert_int_ne(access(seg, F_OK), 0); /* deleted */
+    spool_stats_t st;
+    spool_stats(s, &st);
+    uint64_t on_disk = 0; /* what the segment files hold */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (strstr(e->d_name, ".seg") && fstatat(dirfd(d), e->d_name, &sb, 0) == 0)
+            on_disk += (uint64_t)sb.st_size;
+    }
+    closedir(d);
+    ck_assert_uint_eq(st.bytes, on_disk);
+    ck_assert(!spool_full(s));
+    append_n(s, 3, 1, 10); /* commits */
+    next_is(s, 3);
+    spool_close(s);
+}
+END_TEST
+
 static size_t count_segments(void)
 {
     DIR *d = opendir(dir);
@@ -481,6 +590,8 @@ int main(void)
     tcase_add_test(tc, test_crash_replays_from_the_mark);
     tcase_add_test(tc, test_torn_tail);
     tcase_add_test(tc, test_flipped_byte);
+    tcase_add_test(tc, test_valid_crc_malformed_body);
+    tcase_add_test(tc, test_delete_below_mark_at_open);
     tcase_add_test(tc, test_segments_roll_and_go);
     tcase_add_test(tc, test_block_when_full);
     tcase_add_test(tc, test_drop_oldest);
