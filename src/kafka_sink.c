@@ -235,16 +235,24 @@ void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *
 static log_limit_t auth_limit = LOG_LIMIT_INIT, tls_limit = LOG_LIMIT_INIT;
 #define AUTH_LOG_INTERVAL_MS 60000
 
-void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
+/* True when this failure is to be logged now (at most once a minute per
+ * kind); AGAIN then says how many were not since. */
+static bool report_now(log_limit_t *lim, const char *kind, char *again, size_t size)
 {
     unsigned long more = 0;
+    if (!log_limit(lim, kind, AUTH_LOG_INTERVAL_MS, &more))
+        return false;
+    if (more)
+        snprintf(again, size, " (%lu more failed attempt(s) in the last minute)", more);
+    return true;
+}
+
+void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
+{
     char again[96] = "";
     if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-        if (!log_limit(&auth_limit, "auth", AUTH_LOG_INTERVAL_MS, &more))
+        if (!report_now(&auth_limit, "auth", again, sizeof(again)))
             return;
-        if (more)
-            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
-                     more);
         log_error("kafka",
                   "[%s] authentication failed: %s; check kafka.properties security.protocol, "
                   "sasl.mechanism, sasl.username and sasl.password; retrying with backoff "
@@ -253,11 +261,8 @@ void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__SSL) {
-        if (!log_limit(&tls_limit, "tls", AUTH_LOG_INTERVAL_MS, &more))
+        if (!report_now(&tls_limit, "tls", again, sizeof(again)))
             return;
-        if (more)
-            snprintf(again, sizeof(again), " (%lu more failed attempt(s) in the last minute)",
-                     more);
         log_error("kafka",
                   "[%s] TLS with the broker failed: %s; check kafka.properties ssl.ca.location "
                   "(the CA that signed the broker's certificate), ssl.certificate.location and "
