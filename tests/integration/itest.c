@@ -285,18 +285,28 @@ static void pub_connected(void *ctx, char *cause)
     atomic_store(&((pubstate_t *)ctx)->connected, 1);
 }
 
-void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,
-                          const char *payload_fmt, int n)
-{
-    pubstate_t st = {0};
+struct itest_pub {
     MQTTAsync c;
+    int version;
+    int sent;
+    pubstate_t st;
+};
+
+itest_pub_t *itest_pub_open(const char *client_id, int mqtt_version)
+{
+    itest_pub_t *p = calloc(1, sizeof(*p));
+    ck_assert_ptr_nonnull(p);
+    p->version = mqtt_version;
+    char *id = client_id ? NULL : itest_unique("itest-pub");
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = mqtt_version;
-    co.maxBufferedMessages = 1000; /* applies while connected too */
-    int rc = MQTTAsync_createWithOptions(&c, itest_env("MKB_MQTT_URI"), client_id,
+    co.maxBufferedMessages = 2000; /* applies while connected too */
+    int rc = MQTTAsync_createWithOptions(&p->c, itest_env("MKB_MQTT_URI"),
+                                         client_id ? client_id : id,
                                          MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    free(id);
     ck_assert_int_eq(rc, MQTTASYNC_SUCCESS);
-    MQTTAsync_setConnected(c, &st, pub_connected);
+    MQTTAsync_setConnected(p->c, &p->st, pub_connected);
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
     MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
     if (mqtt_version == MQTTVERSION_5)
@@ -304,46 +314,81 @@ void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *t
     else
         o.MQTTVersion = mqtt_version;
     o.maxInflight = 1000;
-    ck_assert_int_eq(MQTTAsync_connect(c, &o), MQTTASYNC_SUCCESS);
-    long long deadline = now_ms() + 10000;
-    while (!atomic_load(&st.connected) && now_ms() < deadline)
+    ck_assert_int_eq(MQTTAsync_connect(p->c, &o), MQTTASYNC_SUCCESS);
+    long long deadline = now_ms() + itest_scale_ms(10000);
+    while (!atomic_load(&p->st.connected) && now_ms() < deadline)
         itest_sleep_ms(10);
-    ck_assert_msg(atomic_load(&st.connected), "publisher could not connect");
+    ck_assert_msg(atomic_load(&p->st.connected), "publisher could not connect");
+    return p;
+}
 
+int itest_pub_try_send(itest_pub_t *p, const char *topic, const void *payload, size_t len,
+                       int qos)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.context = &p->st;
+    if (p->version == MQTTVERSION_5) {
+        ro.onSuccess5 = pub_ok5;
+        ro.onFailure5 = pub_fail5;
+    } else {
+        ro.onSuccess = pub_ok;
+        ro.onFailure = pub_fail;
+    }
+    /* Keep at most 500 unacknowledged (under maxInflight). */
+    while (p->sent - atomic_load(&p->st.acked) - atomic_load(&p->st.failed) >= 500)
+        itest_sleep_ms(1);
+    int rc;
+    while ((rc = MQTTAsync_send(p->c, topic, (int)len, payload, qos, 0, &ro)) ==
+           MQTTASYNC_MAX_BUFFERED_MESSAGES)
+        itest_sleep_ms(1);
+    if (rc == MQTTASYNC_SUCCESS)
+        p->sent++;
+    return rc;
+}
+
+void itest_pub_send(itest_pub_t *p, const char *topic, const void *payload, size_t len, int qos)
+{
+    int rc = itest_pub_try_send(p, topic, payload, len, qos);
+    ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish %d to %.60s: %s", p->sent, topic,
+                  MQTTAsync_strerror(rc));
+}
+
+void itest_pub_wait(itest_pub_t *p, int n)
+{
+    long long deadline = now_ms() + itest_scale_ms(60000);
+    while (atomic_load(&p->st.acked) + atomic_load(&p->st.failed) < n && now_ms() < deadline)
+        itest_sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&p->st.failed), 0);
+    ck_assert_int_eq(atomic_load(&p->st.acked), n);
+}
+
+void itest_pub_close(itest_pub_t *p)
+{
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTAsync_disconnect(p->c, &d);
+    MQTTAsync_destroy(&p->c);
+    free(p);
+}
+
+void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,
+                          const char *payload_fmt, int n)
+{
+    itest_pub_t *p = itest_pub_open(client_id, mqtt_version);
     size_t cap = strlen(payload_fmt) + 64;
     char *payload = malloc(cap);
     ck_assert(payload != NULL);
     for (int i = 0; i < n; i++) {
         int len = snprintf(payload, cap, payload_fmt, i);
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        ro.context = &st;
-        if (mqtt_version == MQTTVERSION_5) {
-            ro.onSuccess5 = pub_ok5;
-            ro.onFailure5 = pub_fail5;
-        } else {
-            ro.onSuccess = pub_ok;
-            ro.onFailure = pub_fail;
-        }
-        /* Keep at most 500 unacknowledged (under maxInflight). */
-        while (i - atomic_load(&st.acked) - atomic_load(&st.failed) >= 500)
-            itest_sleep_ms(1);
         if (itest_publish_pause_us) {
             struct timespec pause_ts = {itest_publish_pause_us / 1000000,
                                         (long)(itest_publish_pause_us % 1000000) * 1000};
             nanosleep(&pause_ts, NULL);
         }
-        rc = MQTTAsync_send(c, topic, len, payload, qos, 0, &ro);
-        ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish %d: %s", i, MQTTAsync_strerror(rc));
+        itest_pub_send(p, topic, payload, (size_t)len, qos);
     }
-    deadline = now_ms() + 30000;
-    while (atomic_load(&st.acked) + atomic_load(&st.failed) < n && now_ms() < deadline)
-        itest_sleep_ms(5);
     free(payload);
-    ck_assert_int_eq(atomic_load(&st.failed), 0);
-    ck_assert_int_eq(atomic_load(&st.acked), n);
-    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-    MQTTAsync_disconnect(c, &d);
-    MQTTAsync_destroy(&c);
+    itest_pub_wait(p, n);
+    itest_pub_close(p);
 }
 
 void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char *payload,

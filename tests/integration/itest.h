@@ -81,6 +81,20 @@ int itest_bridge_stop(itest_bridge_t *b, int sig, int timeout_ms);
 /* Prints the bridge's log to stderr (for a failed assertion's context). */
 void itest_bridge_dump_log(const itest_bridge_t *b);
 
+/* An MQTT publisher kept connected over many messages (any bytes, any
+ * topic): open, send..., wait for the acknowledgements, close. */
+typedef struct itest_pub itest_pub_t;
+/* Connects as CLIENT_ID (NULL: a unique one); aborts if it cannot. */
+itest_pub_t *itest_pub_open(const char *client_id, int mqtt_version);
+/* Queues one message (at most 500 unacknowledged); aborts if Paho refuses it.
+ * The _try form returns Paho's code instead (MQTTASYNC_SUCCESS: queued). */
+int itest_pub_try_send(itest_pub_t *p, const char *topic, const void *payload, size_t len,
+                       int qos);
+void itest_pub_send(itest_pub_t *p, const char *topic, const void *payload, size_t len, int qos);
+/* Waits until N messages in all were acknowledged; aborts if one failed. */
+void itest_pub_wait(itest_pub_t *p, int n);
+void itest_pub_close(itest_pub_t *p);
+
 /* Publishes N messages at QOS on TOPIC; payload i is PAYLOAD_FMT with i
  * (a printf format taking one int). Waits for every acknowledgement. */
 void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,

@@ -168,111 +168,6 @@ static bool header_has(const rec_t *r, const char *name, const char *part)
     return v && memmem(v, len, part, strlen(part)) != NULL;
 }
 
-/* ---- MQTT publishing through Paho --------------------------------------- */
-
-typedef struct {
-    MQTTAsync c;
-    int version;
-    atomic_int connected, acked, failed;
-    int sent;
-} pub_t;
-
-static void p_connected(void *ctx, char *cause)
-{
-    (void)cause;
-    atomic_store(&((pub_t *)ctx)->connected, 1);
-}
-static void p_ok(void *ctx, MQTTAsync_successData *r)
-{
-    (void)r;
-    atomic_fetch_add(&((pub_t *)ctx)->acked, 1);
-}
-static void p_fail(void *ctx, MQTTAsync_failureData *r)
-{
-    (void)r;
-    atomic_fetch_add(&((pub_t *)ctx)->failed, 1);
-}
-static void p_ok5(void *ctx, MQTTAsync_successData5 *r)
-{
-    (void)r;
-    atomic_fetch_add(&((pub_t *)ctx)->acked, 1);
-}
-static void p_fail5(void *ctx, MQTTAsync_failureData5 *r)
-{
-    (void)r;
-    atomic_fetch_add(&((pub_t *)ctx)->failed, 1);
-}
-
-static void pub_open(pub_t *p, int version)
-{
-    memset(p, 0, sizeof(*p));
-    p->version = version;
-    char *id = itest_unique("limits-pub");
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
-    co.MQTTVersion = version;
-    co.maxBufferedMessages = 2000;
-    ck_assert_int_eq(MQTTAsync_createWithOptions(&p->c, itest_env("MKB_MQTT_URI"), id,
-                                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &co),
-                     MQTTASYNC_SUCCESS);
-    free(id);
-    MQTTAsync_setConnected(p->c, p, p_connected);
-    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-    MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
-    if (version == MQTTVERSION_5)
-        o = o5;
-    else
-        o.MQTTVersion = version;
-    o.maxInflight = 1000;
-    ck_assert_int_eq(MQTTAsync_connect(p->c, &o), MQTTASYNC_SUCCESS);
-    long long deadline = now_ms() + 10000;
-    while (!atomic_load(&p->connected) && now_ms() < deadline)
-        itest_sleep_ms(10);
-    ck_assert_msg(atomic_load(&p->connected), "publisher could not connect");
-}
-
-/* Queues one QoS 1 message (at most 500 unacknowledged). */
-static void pub_send(pub_t *p, const char *topic, const void *payload, size_t len)
-{
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.context = p;
-    if (p->version == MQTTVERSION_5) {
-        ro.onSuccess5 = p_ok5;
-        ro.onFailure5 = p_fail5;
-    } else {
-        ro.onSuccess = p_ok;
-        ro.onFailure = p_fail;
-    }
-    while (p->sent - atomic_load(&p->acked) - atomic_load(&p->failed) >= 500)
-        itest_sleep_ms(1);
-    int rc;
-    for (;;) {
-        rc = MQTTAsync_send(p->c, topic, (int)len, payload, 1, 0, &ro);
-        if (rc != MQTTASYNC_MAX_BUFFERED_MESSAGES)
-            break;
-        itest_sleep_ms(1);
-    }
-    ck_assert_msg(rc == MQTTASYNC_SUCCESS, "publish to %.60s...: %s", topic,
-                  MQTTAsync_strerror(rc));
-    p->sent++;
-}
-
-/* Waits until N messages in all were acknowledged; none may have failed. */
-static void pub_wait(pub_t *p, int n)
-{
-    long long deadline = now_ms() + 60000;
-    while (atomic_load(&p->acked) + atomic_load(&p->failed) < n && now_ms() < deadline)
-        itest_sleep_ms(5);
-    ck_assert_int_eq(atomic_load(&p->failed), 0);
-    ck_assert_int_eq(atomic_load(&p->acked), n);
-}
-
-static void pub_close(pub_t *p)
-{
-    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-    MQTTAsync_disconnect(p->c, &d);
-    MQTTAsync_destroy(&p->c);
-}
-
 /* ---- MQTT over a plain socket, for what Paho refuses to send ------------ */
 
 static int mqtt_socket(void)
@@ -614,39 +509,38 @@ START_TEST(test_hostile_payloads)
     itest_bridge_t b;
     itest_start_ready(&b, client, cfg);
     long rss0 = itest_rss_kib(b.pid);
-    pub_t p;
-    pub_open(&p, MQTTVERSION_5);
+    itest_pub_t *p = itest_pub_open(NULL, MQTTVERSION_5);
     int sent = 0;
     for (size_t i = 0; i < nc; i++) {
         char t[400];
         snprintf(t, sizeof(t), "lim/%s/%s/c%zu", dlq, cs[i].route, i);
-        pub_send(&p, t, cs[i].payload, cs[i].len);
+        itest_pub_send(p, t, cs[i].payload, cs[i].len, 1);
         sent++;
     }
     /* Rendered Kafka topics: one legal, then a space, UTF-8, 250 characters,
      * "..", and a '/' from a multi-level capture. */
     char t[600];
     snprintf(t, sizeof(t), "lim/%s/tpl/%s/a/b", dlq, tt);
-    pub_send(&p, t, "legal", 5);
+    itest_pub_send(p, t, "legal", 5, 1);
     sent++;
     char *l250 = repeat('a', 250);
     const char *bad_names[] = {"bad level", "caf\xc3\xa9", l250, ".."};
     for (size_t i = 0; i < 4; i++) {
         snprintf(t, sizeof(t), "lim/%s/tpl/%s/x", dlq, bad_names[i]);
-        pub_send(&p, t, "illegal", 7);
+        itest_pub_send(p, t, "illegal", 7, 1);
         sent++;
     }
     free(l250);
     snprintf(t, sizeof(t), "lim/%s/tpl2/a/b", dlq);
-    pub_send(&p, t, "slash", 5);
+    itest_pub_send(p, t, "slash", 5, 1);
     sent++;
     const size_t ntpl_dead = 5;
     /* And after all of it, a good message. */
     snprintf(t, sizeof(t), "lim/%s/json/good", dlq);
-    pub_send(&p, t, "{\"ok\":true}", 11);
+    itest_pub_send(p, t, "{\"ok\":true}", 11, 1);
     sent++;
-    pub_wait(&p, sent);
-    pub_close(&p);
+    itest_pub_wait(p, sent);
+    itest_pub_close(p);
 
     size_t want_dead = ntpl_dead, want_json = 1, want_raw = 0;
     for (size_t i = 0; i < nc; i++) {
@@ -825,25 +719,23 @@ START_TEST(test_invalid_topics_at_the_broker)
     n = (size_t)snprintf((char *)t, sizeof(t), "lim/%s/raw-ok", topic);
     ck_assert_str_eq(raw_publish(levels[_i], t, n, "raw-ok", out, sizeof(out)), "puback");
     /* Paho does not send an invalid topic at all. */
-    pub_t p;
-    pub_open(&p, versions[_i]);
+    itest_pub_t *p = itest_pub_open(NULL, versions[_i]);
     char bt[300];
     snprintf(bt, sizeof(bt), "lim/%s/\xc0\xaf", topic);
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    int prc = MQTTAsync_send(p.c, bt, 3, "bad", 1, 0, &ro);
+    int prc = itest_pub_try_send(p, bt, "bad", 3, 1);
     fprintf(stderr, "invalid topic, MQTT %s: Paho's MQTTAsync_send returned %d (%s)\n",
             version_names[_i], prc, MQTTAsync_strerror(prc));
     char good[300];
     snprintf(good, sizeof(good), "lim/%s/good", topic);
-    pub_send(&p, good, "good", 4);
+    itest_pub_send(p, good, "good", 4, 1);
     /* Valid UTF-8 beyond ASCII is a topic like any other: forwarded, the
      * bytes unchanged in the key and a header. */
     char utf8[300];
     snprintf(utf8, sizeof(utf8), "lim/%s/caf\xc3\xa9-\xf0\x9f\x8c\xa1", topic);
-    pub_send(&p, utf8, "utf8", 4);
+    itest_pub_send(p, utf8, "utf8", 4, 1);
     ck_assert_int_eq(prc, MQTTASYNC_BAD_UTF8_STRING);
-    pub_wait(&p, 2);
-    pub_close(&p);
+    itest_pub_wait(p, 2);
+    itest_pub_close(p);
 
     size_t want = 3;
     recs_t r = read_records(topic, want, 30000);
@@ -904,22 +796,21 @@ START_TEST(test_oversized_payloads_default_limits)
     long rss0 = itest_rss_kib(b.pid);
     const size_t sizes[] = {8u << 20, 2u << 20, 1040000, 1040000};
     const char *routes[] = {"raw", "raw", "raw", "json"};
-    pub_t p;
-    pub_open(&p, MQTTVERSION_5);
+    itest_pub_t *p = itest_pub_open(NULL, MQTTVERSION_5);
     for (size_t i = 0; i < 4; i++) {
         char *pl = repeat('x', sizes[i]);
         pl[0] = '"';
         pl[sizes[i] - 1] = '"';
         char t[300];
         snprintf(t, sizeof(t), "lim/%s/%s/big%zu", topic, routes[i], i);
-        pub_send(&p, t, pl, sizes[i]);
+        itest_pub_send(p, t, pl, sizes[i], 1);
         free(pl);
     }
     char t[300];
     snprintf(t, sizeof(t), "lim/%s/raw/good", topic);
-    pub_send(&p, t, "good", 4);
-    pub_wait(&p, 5);
-    pub_close(&p);
+    itest_pub_send(p, t, "good", 4, 1);
+    itest_pub_wait(p, 5);
+    itest_pub_close(p);
     recs_t r = read_records(topic, 1, 30000);
     recs_t d = read_records(dlq, 4, 30000);
     long rss1 = itest_rss_kib(b.pid);
@@ -993,18 +884,17 @@ START_TEST(test_dead_letter_topic_refuses_size)
         x = x * 1103515245u + 12345u;
         big[i] = (char)(x >> 16);
     }
-    pub_t p;
-    pub_open(&p, MQTTVERSION_5);
+    itest_pub_t *p = itest_pub_open(NULL, MQTTVERSION_5);
     char t[300];
     snprintf(t, sizeof(t), "lim/%s/big", topic);
-    pub_send(&p, t, big, sizeof(big));
+    itest_pub_send(p, t, big, sizeof(big), 1);
     /* The broker refuses a whole batch: a record sent with the big one in
      * the same batch would be dead-lettered with it. Send the good one after. */
     itest_wait_count(dlq, 1, 30000);
     snprintf(t, sizeof(t), "lim/%s/good", topic);
-    pub_send(&p, t, "good", 4);
-    pub_wait(&p, 2);
-    pub_close(&p);
+    itest_pub_send(p, t, "good", 4, 1);
+    itest_pub_wait(p, 2);
+    itest_pub_close(p);
     recs_t r = read_records(topic, 1, 30000);
     recs_t d = read_records(dlq, 1, 30000);
     ck_assert_msg(alive(&b), "the bridge exited");
@@ -1093,14 +983,13 @@ START_TEST(test_long_topics)
     itest_bridge_t b;
     itest_start_ready(&b, client, cfg);
     long rss0 = itest_rss_kib(b.pid);
-    pub_t p;
-    pub_open(&p, MQTTVERSION_5);
+    itest_pub_t *p = itest_pub_open(NULL, MQTTVERSION_5);
     for (size_t i = 0; i < 6; i++) {
         char pay[32];
         snprintf(pay, sizeof(pay), "long-%zu", i);
-        pub_send(&p, t[i], pay, strlen(pay));
+        itest_pub_send(p, t[i], pay, strlen(pay), 1);
     }
-    pub_wait(&p, 6);
+    itest_pub_wait(p, 6);
     /* 202 levels: Mosquitto closes the connection (a protocol error), so
      * deeper topics never reach the bridge; Paho would send it, so send it
      * over a socket not to lose the publisher. */
@@ -1116,9 +1005,9 @@ START_TEST(test_long_topics)
     free(deep);
     char good[400];
     snprintf(good, sizeof(good), "%sgood", prefix);
-    pub_send(&p, good, "good", 4);
-    pub_wait(&p, 7);
-    pub_close(&p);
+    itest_pub_send(p, good, "good", 4, 1);
+    itest_pub_wait(p, 7);
+    itest_pub_close(p);
     recs_t r = read_records(topic, 4, 30000);
     recs_t d = read_records(dlq, 3, 30000);
     long rss1 = itest_rss_kib(b.pid);
@@ -1210,8 +1099,7 @@ START_TEST(test_flood_of_distinct_topics)
     itest_bridge_t b;
     itest_start_ready(&b, client, cfg);
     long rss_start = itest_rss_kib(b.pid), rss_warm = 0, peak = 0;
-    pub_t p;
-    pub_open(&p, MQTTVERSION_5);
+    itest_pub_t *p = itest_pub_open(NULL, MQTTVERSION_5);
     unsigned seed = (unsigned)getpid() * 2654435761u;
     long long t0 = now_ms();
     for (int i = 0; i < n; i++) {
@@ -1220,9 +1108,9 @@ START_TEST(test_flood_of_distinct_topics)
         snprintf(t, sizeof(t), "lim/%s/%08x-%04x-4%03x-a%03x-%04x%08x/temp", topic, (unsigned)i,
                  seed >> 16, (unsigned)i % 4096, seed % 4096, (unsigned)i & 0xffff, seed);
         int len = snprintf(pay, sizeof(pay), "{\"t\":%d}", i);
-        pub_send(&p, t, pay, (size_t)len);
+        itest_pub_send(p, t, pay, (size_t)len, 1);
         if (i + 1 == warm) {
-            pub_wait(&p, warm);
+            itest_pub_wait(p, warm);
             itest_wait_count(topic, warm, 60000);
             rss_warm = itest_rss_kib(b.pid);
         }
@@ -1231,8 +1119,8 @@ START_TEST(test_flood_of_distinct_topics)
             peak = rss > peak ? rss : peak;
         }
     }
-    pub_wait(&p, n);
-    pub_close(&p);
+    itest_pub_wait(p, n);
+    itest_pub_close(p);
     itest_wait_count(topic, n, 120000);
     long long secs_ms = now_ms() - t0;
     long rss_end = itest_rss_kib(b.pid);
