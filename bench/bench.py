@@ -362,7 +362,8 @@ class Bench:
         binary = self.a.bin_compare if kind == "bin" and mode == "off" else self.a.bin
         name = f"bench.{tag}-{cfg}-{mode}-{rnd}"
         spool_dir = (os.path.join(self.dir, f"spool-{cfg}")
-                     if kind == "spool" and mode == "on" else None)
+                     if (kind == "spool" and mode == "on") or (kind == "bin" and self.a.bin_spool)
+                     else None)
         mport = self.free_port() if kind == "metrics" and mode == "on" else None
         self.kt("create", name)
         # The setup run (it only makes the persistent session) has no endpoint:
@@ -813,7 +814,7 @@ def bin_report(args, m, runs, wall):
              f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
              f"Paho MQTT C {m['paho']}",
              f"- off: `{args.bin_compare}` ({ver(args.bin_compare)}); on: `{args.bin}` "
-             f"({ver(args.bin)})", "",
+             f"({ver(args.bin)}); spool {'on (fsync: interval)' if args.bin_spool else 'off'}", "",
              "| round | config | binary | msg/s | CPU s per million (user + sys) | peak RSS MiB | "
              "load avg at start | check |", "|---:|---|---|---:|---:|---:|---:|---|"]
     for r in runs:
@@ -927,6 +928,8 @@ def main():
                     "(scraped every second), alternating")
     ap.add_argument("--bin-compare", metavar="BASELINE_BIN",
                     help="only the drain of BASELINE_BIN (off) and --bin (on), alternating")
+    ap.add_argument("--bin-spool", action="store_true",
+                    help="--bin-compare: both binaries with the spool on (fsync: interval)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="--spool-compare (default 3), --metrics-compare (default 4): rounds of off, on")
     ap.add_argument("--order", default="off,on", choices=("off,on", "on,off", "alternate"),
@@ -951,7 +954,8 @@ def main():
     t0 = time.time()
     if args.bin_compare:
         print(f"== binaries {args.bin_compare} (off) / {args.bin} (on): {args.n} readings per "
-              f"run, {args.rounds} rounds of {args.spool_configs}", flush=True)
+              f"run, {args.rounds} rounds of {args.spool_configs}"
+              f"{', spool on' if args.bin_spool else ''}", flush=True)
         runs = b.spool_compare("bin")
         text = bin_report(args, machine(), runs, time.time() - t0)
         if args.md:

@@ -720,10 +720,14 @@ END_TEST
 
 /* ---- 2. kafka-outage ---------------------------------------------------- */
 
+/* Kafka stopped for 60 s under a 2,000 msg/s stream. The spool holds the
+ * backlog on disk: resident memory stays under 32 MiB throughout and falls
+ * back once the backlog has drained. */
 START_TEST(test_kafka_outage)
 {
-    const int n = scaled(50000), outage_ms = 30000;
-    const double rate = n / 50.0; /* a 50 s stream, Kafka away from ~10 s to ~45 s */
+    const int rate = 2000, lead_ms = 10000, outage_ms = 60000, tail_ms = 20000;
+    const int stream_ms = lead_ms + outage_ms + tail_ms;
+    const int n = scaled(rate * (stream_ms / 1000));
     long long t0 = now_ms();
     row_t row = {.key = "kafka-outage", .name = "kafka-outage"};
     fix_t f;
@@ -734,13 +738,14 @@ START_TEST(test_kafka_outage)
     sampler_start(&smp, f.spool);
     atomic_store(&smp.pid, f.b.pid);
     pub_t pub;
-    pub_start(&pub, "pub-faults-koutage", f.mtopic, n, rate);
-    bool crashed = !sleep_watching(&f, 10000);
+    pub_start(&pub, "pub-faults-koutage", f.mtopic, n, n * 1000.0 / stream_ms);
+    bool crashed = !sleep_watching(&f, lead_ms);
+    long rss_before = crashed ? -1 : itest_rss_kib(f.b.pid);
     long long in_before = kcount(f.topic);
     long long ts = now_ms();
     itest_harness_ctl("stop-kafka");
-    note("Kafka stopped in %lld ms (%d published, %lld in Kafka)", now_ms() - ts,
-         atomic_load(&pub.sent), in_before);
+    note("Kafka stopped in %lld ms (%d published, %lld in Kafka, RSS %.1f MiB)", now_ms() - ts,
+         atomic_load(&pub.sent), in_before, rss_before / 1024.0);
     crashed = crashed || !sleep_watching(&f, outage_ms);
     long long spool_at_start = du_bytes(f.spool);
     ts = now_ms();
@@ -751,19 +756,31 @@ START_TEST(test_kafka_outage)
     bool settled = !crashed && wait_settled(f.topic, n, 5000, 240000);
     atomic_store(&smp.pid, 0);
     sampler_stop(&smp);
+    /* Drained (and a little idle): what the bridge keeps now. */
+    if (!crashed)
+        crashed = !sleep_watching(&f, 2000);
+    long rss_after = crashed ? -1 : itest_rss_kib(f.b.pid);
     bool asan = false;
 #ifdef __SANITIZE_ADDRESS__
     asan = true;
 #endif
     if (f.b.pid > 0)
         asan = asan || pid_has_asan(f.b.pid);
-    long bound_mib = env_int("MKB_FAULTS_RSS_BOUND_MIB", asan ? 512 : 64);
+    /* Under ASan or valgrind (MKB_TEST_SCALE > 1) the tools' own memory is
+     * in the figure: only the loss checks apply there. */
+    bool bounded = !asan && env_int("MKB_TEST_SCALE", 1) == 1;
+    long bound_mib = env_int("MKB_FAULTS_RSS_BOUND_MIB", 32);
+    long peak = atomic_load(&smp.peak_rss_kib);
+    /* Falls back: within 4 MiB of what it was before the outage. */
+    bool fell_back = rss_after > 0 && rss_after <= rss_before + 4096;
     readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
     row_from(&row, &r, n);
     note_log(&row, &f);
-    long peak = atomic_load(&smp.peak_rss_kib);
-    addnote(&row, "Kafka stopped %d s; peak RSS %.1f MiB (bound %ld%s)", outage_ms / 1000,
-            peak / 1024.0, bound_mib, asan ? ", ASan" : "");
+    addnote(&row,
+            "Kafka stopped %d s at %d msg/s; RSS %.1f MiB before, peak %.1f MiB (bound %ld%s), "
+            "%.1f MiB after the drain",
+            outage_ms / 1000, rate, rss_before / 1024.0, peak / 1024.0, bound_mib,
+            bounded ? "" : ", not applied", rss_after / 1024.0);
     addnote(&row, "spool on disk %.1f MiB at its peak, %.1f MiB at the RSS peak",
             atomic_load(&smp.peak_spool) / 1048576.0,
             atomic_load(&smp.spool_at_peak_rss) / 1048576.0);
@@ -771,7 +788,8 @@ START_TEST(test_kafka_outage)
         addnote(&row, "the bridge died on its own");
     if (!settled)
         addnote(&row, "topic did not settle");
-    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && peak < bound_mib * 1024;
+    bool mem_ok = !bounded || (peak < bound_mib * 1024 && fell_back);
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && mem_ok;
     row.secs = (now_ms() - t0) / 1000.0;
     row_write(&row);
     if (!row.ok)
@@ -779,7 +797,10 @@ START_TEST(test_kafka_outage)
     ck_assert_msg(!crashed, "the bridge died on its own (log above)");
     ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
     ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
-    ck_assert_msg(peak < bound_mib * 1024, "peak RSS %ld KiB >= %ld MiB", peak, bound_mib);
+    ck_assert_msg(!bounded || peak < bound_mib * 1024, "peak RSS %ld KiB >= %ld MiB", peak,
+                  bound_mib);
+    ck_assert_msg(!bounded || fell_back, "RSS %ld KiB after the drain, %ld KiB before the outage",
+                  rss_after, rss_before);
     fix_free(&f);
 }
 END_TEST
