@@ -313,12 +313,12 @@ static void list_insert(kafka_sink_t *s, held_t *h)
     if (!h->seq)
         h->seq = ++s->wseq;
     held_t *prev = NULL;
-    if (!s->wtail || s->wtail->seq < h->seq)
+    if (!s->whead || s->whead->seq > h->seq)
+        prev = NULL;
+    else if (s->wtail && s->wtail->seq < h->seq)
         prev = s->wtail;
     else if (s->whint && s->whint->seq < h->seq && (!s->whint->next || s->whint->next->seq > h->seq))
         prev = s->whint;
-    else if (s->whead->seq > h->seq)
-        prev = NULL;
     else
         for (prev = s->whead; prev->next && prev->next->seq < h->seq; prev = prev->next)
             ;
@@ -509,7 +509,7 @@ static round_t check_topic(kafka_sink_t *s, producer_t *pr, topic_state_t *ts, c
         rkt ? rd_kafka_metadata(pr->rk, 0, rkt, &md, METADATA_TIMEOUT_MS) : rd_kafka_last_error();
     if (rkt)
         rd_kafka_topic_destroy(rkt);
-    if (merr != RD_KAFKA_RESP_ERR_NO_ERROR) { /* no broker answered: Kafka is away */
+    if (merr != RD_KAFKA_RESP_ERR_NO_ERROR || !md) { /* no broker answered: Kafka is away */
         snprintf(why, why_size, "no broker answered a metadata request: %s",
                  rd_kafka_err2str(merr));
         return ROUND_WAIT;
