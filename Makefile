@@ -309,7 +309,10 @@ clean:
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
 # at random moments, Kafka stopped mid-stream, a damaged journal (single
-# node), then a partition leader SIGKILLed in a three-node cluster. Prints a
+# node), a route's topic not created yet through a 40 s Kafka outage (with
+# and without the spool) and one that really is absent (topic-later,
+# topic-later-nospool, topic-absent), then a partition leader SIGKILLed in a
+# three-node cluster. Prints a
 # table (scenario, published, in Kafka, lost, duplicated); fails if any
 # scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
@@ -321,7 +324,8 @@ faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
-	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail topic-later topic-absent || fail=1; \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail topic-later topic-absent \
+	    topic-later-nospool || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \

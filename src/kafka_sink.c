@@ -388,12 +388,12 @@ static void requeue(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err)
     h->err = err;
     pthread_mutex_lock(&s->wlock);
     long long now = clock_mono_ms();
-    h->ts->inflight--;
     atomic_store(&h->ts->reason, (int)r);
     if (h->ts->due_ms < now + (long long)backoff_ms(h->ts->attempt))
         h->ts->due_ms = now + (long long)backoff_ms(h->ts->attempt);
     list_insert(s, h);
-    pthread_cond_signal(&s->wcond);
+    if (--h->ts->inflight == 0)
+        pthread_cond_signal(&s->wcond);
     long long next = h->ts->due_ms - now;
     pthread_mutex_unlock(&s->wlock);
     log_waiting(s, h->ts, h->topic, err, NULL, next);
@@ -643,7 +643,7 @@ static void round_topic(kafka_sink_t *s, held_t *first)
             break;
         }
         pthread_mutex_lock(&s->wlock);
-        ts->inflight--;
+        ts->inflight--; /* this thread runs the next round: no signal needed */
         pthread_mutex_unlock(&s->wlock);
         dead_letter_held(s, h, perr, NULL);
     }
@@ -697,13 +697,14 @@ static void on_retried_report(kafka_sink_t *s, const rd_kafka_message_t *m, held
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || (purged && atomic_load(&s->closed)) ||
         kafka_err_classify(m->err, NULL) == KAFKA_ERR_PERMANENT) {
         pthread_mutex_lock(&s->wlock);
-        h->ts->inflight--;
+        /* The topic's next round may start once its last report is in. */
+        if (--h->ts->inflight == 0)
+            pthread_cond_signal(&s->wcond);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             h->ts->attempt = 0;
             h->ts->absent_since_ms = 0;
         }
         pthread_mutex_unlock(&s->wlock);
-        pthread_cond_signal(&s->wcond);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->delivered, 1);
             settle(s, h->ticket);

@@ -17,6 +17,8 @@
  *                 Kafka stopped 40 s (> topic.metadata.propagation.max.ms)
  *                 while 20,000 readings arrive: all reach the topic, none
  *                 is dead-lettered
+ *   topic-later-nospool  the same without the spool (5,000 readings): the
+ *                 records wait in memory and are produced again from it
  *   topic-absent  a topic that really is absent (the producer may not
  *                 create it): its readings are dead-lettered with the reason
  *
@@ -1030,9 +1032,11 @@ END_TEST
 
 /* Like fix_init, but the route's topic is not created (the broker creates
  * it on the producer's first metadata request: auto.create.topics.enable
- * is on in the harness), and the bridge has a dead-letter topic of its own
- * (created) so what lands there can be counted. KAFKA_EXTRA as fix_init's. */
-static void fix_init_absent(fix_t *f, const char *name, char **dlq, const char *kafka_extra)
+ * is on in the harness), the bridge has a dead-letter topic of its own
+ * (created) so what lands there can be counted, and the spool only if
+ * SPOOL. KAFKA_EXTRA as fix_init's. */
+static void fix_init_absent(fix_t *f, const char *name, char **dlq, const char *kafka_extra,
+                            bool spool)
 {
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "faults.%s", name);
@@ -1047,11 +1051,13 @@ static void fix_init_absent(fix_t *f, const char *name, char **dlq, const char *
     ck_assert(asprintf(&f->cfg,
                        "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
                        "kafka:\n  bootstrap: %s\n  dead_letter_topic: %s\n%s"
-                       "spool: { dir: \"%s.spool\", fsync: interval }\n"
+                       "%s%s%s"
                        "routes:\n  - name: r\n    mqtt: { filter: \"faults/%s/#\", qos: 1 }\n"
                        "    kafka: { topic: %s }\n    payload: raw\n",
                        itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
-                       *dlq, kafka_extra ? kafka_extra : "", f->client, f->topic, f->topic) > 0);
+                       *dlq, kafka_extra ? kafka_extra : "", spool ? "spool: { dir: \"" : "",
+                       spool ? f->client : "", spool ? ".spool\", fsync: interval }\n" : "",
+                       f->topic, f->topic) > 0);
     f->b.pid = -1;
 }
 
@@ -1083,14 +1089,16 @@ static long dlq_count(const char *dlq, const char *topic, char *reason, size_t r
     return n;
 }
 
-START_TEST(test_topic_later)
+/* topic-later with the spool (KEY "topic-later") or without it: records
+ * then wait in the producer's memory only, and are produced again from it. */
+static void topic_later(const char *key, bool spool, int n)
 {
-    const int n = scaled(20000), outage_ms = 40000;
+    const int outage_ms = 40000;
     long long t0 = now_ms();
-    row_t row = {.key = "topic-later", .name = "topic-later"};
+    row_t row = {.key = key, .name = key};
     fix_t f;
     char *dlq;
-    fix_init_absent(&f, "later", &dlq, NULL);
+    fix_init_absent(&f, spool ? "later" : "later-nospool", &dlq, NULL, spool);
     bridge_ready(&f);
     long long ts = now_ms();
     itest_harness_ctl("stop-kafka");
@@ -1132,6 +1140,11 @@ START_TEST(test_topic_later)
     fix_free(&f);
     free(dlq);
 }
+
+START_TEST(test_topic_later) { topic_later("topic-later", true, scaled(20000)); }
+END_TEST
+
+START_TEST(test_topic_later_nospool) { topic_later("topic-later-nospool", false, scaled(5000)); }
 END_TEST
 
 /* A topic that really is absent: the bridge's producer may not create it
@@ -1146,7 +1159,7 @@ START_TEST(test_topic_absent)
     fix_t f;
     char *dlq;
     fix_init_absent(&f, "absent", &dlq,
-                    "  properties: { allow.auto.create.topics: \"false\" }\n");
+                    "  properties: { allow.auto.create.topics: \"false\" }\n", true);
     bridge_ready(&f);
     pub_t pub;
     pub_start(&pub, "pub-faults-absent", f.mtopic, n, 200.0);
@@ -1191,6 +1204,7 @@ static const scenario_t scenarios[] = {
     {"cluster", 450},
     {"topic-later", 300},
     {"topic-absent", 200},
+    {"topic-later-nospool", 300},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1202,6 +1216,7 @@ static const TTest *scenario_test(size_t i)
     case 2: return test_torn_tail;
     case 4: return test_topic_later;
     case 5: return test_topic_absent;
+    case 6: return test_topic_later_nospool;
     default: return test_cluster;
     }
 }
@@ -1260,7 +1275,7 @@ int main(int argc, char **argv)
         if (i == NSCEN) {
             fprintf(stderr,
                     "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster] [topic-later] "
-                    "[topic-absent]\n"
+                    "[topic-absent] [topic-later-nospool]\n"
                     "unknown scenario: %s\n",
                     sel[s]);
             return 2;
