@@ -571,10 +571,14 @@ static void round_topic(kafka_sink_t *s, held_t *first)
     producer_t *pr = first->pr;
     char topic[512], why[512] = "";
     snprintf(topic, sizeof(topic), "%s", first->topic);
-    rd_kafka_resp_err_t err = first->err;
+    /* FIRST stays valid while it is in the list (only this thread takes
+     * records out); once taken, a report may free it: copied here. */
+    const rd_kafka_resp_err_t first_err = first->err;
+    const bool unknown_topic = kafka_err_classify(first_err, NULL) == KAFKA_ERR_TOPIC_UNKNOWN;
+    rd_kafka_resp_err_t err = first_err;
     unsigned attempt = ts->attempt++;
     round_t r = ROUND_PRODUCE;
-    if (kafka_err_classify(err, NULL) == KAFKA_ERR_TOPIC_UNKNOWN) {
+    if (unknown_topic) {
         long long due = ts->due_ms;
         pthread_mutex_unlock(&s->wlock);
         r = check_topic(s, pr, ts, topic, &err, why, sizeof(why));
@@ -585,7 +589,7 @@ static void round_topic(kafka_sink_t *s, held_t *first)
                 ts->due_ms = now + (long long)backoff_ms(attempt);
             long long next = ts->due_ms - now;
             pthread_mutex_unlock(&s->wlock);
-            log_waiting(s, ts, topic, first->err, why, next);
+            log_waiting(s, ts, topic, first_err, why, next);
             pthread_mutex_lock(&s->wlock);
             return;
         }
@@ -623,7 +627,7 @@ static void round_topic(kafka_sink_t *s, held_t *first)
         pthread_mutex_lock(&s->wlock);
         return;
     }
-    if (attempt > 0 || kafka_err_classify(first->err, NULL) == KAFKA_ERR_TOPIC_UNKNOWN)
+    if (attempt > 0 || unknown_topic)
         log_info("kafka", "producing %zu waiting record(s) for %s again", n, topic);
     while (take) {
         held_t *h = take;
