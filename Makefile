@@ -54,8 +54,9 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
               $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
-              $(BUILD)/tests/unit/test_log
+              $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
+$(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
@@ -308,7 +309,10 @@ clean:
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
 # at random moments, Kafka stopped mid-stream, a damaged journal (single
-# node), then a partition leader SIGKILLed in a three-node cluster. Prints a
+# node), a route's topic not created yet through a 40 s Kafka outage (with
+# and without the spool) and one that really is absent (topic-later,
+# topic-later-nospool, topic-absent), then a partition leader SIGKILLed in a
+# three-node cluster. Prints a
 # table (scenario, published, in Kafka, lost, duplicated); fails if any
 # scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
@@ -320,7 +324,8 @@ faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
-	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail || fail=1; \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail topic-later topic-absent \
+	    topic-later-nospool || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \

@@ -188,6 +188,21 @@ static void gauge(buf_t *out, const char *name, const char *help, double v)
     metrics_f64(out, name, NULL, v);
 }
 
+/* Records the sink holds on a transient delivery error, by reason
+ * (kafka_errors.h): retried with backoff, never dead-lettered. */
+static void waiting_metric(buf_t *out, const kafka_sink_stats_t *ks)
+{
+    metrics_head(out, "mkb_kafka_records_waiting", "gauge",
+                 "Records waiting on a transient Kafka error (produced again with backoff), by "
+                 "reason.");
+    for (int i = 0; i < KAFKA_WAIT_REASONS; i++) {
+        char label[64];
+        snprintf(label, sizeof(label), "reason=\"%s\"",
+                 kafka_wait_reason_name((kafka_wait_reason_t)i));
+        metrics_u64(out, "mkb_kafka_records_waiting", label, ks->waiting_by[i]);
+    }
+}
+
 static void collect(void *opaque, buf_t *out)
 {
     bridge_t *b = opaque;
@@ -215,8 +230,10 @@ static void collect(void *opaque, buf_t *out)
     metrics_head(out, "mkb_records_dropped_total", "counter", "Records dropped, by reason.");
     metrics_u64(out, "mkb_records_dropped_total", "reason=\"spool_full\"",
                 st.spool ? st.sp.dropped : 0);
-    gauge(out, "mkb_kafka_queue_records", "Records in the producers' queues.",
+    gauge(out, "mkb_kafka_queue_records",
+          "Records in the producers' queues or waiting to be produced again.",
           (double)ks.outstanding);
+    waiting_metric(out, &ks);
     gauge(out, "mkb_kafka_brokers_up", "Kafka brokers in state UP (librdkafka statistics).",
           (double)ks.brokers_up);
     counter(out, "mkb_kafka_errors_total", "librdkafka error events.", ks.errors);

@@ -1,6 +1,8 @@
 /* The Kafka side of the uplink: one librdkafka producer per producer
  * profile in use (hot, cold, ...). Delivery reports are served only by
  * kafka_sink_poll()/kafka_sink_flush() (the main thread). A record whose
+ * delivery fails with a transient error (kafka_errors.h) waits in the sink
+ * and is produced again by its waiting thread after a backoff; one whose
  * delivery fails for good is sent to the dead-letter topic with the reason;
  * only if that fails too is it counted as lost.
  * kafka_sink_produce() is called from one thread (the MQTT receive thread). */
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "kafka_errors.h"
 #include "mapper.h"
 
 typedef struct kafka_sink kafka_sink_t;
@@ -37,7 +40,9 @@ typedef struct {
     uint64_t failed;         /* delivery failed for good, then dead-lettered */
     uint64_t lost;           /* delivery failed and the dead letter failed too */
     uint64_t queue_waits;    /* times a produce found the queue full */
-    uint64_t outstanding;    /* in the producers' queues now */
+    uint64_t outstanding;    /* in the producers' queues or waiting to be produced again */
+    uint64_t waiting;        /* held on a transient error (or behind one of its topic) */
+    uint64_t waiting_by[KAFKA_WAIT_REASONS]; /* the same by reason */
     uint64_t bytes;          /* value bytes accepted into a producer queue */
     uint64_t errors;         /* librdkafka error callbacks */
     uint64_t brokers_up;     /* brokers in state UP (librdkafka statistics; the hot producer) */
@@ -63,9 +68,11 @@ bool kafka_sink_has_profile(const kafka_sink_t *s, const char *profile);
 typedef void (*kafka_sink_ack_t)(void *opaque, uint64_t ticket);
 void kafka_sink_set_ack(kafka_sink_t *s, kafka_sink_ack_t ack, void *opaque);
 
-/* Copies the record into its profile's producer queue. TICKET (0: none) is
- * handed to the ack callback when the record is settled. When the queue is
- * full it waits for room (reports are served by the main thread meanwhile),
+/* Copies the record into its profile's producer queue (or, while records
+ * of its topic wait on a transient error or when refused with one, into the
+ * sink's waiting list). TICKET (0: none) is handed to the ack callback when
+ * the record is settled. When the queue or the waiting list is full it
+ * waits for room (reports are served by the main thread meanwhile),
  * logging a warning every queue_wait_ms, and never drops the record. Returns
  * MKB_OK, MKB_ERR_STOPPED if kafka_sink_close() was called while waiting,
  * or MKB_ERR_KAFKA on a permanent error (not enqueued). */
@@ -74,11 +81,12 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
 /* Serves delivery reports and callbacks for up to TIMEOUT_MS. */
 void kafka_sink_poll(kafka_sink_t *s, int timeout_ms);
 
-/* Waits up to TIMEOUT_MS for every queued record to be delivered or fail.
- * Returns the number still outstanding. */
+/* Waits up to TIMEOUT_MS for every queued or waiting record to be
+ * delivered or fail for good. Returns the number still outstanding. */
 size_t kafka_sink_flush(kafka_sink_t *s, int timeout_ms);
 
-/* Makes producers blocked on a full queue give up with MKB_ERR_STOPPED. */
+/* Makes producers blocked on a full queue give up with MKB_ERR_STOPPED, and
+ * stops producing waiting records again (with the spool they stay there). */
 void kafka_sink_close(kafka_sink_t *s);
 
 /* True once librdkafka raised a fatal error (a producer is unusable). */

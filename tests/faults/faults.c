@@ -13,6 +13,14 @@
  *                 record reaches Kafka
  *   cluster       three Kafka nodes (MKB_KAFKA_NODES=3): the partition
  *                 leader SIGKILLed mid-stream, restarted later
+ *   topic-later   a route's topic not created yet (broker auto-create on),
+ *                 Kafka stopped 40 s (> topic.metadata.propagation.max.ms)
+ *                 while 20,000 readings arrive: all reach the topic, none
+ *                 is dead-lettered
+ *   topic-later-nospool  the same without the spool (5,000 readings): the
+ *                 records wait in memory and are produced again from it
+ *   topic-absent  a topic that really is absent (the producer may not
+ *                 create it): its readings are dead-lettered with the reason
  *
  * Usage: faults SCENARIO... (default: sigkill kafka-outage torn-tail). Each
  * scenario runs as a libcheck test in its own process and leaves one row
@@ -1041,6 +1049,168 @@ START_TEST(test_cluster)
 }
 END_TEST
 
+/* ---- 5. topic-later: a topic not created yet, Kafka away > 30 s -------- */
+
+/* Like fix_init, but the route's topic is not created (the broker creates
+ * it on the producer's first metadata request: auto.create.topics.enable
+ * is on in the harness), the bridge has a dead-letter topic of its own
+ * (created) so what lands there can be counted, and the spool only if
+ * SPOOL. KAFKA_EXTRA as fix_init's. */
+static void fix_init_absent(fix_t *f, const char *name, char **dlq, const char *kafka_extra,
+                            bool spool)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "faults.%s", name);
+    f->topic = itest_unique(prefix);
+    snprintf(prefix, sizeof(prefix), "faults.%s.dlq", name);
+    *dlq = itest_unique(prefix);
+    snprintf(prefix, sizeof(prefix), "bridge-%s", name);
+    f->client = itest_unique(prefix);
+    snprintf(f->mtopic, sizeof(f->mtopic), "faults/%s/x", f->topic);
+    snprintf(f->spool, sizeof(f->spool), "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), f->client);
+    create_topic(*dlq, 1);
+    ck_assert(asprintf(&f->cfg,
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
+                       "kafka:\n  bootstrap: %s\n  dead_letter_topic: %s\n%s"
+                       "%s%s%s"
+                       "routes:\n  - name: r\n    mqtt: { filter: \"faults/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       *dlq, kafka_extra ? kafka_extra : "", spool ? "spool: { dir: \"" : "",
+                       spool ? f->client : "", spool ? ".spool\", fsync: interval }\n" : "",
+                       f->topic, f->topic) > 0);
+    f->b.pid = -1;
+}
+
+/* Records in DLQ whose mkb.kafka.topic header names TOPIC; the first
+ * one's mkb.reason in REASON. */
+static long dlq_count(const char *dlq, const char *topic, char *reason, size_t reason_size)
+{
+    long long hw = kcount(dlq);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, hw > 0 ? (size_t)hw : 0, 60000, &vals, &count, NULL, &hdrs);
+    char want[400];
+    snprintf(want, sizeof(want), "mkb.kafka.topic=%s", topic);
+    long n = 0;
+    if (reason_size)
+        reason[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        const char *h = strstr(hdrs[i], want);
+        if (!h || (h[strlen(want)] != ';' && h[strlen(want)] != '\0'))
+            continue;
+        if (n++ == 0 && reason_size) {
+            const char *r = strstr(hdrs[i], "mkb.reason=");
+            snprintf(reason, reason_size, "%s", r ? r + 11 : "(no mkb.reason)");
+            reason[strcspn(reason, ";")] = '\0';
+        }
+    }
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    return n;
+}
+
+/* topic-later with the spool (KEY "topic-later") or without it: records
+ * then wait in the producer's memory only, and are produced again from it. */
+static void topic_later(const char *key, bool spool, int n)
+{
+    const int outage_ms = 40000;
+    long long t0 = now_ms();
+    row_t row = {.key = key, .name = key};
+    fix_t f;
+    char *dlq;
+    fix_init_absent(&f, spool ? "later" : "later-nospool", &dlq, NULL, spool);
+    bridge_ready(&f);
+    long long ts = now_ms();
+    itest_harness_ctl("stop-kafka");
+    long long stopped_at = now_ms();
+    note("Kafka stopped in %lld ms; %s does not exist yet", now_ms() - ts, f.topic);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-later", f.mtopic, n, n / 10.0); /* a 10 s stream */
+    pub_join(&pub);
+    /* Longer than librdkafka's topic.metadata.propagation.max.ms (30 s). */
+    long long rest = outage_ms - (now_ms() - stopped_at);
+    bool crashed = !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    ts = now_ms();
+    itest_harness_ctl("start-kafka");
+    note("Kafka started after %lld ms away, in %lld ms", now_ms() - stopped_at, now_ms() - ts);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 150000);
+    int pid = f.b.pid;
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    char reason[300];
+    long dead = dlq_count(dlq, f.topic, reason, sizeof(reason));
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row, "Kafka stopped %d s, topic created after it came back; %ld dead letters%s%s",
+            outage_ms / 1000, dead, dead ? ": " : "", dead ? reason : "");
+    int waits = log_count(&f, "waiting on a transient error");
+    addnote(&row, "%d 'waiting on a transient error' log lines; bridge pid %d kept", waits, pid);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%ld valid readings dead-lettered: %s", dead, reason);
+    fix_free(&f);
+    free(dlq);
+}
+
+START_TEST(test_topic_later) { topic_later("topic-later", true, scaled(20000)); }
+END_TEST
+
+START_TEST(test_topic_later_nospool) { topic_later("topic-later-nospool", false, scaled(5000)); }
+END_TEST
+
+/* A topic that really is absent: the bridge's producer may not create it
+ * (allow.auto.create.topics false), so the broker answers "unknown topic"
+ * to two metadata requests seconds apart; every reading is dead-lettered
+ * with that reason, none lost, none waits for ever. */
+START_TEST(test_topic_absent)
+{
+    const int n = 200;
+    long long t0 = now_ms();
+    row_t row = {.key = "topic-absent", .name = "topic-absent"};
+    fix_t f;
+    char *dlq;
+    fix_init_absent(&f, "absent", &dlq,
+                    "  properties: { allow.auto.create.topics: \"false\" }\n", true);
+    bridge_ready(&f);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-absent", f.mtopic, n, 200.0);
+    pub_join(&pub);
+    long dead = 0;
+    char reason[300] = "";
+    long long deadline = now_ms() + 120000;
+    while ((dead = dlq_count(dlq, f.topic, reason, sizeof(reason))) < n && now_ms() < deadline)
+        itest_sleep_ms(1000);
+    bridge_stop_clean(&f);
+    long long in = kcount(f.topic);
+    row.published = n;
+    row.in_kafka = dead;
+    row.lost = n - dead;
+    addnote(&row, "%ld of %d dead-lettered (%s); %lld in the absent topic", dead, n, reason, in);
+    note_log(&row, &f);
+    bool why = strstr(reason, "does not exist") != NULL;
+    row.ok = dead == n && in <= 0 && why;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(dead == n, "%ld of %d dead-lettered", dead, n);
+    ck_assert_msg(in <= 0, "%lld records in a topic that should not exist", in);
+    ck_assert_msg(why, "dead-letter reason: %s", reason);
+    fix_free(&f);
+    free(dlq);
+}
+END_TEST
+
 /* ---- main: run the scenarios, print the table -------------------------- */
 
 typedef struct {
@@ -1053,6 +1223,9 @@ static const scenario_t scenarios[] = {
     {"kafka-outage", 400},
     {"torn-tail", 300},
     {"cluster", 450},
+    {"topic-later", 300},
+    {"topic-absent", 200},
+    {"topic-later-nospool", 300},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1062,6 +1235,9 @@ static const TTest *scenario_test(size_t i)
     case 0: return test_sigkill;
     case 1: return test_kafka_outage;
     case 2: return test_torn_tail;
+    case 4: return test_topic_later;
+    case 5: return test_topic_absent;
+    case 6: return test_topic_later_nospool;
     default: return test_cluster;
     }
 }
@@ -1119,7 +1295,8 @@ int main(int argc, char **argv)
             i++;
         if (i == NSCEN) {
             fprintf(stderr,
-                    "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster]\n"
+                    "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster] [topic-later] "
+                    "[topic-absent] [topic-later-nospool]\n"
                     "unknown scenario: %s\n",
                     sel[s]);
             return 2;
