@@ -4,7 +4,7 @@
 #   make check      unit tests, then integration tests against real brokers
 #   make asan       the same tests with an ASan+UBSan build (in build/asan)
 #   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
-#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, leader kill
+#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, disk full, leader kill
 #   make lint       clang-tidy (.clang-tidy) and cppcheck (tests/lint/cppcheck.supp); fails on any finding
 #   make check-fuzz every libFuzzer target (tests/fuzz) 60 s on its corpus (clang)
 #   make valgrind   unit + integration suites with the bridge under valgrind memcheck
@@ -310,10 +310,11 @@ clean:
 -include $(OBJS:.o=.d)
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
-# at random moments, Kafka stopped mid-stream, a damaged journal (single
-# node), then a partition leader SIGKILLed in a three-node cluster. Prints a
-# table (scenario, published, in Kafka, lost, duplicated); fails if any
-# scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
+# at random moments, Kafka stopped mid-stream, a damaged journal, the spool
+# on a full 8 MiB tmpfs (single node), then a partition leader SIGKILLed in
+# a three-node cluster. Prints a table (scenario, published, in Kafka, lost,
+# duplicated); fails if any scenario did. MKB_FAULTS_SEED=N repeats a run's
+# random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
 $(FAULTS_BIN): $(BUILD)/tests/faults/faults.o $(BUILD)/tests/integration/itest.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -323,7 +324,7 @@ faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
-	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail || fail=1; \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail disk-full || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \
