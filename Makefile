@@ -4,7 +4,7 @@
 #   make check      unit tests, then integration tests against real brokers
 #   make asan       the same tests with an ASan+UBSan build (in build/asan)
 #   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
-#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, leader kill
+#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, disk full, leader kill
 #   make lint       clang-tidy (.clang-tidy) and cppcheck (tests/lint/cppcheck.supp); fails on any finding
 #   make check-fuzz every libFuzzer target (tests/fuzz) 60 s on its corpus (clang)
 #   make valgrind   unit + integration suites with the bridge under valgrind memcheck
@@ -65,6 +65,9 @@ ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jpars
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
+# A simulated small disk (tests/unit/test_spool.c): the spool's writes and
+# fstatvfs go through the test's wrappers.
+$(BUILD)/tests/unit/test_spool: LDFLAGS += -Wl,--wrap=write -Wl,--wrap=fstatvfs
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
@@ -308,13 +311,12 @@ clean:
 -include $(OBJS:.o=.d)
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
-# at random moments, Kafka stopped mid-stream, a damaged journal (single
-# node), a route's topic not created yet through a 40 s Kafka outage (with
-# and without the spool) and one that really is absent (topic-later,
-# topic-later-nospool, topic-absent), then a partition leader SIGKILLed in a
-# three-node cluster. Prints a
-# table (scenario, published, in Kafka, lost, duplicated); fails if any
-# scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
+# at random moments, Kafka stopped mid-stream, a damaged journal, the spool
+# on a full 8 MiB tmpfs, a route's topic not created yet through a 40 s
+# Kafka outage (with and without the spool) and one that really is absent
+# (single node), then a partition leader SIGKILLed in a three-node cluster.
+# Prints a table (scenario, published, in Kafka, lost, duplicated); fails if
+# any scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
 $(FAULTS_BIN): $(BUILD)/tests/faults/faults.o $(BUILD)/tests/integration/itest.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -324,8 +326,8 @@ faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
-	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail topic-later topic-absent \
-	    topic-later-nospool || fail=1; \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail disk-full \
+	    topic-later topic-absent topic-later-nospool || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \

@@ -171,7 +171,9 @@ static const ckey_t spool_keys[] = {
      false, NULL, NULL, "Size on disk at which on_full applies (at least two segments)."},
     {"segment_bytes", CT_INT, C_OFF(spool_segment_bytes), 0, 1048576, 1073741824, "16777216",
      false, NULL, NULL,
-     "A segment file is closed past this size; whole segments are deleted once delivered."},
+     "A segment file is closed past this size (or when the disk is full); whole segments are "
+     "deleted once delivered. Lowered at start, with a warning, to a quarter of what the spool's "
+     "file system has room for."},
     {"fsync", CT_ENUM, C_OFF(spool_fsync), 0, 0, 0, "interval", false, fsync_modes, NULL,
      "When the journal is flushed to the disk: always (before each PUBACK), interval "
      "(every fsync_interval_ms) or never (the kernel decides). A process crash loses "

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -482,6 +483,48 @@ static uint64_t seg_recover(spool_t *s, uint32_t id, uint64_t from)
     return kept;
 }
 
+/* The smallest segment size seg_fit() lowers to. */
+#define SEG_MIN (64u << 10)
+
+/* Fits the segment size to the spool's room, once at open: at most half of
+ * max_bytes (config.c checks that already, so on_full has a closed segment
+ * to act on) and a quarter of what the file system has for the spool (its
+ * free space plus the spool's own bytes, which are freed as they are
+ * delivered). Only closed segments are deleted, so a segment as big as the
+ * disk would never give space back while it is written to; a quarter keeps
+ * several closed ones to delete when the disk fills. Warns when it lowers
+ * the size, and when max_bytes is more than the disk can hold (the disk then
+ * fills before on_full applies). */
+static void seg_fit(spool_t *s)
+{
+    uint64_t want = s->o.segment_bytes, own = atomic_load(&s->bytes), room = 0;
+    uint64_t floor = want < SEG_MIN ? want : SEG_MIN, seg = want;
+    struct statvfs v;
+    if (fstatvfs(s->dirfd, &v) != 0)
+        log_warn("spool", "cannot read the free space of %s: %s", s->dir, strerror(errno));
+    else
+        room = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize + own;
+    if (seg > s->o.max_bytes / 2)
+        seg = s->o.max_bytes / 2 > floor ? s->o.max_bytes / 2 : floor;
+    if (room && seg > room / 4)
+        seg = room / 4 > floor ? room / 4 : floor;
+    if (seg < want) {
+        s->o.segment_bytes = seg;
+        log_warn("spool",
+                 "spool.segment_bytes %" PRIu64 " lowered to %" PRIu64
+                 ": a segment may take at most half of spool.max_bytes (%" PRIu64
+                 ") and a quarter of the %" PRIu64 " bytes the file system of %s has for the "
+                 "spool (%" PRIu64 " free, %" PRIu64 " in the spool)",
+                 want, seg, s->o.max_bytes, room, s->dir, room > own ? room - own : 0, own);
+    }
+    if (room && s->o.max_bytes > room)
+        log_warn("spool",
+                 "spool.max_bytes %" PRIu64 " is more than the %" PRIu64
+                 " bytes the file system of %s has for the spool: the disk fills before "
+                 "on_full applies; MQTT intake then pauses until delivered records free space",
+                 s->o.max_bytes, room, s->dir);
+}
+
 static int spool_id_load(spool_t *s, char *errstr, size_t errstr_size)
 {
     char buf[32] = {0};
@@ -610,6 +653,7 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
         snprintf(errstr, errstr_size, "spool: segment ids exhausted in %s", s->dir);
         goto fail;
     }
+    seg_fit(s);
     if (s->nsegs) {
         s->rseg = s->segs[0].id;
         s->roff = s->rseg == s->ack_seg ? s->ack_off : 0;
@@ -626,8 +670,10 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
                  "%s: %" PRIu64 " record(s) not acknowledged by Kafka before the last "
                  "stop; sending them first",
                  s->dir, s->replay);
-    log_info("spool", "%s: id %016" PRIx64 ", %zu segment(s), %" PRIu64 " bytes, fsync %s", s->dir,
-             s->spool_id, s->nsegs, (uint64_t)atomic_load(&s->bytes),
+    log_info("spool",
+             "%s: id %016" PRIx64 ", %zu segment(s), %" PRIu64 " bytes, segments of %" PRIu64
+             " bytes, fsync %s",
+             s->dir, s->spool_id, s->nsegs, (uint64_t)atomic_load(&s->bytes), s->o.segment_bytes,
              s->o.fsync == SPOOL_FSYNC_ALWAYS  ? "always"
              : s->o.fsync == SPOOL_FSYNC_NEVER ? "never"
                                                : "interval");
@@ -713,6 +759,63 @@ void spool_discard(spool_t *s)
     s->pend_n = 0;
 }
 
+/* Writes the pending batch at the end of the active segment (and syncs it
+ * when fsync is always). 0, or the errno of the failure, after taking back
+ * whatever part of the batch reached the file (the journal ends on a
+ * record); *OP says what failed. */
+static int commit_write(spool_t *s, const char **op)
+{
+    size_t done = 0;
+    *op = "write to";
+    while (done < s->pend_len) {
+        ssize_t n = write(s->wfd, s->pend + done, s->pend_len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : ENOSPC;
+            if (done && ftruncate(s->wfd, (off_t)s->woff) != 0)
+                log_error("spool", "cannot take back a partial write: %s", strerror(errno));
+            return e;
+        }
+        done += (size_t)n;
+    }
+    if (s->o.fsync == SPOOL_FSYNC_ALWAYS && fdatasync(s->wfd) != 0) {
+        int e = errno;
+        *op = "sync";
+        if (ftruncate(s->wfd, (off_t)s->woff) != 0)
+            log_error("spool", "cannot take back an unsynced write: %s", strerror(errno));
+        return e;
+    }
+    return 0;
+}
+
+/* The disk is full: closes the active segment early (a new, empty one takes
+ * the next writes) so that spool_tick can delete it once its records are
+ * delivered. Without this, a file system smaller than a segment never gets
+ * space back: only closed segments are deleted. Rolls only a segment that
+ * holds records, so a disk that stays full makes one empty segment, not one
+ * per retry; ids are never reused (the next is wseg + 1). */
+static bool roll_when_full(spool_t *s)
+{
+    if (s->woff == 0)
+        return false;
+    char err[512];
+    uint32_t old = s->wseg;
+    uint64_t size = s->woff;
+    pthread_mutex_lock(&s->lock);
+    int rc = seg_start(s, s->wseg + 1, err, sizeof(err));
+    pthread_mutex_unlock(&s->lock);
+    if (rc != MKB_OK) {
+        log_debug("spool", "disk full, and no new segment: %s", err);
+        return false;
+    }
+    log_info("spool",
+             "%s: disk full: closed segment %016" PRIx32 " early (%" PRIu64
+             " bytes), to be deleted once its records are delivered",
+             s->dir, old, size);
+    return true;
+}
+
 int spool_commit(spool_t *s, char *errstr, size_t errstr_size)
 {
     if (!s->pend_len)
@@ -730,27 +833,15 @@ int spool_commit(spool_t *s, char *errstr, size_t errstr_size)
             return rc;
         }
     }
-    size_t done = 0;
-    while (done < s->pend_len) {
-        ssize_t n = write(s->wfd, s->pend + done, s->pend_len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : ENOSPC;
-            /* Take back a partial write, so the journal ends on a record. */
-            if (done && ftruncate(s->wfd, (off_t)s->woff) != 0)
-                log_error("spool", "cannot take back a partial write: %s", strerror(errno));
-            snprintf(errstr, errstr_size, "spool: cannot write to %s: %s", s->dir, strerror(e));
-            atomic_fetch_add(&s->write_errors, 1);
-            return MKB_ERR_IO;
-        }
-        done += (size_t)n;
-    }
-    if (s->o.fsync == SPOOL_FSYNC_ALWAYS && fdatasync(s->wfd) != 0) {
-        int e = errno;
-        if (ftruncate(s->wfd, (off_t)s->woff) != 0)
-            log_error("spool", "cannot take back an unsynced write: %s", strerror(errno));
-        snprintf(errstr, errstr_size, "spool: cannot sync %s: %s", s->dir, strerror(e));
+    const char *op;
+    int e = commit_write(s, &op);
+    /* A full disk: the batch may fit once the full segment is closed and
+     * delivered records are deleted; EFBIG (a file size limit) is not
+     * space and stays an error. */
+    if ((e == ENOSPC || e == EDQUOT) && roll_when_full(s))
+        e = commit_write(s, &op);
+    if (e) {
+        snprintf(errstr, errstr_size, "spool: cannot %s %s: %s", op, s->dir, strerror(e));
         atomic_fetch_add(&s->write_errors, 1);
         return MKB_ERR_IO;
     }
@@ -1051,6 +1142,7 @@ void spool_stats(spool_t *s, spool_stats_t *out)
     out->replay = s->replay;
     out->write_errors = atomic_load(&s->write_errors);
     out->bytes = atomic_load(&s->bytes);
+    out->segment_bytes = s->o.segment_bytes;
     pthread_mutex_lock(&s->lock);
     out->segments = s->nsegs;
     out->oldest_recv_ms = 0;

@@ -5,7 +5,8 @@
  * Files in the spool directory:
  *   NNNNNNNNNNNNNNNN.seg  segments (hex id), appended with write(2); a new one
  *                         at every start and whenever the active one passes
- *                         segment_bytes. Deleted once every record is acked.
+ *                         segment_bytes (or the disk is full). Deleted once
+ *                         every record is acked.
  *   ack                   the acknowledged mark: (segment, offset) of the first
  *                         record not known to be delivered, in two
  *                         checksummed slots written alternately.
@@ -52,13 +53,15 @@ typedef struct {
     uint64_t replay;        /* records found unacknowledged at start */
     uint64_t bytes;         /* on disk now */
     uint64_t segments;      /* on disk now */
+    uint64_t segment_bytes; /* the segment size in use (spool_open may lower it) */
     uint64_t write_errors;  /* failed commits (disk full, I/O error) */
     int64_t oldest_recv_ms; /* receive time of the oldest record sent and not acked; 0: none */
 } spool_stats_t;
 
 /* Opens (creating it if needed) the spool in OPTS->dir: takes the lock,
  * checks every segment (damage is logged and counted), deletes what the ack
- * file says was delivered, and starts a new segment. The reader then starts
+ * file says was delivered, fits the segment size to max_bytes and the file
+ * system's free space (logged when lowered), and starts a new segment. The reader then starts
  * with the records not yet acknowledged (the replay). */
 int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t errstr_size);
 
@@ -73,7 +76,9 @@ int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms);
  * fsync is always). MKB_OK: the records are in the journal. MKB_ERR_RETRY:
  * the spool is full (on_full: block); try again later. MKB_ERR_IO: the write
  * failed (disk full...), nothing of the batch is in the journal, and
- * ERRSTR says why; the batch stays pending for the next try. */
+ * ERRSTR says why; the batch stays pending for the next try. On a full disk
+ * the active segment is closed first (and the write tried once more in a new
+ * one), so spool_tick can delete it once delivered and free the space. */
 int spool_commit(spool_t *s, char *errstr, size_t errstr_size);
 
 /* Writer: forgets the pending batch (the message will be redelivered). */

@@ -578,9 +578,8 @@ START_TEST(test_spool_disk_full)
     char *mnt = NULL, *filler = NULL, *cmd = NULL, *extra = NULL;
     ck_assert(asprintf(&mnt, "%s/%s.tmpfs", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
     ck_assert(asprintf(&filler, "%s/filler", mnt) > 0);
-    ck_assert(asprintf(&cmd, "mkdir -p %s && mount -t tmpfs -o size=4m mkb-test %s && "
-                             "dd if=/dev/zero of=%s bs=64k count=56 status=none",
-                       mnt, mnt, filler) > 0);
+    ck_assert(asprintf(&cmd, "mkdir -p %s && mount -t tmpfs -o size=4m mkb-test %s", mnt, mnt) >
+              0);
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
     ck_assert(asprintf(&extra, "spool: { dir: \"%s/spool\", segment_bytes: 1048576, "
                                "max_bytes: 2097152 }\n%s",
@@ -588,7 +587,16 @@ START_TEST(test_spool_disk_full)
     char *cfg = config(f.client, NULL, NULL, NULL, extra);
     itest_bridge_t b;
     itest_start_ready(&b, f.client, cfg);
-    char fmt[300]; /* ~330-byte records: 2 MB in all, 0.5 MB free */
+    /* Something else fills the disk to the last byte after the start: the
+     * bridge fits its segments to the free space it sees at start, and
+     * deletes delivered ones when the disk fills, so with Kafka up it does
+     * not stay stuck on a disk it filled itself (test_spool and the
+     * disk-full fault scenario cover that). */
+    free(cmd);
+    ck_assert(asprintf(&cmd, "dd if=/dev/zero of=%s bs=64k status=none 2>/dev/null || test -s %s",
+                       filler, filler) > 0);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    char fmt[300]; /* ~330-byte records: 2 MB in all, no space free */
     snprintf(fmt, sizeof(fmt), "d-%%d {\"pad\":\"%0250d\"}", 0);
     itest_mqtt_publish_n("pub-d1", MQTTVERSION_5, f.mtopic, 1, fmt, n);
     bool reported = itest_bridge_wait_log(&b, "No space left on device; MQTT intake paused", 30000);

@@ -2,7 +2,8 @@
 /* The spool on its own: records round-trip byte for byte, the ack mark
  * survives a crash (a forked child that dies with SIGKILL), torn tails and
  * flipped bytes are reported and the complete records kept, segments roll
- * and are deleted, the full policies, a disk that refuses writes. */
+ * and are deleted, the full policies, a disk that refuses writes, a full
+ * disk that gets its space back, the segment size fitted to the disk. */
 #include "spool.h"
 
 #include "err.h"
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -24,6 +27,71 @@
 #include "check_run.h"
 
 static char dir[256];
+
+/* A small disk, simulated: while fake_cap >= 0, a write(2) to a file in
+ * DIR writes at most what keeps its segments under fake_cap bytes (a short
+ * write, then ENOSPC, as a full tmpfs does), and, with fake_vfs, fstatvfs
+ * reports the room left. test_spool is linked with -Wl,--wrap=write and
+ * -Wl,--wrap=fstatvfs (Makefile); every other write passes through. */
+static long long fake_cap = -1;
+static bool fake_vfs;
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c): the names ld --wrap uses
+ssize_t __real_write(int fd, const void *buf, size_t n);
+int __real_fstatvfs(int fd, struct statvfs *v);
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c)
+
+static long long seg_bytes(void)
+{
+    DIR *d = opendir(dir);
+    long long sum = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        struct stat st;
+        if (strstr(e->d_name, ".seg") && fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            sum += st.st_size;
+    }
+    if (d)
+        closedir(d);
+    return sum;
+}
+
+static bool in_dir(int fd)
+{
+    char proc[64], target[512];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(proc, target, sizeof(target) - 1);
+    if (n <= 0)
+        return false;
+    target[n] = '\0';
+    return strncmp(target, dir, strlen(dir)) == 0 && target[strlen(dir)] == '/';
+}
+
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c): the names ld --wrap uses
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+    if (fake_cap < 0 || !in_dir(fd))
+        return __real_write(fd, buf, n);
+    long long room = fake_cap - seg_bytes();
+    if (room <= 0) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return __real_write(fd, buf, (long long)n > room ? (size_t)room : n);
+}
+
+int __wrap_fstatvfs(int fd, struct statvfs *v);
+int __wrap_fstatvfs(int fd, struct statvfs *v)
+{
+    int rc = __real_fstatvfs(fd, v);
+    if (rc == 0 && fake_vfs && fake_cap >= 0) {
+        long long room = fake_cap - seg_bytes();
+        v->f_frsize = 4096;
+        v->f_bavail = room > 0 ? (fsblkcnt_t)(room / 4096) : 0;
+    }
+    return rc;
+}
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c)
 
 static void setup(void)
 {
@@ -33,6 +101,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+    fake_cap = -1; /* CK_FORK=no (valgrind) runs every test in one process */
+    fake_vfs = false;
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -580,6 +650,180 @@ START_TEST(test_write_refused)
 }
 END_TEST
 
+/* Appends 300-byte records from I on until the disk refuses one: returns I
+ * of the refused one (left pending). */
+static int fill_disk(spool_t *s, int i, char *err, size_t err_size)
+{
+    for (;; i++) {
+        char v[300];
+        memset(v, 'd', sizeof(v));
+        int vl = snprintf(v, sizeof(v), "value-%d", i);
+        v[vl] = ' ';
+        mapper_record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
+        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
+        int rc = spool_commit(s, err, err_size);
+        if (rc != MKB_OK) {
+            ck_assert_int_eq(rc, MKB_ERR_IO);
+            ck_assert_msg(strstr(err, "No space left on device"), "%s", err);
+            return i;
+        }
+    }
+}
+
+/* Reads and acknowledges everything readable; the number of records. */
+static int deliver_all(spool_t *s, char *last_id)
+{
+    mapper_record_t r;
+    uint64_t t;
+    char id[SPOOL_ID_LEN];
+    int n = 0;
+    while (spool_next(s, &r, &t, id) == MKB_OK) {
+        spool_ack(s, t);
+        snprintf(last_id, SPOOL_ID_LEN, "%s", id);
+        n++;
+    }
+    spool_tick(s);
+    return n;
+}
+
+/* The segment number in a record id "<spool id>-<segment>-<offset>". */
+static unsigned long id_segment(const char *id)
+{
+    const char *p = strchr(id, '-');
+    ck_assert_ptr_nonnull(p);
+    return strtoul(p + 1, NULL, 10);
+}
+
+/* A disk smaller than one segment (issue 15): it fills while Kafka is away;
+ * once everything journaled is delivered, the space comes back and the
+ * pending batch is written, with no restart. The full segment was closed
+ * when the disk filled, so it can be deleted; ids are not reused. */
+START_TEST(test_disk_full_recovers)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    fake_cap = 100000;
+    char err[256], last[SPOOL_ID_LEN] = "";
+    int refused = fill_disk(s, 0, err, sizeof(err));
+    ck_assert_int_gt(refused, 200);
+    /* Still full while nothing is delivered: the pending batch waits. */
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_ERR_IO);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_ERR_IO);
+    ck_assert_uint_eq(count_segments(), 2); /* the full one, and one new empty one */
+    ck_assert_int_eq(deliver_all(s, last), refused);
+    unsigned long full_seg = id_segment(last);
+    /* Delivered: the full segment is deleted and the batch fits. */
+    ck_assert_uint_eq(count_segments(), 1);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+    spool_stats_t st;
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.appended, (uint64_t)refused + 1);
+    ck_assert_uint_eq(st.segments, 1);
+    ck_assert_uint_eq(st.write_errors, 3);
+    /* Again: fill, deliver, write. */
+    int refused2 = fill_disk(s, refused + 1, err, sizeof(err));
+    ck_assert_int_gt(refused2 - refused, 200);
+    ck_assert_int_eq(deliver_all(s, last), refused2 - refused);
+    ck_assert_uint_gt(id_segment(last), full_seg);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+    fake_cap = -1;
+    spool_close(s);
+    /* The ack mark says everything but the last record was delivered. */
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.replay, 1);
+    mapper_record_t r;
+    uint64_t t;
+    char id[SPOOL_ID_LEN];
+    ck_assert_int_eq(spool_next(s, &r, &t, id), MKB_OK);
+    char want[32];
+    snprintf(want, sizeof(want), "value-%d ", refused2);
+    ck_assert(memcmp(r.value, want, strlen(want)) == 0);
+    ck_assert_uint_gt(id_segment(id), id_segment(last));
+    next_none(s);
+    spool_close(s);
+}
+END_TEST
+
+/* The disk fills with records not yet delivered, and they are delivered
+ * one half at a time: the space comes back as soon as the full segment is
+ * wholly delivered, not before. */
+START_TEST(test_disk_full_partial_delivery)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    fake_cap = 60000;
+    char err[256];
+    int refused = fill_disk(s, 0, err, sizeof(err));
+    mapper_record_t r;
+    uint64_t t[1000] = {0};
+    char id[SPOOL_ID_LEN];
+    ck_assert_int_lt(refused, 1000);
+    for (int i = 0; i < refused; i++)
+        ck_assert_int_eq(spool_next(s, &r, &t[i], id), MKB_OK);
+    next_none(s); /* the sender asks for more, as it does every 100 ms */
+    for (int i = 0; i < refused / 2; i++)
+        spool_ack(s, t[i]);
+    spool_tick(s);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_ERR_IO);
+    for (int i = refused / 2; i < refused; i++)
+        spool_ack(s, t[i]);
+    spool_tick(s);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+    ck_assert_int_eq(spool_next(s, &r, &t[0], id), MKB_OK);
+    char want[32];
+    snprintf(want, sizeof(want), "value-%d ", refused);
+    ck_assert(memcmp(r.value, want, strlen(want)) == 0);
+    spool_close(s);
+}
+END_TEST
+
+/* The segment size is fitted at open: at most half of max_bytes and a
+ * quarter of what the file system has for the spool, never below 64 KiB
+ * (or the configured size, if smaller). */
+START_TEST(test_segment_fits_the_disk)
+{
+    spool_stats_t st;
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    fake_vfs = true;
+    fake_cap = 8 << 20; /* an 8 MiB disk */
+    spool_t *s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.segment_bytes, 2 << 20);
+    spool_close(s);
+    fake_cap = 100000; /* tiny: the floor */
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.segment_bytes, 64 << 10);
+    spool_close(s);
+    o.segment_bytes = 8192; /* smaller than the floor: kept */
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.segment_bytes, 8192);
+    spool_close(s);
+    fake_cap = -1;
+    o = opts(4 << 20, 16 << 20); /* half of max_bytes */
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.segment_bytes, 2 << 20);
+    spool_close(s);
+    /* A 1 MiB disk: segments of 256 KiB roll normally and, delivered, free
+     * the disk for more; then a fill and a recovery. */
+    fake_cap = 1 << 20;
+    o = opts(1 << 30, 16 << 20);
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.segment_bytes, 256 << 10);
+    char err[256], last[SPOOL_ID_LEN];
+    int refused = fill_disk(s, 0, err, sizeof(err));
+    ck_assert_uint_ge(count_segments(), 4);
+    ck_assert_int_eq(deliver_all(s, last), refused);
+    ck_assert_uint_eq(count_segments(), 1);
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+    spool_close(s);
+}
+END_TEST
+
 int main(void)
 {
     log_set_level(LOG_LVL_ERROR);
@@ -598,6 +842,9 @@ int main(void)
     tcase_add_test(tc, test_unusable_dir);
     tcase_add_test(tc, test_null_with_length);
     tcase_add_test(tc, test_write_refused);
+    tcase_add_test(tc, test_disk_full_recovers);
+    tcase_add_test(tc, test_disk_full_partial_delivery);
+    tcase_add_test(tc, test_segment_fits_the_disk);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
