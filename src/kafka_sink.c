@@ -49,6 +49,7 @@ struct kafka_sink {
     void *ack_opaque;
     atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits, bytes, errors, brokers_up,
         broker_errors;
+    atomic_llong full_since_ms; /* a produce waits for queue room since (monotonic ms); 0: none */
     /* Failures by librdkafka error code; rare, so a lock is fine. */
     pthread_mutex_t reasons_lock;
     struct {
@@ -635,6 +636,8 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
                                     RD_KAFKA_V_HEADERS(hdrs),
                                     RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
                                     RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END);
+        if (warn_at && err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            atomic_store(&s->full_since_ms, 0); /* the wait is over */
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->produced, 1);
             atomic_fetch_add(&s->bytes, rec->value_len);
@@ -644,9 +647,12 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
             rd_kafka_headers_destroy(hdrs); /* (it does not take NULL) */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return refused(s, rec, err, ticket);
-        if (atomic_load(&s->closed))
+        if (atomic_load(&s->closed)) {
+            atomic_store(&s->full_since_ms, 0);
             return MKB_ERR_STOPPED;
+        }
         if (warn_at == 0) {
+            atomic_store(&s->full_since_ms, clock_mono_ms());
             atomic_fetch_add(&s->queue_waits, 1);
             warn_at = clock_mono_ms() + s->queue_wait_ms;
         } else if (clock_mono_ms() >= warn_at) {
@@ -697,6 +703,11 @@ int kafka_sink_fatal(kafka_sink_t *s, char *errstr, size_t errstr_size)
             RD_KAFKA_RESP_ERR_NO_ERROR)
             return 1;
     return 0;
+}
+
+long long kafka_sink_queue_full_since(const kafka_sink_t *s)
+{
+    return atomic_load(&s->full_since_ms);
 }
 
 void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)

@@ -45,6 +45,13 @@ int mqtt_source_start(mqtt_source_t *s);
 /* Call from the main loop: retries a failed initial connect when due. */
 void mqtt_source_tick(mqtt_source_t *s);
 
+/* The handler (or the main loop for it) says MQTT intake waits, and why
+ * (WHY: a static string, e.g. "spool full"), or that it goes on again
+ * (NULL). Paho's thread waits with it, so no keepalive goes out: a pause
+ * longer than 1.5 x keepalive_s is reported by mqtt_source_tick, and a
+ * connection lost after one is explained in the log. Any thread. */
+void mqtt_source_intake_paused(mqtt_source_t *s, const char *why);
+
 /* True while connected and every subscription was granted. */
 bool mqtt_source_ready(const mqtt_source_t *s);
 
