@@ -324,8 +324,8 @@ static const char *const nr_labels[] = {"mqtt_down",        "kafka_down",    "ka
  * journaled and not yet acknowledged. */
 static uint64_t waiting(const bridge_t *b, const kafka_sink_stats_t *ks, const spool_stats_t *sp)
 {
-    uint64_t in = b->spool ? sp->appended + sp->replay : 0;
-    uint64_t unacked = b->spool && in > sp->acked ? in - sp->acked : 0;
+    uint64_t in = b->spool ? sp->appended + sp->replay : 0, out = sp->acked + sp->dropped;
+    uint64_t unacked = b->spool && in > out ? in - out : 0; /* dropped: never acked */
     return unacked > ks->outstanding ? unacked : ks->outstanding;
 }
 
@@ -446,13 +446,17 @@ static void collect_readiness(bridge_t *b, buf_t *out)
 static void status_reasons(buf_t *why)
 {
     buf_t out = {0};
-    for (const char *p = why->p; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (strncmp(p, "MQTT: ", 6) != 0 && strncmp(p, "Kafka: no broker up", 19) != 0)
+    const char *p = why->p, *end = why->p ? why->p + why->len : NULL; /* not NUL-terminated */
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bool named = (len >= 6 && memcmp(p, "MQTT: ", 6) == 0) ||
+                     (len >= 19 && memcmp(p, "Kafka: no broker up", 19) == 0);
+        if (!named)
             buf_printf(&out, "; %.*s", (int)len, p);
-        p = nl ? nl + 1 : NULL;
+        p = nl ? nl + 1 : end;
     }
+    buf_terminate(&out);
     buf_free(why);
     *why = out;
 }
@@ -846,7 +850,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
         log_stall(b, nr, last_nr);
         /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
          * says "degraded" with every other reason /readyz gives. */
-        bool up = mqtt_ready && ks.brokers_up > 0;
+        bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
         if (nr != last_nr || force_status) {
             if (nr == 0) {
                 notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
@@ -858,8 +862,9 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
                 status_reasons(&why);
                 notify_status("%s: MQTT %s, Kafka %s%s%s",
                               notified_ready || up ? "degraded" : "starting",
-                              mqtt_ready ? "connected" : "not connected",
-                              ks.brokers_up > 0 ? "up" : "no broker up", why.p ? why.p : "", note);
+                              nr & NR_MQTT_DOWN ? "not connected" : "connected",
+                              nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "",
+                              note);
                 buf_free(&why);
             }
             note = "";
