@@ -1012,11 +1012,11 @@ void mqtt_source_tick(mqtt_source_t *s)
     if (since && clock_mono_ms() - since >= (long long)s->keepalive_s * 1500 &&
         atomic_load(&s->connected) && !atomic_exchange(&s->pause_warned, true)) {
         const char *why = atomic_load(&s->pause_why);
-        log_warn("mqtt", "MQTT intake paused for %lld s (%s), past 1.5 x mqtt.keepalive_s "
+        log_warn("mqtt", "MQTT intake paused for %.1f s (%s), past 1.5 x mqtt.keepalive_s "
                          "(%.1f s): the broker has probably closed the connection (no keepalive "
                          "goes out while intake waits); Paho reconnects once intake resumes and "
                          "the broker redelivers what was not acknowledged",
-                 (clock_mono_ms() - since) / 1000, why ? why : "intake waiting",
+                 (double)(clock_mono_ms() - since) / 1000.0, why ? why : "intake waiting",
                  s->keepalive_s * 1.5);
     }
     if (atomic_load(&s->stopping) || atomic_load(&s->connected) ||

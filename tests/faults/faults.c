@@ -21,6 +21,8 @@
  *                 mqtt.keepalive_s 5: /readyz 503 "MQTT intake paused", the
  *                 broker drops the silent MQTT connection and the bridge
  *                 says why; after SIGCONT everything arrives
+ *   queue-full    the same without the spool: a 1 MiB producer queue fills,
+ *                 the MQTT callback waits: /readyz 503 "producer queue full"
  *
  * Usage: faults SCENARIO... (default: sigkill kafka-outage torn-tail). Each
  * scenario runs as a libcheck test in its own process and leaves one row
@@ -594,9 +596,10 @@ static void row_from(row_t *row, const readback_t *r, long published)
     row->in_kafka = r->records;
     row->lost = r->lost;
     row->dups = r->dups;
-    addnote(row, "%ld distinct mkb.id in %ld records (%ld replayed, %ld redelivered by MQTT)",
-            r->ids, r->records, r->records - r->no_id - r->ids,
-            r->ids - (r->records - r->dups - r->unknown));
+    if (r->no_id < r->records) /* without the spool no record has one */
+        addnote(row, "%ld distinct mkb.id in %ld records (%ld replayed, %ld redelivered by MQTT)",
+                r->ids, r->records, r->records - r->no_id - r->ids,
+                r->ids - (r->records - r->dups - r->unknown));
     if (r->no_id)
         addnote(row, "%ld without mkb.id", r->no_id);
     if (r->unknown)
@@ -1309,6 +1312,97 @@ START_TEST(test_intake_paused)
 }
 END_TEST
 
+START_TEST(test_queue_full)
+{
+    /* Without the spool: a 1 MiB producer queue (~5,000 of these records)
+     * fills while Kafka hangs, and the MQTT callback waits for room. */
+    const int n = scaled(12000), hang_ms = 40000;
+    const double rate = 800;
+    long long t0 = now_ms();
+    row_t row = {.key = "queue-full", .name = "queue-full"};
+    fix_t f;
+    char *dlq = itest_unique("faults.qfull.dlq"), *kextra = NULL;
+    ck_assert(asprintf(&kextra,
+                       "  dead_letter_topic: %s\n  properties:\n"
+                       "    queue.buffering.max.kbytes: \"1024\"\n",
+                       dlq) > 0);
+    fix_init(&f, "qfull", 1, kextra);
+    int port = fix_readiness(&f, NULL, "  keepalive_s: 5\n");
+    /* No spool: the line goes. */
+    char *sp = strstr(f.cfg, "spool: {"), *eol = sp ? strchr(sp, '\n') : NULL;
+    ck_assert(sp && eol);
+    memmove(sp, eol + 1, strlen(eol + 1) + 1);
+    make_session(&f);
+    bridge_ready(&f);
+    char body[4096];
+    ck_assert_msg(wait_readyz(&f, port, 200, NULL, 30000, body, sizeof(body)) >= 0,
+                  "/readyz not 200 after start: '%s'", body);
+    itest_harness_ctl("pause-kafka");
+    long long paused_at = now_ms();
+    pub_t pub;
+    pub_start(&pub, "pub-faults-qfull", f.mtopic, n, rate);
+    char down[4096] = "";
+    long long to_503 =
+        wait_readyz(&f, port, 503, "producer queue full", 45000, down, sizeof(down));
+    double gauge = -1, reason = -1;
+    if (to_503 >= 0) {
+        gauge = metric_value(port, "mkb_ready");
+        reason = metric_value(port, "mkb_not_ready_reason{reason=\"intake_paused\"}");
+        note("/readyz 503 %.1f s after SIGSTOP: '%s'; mkb_ready %g, intake_paused %g",
+             (now_ms() - paused_at) / 1000.0, down, gauge, reason);
+    } else {
+        note("/readyz not 503 'producer queue full' 45 s after SIGSTOP; last answer '%s'", down);
+    }
+    long long rest = hang_ms - (now_ms() - paused_at);
+    bool crashed = f.b.pid <= 0 || !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    itest_harness_ctl("resume-kafka");
+    long long resumed_at = now_ms();
+    note("Kafka SIGCONTed after %.1f s (%d published)", (resumed_at - paused_at) / 1000.0,
+         atomic_load(&pub.sent));
+    char up[4096] = "";
+    long long to_200 = crashed ? -1 : wait_readyz(&f, port, 200, NULL, 120000, up, sizeof(up));
+    if (to_200 >= 0)
+        note("/readyz 200 again %.1f s after SIGCONT", to_200 / 1000.0);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 180000);
+    int explained = log_count(&f, "while MQTT intake was paused");
+    log_grep(&f, " mqtt:");
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    long long dead = dlq_count(dlq);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row,
+            "no spool, 1 MiB producer queue, Kafka SIGSTOPped %d s; /readyz 503 'producer queue "
+            "full' after %.1f s, 200 %.1f s after SIGCONT; %d log line(s) explaining the "
+            "dropped MQTT connection; %lld dead letters",
+            hang_ms / 1000, to_503 >= 0 ? to_503 / 1000.0 : -1.0,
+            to_200 >= 0 ? to_200 / 1000.0 : -1.0, explained, dead);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0 && to_503 >= 0 &&
+             to_200 >= 0 && gauge == 0 && reason == 1 && explained > 0;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(to_503 >= 0, "/readyz not 503 'producer queue full': '%s'", down);
+    ck_assert_msg(gauge == 0 && reason == 1, "mkb_ready %g, mkb_not_ready_reason intake_paused %g",
+                  gauge, reason);
+    ck_assert_msg(to_200 >= 0, "/readyz not 200 within 120 s of SIGCONT: '%s'", up);
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%lld dead letters", dead);
+    ck_assert_msg(explained > 0,
+                  "no log line says the MQTT connection dropped while intake was paused");
+    free(kextra);
+    free(dlq);
+    fix_free(&f);
+}
+END_TEST
+
 /* ---- main: run the scenarios, print the table -------------------------- */
 
 typedef struct {
@@ -1323,6 +1417,7 @@ static const scenario_t scenarios[] = {
     {"cluster", 450},
     {"kafka-hung", 400},
     {"intake-paused", 450},
+    {"queue-full", 450},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1334,6 +1429,7 @@ static const TTest *scenario_test(size_t i)
     case 2: return test_torn_tail;
     case 4: return test_kafka_hung;
     case 5: return test_intake_paused;
+    case 6: return test_queue_full;
     default: return test_cluster;
     }
 }
@@ -1392,7 +1488,7 @@ int main(int argc, char **argv)
         if (i == NSCEN) {
             fprintf(stderr,
                     "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster] [kafka-hung] "
-                    "[intake-paused]\n"
+                    "[intake-paused] [queue-full]\n"
                     "unknown scenario: %s\n",
                     sel[s]);
             return 2;
