@@ -307,8 +307,9 @@ clean:
 -include $(OBJS:.o=.d)
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
-# at random moments, Kafka stopped mid-stream, a damaged journal (single
-# node), then a partition leader SIGKILLed in a three-node cluster. Prints a
+# at random moments, Kafka stopped mid-stream, a damaged journal, Kafka hung
+# (SIGSTOP) and MQTT intake paused with /readyz checked (single node), then
+# a partition leader SIGKILLed in a three-node cluster. Prints a
 # table (scenario, published, in Kafka, lost, duplicated); fails if any
 # scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
