@@ -321,7 +321,7 @@ faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
-	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail kafka-hung intake-paused queue-full || fail=1; \
+	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail kafka-hung intake-paused queue-full paused-sigterm || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \

@@ -23,6 +23,9 @@
  *                 says why; after SIGCONT everything arrives
  *   queue-full    the same without the spool: a 1 MiB producer queue fills,
  *                 the MQTT callback waits: /readyz 503 "producer queue full"
+ *   paused-sigterm  intake-paused with keepalive 60 s and a SIGTERM 2 s into
+ *                 the pause (connection still up): the message in hand must
+ *                 stay unacknowledged; Kafka resumes, the bridge restarts
  *
  * Usage: faults SCENARIO... (default: sigkill kafka-outage torn-tail). Each
  * scenario runs as a libcheck test in its own process and leaves one row
@@ -1224,21 +1227,25 @@ START_TEST(test_kafka_hung)
 }
 END_TEST
 
-START_TEST(test_intake_paused)
+/* 2 MiB of spool (two 1 MiB segments) hold ~7,000 of these records: the
+ * rest waits in the broker while Kafka hangs. Without TERM: keepalive_s 5,
+ * so the broker drops the bridge's connection after 7.5 s without a packet.
+ * With TERM (paused-sigterm): keepalive_s 60, the connection stays up, and
+ * the bridge gets SIGTERM 2 s into the pause; then Kafka resumes and the
+ * bridge starts again. */
+static void run_intake_paused(bool term)
 {
-    /* 2 MiB of spool (two 1 MiB segments) hold ~7,000 of these records: the
-     * rest waits in the broker while Kafka hangs. keepalive_s 5: the broker
-     * drops the bridge's connection after 7.5 s without a packet. */
     const int n = scaled(16000), hang_ms = 40000;
     const double rate = 800;
     long long t0 = now_ms();
-    row_t row = {.key = "intake-paused", .name = "intake-paused"};
+    row_t row = {.key = term ? "paused-sigterm" : "intake-paused",
+                 .name = term ? "paused-sigterm" : "intake-paused"};
     fix_t f;
     char *dlq = itest_unique("faults.paused.dlq"), *kextra = NULL;
     ck_assert(asprintf(&kextra, "  dead_letter_topic: %s\n", dlq) > 0);
-    fix_init(&f, "paused", 1, kextra);
+    fix_init(&f, term ? "pterm" : "paused", 1, kextra);
     int port = fix_readiness(&f, ", max_bytes: 2097152, segment_bytes: 1048576, on_full: block",
-                             "  keepalive_s: 5\n");
+                             term ? "  keepalive_s: 60\n" : "  keepalive_s: 5\n");
     make_session(&f);
     bridge_ready(&f);
     char body[4096];
@@ -1247,7 +1254,7 @@ START_TEST(test_intake_paused)
     itest_harness_ctl("pause-kafka");
     long long paused_at = now_ms();
     pub_t pub;
-    pub_start(&pub, "pub-faults-paused", f.mtopic, n, rate);
+    pub_start(&pub, term ? "pub-faults-pterm" : "pub-faults-paused", f.mtopic, n, rate);
     char down[4096] = "";
     long long to_503 = wait_readyz(&f, port, 503, "MQTT intake paused", 45000, down, sizeof(down));
     double gauge = -1, reason = -1;
@@ -1259,8 +1266,19 @@ START_TEST(test_intake_paused)
     } else {
         note("/readyz not 503 'MQTT intake paused' 45 s after SIGSTOP; last answer '%s'", down);
     }
-    long long rest = hang_ms - (now_ms() - paused_at);
+    long long rest = term ? 2000 : hang_ms - (now_ms() - paused_at);
     bool crashed = f.b.pid <= 0 || !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    int term_rc = 0, parked = 0;
+    if (term && !crashed) {
+        /* Kafka hung: the drain waits kafka.flush_timeout_ms (30 s). */
+        term_rc = itest_bridge_stop(&f.b, SIGTERM, 90000);
+        parked = log_count(&f, "shutting down while MQTT intake waited");
+        note("SIGTERM during the pause: exit status %d, %d 'shutting down while MQTT intake "
+             "waited' line(s)",
+             term_rc, parked);
+        itest_harness_ctl("resume-kafka");
+        bridge_ready(&f);
+    }
     int sent_at_resume = atomic_load(&pub.sent);
     itest_harness_ctl("resume-kafka");
     long long resumed_at = now_ms();
@@ -1283,19 +1301,25 @@ START_TEST(test_intake_paused)
             "spool 2 MiB, Kafka SIGSTOPped %d s; /readyz 503 'intake paused' after %.1f s, 200 "
             "%.1f s after SIGCONT; %d log line(s) explaining the dropped MQTT connection; %lld "
             "dead letters",
-            hang_ms / 1000, to_503 >= 0 ? to_503 / 1000.0 : -1.0,
-            to_200 >= 0 ? to_200 / 1000.0 : -1.0, explained, dead);
+            (int)((resumed_at - paused_at) / 1000),
+            to_503 >= 0 ? to_503 / 1000.0 : -1.0, to_200 >= 0 ? to_200 / 1000.0 : -1.0, explained,
+            dead);
+    if (term)
+        addnote(&row, "SIGTERM 2 s into the pause: exit status %d, message in hand parked: %d",
+                term_rc, parked);
     if (crashed)
         addnote(&row, "the bridge died on its own");
     if (!settled)
         addnote(&row, "topic did not settle");
+    bool why_ok = term ? term_rc == 0 && parked > 0 : explained > 0;
     row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0 && to_503 >= 0 &&
-             to_200 >= 0 && gauge == 0 && reason == 1 && explained > 0;
+             to_200 >= 0 && gauge == 0 && reason == 1 && why_ok;
     row.secs = (now_ms() - t0) / 1000.0;
     row_write(&row);
     if (!row.ok)
         itest_bridge_dump_log(&f.b);
     ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
     ck_assert_msg(to_503 >= 0, "/readyz not 503 'MQTT intake paused' with the spool full: '%s'",
                   down);
     ck_assert_msg(gauge == 0 && reason == 1, "mkb_ready %g, mkb_not_ready_reason intake_paused %g",
@@ -1304,11 +1328,30 @@ START_TEST(test_intake_paused)
     ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
     ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
     ck_assert_msg(dead == 0, "%lld dead letters", dead);
-    ck_assert_msg(explained > 0,
-                  "no log line says the MQTT connection dropped while intake was paused");
+    if (term) {
+        ck_assert_msg(term_rc == 0, "exit status %d after SIGTERM during the pause", term_rc);
+        ck_assert_msg(parked > 0, "no 'shutting down while MQTT intake waited' line");
+    } else {
+        ck_assert_msg(explained > 0,
+                      "no log line says the MQTT connection dropped while intake was paused");
+    }
     free(kextra);
     free(dlq);
     fix_free(&f);
+}
+
+START_TEST(test_intake_paused)
+{
+    run_intake_paused(false);
+}
+END_TEST
+
+/* A shutdown while intake waits must not acknowledge the message in hand:
+ * Paho sends the PUBACK whatever messageArrived returns. Before the bridge
+ * kept that callback parked, 20 of 16,000 were lost here. */
+START_TEST(test_paused_sigterm)
+{
+    run_intake_paused(true);
 }
 END_TEST
 
@@ -1418,6 +1461,7 @@ static const scenario_t scenarios[] = {
     {"kafka-hung", 400},
     {"intake-paused", 450},
     {"queue-full", 450},
+    {"paused-sigterm", 450},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1430,6 +1474,7 @@ static const TTest *scenario_test(size_t i)
     case 4: return test_kafka_hung;
     case 5: return test_intake_paused;
     case 6: return test_queue_full;
+    case 7: return test_paused_sigterm;
     default: return test_cluster;
     }
 }
@@ -1488,7 +1533,7 @@ int main(int argc, char **argv)
         if (i == NSCEN) {
             fprintf(stderr,
                     "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster] [kafka-hung] "
-                    "[intake-paused] [queue-full]\n"
+                    "[intake-paused] [queue-full] [paused-sigterm]\n"
                     "unknown scenario: %s\n",
                     sel[s]);
             return 2;
