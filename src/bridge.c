@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The routes in force: a configuration and the mapper compiled from it. */
 typedef struct {
@@ -49,6 +50,7 @@ struct bridge {
     bool sender_running;
     atomic_bool sender_stop;
     atomic_bool stopping; /* shutdown: callbacks waiting on the spool give up */
+    atomic_bool parked;   /* a callback stays in journal() until exit (park) */
     long long queue_wait_ms;
     /* Readiness (see not_ready): MQTT intake paused since (monotonic ms, 0:
      * not) and why, set by journal() on Paho's thread; the last write to
@@ -109,10 +111,29 @@ static void intake_paused(bridge_t *b, const char *why, int rc)
     mqtt_source_intake_paused(b->source, why);
 }
 
+/* Shutdown while the callback waits to journal a message: the message is
+ * not safe, and Paho sends the PUBACK of a QoS 1 message once
+ * messageArrived returns, whatever it returns (MQTTProtocol_handlePublishes
+ * in Paho 1.3.12): returning would lose it. So the thread stays here, holding
+ * Paho's lock, until the process exits; the connection then closes without
+ * that PUBACK and the broker redelivers the message to the session.
+ * bridge_run stops waiting for the disconnect and bridge_destroy leaves the
+ * MQTT client alone once PARKED is set. Touches nothing of B after that. */
+static void park(bridge_t *b) __attribute__((noreturn));
+static void park(bridge_t *b)
+{
+    spool_discard(b->spool);
+    log_warn("bridge", "shutting down while MQTT intake waited: the message in hand stays "
+                       "unacknowledged (the broker redelivers it)");
+    atomic_store(&b->parked, true);
+    for (;;)
+        pause();
+}
+
 /* Writes the message's records to the journal before the PUBACK. While the
  * spool is full (on_full: block) or the disk refuses the write, waits (the
  * broker keeps sending nothing new: Paho's receive thread is here), logging
- * every queue_wait_ms; gives up unacknowledged only at shutdown. */
+ * every queue_wait_ms; at shutdown it stays there (park). */
 static int journal(bridge_t *b)
 {
     char err[512];
@@ -133,12 +154,8 @@ static int journal(bridge_t *b)
             log_error("bridge", "%s", err);
             return rc;
         }
-        if (atomic_load(&b->stopping)) {
-            if (warn_at)
-                intake_paused(b, NULL, rc);
-            spool_discard(b->spool); /* unacknowledged: the broker redelivers it */
-            return MKB_ERR_STOPPED;
-        }
+        if (atomic_load(&b->stopping))
+            park(b); /* unacknowledged: the broker redelivers it */
         intake_paused(b,
                       rc == MKB_ERR_RETRY ? "spool full: spool.max_bytes reached, on_full: block"
                                           : "spool cannot be written: disk full or I/O error",
@@ -647,7 +664,10 @@ void bridge_destroy(bridge_t *b)
         return;
     metrics_destroy(b->metrics);    /* first: a scrape reads everything below */
     commands_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
-    mqtt_source_destroy(b->source); /* no callback may run after this */
+    /* No callback may run after this. A parked one (see park) holds Paho's
+     * lock, so none runs; destroying the client would wait on that lock. */
+    if (!atomic_load(&b->parked))
+        mqtt_source_destroy(b->source);
     commands_destroy(b->commands);  /* after: a publish callback may use it */
     if (b->sink)
         kafka_sink_close(b->sink);
@@ -901,7 +921,9 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     atomic_store(&b->stopping, true);
     mqtt_source_stop(b->source, 5000);
     long long deadline = clock_mono_ms() + 10000;
-    while (!mqtt_source_stopped(b->source) && clock_mono_ms() < deadline)
+    /* A parked callback (see park) holds Paho's lock: no disconnect comes. */
+    while (!mqtt_source_stopped(b->source) && !atomic_load(&b->parked) &&
+           clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
     int timeout = (int)b->flush_timeout_ms;
     log_info("bridge", "flushing the producers (up to %d ms)", timeout);

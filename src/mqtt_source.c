@@ -831,8 +831,11 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     }
     int rc = s->handler(s->opaque, &msg);
     if (rc == MKB_ERR_STOPPED) {
-        /* Shutting down with the message not safe: returning 0 keeps Paho
-         * from acknowledging it; the broker redelivers it to the session. */
+        /* Shutting down with the message not safe. Paho 1.3.12 still sends
+         * the PUBACK of a QoS 1 message after this returns (whatever it
+         * returns) and keeps the message in its memory only: the handler
+         * should not return then (the bridge parks its thread with the
+         * spool); without the spool that message is lost. */
         return 0;
     }
     MQTTAsync_freeMessage(&m);

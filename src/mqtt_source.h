@@ -20,8 +20,10 @@ typedef struct mqtt_source mqtt_source_t;
 
 /* Called on Paho's thread for every message; MSG is borrowed until it
  * returns. Return MKB_OK once the message is safe (acknowledged to the
- * broker on return), or MKB_ERR_STOPPED to leave it unacknowledged so the
- * broker redelivers it to the persistent session later. */
+ * broker on return). MKB_ERR_STOPPED (shutdown, message not safe) makes
+ * the callback return 0, but Paho acknowledges a QoS 1 message whatever the
+ * callback returns: a handler that must keep the message unacknowledged
+ * does not return (see park() in bridge.c). */
 typedef int (*mqtt_source_handler_t)(void *opaque, const mqtt_msg_t *msg);
 
 /* Creates the client (no connection yet). FILTERS/QOS (N entries) are copied;
