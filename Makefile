@@ -313,10 +313,12 @@ clean:
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
 # at random moments, Kafka stopped mid-stream, a damaged journal, the spool
 # on a full 8 MiB tmpfs, a route's topic not created yet through a 40 s
-# Kafka outage (with and without the spool) and one that really is absent
-# (single node), then a partition leader SIGKILLed in a three-node cluster.
-# Prints a table (scenario, published, in Kafka, lost, duplicated); fails if
-# any scenario did. MKB_FAULTS_SEED=N repeats a run's random delays.
+# Kafka outage (with and without the spool) and one that really is absent,
+# Kafka hung (SIGSTOP) and MQTT intake paused with /readyz checked, a SIGTERM
+# while intake is paused (single node), then a partition leader SIGKILLed in
+# a three-node cluster. Prints a table (scenario, published, in Kafka, lost,
+# duplicated); fails if any scenario did. MKB_FAULTS_SEED=N repeats a run's
+# random delays.
 FAULTS_BIN := $(BUILD)/tests/faults/faults
 $(FAULTS_BIN): $(BUILD)/tests/faults/faults.o $(BUILD)/tests/integration/itest.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -327,7 +329,8 @@ faults: all $(FAULTS_BIN)
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
 	    MKB_FAULTS_TABLE=$(abspath $(BUILD)/faults-table.txt); \
 	tests/harness/with-brokers.sh $(FAULTS_BIN) sigkill kafka-outage torn-tail disk-full \
-	    topic-later topic-absent topic-later-nospool || fail=1; \
+	    topic-later topic-absent topic-later-nospool kafka-hung intake-paused queue-full \
+	    paused-sigterm || fail=1; \
 	MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh $(FAULTS_BIN) cluster || fail=1; \
 	echo "== make faults: all scenarios ($$((SECONDS - start)) s)"; \
 	cat $(BUILD)/faults-table.txt 2>/dev/null || echo "(no table)"; \

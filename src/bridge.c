@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The routes in force: a configuration and the mapper compiled from it. */
 typedef struct {
@@ -50,7 +51,18 @@ struct bridge {
     bool sender_running;
     atomic_bool sender_stop;
     atomic_bool stopping; /* shutdown: callbacks waiting on the spool give up */
+    atomic_bool parked;   /* a callback stays in journal() until exit (park) */
     long long queue_wait_ms;
+    /* Readiness (see not_ready): MQTT intake paused since (monotonic ms, 0:
+     * not) and why, set by journal() on Paho's thread; the last write to
+     * the spool failed; the last time deliveries progressed or nothing
+     * waited (main loop), and kafka.stall_timeout_ms. */
+    atomic_llong intake_since_ms;
+    _Atomic(const char *) intake_why;
+    atomic_bool spool_unwritable;
+    atomic_llong progress_ms;
+    uint64_t settled_seen; /* main thread */
+    long long stall_ms;
     atomic_uint_fast64_t received, unmatched, records, dead_letters, reloads, reload_errors;
 };
 
@@ -82,10 +94,47 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
     return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
 }
 
+/* MQTT intake waits (on Paho's thread) because of WHY, a static string;
+ * NULL: it goes on. RC is the last spool_commit result (MKB_ERR_IO: the
+ * spool cannot be written). Read by not_ready() and mqtt_source. */
+static void intake_paused(bridge_t *b, const char *why, int rc)
+{
+    atomic_store(&b->spool_unwritable, rc == MKB_ERR_IO);
+    if (why) {
+        atomic_store(&b->intake_why, why);
+        if (!atomic_load(&b->intake_since_ms))
+            atomic_store(&b->intake_since_ms, clock_mono_ms());
+    } else if (atomic_load(&b->intake_since_ms)) {
+        atomic_store(&b->intake_since_ms, 0);
+    } else {
+        return;
+    }
+    mqtt_source_intake_paused(b->source, why);
+}
+
+/* Shutdown while the callback waits to journal a message: the message is
+ * not safe, and Paho sends the PUBACK of a QoS 1 message once
+ * messageArrived returns, whatever it returns (MQTTProtocol_handlePublishes
+ * in Paho 1.3.12): returning would lose it. So the thread stays here, holding
+ * Paho's lock, until the process exits; the connection then closes without
+ * that PUBACK and the broker redelivers the message to the session.
+ * bridge_run stops waiting for the disconnect and bridge_destroy leaves the
+ * MQTT client alone once PARKED is set. Touches nothing of B after that. */
+static void park(bridge_t *b) __attribute__((noreturn));
+static void park(bridge_t *b)
+{
+    spool_discard(b->spool);
+    log_warn("bridge", "shutting down while MQTT intake waited: the message in hand stays "
+                       "unacknowledged (the broker redelivers it)");
+    atomic_store(&b->parked, true);
+    for (;;)
+        pause();
+}
+
 /* Writes the message's records to the journal before the PUBACK. While the
  * spool is full (on_full: block) or the disk refuses the write, waits (the
  * broker keeps sending nothing new: Paho's receive thread is here), logging
- * every queue_wait_ms; gives up unacknowledged only at shutdown. */
+ * every queue_wait_ms; at shutdown it stays there (park). */
 static int journal(bridge_t *b)
 {
     char err[512];
@@ -93,19 +142,25 @@ static int journal(bridge_t *b)
     for (;;) {
         int rc = spool_commit(b->spool, err, sizeof(err));
         if (rc == MKB_OK) {
-            if (warn_at)
+            if (warn_at) {
                 log_info("bridge", "spool writable again; MQTT intake resumed");
+                intake_paused(b, NULL, rc);
+            }
             return MKB_OK;
         }
         if (rc != MKB_ERR_RETRY && rc != MKB_ERR_IO) {
+            if (warn_at)
+                intake_paused(b, NULL, rc);
             spool_discard(b->spool);
             log_error("bridge", "%s", err);
             return rc;
         }
-        if (atomic_load(&b->stopping)) {
-            spool_discard(b->spool); /* unacknowledged: the broker redelivers it */
-            return MKB_ERR_STOPPED;
-        }
+        if (atomic_load(&b->stopping))
+            park(b); /* unacknowledged: the broker redelivers it */
+        intake_paused(b,
+                      rc == MKB_ERR_RETRY ? "spool full: spool.max_bytes reached, on_full: block"
+                                          : "spool cannot be written: disk full or I/O error",
+                      rc);
         if (clock_mono_ms() >= warn_at) {
             if (rc == MKB_ERR_RETRY)
                 log_warn("bridge", "spool full (spool.max_bytes reached, on_full: block): MQTT "
@@ -203,6 +258,8 @@ static void waiting_metric(buf_t *out, const kafka_sink_stats_t *ks)
     }
 }
 
+static void collect_readiness(bridge_t *b, buf_t *out);
+
 static void collect(void *opaque, buf_t *out)
 {
     bridge_t *b = opaque;
@@ -276,28 +333,178 @@ static void collect(void *opaque, buf_t *out)
     metrics_head(out, "mkb_config_reloads_total", "counter", "Reloads (SIGHUP), by result.");
     metrics_u64(out, "mkb_config_reloads_total", "result=\"ok\"", st.reloads);
     metrics_u64(out, "mkb_config_reloads_total", "result=\"error\"", st.reload_errors);
+    collect_readiness(b, out);
 }
 
-static bool ready(void *opaque, buf_t *why)
+/* ---- readiness: does data flow? ---------------------------------------- */
+
+/* Reasons for not being ready, as bits; labels of mkb_not_ready_reason. */
+enum {
+    NR_MQTT_DOWN = 1u << 0,
+    NR_KAFKA_DOWN = 1u << 1,
+    NR_KAFKA_STALLED = 1u << 2,
+    NR_SPOOL_UNWRITABLE = 1u << 3,
+    NR_INTAKE_PAUSED = 1u << 4,
+    NR_SPOOL_FULL = 1u << 5,
+};
+static const char *const nr_labels[] = {"mqtt_down",        "kafka_down",    "kafka_stalled",
+                                        "spool_unwritable", "intake_paused", "spool_full"};
+#define NR_COUNT (sizeof(nr_labels) / sizeof(nr_labels[0]))
+
+/* A pause shorter than this is the spool or the producer queue keeping up
+ * under load (on_full: block throttles intake), not a stop. */
+#define INTAKE_PAUSE_GRACE_MS 1000
+
+/* Records waiting for Kafka: in the producers' queues or, with the spool,
+ * journaled and not yet acknowledged. */
+static uint64_t waiting(const bridge_t *b, const kafka_sink_stats_t *ks, const spool_stats_t *sp)
 {
-    bridge_t *b = opaque;
+    uint64_t in = b->spool ? sp->appended + sp->replay : 0, out = sp->acked + sp->dropped;
+    uint64_t unacked = b->spool && in > out ? in - out : 0; /* dropped: never acked */
+    return unacked > ks->outstanding ? unacked : ks->outstanding;
+}
+
+/* Since when MQTT intake waits (0: it does not), and why. Without the
+ * spool intake waits inside kafka_sink_produce for queue room. */
+static long long intake_since(const bridge_t *b, const char **why)
+{
+    long long queue_full = b->spool ? 0 : kafka_sink_queue_full_since(b->sink);
+    if (queue_full) {
+        *why = "Kafka producer queue full (queue.buffering.max.kbytes)";
+        return queue_full;
+    }
+    *why = atomic_load(&b->intake_why);
+    return atomic_load(&b->intake_since_ms);
+}
+
+/* The reasons the bridge is not ready now (0: ready), each with a line in
+ * WHY if not NULL. Any thread: everything read here is atomic. */
+static unsigned not_ready(bridge_t *b, buf_t *why)
+{
     kafka_sink_stats_t ks;
+    spool_stats_t sp = {0};
     kafka_sink_stats(b->sink, &ks);
-    bool ok = true;
+    if (b->spool)
+        spool_stats(b->spool, &sp);
+    long long now = clock_mono_ms();
+    unsigned r = 0;
     if (!mqtt_source_ready(b->source)) {
-        buf_append_str(why, mqtt_source_connected(b->source) ? "MQTT: subscribing\n"
-                                                             : "MQTT: not connected\n");
-        ok = false;
+        r |= NR_MQTT_DOWN;
+        if (why)
+            buf_append_str(why, mqtt_source_connected(b->source) ? "MQTT: subscribing\n"
+                                                                 : "MQTT: not connected\n");
     }
     if (ks.brokers_up == 0) {
-        buf_append_str(why, "Kafka: no broker up\n");
-        ok = false;
+        r |= NR_KAFKA_DOWN;
+        if (why)
+            buf_append_str(why, "Kafka: no broker up\n");
+    }
+    long long idle = now - atomic_load(&b->progress_ms);
+    if (b->stall_ms > 0 && idle >= b->stall_ms) {
+        r |= NR_KAFKA_STALLED;
+        if (why)
+            buf_printf(why,
+                       "Kafka: no delivery for %lld s while %llu record(s) wait "
+                       "(kafka.stall_timeout_ms %lld)\n",
+                       idle / 1000, (unsigned long long)waiting(b, &ks, &sp), b->stall_ms);
+    }
+    if (atomic_load(&b->spool_unwritable)) {
+        r |= NR_SPOOL_UNWRITABLE;
+        if (why)
+            buf_append_str(why, "spool: cannot be written (disk full or I/O error)\n");
+    }
+    const char *what = NULL;
+    long long since = intake_since(b, &what);
+    if (since && now - since >= INTAKE_PAUSE_GRACE_MS) {
+        r |= NR_INTAKE_PAUSED;
+        if (why)
+            buf_printf(why, "MQTT intake paused for %lld s: %s\n", (now - since) / 1000,
+                       what ? what : "waiting");
     }
     if (b->spool && spool_full(b->spool)) {
-        buf_append_str(why, "spool: full\n");
-        ok = false;
+        r |= NR_SPOOL_FULL;
+        if (why)
+            buf_append_str(why, "spool: full (spool.max_bytes)\n");
     }
-    return ok;
+    return r;
+}
+
+static bool ready(void *opaque, buf_t *why) { return not_ready(opaque, why) == 0; }
+
+/* Main loop: notes when deliveries last progressed, or nothing waited. */
+static void track_progress(bridge_t *b)
+{
+    kafka_sink_stats_t ks;
+    spool_stats_t sp = {0};
+    kafka_sink_stats(b->sink, &ks);
+    if (b->spool)
+        spool_stats(b->spool, &sp);
+    uint64_t settled = ks.delivered + ks.lost;
+    if (settled != b->settled_seen || waiting(b, &ks, &sp) == 0) {
+        b->settled_seen = settled;
+        atomic_store(&b->progress_ms, clock_mono_ms());
+    }
+}
+
+/* Main loop: mirrors a wait for producer queue room (no spool) to
+ * mqtt_source, which explains a connection lost meanwhile. */
+static void track_queue_wait(bridge_t *b, bool *mirrored)
+{
+    if (b->spool)
+        return;
+    bool waits = kafka_sink_queue_full_since(b->sink) != 0;
+    if (waits != *mirrored)
+        mqtt_source_intake_paused(
+            b->source, waits ? "Kafka producer queue full (queue.buffering.max.kbytes)" : NULL);
+    *mirrored = waits;
+}
+
+/* Metrics: mkb_ready and one mkb_not_ready_reason line per reason. */
+static void collect_readiness(bridge_t *b, buf_t *out)
+{
+    unsigned r = not_ready(b, NULL);
+    metrics_head(out, "mkb_ready", "gauge",
+                 "1 when /readyz answers 200: data flows from MQTT to Kafka.");
+    metrics_u64(out, "mkb_ready", NULL, r == 0);
+    metrics_head(out, "mkb_not_ready_reason", "gauge",
+                 "1 for each reason /readyz answers 503 (kafka_stalled: records wait and none "
+                 "was delivered for kafka.stall_timeout_ms).");
+    char label[64];
+    for (size_t i = 0; i < NR_COUNT; i++) {
+        snprintf(label, sizeof(label), "reason=\"%s\"", nr_labels[i]);
+        metrics_u64(out, "mkb_not_ready_reason", label, (r >> i) & 1u);
+    }
+}
+
+/* WHY (not_ready's lines) for a STATUS= line: the MQTT and Kafka-up lines
+ * dropped (the line names them anyway), the others joined with "; ". */
+static void status_reasons(buf_t *why)
+{
+    buf_t out = {0};
+    const char *p = why->p, *end = why->p ? why->p + why->len : NULL; /* not NUL-terminated */
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bool named = (len >= 6 && memcmp(p, "MQTT: ", 6) == 0) ||
+                     (len >= 19 && memcmp(p, "Kafka: no broker up", 19) == 0);
+        if (!named)
+            buf_printf(&out, "; %.*s", (int)len, p);
+        p = nl ? nl + 1 : end;
+    }
+    buf_terminate(&out);
+    buf_free(why);
+    *why = out;
+}
+
+/* Main loop: logs when deliveries stall and resume (once each way). */
+static void log_stall(bridge_t *b, unsigned r, unsigned last)
+{
+    if ((r & NR_KAFKA_STALLED) && !(last & NR_KAFKA_STALLED))
+        log_warn("bridge", "no delivery to Kafka for %lld s while records wait: a hung or "
+                           "unreachable broker? /readyz answers 503 until deliveries resume",
+                 (clock_mono_ms() - atomic_load(&b->progress_ms)) / 1000);
+    else if (!(r & NR_KAFKA_STALLED) && (last & NR_KAFKA_STALLED))
+        log_info("bridge", "deliveries to Kafka resumed");
 }
 
 /* With the spool the backlog waits on disk, not in memory: while Kafka
@@ -475,6 +682,8 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     if ((rc = kafka_sink_new(cfg, profiles, cfg->routes_n, &b->sink, errstr, errstr_size)))
         goto destroy;
     b->queue_wait_ms = cfg->kafka_queue_wait_ms;
+    b->stall_ms = cfg->kafka_stall_timeout_ms;
+    atomic_store(&b->progress_ms, clock_mono_ms());
     if (cfg->spool_dir) {
         spool_opts_t so = {
             .dir = cfg->spool_dir,
@@ -540,7 +749,10 @@ void bridge_destroy(bridge_t *b)
         return;
     metrics_destroy(b->metrics);    /* first: a scrape reads everything below */
     commands_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
-    mqtt_source_destroy(b->source); /* no callback may run after this */
+    /* No callback may run after this. A parked one (see park) holds Paho's
+     * lock, so none runs; destroying the client would wait on that lock. */
+    if (!atomic_load(&b->parked))
+        mqtt_source_destroy(b->source);
     commands_destroy(b->commands);  /* after: a publish callback may use it */
     if (b->sink)
         kafka_sink_close(b->sink);
@@ -695,7 +907,8 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     char err[512];
     int rc = MKB_OK;
     bool was_ready = false, notified_ready = false, backlog = false;
-    int last_state = -1;   /* bit 0: MQTT ready, bit 1: a Kafka broker up */
+    unsigned last_nr = 0; /* not_ready() at the last STATUS= line */
+    bool force_status = true, queue_wait_mirrored = false;
     const char *note = ""; /* appended to the next STATUS= line (reload) */
     long long next_stats = clock_mono_ms() + 60000, next_tick = 0;
     /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
@@ -727,7 +940,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
             note = bridge_reload(b) == MKB_OK
                        ? "; reloaded"
                        : "; reload failed, previous routes kept (see the log)";
-            last_state = -1; /* a STATUS= line with the note */
+            force_status = true; /* a STATUS= line with the note */
         }
         bool mqtt_ready = mqtt_source_ready(b->source);
         if (mqtt_ready && !was_ready)
@@ -737,22 +950,36 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
         kafka_sink_stats_t ks;
         kafka_sink_stats(b->sink, &ks);
         trim_after_backlog(&backlog, ks.outstanding);
-        int state = (mqtt_ready ? 1 : 0) | (ks.brokers_up > 0 ? 2 : 0);
-        if (state != last_state) {
-            if (state == 3)
+        track_progress(b);
+        track_queue_wait(b, &queue_wait_mirrored);
+        unsigned nr = not_ready(b, NULL);
+        log_stall(b, nr, last_nr);
+        /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
+         * says "degraded" with every other reason /readyz gives. */
+        bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
+        if (nr != last_nr || force_status) {
+            if (nr == 0) {
                 notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
                               (unsigned long long)ks.brokers_up,
                               mapper_route_count(b->rules->mapper), note);
-            else
-                notify_status("%s: MQTT %s, Kafka %s%s", notified_ready ? "degraded" : "starting",
-                              mqtt_ready ? "connected" : "not connected",
-                              ks.brokers_up > 0 ? "up" : "no broker up", note);
+            } else {
+                buf_t why = {0};
+                not_ready(b, &why);
+                status_reasons(&why);
+                notify_status("%s: MQTT %s, Kafka %s%s%s",
+                              notified_ready || up ? "degraded" : "starting",
+                              nr & NR_MQTT_DOWN ? "not connected" : "connected",
+                              nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "",
+                              note);
+                buf_free(&why);
+            }
             note = "";
-            if (state == 3 && !notified_ready) { /* after its STATUS=: one view at READY */
+            if (up && !notified_ready) { /* after its STATUS=: one view at READY */
                 notify_ready();
                 notified_ready = true;
             }
-            last_state = state;
+            last_nr = nr;
+            force_status = false;
         }
         if (wd_ms > 0 && clock_mono_ms() >= next_wd) {
             notify_watchdog();
@@ -780,7 +1007,9 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     atomic_store(&b->stopping, true);
     mqtt_source_stop(b->source, 5000);
     long long deadline = clock_mono_ms() + 10000;
-    while (!mqtt_source_stopped(b->source) && clock_mono_ms() < deadline)
+    /* A parked callback (see park) holds Paho's lock: no disconnect comes. */
+    while (!mqtt_source_stopped(b->source) && !atomic_load(&b->parked) &&
+           clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
     int timeout = (int)b->flush_timeout_ms;
     log_info("bridge", "flushing the producers (up to %d ms)", timeout);

@@ -148,6 +148,10 @@ static const ckey_t kafka_keys[] = {
      NULL,
      "When the producer queue is full, how long the MQTT callback waits for room before "
      "logging a warning and waiting again (the message is never dropped)."},
+    {"stall_timeout_ms", CT_INT, C_OFF(kafka_stall_timeout_ms), 0, 0, 3600000, "15000", false,
+     NULL, NULL,
+     "Not ready (/readyz 503, systemd STATUS=, mkb_ready 0) when records wait for Kafka and "
+     "none was delivered for this long: a hung or unreachable broker. 0: never."},
     {"dead_letter_topic", CT_STR, C_OFF(kafka_dead_letter_topic), 0, 0, 0,
      "mqtt-kafka-bridge.deadletter", false, NULL, NULL,
      "Topic for payloads that fail their route: original bytes, reason in headers."},

@@ -105,6 +105,7 @@ typedef struct config {
     size_t kafka_properties_n;
     long long kafka_flush_timeout_ms;
     long long kafka_queue_wait_ms;
+    long long kafka_stall_timeout_ms; /* 0: no stall check */
     char *kafka_dead_letter_topic;
     char *kafka_unmatched_topic;
     config_profile_t *kafka_profiles;

@@ -100,6 +100,7 @@ struct kafka_sink {
     void *ack_opaque;
     atomic_uint_fast64_t produced, delivered, failed, lost, queue_waits, bytes, errors, brokers_up,
         broker_errors;
+    atomic_llong full_since_ms; /* a produce waits for queue room since (monotonic ms); 0: none */
     /* Failures by librdkafka error code; rare, so a lock is fine. */
     pthread_mutex_t reasons_lock;
     struct {
@@ -1281,6 +1282,7 @@ static bool wait_room(kafka_sink_t *s, const producer_t *pr, bool full, long lon
     if (atomic_load(&s->closed))
         return false;
     if (*warn_at == 0) {
+        atomic_store(&s->full_since_ms, clock_mono_ms()); /* readiness: intake paused */
         atomic_fetch_add(&s->queue_waits, 1);
         *warn_at = clock_mono_ms() + s->queue_wait_ms;
     } else if (clock_mono_ms() >= *warn_at) {
@@ -1311,9 +1313,10 @@ static bool hold_record(kafka_sink_t *s, producer_t *pr, topic_state_t *ts,
     return true;
 }
 
-int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket)
+/* kafka_sink_produce's body; *WARN_AT is set (non-zero) once it waited. */
+static int produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket,
+                   long long *warn_at)
 {
-    long long warn_at = 0;
     producer_t *pr = producer_for(s, rec->profile);
     topic_slot_t *slot = topic_handle(pr, rec->topic);
     rd_kafka_topic_t *rkt = slot ? slot->rkt : NULL;
@@ -1322,7 +1325,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
         /* Records of this topic wait on a transient error: this one queues
          * behind them (per-key order), within the memory bound. */
         if (atomic_load(&ts->held) > 0) {
-            if (!wait_room(s, pr, atomic_load(&s->held_bytes) > s->wait_max_bytes, &warn_at))
+            if (!wait_room(s, pr, atomic_load(&s->held_bytes) > s->wait_max_bytes, warn_at))
                 return MKB_ERR_STOPPED;
             if (atomic_load(&s->held_bytes) > s->wait_max_bytes)
                 continue;
@@ -1355,7 +1358,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
         if (hdrs) /* still ours: librdkafka refused the record */
             rd_kafka_headers_destroy(hdrs); /* (it does not take NULL) */
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            if (!wait_room(s, pr, true, &warn_at))
+            if (!wait_room(s, pr, true, warn_at))
                 return MKB_ERR_STOPPED;
             continue;
         }
@@ -1363,7 +1366,7 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
          * it waits, unless the memory bound says the caller must. */
         if (kafka_err_classify(err, NULL) == KAFKA_ERR_PERMANENT)
             return refused(s, rec, err, ticket);
-        if (!wait_room(s, pr, atomic_load(&s->held_bytes) > s->wait_max_bytes, &warn_at))
+        if (!wait_room(s, pr, atomic_load(&s->held_bytes) > s->wait_max_bytes, warn_at))
             return MKB_ERR_STOPPED;
         if (atomic_load(&s->held_bytes) > s->wait_max_bytes)
             continue;
@@ -1371,6 +1374,15 @@ int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t tic
             return MKB_OK;
         return refused(s, rec, err, ticket); /* out of memory */
     }
+}
+
+int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket)
+{
+    long long warn_at = 0;
+    int rc = produce(s, rec, ticket, &warn_at);
+    if (warn_at)
+        atomic_store(&s->full_since_ms, 0); /* the wait (if any) is over */
+    return rc;
 }
 
 void kafka_sink_poll(kafka_sink_t *s, int timeout_ms)
@@ -1428,6 +1440,11 @@ int kafka_sink_fatal(kafka_sink_t *s, char *errstr, size_t errstr_size)
             RD_KAFKA_RESP_ERR_NO_ERROR)
             return 1;
     return 0;
+}
+
+long long kafka_sink_queue_full_since(const kafka_sink_t *s)
+{
+    return atomic_load(&s->full_since_ms);
 }
 
 void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out)

@@ -94,6 +94,10 @@ int kafka_sink_fatal(kafka_sink_t *s, char *errstr, size_t errstr_size);
 
 void kafka_sink_stats(const kafka_sink_t *s, kafka_sink_stats_t *out);
 
+/* Since when (monotonic ms) a kafka_sink_produce call waits for room in a
+ * full producer queue; 0 when none waits. Any thread. */
+long long kafka_sink_queue_full_since(const kafka_sink_t *s);
+
 /* Writes "ERR_NAME=count ..." for the failures so far, by librdkafka error;
  * returns how many distinct reasons there were. */
 size_t kafka_sink_failure_reasons(kafka_sink_t *s, char *out, size_t size);

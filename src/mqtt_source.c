@@ -70,6 +70,14 @@ struct mqtt_source {
     bool diag_started;            /* diag_thread to join (main thread only) */
     pthread_t diag_thread;
     long long diag_next_ms;       /* main thread only */
+
+    /* MQTT intake paused (the handler waits on Paho's thread): since when
+     * (monotonic ms, 0: not paused) and why; the last pause that ended. */
+    atomic_llong pause_since_ms;
+    _Atomic(const char *) pause_why;
+    atomic_llong last_pause_end_ms, last_pause_ms;
+    atomic_bool pause_warned;    /* the long pause was reported by tick */
+    atomic_llong explained_ms;   /* the pause (by its start) a lost connection was explained for */
 };
 
 /* A TLS failure line repeats with every reconnect (1 s, 2 s, ... 30 s):
@@ -683,11 +691,56 @@ unlock:
     return rc;
 }
 
+/* While the handler waits (intake paused), Paho's receive thread is inside
+ * it holding Paho's lock: no keepalive is sent (MQTTProtocol_keepalive runs
+ * on that thread) and nothing is read, so the broker closes the connection
+ * after 1.5 x keepalive_s; Paho only finds out once the handler returns.
+ * Says so, once per pause, before Paho's own terse line. */
+static void explain_pause(mqtt_source_t *s)
+{
+    long long now = clock_mono_ms(), since = atomic_load(&s->pause_since_ms), len;
+    if (since) {
+        len = now - since;
+    } else {
+        long long end = atomic_load(&s->last_pause_end_ms);
+        len = atomic_load(&s->last_pause_ms);
+        since = end - len;
+        if (!end || now - end > 30000) /* a loss long after the pause has other causes */
+            return;
+    }
+    if (len < (long long)s->keepalive_s * 1000 || atomic_exchange(&s->explained_ms, since) == since)
+        return;
+    const char *why = atomic_load(&s->pause_why);
+    log_warn("mqtt", "connection to %s lost while MQTT intake was paused for %lld s (%s): Paho "
+                     "sends no keepalive while intake waits, and the broker closes a session "
+                     "silent for 1.5 x mqtt.keepalive_s (%d s); Paho reconnects and the broker "
+                     "redelivers the messages not acknowledged: nothing is lost",
+             s->uri, len / 1000, why ? why : "intake waiting", s->keepalive_s);
+}
+
+void mqtt_source_intake_paused(mqtt_source_t *s, const char *why)
+{
+    long long now = clock_mono_ms(), since = atomic_load(&s->pause_since_ms);
+    if (why) {
+        atomic_store(&s->pause_why, why);
+        if (!since) {
+            atomic_store(&s->pause_warned, false);
+            atomic_store(&s->pause_since_ms, now);
+        }
+    } else if (since) {
+        atomic_store(&s->last_pause_ms, now - since);
+        atomic_store(&s->last_pause_end_ms, now);
+        atomic_store(&s->pause_since_ms, 0);
+    }
+}
+
 static void on_connection_lost(void *ctx, char *cause)
 {
     mqtt_source_t *s = ctx;
     atomic_store(&s->connected, false);
     atomic_store(&s->subscribed, false);
+    if (!atomic_load(&s->stopping))
+        explain_pause(s);
     if (!atomic_load(&s->stopping))
         log_warn("mqtt", "connection to %s lost: %s; reconnecting", s->uri,
                  cause ? cause : "no reason given");
@@ -706,6 +759,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
     mqtt_source_t *s = ctx;
     tls_connect_failed(s);
     if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
+        explain_pause(s);
         log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
                  resp && resp->message ? resp->message : "no reason given");
         return;
@@ -727,6 +781,7 @@ static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
     mqtt_source_t *s = ctx;
     tls_connect_failed(s);
     if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
+        explain_pause(s);
         log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
                  resp && resp->message ? resp->message : "no reason given");
         return;
@@ -776,8 +831,11 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
     }
     int rc = s->handler(s->opaque, &msg);
     if (rc == MKB_ERR_STOPPED) {
-        /* Shutting down with the message not safe: returning 0 keeps Paho
-         * from acknowledging it; the broker redelivers it to the session. */
+        /* Shutting down with the message not safe. Paho 1.3.12 still sends
+         * the PUBACK of a QoS 1 message after this returns (whatever it
+         * returns) and keeps the message in its memory only: the handler
+         * should not return then (the bridge parks its thread with the
+         * spool); without the spool that message is lost. */
         return 0;
     }
     MQTTAsync_freeMessage(&m);
@@ -953,6 +1011,17 @@ int mqtt_source_start(mqtt_source_t *s)
 void mqtt_source_tick(mqtt_source_t *s)
 {
     diag_maybe_start(s);
+    long long since = atomic_load(&s->pause_since_ms);
+    if (since && clock_mono_ms() - since >= (long long)s->keepalive_s * 1500 &&
+        atomic_load(&s->connected) && !atomic_exchange(&s->pause_warned, true)) {
+        const char *why = atomic_load(&s->pause_why);
+        log_warn("mqtt", "MQTT intake paused for %.1f s (%s), past 1.5 x mqtt.keepalive_s "
+                         "(%.1f s): the broker has probably closed the connection (no keepalive "
+                         "goes out while intake waits); Paho reconnects once intake resumes and "
+                         "the broker redelivers what was not acknowledged",
+                 (double)(clock_mono_ms() - since) / 1000.0, why ? why : "intake waiting",
+                 s->keepalive_s * 1.5);
+    }
     if (atomic_load(&s->stopping) || atomic_load(&s->connected) ||
         atomic_load(&s->connect_pending))
         return;

@@ -20,8 +20,10 @@ typedef struct mqtt_source mqtt_source_t;
 
 /* Called on Paho's thread for every message; MSG is borrowed until it
  * returns. Return MKB_OK once the message is safe (acknowledged to the
- * broker on return), or MKB_ERR_STOPPED to leave it unacknowledged so the
- * broker redelivers it to the persistent session later. */
+ * broker on return). MKB_ERR_STOPPED (shutdown, message not safe) makes
+ * the callback return 0, but Paho acknowledges a QoS 1 message whatever the
+ * callback returns: a handler that must keep the message unacknowledged
+ * does not return (see park() in bridge.c). */
 typedef int (*mqtt_source_handler_t)(void *opaque, const mqtt_msg_t *msg);
 
 /* Creates the client (no connection yet). FILTERS/QOS (N entries) are copied;
@@ -44,6 +46,13 @@ int mqtt_source_start(mqtt_source_t *s);
 
 /* Call from the main loop: retries a failed initial connect when due. */
 void mqtt_source_tick(mqtt_source_t *s);
+
+/* The handler (or the main loop for it) says MQTT intake waits, and why
+ * (WHY: a static string, e.g. "spool full"), or that it goes on again
+ * (NULL). Paho's thread waits with it, so no keepalive goes out: a pause
+ * longer than 1.5 x keepalive_s is reported by mqtt_source_tick, and a
+ * connection lost after one is explained in the log. Any thread. */
+void mqtt_source_intake_paused(mqtt_source_t *s, const char *why);
 
 /* True while connected and every subscription was granted. */
 bool mqtt_source_ready(const mqtt_source_t *s);

@@ -24,6 +24,19 @@
  *   disk-full     the spool on an 8 MiB tmpfs filled while Kafka is
  *                 stopped (the broker keeps the backlog); once Kafka is
  *                 back the bridge resumes by itself, without a restart
+ *   kafka-hung    the Kafka JVM SIGSTOPped for 35 s mid-stream (a hung
+ *                 broker: its connections stay open): /readyz turns 503
+ *                 "Kafka: no delivery" within the readiness window
+ *                 (kafka.stall_timeout_ms) and 200 again after SIGCONT
+ *   intake-paused a 2 MiB spool (on_full: block) filled while Kafka hangs,
+ *                 mqtt.keepalive_s 5: /readyz 503 "MQTT intake paused", the
+ *                 broker drops the silent MQTT connection and the bridge
+ *                 says why; after SIGCONT everything arrives
+ *   queue-full    the same without the spool: a 1 MiB producer queue fills,
+ *                 the MQTT callback waits: /readyz 503 "producer queue full"
+ *   paused-sigterm  intake-paused with keepalive 60 s and a SIGTERM 2 s into
+ *                 the pause (connection still up): the message in hand must
+ *                 stay unacknowledged; Kafka resumes, the bridge restarts
  *
  * Usage: faults SCENARIO... (default: sigkill kafka-outage torn-tail). Each
  * scenario runs as a libcheck test in its own process and leaves one row
@@ -52,7 +65,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -593,9 +610,10 @@ static void row_from(row_t *row, const readback_t *r, long published)
     row->in_kafka = r->records;
     row->lost = r->lost;
     row->dups = r->dups;
-    addnote(row, "%ld distinct mkb.id in %ld records (%ld replayed, %ld redelivered by MQTT)",
-            r->ids, r->records, r->records - r->no_id - r->ids,
-            r->ids - (r->records - r->dups - r->unknown));
+    if (r->no_id < r->records) /* without the spool no record has one */
+        addnote(row, "%ld distinct mkb.id in %ld records (%ld replayed, %ld redelivered by MQTT)",
+                r->ids, r->records, r->records - r->no_id - r->ids,
+                r->ids - (r->records - r->dups - r->unknown));
     if (r->no_id)
         addnote(row, "%ld without mkb.id", r->no_id);
     if (r->unknown)
@@ -1331,6 +1349,414 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
+/* ---- 9. kafka-hung, intake-paused, queue-full, paused-sigterm -------- */
+
+/* A TCP port nobody listens on now (the kernel's pick for port 0). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* GET PATH on 127.0.0.1:PORT (HTTP/1.0, 5 s timeout): the status (-1 if no
+ * answer) and the body in BODY. */
+static int http_get(int port, const char *path, char *body, size_t body_size)
+{
+    body[0] = '\0';
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static char buf[1 << 17];
+    int n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\n\r\n", path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || send(fd, buf, (size_t)n, 0) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    ssize_t got;
+    while (len < sizeof(buf) - 1 && (got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+        len += (size_t)got;
+    close(fd);
+    buf[len] = '\0';
+    int status = -1;
+    const char *hend = strstr(buf, "\r\n\r\n");
+    if (!hend || sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    snprintf(body, body_size, "%s", hend + 4);
+    return status;
+}
+
+/* The value of the exposition line SERIES (name{labels} as the bridge
+ * writes it) in /metrics; -1 if absent or no answer. */
+static double metric_value(int port, const char *series)
+{
+    static char text[1 << 17];
+    if (http_get(port, "/metrics", text, sizeof(text)) != 200)
+        return -1;
+    size_t sl = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, sl) == 0 && p[sl] == ' ')
+            return strtod(p + sl + 1, NULL);
+    return -1;
+}
+
+/* Polls /readyz every 200 ms until it answers WANT and (if NEEDLE) its body
+ * contains NEEDLE: the milliseconds that took, or -1 after TIMEOUT_MS or if
+ * the bridge exited (the last answer in LAST). */
+static long long wait_readyz(fix_t *f, int port, int want, const char *needle, int timeout_ms,
+                             char *last, size_t last_size)
+{
+    long long t0 = now_ms();
+    for (;;) {
+        int st = http_get(port, "/readyz", last, last_size);
+        if (st == want && (!needle || strstr(last, needle)))
+            return now_ms() - t0;
+        if (now_ms() - t0 >= timeout_ms || !sleep_watching(f, 200))
+            return -1;
+    }
+}
+
+/* Adds to F's config a metrics endpoint on a free port (returned), more
+ * spool settings (SPOOL_EXTRA, e.g. ", max_bytes: 2097152") and more mqtt
+ * settings (MQTT_EXTRA, lines indented by two spaces). */
+static int fix_readiness(fix_t *f, const char *spool_extra, const char *mqtt_extra)
+{
+    int port = free_port();
+    const char *fs = "fsync: interval", *at = strstr(f->cfg, "fsync: interval }");
+    const char *cid = strstr(f->cfg, "  client_id:");
+    ck_assert(at != NULL && cid != NULL && cid < at);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg, "%.*s%s%.*s%s%s%smetrics:\n  listen: \"127.0.0.1:%d\"\n",
+                       (int)(cid - f->cfg), f->cfg, mqtt_extra ? mqtt_extra : "",
+                       (int)(at + strlen(fs) - cid), cid, spool_extra ? spool_extra : "",
+                       at + strlen(fs), "", port) > 0);
+    free(f->cfg);
+    f->cfg = cfg;
+    return port;
+}
+
+/* Records in TOPIC (0 if the topic does not exist). */
+static long long dlq_count(const char *topic)
+{
+    long long n = kcount(topic);
+    return n > 0 ? n : 0;
+}
+
+START_TEST(test_kafka_hung)
+{
+    /* The readiness window is the default kafka.stall_timeout_ms (15 s). */
+    const int n = scaled(15000), hang_ms = 35000, window_ms = 15000;
+    const double rate = n / 60.0; /* a 60 s stream, Kafka hung from ~8 s to ~43 s */
+    long long t0 = now_ms();
+    row_t row = {.key = "kafka-hung", .name = "kafka-hung"};
+    fix_t f;
+    char *dlq = itest_unique("faults.hung.dlq"), *kextra = NULL;
+    ck_assert(asprintf(&kextra, "  dead_letter_topic: %s\n", dlq) > 0);
+    fix_init(&f, "hung", 1, kextra);
+    int port = fix_readiness(&f, NULL, NULL);
+    make_session(&f);
+    bridge_ready(&f);
+    char body[4096];
+    ck_assert_msg(wait_readyz(&f, port, 200, NULL, 30000, body, sizeof(body)) >= 0,
+                  "/readyz not 200 after start: '%s'", body);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-hung", f.mtopic, n, rate);
+    bool crashed = !sleep_watching(&f, 8000);
+    long long in_before = kcount(f.topic);
+    itest_harness_ctl("pause-kafka");
+    long long paused_at = now_ms();
+    note("Kafka SIGSTOPped (%d published, %lld in Kafka)", atomic_load(&pub.sent), in_before);
+    /* 503 naming the stall within the window and a few seconds. */
+    char down[4096] = "";
+    long long to_503 = crashed ? -1
+                               : wait_readyz(&f, port, 503, "Kafka: no delivery", window_ms + 8000,
+                                             down, sizeof(down));
+    double gauge = -1, reason = -1;
+    if (to_503 >= 0) {
+        gauge = metric_value(port, "mkb_ready");
+        reason = metric_value(port, "mkb_not_ready_reason{reason=\"kafka_stalled\"}");
+        note("/readyz 503 %.1f s after SIGSTOP: '%.*s'; mkb_ready %g, kafka_stalled %g",
+             (now_ms() - paused_at) / 1000.0, (int)strcspn(down, "\n"), down, gauge, reason);
+    } else {
+        note("/readyz not 503 'Kafka: no delivery' %d ms after SIGSTOP; last answer %d '%s'",
+             window_ms + 8000, http_get(port, "/readyz", body, sizeof(body)), down);
+    }
+    long long rest = hang_ms - (now_ms() - paused_at);
+    crashed = crashed || !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    itest_harness_ctl("resume-kafka");
+    long long resumed_at = now_ms();
+    note("Kafka SIGCONTed after %.1f s (%d published)", (resumed_at - paused_at) / 1000.0,
+         atomic_load(&pub.sent));
+    char up[4096] = "";
+    long long to_200 = crashed ? -1 : wait_readyz(&f, port, 200, NULL, 90000, up, sizeof(up));
+    if (to_200 >= 0)
+        note("/readyz 200 again %.1f s after SIGCONT", to_200 / 1000.0);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 180000);
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    long long dead = dlq_count(dlq);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row,
+            "Kafka SIGSTOPped %d s; /readyz 503 after %.1f s (window %d s), 200 %.1f s after "
+            "SIGCONT; %lld dead letters",
+            hang_ms / 1000, to_503 >= 0 ? to_503 / 1000.0 : -1.0, window_ms / 1000,
+            to_200 >= 0 ? to_200 / 1000.0 : -1.0, dead);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0 && to_503 >= 0 &&
+             to_200 >= 0 && gauge == 0 && reason == 1;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(to_503 >= 0, "/readyz not 503 'Kafka: no delivery' within %d s of SIGSTOP: '%s'",
+                  (window_ms + 8000) / 1000, down);
+    ck_assert_msg(gauge == 0 && reason == 1, "mkb_ready %g, mkb_not_ready_reason kafka_stalled %g",
+                  gauge, reason);
+    ck_assert_msg(to_200 >= 0, "/readyz not 200 within 90 s of SIGCONT: '%s'", up);
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%lld dead letters", dead);
+    free(kextra);
+    free(dlq);
+    fix_free(&f);
+}
+END_TEST
+
+/* 2 MiB of spool (two 1 MiB segments) hold ~7,000 of these records: the
+ * rest waits in the broker while Kafka hangs. Without TERM: keepalive_s 5,
+ * so the broker drops the bridge's connection after 7.5 s without a packet.
+ * With TERM (paused-sigterm): keepalive_s 60, the connection stays up, and
+ * the bridge gets SIGTERM 2 s into the pause; then Kafka resumes and the
+ * bridge starts again. */
+static void run_intake_paused(bool term)
+{
+    const int n = scaled(16000), hang_ms = 40000;
+    const double rate = 800;
+    long long t0 = now_ms();
+    row_t row = {.key = term ? "paused-sigterm" : "intake-paused",
+                 .name = term ? "paused-sigterm" : "intake-paused"};
+    fix_t f;
+    char *dlq = itest_unique("faults.paused.dlq"), *kextra = NULL;
+    ck_assert(asprintf(&kextra, "  dead_letter_topic: %s\n", dlq) > 0);
+    fix_init(&f, term ? "pterm" : "paused", 1, kextra);
+    int port = fix_readiness(&f, ", max_bytes: 2097152, segment_bytes: 1048576, on_full: block",
+                             term ? "  keepalive_s: 60\n" : "  keepalive_s: 5\n");
+    make_session(&f);
+    bridge_ready(&f);
+    char body[4096];
+    ck_assert_msg(wait_readyz(&f, port, 200, NULL, 30000, body, sizeof(body)) >= 0,
+                  "/readyz not 200 after start: '%s'", body);
+    itest_harness_ctl("pause-kafka");
+    long long paused_at = now_ms();
+    pub_t pub;
+    pub_start(&pub, term ? "pub-faults-pterm" : "pub-faults-paused", f.mtopic, n, rate);
+    char down[4096] = "";
+    long long to_503 = wait_readyz(&f, port, 503, "MQTT intake paused", 45000, down, sizeof(down));
+    double gauge = -1, reason = -1;
+    if (to_503 >= 0) {
+        gauge = metric_value(port, "mkb_ready");
+        reason = metric_value(port, "mkb_not_ready_reason{reason=\"intake_paused\"}");
+        note("/readyz 503 %.1f s after SIGSTOP: '%s'; mkb_ready %g, intake_paused %g",
+             (now_ms() - paused_at) / 1000.0, down, gauge, reason);
+    } else {
+        note("/readyz not 503 'MQTT intake paused' 45 s after SIGSTOP; last answer '%s'", down);
+    }
+    long long rest = term ? 2000 : hang_ms - (now_ms() - paused_at);
+    bool crashed = f.b.pid <= 0 || !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    int term_rc = 0, parked = 0;
+    if (term && !crashed) {
+        /* Kafka hung: the drain waits kafka.flush_timeout_ms (30 s). */
+        term_rc = itest_bridge_stop(&f.b, SIGTERM, 90000);
+        parked = log_count(&f, "shutting down while MQTT intake waited");
+        note("SIGTERM during the pause: exit status %d, %d 'shutting down while MQTT intake "
+             "waited' line(s)",
+             term_rc, parked);
+        itest_harness_ctl("resume-kafka");
+        bridge_ready(&f);
+    }
+    int sent_at_resume = atomic_load(&pub.sent);
+    itest_harness_ctl("resume-kafka");
+    long long resumed_at = now_ms();
+    note("Kafka SIGCONTed after %.1f s (%d published)", (resumed_at - paused_at) / 1000.0,
+         sent_at_resume);
+    char up[4096] = "";
+    long long to_200 = crashed ? -1 : wait_readyz(&f, port, 200, NULL, 120000, up, sizeof(up));
+    if (to_200 >= 0)
+        note("/readyz 200 again %.1f s after SIGCONT", to_200 / 1000.0);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 180000);
+    int explained = log_count(&f, "while MQTT intake was paused");
+    log_grep(&f, " mqtt:");
+    log_grep(&f, "intake");
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    long long dead = dlq_count(dlq);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row,
+            "spool 2 MiB, Kafka SIGSTOPped %d s; /readyz 503 'intake paused' after %.1f s, 200 "
+            "%.1f s after SIGCONT; %d log line(s) explaining the dropped MQTT connection; %lld "
+            "dead letters",
+            (int)((resumed_at - paused_at) / 1000),
+            to_503 >= 0 ? to_503 / 1000.0 : -1.0, to_200 >= 0 ? to_200 / 1000.0 : -1.0, explained,
+            dead);
+    if (term)
+        addnote(&row, "SIGTERM 2 s into the pause: exit status %d, message in hand parked: %d",
+                term_rc, parked);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    bool why_ok = term ? term_rc == 0 && parked > 0 : explained > 0;
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0 && to_503 >= 0 &&
+             to_200 >= 0 && gauge == 0 && reason == 1 && why_ok;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(to_503 >= 0, "/readyz not 503 'MQTT intake paused' with the spool full: '%s'",
+                  down);
+    ck_assert_msg(gauge == 0 && reason == 1, "mkb_ready %g, mkb_not_ready_reason intake_paused %g",
+                  gauge, reason);
+    ck_assert_msg(to_200 >= 0, "/readyz not 200 within 120 s of SIGCONT: '%s'", up);
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%lld dead letters", dead);
+    if (term) {
+        ck_assert_msg(term_rc == 0, "exit status %d after SIGTERM during the pause", term_rc);
+        ck_assert_msg(parked > 0, "no 'shutting down while MQTT intake waited' line");
+    } else {
+        ck_assert_msg(explained > 0,
+                      "no log line says the MQTT connection dropped while intake was paused");
+    }
+    free(kextra);
+    free(dlq);
+    fix_free(&f);
+}
+
+START_TEST(test_intake_paused)
+{
+    run_intake_paused(false);
+}
+END_TEST
+
+/* A shutdown while intake waits must not acknowledge the message in hand:
+ * Paho sends the PUBACK whatever messageArrived returns. Before the bridge
+ * kept that callback parked, 20 of 16,000 were lost here. */
+START_TEST(test_paused_sigterm)
+{
+    run_intake_paused(true);
+}
+END_TEST
+
+START_TEST(test_queue_full)
+{
+    /* Without the spool: a 1 MiB producer queue (~5,000 of these records)
+     * fills while Kafka hangs, and the MQTT callback waits for room. */
+    const int n = scaled(12000), hang_ms = 40000;
+    const double rate = 800;
+    long long t0 = now_ms();
+    row_t row = {.key = "queue-full", .name = "queue-full"};
+    fix_t f;
+    char *dlq = itest_unique("faults.qfull.dlq"), *kextra = NULL;
+    ck_assert(asprintf(&kextra,
+                       "  dead_letter_topic: %s\n  properties:\n"
+                       "    queue.buffering.max.kbytes: \"1024\"\n",
+                       dlq) > 0);
+    fix_init(&f, "qfull", 1, kextra);
+    int port = fix_readiness(&f, NULL, "  keepalive_s: 5\n");
+    /* No spool: the line goes. */
+    char *sp = strstr(f.cfg, "spool: {"), *eol = sp ? strchr(sp, '\n') : NULL;
+    ck_assert(sp && eol);
+    memmove(sp, eol + 1, strlen(eol + 1) + 1);
+    make_session(&f);
+    bridge_ready(&f);
+    char body[4096];
+    ck_assert_msg(wait_readyz(&f, port, 200, NULL, 30000, body, sizeof(body)) >= 0,
+                  "/readyz not 200 after start: '%s'", body);
+    itest_harness_ctl("pause-kafka");
+    long long paused_at = now_ms();
+    pub_t pub;
+    pub_start(&pub, "pub-faults-qfull", f.mtopic, n, rate);
+    char down[4096] = "";
+    long long to_503 =
+        wait_readyz(&f, port, 503, "producer queue full", 45000, down, sizeof(down));
+    double gauge = -1, reason = -1;
+    if (to_503 >= 0) {
+        gauge = metric_value(port, "mkb_ready");
+        reason = metric_value(port, "mkb_not_ready_reason{reason=\"intake_paused\"}");
+        note("/readyz 503 %.1f s after SIGSTOP: '%s'; mkb_ready %g, intake_paused %g",
+             (now_ms() - paused_at) / 1000.0, down, gauge, reason);
+    } else {
+        note("/readyz not 503 'producer queue full' 45 s after SIGSTOP; last answer '%s'", down);
+    }
+    long long rest = hang_ms - (now_ms() - paused_at);
+    bool crashed = f.b.pid <= 0 || !sleep_watching(&f, rest > 0 ? (int)rest : 0);
+    itest_harness_ctl("resume-kafka");
+    long long resumed_at = now_ms();
+    note("Kafka SIGCONTed after %.1f s (%d published)", (resumed_at - paused_at) / 1000.0,
+         atomic_load(&pub.sent));
+    char up[4096] = "";
+    long long to_200 = crashed ? -1 : wait_readyz(&f, port, 200, NULL, 120000, up, sizeof(up));
+    if (to_200 >= 0)
+        note("/readyz 200 again %.1f s after SIGCONT", to_200 / 1000.0);
+    pub_join(&pub);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 180000);
+    int explained = log_count(&f, "while MQTT intake was paused");
+    log_grep(&f, " mqtt:");
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    long long dead = dlq_count(dlq);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row,
+            "no spool, 1 MiB producer queue, Kafka SIGSTOPped %d s; /readyz 503 'producer queue "
+            "full' after %.1f s, 200 %.1f s after SIGCONT; %d log line(s) explaining the "
+            "dropped MQTT connection; %lld dead letters",
+            hang_ms / 1000, to_503 >= 0 ? to_503 / 1000.0 : -1.0,
+            to_200 >= 0 ? to_200 / 1000.0 : -1.0, explained, dead);
+    if (crashed)
+        addnote(&row, "the bridge died on its own");
+    if (!settled)
+        addnote(&row, "topic did not settle");
+    row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0 && to_503 >= 0 &&
+             to_200 >= 0 && gauge == 0 && reason == 1 && explained > 0;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(to_503 >= 0, "/readyz not 503 'producer queue full': '%s'", down);
+    ck_assert_msg(gauge == 0 && reason == 1, "mkb_ready %g, mkb_not_ready_reason intake_paused %g",
+                  gauge, reason);
+    ck_assert_msg(to_200 >= 0, "/readyz not 200 within 120 s of SIGCONT: '%s'", up);
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%lld dead letters", dead);
+    ck_assert_msg(explained > 0,
+                  "no log line says the MQTT connection dropped while intake was paused");
+    free(kextra);
+    free(dlq);
+    fix_free(&f);
+}
+END_TEST
+
 /* ---- main: run the scenarios, print the table -------------------------- */
 
 typedef struct {
@@ -1347,6 +1773,10 @@ static const scenario_t scenarios[] = {
     {"topic-absent", 200},
     {"topic-later-nospool", 300},
     {"disk-full", 330},
+    {"kafka-hung", 400},
+    {"intake-paused", 450},
+    {"queue-full", 450},
+    {"paused-sigterm", 450},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1360,6 +1790,10 @@ static const TTest *scenario_test(size_t i)
     case 5: return test_topic_absent;
     case 6: return test_topic_later_nospool;
     case 7: return test_disk_full;
+    case 8: return test_kafka_hung;
+    case 9: return test_intake_paused;
+    case 10: return test_queue_full;
+    case 11: return test_paused_sigterm;
     default: return test_cluster;
     }
 }
@@ -1418,7 +1852,8 @@ int main(int argc, char **argv)
         if (i == NSCEN) {
             fprintf(stderr,
                     "usage: faults [sigkill] [kafka-outage] [torn-tail] [cluster] [topic-later] "
-                    "[topic-absent] [topic-later-nospool] [disk-full]\n"
+                    "[topic-absent] [topic-later-nospool] [disk-full] [kafka-hung] [intake-paused]\n"
+                    "       [queue-full] [paused-sigterm]\n"
                     "unknown scenario: %s\n",
                     sel[s]);
             return 2;

@@ -499,11 +499,14 @@ harness_dump() { # the brokers' own logs, for a failed start
 }
 
 # harness_stop_pid PIDFILE NAME: TERM the process group, KILL after 20 s.
+# A stopped process (ctl.sh pause-kafka) is continued first: SIGTERM would
+# stay pending while it is stopped.
 harness_stop_pid() {
     local pidfile=$1 name=$2 pid i
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
     if harness_pid_alive "$pid"; then
+        kill -CONT -- "-$pid" 2>/dev/null || kill -CONT "$pid" 2>/dev/null
         kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
         for i in $(seq 1 100); do
             harness_pid_alive "$pid" || break
@@ -516,6 +519,19 @@ harness_stop_pid() {
     fi
     wait "$pid" 2>/dev/null || true
     rm -f "$pidfile"
+}
+
+# harness_signal_kafka DIR SIG: send SIG (STOP or CONT) to every running
+# Kafka node's process group (ctl.sh pause-kafka / resume-kafka).
+harness_signal_kafka() {
+    local dir=$1 sig=$2 nd pid n=0
+    for nd in $(harness_kafka_node_dirs "$dir"); do
+        pid=$(cat "$nd/pid" 2>/dev/null) || continue
+        harness_pid_alive "$pid" || continue
+        kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" || return 1
+        n=$((n + 1))
+    done
+    [ $n -gt 0 ] || { harness_log "no Kafka node runs: nothing to $sig"; return 1; }
 }
 
 harness_kafka_up() { # DIR: the ids of the Kafka nodes running, one a line
@@ -545,6 +561,7 @@ harness_stop_kafka() {
         harness_log "only kafka node(s) ${up[*]} of $n run (no controller quorum); killing them"
     else
         for i in "${up[@]}"; do
+            kill -CONT -- "-$(cat "${nds[i - 1]}/pid")" 2>/dev/null # paused: continue first
             kill -TERM -- "-$(cat "${nds[i - 1]}/pid")" 2>/dev/null
         done
         while mapfile -t up < <(harness_kafka_up "$dir") && [ ${#up[@]} -gt 0 ]; do

@@ -7,6 +7,9 @@
 #   stop-kafka          SIGTERM every Kafka node and wait for them to exit
 #   start-kafka         start every stopped node again on the same ports and
 #                       data; wait until each lists all brokers
+#   pause-kafka         SIGSTOP every Kafka JVM: a hung broker, not a closed
+#                       one (its TCP connections stay open, nothing answers)
+#   resume-kafka        SIGCONT every Kafka JVM (the stop paths do it too)
 #   kafka-leader DIR TOPIC [PARTITION]
 #                       print the node id leading the partition (default 0;
 #                       -1: none), from kcat -L metadata
@@ -35,6 +38,8 @@ stop-mosquitto) harness_stop_pid "$dir/mosquitto/pid" mosquitto ;;
 start-mosquitto) harness_run_mosquitto "$dir" ;;
 stop-kafka) harness_stop_kafka "$dir" ;;
 start-kafka) harness_run_kafka "$dir" ;;
+pause-kafka) harness_signal_kafka "$dir" STOP ;;
+resume-kafka) harness_signal_kafka "$dir" CONT ;;
 kafka-leader) harness_kafka_leader "$dir" "${3:?topic}" "${4:-0}" ;;
 kafka-partition) harness_kafka_partition "$dir" "${3:?topic}" "${4:-0}" ;;
 kafka-isr)
