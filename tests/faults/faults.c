@@ -1447,7 +1447,7 @@ static int fix_readiness(fix_t *f, const char *spool_extra, const char *mqtt_ext
 }
 
 /* Records in TOPIC (0 if the topic does not exist). */
-static long long dlq_count(const char *topic)
+static long long topic_records(const char *topic)
 {
     long long n = kcount(topic);
     return n > 0 ? n : 0;
@@ -1505,7 +1505,7 @@ START_TEST(test_kafka_hung)
     pub_join(&pub);
     bool settled = !crashed && wait_settled(f.topic, n, 5000, 180000);
     readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
-    long long dead = dlq_count(dlq);
+    long long dead = topic_records(dlq);
     row_from(&row, &r, n);
     note_log(&row, &f);
     addnote(&row,
@@ -1605,7 +1605,7 @@ static void run_intake_paused(bool term)
     log_grep(&f, " mqtt:");
     log_grep(&f, "intake");
     readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
-    long long dead = dlq_count(dlq);
+    long long dead = topic_records(dlq);
     row_from(&row, &r, n);
     note_log(&row, &f);
     addnote(&row,
@@ -1722,7 +1722,7 @@ START_TEST(test_queue_full)
     int explained = log_count(&f, "while MQTT intake was paused");
     log_grep(&f, " mqtt:");
     readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
-    long long dead = dlq_count(dlq);
+    long long dead = topic_records(dlq);
     row_from(&row, &r, n);
     note_log(&row, &f);
     addnote(&row,
