@@ -1232,123 +1232,6 @@ START_TEST(test_topic_absent)
 }
 END_TEST
 
-/* ---- 8. disk-full ------------------------------------------------------ */
-
-/* The spool on an 8 MiB tmpfs (smaller than one 16 MiB segment, the
- * default), filled while Kafka is stopped; then Kafka returns. The bridge
- * must free the delivered records' space, log "spool writable again" and
- * take the broker's backlog without a restart. The tmpfs is mounted at a
- * fixed path that main() unmounts after the scenario, also when it fails;
- * the spool directory is a symlink to it. */
-#define DISKFULL_MIB 8
-
-static void diskfull_mountpoint(char *out, size_t out_size)
-{
-    snprintf(out, out_size, "%s/disk-full.tmpfs", itest_env("MKB_HARNESS_DIR"));
-}
-
-static void diskfull_umount(void)
-{
-    char mnt[600], cmd[2000];
-    diskfull_mountpoint(mnt, sizeof(mnt));
-    snprintf(cmd, sizeof(cmd), "mountpoint -q '%s' && umount -l '%s'; rmdir '%s' 2>/dev/null", mnt,
-             mnt, mnt);
-    if (system(cmd) != 0) { /* nothing mounted: fine */
-    }
-}
-
-START_TEST(test_disk_full)
-{
-    /* Not scaled: about 28,000 of these fill 8 MiB; the rest wait in the
-     * broker. */
-    const int n = 45000;
-    const double rate = 4000;
-    long long t0 = now_ms();
-    row_t row = {.key = "disk-full", .name = "disk-full"};
-    char mnt[600], cmd[2000];
-    diskfull_mountpoint(mnt, sizeof(mnt));
-    diskfull_umount();
-    atexit(diskfull_umount); /* a failed ck_assert exits the test's process */
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && mount -t tmpfs -o size=%dm tmpfs '%s'", mnt,
-             DISKFULL_MIB, mnt);
-    ck_assert_msg(system(cmd) == 0, "%s failed (the fault suite runs as root)", cmd);
-    char *dlq = itest_unique("faults.diskfull-dlq");
-    create_topic(dlq, 1);
-    char extra[400];
-    snprintf(extra, sizeof(extra), "  dead_letter_topic: %s\n", dlq);
-    fix_t f;
-    fix_init(&f, "diskfull", 1, extra);
-    ck_assert_msg(symlink(mnt, f.spool) == 0, "symlink %s: %s", f.spool, strerror(errno));
-    make_session(&f);
-    bridge_ready(&f);
-    pid_t pid = f.b.pid;
-    itest_harness_ctl("stop-kafka");
-    note("Kafka stopped; publishing %d messages at %.0f/s into a %d MiB spool", n, rate,
-         DISKFULL_MIB);
-    pub_t pub;
-    pub_start(&pub, "pub-faults-diskfull", f.mtopic, n, rate);
-    bool paused = itest_bridge_wait_log(&f.b, "No space left on device", 120000);
-    note("disk full %s after %d published (spool %.1f MiB)", paused ? "logged" : "NOT logged",
-         atomic_load(&pub.sent), du_bytes(f.spool) / 1048576.0);
-    pub_join(&pub); /* every message acknowledged by the broker, which keeps the backlog */
-    /* Kafka stays away longer, intake paused on the full disk: 50 s, more
-     * than 1.5 x the MQTT keepalive (30 s), after which a broker drops a
-     * client it heard nothing from (issue 15, point 4; noted, not failed). */
-    bool crashed = !sleep_watching(&f, 50000);
-    long long ts = now_ms();
-    itest_harness_ctl("start-kafka");
-    note("Kafka started in %lld ms", now_ms() - ts);
-    ts = now_ms();
-    bool resumed = !crashed && itest_bridge_wait_log(&f.b, "spool writable again", 120000);
-    long long resume_ms = now_ms() - ts;
-    note("intake %s %lld ms after Kafka was back", resumed ? "resumed" : "NOT resumed", resume_ms);
-    bool settled = !crashed && wait_settled(f.topic, n, 5000, 150000);
-    long long in_kafka = kcount(f.topic);
-    bool same_pid = !crashed && f.b.pid == pid && sleep_watching(&f, 100);
-    int writable = log_count(&f, "spool writable again");
-    int drops = log_count(&f, "connection to ") + log_count(&f, "reconnect to ");
-    fprintf(stderr, "faults: disk-full: the bridge's log about the spool and MQTT:\n");
-    log_grep(&f, "spool");
-    log_grep(&f, " mqtt: ");
-    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
-    long long dead = -1;
-    for (int i = 0; i < 5 && dead < 0; i++) /* -1: no answer yet */
-        dead = kcount(dlq);
-    row_from(&row, &r, n);
-    note_log(&row, &f);
-    addnote(&row, "%d MiB tmpfs; disk full %s; %lld in Kafka before any restart", DISKFULL_MIB,
-            paused ? "logged" : "NOT logged", in_kafka);
-    addnote(&row, "spool writable again logged %d time(s)%s; %s", writable,
-            resumed ? "" : " (not within 120 s)",
-            same_pid ? "no restart" : "the bridge did not carry on");
-    if (resumed)
-        addnote(&row, "intake resumed %.1f s after Kafka was back", resume_ms / 1000.0);
-    addnote(&row, "%lld dead letters", dead);
-    if (drops)
-        addnote(&row, "MQTT connection dropped/reconnected %d time(s)", drops);
-    if (!settled)
-        addnote(&row, "topic did not settle without a restart");
-    row.ok =
-        paused && settled && same_pid && writable > 0 && r.lost == 0 && r.unknown == 0 && dead == 0;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
-    ck_assert_msg(paused, "the spool never filled (no \"No space left on device\" in the log)");
-    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
-    ck_assert_msg(settled && same_pid,
-                  "the backlog did not reach Kafka without a restart (%lld of %d)", in_kafka, n);
-    ck_assert_msg(writable > 0, "no \"spool writable again\" in the log");
-    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
-    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
-    ck_assert_msg(dead == 0, "%lld records in the dead-letter topic (-1: no answer)", dead);
-    unlink(f.spool);
-    diskfull_umount();
-    free(dlq);
-    fix_free(&f);
-}
-END_TEST
-
 /* ---- 9. kafka-hung, intake-paused, queue-full, paused-sigterm -------- */
 
 /* A TCP port nobody listens on now (the kernel's pick for port 0). */
@@ -1752,6 +1635,136 @@ START_TEST(test_queue_full)
     ck_assert_msg(explained > 0,
                   "no log line says the MQTT connection dropped while intake was paused");
     free(kextra);
+    free(dlq);
+    fix_free(&f);
+}
+END_TEST
+
+/* ---- 10. disk-full (with /readyz) -------------------------------------- */
+
+/* The spool on an 8 MiB tmpfs (smaller than one 16 MiB segment, the
+ * default), filled while Kafka is stopped; then Kafka returns. The bridge
+ * must free the delivered records' space, log "spool writable again" and
+ * take the broker's backlog without a restart. The tmpfs is mounted at a
+ * fixed path that main() unmounts after the scenario, also when it fails;
+ * the spool directory is a symlink to it. */
+#define DISKFULL_MIB 8
+
+static void diskfull_mountpoint(char *out, size_t out_size)
+{
+    snprintf(out, out_size, "%s/disk-full.tmpfs", itest_env("MKB_HARNESS_DIR"));
+}
+
+static void diskfull_umount(void)
+{
+    char mnt[600], cmd[2000];
+    diskfull_mountpoint(mnt, sizeof(mnt));
+    snprintf(cmd, sizeof(cmd), "mountpoint -q '%s' && umount -l '%s'; rmdir '%s' 2>/dev/null", mnt,
+             mnt, mnt);
+    if (system(cmd) != 0) { /* nothing mounted: fine */
+    }
+}
+
+START_TEST(test_disk_full)
+{
+    /* Not scaled: about 28,000 of these fill 8 MiB; the rest wait in the
+     * broker. */
+    const int n = 45000;
+    const double rate = 4000;
+    long long t0 = now_ms();
+    row_t row = {.key = "disk-full", .name = "disk-full"};
+    char mnt[600], cmd[2000];
+    diskfull_mountpoint(mnt, sizeof(mnt));
+    diskfull_umount();
+    atexit(diskfull_umount); /* a failed ck_assert exits the test's process */
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && mount -t tmpfs -o size=%dm tmpfs '%s'", mnt,
+             DISKFULL_MIB, mnt);
+    ck_assert_msg(system(cmd) == 0, "%s failed (the fault suite runs as root)", cmd);
+    char *dlq = itest_unique("faults.diskfull-dlq");
+    create_topic(dlq, 1);
+    char extra[400];
+    snprintf(extra, sizeof(extra), "  dead_letter_topic: %s\n", dlq);
+    fix_t f;
+    fix_init(&f, "diskfull", 1, extra);
+    ck_assert_msg(symlink(mnt, f.spool) == 0, "symlink %s: %s", f.spool, strerror(errno));
+    int port = fix_readiness(&f, NULL, NULL);
+    make_session(&f);
+    bridge_ready(&f);
+    pid_t pid = f.b.pid;
+    itest_harness_ctl("stop-kafka");
+    note("Kafka stopped; publishing %d messages at %.0f/s into a %d MiB spool", n, rate,
+         DISKFULL_MIB);
+    pub_t pub;
+    pub_start(&pub, "pub-faults-diskfull", f.mtopic, n, rate);
+    bool paused = itest_bridge_wait_log(&f.b, "No space left on device", 120000);
+    note("disk full %s after %d published (spool %.1f MiB)", paused ? "logged" : "NOT logged",
+         atomic_load(&pub.sent), du_bytes(f.spool) / 1048576.0);
+    /* Readiness: 503 "spool: cannot be written" while the disk is full. */
+    char down[4096] = "", up[4096] = "";
+    long long to_503 =
+        paused ? wait_readyz(&f, port, 503, "spool: cannot be written", 10000, down, sizeof(down))
+               : -1;
+    note("/readyz %s: '%s'", to_503 >= 0 ? "503" : "NOT 503 'spool: cannot be written'", down);
+    pub_join(&pub); /* every message acknowledged by the broker, which keeps the backlog */
+    /* Kafka stays away longer, intake paused on the full disk: 50 s, more
+     * than 1.5 x the MQTT keepalive (30 s), after which a broker drops a
+     * client it heard nothing from (issue 15, point 4; noted, not failed). */
+    bool crashed = !sleep_watching(&f, 50000);
+    long long ts = now_ms();
+    itest_harness_ctl("start-kafka");
+    note("Kafka started in %lld ms", now_ms() - ts);
+    ts = now_ms();
+    bool resumed = !crashed && itest_bridge_wait_log(&f.b, "spool writable again", 120000);
+    long long resume_ms = now_ms() - ts;
+    note("intake %s %lld ms after Kafka was back", resumed ? "resumed" : "NOT resumed", resume_ms);
+    bool settled = !crashed && wait_settled(f.topic, n, 5000, 150000);
+    long long to_200 = crashed ? -1 : wait_readyz(&f, port, 200, NULL, 60000, up, sizeof(up));
+    long long in_kafka = kcount(f.topic);
+    bool same_pid = !crashed && f.b.pid == pid && sleep_watching(&f, 100);
+    int writable = log_count(&f, "spool writable again");
+    int drops = log_count(&f, "connection to ") + log_count(&f, "reconnect to ");
+    fprintf(stderr, "faults: disk-full: the bridge's log about the spool and MQTT:\n");
+    log_grep(&f, "spool");
+    log_grep(&f, " mqtt: ");
+    readback_t r = crashed ? read_back(f.topic, n) : finish(&f, n, &row);
+    long long dead = -1;
+    for (int i = 0; i < 5 && dead < 0; i++) /* -1: no answer yet */
+        dead = kcount(dlq);
+    row_from(&row, &r, n);
+    note_log(&row, &f);
+    addnote(&row, "%d MiB tmpfs; disk full %s; %lld in Kafka before any restart", DISKFULL_MIB,
+            paused ? "logged" : "NOT logged", in_kafka);
+    addnote(&row, "spool writable again logged %d time(s)%s; %s", writable,
+            resumed ? "" : " (not within 120 s)",
+            same_pid ? "no restart" : "the bridge did not carry on");
+    if (resumed)
+        addnote(&row, "intake resumed %.1f s after Kafka was back", resume_ms / 1000.0);
+    addnote(&row, "%lld dead letters; /readyz %s while full, %s after", dead,
+            to_503 >= 0 ? "503 'spool: cannot be written'" : "NOT 503",
+            to_200 >= 0 ? "200" : "NOT 200");
+    if (drops)
+        addnote(&row, "MQTT connection dropped/reconnected %d time(s)", drops);
+    if (!settled)
+        addnote(&row, "topic did not settle without a restart");
+    row.ok = paused && settled && same_pid && writable > 0 && r.lost == 0 && r.unknown == 0 &&
+             dead == 0 && to_503 >= 0 && to_200 >= 0;
+    row.secs = (now_ms() - t0) / 1000.0;
+    row_write(&row);
+    if (!row.ok)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(paused, "the spool never filled (no \"No space left on device\" in the log)");
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(settled && same_pid,
+                  "the backlog did not reach Kafka without a restart (%lld of %d)", in_kafka, n);
+    ck_assert_msg(writable > 0, "no \"spool writable again\" in the log");
+    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
+    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    ck_assert_msg(dead == 0, "%lld records in the dead-letter topic (-1: no answer)", dead);
+    ck_assert_msg(to_503 >= 0, "/readyz not 503 'spool: cannot be written' on a full disk: '%s'",
+                  down);
+    ck_assert_msg(to_200 >= 0, "/readyz not 200 after the disk-full recovery: '%s'", up);
+    unlink(f.spool);
+    diskfull_umount();
     free(dlq);
     fix_free(&f);
 }
