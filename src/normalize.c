@@ -60,14 +60,14 @@ static int parse_number(const char *p, size_t len, json_t **out)
     errno = 0;
     if (integral) {
         long long v = strtoll(buf, &end, 10);
-        if (errno == 0 && *end == '\0' && end != buf) {
+        if (errno == 0 && end == buf + len && end != buf) {
             *out = json_integer(v);
             return *out ? MKB_OK : MKB_ERR_NOMEM;
         }
         errno = 0;
     }
     double d = strtod(buf, &end);
-    if (errno || *end != '\0' || end == buf || !isfinite(d) || isalpha((unsigned char)buf[0]) ||
+    if (errno || end != buf + len || end == buf || !isfinite(d) || isalpha((unsigned char)buf[0]) ||
         strpbrk(buf, "xXnN")) /* no hex, inf or nan spellings */
         return MKB_ERR_INVAL;
     *out = json_real(d);
@@ -351,13 +351,16 @@ static int parse_iso(const char *s, size_t len, int64_t *ms)
     tm.tm_mday = D;
     tm.tm_hour = h;
     tm.tm_min = mi;
-    tm.tm_sec = sec;
+    tm.tm_sec = sec == 60 ? 59 : sec; /* a leap second (23:59:60) must not change the day */
     time_t t = timegm(&tm);
     if (t == (time_t)-1 || tm.tm_mday != D) /* 2026-02-30 normalizes to March */
         return MKB_ERR_INVAL;
-    *ms = ((int64_t)t - (int64_t)off_min * 60) * 1000 + frac_ms;
+    *ms = ((int64_t)t + (sec == 60) - (int64_t)off_min * 60) * 1000 + frac_ms;
     return MKB_OK;
 }
+
+/* 1970 .. 9999, the years the canonical ISO 8601 form can write. */
+static bool time_in_range(double ms) { return ms >= 0 && ms < 253402300800000.0; }
 
 int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, size_t why_size)
 {
@@ -368,20 +371,29 @@ int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, siz
         norm_number(v, &d);
         bool as_ms = fmt == NORM_TS_EPOCH_MS || (fmt == NORM_TS_AUTO && fabs(d) >= 1e11);
         double m = as_ms ? d : d * 1000.0;
-        if (!(m >= 0 && m < 253402300800000.0)) { /* 1970 .. 9999 */
+        if (!time_in_range(m)) {
             snprintf(why, why_size, "timestamp %g is out of range", d);
             return MKB_ERR_INVAL;
         }
         *ms = (int64_t)llround(m);
         return MKB_OK;
     }
+    int64_t iso;
     if (json_is_string(v) && fmt != NORM_TS_EPOCH_S && fmt != NORM_TS_EPOCH_MS &&
-        parse_iso(json_string_value(v), json_string_length(v), ms) == MKB_OK)
+        parse_iso(json_string_value(v), json_string_length(v), &iso) == MKB_OK) {
+        if (!time_in_range((double)iso)) { /* a zone moved it out */
+            snprintf(why, why_size, "timestamp '%.64s' is out of range", json_string_value(v));
+            return MKB_ERR_INVAL;
+        }
+        *ms = iso;
         return MKB_OK;
+    }
     if (json_is_string(v))
         snprintf(why, why_size, "timestamp '%.64s' is not %s", json_string_value(v),
                  fmt == NORM_TS_ISO8601 ? "ISO 8601" : fmt == NORM_TS_AUTO ? "epoch or ISO 8601"
                                                                          : "an epoch number");
+    else if (numeric) /* iso8601 */
+        snprintf(why, why_size, "timestamp is a number, not an ISO 8601 string");
     else
         snprintf(why, why_size, "timestamp is %s, not a number or a string", type_name(v));
     return MKB_ERR_INVAL;
