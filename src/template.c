@@ -153,8 +153,10 @@ tmpl_t *tmpl_new(const char *text, const char *const *captures, size_t ncap, boo
             continue;
         }
         if (*c == '{' && brace) {
-            if (nlit == sizeof(lit))
+            if (nlit == sizeof(lit)) {
+                snprintf(why, why_size, "template longer than %zu bytes", sizeof(lit));
                 goto fail;
+            }
             lit[nlit++] = '{';
             c++;
             continue;

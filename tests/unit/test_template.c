@@ -1,0 +1,449 @@
+/* Templates through template.h: compiling (escapes, errors with columns,
+ * did-you-mean), rendering each placeholder against a message, payload
+ * fields by pointer, and appending into a reused, growing buffer. */
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "template.h"
+
+#include <check.h>
+
+#include "check_run.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Stub of config.c's config_nearest: records what it was asked and answers
+ * NEAREST_ANSWER when that is one of the names offered. */
+static const char *nearest_answer;
+static char nearest_word[64];
+static char nearest_names[1024]; /* the names offered, comma-separated */
+
+const char *config_nearest(const char *word, const char *const *names, size_t n)
+{
+    snprintf(nearest_word, sizeof(nearest_word), "%s", word);
+    nearest_names[0] = '\0';
+    const char *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(nearest_names);
+        snprintf(nearest_names + len, sizeof(nearest_names) - len, "%s%s", i ? "," : "", names[i]);
+        if (nearest_answer && strcmp(names[i], nearest_answer) == 0)
+            found = names[i];
+    }
+    return found;
+}
+
+static const char *const caps[] = {"site", "unit"};
+
+/* hvac/b1/ahu3/temp, filter hvac/{site}/{unit}/temp */
+static const mkb_prop_t props[] = {
+    {"unit", 4, "degC", 4},
+    {"units", 5, "K", 1},
+    {"unit", 4, "second", 6}, /* a repeated name: the first one counts */
+};
+static const size_t cap_start[] = {5, 8};
+static const size_t cap_len[] = {2, 4};
+
+static mqtt_msg_t msg(void)
+{
+    return (mqtt_msg_t){.topic = "hvac/b1/ahu3/temp",
+                        .topic_len = 17,
+                        .qos = 1,
+                        .retained = true,
+                        .dup = false,
+                        .content_type = "application/jsonXYZ",
+                        .content_type_len = 16,
+                        .props = props,
+                        .nprops = 3,
+                        .recv_ms = INT64_C(1795860000123)};
+}
+
+/* Compiles TEXT with the captures above (fields allowed) or fails the test. */
+static tmpl_t *compile(const char *text)
+{
+    char why[512] = "";
+    tmpl_t *t = tmpl_new(text, caps, 2, true, why, sizeof(why));
+    ck_assert_msg(t != NULL, "%s: %s", text, why);
+    ck_assert_str_eq(tmpl_text(t), text);
+    return t;
+}
+
+/* The compile error for TEXT (static buffer); fails the test if it compiles. */
+static const char *compile_error(const char *text, bool allow_fields)
+{
+    static char why[512];
+    snprintf(why, sizeof(why), "(no reason given)");
+    tmpl_t *t = tmpl_new(text, caps, 2, allow_fields, why, sizeof(why));
+    ck_assert_msg(t == NULL, "%s compiled", text);
+    return why;
+}
+
+/* TEXT rendered against M and the JSON INPUT (may be NULL): the output
+ * (static buffer), or "ERR: why". */
+static const char *render_with(const char *text, const mqtt_msg_t *m, const char *input)
+{
+    static char out[8192];
+    json_t *in = input ? json_loads(input, JSON_DECODE_ANY, NULL) : NULL;
+    ck_assert(!input || in);
+    tmpl_t *t = compile(text);
+    tmpl_ctx_t ctx = {m, cap_start, cap_len, "hvac-temps", in};
+    buf_t b = {0};
+    char why[512] = "";
+    int rc = tmpl_render(t, &ctx, &b, why, sizeof(why));
+    if (rc == MKB_OK) {
+        ck_assert(b.len < sizeof(out));
+        if (b.len)
+            memcpy(out, b.p, b.len);
+        out[b.len] = '\0';
+        ck_assert_msg(strlen(out) == b.len, "%s: a NUL in the output", text);
+    } else {
+        snprintf(out, sizeof(out), "ERR: %s", why);
+    }
+    buf_free(&b);
+    tmpl_destroy(t);
+    json_decref(in);
+    return out;
+}
+
+static const char *render(const char *text, const char *input)
+{
+    mqtt_msg_t m = msg();
+    return render_with(text, &m, input);
+}
+
+START_TEST(test_literal)
+{
+    tmpl_t *t = compile("telemetry.hvac");
+    ck_assert(tmpl_is_constant(t));
+    tmpl_destroy(t);
+    ck_assert_str_eq(render("telemetry.hvac", NULL), "telemetry.hvac");
+    t = compile("");
+    ck_assert(tmpl_is_constant(t));
+    tmpl_destroy(t);
+    ck_assert_str_eq(render("", NULL), "");
+    t = compile("t.{site}");
+    ck_assert(!tmpl_is_constant(t));
+    tmpl_destroy(t);
+    tmpl_destroy(NULL);
+}
+END_TEST
+
+START_TEST(test_escapes)
+{
+    ck_assert_str_eq(render("{{literal}}", NULL), "{literal}");
+    ck_assert_str_eq(render("a}}b", NULL), "a}b");
+    ck_assert_str_eq(render("{{{site}}}", NULL), "{b1}");
+    ck_assert_str_eq(render("{{}}{{", NULL), "{}{");
+    ck_assert_str_eq(render("}}}}", NULL), "}}");
+    tmpl_t *t = compile("{{site}}");
+    ck_assert(tmpl_is_constant(t)); /* an escaped brace is no placeholder */
+    tmpl_destroy(t);
+    ck_assert_str_eq(render("{{site}}", NULL), "{site}");
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+    ck_assert_str_eq(compile_error("a}b", true),
+                     "unmatched '}' at column 2 (write }} for a literal brace)");
+    ck_assert_str_eq(compile_error("x.{site}.}", true),
+                     "unmatched '}' at column 10 (write }} for a literal brace)");
+    ck_assert_str_eq(compile_error("ab{site", true), "unterminated '{' at column 3");
+    ck_assert_str_eq(compile_error("{", true), "unterminated '{' at column 1");
+    ck_assert_str_eq(compile_error("x{a{b}", true), "bad placeholder at column 2");
+    char name[600] = "{";
+    memset(name + 1, 'n', 520);
+    memcpy(name + 521, "}", 2);
+    ck_assert_str_eq(compile_error(name, true), "bad placeholder at column 1");
+}
+END_TEST
+
+START_TEST(test_captures)
+{
+    ck_assert_str_eq(render("{site}.{unit}", NULL), "b1.ahu3");
+    ck_assert_str_eq(render("{unit}{unit}-{site}", NULL), "ahu3ahu3-b1");
+    /* an empty capture (hvac//ahu3/temp: + matches an empty level) */
+    mqtt_msg_t m = msg();
+    m.topic = "hvac//ahu3/temp";
+    m.topic_len = 15;
+    const size_t start[] = {5, 6}, len[] = {0, 4};
+    tmpl_t *t = compile("[{site}]-{unit}");
+    tmpl_ctx_t ctx = {&m, start, len, "r", NULL};
+    buf_t b = {0};
+    char why[200];
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
+    ck_assert_uint_eq(b.len, 7);
+    ck_assert_mem_eq(b.p, "[]-ahu3", 7);
+    buf_free(&b);
+    tmpl_destroy(t);
+}
+END_TEST
+
+START_TEST(test_mqtt_metadata)
+{
+    ck_assert_str_eq(render("{mqtt.topic}", NULL), "hvac/b1/ahu3/temp");
+    ck_assert_str_eq(render("q{mqtt.qos} r{mqtt.retain} d{mqtt.dup}", NULL),
+                     "q1 rtrue dfalse");
+    /* only content_type_len bytes: the pointer is not NUL-terminated */
+    ck_assert_str_eq(render("{mqtt.content_type}", NULL), "application/json");
+    ck_assert_str_eq(render("{mqtt.prop.unit}", NULL), "degC");
+    ck_assert_str_eq(render("{mqtt.prop.units}", NULL), "K");
+    ck_assert_str_eq(render("[{mqtt.prop.un}]", NULL), "[]"); /* absent: empty */
+    ck_assert_str_eq(render("{route}", NULL), "hvac-temps");
+    ck_assert_str_eq(render("{recv.ms}", NULL), "1795860000123");
+    ck_assert_str_eq(render("{recv.iso}", NULL), "2026-11-28T10:00:00.123Z");
+
+    mqtt_msg_t m = msg();
+    m.topic_len = 12; /* the topic is a prefix of a longer buffer */
+    m.qos = 0;
+    m.retained = false;
+    m.dup = true;
+    m.content_type = NULL;
+    m.content_type_len = 5;
+    m.nprops = 0;
+    m.recv_ms = 0;
+    ck_assert_str_eq(render_with("{mqtt.topic}|{mqtt.qos}|{mqtt.retain}|{mqtt.dup}|"
+                                 "{mqtt.content_type}|{mqtt.prop.unit}|{recv.iso}",
+                                 &m, NULL),
+                     "hvac/b1/ahu3|0|false|true|||1970-01-01T00:00:00.000Z");
+}
+END_TEST
+
+START_TEST(test_iso)
+{
+    buf_t b = {0};
+    const struct {
+        int64_t ms;
+        const char *iso;
+    } cases[] = {
+        {0, "1970-01-01T00:00:00.000Z"},
+        {1, "1970-01-01T00:00:00.001Z"},
+        {INT64_C(1795860000999), "2026-11-28T10:00:00.999Z"},
+        {INT64_C(1709251199050), "2024-02-29T23:59:59.050Z"},
+        {INT64_C(253402300799999), "9999-12-31T23:59:59.999Z"},
+        {-1, "1969-12-31T23:59:59.999Z"}, /* floor, not towards zero */
+        {-1000, "1969-12-31T23:59:59.000Z"},
+        {-1001, "1969-12-31T23:59:58.999Z"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf_reset(&b);
+        buf_append_str(&b, "ts=");
+        ck_assert_int_eq(tmpl_append_iso(&b, cases[i].ms), MKB_OK);
+        ck_assert_uint_eq(b.len, 3 + 24);
+        buf_terminate(&b);
+        ck_assert_str_eq(b.p + 3, cases[i].iso);
+        ck_assert_mem_eq(b.p, "ts=", 3);
+    }
+    /* year 10000 does not fit the four-digit form */
+    buf_reset(&b);
+    ck_assert_int_eq(tmpl_append_iso(&b, INT64_C(253402300800000)), MKB_ERR_INVAL);
+    ck_assert_uint_eq(b.len, 0);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_fields)
+{
+    const char *doc = "{\"device\":{\"id\":\"ahu-3\",\"n\":42,\"t\":21.5,\"on\":true,"
+                      "\"big\":9007199254740993,\"obj\":{\"a\":[1,\"x\"]},\"q\":\"a\\\"b\","
+                      "\"empty\":\"\",\"nul\":null},\"a/b\":\"slash\",\"m~n\":\"tilde\","
+                      "\"arr\":[10,20]}";
+    ck_assert_str_eq(render("{/device/id}", doc), "ahu-3"); /* strings raw */
+    ck_assert_str_eq(render("{/device/n}", doc), "42");
+    ck_assert_str_eq(render("{/device/t}", doc), "21.5");
+    ck_assert_str_eq(render("{/device/on}", doc), "true");
+    /* integers in full, not through a double */
+    ck_assert_str_eq(render("{/device/big}", doc), "9007199254740993");
+    ck_assert_str_eq(render("{/device/obj}", doc), "{\"a\":[1,\"x\"]}"); /* compact JSON */
+    ck_assert_str_eq(render("{/device/q}", doc), "a\"b");                 /* not escaped */
+    ck_assert_str_eq(render("[{/device/empty}]", doc), "[]");
+    ck_assert_str_eq(render("{/a~1b}.{/m~0n}", doc), "slash.tilde");
+    ck_assert_str_eq(render("{/arr/1}", doc), "20");
+    ck_assert_str_eq(render("{site}.{/device/id}.{mqtt.qos}", doc), "b1.ahu-3.1");
+    ck_assert_str_eq(render("{}", "[1,2]"), "[1,2]"); /* the whole document */
+    ck_assert_str_eq(render("{}", "\"s\""), "s");
+}
+END_TEST
+
+START_TEST(test_fields_missing)
+{
+    const char *doc = "{\"device\":{\"id\":\"x\",\"nul\":null},\"arr\":[10]}";
+    ck_assert_str_eq(render("{/device/name}", doc),
+                     "ERR: template '{/device/name}': payload has no value at /device/name");
+    /* null counts as missing */
+    ck_assert_str_eq(render("k-{/device/nul}", doc),
+                     "ERR: template 'k-{/device/nul}': payload has no value at /device/nul");
+    ck_assert_str_eq(render("{/arr/1}", doc),
+                     "ERR: template '{/arr/1}': payload has no value at /arr/1");
+    ck_assert_str_eq(render("{/arr/-1}", doc),
+                     "ERR: template '{/arr/-1}': payload has no value at /arr/-1");
+    ck_assert_str_eq(render("{/device/id/x}", doc),
+                     "ERR: template '{/device/id/x}': payload has no value at /device/id/x");
+    /* no payload (raw) */
+    ck_assert_str_eq(render("{/device/id}", NULL),
+                     "ERR: template '{/device/id}': payload has no value at /device/id");
+
+    ck_assert_str_eq(compile_error("{/device/id}", false),
+                     "{/device/id}: payload fields are not available here (raw payload)");
+    ck_assert_str_eq(compile_error("{/a~2}", true),
+                     "{/a~2}: '/a~2': '~' must be followed by 0 or 1");
+}
+END_TEST
+
+START_TEST(test_unknown_names)
+{
+    nearest_answer = "site";
+    ck_assert_str_eq(compile_error("x.{sitee}", true),
+                     "unknown placeholder {sitee}; did you mean {site}?");
+    ck_assert_str_eq(nearest_word, "sitee");
+    /* the captures, then every built-in name, are the candidates */
+    ck_assert_str_eq(nearest_names, "site,unit,mqtt.topic,mqtt.qos,mqtt.retain,mqtt.dup,"
+                                    "mqtt.content_type,route,recv.ms,recv.iso");
+    nearest_answer = "mqtt.topic";
+    ck_assert_str_eq(compile_error("{mqtt.topik}", true),
+                     "unknown placeholder {mqtt.topik}; did you mean {mqtt.topic}?");
+
+    nearest_answer = NULL;
+    ck_assert_str_eq(compile_error("{zzz}", true),
+                     "unknown placeholder {zzz}; expected a capture of the filter (site, unit), "
+                     "mqtt.topic, mqtt.qos, mqtt.retain, mqtt.dup, mqtt.content_type, "
+                     "mqtt.prop.NAME, route, recv.ms, recv.iso or a /json/pointer");
+    /* mqtt.prop. needs a name */
+    ck_assert_ptr_nonnull(
+        strstr(compile_error("{mqtt.prop.}", true), "unknown placeholder {mqtt.prop.};"));
+    char why[512];
+    ck_assert_ptr_null(tmpl_new("{site}", NULL, 0, true, why, sizeof(why)));
+    ck_assert_ptr_nonnull(strstr(why, "expected a capture of the filter (none), mqtt.topic"));
+    /* names are case-sensitive */
+    ck_assert_ptr_null(tmpl_new("{Site}", caps, 2, true, why, sizeof(why)));
+    ck_assert_ptr_null(tmpl_new("{ site}", caps, 2, true, why, sizeof(why)));
+}
+END_TEST
+
+/* Rendering appends: a buffer reused across messages grows once, keeps what
+ * it holds, and a second render adds after the first. */
+START_TEST(test_buffer_growth)
+{
+    char lit[4001];
+    memset(lit, 'L', 4000);
+    lit[4000] = '\0';
+    char text[8200];
+    snprintf(text, sizeof(text), "%s{site}%s", lit, lit);
+    tmpl_t *t = compile(text);
+    mqtt_msg_t m = msg();
+    tmpl_ctx_t ctx = {&m, cap_start, cap_len, "r", NULL};
+    buf_t b = {0};
+    buf_append_str(&b, "prefix:");
+    char why[200];
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
+    ck_assert_uint_eq(b.len, 7 + 4000 + 2 + 4000);
+    ck_assert_mem_eq(b.p, "prefix:LLL", 10);
+    ck_assert_mem_eq(b.p + 7 + 3998, "LLb1LL", 6);
+    ck_assert_int_eq(b.p[b.len - 1], 'L');
+    size_t cap = b.cap;
+    buf_reset(&b);
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
+    ck_assert_uint_eq(b.len, 16004); /* twice 8002 */
+    ck_assert_mem_eq(b.p + 8002 + 3998, "LLb1LL", 6);
+    ck_assert(b.cap >= b.len && b.cap <= 2 * cap);
+    buf_free(&b);
+    tmpl_destroy(t);
+}
+END_TEST
+
+START_TEST(test_literal_limit)
+{
+    char text[4200];
+    memset(text, 'a', 4096);
+    text[4096] = '\0';
+    tmpl_t *t = compile(text); /* 4096 bytes of literal fit */
+    tmpl_destroy(t);
+    memcpy(text + 4096, "b", 2);
+    ck_assert_str_eq(compile_error(text, true), "template longer than 4096 bytes");
+    /* an escaped brace past the limit says so too */
+    memcpy(text + 4096, "{{", 3);
+    ck_assert_str_eq(compile_error(text, true), "template longer than 4096 bytes");
+    /* the limit is per literal run: a placeholder starts a new one */
+    memset(text, 'a', 4000);
+    memcpy(text + 4000, "{site}", 6);
+    memset(text + 4006, 'a', 100);
+    text[4106] = '\0';
+    const char *out = render(text, NULL);
+    ck_assert_uint_eq(strlen(out), 4000 + 2 + 100);
+    ck_assert_mem_eq(out + 3998, "aab1aa", 6);
+}
+END_TEST
+
+/* tmpl_dump_json writes into the room the buffer has and grows it only when
+ * that room is too small; either way the text is whole. */
+START_TEST(test_dump_json)
+{
+    json_t *v = json_loads("{\"a\":[1,2.5,\"x\"],\"b\":null}", 0, NULL);
+    const char *want = "{\"a\":[1,2.5,\"x\"],\"b\":null}";
+    size_t wl = strlen(want);
+    buf_t b = {0};
+    ck_assert_int_eq(tmpl_dump_json(&b, v), MKB_OK); /* into an empty buffer */
+    ck_assert_uint_eq(b.len, wl);
+    ck_assert_mem_eq(b.p, want, wl);
+    /* exactly the room it needs */
+    buf_reset(&b);
+    ck_assert_int_eq(buf_reserve(&b, 300), MKB_OK);
+    size_t fill = b.cap - wl;
+    for (size_t i = 0; i < fill; i++)
+        buf_append(&b, "-", 1);
+    size_t cap = b.cap;
+    ck_assert_int_eq(tmpl_dump_json(&b, v), MKB_OK);
+    ck_assert_uint_eq(b.cap, cap);
+    ck_assert_uint_eq(b.len, cap);
+    ck_assert_mem_eq(b.p + fill, want, wl);
+    /* one byte short: it grows, and the text is complete */
+    buf_reset(&b);
+    for (size_t i = 0; i < fill + 1; i++)
+        buf_append(&b, "-", 1);
+    ck_assert_int_eq(tmpl_dump_json(&b, v), MKB_OK);
+    ck_assert(b.cap > cap);
+    ck_assert_uint_eq(b.len, fill + 1 + wl);
+    ck_assert_mem_eq(b.p + fill + 1, want, wl);
+    ck_assert_int_eq(b.p[fill], '-');
+
+    /* append_json: strings raw, integers as digits, the rest as JSON */
+    buf_reset(&b);
+    json_t *s = json_string("q\"\n");
+    tmpl_append_json(&b, s);
+    json_decref(s);
+    json_t *r = json_real(0.1 + 0.2); /* 15 significant digits */
+    tmpl_append_json(&b, r);
+    json_decref(r);
+    json_t *i = json_integer(-9223372036854775807LL - 1);
+    tmpl_append_json(&b, i);
+    json_decref(i);
+    tmpl_append_json(&b, json_null());
+    buf_terminate(&b);
+    ck_assert_str_eq(b.p, "q\"\n0.3-9223372036854775808null");
+    buf_free(&b);
+    json_decref(v);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("template");
+    TCase *tc = tcase_create("template");
+    tcase_add_test(tc, test_literal);
+    tcase_add_test(tc, test_escapes);
+    tcase_add_test(tc, test_syntax_errors);
+    tcase_add_test(tc, test_captures);
+    tcase_add_test(tc, test_mqtt_metadata);
+    tcase_add_test(tc, test_iso);
+    tcase_add_test(tc, test_fields);
+    tcase_add_test(tc, test_fields_missing);
+    tcase_add_test(tc, test_unknown_names);
+    tcase_add_test(tc, test_buffer_growth);
+    tcase_add_test(tc, test_literal_limit);
+    tcase_add_test(tc, test_dump_json);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return check_run(suite()); }
