@@ -564,6 +564,32 @@ static round_t check_topic(kafka_sink_t *s, producer_t *pr, topic_state_t *ts, c
     return r;
 }
 
+/* Takes TOPIC's records (state TS) out of the waiting list, in order, as a
+ * chain; *N says how many. wlock held. */
+static held_t *list_take_topic(kafka_sink_t *s, const topic_state_t *ts, const char *topic,
+                               size_t *n)
+{
+    held_t *take = NULL, **tail = &take, **pp = &s->whead;
+    *n = 0;
+    s->wtail = NULL;
+    while (*pp) {
+        held_t *h = *pp;
+        if (h->ts == ts && strcmp(h->topic, topic) == 0) {
+            *pp = h->next;
+            h->next = NULL;
+            *tail = h;
+            tail = &h->next;
+            (*n)++;
+        } else {
+            s->wtail = h;
+            pp = &h->next;
+        }
+    }
+    s->whint = NULL;
+    atomic_fetch_sub(&s->listed, *n);
+    return take;
+}
+
 /* One round for the topic of FIRST (wlock held on entry and on return;
  * released while talking to Kafka). */
 static void round_topic(kafka_sink_t *s, held_t *first)
@@ -595,25 +621,8 @@ static void round_topic(kafka_sink_t *s, held_t *first)
             return;
         }
     }
-    /* Take the topic's records out of the list, in order. */
-    held_t *take = NULL, **tail = &take, **pp = &s->whead;
-    size_t n = 0;
-    s->wtail = NULL;
-    while (*pp) {
-        held_t *h = *pp;
-        if (h->ts == ts && strcmp(h->topic, topic) == 0) {
-            *pp = h->next;
-            h->next = NULL;
-            *tail = h;
-            tail = &h->next;
-            n++;
-        } else {
-            s->wtail = h;
-            pp = &h->next;
-        }
-    }
-    s->whint = NULL;
-    atomic_fetch_sub(&s->listed, n);
+    size_t n;
+    held_t *take = list_take_topic(s, ts, topic, &n);
     if (r == ROUND_PRODUCE)
         ts->inflight += (unsigned)n;
     pthread_mutex_unlock(&s->wlock);
