@@ -1,13 +1,33 @@
-# mqtt-kafka-bridge. See README.md.
-#   make            build ./mqtt-kafka-bridge
-#   make deps       install build/test dependencies (Debian 12, as root) + Kafka jars
-#   make check      unit tests, then integration tests against real brokers
-#   make asan       the same tests with an ASan+UBSan build (in build/asan)
-#   make demo       brokers + bridge + publisher on this machine; Ctrl-C stops all
-#   make faults     the fault suite: SIGKILLs, Kafka outage, damaged journal, disk full, leader kill
-#   make lint       clang-tidy (.clang-tidy) and cppcheck (tests/lint/cppcheck.supp); fails on any finding
-#   make check-fuzz every libFuzzer target (tests/fuzz) 60 s on its corpus (clang)
-#   make valgrind   unit + integration suites with the bridge under valgrind memcheck
+# mqtt-kafka-bridge. See README.md. Targets:
+#   make / make all     build ./mqtt-kafka-bridge, build/freeport and the simulator
+#   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
+#   make unit           the unit suites (tests/unit, one per module)
+#   make integration    the integration suites against real brokers (tests/integration)
+#   make check          unit, monitoring and install checks, then integration
+#   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
+#   make asan           make check with an ASan+UBSan build (in build/asan)
+#   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
+#   make valgrind       unit + integration suites with the bridge under valgrind memcheck
+#   make lint           lint-tidy and lint-cppcheck; fails on any finding
+#   make lint-tidy      clang-tidy (.clang-tidy) over src/, tools/ and tests/
+#   make lint-cppcheck  cppcheck (tests/lint/cppcheck.supp) over src/, tools/ and tests/
+#   make fuzz           every libFuzzer target (tests/fuzz) FUZZ_SECONDS on its corpus (clang)
+#   make check-fuzz     the same for CHECK_FUZZ_SECONDS (60 s) each; fails on any finding
+#   make bench          drain and live benchmarks against real brokers (bench/bench.py)
+#   make bench-spool    the drain with the spool off and on, alternating
+#   make bench-metrics  the drain with metrics off and on (scraped every second)
+#   make bench-librdkafka  the drain with Debian's librdkafka and the pinned one
+#   make bench-micro    the rule engine's cost per message with 10 and 10,000 routes
+#   make demo           brokers + bridge + simulator on this machine; Ctrl-C stops all
+#   make docs           regenerate docs/CONFIGURATION.md's key table from the loader's table
+#   make format         clang-format over src/ and tests/
+#   make install        install under PREFIX (DESTDIR for staging); make uninstall removes it
+#   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
+#   make clean          remove build/ and the binary
+
+.PHONY: all deps unit integration check check-install asan faults valgrind lint lint-tidy \
+        lint-cppcheck fuzz check-fuzz bench bench-spool bench-metrics bench-librdkafka \
+        bench-micro demo docs format install uninstall clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -87,7 +107,6 @@ $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BU
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_limits: $(BUILD)/tests/integration/itest.o
 
-.PHONY: all deps check unit integration asan demo clean format install docs bench-micro fuzz check-fuzz bench bench-spool bench-metrics bench-librdkafka
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 
 # The HVAC sensor and actuator simulator (make demo uses it).
@@ -98,13 +117,15 @@ $(BUILD)/mqtt-kafka-bridge-sim: tools/simulator.c Makefile
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) Makefile $(RDK_DEP)
+# Header dependencies come from -MMD (the .d files included at the end); -MP
+# keeps a deleted or renamed header from breaking the next build.
+$(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h tests/*/*.h) Makefile $(RDK_DEP)
+$(BUILD)/tests/%.o: tests/%.c Makefile $(RDK_DEP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
@@ -114,7 +135,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o
 
 $(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(LDLIBS)
 
 BENCH_TOOLS := $(BUILD)/bench/paho_sink $(BUILD)/bench/pub $(BUILD)/bench/kafka_tool
 $(BUILD)/bench/%: bench/%.c Makefile
@@ -172,9 +193,16 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 # fuzz_commands includes commands.c (its template code is static).
 build/fuzz/fuzz_commands: FUZZ_EXCLUDE := src/commands.c
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard src/*.h) Makefile
+# Each source compiled once for all targets (build/fuzz/obj, header
+# dependencies from -MMD), then each target linked with every module.
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(filter-out $(FUZZ_EXCLUDE),$(FUZZ_SRCS)) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< \
+	    $(filter-out $(FUZZ_EXCLUDE:%.c=build/fuzz/obj/%.o),$(FUZZ_OBJS)) $(LDLIBS)
 
 # run_fuzzers SECONDS: every target on a scratch copy of its corpus; stops at
 # the first failure (the exit status of the target, not of grep).
@@ -219,7 +247,6 @@ VALGRIND := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definit
             --child-silent-after-fork=yes --num-callers=30 \
             --suppressions=$(abspath tests/valgrind.supp) --log-file=$(VG_DIR)/vg-%p.log
 
-.PHONY: valgrind
 valgrind: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@rm -rf $(VG_DIR); mkdir -p $(VG_DIR); fail=0; start=$$SECONDS; \
 	for t in $(UNIT_TESTS); do echo "== valgrind $$t"; CK_FORK=no $(VALGRIND) $$t || fail=1; done; \
@@ -283,7 +310,6 @@ LINT_TEST_CFLAGS = $(LINT_CFLAGS) $(shell pkg-config --cflags check) -Itests -It
 TIDY = tidy() { $(CLANG_TIDY) --quiet "$$@" 2>&1 | grep -v '^[0-9]* warnings\? generated\.$$'; \
                 return $${PIPESTATUS[0]}; }; tidy
 
-.PHONY: lint lint-tidy lint-cppcheck
 lint:
 	@fail=0; $(MAKE) --no-print-directory lint-tidy || fail=1; \
 	$(MAKE) --no-print-directory lint-cppcheck || fail=1; \
@@ -313,7 +339,8 @@ format:
 clean:
 	rm -rf build $(BIN)
 
--include $(OBJS:.o=.d)
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*/*.d $(BUILD)/bench/*.d \
+                   build/fuzz/obj/src/*.d build/fuzz/obj/tests/fuzz/*.d)
 
 # Fault suite (tests/faults/faults.c): the bridge with its spool SIGKILLed
 # at random moments, Kafka stopped mid-stream, a damaged journal, the spool
@@ -328,7 +355,6 @@ FAULTS_BIN := $(BUILD)/tests/faults/faults
 $(FAULTS_BIN): $(BUILD)/tests/faults/faults.o $(BUILD)/tests/integration/itest.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-.PHONY: faults
 faults: all $(FAULTS_BIN)
 	@rm -f $(BUILD)/faults-table.txt; fail=0; start=$$SECONDS; \
 	export MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
@@ -389,12 +415,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/,$(MAPPING_FILES))
 	rmdir $(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SHAREDIR) 2>/dev/null || true
 	@echo "uninstall: $(SYSCONFDIR) and /var/lib/mqtt-kafka-bridge are left in place"
-.PHONY: uninstall
 
 # tests/install/check.sh: `make install` into a scratch DESTDIR (files,
 # modes, rewritten paths, `check` of the installed configuration), the man
 # page against --help and its lint, hadolint and compose.yaml when the tools
 # are there. Needs no broker.
-.PHONY: check-install
 check-install: all
 	tests/install/check.sh
