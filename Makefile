@@ -1,4 +1,4 @@
-# mqtt-kafka-bridge. See README.md. Targets:
+# mqtt-kafka-bridge. See README.md. Targets (the long recipes are in scripts/):
 #   make / make all     build ./mqtt-kafka-bridge, build/freeport and the simulator
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
@@ -179,7 +179,7 @@ bench-micro: $(BUILD)/bench/micro_mapper
 # and record decoding. `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times
-# out. A crash leaves its input in build/fuzz/<target>-crash-*.
+# out (scripts/fuzz.sh). A crash leaves its input in build/fuzz/<target>-crash-*.
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -204,36 +204,17 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< \
 	    $(filter-out $(FUZZ_EXCLUDE:%.c=build/fuzz/obj/%.o),$(FUZZ_OBJS)) $(LDLIBS)
 
-# run_fuzzers SECONDS: every target on a scratch copy of its corpus; stops at
-# the first failure (the exit status of the target, not of grep).
-define run_fuzzers
-	@for f in $(FUZZERS); do \
-	    name=$$(basename $$f); corpus=build/fuzz/corpus-$${name#fuzz_}; \
-	    rm -rf $$corpus; mkdir -p $$corpus; cp tests/fuzz/corpus/$${name#fuzz_}/* $$corpus/; \
-	    echo "== $$name for $(1) s"; start=$$SECONDS; \
-	    $$f -max_total_time=$(1) -max_len=65536 -timeout=25 -rss_limit_mb=2048 \
-	        -print_final_stats=1 -artifact_prefix=build/fuzz/$$name- $$corpus 2>&1 | \
-	        grep -E '^(#[0-9]+[[:space:]]+DONE|Done|==[0-9]+==|SUMMARY|fuzz_|stat::number_of_executed_units|INFO: .*corpus)' ; \
-	    rc=$${PIPESTATUS[0]}; echo "== $$name: exit $$rc after $$((SECONDS - start)) s"; \
-	    test $$rc -eq 0 || exit 1; \
-	done
-endef
-
 fuzz: $(FUZZERS)
-	$(call run_fuzzers,$(FUZZ_SECONDS))
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 check-fuzz: $(FUZZERS)
-	$(call run_fuzzers,$(CHECK_FUZZ_SECONDS))
+	@scripts/fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZERS)
 	@echo "make check-fuzz: all $(words $(FUZZERS)) targets passed"
 
-# Valgrind memcheck: the unit suites, then integration suites with the
-# bridge started under valgrind (MKB_BRIDGE_WRAP in tests/integration/itest.c)
-# and MKB_TEST_SCALE=VG_SCALE (timeouts longer, load-only message counts
-# smaller; libcheck's own timeouts through CK_TIMEOUT_MULTIPLIER). Then
-# tests/valgrind-check.sh: every log (build/valgrind/vg-<pid>.log) must say
-# "ERROR SUMMARY: 0 errors" and lose no bytes definitely or indirectly; a
-# bridge SIGKILLed by a test has no summary, but its errors still count.
-# Leaks of kind "possible" (blocks reached only through an interior
+# Valgrind memcheck (scripts/valgrind.sh): the unit suites, then the
+# integration suites with the bridge started under valgrind and
+# MKB_TEST_SCALE=VG_SCALE, then tests/valgrind-check.sh over the logs
+# (build/valgrind/vg-<pid>.log). Leaks of kind "possible" (blocks reached only through an interior
 # pointer, e.g. of a library thread still running at exit: nondeterministic)
 # and "still reachable" (libraries' globals not freed at exit, ~20 KB: not a
 # leak) are counted by the check but are not errors.
@@ -248,16 +229,9 @@ VALGRIND := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definit
             --suppressions=$(abspath tests/valgrind.supp) --log-file=$(VG_DIR)/vg-%p.log
 
 valgrind: all $(UNIT_TESTS) $(INTEG_TESTS)
-	@rm -rf $(VG_DIR); mkdir -p $(VG_DIR); fail=0; start=$$SECONDS; \
-	for t in $(UNIT_TESTS); do echo "== valgrind $$t"; CK_FORK=no $(VALGRIND) $$t || fail=1; done; \
-	echo "== unit suites under valgrind: $$((SECONDS - start)) s"; \
-	MKB_BRIDGE_WRAP="$(VALGRIND)" MKB_TEST_SCALE=$(VG_SCALE) CK_TIMEOUT_MULTIPLIER=$(VG_SCALE) \
-	    MKB_BRIDGE_BIN=$(abspath $(BIN)) HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) \
-	    tests/harness/with-brokers.sh tests/integration/run.sh $(VG_TESTS) || fail=1; \
-	tests/valgrind-check.sh $(VG_DIR) || fail=1; \
-	echo "== make valgrind: $$((SECONDS - start)) s"; \
-	if [ $$fail -ne 0 ]; then echo "make valgrind: FAILED"; else echo "make valgrind: all passed"; fi; \
-	exit $$fail
+	@VALGRIND="$(VALGRIND)" VG_DIR=$(VG_DIR) VG_SCALE=$(VG_SCALE) UNIT_TESTS="$(UNIT_TESTS)" \
+	    VG_TESTS="$(VG_TESTS)" BRIDGE_BIN=$(abspath $(BIN)) FREEPORT=$(abspath $(BUILD)/freeport) \
+	    scripts/valgrind.sh
 
 $(BUILD)/freeport: tests/harness/freeport.c
 	@mkdir -p $(dir $@)
@@ -296,42 +270,32 @@ docs: $(BIN)
 	sed -i -e '/<!-- keys:begin/,/<!-- keys:end -->/{/<!-- keys:begin/{p;r $(BUILD)/keys.md' \
 	    -e '};/<!-- keys:end -->/p;d}' docs/CONFIGURATION.md
 
-# Static analysis: clang-tidy with the checked-in .clang-tidy (every
-# diagnostic an error) and cppcheck with tests/lint/cppcheck.supp, over src/,
-# tools/ and tests/, each file group with the flags it is built with. Fails on
-# any finding; false positives are silenced at their line with a reason.
+# Static analysis (scripts/lint.sh): clang-tidy with the checked-in
+# .clang-tidy (every diagnostic an error) and cppcheck with
+# tests/lint/cppcheck.supp, over src/, tools/ and tests/, each file group with
+# the flags it is built with. Fails on any finding; false positives are
+# silenced at their line with a reason.
 CLANG_TIDY ?= clang-tidy
 CPPCHECK ?= cppcheck
 LINT_CFLAGS = $(CPPFLAGS) -std=c11 -Wall -Wextra $(PKG_CFLAGS)
 LINT_TEST_CFLAGS = $(LINT_CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration \
                    -DMKB_SOURCE_DIR=\"$(CURDIR)\"
-# clang prints "N warnings generated." for the diagnostics it suppressed in
-# system headers; only the findings are of interest.
-TIDY = tidy() { $(CLANG_TIDY) --quiet "$$@" 2>&1 | grep -v '^[0-9]* warnings\? generated\.$$'; \
-                return $${PIPESTATUS[0]}; }; tidy
+CPPCHECK_DEFS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" \
+                -DMKB_SOURCE_DIR=\"$(CURDIR)\" -Isrc -Itests -Itests/integration
 
 lint:
 	@fail=0; $(MAKE) --no-print-directory lint-tidy || fail=1; \
 	$(MAKE) --no-print-directory lint-cppcheck || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make lint: FAILED"; else echo "make lint: clean"; fi; exit $$fail
 
+LINT_VARS = CLANG_TIDY="$(CLANG_TIDY)" CPPCHECK="$(CPPCHECK)" LINT_CFLAGS="$(LINT_CFLAGS)" \
+            LINT_TEST_CFLAGS="$(LINT_TEST_CFLAGS)" CPPCHECK_DEFS="$(CPPCHECK_DEFS)"
+
 lint-tidy:
-	@fail=0; echo "== clang-tidy src/"; \
-	$(TIDY) src/*.c -- $(LINT_CFLAGS) || fail=1; \
-	echo "== clang-tidy tests/ (unit, integration, faults, fuzz)"; \
-	$(TIDY) tests/unit/*.c tests/integration/*.c tests/faults/*.c tests/fuzz/*.c -- $(LINT_TEST_CFLAGS) || fail=1; \
-	echo "== clang-tidy tools/simulator.c tests/harness/freeport.c"; \
-	$(TIDY) tools/simulator.c tests/harness/freeport.c -- -std=c11 -Wall -Wextra || fail=1; \
-	exit $$fail
+	@$(LINT_VARS) scripts/lint.sh tidy
 
 lint-cppcheck:
-	@echo "== cppcheck src/ tools/ tests/"
-	@$(CPPCHECK) --quiet --std=c11 --enable=warning,style,performance,portability \
-	    --library=posix --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
-	    --error-exitcode=1 --template='{file}:{line}:{column}: {severity}: {message} [{id}]' \
-	    -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" \
-	    -DMKB_SOURCE_DIR=\"$(CURDIR)\" -Isrc -Itests -Itests/integration \
-	    src tools tests/unit tests/integration tests/faults tests/fuzz tests/harness/freeport.c
+	@$(LINT_VARS) scripts/lint.sh cppcheck
 
 format:
 	clang-format -i src/*.c src/*.h tests/*/*.c tests/*/*.h
@@ -368,53 +332,31 @@ faults: all $(FAULTS_BIN)
 	if [ $$fail -ne 0 ]; then echo "make faults: FAILED"; else echo "make faults: all passed"; fi; \
 	exit $$fail
 
-# Install (PREFIX, default /usr/local; DESTDIR for staging and packaging).
-# The binary and the man page go under $(PREFIX), the unit under /lib/systemd
-# (ExecStart rewritten to $(PREFIX)/bin), the configuration under
-# /etc/mqtt-kafka-bridge: an edited bridge.yaml or mapping file is kept, and
-# the new one lands beside it as .new. The installed bridge.yaml names the
-# mappings and the spool by absolute paths (the sed below); the example
-# mappings are also kept pristine in $(PREFIX)/share/mqtt-kafka-bridge.
-# `make uninstall` removes the binary, the man page, the unit and the
-# examples in share/, never /etc or /var/lib.
+# Install (PREFIX, default /usr/local; DESTDIR for staging and packaging),
+# scripts/install.sh: the binary and the man page go under $(PREFIX), the unit
+# under /lib/systemd (ExecStart rewritten to $(PREFIX)/bin), the configuration
+# under /etc/mqtt-kafka-bridge: an edited bridge.yaml or mapping file is kept,
+# and the new one lands beside it as .new. The installed bridge.yaml names the
+# mappings and the spool by absolute paths; the example mappings are also
+# kept pristine in $(PREFIX)/share/mqtt-kafka-bridge. `make uninstall`
+# removes the binary, the man page, the unit and the examples in share/,
+# never /etc or /var/lib.
 SYSCONFDIR  := /etc/mqtt-kafka-bridge
 UNITDIR     := /lib/systemd/system
 SHAREDIR     = $(PREFIX)/share/mqtt-kafka-bridge
 MAN8DIR      = $(PREFIX)/share/man/man8
 MAPPING_FILES := $(wildcard mappings/*.yaml)
 
+INSTALL_VARS = BIN=$(BIN) BUILD=$(BUILD) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
+               SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) SHAREDIR=$(SHAREDIR) \
+               MAN8DIR=$(MAN8DIR) MAPPING_FILES="$(MAPPING_FILES)" \
+               ECHO=$(if $(findstring s,$(firstword -$(MAKEFLAGS))),0,1)
+
 install: $(BIN)
-	@mkdir -p $(BUILD)
-	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SYSCONFDIR)/mappings
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mqtt-kafka-bridge
-	sed -e 's|/usr/local/share/mqtt-kafka-bridge|$(SHAREDIR)|g' man/mqtt-kafka-bridge.8 \
-	    > $(BUILD)/mqtt-kafka-bridge.8
-	install -m 0644 $(BUILD)/mqtt-kafka-bridge.8 $(DESTDIR)$(MAN8DIR)/mqtt-kafka-bridge.8
-	sed -e 's|/usr/local/bin/mqtt-kafka-bridge|$(PREFIX)/bin/mqtt-kafka-bridge|g' \
-	    systemd/mqtt-kafka-bridge.service > $(BUILD)/mqtt-kafka-bridge.service
-	install -m 0644 $(BUILD)/mqtt-kafka-bridge.service $(DESTDIR)$(UNITDIR)/mqtt-kafka-bridge.service
-	install -m 0644 $(MAPPING_FILES) $(DESTDIR)$(SHAREDIR)/mappings/
-	sed -e 's|\$${MKB_MAPPINGS_DIR:-\.\./mappings}|$${MKB_MAPPINGS_DIR:-$(SYSCONFDIR)/mappings}|' \
-	    -e 's|\$${MKB_SPOOL_DIR:-\.\./\.spool}|$${MKB_SPOOL_DIR:-/var/lib/mqtt-kafka-bridge/spool}|' \
-	    config/bridge.yaml > $(BUILD)/bridge.yaml
-	@grep -q '$(SYSCONFDIR)/mappings/\*\.yaml' $(BUILD)/bridge.yaml && \
-	    grep -q '/var/lib/mqtt-kafka-bridge/spool' $(BUILD)/bridge.yaml || \
-	    { echo "install: config/bridge.yaml: mappings:/spool.dir lines not found to rewrite" >&2; exit 1; }
-	@set -e; keep() { \
-	    if [ ! -e "$$2" ]; then install -m 0644 "$$1" "$$2"; echo "install: $$2"; \
-	    elif cmp -s "$$1" "$$2"; then echo "install: $$2 unchanged"; \
-	    else install -m 0644 "$$1" "$$2.new"; \
-	        echo "install: kept your $$2; the new default is $$2.new"; fi; }; \
-	keep $(BUILD)/bridge.yaml $(DESTDIR)$(SYSCONFDIR)/bridge.yaml; \
-	for f in $(MAPPING_FILES); do keep $$f $(DESTDIR)$(SYSCONFDIR)/mappings/$${f##*/}; done
+	@$(INSTALL_VARS) scripts/install.sh install
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mqtt-kafka-bridge $(DESTDIR)$(MAN8DIR)/mqtt-kafka-bridge.8 \
-	    $(DESTDIR)$(UNITDIR)/mqtt-kafka-bridge.service
-	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/,$(MAPPING_FILES))
-	rmdir $(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SHAREDIR) 2>/dev/null || true
-	@echo "uninstall: $(SYSCONFDIR) and /var/lib/mqtt-kafka-bridge are left in place"
+	@$(INSTALL_VARS) scripts/install.sh uninstall
 
 # tests/install/check.sh: `make install` into a scratch DESTDIR (files,
 # modes, rewritten paths, `check` of the installed configuration), the man
