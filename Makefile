@@ -214,10 +214,10 @@ check-fuzz: $(FUZZERS)
 # Valgrind memcheck (scripts/valgrind.sh): the unit suites, then the
 # integration suites with the bridge started under valgrind and
 # MKB_TEST_SCALE=VG_SCALE, then tests/valgrind-check.sh over the logs
-# (build/valgrind/vg-<pid>.log). Leaks of kind "possible" (blocks reached only through an interior
-# pointer, e.g. of a library thread still running at exit: nondeterministic)
-# and "still reachable" (libraries' globals not freed at exit, ~20 KB: not a
-# leak) are counted by the check but are not errors.
+# (build/valgrind/vg-<pid>.log). Leaks of kind "possible" (blocks reached
+# only through an interior pointer, e.g. of a library thread still running at
+# exit: nondeterministic) and "still reachable" (libraries' globals not freed
+# at exit, ~20 KB: not a leak) are counted by the check but are not errors.
 # VG_TESTS: the integration suites run (default: all of them; BINARY:TCASE
 # for one libcheck test case, see tests/integration/run.sh).
 VG_SCALE ?= 10
