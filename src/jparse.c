@@ -105,6 +105,116 @@ static bool put(parser_t *ps, size_t *n, const void *b, size_t len)
     return true;
 }
 
+/* Encodes code point CP as UTF-8 into B; returns the length (1 to 4). */
+static size_t utf8_put(uint32_t cp, unsigned char b[4])
+{
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (unsigned char)(0xC0 | (cp >> 6));
+        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xE0 | (cp >> 12));
+        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (unsigned char)(0xF0 | (cp >> 18));
+    b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes a \u escape at ps->p (after the "\u"), a surrogate pair
+ * included, and appends its UTF-8 to the scratch at *n. */
+static bool unicode_escape(parser_t *ps, size_t *n)
+{
+    int hi = ps->end - ps->p >= 4 ? hex4(ps->p) : -1;
+    if (hi < 0)
+        return fail(ps, "invalid \\u escape"), false;
+    ps->p += 4;
+    uint32_t cp = (uint32_t)hi;
+    if (hi >= 0xD800 && hi <= 0xDBFF) {
+        int lo = ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' ? hex4(ps->p + 2)
+                                                                             : -1;
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return fail(ps, "lone surrogate in a \\u escape"), false;
+        ps->p += 6;
+        cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+    } else if (hi >= 0xDC00 && hi <= 0xDFFF) {
+        return fail(ps, "lone surrogate in a \\u escape"), false;
+    } else if (hi == 0) {
+        return fail(ps, "\\u0000 is not allowed"), false;
+    }
+    unsigned char b[4];
+    size_t bl = utf8_put(cp, b);
+    if (!put(ps, n, b, bl))
+        return fail(ps, "out of memory"), false;
+    return true;
+}
+
+/* Decodes one escape at ps->p (on the backslash) into the scratch at *n. */
+static bool escape(parser_t *ps, size_t *n)
+{
+    if (ps->end - ps->p < 2)
+        return fail(ps, "unterminated string"), false;
+    unsigned e = ps->p[1];
+    char ch;
+    ps->p += 2;
+    switch (e) {
+    case '"': ch = '"'; break;
+    case '\\': ch = '\\'; break;
+    case '/': ch = '/'; break;
+    case 'b': ch = '\b'; break;
+    case 'f': ch = '\f'; break;
+    case 'n': ch = '\n'; break;
+    case 'r': ch = '\r'; break;
+    case 't': ch = '\t'; break;
+    case 'u': return unicode_escape(ps, n);
+    default: return fail(ps, "invalid escape in a string"), false;
+    }
+    if (!put(ps, n, &ch, 1))
+        return fail(ps, "out of memory"), false;
+    return true;
+}
+
+/* The slow path of string(): the string from S has escapes; decode it into
+ * the scratch buffer, ps->p on the first backslash. */
+static bool escaped_string(parser_t *ps, const unsigned char *s, const char **out, size_t *len)
+{
+    size_t n = 0;
+    if (!put(ps, &n, s, (size_t)(ps->p - s)))
+        return fail(ps, "out of memory"), false;
+    while (ps->p < ps->end) {
+        unsigned c = *ps->p;
+        if (c == '"') {
+            ps->p++;
+            *out = n ? ps->scratch : "";
+            *len = n;
+            return true;
+        }
+        if (c < 0x20)
+            return fail(ps, "control character in a string"), false;
+        size_t u = 1;
+        if (c >= 0x80 && !(u = utf8_len(ps->p, ps->end)))
+            return fail(ps, "invalid UTF-8 in a string"), false;
+        if (c == '\\') {
+            if (!escape(ps, &n))
+                return false;
+            continue;
+        }
+        if (!put(ps, &n, ps->p, u))
+            return fail(ps, "out of memory"), false;
+        ps->p += u;
+    }
+    return fail(ps, "unterminated string"), false;
+}
+
 /* Parses a string at ps->p (on the quote). On success *out and *len give
  * the text (in the input when it had no escapes, else in the scratch). */
 static bool string(parser_t *ps, const char **out, size_t *len)
@@ -120,7 +230,7 @@ static bool string(parser_t *ps, const char **out, size_t *len)
             return true;
         }
         if (c == '\\')
-            break;
+            return escaped_string(ps, s, out, len);
         if (c < 0x20)
             return fail(ps, "control character in a string"), false;
         if (c < 0x80) {
@@ -131,100 +241,6 @@ static bool string(parser_t *ps, const char **out, size_t *len)
                 return fail(ps, "invalid UTF-8 in a string"), false;
             ps->p += n;
         }
-    }
-    if (ps->p >= ps->end)
-        return fail(ps, "unterminated string"), false;
-    /* Slow path: decode escapes into the scratch buffer. */
-    size_t n = 0;
-    if (!put(ps, &n, s, (size_t)(ps->p - s)))
-        return fail(ps, "out of memory"), false;
-    while (ps->p < ps->end) {
-        unsigned c = *ps->p;
-        if (c == '"') {
-            ps->p++;
-            *out = n ? ps->scratch : "";
-            *len = n;
-            return true;
-        }
-        if (c < 0x20)
-            return fail(ps, "control character in a string"), false;
-        if (c >= 0x80) {
-            size_t u = utf8_len(ps->p, ps->end);
-            if (!u)
-                return fail(ps, "invalid UTF-8 in a string"), false;
-            if (!put(ps, &n, ps->p, u))
-                return fail(ps, "out of memory"), false;
-            ps->p += u;
-            continue;
-        }
-        if (c != '\\') {
-            if (!put(ps, &n, ps->p, 1))
-                return fail(ps, "out of memory"), false;
-            ps->p++;
-            continue;
-        }
-        if (ps->end - ps->p < 2)
-            return fail(ps, "unterminated string"), false;
-        unsigned e = ps->p[1];
-        char ch;
-        ps->p += 2;
-        switch (e) {
-        case '"': ch = '"'; break;
-        case '\\': ch = '\\'; break;
-        case '/': ch = '/'; break;
-        case 'b': ch = '\b'; break;
-        case 'f': ch = '\f'; break;
-        case 'n': ch = '\n'; break;
-        case 'r': ch = '\r'; break;
-        case 't': ch = '\t'; break;
-        case 'u': {
-            int hi = ps->end - ps->p >= 4 ? hex4(ps->p) : -1;
-            if (hi < 0)
-                return fail(ps, "invalid \\u escape"), false;
-            ps->p += 4;
-            uint32_t cp = (uint32_t)hi;
-            if (hi >= 0xD800 && hi <= 0xDBFF) {
-                int lo = ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u'
-                             ? hex4(ps->p + 2)
-                             : -1;
-                if (lo < 0xDC00 || lo > 0xDFFF)
-                    return fail(ps, "lone surrogate in a \\u escape"), false;
-                ps->p += 6;
-                cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
-            } else if (hi >= 0xDC00 && hi <= 0xDFFF) {
-                return fail(ps, "lone surrogate in a \\u escape"), false;
-            } else if (hi == 0) {
-                return fail(ps, "\\u0000 is not allowed"), false;
-            }
-            unsigned char b[4];
-            size_t bl;
-            if (cp < 0x80) {
-                b[0] = (unsigned char)cp;
-                bl = 1;
-            } else if (cp < 0x800) {
-                b[0] = (unsigned char)(0xC0 | (cp >> 6));
-                b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-                bl = 2;
-            } else if (cp < 0x10000) {
-                b[0] = (unsigned char)(0xE0 | (cp >> 12));
-                b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-                bl = 3;
-            } else {
-                b[0] = (unsigned char)(0xF0 | (cp >> 18));
-                b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-                b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-                b[3] = (unsigned char)(0x80 | (cp & 0x3F));
-                bl = 4;
-            }
-            if (!put(ps, &n, b, bl))
-                return fail(ps, "out of memory"), false;
-            continue;
-        }
-        default: return fail(ps, "invalid escape in a string"), false;
-        }
-        if (!put(ps, &n, &ch, 1))
-            return fail(ps, "out of memory"), false;
     }
     return fail(ps, "unterminated string"), false;
 }

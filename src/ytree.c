@@ -133,13 +133,108 @@ static int expand_env(const char *in, size_t len, char **out, size_t *out_len, i
     return MKB_OK;
 }
 
+/* The nodes open while events arrive: mappings and sequences not yet ended. */
+typedef struct {
+    ynode_t *stack[64];
+    int depth;
+} open_nodes_t;
+
+/* A node for a scalar, mapping-start or sequence-start event (with ${VAR}
+ * expanded in a scalar); *out is NULL on error. */
+static int new_node(ytree_t *t, const yaml_event_t *ev, int line, int col, ynode_t **out,
+                    char *errstr, size_t errstr_size)
+{
+    char err[512];
+    ynode_t *node = calloc(1, sizeof(*node));
+    *out = NULL;
+    if (!node)
+        return MKB_ERR_NOMEM;
+    node->file = t->file;
+    node->line = line;
+    node->col = col;
+    if (ev->type != YAML_SCALAR_EVENT) {
+        node->type = ev->type == YAML_MAPPING_START_EVENT ? YNODE_MAP : YNODE_SEQ;
+        *out = node;
+        return MKB_OK;
+    }
+    node->type = YNODE_SCALAR;
+    node->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+    int rc = expand_env((const char *)ev->data.scalar.value, ev->data.scalar.length, &node->text,
+                        &node->text_len, &node->from_env, err, sizeof(err));
+    if (rc == MKB_ERR_CONFIG)
+        snprintf(errstr, errstr_size, "%s:%d:%d: %s", t->file, line, col, err);
+    if (rc != MKB_OK) {
+        ynode_free(node);
+        return rc;
+    }
+    *out = node;
+    return MKB_OK;
+}
+
+/* Adds a new node to the tree under the innermost open node (or as the root)
+ * and opens it when it is a mapping or sequence. */
+static int add_node(ytree_t *t, open_nodes_t *o, const yaml_event_t *ev, char *errstr,
+                    size_t errstr_size)
+{
+    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+    ynode_t *node;
+    int rc = new_node(t, ev, line, col, &node, errstr, errstr_size);
+    if (rc != MKB_OK)
+        return rc;
+    if (o->depth == 0)
+        t->root = node;
+    else if ((rc = ynode_add(o->stack[o->depth - 1], node)) != MKB_OK) {
+        ynode_free(node);
+        return rc;
+    }
+    if (node->type == YNODE_SCALAR)
+        return MKB_OK;
+    if (o->depth == (int)(sizeof(o->stack) / sizeof(o->stack[0]))) {
+        snprintf(errstr, errstr_size, "%s:%d:%d: nesting deeper than %d levels", t->file, line,
+                 col, o->depth);
+        return MKB_ERR_CONFIG;
+    }
+    o->stack[o->depth++] = node;
+    return MKB_OK;
+}
+
+/* Applies one parser event to the tree; sets *done at the stream's end. */
+static int apply_event(ytree_t *t, open_nodes_t *o, const yaml_event_t *ev, bool *done,
+                       char *errstr, size_t errstr_size)
+{
+    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+    switch (ev->type) {
+    case YAML_STREAM_END_EVENT:
+        *done = true;
+        return MKB_OK;
+    case YAML_DOCUMENT_START_EVENT:
+        if (!t->root)
+            return MKB_OK;
+        snprintf(errstr, errstr_size, "%s:%d:%d: only one YAML document is allowed", t->file,
+                 line, col);
+        return MKB_ERR_CONFIG;
+    case YAML_ALIAS_EVENT:
+        snprintf(errstr, errstr_size, "%s:%d:%d: YAML aliases (*name) are not supported",
+                 t->file, line, col);
+        return MKB_ERR_CONFIG;
+    case YAML_SCALAR_EVENT:
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+        return add_node(t, o, ev, errstr, errstr_size);
+    case YAML_MAPPING_END_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+        if (o->depth > 0) /* libyaml balances them; the analyzer cannot know */
+            o->depth--;
+        return MKB_OK;
+    default:
+        return MKB_OK;
+    }
+}
+
 static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errstr_size)
 {
-    ynode_t *stack[64];
-    int depth = 0;
-    int rc = MKB_OK;
+    open_nodes_t open = {.depth = 0};
     bool done = false;
-    char err[512];
 
     while (!done) {
         yaml_event_t ev;
@@ -150,73 +245,7 @@ static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errst
                      p->context ? p->context : "");
             return MKB_ERR_CONFIG;
         }
-        ynode_t *node = NULL;
-        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (t->root) {
-                snprintf(errstr, errstr_size, "%s:%d:%d: only one YAML document is allowed",
-                         t->file, line, col);
-                rc = MKB_ERR_CONFIG;
-            }
-            break;
-        case YAML_ALIAS_EVENT:
-            snprintf(errstr, errstr_size, "%s:%d:%d: YAML aliases (*name) are not supported",
-                     t->file, line, col);
-            rc = MKB_ERR_CONFIG;
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_MAPPING_START_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-            node = calloc(1, sizeof(*node));
-            if (!node) {
-                rc = MKB_ERR_NOMEM;
-                break;
-            }
-            node->file = t->file;
-            node->line = line;
-            node->col = col;
-            if (ev.type == YAML_SCALAR_EVENT) {
-                node->type = YNODE_SCALAR;
-                node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-                rc = expand_env((const char *)ev.data.scalar.value, ev.data.scalar.length,
-                                &node->text, &node->text_len, &node->from_env, err, sizeof(err));
-                if (rc == MKB_ERR_CONFIG)
-                    snprintf(errstr, errstr_size, "%s:%d:%d: %s", t->file, line, col, err);
-            } else {
-                node->type = ev.type == YAML_MAPPING_START_EVENT ? YNODE_MAP : YNODE_SEQ;
-            }
-            if (rc != MKB_OK) {
-                ynode_free(node);
-                break;
-            }
-            if (depth == 0)
-                t->root = node;
-            else if ((rc = ynode_add(stack[depth - 1], node)) != MKB_OK) {
-                ynode_free(node);
-                break;
-            }
-            if (node->type != YNODE_SCALAR) {
-                if (depth == (int)(sizeof(stack) / sizeof(stack[0]))) {
-                    snprintf(errstr, errstr_size, "%s:%d:%d: nesting deeper than %d levels",
-                             t->file, line, col, depth);
-                    rc = MKB_ERR_CONFIG;
-                    break;
-                }
-                stack[depth++] = node;
-            }
-            break;
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            if (depth > 0) /* libyaml balances them; the analyzer cannot know */
-                depth--;
-            break;
-        default:
-            break;
-        }
+        int rc = apply_event(t, &open, &ev, &done, errstr, errstr_size);
         yaml_event_delete(&ev);
         if (rc != MKB_OK)
             return rc;
