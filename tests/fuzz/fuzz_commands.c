@@ -8,7 +8,7 @@
  * no key. Templates with {header.NAME} are compiled, not rendered: a
  * record's headers come only from librdkafka's own messages, which cannot be
  * made without a broker. */
-#include "../../src/commands.c" /* NOLINT(bugprone-suspicious-include) */
+#include "../../src/downlink.c" /* NOLINT(bugprone-suspicious-include) */
 
 static rd_kafka_t *rk;
 static rd_kafka_topic_t *rkt;

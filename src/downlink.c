@@ -1,4 +1,4 @@
-#include "commands.h"
+#include "downlink.h"
 
 #include "buf.h"
 #include "clock.h"
@@ -260,7 +260,7 @@ typedef struct {
 typedef struct group group_t;
 
 struct group {
-    commands_t *c;
+    downlink_t *c;
     char *name;
     rd_kafka_t *rk;
     pthread_t thread;
@@ -272,7 +272,7 @@ struct group {
     size_t nparts;
 };
 
-struct commands {
+struct downlink {
     config_t *cfg; /* owned: command rules apply until a restart */
     mqtt_source_t *mqtt;
     rule_t *rules;
@@ -282,7 +282,7 @@ struct commands {
     rd_kafka_t *results; /* producer for result records and dead letters */
     char *dlq;
     atomic_bool stop;
-    bool stopped; /* commands_stop ran */
+    bool stopped; /* downlink_stop ran */
     atomic_long inflight;
     atomic_uint_fast64_t consumed, published, expired, invalid, failed, rewinds;
 };
@@ -385,7 +385,7 @@ typedef struct {
 } where_t;
 
 /* Reports STATUS for the command at W on the rule's result topic (JSON). */
-static void result(commands_t *c, const rule_t *r, const where_t *w, const char *status,
+static void result(downlink_t *c, const rule_t *r, const where_t *w, const char *status,
                    const char *reason, const char *mqtt_topic)
 {
     if (!r->cfg->kafka_result_topic)
@@ -411,7 +411,7 @@ static void result(commands_t *c, const rule_t *r, const where_t *w, const char 
 }
 
 /* An invalid command without a result topic goes to the dead-letter topic. */
-static void dead_letter(commands_t *c, const rule_t *r, const rd_kafka_message_t *m,
+static void dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t *m,
                         const char *reason)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(4);
@@ -444,7 +444,7 @@ static void on_result_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void
 static void on_published(void *opaque, bool ok, const char *why)
 {
     pub_t *pub = opaque;
-    commands_t *c = pub->g->c;
+    downlink_t *c = pub->g->c;
     if (ok) {
         atomic_fetch_add(&c->published, 1);
         where_t w = {pub->p->topic, pub->p->partition, pub->offset, pub->key, pub->key_len};
@@ -467,7 +467,7 @@ static void on_published(void *opaque, bool ok, const char *why)
     atomic_fetch_sub(&c->inflight, 1);
 }
 
-static const rule_t *rule_for(const commands_t *c, const group_t *g, const char *topic)
+static const rule_t *rule_for(const downlink_t *c, const group_t *g, const char *topic)
 {
     for (size_t i = 0; i < c->nrules; i++)
         if (strcmp(c->rules[i].cfg->kafka_topic, topic) == 0 &&
@@ -502,7 +502,7 @@ static void rewind_to(group_t *g, part_t *p, int64_t offset)
 
 static void handle(group_t *g, const rd_kafka_message_t *m)
 {
-    commands_t *c = g->c;
+    downlink_t *c = g->c;
     const char *topic = rd_kafka_topic_name(m->rkt);
     const rule_t *r = rule_for(c, g, topic);
     pthread_mutex_lock(&g->lock);
@@ -717,7 +717,7 @@ static void set_paused(group_t *g, bool pause)
 static void *group_main(void *arg)
 {
     group_t *g = arg;
-    commands_t *c = g->c;
+    downlink_t *c = g->c;
     long long next_pause_check = 0;
     while (!atomic_load(&c->stop)) {
         rd_kafka_poll(c->results, 0);
@@ -788,7 +788,7 @@ static int conn_props(rd_kafka_conf_t *k, const config_t *cfg, char *errstr, siz
     return MKB_OK;
 }
 
-static int group_new(commands_t *c, group_t *g, const char *name, char *errstr, size_t errstr_size)
+static int group_new(downlink_t *c, group_t *g, const char *name, char *errstr, size_t errstr_size)
 {
     const config_t *cfg = c->cfg;
     g->c = c;
@@ -887,7 +887,7 @@ static void free_rules(rule_t *rules, size_t n)
     free(rules);
 }
 
-int commands_check(const config_t *cfg, char *errstr, size_t errstr_size)
+int downlink_check(const config_t *cfg, char *errstr, size_t errstr_size)
 {
     rule_t *rules = calloc(cfg->commands_n ? cfg->commands_n : 1, sizeof(*rules));
     if (!rules) {
@@ -899,7 +899,7 @@ int commands_check(const config_t *cfg, char *errstr, size_t errstr_size)
     return rc;
 }
 
-int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *errstr,
+int downlink_new(config_t *cfg, mqtt_source_t *mqtt, downlink_t **out, char *errstr,
                  size_t errstr_size)
 {
     *out = NULL;
@@ -908,7 +908,7 @@ int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *err
         return MKB_OK;
     }
     int rc = MKB_ERR_NOMEM;
-    commands_t *c = calloc(1, sizeof(*c));
+    downlink_t *c = calloc(1, sizeof(*c));
     if (!c) {
         config_destroy(cfg);
         snprintf(errstr, errstr_size, "out of memory");
@@ -955,11 +955,11 @@ int commands_new(config_t *cfg, mqtt_source_t *mqtt, commands_t **out, char *err
 nomem:
     snprintf(errstr, errstr_size, "out of memory");
 fail:
-    commands_destroy(c);
+    downlink_destroy(c);
     return rc;
 }
 
-int commands_start(commands_t *c)
+int downlink_start(downlink_t *c)
 {
     for (size_t i = 0; i < c->ngroups; i++) {
         if (pthread_create(&c->groups[i].thread, NULL, group_main, &c->groups[i]) != 0)
@@ -969,7 +969,7 @@ int commands_start(commands_t *c)
     return MKB_OK;
 }
 
-void commands_stop(commands_t *c, int timeout_ms)
+void downlink_stop(downlink_t *c, int timeout_ms)
 {
     if (!c || c->stopped)
         return;
@@ -1003,7 +1003,7 @@ void commands_stop(commands_t *c, int timeout_ms)
         log_warn("commands", "%d result record(s) not delivered", rd_kafka_outq_len(c->results));
 }
 
-void commands_destroy(commands_t *c)
+void downlink_destroy(downlink_t *c)
 {
     if (!c)
         return;
@@ -1029,7 +1029,7 @@ void commands_destroy(commands_t *c)
     free(c);
 }
 
-void commands_stats(const commands_t *c, commands_stats_t *out)
+void downlink_stats(const downlink_t *c, downlink_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (!c)
