@@ -75,7 +75,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
               $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
-              $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template
+              $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
+              $(BUILD)/tests/unit/test_downlink_offsets
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
@@ -89,6 +90,7 @@ $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
 # fstatvfs go through the test's wrappers.
 $(BUILD)/tests/unit/test_spool: LDFLAGS += -Wl,--wrap=write -Wl,--wrap=fstatvfs
+$(BUILD)/tests/unit/test_downlink_offsets: $(BUILD)/src/downlink_offsets.o
 $(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o $(BUILD)/src/err.o
 # test_template stubs config_nearest (config.c), which template.c asks for a did-you-mean.
 $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \

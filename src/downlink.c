@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
+#include "downlink_offsets.h"
 #include "kafka_sink.h"
 #include "log.h"
 
@@ -242,19 +243,11 @@ typedef struct {
     ctmpl_t *props; /* one per user property */
 } rule_t;
 
-typedef struct {
-    int64_t offset;
-    bool done;
-} entry_t;
-
-/* The records of one partition not yet settled, in offset order. */
+/* One partition of a group and its records not yet settled. */
 typedef struct {
     char *topic;
     int32_t partition;
-    entry_t *e;
-    size_t head, n, cap; /* ring */
-    int64_t rewind;      /* -1, or the offset to seek back to */
-    int64_t resume_at;   /* after a rewind: records before this one come again */
+    downlink_offsets_t *off;
 } part_t;
 
 typedef struct group group_t;
@@ -298,6 +291,15 @@ typedef struct {
     char *mqtt_topic;
 } pub_t;
 
+static void part_free(part_t *p)
+{
+    if (!p)
+        return;
+    downlink_offsets_destroy(p->off);
+    free(p->topic);
+    free(p);
+}
+
 static part_t *part_get(group_t *g, const char *topic, int32_t partition)
 {
     for (size_t i = 0; i < g->nparts; i++)
@@ -309,59 +311,27 @@ static part_t *part_get(group_t *g, const char *topic, int32_t partition)
         return NULL;
     g->parts = ps;
     part_t *p = calloc(1, sizeof(*p));
-    if (!p || !(p->topic = strdup(topic))) {
-        free(p);
+    if (!p || !(p->topic = strdup(topic)) || !(p->off = downlink_offsets_new())) {
+        part_free(p);
         return NULL;
     }
     p->partition = partition;
-    p->rewind = -1;
-    p->resume_at = -1;
     g->parts[g->nparts++] = p;
     return p;
-}
-
-static int part_push(part_t *p, int64_t offset)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 64;
-        entry_t *e = malloc(cap * sizeof(*e));
-        if (!e)
-            return MKB_ERR_NOMEM;
-        for (size_t i = 0; i < p->n; i++)
-            e[i] = p->e[(p->head + i) % p->cap];
-        free(p->e);
-        p->e = e;
-        p->cap = cap;
-        p->head = 0;
-    }
-    p->e[(p->head + p->n++) % p->cap] = (entry_t){offset, false};
-    return MKB_OK;
 }
 
 /* Marks OFFSET settled; stores the commit position past every settled
  * record at the front. Lock held. */
 static void part_done(group_t *g, part_t *p, int64_t offset)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        entry_t *e = &p->e[(p->head + i) % p->cap];
-        if (e->offset == offset) {
-            e->done = true;
-            break;
-        }
-    }
-    int64_t last = -1;
-    while (p->n && p->e[p->head].done) {
-        last = p->e[p->head].offset;
-        p->head = (p->head + 1) % p->cap;
-        p->n--;
-    }
-    if (last < 0)
+    int64_t next = downlink_offsets_settle(p->off, offset);
+    if (next < 0)
         return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = last + 1;
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = next;
     rd_kafka_resp_err_t err = rd_kafka_offsets_store(g->rk, l);
     if (err)
-        log_debug("commands", "storing offset %lld of %s[%d]: %s", (long long)last + 1, p->topic,
+        log_debug("commands", "storing offset %lld of %s[%d]: %s", (long long)next, p->topic,
                   (int)p->partition, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -457,8 +427,7 @@ static void on_published(void *opaque, bool ok, const char *why)
                      pub->p->topic, (int)pub->p->partition, (long long)pub->offset, pub->mqtt_topic,
                      why ? why : "?");
         pthread_mutex_lock(&pub->g->lock);
-        if (pub->p->rewind < 0 || pub->offset < pub->p->rewind)
-            pub->p->rewind = pub->offset;
+        downlink_offsets_ask_rewind(pub->p->off, pub->offset);
         pthread_mutex_unlock(&pub->g->lock);
     }
     free(pub->key);
@@ -480,11 +449,9 @@ static const rule_t *rule_for(const downlink_t *c, const group_t *g, const char 
 static void rewind_to(group_t *g, part_t *p, int64_t offset)
 {
     pthread_mutex_lock(&g->lock);
-    while (p->n && p->e[(p->head + p->n - 1) % p->cap].offset >= offset)
-        p->n--;
     /* Records already fetched past OFFSET may still come before the seek
      * takes effect: they are dropped until OFFSET comes again. */
-    p->resume_at = offset;
+    downlink_offsets_rewind(p->off, offset);
     pthread_mutex_unlock(&g->lock);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
@@ -507,17 +474,13 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
     const rule_t *r = rule_for(c, g, topic);
     pthread_mutex_lock(&g->lock);
     part_t *p = part_get(g, topic, m->partition);
-    if (p && p->resume_at >= 0) {
-        if (m->offset != p->resume_at) { /* fetched before a rewind: comes again */
-            pthread_mutex_unlock(&g->lock);
-            return;
-        }
-        p->resume_at = -1;
-    }
-    int rc = p ? part_push(p, m->offset) : MKB_ERR_NOMEM;
+    downlink_offsets_push_t pushed = p ? downlink_offsets_push(p->off, m->offset)
+                                       : DOWNLINK_OFFSETS_NOMEM;
     pthread_mutex_unlock(&g->lock);
+    if (pushed == DOWNLINK_OFFSETS_SKIPPED) /* fetched before a rewind: comes again */
+        return;
     atomic_fetch_add(&c->consumed, 1);
-    if (rc != MKB_OK) {
+    if (pushed != DOWNLINK_OFFSETS_TAKEN) {
         log_error("commands", "out of memory; %s[%d]@%lld left uncommitted", topic,
                   (int)m->partition, (long long)m->offset);
         return;
@@ -724,8 +687,7 @@ static void *group_main(void *arg)
         /* Publishes that failed on Paho's side: seek their partitions back. */
         for (size_t i = 0; i < g->nparts; i++) {
             pthread_mutex_lock(&g->lock);
-            int64_t off = g->parts[i]->rewind;
-            g->parts[i]->rewind = -1;
+            int64_t off = downlink_offsets_take_rewind(g->parts[i]->off);
             pthread_mutex_unlock(&g->lock);
             if (off >= 0)
                 rewind_to(g, g->parts[i], off);
@@ -1011,11 +973,8 @@ void downlink_destroy(downlink_t *c)
         group_t *g = &c->groups[i];
         if (g->rk)
             rd_kafka_destroy(g->rk);
-        for (size_t j = 0; j < g->nparts; j++) {
-            free(g->parts[j]->e);
-            free(g->parts[j]->topic);
-            free(g->parts[j]);
-        }
+        for (size_t j = 0; j < g->nparts; j++)
+            part_free(g->parts[j]);
         free(g->parts);
         free(g->name);
         pthread_mutex_destroy(&g->lock);
