@@ -192,8 +192,6 @@ FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,un
 FUZZ_SRCS := $(filter-out $(addprefix src/,main.c bridge.c cli_map.c metrics.c notify.c), \
              $(wildcard src/*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-# fuzz_commands includes downlink.c (its template code is static).
-build/fuzz/fuzz_commands: FUZZ_EXCLUDE := src/downlink.c
 
 # Each source compiled once for all targets (build/fuzz/obj, header
 # dependencies from -MMD), then each target linked with every module.
@@ -204,7 +202,7 @@ build/fuzz/obj/%.o: %.c Makefile
 
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< \
-	    $(filter-out $(FUZZ_EXCLUDE:%.c=build/fuzz/obj/%.o),$(FUZZ_OBJS)) $(LDLIBS)
+	    $(FUZZ_OBJS) $(LDLIBS)
 
 fuzz: $(FUZZERS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)

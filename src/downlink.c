@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "err.h"
 #include "downlink_offsets.h"
+#include "downlink_rule.h"
 #include "kafka_sink.h"
 #include "log.h"
 
@@ -19,122 +20,6 @@
 /* Publishes waiting for their PUBACK at most. */
 #define MAX_INFLIGHT 64
 
-/* ---- templates: {key} {header.NAME} {value.a.b} {topic} {partition} {offset} */
-
-typedef enum {
-    SEG_LIT,
-    SEG_KEY,
-    SEG_HEADER,
-    SEG_VALUE,
-    SEG_TOPIC,
-    SEG_PARTITION,
-    SEG_OFFSET
-} seg_kind_t;
-
-typedef struct {
-    seg_kind_t kind;
-    char *text; /* literal, header name, or value path (dots) */
-} seg_t;
-
-typedef struct {
-    seg_t *segs;
-    size_t n;
-    bool needs_value;
-} ctmpl_t;
-
-static void ctmpl_free(ctmpl_t *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->segs[i].text);
-    free(t->segs);
-    memset(t, 0, sizeof(*t));
-}
-
-static int ctmpl_add(ctmpl_t *t, seg_kind_t kind, const char *text, size_t len)
-{
-    seg_t *s = realloc(t->segs, (t->n + 1) * sizeof(*s));
-    if (!s)
-        return MKB_ERR_NOMEM;
-    t->segs = s;
-    if (!(s[t->n].text = strndup(text, len)))
-        return MKB_ERR_NOMEM;
-    s[t->n++].kind = kind;
-    t->needs_value |= kind == SEG_VALUE;
-    return MKB_OK;
-}
-
-static int ctmpl_compile(const char *text, ctmpl_t *t, char *why, size_t why_size)
-{
-    memset(t, 0, sizeof(*t));
-    const char *p = text;
-    while (*p) {
-        const char *open = strchr(p, '{');
-        size_t lit = open ? (size_t)(open - p) : strlen(p);
-        if (lit && ctmpl_add(t, SEG_LIT, p, lit))
-            goto nomem;
-        if (!open)
-            break;
-        const char *close = strchr(open, '}');
-        if (!close) {
-            snprintf(why, why_size, "'%s': '{' without '}'", text);
-            goto fail;
-        }
-        const char *name = open + 1;
-        size_t nlen = (size_t)(close - name);
-        int rc = MKB_OK;
-        if (nlen == 3 && strncmp(name, "key", 3) == 0)
-            rc = ctmpl_add(t, SEG_KEY, "", 0);
-        else if (nlen == 5 && strncmp(name, "topic", 5) == 0)
-            rc = ctmpl_add(t, SEG_TOPIC, "", 0);
-        else if (nlen == 9 && strncmp(name, "partition", 9) == 0)
-            rc = ctmpl_add(t, SEG_PARTITION, "", 0);
-        else if (nlen == 6 && strncmp(name, "offset", 6) == 0)
-            rc = ctmpl_add(t, SEG_OFFSET, "", 0);
-        else if (nlen > 7 && strncmp(name, "header.", 7) == 0)
-            rc = ctmpl_add(t, SEG_HEADER, name + 7, nlen - 7);
-        else if (nlen > 6 && strncmp(name, "value.", 6) == 0)
-            rc = ctmpl_add(t, SEG_VALUE, name + 6, nlen - 6);
-        else {
-            snprintf(why, why_size,
-                     "'%s': unknown placeholder {%.*s}; expected {key}, {header.NAME}, "
-                     "{value.FIELD}, {topic}, {partition} or {offset}",
-                     text, (int)nlen, name);
-            goto fail;
-        }
-        if (rc)
-            goto nomem;
-        p = close + 1;
-    }
-    return MKB_OK;
-nomem:
-    snprintf(why, why_size, "out of memory");
-fail:
-    ctmpl_free(t);
-    return MKB_ERR_CONFIG;
-}
-
-/* The field at PATH ("a.b") of V, or NULL. */
-static json_t *value_at(json_t *v, const char *path)
-{
-    char name[256];
-    while (v && *path) {
-        const char *dot = strchr(path, '.');
-        size_t len = dot ? (size_t)(dot - path) : strlen(path);
-        if (len >= sizeof(name) || !json_is_object(v))
-            return NULL;
-        memcpy(name, path, len);
-        name[len] = '\0';
-        v = json_object_get(v, name);
-        path += len + (dot ? 1 : 0);
-    }
-    return v;
-}
-
-typedef struct {
-    const rd_kafka_message_t *m;
-    json_t *value; /* parsed value, or NULL */
-} rctx_t;
-
 /* V as compact JSON in malloc'ed memory. (json_dumps' result belongs to
  * jansson's allocator, which jarena replaces: free() must not see it.) */
 static char *jdump(const json_t *v)
@@ -148,99 +33,11 @@ static char *jdump(const json_t *v)
     return s;
 }
 
-static int append_json_text(buf_t *out, json_t *v)
-{
-    if (json_is_string(v))
-        return buf_append(out, json_string_value(v), json_string_length(v));
-    char *s = jdump(v);
-    if (!s)
-        return MKB_ERR_NOMEM;
-    int rc = buf_append_str(out, s);
-    free(s);
-    return rc;
-}
-
-/* TOPIC: the template is an MQTT topic, and a value taken from the record
- * must stay within its level: a '/', '+', '#' or NUL in it would let whoever
- * writes to the command topic aim at other devices' topics. */
-static int ctmpl_render(const ctmpl_t *t, const rctx_t *r, bool topic, buf_t *out, char *why,
-                        size_t why_size)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        const seg_t *s = &t->segs[i];
-        size_t start = out->len;
-        int rc = MKB_OK;
-        switch (s->kind) {
-        case SEG_LIT: rc = buf_append_str(out, s->text); break;
-        case SEG_KEY:
-            if (!r->m->key) {
-                snprintf(why, why_size, "the record has no key for {key}");
-                return MKB_ERR_INVAL;
-            }
-            rc = buf_append(out, r->m->key, r->m->key_len);
-            break;
-        case SEG_HEADER: {
-            rd_kafka_headers_t *h = NULL;
-            const void *val = NULL;
-            size_t len = 0;
-            if (rd_kafka_message_headers(r->m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-                rd_kafka_header_get_last(h, s->text, &val, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-                !val) {
-                snprintf(why, why_size, "the record has no header '%s'", s->text);
-                return MKB_ERR_INVAL;
-            }
-            rc = buf_append(out, val, len);
-            break;
-        }
-        case SEG_VALUE: {
-            json_t *v = r->value ? value_at(r->value, s->text) : NULL;
-            if (!v || json_is_null(v)) {
-                snprintf(why, why_size, "%s: no field '%s' in the value",
-                         r->value ? "missing field" : "value is not a JSON object", s->text);
-                return MKB_ERR_INVAL;
-            }
-            rc = append_json_text(out, v);
-            break;
-        }
-        case SEG_TOPIC: rc = buf_append_str(out, rd_kafka_topic_name(r->m->rkt)); break;
-        case SEG_PARTITION: rc = buf_printf(out, "%d", (int)r->m->partition); break;
-        case SEG_OFFSET: rc = buf_printf(out, "%lld", (long long)r->m->offset); break;
-        }
-        if (rc)
-            return rc;
-        for (size_t k = start; topic && s->kind != SEG_LIT && k < out->len; k++) {
-            char ch = out->p[k];
-            if (ch == '/' || ch == '+' || ch == '#' || ch == '\0') {
-                snprintf(why, why_size,
-                         "a value put into the MQTT topic has a '%s' (only whole levels may "
-                         "come from the record)",
-                         ch == '\0' ? "NUL" : ch == '/' ? "/" : ch == '+' ? "+" : "#");
-                return MKB_ERR_INVAL;
-            }
-        }
-    }
-    return buf_terminate(out);
-}
-
-/* MQTT topics are UTF-8 (MQTT 3.1.1 1.5.3 / 5.0 1.5.4), at most 65,535
- * bytes: a broker disconnects a client that sends anything else. jansson's
- * string check is the UTF-8 validator at hand (not the hot path). */
-static bool mqtt_topic_ok(const buf_t *t, char *why, size_t why_size)
-{
-    json_t *s = t->len <= 65535 ? json_stringn(t->p, t->len) : NULL;
-    if (!s)
-        snprintf(why, why_size, "MQTT topic is %s",
-                 t->len > 65535 ? "longer than 65,535 bytes" : "not valid UTF-8");
-    json_decref(s);
-    return s != NULL;
-}
-
 /* ---- rules, partitions, consumers --------------------------------------- */
 
 typedef struct {
     const config_command_t *cfg;
-    ctmpl_t topic;
-    ctmpl_t *props; /* one per user property */
+    downlink_rule_t *compiled;
 } rule_t;
 
 /* One partition of a group and its records not yet settled. */
@@ -467,135 +264,89 @@ static void rewind_to(group_t *g, part_t *p, int64_t offset)
     atomic_fetch_add(&g->c->rewinds, 1);
 }
 
-static void handle(group_t *g, const rd_kafka_message_t *m)
+/* Takes M into its partition's bookkeeping: false when it is not to be
+ * handled (fetched before a rewind, so it comes again; or out of memory,
+ * left uncommitted). */
+static bool take(group_t *g, const rd_kafka_message_t *m, part_t **pp)
 {
-    downlink_t *c = g->c;
     const char *topic = rd_kafka_topic_name(m->rkt);
-    const rule_t *r = rule_for(c, g, topic);
     pthread_mutex_lock(&g->lock);
     part_t *p = part_get(g, topic, m->partition);
-    downlink_offsets_push_t pushed = p ? downlink_offsets_push(p->off, m->offset)
-                                       : DOWNLINK_OFFSETS_NOMEM;
+    downlink_offsets_push_t pushed =
+        p ? downlink_offsets_push(p->off, m->offset) : DOWNLINK_OFFSETS_NOMEM;
     pthread_mutex_unlock(&g->lock);
-    if (pushed == DOWNLINK_OFFSETS_SKIPPED) /* fetched before a rewind: comes again */
-        return;
-    atomic_fetch_add(&c->consumed, 1);
+    if (pushed == DOWNLINK_OFFSETS_SKIPPED)
+        return false;
+    atomic_fetch_add(&g->c->consumed, 1);
     if (pushed != DOWNLINK_OFFSETS_TAKEN) {
         log_error("commands", "out of memory; %s[%d]@%lld left uncommitted", topic,
                   (int)m->partition, (long long)m->offset);
-        return;
+        return false;
     }
-    if (!r) { /* a topic of the group that no rule names: cannot happen */
-        settle(g, p, m->offset);
-        return;
-    }
-    /* Too old: not sent, reported. */
+    *pp = p;
+    return true;
+}
+
+/* Too old for the rule: reported, settled, true. */
+static bool expired(group_t *g, part_t *p, const rule_t *r, const rd_kafka_message_t *m)
+{
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     long long age = ts >= 0 ? (long long)time(NULL) * 1000 - ts : 0;
-    if (r->cfg->max_age_s > 0 && age > r->cfg->max_age_s * 1000) {
-        uint64_t n = atomic_fetch_add(&c->expired, 1) + 1;
-        char reason[128];
-        snprintf(reason, sizeof(reason), "expired: %lld ms old, max_age_s is %lld", age,
-                 r->cfg->max_age_s);
-        if (n <= 10 || n % 1000 == 0)
-            log_warn("commands", "%s[%d]@%lld (%s) not sent: %s (%llu so far)", topic,
-                     (int)m->partition, (long long)m->offset, r->cfg->name, reason,
-                     (unsigned long long)n);
-        where_t w = {topic, m->partition, m->offset, m->key, m->key_len};
-        result(c, r, &w, "expired", reason, NULL);
-        settle(g, p, m->offset);
-        return;
-    }
-    char why[300] = "";
-    buf_t tbuf = {0}, pbuf = {0};
-    buf_t *vbufs = NULL;
-    json_t *value = NULL;
-    mqtt_user_prop_t *props = NULL;
-    const char *resp_topic = NULL;
-    char *resp = NULL;
-    const void *corr = NULL;
-    size_t corr_len = 0;
-    bool need_value = r->topic.needs_value || r->cfg->mqtt_fields_n;
-    for (size_t i = 0; i < r->cfg->mqtt_props_n; i++)
-        need_value |= r->props[i].needs_value;
-    if (need_value) {
-        json_error_t jerr;
-        value = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!value) {
-            snprintf(why, sizeof(why), "value is not JSON: %s", jerr.text);
-            goto invalid;
-        }
-    }
-    rctx_t rc_ = {m, value};
-    if (ctmpl_render(&r->topic, &rc_, true, &tbuf, why, sizeof(why)) != MKB_OK)
-        goto invalid;
-    if (!tbuf.len || strchr(tbuf.p, '+') || strchr(tbuf.p, '#')) {
-        snprintf(why, sizeof(why), "MQTT topic '%s' is empty or has a wildcard", tbuf.p);
-        goto invalid;
-    }
-    if (!mqtt_topic_ok(&tbuf, why, sizeof(why)))
-        goto invalid;
-    const void *payload = m->payload;
-    size_t plen = m->len;
-    if (r->cfg->mqtt_fields_n) {
-        json_t *o = json_object();
-        for (size_t i = 0; o && i < r->cfg->mqtt_fields_n; i++) {
-            const char *path = r->cfg->mqtt_fields[i];
-            json_t *v = value_at(value, path);
-            if (!v) {
-                snprintf(why, sizeof(why), "missing field: no field '%s' in the value", path);
-                json_decref(o);
-                goto invalid;
-            }
-            const char *dot = strrchr(path, '.');
-            json_object_set(o, dot ? dot + 1 : path, v);
-        }
-        char *text = o ? jdump(o) : NULL;
-        json_decref(o);
-        if (!text || buf_append_str(&pbuf, text)) {
-            free(text);
-            snprintf(why, sizeof(why), "out of memory");
-            goto invalid;
-        }
-        free(text);
-        payload = pbuf.p;
-        plen = pbuf.len;
-    }
-    if (r->cfg->mqtt_props_n) {
-        vbufs = calloc(r->cfg->mqtt_props_n, sizeof(*vbufs));
-        props = calloc(r->cfg->mqtt_props_n, sizeof(*props));
-        if (!vbufs || !props) {
-            snprintf(why, sizeof(why), "out of memory");
-            goto invalid;
-        }
-        for (size_t i = 0; i < r->cfg->mqtt_props_n; i++) {
-            if (ctmpl_render(&r->props[i], &rc_, false, &vbufs[i], why, sizeof(why)) != MKB_OK)
-                goto invalid;
-            props[i] = (mqtt_user_prop_t){r->cfg->mqtt_props[i].key, vbufs[i].p};
-        }
-    }
-    /* MQTT 5 request/response: carried over when the record has them. */
+    if (r->cfg->max_age_s <= 0 || age <= r->cfg->max_age_s * 1000)
+        return false;
+    uint64_t n = atomic_fetch_add(&g->c->expired, 1) + 1;
+    char reason[128];
+    snprintf(reason, sizeof(reason), "expired: %lld ms old, max_age_s is %lld", age,
+             (long long)r->cfg->max_age_s);
+    if (n <= 10 || n % 1000 == 0)
+        log_warn("commands", "%s[%d]@%lld (%s) not sent: %s (%llu so far)", p->topic,
+                 (int)m->partition, (long long)m->offset, r->cfg->name, reason,
+                 (unsigned long long)n);
+    where_t w = {p->topic, m->partition, m->offset, m->key, m->key_len};
+    result(g->c, r, &w, "expired", reason, NULL);
+    settle(g, p, m->offset);
+    return true;
+}
+
+/* Does not fit the rule: reported (result topic or dead letter), settled. */
+static void invalid(group_t *g, part_t *p, const rule_t *r, const rd_kafka_message_t *m,
+                    const char *why)
+{
+    downlink_t *c = g->c;
+    uint64_t n = atomic_fetch_add(&c->invalid, 1) + 1;
+    if (n <= 10 || n % 1000 == 0)
+        log_warn("commands", "%s[%d]@%lld (%s) not sent: %s; reported to %s (%llu so far)",
+                 p->topic, (int)m->partition, (long long)m->offset, r->cfg->name, why,
+                 r->cfg->kafka_result_topic ? r->cfg->kafka_result_topic : c->dlq,
+                 (unsigned long long)n);
+    where_t w = {p->topic, m->partition, m->offset, m->key, m->key_len};
+    if (r->cfg->kafka_result_topic)
+        result(c, r, &w, "invalid", why, NULL);
+    else
+        dead_letter(c, r, m, why);
+    settle(g, p, m->offset);
+}
+
+/* The record's header NAME for the templates ({header.NAME}). */
+static bool record_header(const void *opaque, const char *name, const void **val, size_t *len)
+{
     rd_kafka_headers_t *h = NULL;
-    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const void *v;
-        size_t len;
-        if (rd_kafka_header_get_last(h, "mqtt.response_topic", &v, &len) == 0 && v &&
-            (resp = strndup(v, len)))
-            resp_topic = resp;
-        if (rd_kafka_header_get_last(h, "mqtt.correlation_data", &v, &len) == 0 && v) {
-            corr = v;
-            corr_len = len;
-        }
-    }
+    return rd_kafka_message_headers(opaque, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           rd_kafka_header_get_last(h, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* The publish of M's rendering MSG, for on_published; NULL: out of memory. */
+static pub_t *pub_new(group_t *g, part_t *p, const rule_t *r, const rd_kafka_message_t *m,
+                      const downlink_msg_t *msg)
+{
     pub_t *pub = calloc(1, sizeof(*pub));
-    if (!pub || !(pub->mqtt_topic = strdup(tbuf.p)) ||
+    if (!pub || !(pub->mqtt_topic = strdup(msg->topic.p)) ||
         (m->key_len && !(pub->key = malloc(m->key_len)))) {
         if (pub)
             free(pub->mqtt_topic);
         free(pub);
-        snprintf(why, sizeof(why), "out of memory");
-        goto invalid;
+        return NULL;
     }
     if (m->key_len)
         memcpy(pub->key, m->key, m->key_len);
@@ -604,60 +355,83 @@ static void handle(group_t *g, const rd_kafka_message_t *m)
     pub->p = p;
     pub->offset = m->offset;
     pub->rule = r;
+    return pub;
+}
+
+/* Publishes MSG, M's rendering, over MQTT; on_published settles it or asks
+ * for a rewind. MKB_ERR_NOMEM with WHY: not sent, to be reported invalid. */
+static int publish(group_t *g, part_t *p, const rule_t *r, const rd_kafka_message_t *m,
+                   const downlink_msg_t *msg, char *why, size_t why_size)
+{
+    downlink_t *c = g->c;
+    pub_t *pub = pub_new(g, p, r, m, msg);
+    if (!pub) {
+        snprintf(why, why_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
     mqtt_pub_t mp = {
-        .topic = tbuf.p,
-        .payload = payload,
-        .len = plen,
+        .topic = msg->topic.p,
+        .payload = msg->payload,
+        .len = msg->len,
         .qos = (int)r->cfg->mqtt_qos,
         .retain = r->cfg->mqtt_retain,
         .expiry_s = r->cfg->mqtt_expiry_s,
         .content_type = r->cfg->mqtt_content_type,
-        .response_topic = resp_topic,
-        .correlation = corr,
-        .correlation_len = corr_len,
-        .props = props,
-        .nprops = r->cfg->mqtt_props_n,
+        .props = msg->props,
+        .nprops = msg->nprops,
     };
+    /* MQTT 5 request/response: carried over when the record has them. */
+    char *resp = NULL;
+    const void *v;
+    size_t len;
+    if (record_header(m, "mqtt.response_topic", &v, &len) && v && (resp = strndup(v, len)))
+        mp.response_topic = resp;
+    if (record_header(m, "mqtt.correlation_data", &v, &len) && v) {
+        mp.correlation = v;
+        mp.correlation_len = len;
+    }
     /* Bounded in flight: Paho refuses more than its buffer (100) holds. */
     while (atomic_load(&c->inflight) >= MAX_INFLIGHT && !atomic_load(&c->stop)) {
         struct timespec nap = {0, 500000};
         nanosleep(&nap, NULL);
     }
     atomic_fetch_add(&c->inflight, 1);
-    if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, why, sizeof(why)) != MKB_OK) {
+    char err[300];
+    if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, err, sizeof(err)) != MKB_OK) {
         /* Not sent (MQTT went away): this record and the rest come again. */
         atomic_fetch_sub(&c->inflight, 1);
-        log_info("commands", "publish of %s[%d]@%lld not possible (%s); rewinding", topic,
-                 (int)m->partition, (long long)m->offset, why);
+        log_info("commands", "publish of %s[%d]@%lld not possible (%s); rewinding", p->topic,
+                 (int)m->partition, (long long)m->offset, err);
         free(pub->key);
         free(pub->mqtt_topic);
         free(pub);
         rewind_to(g, p, m->offset);
     }
-    goto cleanup;
-invalid:;
-    uint64_t n = atomic_fetch_add(&c->invalid, 1) + 1;
-    if (n <= 10 || n % 1000 == 0)
-        log_warn("commands", "%s[%d]@%lld (%s) not sent: %s; reported to %s (%llu so far)", topic,
-                 (int)m->partition, (long long)m->offset, r->cfg->name, why,
-                 r->cfg->kafka_result_topic ? r->cfg->kafka_result_topic : c->dlq,
-                 (unsigned long long)n);
-    where_t w = {topic, m->partition, m->offset, m->key, m->key_len};
-    if (r->cfg->kafka_result_topic)
-        result(c, r, &w, "invalid", why, NULL);
-    else
-        dead_letter(c, r, m, why);
-    settle(g, p, m->offset);
-cleanup:
     free(resp);
-    if (vbufs)
-        for (size_t i = 0; i < r->cfg->mqtt_props_n; i++)
-            buf_free(&vbufs[i]);
-    free(vbufs);
-    free(props);
-    buf_free(&tbuf);
-    buf_free(&pbuf);
-    json_decref(value);
+    return MKB_OK;
+}
+
+static void handle(group_t *g, const rd_kafka_message_t *m)
+{
+    part_t *p = NULL;
+    if (!take(g, m, &p))
+        return;
+    const rule_t *r = rule_for(g->c, g, p->topic);
+    if (!r) { /* a topic of the group that no rule names: cannot happen */
+        settle(g, p, m->offset);
+        return;
+    }
+    if (expired(g, p, r, m))
+        return;
+    tmpl_record_t rec = {p->topic,   m->partition, m->offset, m->key,
+                         m->key_len, record_header, m};
+    downlink_msg_t msg = {0};
+    char why[300] = "";
+    if (downlink_rule_render(r->compiled, &rec, m->payload, m->len, &msg, why, sizeof(why)) !=
+            MKB_OK ||
+        publish(g, p, r, m, &msg, why, sizeof(why)) != MKB_OK)
+        invalid(g, p, r, m, why);
+    downlink_msg_free(&msg);
 }
 
 static void set_paused(group_t *g, bool pause)
@@ -801,51 +575,27 @@ static int group_new(downlink_t *c, group_t *g, const char *name, char *errstr, 
     return MKB_OK;
 }
 
-/* Compiles the templates of CFG's command rules into RULES (commands_n of
- * them, zeroed); errors as file:line:col lines. */
+/* Compiles CFG's command rules into RULES (commands_n of them, zeroed);
+ * errors as file:line:col lines. */
 static int compile_rules(rule_t *rules, const config_t *cfg, char *errstr, size_t errstr_size)
 {
-    char why[600];
-    size_t used = 0;
     int rc = MKB_OK;
     errstr[0] = '\0';
     for (size_t i = 0; i < cfg->commands_n; i++) {
-        rule_t *r = &rules[i];
-        r->cfg = &cfg->commands[i];
-        if (ctmpl_compile(r->cfg->mqtt_topic, &r->topic, why, sizeof(why)) != MKB_OK) {
-            config_pos_t p = config_pos(cfg, &r->cfg->mqtt_topic);
-            used += (size_t)snprintf(errstr + used, used < errstr_size ? errstr_size - used : 0,
-                                     "%s:%d:%d: error: command '%s': mqtt.topic %s\n", p.file,
-                                     p.line, p.col, r->cfg->name, why);
-            rc = MKB_ERR_CONFIG;
-        }
-        if (r->cfg->mqtt_props_n && !(r->props = calloc(r->cfg->mqtt_props_n, sizeof(*r->props)))) {
-            snprintf(errstr, errstr_size, "out of memory");
-            return MKB_ERR_NOMEM;
-        }
-        for (size_t j = 0; j < r->cfg->mqtt_props_n; j++)
-            if (ctmpl_compile(r->cfg->mqtt_props[j].value, &r->props[j], why, sizeof(why))) {
-                config_pos_t p = config_pos(cfg, &r->cfg->mqtt_props[j].value);
-                used += (size_t)snprintf(
-                    errstr + used, used < errstr_size ? errstr_size - used : 0,
-                    "%s:%d:%d: error: command '%s': mqtt.user_properties.%s %s\n", p.file, p.line,
-                    p.col, r->cfg->name, r->cfg->mqtt_props[j].key, why);
-                rc = MKB_ERR_CONFIG;
-            }
-        if (used >= errstr_size)
-            used = errstr_size - 1;
+        rules[i].cfg = &cfg->commands[i];
+        int rrc = downlink_rule_new(cfg, rules[i].cfg, &rules[i].compiled, errstr, errstr_size);
+        if (rrc == MKB_ERR_NOMEM)
+            return rrc;
+        if (rrc != MKB_OK)
+            rc = rrc;
     }
     return rc;
 }
 
 static void free_rules(rule_t *rules, size_t n)
 {
-    for (size_t i = 0; rules && i < n; i++) {
-        ctmpl_free(&rules[i].topic);
-        for (size_t j = 0; rules[i].props && j < rules[i].cfg->mqtt_props_n; j++)
-            ctmpl_free(&rules[i].props[j]);
-        free(rules[i].props);
-    }
+    for (size_t i = 0; rules && i < n; i++)
+        downlink_rule_destroy(rules[i].compiled);
     free(rules);
 }
 
