@@ -5,7 +5,7 @@
 #include "err.h"
 #include "downlink_offsets.h"
 #include "downlink_rule.h"
-#include "kafka_sink.h"
+#include "kafka_client.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -479,7 +479,7 @@ static void *group_main(void *arg)
             continue;
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION || m->err == RD_KAFKA_RESP_ERR__SSL)
-                kafka_report_error(g->rk, m->err, rd_kafka_message_errstr(m));
+                kafka_client_report_error(g->rk, m->err, rd_kafka_message_errstr(m));
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 log_warn("commands", "group %s: %s", g->name, rd_kafka_message_errstr(m));
         } else if (g->paused) {
@@ -499,67 +499,44 @@ static void *group_main(void *arg)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static int conf(rd_kafka_conf_t *k, const char *name, const char *value, char *errstr,
-                size_t errstr_size)
-{
-    char err[512];
-    if (rd_kafka_conf_set(k, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "commands: %s=%s: %s", name,
-                 config_is_secret_property(name) ? "(secret, not shown)" : value, err);
-        return MKB_ERR_CONFIG;
-    }
-    return MKB_OK;
-}
-
-/* kafka.properties that concern the connection apply to the consumer too. */
-static int conn_props(rd_kafka_conf_t *k, const config_t *cfg, char *errstr, size_t errstr_size)
-{
-    static const char *const prefixes[] = {"security.", "sasl.", "ssl.", "socket.", "broker."};
-    for (size_t i = 0; i < cfg->kafka_properties_n; i++)
-        for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++)
-            if (strncmp(cfg->kafka_properties[i].key, prefixes[j], strlen(prefixes[j])) == 0 &&
-                conf(k, cfg->kafka_properties[i].key, cfg->kafka_properties[i].value, errstr,
-                     errstr_size))
-                return MKB_ERR_CONFIG;
-    return MKB_OK;
-}
-
 static int group_new(downlink_t *c, group_t *g, const char *name, char *errstr, size_t errstr_size)
 {
     const config_t *cfg = c->cfg;
     g->c = c;
     g->name = strdup(name);
     pthread_mutex_init(&g->lock, NULL);
-    rd_kafka_conf_t *k = rd_kafka_conf_new();
-    char inst[512];
-    /* Static membership: a restarted bridge takes its partitions back at once
-     * instead of waiting for the session timeout. */
-    snprintf(inst, sizeof(inst), "%s-commands", cfg->mqtt_client_id);
-    int rc;
-    if ((rc = conf(k, "bootstrap.servers", cfg->kafka_bootstrap, errstr, errstr_size)) ||
-        (rc = conf(k, "group.id", name, errstr, errstr_size)) ||
-        (rc = conf(k, "group.instance.id", inst, errstr, errstr_size)) ||
-        (rc = conf(k, "client.id", "mqtt-kafka-bridge-commands", errstr, errstr_size)) ||
-        (rc = conf(k, "enable.auto.commit", "true", errstr, errstr_size)) ||
-        (rc = conf(k, "enable.auto.offset.store", "false", errstr, errstr_size)) ||
-        (rc = conf(k, "auto.commit.interval.ms", "250", errstr, errstr_size)) ||
-        (rc = conf(k, "auto.offset.reset", "earliest", errstr, errstr_size)) ||
-        (rc = conf(k, "session.timeout.ms", "10000", errstr, errstr_size)) ||
+    /* Defaults, then kafka.properties (the connection's), then what the
+     * commit discipline needs. Static membership: a restarted bridge takes
+     * its partitions back at once instead of waiting for the session
+     * timeout. */
+    static const char *const defaults[] = {
+        "auto.commit.interval.ms", "250",
+        "auto.offset.reset", "earliest",
+        "session.timeout.ms", "10000",
         /* a command topic created after the start is found within 10 s */
-        (rc = conf(k, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size)) ||
-        (rc = conn_props(k, cfg, errstr, errstr_size))) {
+        "topic.metadata.refresh.interval.ms", "10000",
+        NULL,
+    };
+    char inst[512];
+    snprintf(inst, sizeof(inst), "%s-commands", cfg->mqtt_client_id);
+    const char *const fixed[] = {"group.id", name, "group.instance.id", inst,
+                                 "enable.auto.commit", "true",
+                                 "enable.auto.offset.store", "false", NULL};
+    rd_kafka_conf_t *k = rd_kafka_conf_new();
+    int rc;
+    if ((rc = kafka_client_set_pairs(k, defaults, "commands", errstr, errstr_size)) ||
+        (rc = kafka_client_apply(k, cfg, KAFKA_CLIENT_CONSUMER, "mqtt-kafka-bridge-commands",
+                                 "commands", errstr, errstr_size)) ||
+        (rc = kafka_client_set_pairs(k, fixed, "commands", errstr, errstr_size))) {
         rd_kafka_conf_destroy(k);
         return rc;
     }
-    rd_kafka_conf_set_log_cb(k, kafka_log_cb);
-    rd_kafka_conf_set_error_cb(k, kafka_error_cb); /* failed logins: reported, rate-limited */
     if (getenv("MKB_COMMANDS_DEBUG"))
-        conf(k, "debug", getenv("MKB_COMMANDS_DEBUG"), errstr, errstr_size);
-    char err[512];
-    if (!(g->rk = rd_kafka_new(RD_KAFKA_CONSUMER, k, err, sizeof(err)))) {
-        snprintf(errstr, errstr_size, "commands: cannot create the consumer: %s", err);
+        kafka_client_set(k, "debug", getenv("MKB_COMMANDS_DEBUG"), "commands", errstr,
+                         errstr_size);
+    if (!(g->rk = kafka_client_new(KAFKA_CLIENT_CONSUMER, k, "commands: consumer", errstr,
+                                   errstr_size)))
         return MKB_ERR_KAFKA;
-    }
     rd_kafka_poll_set_consumer(g->rk);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
     for (size_t i = 0; i < c->nrules; i++)
@@ -573,6 +550,27 @@ static int group_new(downlink_t *c, group_t *g, const char *name, char *errstr, 
         return MKB_ERR_KAFKA;
     }
     return MKB_OK;
+}
+
+/* The result producer (results and dead letters), as the uplink's
+ * producers: idempotent, waits for Kafka as long as it takes, unless
+ * kafka.properties say otherwise. */
+static int results_new(downlink_t *c, char *errstr, size_t errstr_size)
+{
+    static const char *const defaults[] = {"enable.idempotence", "true", "message.timeout.ms",
+                                           "0", NULL};
+    rd_kafka_conf_t *k = rd_kafka_conf_new();
+    int rc;
+    if ((rc = kafka_client_set_pairs(k, defaults, "commands", errstr, errstr_size)) ||
+        (rc = kafka_client_apply(k, c->cfg, KAFKA_CLIENT_PRODUCER, "mqtt-kafka-bridge-results",
+                                 "commands", errstr, errstr_size))) {
+        rd_kafka_conf_destroy(k);
+        return rc;
+    }
+    rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
+    c->results = kafka_client_new(KAFKA_CLIENT_PRODUCER, k, "commands: result producer", errstr,
+                                  errstr_size);
+    return c->results ? MKB_OK : MKB_ERR_KAFKA;
 }
 
 /* Compiles CFG's command rules into RULES (commands_n of them, zeroed);
@@ -635,25 +633,8 @@ int downlink_new(config_t *cfg, mqtt_source_t *mqtt, downlink_t **out, char *err
     if ((rc = compile_rules(c->rules, cfg, errstr, errstr_size)) != MKB_OK)
         goto fail;
     c->nrules = cfg->commands_n;
-    /* The result producer: idempotent, waits for Kafka as long as it takes. */
-    rd_kafka_conf_t *k = rd_kafka_conf_new();
-    if ((rc = conf(k, "bootstrap.servers", cfg->kafka_bootstrap, errstr, errstr_size)) ||
-        (rc = conf(k, "enable.idempotence", "true", errstr, errstr_size)) ||
-        (rc = conf(k, "message.timeout.ms", "0", errstr, errstr_size)) ||
-        (rc = conf(k, "client.id", "mqtt-kafka-bridge-results", errstr, errstr_size)) ||
-        (rc = conn_props(k, cfg, errstr, errstr_size))) {
-        rd_kafka_conf_destroy(k);
+    if ((rc = results_new(c, errstr, errstr_size)) != MKB_OK)
         goto fail;
-    }
-    rd_kafka_conf_set_dr_msg_cb(k, on_result_delivery);
-    rd_kafka_conf_set_log_cb(k, kafka_log_cb);
-    rd_kafka_conf_set_error_cb(k, kafka_error_cb);
-    char err[512];
-    if (!(c->results = rd_kafka_new(RD_KAFKA_PRODUCER, k, err, sizeof(err)))) {
-        snprintf(errstr, errstr_size, "commands: cannot create the result producer: %s", err);
-        rc = MKB_ERR_KAFKA;
-        goto fail;
-    }
     for (size_t i = 0; i < c->nrules; i++) {
         const char *name = c->rules[i].cfg->kafka_group;
         bool seen = false;

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "jptr.h"
+#include "kafka_client.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -112,6 +113,18 @@ int downlink_rule_new(const config_t *cfg, const config_command_t *rule, downlin
         return MKB_ERR_NOMEM;
     }
     r->cfg = rule;
+    const char *const *ktopics[] = {(const char *const *)&rule->kafka_topic,
+                                    (const char *const *)&rule->kafka_result_topic};
+    for (size_t i = 0; i < 2; i++) {
+        if (*ktopics[i] && !kafka_client_topic_check(*ktopics[i], strlen(*ktopics[i]), why,
+                                                     sizeof(why))) {
+            char what[300];
+            snprintf(what, sizeof(what), "kafka.%s '%s' is not a valid Kafka topic name:",
+                     i ? "result_topic" : "topic", *ktopics[i]);
+            report(errstr, errstr_size, cfg, ktopics[i], rule->name, what, why);
+            rc = MKB_ERR_CONFIG;
+        }
+    }
     if (!(r->topic = tmpl_new_record(rule->mqtt_topic, why, sizeof(why)))) {
         report(errstr, errstr_size, cfg, &rule->mqtt_topic, rule->name, "mqtt.topic", why);
         rc = MKB_ERR_CONFIG;

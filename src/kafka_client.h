@@ -62,7 +62,7 @@ bool kafka_client_stats(const char *json, size_t len, uint64_t *brokers_up,
                         uint64_t *broker_errors);
 
 /* Kafka's rule for topic names (1-249 of [a-zA-Z0-9._-], not "." or "..");
- * on failure WHY says what is wrong. */
+ * on failure WHY (WHY_SIZE bytes; may be NULL, 0) says what is wrong. */
 bool kafka_client_topic_check(const char *t, size_t n, char *why, size_t why_size);
 
 #endif
