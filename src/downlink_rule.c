@@ -106,6 +106,7 @@ int downlink_rule_new(const config_t *cfg, const config_command_t *rule, downlin
     int rc = MKB_OK;
     *out = NULL;
     downlink_rule_t *r = calloc(1, sizeof(*r));
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     if (!r || (rule->mqtt_props_n && !(r->props = calloc(rule->mqtt_props_n, sizeof(*r->props)))) ||
         (rule->mqtt_fields_n && !(r->fields = calloc(rule->mqtt_fields_n, sizeof(*r->fields))))) {
         free(r);

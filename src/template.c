@@ -395,6 +395,10 @@ int tmpl_append_iso(buf_t *out, int64_t ms)
 static int render_record(const tpart_t *p, const tmpl_record_t *rec, buf_t *out, char *why,
                          size_t why_size)
 {
+    if (!rec) { /* a downlink template rendered with tmpl_render */
+        snprintf(why, why_size, "no Kafka record to render");
+        return MKB_ERR_INVAL;
+    }
     switch (p->kind) {
     case TP_KEY:
         if (!rec->key) {
@@ -440,6 +444,8 @@ static int render_mqtt(const tpart_t *p, const tmpl_ctx_t *ctx, buf_t *out)
 {
     const mqtt_msg_t *m = ctx->msg;
     int rc = MKB_OK;
+    if (!m) /* an uplink template rendered with tmpl_render_record */
+        return MKB_ERR_INVAL;
     switch (p->kind) {
     case TP_CAP: return buf_append(out, m->topic + ctx->cap_start[p->cap], ctx->cap_len[p->cap]);
     case TP_TOPIC: return buf_append(out, m->topic, m->topic_len);
