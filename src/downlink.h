@@ -7,7 +7,12 @@
  * it and every earlier record of its partition reached MQTT (PUBACK) or was
  * settled otherwise (expired, invalid: reported and skipped). Consumption is
  * paused while MQTT is disconnected; a publish that fails rewinds its
- * partition to that record. */
+ * partition to that record.
+ *
+ * Parts: downlink_rule (a rule compiled, and the MQTT message a record
+ * becomes, in the uplink's template language), downlink_offsets (what may be
+ * committed), kafka_client (how the consumers and the result producer are
+ * made). */
 #ifndef MKB_DOWNLINK_H
 #define MKB_DOWNLINK_H
 
