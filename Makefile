@@ -76,7 +76,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
-              $(BUILD)/tests/unit/test_downlink_offsets
+              $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
@@ -91,6 +91,8 @@ $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)
 # fstatvfs go through the test's wrappers.
 $(BUILD)/tests/unit/test_spool: LDFLAGS += -Wl,--wrap=write -Wl,--wrap=fstatvfs
 $(BUILD)/tests/unit/test_downlink_offsets: $(BUILD)/src/downlink_offsets.o
+# test_kafka_client stubs config_is_secret_property (config.c).
+$(BUILD)/tests/unit/test_kafka_client: $(BUILD)/src/kafka_client.o $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o $(BUILD)/src/err.o
 # test_template stubs config_nearest (config.c), which template.c asks for a did-you-mean.
 $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \
