@@ -75,20 +75,24 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
               $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
-              $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template
+              $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
+              $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o jarena.o \
-               normalize.o buf.o config.o ytree.o err.o)
+               normalize.o buf.o config.o ytree.o err.o kafka_client.o log.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
 # fstatvfs go through the test's wrappers.
 $(BUILD)/tests/unit/test_spool: LDFLAGS += -Wl,--wrap=write -Wl,--wrap=fstatvfs
+$(BUILD)/tests/unit/test_downlink_offsets: $(BUILD)/src/downlink_offsets.o
+# test_kafka_client stubs config_is_secret_property (config.c).
+$(BUILD)/tests/unit/test_kafka_client: $(BUILD)/src/kafka_client.o $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o $(BUILD)/src/err.o
 # test_template stubs config_nearest (config.c), which template.c asks for a did-you-mean.
 $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \
@@ -176,7 +180,8 @@ bench-micro: $(BUILD)/bench/micro_mapper
 
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery
-# and record decoding. `make fuzz` runs each for FUZZ_SECONDS on a scratch
+# and record decoding, the downlink's command rules against hostile Kafka
+# records (through headers: no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times
 # out (scripts/fuzz.sh). A crash leaves its input in build/fuzz/<target>-crash-*.
@@ -190,8 +195,6 @@ FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,un
 FUZZ_SRCS := $(filter-out $(addprefix src/,main.c bridge.c cli_map.c metrics.c notify.c), \
              $(wildcard src/*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-# fuzz_commands includes commands.c (its template code is static).
-build/fuzz/fuzz_commands: FUZZ_EXCLUDE := src/commands.c
 
 # Each source compiled once for all targets (build/fuzz/obj, header
 # dependencies from -MMD), then each target linked with every module.
@@ -202,7 +205,7 @@ build/fuzz/obj/%.o: %.c Makefile
 
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< \
-	    $(filter-out $(FUZZ_EXCLUDE:%.c=build/fuzz/obj/%.o),$(FUZZ_OBJS)) $(LDLIBS)
+	    $(FUZZ_OBJS) $(LDLIBS)
 
 fuzz: $(FUZZERS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)

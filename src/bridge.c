@@ -1,7 +1,7 @@
 #include "bridge.h"
 
 #include "clock.h"
-#include "commands.h"
+#include "downlink.h"
 #include "err.h"
 #include "kafka_sink.h"
 #include "log.h"
@@ -40,7 +40,7 @@ struct bridge {
     _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
     mqtt_source_t *source;
-    commands_t *commands; /* Kafka -> MQTT; NULL without command rules */
+    downlink_t *commands; /* Kafka -> MQTT; NULL without command rules */
     metrics_t *metrics;   /* per-route counters, latency; the HTTP endpoint if configured */
     int64_t cur_recv_ms;  /* receive time of the message being mapped (MQTT thread) */
     atomic_uint_fast64_t bytes_in;
@@ -319,8 +319,8 @@ static void collect(void *opaque, buf_t *out)
             mqtt_source_reconnects(b->source));
     gauge(out, "mkb_mqtt_subscriptions", "MQTT subscriptions in force.",
           (double)mqtt_source_subscription_count(b->source));
-    commands_stats_t cs;
-    commands_stats(b->commands, &cs);
+    downlink_stats_t cs;
+    downlink_stats(b->commands, &cs);
     counter(out, "mkb_commands_consumed_total", "Command records read from Kafka.", cs.consumed);
     counter(out, "mkb_commands_published_total", "Commands acknowledged by the MQTT broker.",
             cs.published);
@@ -727,7 +727,7 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
             free(errors);
             goto destroy;
         }
-        if ((rc = commands_new(ccfg, b->source, &b->commands, errstr, errstr_size)) != MKB_OK)
+        if ((rc = downlink_new(ccfg, b->source, &b->commands, errstr, errstr_size)) != MKB_OK)
             goto destroy;
     }
     if (b->metrics && (rc = metrics_start(b->metrics, errstr, errstr_size)) != MKB_OK)
@@ -753,12 +753,12 @@ void bridge_destroy(bridge_t *b)
     if (!b)
         return;
     metrics_destroy(b->metrics);    /* first: a scrape reads everything below */
-    commands_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
+    downlink_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
     /* No callback may run after this. A parked one (see park) holds Paho's
      * lock, so none runs; destroying the client would wait on that lock. */
     if (!atomic_load(&b->parked))
         mqtt_source_destroy(b->source);
-    commands_destroy(b->commands);  /* after: a publish callback may use it */
+    downlink_destroy(b->commands);  /* after: a publish callback may use it */
     if (b->sink)
         kafka_sink_close(b->sink);
     sender_join(b);
@@ -887,8 +887,8 @@ static void log_stats(const bridge_t *b, const char *when)
              (unsigned long long)st.produced, (unsigned long long)st.delivered,
              (unsigned long long)st.failed, (unsigned long long)st.lost);
     if (b->commands) {
-        commands_stats_t cs;
-        commands_stats(b->commands, &cs);
+        downlink_stats_t cs;
+        downlink_stats(b->commands, &cs);
         log_info("bridge",
                  "%s: commands consumed=%llu published=%llu expired=%llu invalid=%llu failed=%llu "
                  "rewinds=%llu",
@@ -927,7 +927,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
         b->sender_running = true;
     }
     mqtt_source_start(b->source);
-    if (b->commands && commands_start(b->commands) != MKB_OK) {
+    if (b->commands && downlink_start(b->commands) != MKB_OK) {
         log_error("bridge", "cannot start the command threads");
         sig->stop = 1;
         rc = MKB_ERR_NOMEM;
@@ -1006,7 +1006,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     notify_status("stopping: draining (up to %lld ms)", (long long)b->flush_timeout_ms);
     if (b->commands) { /* while MQTT is still up: PUBACKs in flight come back */
         log_info("bridge", "shutting down: stopping commands");
-        commands_stop(b->commands, 5000);
+        downlink_stop(b->commands, 5000);
     }
     log_info("bridge", "shutting down: disconnecting from MQTT");
     atomic_store(&b->stopping, true);

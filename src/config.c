@@ -309,15 +309,15 @@ static const ckey_t cmd_kafka_keys[] = {
 static const section_t cmd_kafka_section = {cmd_kafka_keys, NKEYS(cmd_kafka_keys), 0};
 static const ckey_t cmd_mqtt_keys[] = {
     {"topic", CT_STR, M_OFF(mqtt_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "MQTT topic, a template: {key}, {header.NAME}, {value.a.b} (a field of the JSON value), "
+     "MQTT topic, a template: {key}, {header.NAME}, {/a/b} (a field of the JSON value), "
      "{topic}, {partition}, {offset}."},
     {"qos", CT_INT, M_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL, "Publish QoS."},
     {"retain", CT_BOOL, M_OFF(mqtt_retain), 0, 0, 0, "false", false, NULL, NULL,
      "Publish with the retain flag."},
     {"fields", CT_STRLIST, M_OFF(mqtt_fields), M_OFF(mqtt_fields_n), 0, 0, NULL, false, NULL,
      NULL,
-     "Build the payload as a JSON object of these fields of the record's value (a.b for "
-     "nested ones); unset: the value is passed through unchanged."},
+     "Build the payload as a JSON object of these fields of the record's value (JSON "
+     "pointers, /a/b for nested ones); unset: the value is passed through unchanged."},
     {"message_expiry_s", CT_INT, M_OFF(mqtt_expiry_s), 0, 0, 4294967295LL, "0", false, NULL,
      NULL, "MQTT 5 message expiry interval (0: none)."},
     {"content_type", CT_STR, M_OFF(mqtt_content_type), 0, 0, 0, NULL, false, NULL, NULL,

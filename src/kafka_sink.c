@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "kafka_client.h"
 #include "kafka_errors.h"
 #include "log.h"
 
@@ -818,83 +819,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     dead_letter_failed(s, m, ticket);
 }
 
-/* A broker connection that failed authentication or its TLS handshake: the
- * same event also comes to the error callback, which reports it with a hint
- * and rate-limited (kafka_report_error), so the FAIL line is debug only. */
-static bool auth_failure_line(const char *fac, const char *buf)
-{
-    return strcmp(fac, "FAIL") == 0 &&
-           (strstr(buf, "SASL authentication error") || strstr(buf, "SSL handshake failed") ||
-            strstr(buf, "SASL SCRAM") || strstr(buf, "SASL PLAIN"));
-}
-
-void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
-    log_level_t l = level <= 3 ? LOG_LVL_ERROR
-                               : level == 4 ? LOG_LVL_WARN : level <= 6 ? LOG_LVL_INFO
-                                                                        : LOG_LVL_DEBUG;
-    if (l < LOG_LVL_DEBUG && auth_failure_line(fac, buf))
-        l = LOG_LVL_DEBUG;
-    log_msg(l, "rdkafka", "[%s] %s: %s", rd_kafka_name(rk), fac, buf);
-}
-
-/* Process-wide: every producer and the command consumers share one limiter
- * per kind, so N clients failing the same way still make one line a minute. */
-static log_limit_t auth_limit = LOG_LIMIT_INIT, tls_limit = LOG_LIMIT_INIT;
-#define AUTH_LOG_INTERVAL_MS 60000
-
-/* True when this failure is to be logged now (at most once a minute per
- * kind); AGAIN then says how many were not since. */
-static bool report_now(log_limit_t *lim, const char *kind, char *again, size_t size)
-{
-    unsigned long more = 0;
-    if (!log_limit(lim, kind, AUTH_LOG_INTERVAL_MS, &more))
-        return false;
-    if (more)
-        snprintf(again, size, " (%lu more failed attempt(s) in the last minute)", more);
-    return true;
-}
-
-void kafka_report_error(rd_kafka_t *rk, int err, const char *reason)
-{
-    char again[96] = "";
-    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-        if (!report_now(&auth_limit, "auth", again, sizeof(again)))
-            return;
-        log_error("kafka",
-                  "[%s] authentication failed: %s; check kafka.properties security.protocol, "
-                  "sasl.mechanism, sasl.username and sasl.password; retrying with backoff "
-                  "(reconnect.backoff.max.ms)%s",
-                  rd_kafka_name(rk), reason, again);
-        return;
-    }
-    if (err == RD_KAFKA_RESP_ERR__SSL) {
-        if (!report_now(&tls_limit, "tls", again, sizeof(again)))
-            return;
-        log_error("kafka",
-                  "[%s] TLS with the broker failed: %s; check kafka.properties ssl.ca.location "
-                  "(the CA that signed the broker's certificate), ssl.certificate.location and "
-                  "ssl.key.location; retrying with backoff%s",
-                  rd_kafka_name(rk), reason, again);
-        return;
-    }
-    /* Transport errors are retried by librdkafka; say so once per event. */
-    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
-}
-
-void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    (void)opaque;
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        log_error("kafka", "[%s] fatal error: %s", rd_kafka_name(rk), buf);
-        return;
-    }
-    kafka_report_error(rk, err, reason);
-}
-
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
 // cppcheck-suppress constParameter ; librdkafka's stats_cb signature
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -902,23 +826,8 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     kafka_sink_t *s = opaque;
     if (s->hot && rk != s->hot->rk)
         return 0;
-    json_error_t e;
-    json_t *root = json_loadb(json, len, 0, &e);
-    json_t *brokers = root ? json_object_get(root, "brokers") : NULL;
-    const char *name;
-    json_t *b;
     uint64_t up = 0, errs = 0;
-    json_object_foreach(brokers, name, b)
-    {
-        json_t *state = json_object_get(b, "state"), *id = json_object_get(b, "nodeid");
-        up += json_is_string(state) && strcmp(json_string_value(state), "UP") == 0 &&
-              json_integer_value(id) >= 0;
-        /* cumulative per broker connection: send and receive errors, timeouts */
-        errs += (uint64_t)json_integer_value(json_object_get(b, "txerrs")) +
-                (uint64_t)json_integer_value(json_object_get(b, "rxerrs")) +
-                (uint64_t)json_integer_value(json_object_get(b, "req_timeouts"));
-    }
-    json_decref(root);
+    kafka_client_stats(json, len, &up, &errs);
     atomic_store(&s->brokers_up, up);
     atomic_store(&s->broker_errors, errs);
     return 0; /* librdkafka frees JSON */
@@ -934,18 +843,61 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         log_error("kafka", "fatal producer error: %s", buf);
         return;
     }
-    kafka_report_error(rk, err, reason);
+    kafka_client_report_error(rk, err, reason);
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const char *where,
-                    char *errstr, size_t errstr_size)
+/* Bridge defaults, set first so that kafka.properties and the profile
+ * override them. queue.buffering.max.kbytes bounds memory while Kafka is
+ * away (librdkafka's default is 1 GiB); when it is reached, MQTT intake
+ * pauses and the broker keeps the backlog. */
+static const char *const producer_defaults[] = {
+    "enable.idempotence", "true",
+    "acks", "all",
+    "queue.buffering.max.kbytes", "65536",
+    /* Never give up on a record while Kafka is away (librdkafka's default
+     * is 5 minutes, after which it would be dead-lettered). */
+    "message.timeout.ms", "0",
+    "statistics.interval.ms", "2000", /* brokers up, for metrics and /readyz */
+    NULL,
+};
+
+/* With the spool the journal holds the backlog: a smaller queue is enough
+ * to keep batches full and bounds memory during an outage and the drain
+ * after it. Counted in records too: a queued record costs about 600 bytes
+ * of heap beyond its value (message, headers), so librdkafka's default of
+ * 100,000 records took 60 MiB more RSS while a backlog drained (make
+ * faults, kafka-outage). */
+static const char *const spool_defaults[] = {
+    "queue.buffering.max.kbytes", "16384",
+    "queue.buffering.max.messages", "10000",
+    NULL,
+};
+
+/* The profile's settings over kafka.properties: a built-in profile's pairs,
+ * or a configured one's fields and properties. */
+static int profile_props(rd_kafka_conf_t *conf, const config_profile_t *p,
+                         const char *const *builtin, const char *where, char *errstr,
+                         size_t errstr_size)
 {
-    char err[512];
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "%s: %s=%s: %s", where, k,
-                 config_is_secret_property(k) ? "(secret, not shown)" : v, err);
-        return MKB_ERR_CONFIG;
-    }
+    if (builtin)
+        return kafka_client_set_pairs(conf, builtin, where, errstr, errstr_size);
+    char linger[32], batch[32];
+    snprintf(linger, sizeof(linger), "%lld", p->linger_ms);
+    snprintf(batch, sizeof(batch), "%lld", p->batch_bytes);
+    const char *const pairs[] = {"linger.ms", linger, "batch.size", batch,
+                                 "compression.type", p->compression, NULL};
+    int rc;
+    if ((rc = kafka_client_set_pairs(conf, pairs, where, errstr, errstr_size)))
+        return rc;
+    if (strcmp(p->acks, "all") != 0 &&
+        ((rc = kafka_client_set(conf, "enable.idempotence", "false", where, errstr,
+                                errstr_size)) ||
+         (rc = kafka_client_set(conf, "acks", p->acks, where, errstr, errstr_size))))
+        return rc;
+    for (size_t i = 0; i < p->properties_n; i++)
+        if ((rc = kafka_client_set(conf, p->properties[i].key, p->properties[i].value, where,
+                                   errstr, errstr_size)))
+            return rc;
     return MKB_OK;
 }
 
@@ -954,104 +906,43 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
 {
     const char *const *builtin = NULL;
     const config_profile_t *p = config_profile(cfg, name, &builtin);
-    char where[200];
+    char where[200], cid[200];
     snprintf(where, sizeof(where), "kafka profile '%s'", name);
+    snprintf(cid, sizeof(cid), "mqtt-kafka-bridge-%s", name);
     if (!p) {
         snprintf(errstr, errstr_size, "%s: no such profile", where);
         return MKB_ERR_CONFIG;
     }
     int rc;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char cid[200];
-    snprintf(cid, sizeof(cid), "mqtt-kafka-bridge-%s", name);
-    /* Bridge defaults first, so kafka.properties and the profile override
-     * them. queue.buffering.max.kbytes bounds memory while Kafka is away
-     * (librdkafka's default is 1 GiB); when it is reached, MQTT intake
-     * pauses and the broker keeps the backlog. */
-    static const char *const defaults[][2] = {
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"queue.buffering.max.kbytes", "65536"},
-        /* Never give up on a record while Kafka is away (librdkafka's
-         * default is 5 minutes, after which it would be dead-lettered). */
-        {"message.timeout.ms", "0"},
-        {"statistics.interval.ms", "2000"}, /* brokers up, for metrics and /readyz */
-    };
-    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        if ((rc = conf_set(conf, defaults[i][0], defaults[i][1], "defaults", errstr,
-                           errstr_size)))
-            goto destroy_conf;
-    /* With the spool the journal holds the backlog: a smaller queue is
-     * enough to keep batches full and bounds memory during an outage and
-     * the drain after it. Counted in records too: a queued record costs
-     * about 600 bytes of heap beyond its value (message, headers), so
-     * librdkafka's default of 100,000 records took 60 MiB more RSS while a
-     * backlog drained (make faults, kafka-outage). */
-    if (cfg->spool_dir &&
-        ((rc = conf_set(conf, "queue.buffering.max.kbytes", "16384", "defaults", errstr,
-                        errstr_size)) ||
-         (rc = conf_set(conf, "queue.buffering.max.messages", "10000", "defaults", errstr,
-                        errstr_size))))
-        goto destroy_conf;
-    if ((rc = conf_set(conf, "client.id", cid, where, errstr, errstr_size)) ||
-        (rc = conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, "kafka.bootstrap", errstr,
-                       errstr_size)))
-        goto destroy_conf;
-    for (size_t i = 0; i < cfg->kafka_properties_n; i++)
-        if ((rc = conf_set(conf, cfg->kafka_properties[i].key, cfg->kafka_properties[i].value,
-                           "kafka.properties", errstr, errstr_size)))
-            goto destroy_conf;
-    if (builtin) {
-        for (size_t i = 0; builtin[i]; i += 2)
-            if ((rc = conf_set(conf, builtin[i], builtin[i + 1], where, errstr, errstr_size)))
-                goto destroy_conf;
-    } else {
-        char num[32];
-        snprintf(num, sizeof(num), "%lld", p->linger_ms);
-        if ((rc = conf_set(conf, "linger.ms", num, where, errstr, errstr_size)))
-            goto destroy_conf;
-        snprintf(num, sizeof(num), "%lld", p->batch_bytes);
-        if ((rc = conf_set(conf, "batch.size", num, where, errstr, errstr_size)) ||
-            (rc = conf_set(conf, "compression.type", p->compression, where, errstr,
-                           errstr_size)))
-            goto destroy_conf;
-        if (strcmp(p->acks, "all") != 0 &&
-            ((rc = conf_set(conf, "enable.idempotence", "false", where, errstr, errstr_size)) ||
-             (rc = conf_set(conf, "acks", p->acks, where, errstr, errstr_size))))
-            goto destroy_conf;
-        for (size_t i = 0; i < p->properties_n; i++)
-            if ((rc = conf_set(conf, p->properties[i].key, p->properties[i].value, where, errstr,
-                               errstr_size)))
-                goto destroy_conf;
+    if ((rc = kafka_client_set_pairs(conf, producer_defaults, "defaults", errstr, errstr_size)) ||
+        (cfg->spool_dir &&
+         (rc = kafka_client_set_pairs(conf, spool_defaults, "defaults", errstr, errstr_size))) ||
+        (rc = kafka_client_apply(conf, cfg, KAFKA_CLIENT_PRODUCER, cid, where, errstr,
+                                 errstr_size)) ||
+        (rc = profile_props(conf, p, builtin, where, errstr, errstr_size))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
     }
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_error_cb(conf, on_error); /* counts, then as kafka_client's */
     rd_kafka_conf_set_stats_cb(conf, on_stats);
-
     producer_t *pr = &s->producers[s->nproducers];
-    char err[512];
     if (!(pr->topics = calloc(TOPIC_SLOTS, sizeof(*pr->topics))) || !(pr->name = strdup(name))) {
         free(pr->topics);
-        rc = MKB_ERR_NOMEM;
+        rd_kafka_conf_destroy(conf);
         snprintf(errstr, errstr_size, "out of memory");
-        goto destroy_conf;
+        return MKB_ERR_NOMEM;
     }
-    if (!(pr->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
-        snprintf(errstr, errstr_size, "%s: cannot create the producer: %s", where, err);
+    if (!(pr->rk = kafka_client_new(KAFKA_CLIENT_PRODUCER, conf, where, errstr, errstr_size))) {
         free(pr->topics);
         free(pr->name);
         memset(pr, 0, sizeof(*pr));
-        rc = MKB_ERR_KAFKA;
-        goto destroy_conf;
+        return MKB_ERR_KAFKA;
     }
-    s->nproducers++; /* conf is owned by rk from here on */
+    s->nproducers++;
     return MKB_OK;
-
-destroy_conf:
-    rd_kafka_conf_destroy(conf);
-    return rc;
 }
 
 /* librdkafka before 2.6.1 repeats the client nonce in its SCRAM final

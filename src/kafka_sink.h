@@ -19,21 +19,6 @@
 
 typedef struct kafka_sink kafka_sink_t;
 
-/* librdkafka's log lines into the bridge's logger (a log_cb for any
- * rd_kafka_conf_t: the producers', the command consumers'). */
-struct rd_kafka_s;
-void kafka_log_cb(const struct rd_kafka_s *rk, int level, const char *fac, const char *buf);
-
-/* Reports a librdkafka error event (error_cb) of any of the bridge's
- * clients. Failed authentication (SASL) and failed TLS handshakes are
- * logged at error level with what to check, the first at once, then at
- * most once a minute with the count of repeats; other errors at warning
- * level (librdkafka retries them). */
-void kafka_report_error(struct rd_kafka_s *rk, int err, const char *reason);
-
-/* An error_cb for librdkafka clients that keep no counts of their own. */
-void kafka_error_cb(struct rd_kafka_s *rk, int err, const char *reason, void *opaque);
-
 typedef struct {
     uint64_t produced;       /* accepted into a producer queue */
     uint64_t delivered;      /* acknowledged by Kafka (dead letters included) */

@@ -2,7 +2,7 @@
 #include "bridge.h"
 #include "buf.h"
 #include "cli_map.h"
-#include "commands.h"
+#include "downlink.h"
 #include "config.h"
 #include "err.h"
 #include "jarena.h"
@@ -112,7 +112,7 @@ static int cmd_check(const char *path)
     char *errors = NULL;
     char cerr[4096];
     int rc = mapper_new(cfg, &m, &errors);
-    int crc = commands_check(cfg, cerr, sizeof(cerr));
+    int crc = downlink_check(cfg, cerr, sizeof(cerr));
     if (rc != MKB_OK) {
         fputs(errors ? errors : "error: out of memory\n", stderr);
         free(errors);

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "jarena.h"
 #include "jptr.h"
+#include "kafka_client.h"
 #include "normalize.h"
 #include "template.h"
 #include "trie.h"
@@ -77,45 +78,6 @@ struct mapper {
 };
 
 /* ---- compile ------------------------------------------------------------ */
-
-static bool kafka_topic_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
-}
-
-/* Kafka's rule for topic names (1-249 of [a-zA-Z0-9._-], not "." or "..");
- * on failure WHY says what is wrong. */
-static bool kafka_topic_check(const char *t, size_t n, char *why, size_t why_size)
-{
-    if (n == 0 || n > 249) {
-        snprintf(why, why_size, "%zu characters; 1 to 249 are allowed", n);
-        return false;
-    }
-    if ((n == 1 && t[0] == '.') || (n == 2 && t[0] == '.' && t[1] == '.')) {
-        snprintf(why, why_size, "'.' and '..' are not allowed");
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!kafka_topic_char(t[i])) {
-            unsigned char c = (unsigned char)t[i];
-            if (c >= 0x20 && c < 0x7f)
-                snprintf(why, why_size, "'%c' at %zu is not allowed: only a-z A-Z 0-9 . _ -",
-                         c, i + 1);
-            else
-                snprintf(why, why_size, "byte 0x%02x at %zu is not allowed: only a-z A-Z 0-9 . _ -",
-                         c, i + 1);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool kafka_topic_ok(const char *t, size_t n)
-{
-    char why[100];
-    return kafka_topic_check(t, n, why, sizeof(why));
-}
 
 /* Appends up to MAX bytes of S to OUT for a message, printable ASCII as is,
  * other bytes as \xNN, "..." when cut. */
@@ -320,7 +282,8 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
     }
     r->topic = compile_tmpl(d, cfg, r, &rc->kafka_topic, "kafka.topic", rc->kafka_topic);
     r->topic_fixed = r->topic && tmpl_is_constant(r->topic);
-    if (r->topic_fixed && !kafka_topic_ok(rc->kafka_topic, strlen(rc->kafka_topic)))
+    if (r->topic_fixed &&
+        !kafka_client_topic_check(rc->kafka_topic, strlen(rc->kafka_topic), NULL, 0))
         diag(d, cfg, &rc->kafka_topic,
              "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
              "of a-z A-Z 0-9 . _ -)",
@@ -468,7 +431,7 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     const char *const *special[] = {(const char *const *)&cfg->kafka_dead_letter_topic,
                                     (const char *const *)&cfg->kafka_unmatched_topic};
     for (size_t i = 0; i < 2; i++)
-        if (*special[i] && !kafka_topic_ok(*special[i], strlen(*special[i])))
+        if (*special[i] && !kafka_client_topic_check(*special[i], strlen(*special[i]), NULL, 0))
             diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
     for (size_t i = 0; i < cfg->routes_n; i++) {
         croute_t *r = &m->routes[m->nroutes++];
@@ -703,7 +666,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     if (tmpl_render(cr->topic, ctx, &m->topic, why, why_size) != MKB_OK)
         return MKB_ERR_INVAL;
     char twhy[80];
-    if (!cr->topic_fixed && !kafka_topic_check(m->topic.p, m->topic.len, twhy, sizeof(twhy))) {
+    if (!cr->topic_fixed && !kafka_client_topic_check(m->topic.p, m->topic.len, twhy, sizeof(twhy))) {
         char shown[256]; /* 60 bytes, each at most 4 characters, and "..." */
         quote_bytes(shown, sizeof(shown), m->topic.p ? m->topic.p : "", m->topic.len, 60);
         snprintf(why, why_size, "rendered topic '%s' is not a valid Kafka topic name (%s)", shown,

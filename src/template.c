@@ -23,11 +23,16 @@ typedef enum {
     TP_RECV_MS,
     TP_RECV_ISO,
     TP_FIELD,
+    TP_KEY, /* the downlink's: parts of a Kafka record */
+    TP_HEADER,
+    TP_KTOPIC,
+    TP_PARTITION,
+    TP_OFFSET,
 } tp_kind_t;
 
 typedef struct {
     tp_kind_t kind;
-    char *text; /* TP_LIT text, TP_PROP name */
+    char *text; /* TP_LIT text, TP_PROP and TP_HEADER name */
     size_t len;
     size_t cap;  /* TP_CAP index */
     jptr_t *ptr; /* TP_FIELD */
@@ -38,6 +43,15 @@ struct tmpl {
     tpart_t *parts;
     size_t n;
 };
+
+/* Which placeholders a template may use: the uplink's (captures, MQTT
+ * metadata) or the downlink's (a Kafka record). */
+typedef struct {
+    bool record;
+    const char *const *captures;
+    size_t ncap;
+    bool allow_fields;
+} dialect_t;
 
 static const struct {
     const char *name;
@@ -73,23 +87,98 @@ static tpart_t *add_part(tmpl_t *t, tp_kind_t kind)
     return &p[t->n++];
 }
 
-/* Resolves one placeholder NAME (NUL-terminated) into P. */
-static int resolve(tpart_t *p, const char *name, const char *const *captures, size_t ncap,
-                   bool allow_fields, char *why, size_t why_size)
+/* A {/json/pointer} placeholder, the same in both directions. */
+static int resolve_field(tpart_t *p, const char *name, char *why, size_t why_size)
 {
+    char w[256];
+    if (!(p->ptr = jptr_new(name, w, sizeof(w)))) {
+        snprintf(why, why_size, "{%s}: %s", name, w);
+        return MKB_ERR_CONFIG;
+    }
+    p->kind = TP_FIELD;
+    return MKB_OK;
+}
+
+/* Writes the JSON pointer spelling of the dotted PATH ("a.b" -> "/a/b"). */
+static void dotted_to_pointer(const char *path, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *c = path; n + 3 < size; c++) {
+        if (c == path || *c == '.')
+            out[n++] = '/';
+        if (!*c)
+            break;
+        if (*c == '~' || *c == '/') {
+            out[n++] = '~';
+            out[n++] = *c == '~' ? '0' : '1';
+        } else if (*c != '.') {
+            out[n++] = *c;
+        }
+    }
+    out[n] = '\0';
+}
+
+int tmpl_pointer_of_dotted(const char *path, char *out, size_t size)
+{
+    if (size < 4)
+        return MKB_ERR_INVAL;
+    dotted_to_pointer(path, out, size);
+    return MKB_OK;
+}
+
+/* Resolves one placeholder NAME of a Kafka record into P. */
+static int resolve_record(tpart_t *p, const char *name, char *why, size_t why_size)
+{
+    static const struct {
+        const char *name;
+        tp_kind_t kind;
+    } rec[] = {{"key", TP_KEY}, {"topic", TP_KTOPIC}, {"partition", TP_PARTITION},
+               {"offset", TP_OFFSET}};
+    if (name[0] == '/' || name[0] == '\0')
+        return resolve_field(p, name, why, why_size);
+    for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
+        if (strcmp(name, rec[i].name) == 0) {
+            p->kind = rec[i].kind;
+            return MKB_OK;
+        }
+    }
+    if (strncmp(name, "header.", 7) == 0 && name[7]) {
+        p->kind = TP_HEADER;
+        p->len = strlen(name + 7);
+        return (p->text = strdup(name + 7)) ? MKB_OK : MKB_ERR_NOMEM;
+    }
+    if (strncmp(name, "value.", 6) == 0 && name[6]) {
+        char ptr[512];
+        dotted_to_pointer(name + 6, ptr, sizeof(ptr));
+        snprintf(why, why_size, "{%s} is the old spelling; write {%s}", name, ptr);
+        return MKB_ERR_CONFIG;
+    }
+    const char *names[] = {"key", "topic", "partition", "offset"};
+    const char *near = config_nearest(name, names, sizeof(names) / sizeof(names[0]));
+    if (near)
+        snprintf(why, why_size, "unknown placeholder {%s}; did you mean {%s}?", name, near);
+    else
+        snprintf(why, why_size,
+                 "unknown placeholder {%s}; expected {key}, {header.NAME}, {topic}, "
+                 "{partition}, {offset} or a {/json/pointer} into the record's value",
+                 name);
+    return MKB_ERR_CONFIG;
+}
+
+/* Resolves one placeholder NAME (NUL-terminated) into P. */
+static int resolve(tpart_t *p, const char *name, const dialect_t *d, char *why, size_t why_size)
+{
+    if (d->record)
+        return resolve_record(p, name, why, why_size);
+    const char *const *captures = d->captures;
+    size_t ncap = d->ncap;
     if (name[0] == '/' || name[0] == '\0') {
-        if (!allow_fields) {
+        if (!d->allow_fields) {
             snprintf(why, why_size, "{%s}: payload fields are not available here (raw payload)",
                      name);
             return MKB_ERR_CONFIG;
         }
-        char w[256];
-        if (!(p->ptr = jptr_new(name, w, sizeof(w)))) {
-            snprintf(why, why_size, "{%s}: %s", name, w);
-            return MKB_ERR_CONFIG;
-        }
-        p->kind = TP_FIELD;
-        return MKB_OK;
+        return resolve_field(p, name, why, why_size);
     }
     for (size_t i = 0; i < ncap; i++) {
         if (strcmp(name, captures[i]) == 0) {
@@ -132,8 +221,7 @@ static int resolve(tpart_t *p, const char *name, const char *const *captures, si
     return MKB_ERR_CONFIG;
 }
 
-tmpl_t *tmpl_new(const char *text, const char *const *captures, size_t ncap, bool allow_fields,
-                 char *why, size_t why_size)
+static tmpl_t *compile(const char *text, const dialect_t *d, char *why, size_t why_size)
 {
     tmpl_t *t = calloc(1, sizeof(*t));
     char lit[4096];
@@ -192,7 +280,7 @@ tmpl_t *tmpl_new(const char *text, const char *const *captures, size_t ncap, boo
         tpart_t *p = add_part(t, TP_LIT);
         if (!p)
             goto nomem;
-        int rc = resolve(p, name, captures, ncap, allow_fields, why, why_size);
+        int rc = resolve(p, name, d, why, why_size);
         if (rc == MKB_ERR_NOMEM)
             goto nomem;
         if (rc != MKB_OK)
@@ -205,6 +293,27 @@ nomem:
 fail:
     tmpl_destroy(t);
     return NULL;
+}
+
+tmpl_t *tmpl_new(const char *text, const char *const *captures, size_t ncap, bool allow_fields,
+                 char *why, size_t why_size)
+{
+    dialect_t d = {false, captures, ncap, allow_fields};
+    return compile(text, &d, why, why_size);
+}
+
+tmpl_t *tmpl_new_record(const char *text, char *why, size_t why_size)
+{
+    dialect_t d = {true, NULL, 0, true};
+    return compile(text, &d, why, why_size);
+}
+
+bool tmpl_uses_fields(const tmpl_t *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->parts[i].kind == TP_FIELD)
+            return true;
+    return false;
 }
 
 bool tmpl_is_constant(const tmpl_t *t)
@@ -282,49 +391,130 @@ int tmpl_append_iso(buf_t *out, int64_t ms)
     return MKB_OK;
 }
 
-int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, size_t why_size)
+/* Appends a part of the Kafka record (downlink templates). */
+static int render_record(const tpart_t *p, const tmpl_record_t *rec, buf_t *out, char *why,
+                         size_t why_size)
+{
+    if (!rec) { /* a downlink template rendered with tmpl_render */
+        snprintf(why, why_size, "no Kafka record to render");
+        return MKB_ERR_INVAL;
+    }
+    switch (p->kind) {
+    case TP_KEY:
+        if (!rec->key) {
+            snprintf(why, why_size, "the record has no key for {key}");
+            return MKB_ERR_INVAL;
+        }
+        return buf_append(out, rec->key, rec->key_len);
+    case TP_HEADER: {
+        const void *val = NULL;
+        size_t len = 0;
+        if (!rec->header || !rec->header(rec->opaque, p->text, &val, &len) || !val) {
+            snprintf(why, why_size, "the record has no header '%s'", p->text);
+            return MKB_ERR_INVAL;
+        }
+        return buf_append(out, val, len);
+    }
+    case TP_KTOPIC: return buf_append_str(out, rec->topic);
+    case TP_PARTITION: return buf_printf(out, "%d", (int)rec->partition);
+    case TP_OFFSET: return buf_printf(out, "%" PRId64, rec->offset);
+    default: return MKB_ERR_INVAL;
+    }
+}
+
+/* A value that went into an MQTT topic (OUT from START on) must stay within
+ * its level. */
+static int check_level(const buf_t *out, size_t start, char *why, size_t why_size)
+{
+    for (size_t k = start; k < out->len; k++) {
+        char ch = out->p[k];
+        if (ch == '/' || ch == '+' || ch == '#' || ch == '\0') {
+            snprintf(why, why_size,
+                     "a value put into the MQTT topic has a '%s' (only whole levels may "
+                     "come from the record)",
+                     ch == '\0' ? "NUL" : ch == '/' ? "/" : ch == '+' ? "+" : "#");
+            return MKB_ERR_INVAL;
+        }
+    }
+    return MKB_OK;
+}
+
+/* Appends the uplink's MQTT metadata part P. */
+static int render_mqtt(const tpart_t *p, const tmpl_ctx_t *ctx, buf_t *out)
 {
     const mqtt_msg_t *m = ctx->msg;
     int rc = MKB_OK;
+    if (!m) /* an uplink template rendered with tmpl_render_record */
+        return MKB_ERR_INVAL;
+    switch (p->kind) {
+    case TP_CAP: return buf_append(out, m->topic + ctx->cap_start[p->cap], ctx->cap_len[p->cap]);
+    case TP_TOPIC: return buf_append(out, m->topic, m->topic_len);
+    case TP_QOS: return buf_printf(out, "%d", m->qos);
+    case TP_RETAIN: return buf_append_str(out, m->retained ? "true" : "false");
+    case TP_DUP: return buf_append_str(out, m->dup ? "true" : "false");
+    case TP_CTYPE:
+        return m->content_type ? buf_append(out, m->content_type, m->content_type_len) : MKB_OK;
+    case TP_PROP:
+        for (size_t j = 0; j < m->nprops; j++)
+            if (m->props[j].key_len == p->len && memcmp(m->props[j].key, p->text, p->len) == 0)
+                return buf_append(out, m->props[j].value, m->props[j].value_len); /* the first */
+        return rc;
+    case TP_ROUTE: return buf_append_str(out, ctx->route);
+    case TP_RECV_MS: return buf_printf(out, "%" PRId64, m->recv_ms);
+    case TP_RECV_ISO: return tmpl_append_iso(out, m->recv_ms);
+    default: return MKB_ERR_INVAL;
+    }
+}
+
+/* Renders T against CTX (uplink) or REC (downlink), the JSON input being
+ * CTX->input. */
+static int render(const tmpl_t *t, const tmpl_ctx_t *ctx, const tmpl_record_t *rec,
+                  bool topic_levels, buf_t *out, char *why, size_t why_size)
+{
+    int rc = MKB_OK;
     for (size_t i = 0; i < t->n && rc == MKB_OK; i++) {
         const tpart_t *p = &t->parts[i];
+        size_t start = out->len;
         switch (p->kind) {
-        case TP_LIT: rc = buf_append(out, p->text, p->len); break;
-        case TP_CAP:
-            rc = buf_append(out, m->topic + ctx->cap_start[p->cap], ctx->cap_len[p->cap]);
-            break;
-        case TP_TOPIC: rc = buf_append(out, m->topic, m->topic_len); break;
-        case TP_QOS: rc = buf_printf(out, "%d", m->qos); break;
-        case TP_RETAIN: rc = buf_append_str(out, m->retained ? "true" : "false"); break;
-        case TP_DUP: rc = buf_append_str(out, m->dup ? "true" : "false"); break;
-        case TP_CTYPE:
-            if (m->content_type)
-                rc = buf_append(out, m->content_type, m->content_type_len);
-            break;
-        case TP_PROP:
-            for (size_t j = 0; j < m->nprops; j++) {
-                if (m->props[j].key_len == p->len && memcmp(m->props[j].key, p->text, p->len) == 0) {
-                    rc = buf_append(out, m->props[j].value, m->props[j].value_len);
-                    break; /* the first one of that name */
-                }
-            }
-            break;
-        case TP_ROUTE: rc = buf_append_str(out, ctx->route); break;
-        case TP_RECV_MS: rc = buf_printf(out, "%" PRId64, m->recv_ms); break;
-        case TP_RECV_ISO: rc = tmpl_append_iso(out, m->recv_ms); break;
+        case TP_LIT: rc = buf_append(out, p->text, p->len); continue;
         case TP_FIELD: {
             json_t *v = ctx->input ? jptr_get(p->ptr, ctx->input) : NULL;
             if (!v || json_is_null(v)) {
-                snprintf(why, why_size, "template '%s': payload has no value at %s", t->src,
+                snprintf(why, why_size, "template '%s': %s at %s", t->src,
+                         rec ? "the record's value has no field" : "payload has no value",
                          jptr_text(p->ptr));
                 return MKB_ERR_INVAL;
             }
             rc = tmpl_append_json(out, v);
             break;
         }
+        case TP_KEY:
+        case TP_HEADER:
+        case TP_KTOPIC:
+        case TP_PARTITION:
+        case TP_OFFSET:
+            if ((rc = render_record(p, rec, out, why, why_size)) == MKB_ERR_INVAL)
+                return rc;
+            break;
+        default: rc = render_mqtt(p, ctx, out); break;
         }
+        if (rc == MKB_OK && topic_levels && (rc = check_level(out, start, why, why_size)) != MKB_OK)
+            return rc;
     }
     if (rc != MKB_OK)
         snprintf(why, why_size, "template '%s': %s", t->src, mkb_strerror(rc));
     return rc;
+}
+
+int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, size_t why_size)
+{
+    return render(t, ctx, NULL, false, out, why, why_size);
+}
+
+int tmpl_render_record(const tmpl_t *t, const tmpl_record_t *rec, json_t *value,
+                       bool topic_levels, buf_t *out, char *why, size_t why_size)
+{
+    tmpl_ctx_t ctx = {.input = value};
+    int rc = render(t, &ctx, rec, topic_levels, out, why, why_size);
+    return rc != MKB_OK ? rc : buf_terminate(out);
 }

@@ -1,10 +1,16 @@
-/* Templates for Kafka topics, keys, headers and added fields, compiled once:
+/* The one template language of both directions, compiled once.
+ *
+ * Uplink (MQTT -> Kafka: Kafka topics, keys, headers and added fields):
  *   "{site}.{unit}"      captures of the route's filter
  *   "{mqtt.topic}" "{mqtt.qos}" "{mqtt.retain}" "{mqtt.dup}"
  *   "{mqtt.content_type}" "{mqtt.prop.NAME}"   MQTT metadata (5: properties)
  *   "{route}"            the route's name
  *   "{recv.ms}" "{recv.iso}"                     receive time
  *   "{/device/id}"       a payload field by JSON pointer
+ *   "{{" and "}}"        literal braces
+ * Downlink (Kafka -> MQTT: command topics and user properties), tmpl_new_record:
+ *   "{/site}"            a field of the record's JSON value by JSON pointer
+ *   "{key}" "{header.NAME}" "{topic}" "{partition}" "{offset}"   the record
  *   "{{" and "}}"        literal braces
  * Rendering appends to a reused buffer and allocates nothing else. */
 #ifndef MKB_TEMPLATE_H
@@ -13,11 +19,24 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "msg.h"
 
 typedef struct tmpl tmpl_t;
+
+/* A Kafka record as the downlink's templates read it; borrowed. */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key; /* NULL: the record has no key */
+    size_t key_len;
+    /* The last header NAME of the record into *VAL, *LEN; false if none. */
+    bool (*header)(const void *opaque, const char *name, const void **val, size_t *len);
+    const void *opaque;
+} tmpl_record_t;
 
 /* What a template is rendered against. */
 typedef struct {
@@ -33,7 +52,18 @@ typedef struct {
  * with a message in WHY (with a did-you-mean for a misspelt name). */
 tmpl_t *tmpl_new(const char *text, const char *const *captures, size_t ncap, bool allow_fields,
                  char *why, size_t why_size);
+
+/* Compiles TEXT in the downlink's form (placeholders of a Kafka record, see
+ * above). The old {value.a.b} is refused with its new spelling in WHY. */
+tmpl_t *tmpl_new_record(const char *text, char *why, size_t why_size);
 void tmpl_destroy(tmpl_t *t);
+
+/* The JSON pointer spelling of the old dotted path PATH ("a.b" -> "/a/b"),
+ * for messages that name the new spelling. OUT must hold 4 bytes at least. */
+int tmpl_pointer_of_dotted(const char *path, char *out, size_t size);
+
+/* True when the template reads fields of the JSON input ({/pointer}). */
+bool tmpl_uses_fields(const tmpl_t *t);
 
 /* True when the template has no placeholders (its text is fixed). */
 bool tmpl_is_constant(const tmpl_t *t);
@@ -42,6 +72,16 @@ const char *tmpl_text(const tmpl_t *t);
 /* Appends the rendering to OUT. MKB_ERR_INVAL with a reason in WHY when a
  * payload field it needs is missing. */
 int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, size_t why_size);
+
+/* Appends the rendering of a tmpl_new_record template for REC, whose value
+ * parsed as JSON is VALUE (NULL: not JSON, or not parsed), and terminates OUT
+ * with a NUL (not counted). TOPIC_LEVELS: the rendering is an MQTT topic, so
+ * a placeholder's value must stay within its level (no '/', '+', '#' or
+ * NUL), or whoever writes the record could aim at other devices' topics.
+ * MKB_ERR_INVAL with a reason in WHY when a field, the key or a header it
+ * needs is missing, or a value breaks out of its level. */
+int tmpl_render_record(const tmpl_t *t, const tmpl_record_t *rec, json_t *value,
+                       bool topic_levels, buf_t *out, char *why, size_t why_size);
 
 /* Appends a JSON value as text: strings raw, others compact JSON. */
 int tmpl_append_json(buf_t *out, json_t *v);

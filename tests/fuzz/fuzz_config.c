@@ -1,7 +1,7 @@
 /* libFuzzer target: the configuration loader, the route compiler and the
- * command template compiler (commands_check) on hostile YAML. Inputs naming files (mappings:, *_file) are skipped: they would read
+ * command template compiler (downlink_check) on hostile YAML. Inputs naming files (mappings:, *_file) are skipped: they would read
  * this machine's files, which is not what is being tested. */
-#include "commands.h"
+#include "downlink.h"
 #include "config.h"
 #include "err.h"
 #include "mapper.h"
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mapper_new(cfg, &m, &errors) == MKB_OK)
             mapper_destroy(m);
         char cerr[1024];
-        commands_check(cfg, cerr, sizeof(cerr));
+        downlink_check(cfg, cerr, sizeof(cerr));
         config_destroy(cfg);
     }
     free(errors);

@@ -217,7 +217,7 @@ typedef struct {
 } cfix_t;
 
 /* A command topic of PARTITIONS partitions, a bridge with one command rule
- * to cmd/<topic>/{value.site}/{value.unit}/set (RULE_EXTRA: more keys of the
+ * to cmd/<topic>/{/site}/{/unit}/set (RULE_EXTRA: more keys of the
  * rule, indented 4) and a route it needs anyway. */
 static void cfix_init(cfix_t *f, const char *name, int partitions, const char *rule_extra)
 {
@@ -235,7 +235,7 @@ static void cfix_init(cfix_t *f, const char *name, int partitions, const char *r
                        "commands:\n"
                        "  - name: setpoint\n"
                        "    kafka: { topic: %s, group: g-%s }\n"
-                       "    mqtt: { topic: \"cmd/%s/{value.site}/{value.unit}/set\", qos: 1 }\n"
+                       "    mqtt: { topic: \"cmd/%s/{/site}/{/unit}/set\", qos: 1 }\n"
                        "%s",
                        itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
                        f->client, f->client, f->cmd_topic, f->client, f->cmd_topic,
@@ -433,8 +433,8 @@ START_TEST(test_expired_and_invalid)
         asprintf(
             &cfg,
             "%.*s    kafka: { topic: %s, group: g-%s, result_topic: %s }\n"
-            "    mqtt: { topic: \"cmd/%s/{value.site}/{value.unit}/set\", qos: 1, "
-            "fields: [ setpoint, mode ], content_type: application/json, message_expiry_s: 30, "
+            "    mqtt: { topic: \"cmd/%s/{/site}/{/unit}/set\", qos: 1, "
+            "fields: [ /setpoint, /mode ], content_type: application/json, message_expiry_s: 30, "
             "user_properties: { origin: \"{header.origin}\" } }\n"
             "    max_age_s: 60\n",
             (int)(kafka_line - f.cfg), f.cfg, f.cmd_topic, f.client, results, f.cmd_topic) > 0);
@@ -538,8 +538,9 @@ START_TEST(test_invalid_to_dead_letters)
 }
 END_TEST
 
-/* `check` compiles the command templates: an unknown placeholder is named
- * with file:line:column. */
+/* `check` compiles the command templates: an unknown placeholder and the
+ * old {value.a.b} spelling (with the new one) are named with
+ * file:line:column. */
 START_TEST(test_check_templates)
 {
     char *path = NULL, *out = NULL, *cmd = NULL;
@@ -548,7 +549,9 @@ START_TEST(test_check_templates)
     itest_write_file(path, "mqtt: { uri: tcp://127.0.0.1:1 }\nkafka: { bootstrap: h:1 }\n"
                            "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n"
                            "commands:\n  - name: c1\n    kafka: { topic: cmds }\n"
-                           "    mqtt: { topic: \"x/{value.site}/{vlaue.unit}\" }\n");
+                           "    mqtt: { topic: \"x/{/site}/{vlaue.unit}\" }\n"
+                           "  - name: c2\n    kafka: { topic: cmds2 }\n"
+                           "    mqtt: { topic: \"y/{value.site}\", fields: [ a.b ] }\n");
     ck_assert(asprintf(&cmd, "'%s' check -c '%s' > '%s' 2>&1", itest_env("MKB_BRIDGE_BIN"), path,
                        out) > 0);
     int st = system(cmd);
@@ -560,7 +563,10 @@ START_TEST(test_check_templates)
     text[n] = '\0';
     fclose(f);
     ck_assert_msg(strstr(text, "badcmd.yaml:7:20: error: command 'c1': mqtt.topic") &&
-                      strstr(text, "unknown placeholder {vlaue.unit}"),
+                      strstr(text, "unknown placeholder {vlaue.unit}") &&
+                      strstr(text, "badcmd.yaml:10:20: error: command 'c2': mqtt.topic "
+                                   "{value.site} is the old spelling; write {/site}") &&
+                      strstr(text, "'a.b' is the old spelling; write '/a/b'"),
                   "%s", text);
     free(cmd);
     free(out);

@@ -536,7 +536,7 @@ START_TEST(test_kafka_wrong_password)
     char *extra = NULL;
     ck_assert(asprintf(&extra,
                        "%scommands:\n  - name: c\n    kafka: { topic: %s.cmd, group: g-%s }\n"
-                       "    mqtt: { topic: \"cmd/{value.unit}\" }\n",
+                       "    mqtt: { topic: \"cmd/{/unit}\" }\n",
                        f.routes, f.topic, f.client) > 0);
     char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
                        itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, port, extra);
@@ -621,7 +621,7 @@ START_TEST(test_secrets_never_logged)
     ck_assert(asprintf(&extra,
                        "log_level: debug\n%scommands:\n  - name: c\n"
                        "    kafka: { topic: %s.cmd, group: g-%s }\n"
-                       "    mqtt: { topic: \"cmd/{value.unit}\" }\n",
+                       "    mqtt: { topic: \"cmd/{/unit}\" }\n",
                        f.routes, f.topic, f.client) > 0);
     char *cfg = config(f.client, itest_env("MKB_MQTTS_URI"), mqtt_extra,
                        itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), kafka_extra, 0, extra);

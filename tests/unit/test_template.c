@@ -1,6 +1,7 @@
 /* Templates through template.h: compiling (escapes, errors with columns,
  * did-you-mean), rendering each placeholder against a message, payload
- * fields by pointer, and appending into a reused, growing buffer. */
+ * fields by pointer, and appending into a reused, growing buffer; the
+ * downlink's form against a Kafka record (the same language). */
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -426,6 +427,119 @@ START_TEST(test_dump_json)
 }
 END_TEST
 
+/* ---- the downlink's form: a Kafka record ------------------------------ */
+
+static bool rec_header(const void *opaque, const char *name, const void **val, size_t *len)
+{
+    (void)opaque;
+    if (strcmp(name, "origin") != 0)
+        return false;
+    *val = "ops/x";
+    *len = 5;
+    return true;
+}
+
+static const tmpl_record_t record = {"hvac.commands", 3, INT64_C(9007199254740993), "ahu-1", 5,
+                                     rec_header, NULL};
+
+/* Renders TEXT against the record and VALUE (JSON text or NULL); returns
+ * the text or NULL (reason in WHY). */
+static char out_text[512], why_text[512];
+static const char *render_record(const char *text, const char *value, bool topic)
+{
+    tmpl_t *t = tmpl_new_record(text, why_text, sizeof(why_text));
+    ck_assert_msg(t != NULL, "%s: %s", text, why_text);
+    json_t *v = value ? json_loads(value, 0, NULL) : NULL;
+    buf_t b = {0};
+    int rc = tmpl_render_record(t, &record, v, topic, &b, why_text, sizeof(why_text));
+    if (rc == MKB_OK)
+        snprintf(out_text, sizeof(out_text), "%s", b.p);
+    buf_free(&b);
+    json_decref(v);
+    tmpl_destroy(t);
+    return rc == MKB_OK ? out_text : NULL;
+}
+
+START_TEST(test_record_placeholders)
+{
+    ck_assert_str_eq(render_record("c/{key}/{topic}/{partition}/{offset}", NULL, true),
+                     "c/ahu-1/hvac.commands/3/9007199254740993");
+    ck_assert_str_eq(render_record("{header.origin}", NULL, false), "ops/x");
+    ck_assert_str_eq(render_record("s/{/site}/{/a/b}/{/n}/{{x}}",
+                                   "{\"site\":\"s1\",\"a\":{\"b\":2},\"n\":21.5}", true),
+                     "s/s1/2/21.5/{x}");
+    tmpl_t *t = tmpl_new_record("{/a}", why_text, sizeof(why_text));
+    ck_assert(tmpl_uses_fields(t));
+    tmpl_destroy(t);
+    t = tmpl_new_record("{key}", why_text, sizeof(why_text));
+    ck_assert(!tmpl_uses_fields(t));
+    tmpl_destroy(t);
+}
+END_TEST
+
+START_TEST(test_record_missing)
+{
+    ck_assert_ptr_null(render_record("{header.nope}", NULL, false));
+    ck_assert_str_eq(why_text, "the record has no header 'nope'");
+    ck_assert_ptr_null(render_record("a/{/unit}", "{\"site\":1}", true));
+    ck_assert_str_eq(why_text, "template 'a/{/unit}': the record's value has no field at /unit");
+    ck_assert_ptr_null(render_record("a/{/unit}", NULL, true)); /* value not JSON */
+    tmpl_record_t nokey = record;
+    nokey.key = NULL;
+    tmpl_t *t = tmpl_new_record("{key}", why_text, sizeof(why_text));
+    buf_t b = {0};
+    ck_assert_int_eq(tmpl_render_record(t, &nokey, NULL, true, &b, why_text, sizeof(why_text)),
+                     MKB_ERR_INVAL);
+    ck_assert_str_eq(why_text, "the record has no key for {key}");
+    buf_free(&b);
+    tmpl_destroy(t);
+}
+END_TEST
+
+/* In an MQTT topic, a value from the record fills whole levels only. */
+START_TEST(test_record_topic_levels)
+{
+    ck_assert_ptr_null(render_record("c/{header.origin}", NULL, true));
+    ck_assert_msg(strstr(why_text, "has a '/'"), "%s", why_text);
+    ck_assert_ptr_null(render_record("c/{/u}", "{\"u\":\"a+\"}", true));
+    ck_assert_ptr_null(render_record("c/{/u}", "{\"u\":\"#\"}", true));
+    tmpl_record_t nul = record; /* a key with a NUL */
+    nul.key = "a\0b";
+    nul.key_len = 3;
+    tmpl_t *t = tmpl_new_record("c/{key}", why_text, sizeof(why_text));
+    buf_t b = {0};
+    ck_assert_int_eq(tmpl_render_record(t, &nul, NULL, true, &b, why_text, sizeof(why_text)),
+                     MKB_ERR_INVAL);
+    ck_assert_msg(strstr(why_text, "NUL"), "%s", why_text);
+    buf_free(&b);
+    tmpl_destroy(t);
+    /* not a topic (a user property): anything goes */
+    ck_assert_str_eq(render_record("c/{header.origin}", NULL, false), "c/ops/x");
+}
+END_TEST
+
+START_TEST(test_record_errors)
+{
+    char why[256];
+    ck_assert_ptr_null(tmpl_new_record("x/{value.a.b}", why, sizeof(why)));
+    ck_assert_str_eq(why, "{value.a.b} is the old spelling; write {/a/b}");
+    ck_assert_ptr_null(tmpl_new_record("{value.x~y/z}", why, sizeof(why)));
+    ck_assert_str_eq(why, "{value.x~y/z} is the old spelling; write {/x~0y~1z}");
+    nearest_answer = "topic";
+    ck_assert_ptr_null(tmpl_new_record("{topc}", why, sizeof(why)));
+    ck_assert_str_eq(why, "unknown placeholder {topc}; did you mean {topic}?");
+    nearest_answer = NULL;
+    ck_assert_ptr_null(tmpl_new_record("{mqtt.topic}", why, sizeof(why)));
+    ck_assert_msg(strstr(why, "expected {key}, {header.NAME}"), "%s", why);
+    ck_assert_ptr_null(tmpl_new_record("{header.}", why, sizeof(why)));
+    ck_assert_ptr_null(tmpl_new_record("a/{key", why, sizeof(why)));
+    ck_assert_ptr_null(tmpl_new_record("{a/b}", why, sizeof(why)));
+    char p[8];
+    ck_assert_int_eq(tmpl_pointer_of_dotted("a.b", p, sizeof(p)), MKB_OK);
+    ck_assert_str_eq(p, "/a/b");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("template");
@@ -442,6 +556,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_buffer_growth);
     tcase_add_test(tc, test_literal_limit);
     tcase_add_test(tc, test_dump_json);
+    tcase_add_test(tc, test_record_placeholders);
+    tcase_add_test(tc, test_record_missing);
+    tcase_add_test(tc, test_record_topic_levels);
+    tcase_add_test(tc, test_record_errors);
     suite_add_tcase(s, tc);
     return s;
 }
