@@ -91,13 +91,14 @@ struct spool {
     uint64_t released;    /* pages below this were released (MADV_DONTNEED) */
     uint64_t rhanded;     /* records handed out from this segment; lock */
     atomic_bool rdropped; /* this segment was dropped (on_full: drop_oldest) */
-    mapper_header_t *hdrs;
+    record_header_t *hdrs;
     size_t hdrs_cap;
+    char id[SPOOL_ID_LEN]; /* of the record spool_next returned last */
 
     /* tickets handed out and not yet behind the ack mark; lock */
     ticket_t *ring;
     size_t ring_cap;
-    uint64_t ring_head, ring_next; /* tickets [head, next) */
+    uint64_t ring_head, ring_next; /* tickets [head, next); the first is 1 (0: none) */
 
     /* the persisted mark */
     uint32_t ack_seg;
@@ -206,7 +207,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return MKB_OK;
 }
 
-int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
+int spool_append(spool_t *s, const record_t *rec)
 {
     size_t plen = rec->profile ? strlen(rec->profile) : 0;
     size_t tlen = strlen(rec->topic);
@@ -231,7 +232,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
     put16(p + 14, (uint16_t)rec->nheaders);
     put32(p + 16, (uint32_t)rec->key_len);
     put32(p + 20, (uint32_t)rec->value_len);
-    memcpy(p + 24, &recv_ms, 8);
+    memcpy(p + 24, &rec->recv_ms, 8);
     unsigned char *q = p + BODY_FIXED;
     if (plen)
         memcpy(q, rec->profile, plen);
@@ -264,7 +265,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
 }
 
 /* Decodes the valid record at P into REC (pointers into P). */
-static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, int64_t *recv_ms)
+static int rec_decode(spool_t *s, const unsigned char *p, record_t *rec)
 {
     uint32_t len = get32(p + 4);
     const unsigned char *b = p + REC_HEAD, *end = b + len;
@@ -273,7 +274,7 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
     memcpy(&rec->timestamp_ms, b + 4, 8);
     uint16_t tlen = get16(b + 12), nh = get16(b + 14);
     uint32_t klen = get32(b + 16), vlen = get32(b + 20);
-    memcpy(recv_ms, b + 24, 8);
+    memcpy(&rec->recv_ms, b + 24, 8);
     const unsigned char *q = b + BODY_FIXED;
     /* The checksum only says the bytes are as written, not who wrote them:
      * the strings must end inside the record (the sender strlen()s them),
@@ -292,7 +293,6 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
     rec->value_len = vlen;
     q += vlen;
     rec->dead_letter = flags & FLAG_DEAD_LETTER;
-    /* one spare slot for the caller's id header */
     if (grow((void **)&s->hdrs, &s->hdrs_cap, (size_t)nh + 1, sizeof(*s->hdrs)))
         return MKB_ERR_NOMEM;
     for (uint16_t i = 0; i < nh; i++) {
@@ -585,6 +585,7 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
     s->o = *opts;
     s->o.dir = s->dir;
     s->dirfd = s->lockfd = s->ackfd = s->wfd = s->rfd = -1;
+    s->ring_head = s->ring_next = 1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     pthread_cond_init(&s->wcond, NULL);
@@ -941,9 +942,8 @@ static void reader_next_segment(spool_t *s, uint32_t active)
     pthread_mutex_unlock(&s->lock);
 }
 
-int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
+int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
 {
-    int64_t recv_ms = 0;
     for (;;) {
         uint64_t head = atomic_load(&s->head);
         uint32_t hseg = (uint32_t)(head >> 32);
@@ -974,7 +974,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
          * already cut torn tails); this run's were written whole by us. */
         size_t n =
             s->rseg < s->first_seg ? rec_valid(p, limit - s->roff) : rec_peek(p, limit - s->roff);
-        if (!n || rec_decode(s, p, rec, &recv_ms) != MKB_OK) {
+        if (!n || rec_decode(s, p, rec) != MKB_OK) {
             /* Only segments of earlier runs are checked, and spool_open
              * counted and reported their damage already. */
             uint64_t next = resync(s->map, s->roff, limit);
@@ -987,7 +987,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
             pthread_mutex_unlock(&s->lock);
             continue;
         }
-        snprintf(id, SPOOL_ID_LEN, "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
+        snprintf(s->id, sizeof(s->id), "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
                  s->roff);
         pthread_mutex_lock(&s->lock);
         if (s->ring_next - s->ring_head == s->ring_cap) {
@@ -1005,7 +1005,8 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
             s->ring_cap = cap;
         }
         *ticket = s->ring_next++;
-        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, recv_ms, false};
+        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, rec->recv_ms, false};
+        rec->id = s->id;
         s->roff += n;
         s->rhanded++;
         pthread_mutex_unlock(&s->lock);
