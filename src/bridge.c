@@ -692,95 +692,93 @@ static void log_stats(const bridge_t *b, const char *when)
                  (unsigned long long)st.sp.bytes, (unsigned long long)st.sp.segments);
 }
 
-int bridge_run(bridge_t *b, bridge_signals_t *sig)
+/* The main loop's state from one pass to the next. */
+typedef struct {
+    bool was_ready, notified_ready, force_status, queue_wait_mirrored;
+    unsigned last_nr;  /* not_ready() at the last STATUS= line */
+    const char *note;  /* appended to the next STATUS= line (reload) */
+    long long next_stats, next_tick, wd_ms, next_wd;
+} loop_t;
+
+/* Main loop: readiness, its log lines and systemd's view of it. */
+static void loop_status(bridge_t *b, loop_t *l)
+{
+    bool mqtt_ready = mqtt_source_ready(b->source);
+    if (mqtt_ready && !l->was_ready)
+        log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->rules->mapper));
+    l->was_ready = mqtt_ready;
+    kafka_sink_stats_t ks;
+    kafka_sink_stats(b->sink, &ks);
+    track_progress(b);
+    track_queue_wait(b, &l->queue_wait_mirrored);
+    unsigned nr = not_ready(b, NULL);
+    log_stall(b, nr, l->last_nr);
+    /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
+     * says "degraded" with every other reason /readyz gives. */
+    bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
+    if (nr == l->last_nr && !l->force_status)
+        return;
+    if (nr == 0) {
+        notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
+                      (unsigned long long)ks.brokers_up, mapper_route_count(b->rules->mapper),
+                      l->note);
+    } else {
+        buf_t why = {0};
+        not_ready(b, &why);
+        status_reasons(&why);
+        notify_status("%s: MQTT %s, Kafka %s%s%s",
+                      l->notified_ready || up ? "degraded" : "starting",
+                      nr & NR_MQTT_DOWN ? "not connected" : "connected",
+                      nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "", l->note);
+        buf_free(&why);
+    }
+    l->note = "";
+    if (up && !l->notified_ready) { /* after its STATUS=: one view at READY */
+        notify_ready();
+        l->notified_ready = true;
+    }
+    l->last_nr = nr;
+    l->force_status = false;
+}
+
+/* One pass of the main loop (after serving delivery reports). Returns
+ * MKB_ERR_KAFKA when a producer failed for good. */
+static int loop_pass(bridge_t *b, bridge_signals_t *sig, loop_t *l)
 {
     char err[512];
-    int rc = MKB_OK;
-    bool was_ready = false, notified_ready = false;
-    unsigned last_nr = 0; /* not_ready() at the last STATUS= line */
-    bool force_status = true, queue_wait_mirrored = false;
-    const char *note = ""; /* appended to the next STATUS= line (reload) */
-    long long next_stats = clock_mono_ms() + 60000, next_tick = 0;
-    /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
-    long long wd_ms = notify_watchdog_interval_ms(), next_wd = 0;
-
-    if ((rc = delivery_start(b->delivery)) != MKB_OK)
-        return rc;
-    mqtt_source_start(b->source);
-    if (b->commands && commands_start(b->commands) != MKB_OK) {
-        log_error("bridge", "cannot start the command threads");
-        sig->stop = 1;
-        rc = MKB_ERR_NOMEM;
+    if (clock_mono_ms() >= l->next_tick) {
+        delivery_tick(b->delivery);
+        l->next_tick = clock_mono_ms() + 10;
     }
-    while (!sig->stop) {
-        kafka_sink_poll(b->sink, 100);
-        if (clock_mono_ms() >= next_tick) {
-            delivery_tick(b->delivery);
-            next_tick = clock_mono_ms() + 10;
-        }
-        mqtt_source_tick(b->source);
-        rules_free(atomic_exchange(&b->retired, NULL));
-        if (sig->reload) {
-            sig->reload = 0;
-            note = bridge_reload(b) == MKB_OK
-                       ? "; reloaded"
-                       : "; reload failed, previous routes kept (see the log)";
-            force_status = true; /* a STATUS= line with the note */
-        }
-        bool mqtt_ready = mqtt_source_ready(b->source);
-        if (mqtt_ready && !was_ready)
-            log_info("bridge", "ready: forwarding %zu route(s)",
-                     mapper_route_count(b->rules->mapper));
-        was_ready = mqtt_ready;
-        kafka_sink_stats_t ks;
-        kafka_sink_stats(b->sink, &ks);
-        track_progress(b);
-        track_queue_wait(b, &queue_wait_mirrored);
-        unsigned nr = not_ready(b, NULL);
-        log_stall(b, nr, last_nr);
-        /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
-         * says "degraded" with every other reason /readyz gives. */
-        bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
-        if (nr != last_nr || force_status) {
-            if (nr == 0) {
-                notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
-                              (unsigned long long)ks.brokers_up,
-                              mapper_route_count(b->rules->mapper), note);
-            } else {
-                buf_t why = {0};
-                not_ready(b, &why);
-                status_reasons(&why);
-                notify_status("%s: MQTT %s, Kafka %s%s%s",
-                              notified_ready || up ? "degraded" : "starting",
-                              nr & NR_MQTT_DOWN ? "not connected" : "connected",
-                              nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "",
-                              note);
-                buf_free(&why);
-            }
-            note = "";
-            if (up && !notified_ready) { /* after its STATUS=: one view at READY */
-                notify_ready();
-                notified_ready = true;
-            }
-            last_nr = nr;
-            force_status = false;
-        }
-        if (wd_ms > 0 && clock_mono_ms() >= next_wd) {
-            notify_watchdog();
-            next_wd = clock_mono_ms() + wd_ms / 2;
-        }
-        if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
-            log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
-            rc = MKB_ERR_KAFKA;
-            break;
-        }
-        if (clock_mono_ms() >= next_stats) {
-            log_stats(b, "stats");
-            next_stats = clock_mono_ms() + 60000;
-        }
+    mqtt_source_tick(b->source);
+    rules_free(atomic_exchange(&b->retired, NULL));
+    if (sig->reload) {
+        sig->reload = 0;
+        l->note = bridge_reload(b) == MKB_OK
+                      ? "; reloaded"
+                      : "; reload failed, previous routes kept (see the log)";
+        l->force_status = true; /* a STATUS= line with the note */
     }
+    loop_status(b, l);
+    if (l->wd_ms > 0 && clock_mono_ms() >= l->next_wd) {
+        notify_watchdog();
+        l->next_wd = clock_mono_ms() + l->wd_ms / 2;
+    }
+    if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
+        log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
+        return MKB_ERR_KAFKA;
+    }
+    if (clock_mono_ms() >= l->next_stats) {
+        log_stats(b, "stats");
+        l->next_stats = clock_mono_ms() + 60000;
+    }
+    return MKB_OK;
+}
 
-    /* Shutdown: stop intake first, then drain what was taken. */
+/* Shutdown: stop intake first, then drain what was taken. Returns what
+ * was left undelivered (and how long it waited, in *TIMEOUT). */
+static size_t drain(bridge_t *b, int *timeout)
+{
     notify_stopping();
     notify_status("stopping: draining (up to %lld ms)", (long long)b->flush_timeout_ms);
     if (b->commands) { /* while MQTT is still up: PUBACKs in flight come back */
@@ -795,9 +793,9 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     while (!mqtt_source_stopped(b->source) && !atomic_load(&b->parked) &&
            clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
-    int timeout = (int)b->flush_timeout_ms;
-    log_info("bridge", "flushing the producers (up to %d ms)", timeout);
-    deadline = clock_mono_ms() + timeout;
+    *timeout = (int)b->flush_timeout_ms;
+    log_info("bridge", "flushing the producers (up to %d ms)", *timeout);
+    deadline = clock_mono_ms() + *timeout;
     /* With a spool, let the sender hand over what is journaled first. */
     while (!delivery_caught_up(b->delivery) && clock_mono_ms() < deadline) {
         kafka_sink_poll(b->sink, 50);
@@ -809,8 +807,35 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     delivery_stop(b->delivery);
     kafka_sink_poll(b->sink, 0);
     delivery_tick(b->delivery);
-    log_stats(b, "final");
+    return left;
+}
 
+int bridge_run(bridge_t *b, bridge_signals_t *sig)
+{
+    int rc = MKB_OK;
+    /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
+    loop_t l = {.force_status = true,
+                .note = "",
+                .next_stats = clock_mono_ms() + 60000,
+                .wd_ms = notify_watchdog_interval_ms()};
+
+    if ((rc = delivery_start(b->delivery)) != MKB_OK)
+        return rc;
+    mqtt_source_start(b->source);
+    if (b->commands && commands_start(b->commands) != MKB_OK) {
+        log_error("bridge", "cannot start the command threads");
+        sig->stop = 1;
+        rc = MKB_ERR_NOMEM;
+    }
+    while (!sig->stop) {
+        kafka_sink_poll(b->sink, 100);
+        if ((rc = loop_pass(b, sig, &l)) != MKB_OK)
+            break;
+    }
+
+    int timeout;
+    size_t left = drain(b, &timeout);
+    log_stats(b, "final");
     bridge_stats_t st;
     bridge_stats(b, &st);
     char reasons[1024];
