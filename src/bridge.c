@@ -311,14 +311,10 @@ static unsigned not_ready(bridge_t *b, buf_t *why)
 static bool ready(void *opaque, buf_t *why) { return not_ready(opaque, why) == 0; }
 
 /* Main loop: notes when deliveries last progressed, or nothing waited. */
-static void track_progress(bridge_t *b)
+static void track_progress(bridge_t *b, const kafka_sink_stats_t *ks, const delivery_stats_t *ds)
 {
-    kafka_sink_stats_t ks;
-    delivery_stats_t ds;
-    kafka_sink_stats(b->sink, &ks);
-    delivery_stats(b->delivery, &ds);
-    uint64_t settled = ks.delivered + ks.lost;
-    if (settled != b->settled_seen || waiting(&ks, &ds) == 0) {
+    uint64_t settled = ks->delivered + ks->lost;
+    if (settled != b->settled_seen || waiting(ks, ds) == 0) {
         b->settled_seen = settled;
         atomic_store(&b->progress_ms, clock_mono_ms());
     }
@@ -326,11 +322,9 @@ static void track_progress(bridge_t *b)
 
 /* Main loop: mirrors a wait for producer queue room (no spool) to
  * mqtt_source, which explains a connection lost meanwhile. */
-static void track_queue_wait(bridge_t *b, bool *mirrored)
+static void track_queue_wait(bridge_t *b, const delivery_stats_t *ds, bool *mirrored)
 {
-    delivery_stats_t ds;
-    delivery_stats(b->delivery, &ds);
-    bool waits = ds.queue_full_since != 0;
+    bool waits = ds->queue_full_since != 0;
     if (waits != *mirrored)
         mqtt_source_intake_paused(
             b->source, waits ? "Kafka producer queue full (queue.buffering.max.kbytes)" : NULL);
@@ -708,9 +702,11 @@ static void loop_status(bridge_t *b, loop_t *l)
         log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->rules->mapper));
     l->was_ready = mqtt_ready;
     kafka_sink_stats_t ks;
+    delivery_stats_t ds;
     kafka_sink_stats(b->sink, &ks);
-    track_progress(b);
-    track_queue_wait(b, &l->queue_wait_mirrored);
+    delivery_stats(b->delivery, &ds);
+    track_progress(b, &ks, &ds);
+    track_queue_wait(b, &ds, &l->queue_wait_mirrored);
     unsigned nr = not_ready(b, NULL);
     log_stall(b, nr, l->last_nr);
     /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
