@@ -48,8 +48,8 @@ static int direct_add(void *impl, const record_t *rec)
 static int direct_commit(void *impl, char *errstr, size_t errstr_size)
 {
     (void)impl;
-    (void)errstr;
-    (void)errstr_size;
+    if (errstr_size)
+        errstr[0] = '\0';
     return MKB_OK; /* each record is in librdkafka's queue already */
 }
 

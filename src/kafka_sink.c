@@ -42,15 +42,21 @@ static void *opaque_of(record_ack_t ack, unsigned flags)
 static record_ack_t ack_of(const void *op)
 {
     uintptr_t u = (uintptr_t)op;
+    record_ack_t ack = {0};
     if (u & ACK_TICKET)
-        return (record_ack_t){.ticket = (uint64_t)(u >> 3)};
-    return (record_ack_t){.recv_ms = (int64_t)(u >> 3)};
+        ack.ticket = (uint64_t)(u >> 3);
+    else
+        ack.recv_ms = (int64_t)(u >> 3);
+    return ack;
 }
 
 /* The ack of record REC produced with TICKET (0: none). */
 static record_ack_t ack_for(const record_t *rec, uint64_t ticket)
 {
-    return ticket ? (record_ack_t){.ticket = ticket} : (record_ack_t){.recv_ms = rec->recv_ms};
+    record_ack_t ack = {.ticket = ticket};
+    if (!ticket)
+        ack.recv_ms = rec->recv_ms;
+    return ack;
 }
 
 /* Waiting on transient errors: backoff between rounds of a topic, how long
