@@ -1,7 +1,6 @@
 #include "bridge.h"
 
 #include "bridge_metrics.h"
-
 #include "clock.h"
 #include "commands.h"
 #include "delivery.h"
@@ -13,7 +12,6 @@
 #include "mqtt_source.h"
 #include "notify.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
