@@ -76,9 +76,12 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
-              $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client
+              $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
+              $(BUILD)/tests/unit/test_bridge_metrics
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
+$(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
+    kafka_errors.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
@@ -190,9 +193,10 @@ CHECK_FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               $(CPPFLAGS) $(PKG_CFLAGS)
-# Every module below the bridge's wiring (main, bridge, cli_map, metrics,
-# notify are not reached by any target).
-FUZZ_SRCS := $(filter-out $(addprefix src/,main.c bridge.c cli_map.c metrics.c notify.c), \
+# Every module below the bridge's wiring (main, bridge, bridge_metrics,
+# cli_map, metrics, notify are not reached by any target).
+FUZZ_SRCS := $(filter-out $(addprefix src/,main.c bridge.c bridge_metrics.c cli_map.c metrics.c \
+             notify.c), \
              $(wildcard src/*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 

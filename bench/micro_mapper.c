@@ -18,7 +18,7 @@
 
 static size_t sink_bytes;
 
-static int count_record(void *opaque, const mapper_record_t *r)
+static int count_record(void *opaque, const record_t *r)
 {
     (void)opaque;
     sink_bytes += r->value_len + r->key_len;

@@ -1,6 +1,8 @@
 #include "bridge.h"
 
+#include "bridge_metrics.h"
 #include "clock.h"
+#include "delivery.h"
 #include "downlink.h"
 #include "err.h"
 #include "kafka_sink.h"
@@ -9,10 +11,7 @@
 #include "metrics.h"
 #include "mqtt_source.h"
 #include "notify.h"
-#include "spool.h"
 
-#include <malloc.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +41,9 @@ struct bridge {
     mqtt_source_t *source;
     downlink_t *commands; /* Kafka -> MQTT; NULL without command rules */
     metrics_t *metrics;   /* per-route counters, latency; the HTTP endpoint if configured */
-    int64_t cur_recv_ms;  /* receive time of the message being mapped (MQTT thread) */
     atomic_uint_fast64_t bytes_in;
-    /* With a spool: the MQTT callback journals the records, the sender
-     * thread reads them back into the producers, delivery reports ack them. */
-    spool_t *spool;
-    pthread_t sender;
-    bool sender_running;
-    atomic_bool sender_stop;
+    /* Records to Kafka: directly, or through the spool (delivery.h). */
+    delivery_t *delivery;
     atomic_bool stopping; /* shutdown: callbacks waiting on the spool give up */
     atomic_bool parked;   /* a callback stays in journal() until exit (park) */
     long long queue_wait_ms;
@@ -75,7 +69,7 @@ static void rules_free(rules_t *r)
     free(r);
 }
 
-static int produce_record(void *opaque, const mapper_record_t *rec)
+static int produce_record(void *opaque, const record_t *rec)
 {
     bridge_t *b = opaque;
     if (rec->dead_letter) {
@@ -86,12 +80,7 @@ static int produce_record(void *opaque, const mapper_record_t *rec)
     }
     atomic_fetch_add(&b->records, 1);
     metrics_route(b->metrics, rec->route, 1, rec->dead_letter);
-    if (b->spool) /* written by on_message, once per message */
-        return spool_append(b->spool, rec, b->cur_recv_ms);
-    /* Without a spool the ticket carries the receive time (for the latency). */
-    int rc = kafka_sink_produce(b->sink, rec, (uint64_t)b->cur_recv_ms);
-    /* MKB_ERR_KAFKA: a permanent error, logged by the sink. */
-    return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
+    return delivery_add(b->delivery, rec); /* made safe by journal() */
 }
 
 /* MQTT intake waits (on Paho's thread) because of WHY, a static string;
@@ -123,7 +112,7 @@ static void intake_paused(bridge_t *b, const char *why, int rc)
 static void park(bridge_t *b) __attribute__((noreturn));
 static void park(bridge_t *b)
 {
-    spool_discard(b->spool);
+    delivery_discard(b->delivery);
     log_warn("bridge", "shutting down while MQTT intake waited: the message in hand stays "
                        "unacknowledged (the broker redelivers it)");
     atomic_store(&b->parked, true);
@@ -131,16 +120,17 @@ static void park(bridge_t *b)
         pause();
 }
 
-/* Writes the message's records to the journal before the PUBACK. While the
- * spool is full (on_full: block) or the disk refuses the write, waits (the
- * broker keeps sending nothing new: Paho's receive thread is here), logging
- * every queue_wait_ms; at shutdown it stays there (park). */
+/* Makes the message's records safe before the PUBACK (with the spool:
+ * writes them to the journal). While the spool is full (on_full: block) or
+ * the disk refuses the write, waits (the broker keeps sending nothing new:
+ * Paho's receive thread is here), logging every queue_wait_ms; at shutdown
+ * it stays there (park). */
 static int journal(bridge_t *b)
 {
     char err[512];
     long long warn_at = 0;
     for (;;) {
-        int rc = spool_commit(b->spool, err, sizeof(err));
+        int rc = delivery_commit(b->delivery, err, sizeof(err));
         if (rc == MKB_OK) {
             if (warn_at) {
                 log_info("bridge", "spool writable again; MQTT intake resumed");
@@ -151,7 +141,7 @@ static int journal(bridge_t *b)
         if (rc != MKB_ERR_RETRY && rc != MKB_ERR_IO) {
             if (warn_at)
                 intake_paused(b, NULL, rc);
-            spool_discard(b->spool);
+            delivery_discard(b->delivery);
             log_error("bridge", "%s", err);
             return rc;
         }
@@ -188,7 +178,6 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
     }
     atomic_fetch_add(&b->received, 1);
     atomic_fetch_add(&b->bytes_in, m->payload_len);
-    b->cur_recv_ms = m->recv_ms;
     mapper_result_t res;
     int rc = mapper_process(b->rules->mapper, m, produce_record, b, &res);
     if (res.unmatched) {
@@ -200,10 +189,10 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
                                                           : "",
                      (unsigned long long)n);
     }
-    if (b->spool && rc == MKB_OK)
+    if (rc == MKB_OK)
         rc = journal(b);
-    else if (b->spool)
-        spool_discard(b->spool);
+    else
+        delivery_discard(b->delivery);
     if (rc == MKB_ERR_STOPPED)
         return rc; /* not safe: leave it unacknowledged */
     if (rc != MKB_OK)
@@ -219,121 +208,12 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A record settled: with the spool, acknowledge its ticket; either way,
- * observe its latency from MQTT receive. */
-static void on_ack(void *opaque, uint64_t ticket)
+/* A record settled: observe its latency from MQTT receive. */
+static void on_settled(void *opaque, int64_t recv)
 {
     bridge_t *b = opaque;
-    int64_t recv = b->spool ? spool_ack(b->spool, ticket - 1) : (int64_t)ticket;
     if (recv > 0 && b->metrics)
         metrics_latency_ms(b->metrics, wall_ms() - recv);
-}
-
-/* ---- /metrics and /readyz (libmicrohttpd's thread) ---------------------- */
-
-static void counter(buf_t *out, const char *name, const char *help, uint64_t v)
-{
-    metrics_head(out, name, "counter", help);
-    metrics_u64(out, name, NULL, v);
-}
-
-static void gauge(buf_t *out, const char *name, const char *help, double v)
-{
-    metrics_head(out, name, "gauge", help);
-    metrics_f64(out, name, NULL, v);
-}
-
-/* Records the sink holds on a transient delivery error, by reason
- * (kafka_errors.h): retried with backoff, never dead-lettered. */
-static void waiting_metric(buf_t *out, const kafka_sink_stats_t *ks)
-{
-    metrics_head(out, "mkb_kafka_records_waiting", "gauge",
-                 "Records waiting on a transient Kafka error (produced again with backoff), by "
-                 "reason.");
-    for (int i = 0; i < KAFKA_WAIT_REASONS; i++) {
-        char label[64];
-        snprintf(label, sizeof(label), "reason=\"%s\"",
-                 kafka_wait_reason_name((kafka_wait_reason_t)i));
-        metrics_u64(out, "mkb_kafka_records_waiting", label, ks->waiting_by[i]);
-    }
-}
-
-static void collect_readiness(bridge_t *b, buf_t *out);
-
-static void collect(void *opaque, buf_t *out)
-{
-    bridge_t *b = opaque;
-    bridge_stats_t st;
-    kafka_sink_stats_t ks;
-    bridge_stats(b, &st);
-    kafka_sink_stats(b->sink, &ks);
-    metrics_head(out, "mkb_build_info", "gauge", "Version of the running bridge.");
-    metrics_u64(out, "mkb_build_info", "version=\"" MKB_VERSION "\"", 1);
-    counter(out, "mkb_mqtt_messages_received_total", "MQTT messages taken.", st.received);
-    counter(out, "mkb_mqtt_bytes_received_total", "MQTT payload bytes taken.",
-            atomic_load(&b->bytes_in));
-    counter(out, "mkb_mqtt_messages_unmatched_total", "MQTT messages no route matched.",
-            st.unmatched);
-    counter(out, "mkb_kafka_records_produced_total", "Records accepted by a producer.",
-            st.produced);
-    counter(out, "mkb_kafka_records_delivered_total", "Records acknowledged by Kafka.",
-            st.delivered);
-    counter(out, "mkb_kafka_bytes_produced_total", "Record value bytes accepted by a producer.",
-            ks.bytes);
-    counter(out, "mkb_kafka_delivery_failures_total",
-            "Deliveries that failed for good (then dead-lettered).", st.failed);
-    counter(out, "mkb_records_lost_total", "Records whose delivery and dead letter both failed.",
-            st.lost);
-    metrics_head(out, "mkb_records_dropped_total", "counter", "Records dropped, by reason.");
-    metrics_u64(out, "mkb_records_dropped_total", "reason=\"spool_full\"",
-                st.spool ? st.sp.dropped : 0);
-    gauge(out, "mkb_kafka_queue_records",
-          "Records in the producers' queues or waiting to be produced again.",
-          (double)ks.outstanding);
-    waiting_metric(out, &ks);
-    gauge(out, "mkb_kafka_brokers_up", "Kafka brokers in state UP (librdkafka statistics).",
-          (double)ks.brokers_up);
-    counter(out, "mkb_kafka_errors_total", "librdkafka error events.", ks.errors);
-    counter(out, "mkb_kafka_broker_errors_total",
-            "Send and receive errors and request timeouts on broker connections (librdkafka "
-            "statistics).",
-            ks.broker_errors);
-    if (st.spool) {
-        gauge(out, "mkb_spool_bytes", "Size of the spool on disk.", (double)st.sp.bytes);
-        uint64_t in = st.sp.appended + st.sp.replay;
-        gauge(out, "mkb_spool_records", "Records in the spool not yet acknowledged by Kafka.",
-              (double)(in > st.sp.acked ? in - st.sp.acked : 0));
-        gauge(out, "mkb_spool_oldest_age_seconds",
-              "Age of the oldest record sent to Kafka and not acknowledged.",
-              st.sp.oldest_recv_ms ? (double)(wall_ms() - st.sp.oldest_recv_ms) / 1000.0 : 0);
-        gauge(out, "mkb_spool_full", "1 when the spool holds spool.max_bytes.",
-              spool_full(b->spool));
-        counter(out, "mkb_spool_damaged_total", "Damaged journal spans found at start-up.",
-                st.sp.corrupt);
-        counter(out, "mkb_spool_write_errors_total", "Failed journal writes.",
-                st.sp.write_errors);
-    }
-    gauge(out, "mkb_mqtt_connected", "1 while connected to the MQTT broker.",
-          mqtt_source_connected(b->source));
-    counter(out, "mkb_mqtt_reconnects_total", "MQTT connections after the first.",
-            mqtt_source_reconnects(b->source));
-    gauge(out, "mkb_mqtt_subscriptions", "MQTT subscriptions in force.",
-          (double)mqtt_source_subscription_count(b->source));
-    downlink_stats_t cs;
-    downlink_stats(b->commands, &cs);
-    counter(out, "mkb_commands_consumed_total", "Command records read from Kafka.", cs.consumed);
-    counter(out, "mkb_commands_published_total", "Commands acknowledged by the MQTT broker.",
-            cs.published);
-    counter(out, "mkb_commands_expired_total", "Commands older than max_age_s, not sent.",
-            cs.expired);
-    counter(out, "mkb_commands_invalid_total", "Commands that could not be rendered, not sent.",
-            cs.invalid);
-    counter(out, "mkb_commands_failed_total", "Command publishes that failed (sent again).",
-            cs.failed);
-    metrics_head(out, "mkb_config_reloads_total", "counter", "Reloads (SIGHUP), by result.");
-    metrics_u64(out, "mkb_config_reloads_total", "result=\"ok\"", st.reloads);
-    metrics_u64(out, "mkb_config_reloads_total", "result=\"error\"", st.reload_errors);
-    collect_readiness(b, out);
 }
 
 /* ---- readiness: does data flow? ---------------------------------------- */
@@ -357,18 +237,16 @@ static const char *const nr_labels[] = {"mqtt_down",        "kafka_down",    "ka
 
 /* Records waiting for Kafka: in the producers' queues or, with the spool,
  * journaled and not yet acknowledged. */
-static uint64_t waiting(const bridge_t *b, const kafka_sink_stats_t *ks, const spool_stats_t *sp)
+static uint64_t waiting(const kafka_sink_stats_t *ks, const delivery_stats_t *ds)
 {
-    uint64_t in = b->spool ? sp->appended + sp->replay : 0, out = sp->acked + sp->dropped;
-    uint64_t unacked = b->spool && in > out ? in - out : 0; /* dropped: never acked */
-    return unacked > ks->outstanding ? unacked : ks->outstanding;
+    return ds->unacked > ks->outstanding ? ds->unacked : ks->outstanding;
 }
 
 /* Since when MQTT intake waits (0: it does not), and why. Without the
  * spool intake waits inside kafka_sink_produce for queue room. */
-static long long intake_since(const bridge_t *b, const char **why)
+static long long intake_since(const bridge_t *b, const delivery_stats_t *ds, const char **why)
 {
-    long long queue_full = b->spool ? 0 : kafka_sink_queue_full_since(b->sink);
+    long long queue_full = ds->queue_full_since;
     if (queue_full) {
         *why = "Kafka producer queue full (queue.buffering.max.kbytes)";
         return queue_full;
@@ -382,10 +260,9 @@ static long long intake_since(const bridge_t *b, const char **why)
 static unsigned not_ready(bridge_t *b, buf_t *why)
 {
     kafka_sink_stats_t ks;
-    spool_stats_t sp = {0};
+    delivery_stats_t ds;
     kafka_sink_stats(b->sink, &ks);
-    if (b->spool)
-        spool_stats(b->spool, &sp);
+    delivery_stats(b->delivery, &ds);
     long long now = clock_mono_ms();
     unsigned r = 0;
     if (!mqtt_source_ready(b->source)) {
@@ -406,7 +283,7 @@ static unsigned not_ready(bridge_t *b, buf_t *why)
             buf_printf(why,
                        "Kafka: no delivery for %lld s while %llu record(s) wait "
                        "(kafka.stall_timeout_ms %lld)\n",
-                       idle / 1000, (unsigned long long)waiting(b, &ks, &sp), b->stall_ms);
+                       idle / 1000, (unsigned long long)waiting(&ks, &ds), b->stall_ms);
     }
     if (atomic_load(&b->spool_unwritable)) {
         r |= NR_SPOOL_UNWRITABLE;
@@ -414,14 +291,14 @@ static unsigned not_ready(bridge_t *b, buf_t *why)
             buf_append_str(why, "spool: cannot be written (disk full or I/O error)\n");
     }
     const char *what = NULL;
-    long long since = intake_since(b, &what);
+    long long since = intake_since(b, &ds, &what);
     if (since && now - since >= INTAKE_PAUSE_GRACE_MS) {
         r |= NR_INTAKE_PAUSED;
         if (why)
             buf_printf(why, "MQTT intake paused for %lld s: %s\n", (now - since) / 1000,
                        what ? what : "waiting");
     }
-    if (b->spool && spool_full(b->spool)) {
+    if (ds.full) {
         r |= NR_SPOOL_FULL;
         if (why)
             buf_append_str(why, "spool: full (spool.max_bytes)\n");
@@ -432,15 +309,10 @@ static unsigned not_ready(bridge_t *b, buf_t *why)
 static bool ready(void *opaque, buf_t *why) { return not_ready(opaque, why) == 0; }
 
 /* Main loop: notes when deliveries last progressed, or nothing waited. */
-static void track_progress(bridge_t *b)
+static void track_progress(bridge_t *b, const kafka_sink_stats_t *ks, const delivery_stats_t *ds)
 {
-    kafka_sink_stats_t ks;
-    spool_stats_t sp = {0};
-    kafka_sink_stats(b->sink, &ks);
-    if (b->spool)
-        spool_stats(b->spool, &sp);
-    uint64_t settled = ks.delivered + ks.lost;
-    if (settled != b->settled_seen || waiting(b, &ks, &sp) == 0) {
+    uint64_t settled = ks->delivered + ks->lost;
+    if (settled != b->settled_seen || waiting(ks, ds) == 0) {
         b->settled_seen = settled;
         atomic_store(&b->progress_ms, clock_mono_ms());
     }
@@ -448,32 +320,40 @@ static void track_progress(bridge_t *b)
 
 /* Main loop: mirrors a wait for producer queue room (no spool) to
  * mqtt_source, which explains a connection lost meanwhile. */
-static void track_queue_wait(bridge_t *b, bool *mirrored)
+static void track_queue_wait(bridge_t *b, const delivery_stats_t *ds, bool *mirrored)
 {
-    if (b->spool)
-        return;
-    bool waits = kafka_sink_queue_full_since(b->sink) != 0;
+    bool waits = ds->queue_full_since != 0;
     if (waits != *mirrored)
         mqtt_source_intake_paused(
             b->source, waits ? "Kafka producer queue full (queue.buffering.max.kbytes)" : NULL);
     *mirrored = waits;
 }
 
-/* Metrics: mkb_ready and one mkb_not_ready_reason line per reason. */
-static void collect_readiness(bridge_t *b, buf_t *out)
+/* /metrics (libmicrohttpd's thread): a snapshot for bridge_metrics.c. */
+static void collect(void *opaque, buf_t *out)
 {
-    unsigned r = not_ready(b, NULL);
-    metrics_head(out, "mkb_ready", "gauge",
-                 "1 when /readyz answers 200: data flows from MQTT to Kafka.");
-    metrics_u64(out, "mkb_ready", NULL, r == 0);
-    metrics_head(out, "mkb_not_ready_reason", "gauge",
-                 "1 for each reason /readyz answers 503 (kafka_stalled: records wait and none "
-                 "was delivered for kafka.stall_timeout_ms).");
-    char label[64];
-    for (size_t i = 0; i < NR_COUNT; i++) {
-        snprintf(label, sizeof(label), "reason=\"%s\"", nr_labels[i]);
-        metrics_u64(out, "mkb_not_ready_reason", label, (r >> i) & 1u);
-    }
+    bridge_t *b = opaque;
+    bridge_metrics_t v = {.not_ready_names = nr_labels, .not_ready_count = NR_COUNT};
+    bridge_stats(b, &v.st);
+    kafka_sink_stats(b->sink, &v.ks);
+    delivery_stats_t ds;
+    delivery_stats(b->delivery, &ds);
+    v.mqtt_bytes_in = atomic_load(&b->bytes_in);
+    v.spool_full = ds.full;
+    if (ds.sp.oldest_recv_ms)
+        v.spool_oldest_age_s = (double)(wall_ms() - ds.sp.oldest_recv_ms) / 1000.0;
+    v.mqtt_connected = mqtt_source_connected(b->source);
+    v.mqtt_reconnects = mqtt_source_reconnects(b->source);
+    v.mqtt_subscriptions = mqtt_source_subscription_count(b->source);
+    downlink_stats_t cs;
+    downlink_stats(b->commands, &cs);
+    v.cmd_consumed = cs.consumed;
+    v.cmd_published = cs.published;
+    v.cmd_expired = cs.expired;
+    v.cmd_invalid = cs.invalid;
+    v.cmd_failed = cs.failed;
+    v.not_ready = not_ready(b, NULL);
+    bridge_metrics_render(&v, out);
 }
 
 /* WHY (not_ready's lines) for a STATUS= line: the MQTT and Kafka-up lines
@@ -505,115 +385,6 @@ static void log_stall(bridge_t *b, unsigned r, unsigned last)
                  (clock_mono_ms() - atomic_load(&b->progress_ms)) / 1000);
     else if (!(r & NR_KAFKA_STALLED) && (last & NR_KAFKA_STALLED))
         log_info("bridge", "deliveries to Kafka resumed");
-}
-
-/* With the spool the backlog waits on disk, not in memory: while Kafka
- * acknowledges nothing (no delivery for SENDER_STALL_MS with at least
- * SENDER_STALL_RECORDS outstanding) the sender hands the producers no more.
- * Without this a 60 s outage at 2,000 msg/s filled the producer queue with
- * 100,000 records and RSS reached 42-48 MiB (docs/ARCHITECTURE.md, "Kafka
- * away"). While Kafka takes records, deliveries come every few ms and the
- * hold never starts, so throughput is unchanged. */
-#define SENDER_STALL_MS 1000
-#define SENDER_STALL_RECORDS 2000
-#define SENDER_CHECK_EVERY 64 /* records between two looks at the counters */
-
-typedef struct {
-    uint64_t delivered;    /* kafka_sink's count at the last look */
-    long long progress_ms; /* when it last grew */
-    unsigned since_check;
-    bool holding;
-} sender_pace_t;
-
-/* True while the sender should hold records back (see SENDER_STALL_MS). */
-static bool sender_stalled(bridge_t *b, sender_pace_t *p)
-{
-    if (!p->holding && ++p->since_check < SENDER_CHECK_EVERY)
-        return false;
-    p->since_check = 0;
-    kafka_sink_stats_t ks;
-    kafka_sink_stats(b->sink, &ks);
-    long long now = clock_mono_ms();
-    if (ks.delivered != p->delivered || !p->progress_ms) {
-        p->delivered = ks.delivered;
-        p->progress_ms = now;
-    }
-    bool stalled = ks.outstanding >= SENDER_STALL_RECORDS && now - p->progress_ms >= SENDER_STALL_MS;
-    if (stalled != p->holding) {
-        if (stalled)
-            log_info("bridge", "Kafka has acknowledged nothing for %lld ms with %llu record(s) "
-                               "outstanding: the backlog waits in the spool",
-                     now - p->progress_ms, (unsigned long long)ks.outstanding);
-        else
-            log_info("bridge", "Kafka acknowledges records again: sending the spool's backlog");
-        p->holding = stalled;
-    }
-    return stalled;
-}
-
-/* After a backlog (BACKLOG_RECORDS or more records in the producer queues)
- * has drained (fewer than DRAINED_RECORDS left), gives the freed heap back
- * to the kernel: librdkafka frees the delivered records on its own threads,
- * and glibc keeps the freed pages of those malloc arenas (measured: 20-21
- * MiB resident after a 60 s outage's drain, 13-14 MiB before it;
- * malloc_trim brings it back). The threshold is below the spool's
- * queue.buffering.max.messages (10,000), which a draining backlog reaches;
- * "drained" is not "empty", since records keep flowing. Main thread, once
- * per backlog. */
-#define BACKLOG_RECORDS 5000
-#define DRAINED_RECORDS 200
-static void trim_after_backlog(bool *backlog, uint64_t outstanding)
-{
-    if (outstanding >= BACKLOG_RECORDS) {
-        *backlog = true;
-    } else if (*backlog && outstanding < DRAINED_RECORDS) {
-        *backlog = false;
-        malloc_trim(0);
-        log_debug("bridge", "backlog drained: freed heap given back (malloc_trim)");
-    }
-}
-
-/* The sender thread: journal -> producers, in journal order. A record's
- * ticket goes with it and comes back in its delivery report. */
-static void *sender_main(void *arg)
-{
-    bridge_t *b = arg;
-    char id[SPOOL_ID_LEN];
-    sender_pace_t pace = {0};
-    while (!atomic_load(&b->sender_stop)) {
-        if (sender_stalled(b, &pace)) {
-            struct timespec ts = {0, 10000000}; /* 10 ms */
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        mapper_record_t rec;
-        uint64_t ticket;
-        int rc = spool_next(b->spool, &rec, &ticket, id);
-        if (rc == MKB_ERR_RETRY) {
-            spool_wait(b->spool, 100);
-            continue;
-        }
-        if (rc != MKB_OK) {
-            log_error("bridge", "reading the spool: %s", mkb_strerror(rc));
-            spool_wait(b->spool, 1000);
-            continue;
-        }
-        /* spool_next leaves a spare header slot for the record's id. */
-        mapper_header_t *h = (mapper_header_t *)rec.headers;
-        h[rec.nheaders++] = (mapper_header_t){"mkb.id", id, strlen(id)};
-        if (kafka_sink_produce(b->sink, &rec, ticket + 1) == MKB_ERR_STOPPED)
-            break; /* left unacknowledged: sent again at the next start */
-    }
-    return NULL;
-}
-
-static void sender_join(bridge_t *b)
-{
-    if (!b->sender_running)
-        return;
-    atomic_store(&b->sender_stop, true);
-    pthread_join(b->sender, NULL);
-    b->sender_running = false;
 }
 
 /* Compiles CFG into rules (taking CFG); errors in ERRSTR. */
@@ -689,6 +460,7 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     b->queue_wait_ms = cfg->kafka_queue_wait_ms;
     b->stall_ms = cfg->kafka_stall_timeout_ms;
     atomic_store(&b->progress_ms, clock_mono_ms());
+    delivery_conf_t dc = {.sink = b->sink, .settled = on_settled, .opaque = b};
     if (cfg->spool_dir) {
         spool_opts_t so = {
             .dir = cfg->spool_dir,
@@ -701,10 +473,13 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
             .on_full = strcmp(cfg->spool_on_full, "drop_oldest") == 0 ? SPOOL_FULL_DROP_OLDEST
                                                                       : SPOOL_FULL_BLOCK,
         };
-        if ((rc = spool_open(&so, &b->spool, errstr, errstr_size)) != MKB_OK)
-            goto destroy;
+        dc.spool = &so;
+        rc = delivery_new(&dc, &b->delivery, errstr, errstr_size);
+    } else {
+        rc = delivery_new(&dc, &b->delivery, errstr, errstr_size);
     }
-    kafka_sink_set_ack(b->sink, on_ack, b);
+    if (rc != MKB_OK)
+        goto destroy;
     /* Without metrics.listen nobody reads per-route counters or the
      * histogram: b->metrics stays NULL and they cost nothing. */
     metrics_conf_t mc = {cfg->metrics_listen, cfg->metrics_username, cfg->metrics_password,
@@ -761,9 +536,10 @@ void bridge_destroy(bridge_t *b)
     downlink_destroy(b->commands);  /* after: a publish callback may use it */
     if (b->sink)
         kafka_sink_close(b->sink);
-    sender_join(b);
+    if (b->delivery)
+        delivery_stop(b->delivery); /* the sender, before the sink goes */
     kafka_sink_destroy(b->sink);
-    spool_close(b->spool); /* after the sink: no ack may come later */
+    delivery_destroy(b->delivery); /* after the sink: no ack may come later */
     rules_free(atomic_exchange(&b->next, NULL));
     rules_free(atomic_exchange(&b->retired, NULL));
     rules_free(b->rules);
@@ -790,9 +566,10 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     out->lost = ks.lost;
     out->reloads = atomic_load(&b->reloads);
     out->reload_errors = atomic_load(&b->reload_errors);
-    out->spool = b->spool != NULL;
-    if (b->spool)
-        spool_stats(b->spool, &out->sp);
+    delivery_stats_t ds;
+    delivery_stats(b->delivery, &ds);
+    out->spool = ds.spooled;
+    out->sp = ds.sp;
 }
 
 /* Logs a multi-line error text one line per event, as the log promises. */
@@ -907,101 +684,95 @@ static void log_stats(const bridge_t *b, const char *when)
                  (unsigned long long)st.sp.bytes, (unsigned long long)st.sp.segments);
 }
 
-int bridge_run(bridge_t *b, bridge_signals_t *sig)
+/* The main loop's state from one pass to the next. */
+typedef struct {
+    bool was_ready, notified_ready, force_status, queue_wait_mirrored;
+    unsigned last_nr;  /* not_ready() at the last STATUS= line */
+    const char *note;  /* appended to the next STATUS= line (reload) */
+    long long next_stats, next_tick, wd_ms, next_wd;
+} loop_t;
+
+/* Main loop: readiness, its log lines and systemd's view of it. */
+static void loop_status(bridge_t *b, loop_t *l)
+{
+    bool mqtt_ready = mqtt_source_ready(b->source);
+    if (mqtt_ready && !l->was_ready)
+        log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->rules->mapper));
+    l->was_ready = mqtt_ready;
+    kafka_sink_stats_t ks;
+    delivery_stats_t ds;
+    kafka_sink_stats(b->sink, &ks);
+    delivery_stats(b->delivery, &ds);
+    track_progress(b, &ks, &ds);
+    track_queue_wait(b, &ds, &l->queue_wait_mirrored);
+    unsigned nr = not_ready(b, NULL);
+    log_stall(b, nr, l->last_nr);
+    /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
+     * says "degraded" with every other reason /readyz gives. */
+    bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
+    if (nr == l->last_nr && !l->force_status)
+        return;
+    if (nr == 0) {
+        notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
+                      (unsigned long long)ks.brokers_up, mapper_route_count(b->rules->mapper),
+                      l->note);
+    } else {
+        buf_t why = {0};
+        not_ready(b, &why);
+        status_reasons(&why);
+        notify_status("%s: MQTT %s, Kafka %s%s%s",
+                      l->notified_ready || up ? "degraded" : "starting",
+                      nr & NR_MQTT_DOWN ? "not connected" : "connected",
+                      nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "", l->note);
+        buf_free(&why);
+    }
+    l->note = "";
+    if (up && !l->notified_ready) { /* after its STATUS=: one view at READY */
+        notify_ready();
+        l->notified_ready = true;
+    }
+    l->last_nr = nr;
+    l->force_status = false;
+}
+
+/* One pass of the main loop (after serving delivery reports). Returns
+ * MKB_ERR_KAFKA when a producer failed for good. */
+static int loop_pass(bridge_t *b, bridge_signals_t *sig, loop_t *l)
 {
     char err[512];
-    int rc = MKB_OK;
-    bool was_ready = false, notified_ready = false, backlog = false;
-    unsigned last_nr = 0; /* not_ready() at the last STATUS= line */
-    bool force_status = true, queue_wait_mirrored = false;
-    const char *note = ""; /* appended to the next STATUS= line (reload) */
-    long long next_stats = clock_mono_ms() + 60000, next_tick = 0;
-    /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
-    long long wd_ms = notify_watchdog_interval_ms(), next_wd = 0;
+    if (clock_mono_ms() >= l->next_tick) {
+        delivery_tick(b->delivery);
+        l->next_tick = clock_mono_ms() + 10;
+    }
+    mqtt_source_tick(b->source);
+    rules_free(atomic_exchange(&b->retired, NULL));
+    if (sig->reload) {
+        sig->reload = 0;
+        l->note = bridge_reload(b) == MKB_OK
+                      ? "; reloaded"
+                      : "; reload failed, previous routes kept (see the log)";
+        l->force_status = true; /* a STATUS= line with the note */
+    }
+    loop_status(b, l);
+    if (l->wd_ms > 0 && clock_mono_ms() >= l->next_wd) {
+        notify_watchdog();
+        l->next_wd = clock_mono_ms() + l->wd_ms / 2;
+    }
+    if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
+        log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
+        return MKB_ERR_KAFKA;
+    }
+    if (clock_mono_ms() >= l->next_stats) {
+        log_stats(b, "stats");
+        l->next_stats = clock_mono_ms() + 60000;
+    }
+    return MKB_OK;
+}
 
-    if (b->spool) {
-        if (pthread_create(&b->sender, NULL, sender_main, b) != 0) {
-            log_error("bridge", "cannot start the sender thread");
-            return MKB_ERR_NOMEM;
-        }
-        b->sender_running = true;
-    }
-    mqtt_source_start(b->source);
-    if (b->commands && downlink_start(b->commands) != MKB_OK) {
-        log_error("bridge", "cannot start the command threads");
-        sig->stop = 1;
-        rc = MKB_ERR_NOMEM;
-    }
-    while (!sig->stop) {
-        kafka_sink_poll(b->sink, 100);
-        if (b->spool && clock_mono_ms() >= next_tick) {
-            spool_tick(b->spool);
-            next_tick = clock_mono_ms() + 10;
-        }
-        mqtt_source_tick(b->source);
-        rules_free(atomic_exchange(&b->retired, NULL));
-        if (sig->reload) {
-            sig->reload = 0;
-            note = bridge_reload(b) == MKB_OK
-                       ? "; reloaded"
-                       : "; reload failed, previous routes kept (see the log)";
-            force_status = true; /* a STATUS= line with the note */
-        }
-        bool mqtt_ready = mqtt_source_ready(b->source);
-        if (mqtt_ready && !was_ready)
-            log_info("bridge", "ready: forwarding %zu route(s)",
-                     mapper_route_count(b->rules->mapper));
-        was_ready = mqtt_ready;
-        kafka_sink_stats_t ks;
-        kafka_sink_stats(b->sink, &ks);
-        trim_after_backlog(&backlog, ks.outstanding);
-        track_progress(b);
-        track_queue_wait(b, &queue_wait_mirrored);
-        unsigned nr = not_ready(b, NULL);
-        log_stall(b, nr, last_nr);
-        /* READY=1 once MQTT is subscribed and a Kafka broker is up; STATUS=
-         * says "degraded" with every other reason /readyz gives. */
-        bool up = !(nr & (NR_MQTT_DOWN | NR_KAFKA_DOWN)); /* one snapshot with nr */
-        if (nr != last_nr || force_status) {
-            if (nr == 0) {
-                notify_status("forwarding: MQTT connected, %llu Kafka broker(s) up, %zu route(s)%s",
-                              (unsigned long long)ks.brokers_up,
-                              mapper_route_count(b->rules->mapper), note);
-            } else {
-                buf_t why = {0};
-                not_ready(b, &why);
-                status_reasons(&why);
-                notify_status("%s: MQTT %s, Kafka %s%s%s",
-                              notified_ready || up ? "degraded" : "starting",
-                              nr & NR_MQTT_DOWN ? "not connected" : "connected",
-                              nr & NR_KAFKA_DOWN ? "no broker up" : "up", why.p ? why.p : "",
-                              note);
-                buf_free(&why);
-            }
-            note = "";
-            if (up && !notified_ready) { /* after its STATUS=: one view at READY */
-                notify_ready();
-                notified_ready = true;
-            }
-            last_nr = nr;
-            force_status = false;
-        }
-        if (wd_ms > 0 && clock_mono_ms() >= next_wd) {
-            notify_watchdog();
-            next_wd = clock_mono_ms() + wd_ms / 2;
-        }
-        if (kafka_sink_fatal(b->sink, err, sizeof(err))) {
-            log_error("bridge", "stopping: a Kafka producer failed for good: %s", err);
-            rc = MKB_ERR_KAFKA;
-            break;
-        }
-        if (clock_mono_ms() >= next_stats) {
-            log_stats(b, "stats");
-            next_stats = clock_mono_ms() + 60000;
-        }
-    }
-
-    /* Shutdown: stop intake first, then drain what was taken. */
+/* Shutdown: stop intake first, then drain what was taken. Returns what
+ * was left undelivered (and how long it waited, in *TIMEOUT). */
+static size_t drain(bridge_t *b, int *timeout)
+{
     notify_stopping();
     notify_status("stopping: draining (up to %lld ms)", (long long)b->flush_timeout_ms);
     if (b->commands) { /* while MQTT is still up: PUBACKs in flight come back */
@@ -1016,29 +787,55 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     while (!mqtt_source_stopped(b->source) && !atomic_load(&b->parked) &&
            clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
-    int timeout = (int)b->flush_timeout_ms;
-    log_info("bridge", "flushing the producers (up to %d ms)", timeout);
-    deadline = clock_mono_ms() + timeout;
+    *timeout = (int)b->flush_timeout_ms;
+    log_info("bridge", "flushing the producers (up to %d ms)", *timeout);
+    deadline = clock_mono_ms() + *timeout;
     /* With a spool, let the sender hand over what is journaled first. */
-    while (b->spool && !spool_caught_up(b->spool) && clock_mono_ms() < deadline) {
+    while (!delivery_caught_up(b->delivery) && clock_mono_ms() < deadline) {
         kafka_sink_poll(b->sink, 50);
-        spool_tick(b->spool);
+        delivery_tick(b->delivery);
     }
     long long rest = deadline - clock_mono_ms();
     size_t left = kafka_sink_flush(b->sink, rest > 0 ? (int)rest : 0);
     kafka_sink_close(b->sink); /* a callback or the sender still waiting gives up */
-    sender_join(b);
+    delivery_stop(b->delivery);
     kafka_sink_poll(b->sink, 0);
-    if (b->spool)
-        spool_tick(b->spool);
-    log_stats(b, "final");
+    delivery_tick(b->delivery);
+    return left;
+}
 
+int bridge_run(bridge_t *b, bridge_signals_t *sig)
+{
+    int rc = MKB_OK;
+    /* systemd (Type=notify, WatchdogSec=): no-ops without NOTIFY_SOCKET. */
+    loop_t l = {.force_status = true,
+                .note = "",
+                .next_stats = clock_mono_ms() + 60000,
+                .wd_ms = notify_watchdog_interval_ms()};
+
+    if ((rc = delivery_start(b->delivery)) != MKB_OK)
+        return rc;
+    mqtt_source_start(b->source);
+    if (b->commands && downlink_start(b->commands) != MKB_OK) {
+        log_error("bridge", "cannot start the command threads");
+        sig->stop = 1;
+        rc = MKB_ERR_NOMEM;
+    }
+    while (!sig->stop) {
+        kafka_sink_poll(b->sink, 100);
+        if ((rc = loop_pass(b, sig, &l)) != MKB_OK)
+            break;
+    }
+
+    int timeout;
+    size_t left = drain(b, &timeout);
+    log_stats(b, "final");
     bridge_stats_t st;
     bridge_stats(b, &st);
     char reasons[1024];
     if (kafka_sink_failure_reasons(b->sink, reasons, sizeof(reasons)))
         log_warn("bridge", "failed deliveries by reason: %s", reasons);
-    if (b->spool && (left > 0 || !spool_caught_up(b->spool))) {
+    if (st.spool && (left > 0 || !delivery_caught_up(b->delivery))) {
         log_warn("bridge", "%zu record(s) in the producers and %llu more in the journal were "
                            "not delivered within %d ms; they stay in the spool and are sent at "
                            "the next start",

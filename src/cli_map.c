@@ -29,7 +29,7 @@ static void print_bytes(FILE *out, const void *p, size_t n)
     }
 }
 
-static int print_record(void *opaque, const mapper_record_t *rec)
+static int print_record(void *opaque, const record_t *rec)
 {
     printer_t *p = opaque;
     FILE *out = p->out;

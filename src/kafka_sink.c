@@ -22,15 +22,43 @@
 #define TOPIC_SLOTS ((size_t)2 * MAX_TOPICS)
 #define MAX_PROFILES 16
 
-/* msg_opaque: (ticket << 2) | DLQ_OF_FAILED. The ticket (0: none) is the
- * spool's, acknowledged once the record is settled; DLQ_OF_FAILED marks a
- * dead letter made from a failed delivery (not re-dead-lettered). A record
- * produced again from the waiting list has (held_t * | RETRIED) instead
- * (malloc's alignment leaves the two low bits free). */
+/* librdkafka carries one pointer per message (msg_opaque). A record's
+ * record_ack_t travels in it as (value << 3) | flags, the value being its
+ * ticket (ACK_TICKET set) or else its receive time: a record has one or the
+ * other, never both (kafka_sink_produce). DLQ_OF_FAILED marks a dead letter
+ * made from a failed delivery (not re-dead-lettered). A record produced
+ * again from the waiting list has (held_t * | RETRIED) instead (malloc's
+ * alignment leaves the three low bits free). */
 #define DLQ_OF_FAILED 1u
 #define RETRIED 2u
-#define OPAQUE(ticket, flag) ((void *)(uintptr_t)(((uintptr_t)(ticket) << 2) | (flag)))
-#define OPAQUE_TICKET(op) ((uint64_t)((uintptr_t)(op) >> 2))
+#define ACK_TICKET 4u
+#define OPAQUE_FLAGS 7u
+
+static void *opaque_of(record_ack_t ack, unsigned flags)
+{
+    uint64_t v = ack.ticket ? ack.ticket : (uint64_t)ack.recv_ms;
+    return (void *)(uintptr_t)((v << 3) | (ack.ticket ? ACK_TICKET : 0) | flags);
+}
+
+static record_ack_t ack_of(const void *op)
+{
+    uintptr_t u = (uintptr_t)op;
+    record_ack_t ack = {0};
+    if (u & ACK_TICKET)
+        ack.ticket = (uint64_t)(u >> 3);
+    else
+        ack.recv_ms = (int64_t)(u >> 3);
+    return ack;
+}
+
+/* The ack of record REC produced with TICKET (0: none). */
+static record_ack_t ack_for(const record_t *rec, uint64_t ticket)
+{
+    record_ack_t ack = {.ticket = ticket};
+    if (!ticket)
+        ack.recv_ms = rec->recv_ms;
+    return ack;
+}
 
 /* Waiting on transient errors: backoff between rounds of a topic, how long
  * apart two "does not exist" answers must be before its records are
@@ -76,7 +104,7 @@ typedef struct held {
     size_t key_len, len, bytes;
     rd_kafka_headers_t *hdrs; /* a copy of them goes with each attempt */
     int64_t timestamp;
-    uint64_t ticket;
+    record_ack_t ack;
     unsigned flags;            /* DLQ_OF_FAILED */
     bool keep_reason;          /* a mapper dead letter keeps its own mkb.reason */
     rd_kafka_resp_err_t err;   /* the last error; NO_ERROR: queued behind others */
@@ -157,10 +185,10 @@ size_t kafka_sink_failure_reasons(kafka_sink_t *s, char *out, size_t size)
 /* Sends a record whose delivery failed to the dead-letter topic. Runs in a
  * delivery report (main thread), so it must not block: a full queue here
  * counts the record as lost. */
-static void settle(kafka_sink_t *s, uint64_t ticket)
+static void settle(kafka_sink_t *s, record_ack_t ack)
 {
-    if (ticket && s->ack)
-        s->ack(s->ack_opaque, ticket);
+    if ((ack.ticket || ack.recv_ms) && s->ack)
+        s->ack(s->ack_opaque, &ack);
 }
 
 static bool too_large(rd_kafka_resp_err_t err)
@@ -186,13 +214,13 @@ static void add_value_bytes(rd_kafka_headers_t *h, size_t len)
  * mkb.value.bytes giving the size: the message is kept, its bytes cannot be. */
 static rd_kafka_resp_err_t queue_dead_letter(kafka_sink_t *s, const void *key, size_t key_len,
                                              const void *value, size_t len,
-                                             rd_kafka_headers_t *h, uint64_t ticket)
+                                             rd_kafka_headers_t *h, record_ack_t ack)
 {
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             s->hot->rk, RD_KAFKA_V_TOPIC(s->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(OPAQUE(ticket, DLQ_OF_FAILED)),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque_of(ack, DLQ_OF_FAILED)),
             RD_KAFKA_V_END);
         if (!too_large(err) || len == 0)
             return err;
@@ -253,7 +281,7 @@ static void *dup_bytes(const void *p, size_t len, bool *oom)
  * NULL when out of memory (the caller dead-letters the record instead). */
 static held_t *held_new(producer_t *pr, topic_state_t *ts, const char *topic, const void *key,
                         size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs,
-                        int64_t timestamp, uint64_t ticket, unsigned flags,
+                        int64_t timestamp, record_ack_t ack, unsigned flags,
                         rd_kafka_resp_err_t err)
 {
     bool oom = false;
@@ -277,7 +305,7 @@ static held_t *held_new(producer_t *pr, topic_state_t *ts, const char *topic, co
     h->len = len;
     h->hdrs = hdrs;
     h->timestamp = timestamp;
-    h->ticket = ticket;
+    h->ack = ack;
     h->flags = flags;
     h->err = err;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -406,16 +434,16 @@ static void requeue(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err)
  * settled. WHAT says what failed, for the log. */
 static rd_kafka_resp_err_t send_dead_letter(kafka_sink_t *s, const void *key, size_t key_len,
                                             const void *value, size_t len, rd_kafka_headers_t *h,
-                                            uint64_t ticket, const char *what)
+                                            record_ack_t ack, const char *what)
 {
-    rd_kafka_resp_err_t err = queue_dead_letter(s, key, key_len, value, len, h, ticket);
+    rd_kafka_resp_err_t err = queue_dead_letter(s, key, key_len, value, len, h, ack);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add(&s->produced, 1);
         return err;
     }
     if (kafka_err_classify(err, NULL) != KAFKA_ERR_PERMANENT) {
         held_t *w = held_new(s->hot, &s->overflow, s->dlq_topic, key, key_len, value, len, h, 0,
-                             ticket, DLQ_OF_FAILED, err);
+                             ack, DLQ_OF_FAILED, err);
         if (w) {
             atomic_fetch_add(&s->produced, 1);
             hold(s, w, true);
@@ -428,7 +456,7 @@ static rd_kafka_resp_err_t send_dead_letter(kafka_sink_t *s, const void *key, si
     log_error("kafka", "record lost: %s, and its dead letter could not be queued: %s "
                        "(%llu lost so far)",
               what, rd_kafka_err2str(err), (unsigned long long)n);
-    settle(s, ticket);
+    settle(s, ack);
     return err;
 }
 
@@ -460,7 +488,7 @@ static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
                   h->topic, rd_kafka_err2str(err), (unsigned long long)n);
-        settle(s, h->ticket);
+        settle(s, h->ack);
         held_free(s, h);
         return;
     }
@@ -470,7 +498,7 @@ static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err
         log_error("kafka", "%s; sending it to %s (%llu so far)", reason, s->dlq_topic,
                   (unsigned long long)n);
     rd_kafka_headers_t *hd = dead_letter_headers(h->hdrs, h->topic, reason, h->keep_reason);
-    send_dead_letter(s, h->key, h->key_len, h->value, h->len, hd, h->ticket, reason);
+    send_dead_letter(s, h->key, h->key_len, h->value, h->len, hd, h->ack, reason);
     held_free(s, h);
 }
 
@@ -722,7 +750,7 @@ static void on_retried_report(kafka_sink_t *s, const rd_kafka_message_t *m, held
         pthread_mutex_unlock(&s->wlock);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->delivered, 1);
-            settle(s, h->ticket);
+            settle(s, h->ack);
             held_free(s, h);
         } else if (purged) { /* shutdown: a spooled record is sent at the next start */
             held_free(s, h);
@@ -737,7 +765,7 @@ static void on_retried_report(kafka_sink_t *s, const rd_kafka_message_t *m, held
 /* A delivery failed with a transient error: a copy of the record waits.
  * False when out of memory (the caller dead-letters it instead). */
 static bool hold_failed(kafka_sink_t *s, rd_kafka_t *rk, const rd_kafka_message_t *m,
-                        uint64_t ticket, unsigned flags)
+                        record_ack_t ack, unsigned flags)
 {
     rd_kafka_headers_t *orig = NULL;
     rd_kafka_headers_t *hdrs = rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
@@ -745,7 +773,7 @@ static bool hold_failed(kafka_sink_t *s, rd_kafka_t *rk, const rd_kafka_message_
                                    : NULL;
     int64_t ts = rd_kafka_message_timestamp(m, NULL); /* -1: none, then 0: now */
     held_t *h = held_new(producer_of(s, rk), state_of(s, m->rkt), rd_kafka_topic_name(m->rkt),
-                         m->key, m->key_len, m->payload, m->len, hdrs, ts > 0 ? ts : 0, ticket,
+                         m->key, m->key_len, m->payload, m->len, hdrs, ts > 0 ? ts : 0, ack,
                          flags, m->err);
     if (!h)
         return false;
@@ -753,7 +781,7 @@ static bool hold_failed(kafka_sink_t *s, rd_kafka_t *rk, const rd_kafka_message_
     return true;
 }
 
-static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uint64_t ticket)
+static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, record_ack_t ack)
 {
     char reason[300];
     snprintf(reason, sizeof(reason), "delivery to %s failed: %s (%s)", rd_kafka_topic_name(m->rkt),
@@ -762,21 +790,21 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, uin
     if (rd_kafka_message_headers(m, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
         orig = NULL;
     rd_kafka_headers_t *h = dead_letter_headers(orig, rd_kafka_topic_name(m->rkt), reason, false);
-    send_dead_letter(s, m->key, m->key_len, m->payload, m->len, h, ticket, reason);
+    send_dead_letter(s, m->key, m->key_len, m->payload, m->len, h, ack, reason);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     kafka_sink_t *s = opaque;
     if ((uintptr_t)m->_private & RETRIED) {
-        on_retried_report(s, m, (held_t *)((uintptr_t)m->_private & ~(uintptr_t)3));
+        on_retried_report(s, m, (held_t *)((uintptr_t)m->_private & ~(uintptr_t)OPAQUE_FLAGS));
         return;
     }
-    uint64_t ticket = OPAQUE_TICKET(m->_private);
+    record_ack_t ack = ack_of(m->_private);
     unsigned flags = (unsigned)((uintptr_t)m->_private & DLQ_OF_FAILED);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add(&s->delivered, 1);
-        settle(s, ticket);
+        settle(s, ack);
         return;
     }
     /* Purged at shutdown: a spooled record stays in the spool for the next start. */
@@ -786,7 +814,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     /* Transient (kafka_errors.c): never dead-lettered, it waits. */
     if (kafka_err_classify(m->err, NULL) != KAFKA_ERR_PERMANENT &&
-        hold_failed(s, rk, m, ticket, flags))
+        hold_failed(s, rk, m, ack, flags))
         return;
     if ((flags & DLQ_OF_FAILED) && too_large(m->err) && m->len > 0) {
         /* The dead-letter topic refused it for its size: once more without
@@ -797,7 +825,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         else
             h = rd_kafka_headers_new(1);
         add_value_bytes(h, m->len);
-        rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, NULL, 0, h, ticket);
+        rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, NULL, 0, h, ack);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return;
         rd_kafka_headers_destroy(h);
@@ -806,7 +834,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
         log_error("kafka", "record lost: its dead letter to %s failed too: %s (%llu lost so far)",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), (unsigned long long)n);
-        settle(s, ticket);
+        settle(s, ack);
         return;
     }
     count_reason(s, m->err);
@@ -816,7 +844,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         log_error("kafka", "delivery to %s failed: %s; sending it to %s (%llu so far)",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), s->dlq_topic,
                   (unsigned long long)n);
-    dead_letter_failed(s, m, ticket);
+    dead_letter_failed(s, m, ack);
 }
 
 /* librdkafka statistics (every 2 s): how many brokers are UP. */
@@ -1108,12 +1136,26 @@ static topic_slot_t *topic_handle(producer_t *pr, const char *name)
     }
 }
 
+/* REC's headers, its id (mkb.id) last; NULL when it has none. */
+static rd_kafka_headers_t *record_headers(const record_t *rec)
+{
+    if (!rec->nheaders && !rec->id)
+        return NULL;
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(rec->nheaders + (rec->id ? 1 : 0));
+    for (size_t i = 0; i < rec->nheaders; i++)
+        rd_kafka_header_add(hdrs, rec->headers[i].name, -1, rec->headers[i].value,
+                            (ssize_t)rec->headers[i].value_len);
+    if (rec->id)
+        rd_kafka_header_add(hdrs, "mkb.id", -1, rec->id, -1);
+    return hdrs;
+}
+
 /* librdkafka refused REC outright with a permanent error (too large, an
  * invalid topic...): it goes to the dead-letter topic instead; lost only if
  * that fails too. A dead letter refused for its size is sent again without
  * its value. */
-static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_err_t err,
-                   uint64_t ticket)
+static int refused(kafka_sink_t *s, const record_t *rec, rd_kafka_resp_err_t err,
+                   record_ack_t ack)
 {
     char reason[300];
     snprintf(reason, sizeof(reason), "producing to %s failed: %s (%s)", rec->topic,
@@ -1121,18 +1163,17 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
     count_reason(s, err);
     if (!rec->dead_letter || too_large(err)) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(rec->nheaders + 3);
-        for (size_t i = 0; i < rec->nheaders; i++)
-            rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value,
-                                (ssize_t)rec->headers[i].value_len);
+        rd_kafka_headers_t *h = record_headers(rec);
+        if (!h)
+            h = rd_kafka_headers_new(2);
         if (!rec->dead_letter) { /* a dead letter keeps its own reason */
             rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
             rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
         }
-        derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ticket);
+        derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ack);
         if (derr && kafka_err_classify(derr, NULL) != KAFKA_ERR_PERMANENT) {
             held_t *w = held_new(s->hot, &s->overflow, s->dlq_topic, rec->key, rec->key_len,
-                                 rec->value, rec->value_len, h, 0, ticket, DLQ_OF_FAILED, derr);
+                                 rec->value, rec->value_len, h, 0, ack, DLQ_OF_FAILED, derr);
             if (w) {
                 hold(s, w, true);
                 derr = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -1152,7 +1193,7 @@ static int refused(kafka_sink_t *s, const mapper_record_t *rec, rd_kafka_resp_er
     uint64_t n = atomic_fetch_add(&s->lost, 1) + 1;
     log_error("kafka", "record lost: %s, and no dead letter could be queued: %s (%llu lost so far)",
               reason, rd_kafka_err2str(derr), (unsigned long long)n);
-    settle(s, ticket);
+    settle(s, ack);
     return MKB_ERR_KAFKA;
 }
 
@@ -1162,16 +1203,6 @@ void kafka_sink_set_ack(kafka_sink_t *s, kafka_sink_ack_t ack, void *opaque)
     s->ack_opaque = opaque;
 }
 
-static rd_kafka_headers_t *record_headers(const mapper_record_t *rec)
-{
-    if (!rec->nheaders)
-        return NULL;
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(rec->nheaders);
-    for (size_t i = 0; i < rec->nheaders; i++)
-        rd_kafka_header_add(hdrs, rec->headers[i].name, -1, rec->headers[i].value,
-                            (ssize_t)rec->headers[i].value_len);
-    return hdrs;
-}
 
 /* Waits while full (the time a warning is due in *WARN_AT, 0 at first);
  * true when there is room, false once the sink is closed. */
@@ -1200,10 +1231,10 @@ static bool wait_room(kafka_sink_t *s, const producer_t *pr, bool full, long lon
 /* REC waits in the sink (ERR: why; NO_ERROR: behind its topic's waiting
  * records). False when out of memory. */
 static bool hold_record(kafka_sink_t *s, producer_t *pr, topic_state_t *ts,
-                        const mapper_record_t *rec, uint64_t ticket, rd_kafka_resp_err_t err)
+                        const record_t *rec, record_ack_t ack, rd_kafka_resp_err_t err)
 {
     held_t *h = held_new(pr, ts, rec->topic, rec->key, rec->key_len, rec->value, rec->value_len,
-                         record_headers(rec), rec->timestamp_ms, ticket, 0, err);
+                         record_headers(rec), rec->timestamp_ms, ack, 0, err);
     if (!h)
         return false;
     h->keep_reason = rec->dead_letter;
@@ -1214,7 +1245,7 @@ static bool hold_record(kafka_sink_t *s, producer_t *pr, topic_state_t *ts,
 }
 
 /* kafka_sink_produce's body; *WARN_AT is set (non-zero) once it waited. */
-static int produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket,
+static int produce(kafka_sink_t *s, const record_t *rec, record_ack_t ack,
                    long long *warn_at)
 {
     producer_t *pr = producer_for(s, rec->profile);
@@ -1229,7 +1260,7 @@ static int produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket,
                 return MKB_ERR_STOPPED;
             if (atomic_load(&s->held_bytes) > s->wait_max_bytes)
                 continue;
-            if (hold_record(s, pr, ts, rec, ticket, RD_KAFKA_RESP_ERR_NO_ERROR))
+            if (hold_record(s, pr, ts, rec, ack, RD_KAFKA_RESP_ERR_NO_ERROR))
                 return MKB_OK;
         }
         rd_kafka_headers_t *hdrs = record_headers(rec);
@@ -1242,14 +1273,14 @@ static int produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket,
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
                                     RD_KAFKA_V_HEADERS(hdrs),
                                     RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                                    RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END)
+                                    RD_KAFKA_V_OPAQUE(opaque_of(ack, 0)), RD_KAFKA_V_END)
                 : rd_kafka_producev(pr->rk, RD_KAFKA_V_TOPIC(rec->topic),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                     RD_KAFKA_V_KEY(rec->key, rec->key_len),
                                     RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
                                     RD_KAFKA_V_HEADERS(hdrs),
                                     RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                                    RD_KAFKA_V_OPAQUE(OPAQUE(ticket, 0)), RD_KAFKA_V_END);
+                                    RD_KAFKA_V_OPAQUE(opaque_of(ack, 0)), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             atomic_fetch_add(&s->produced, 1);
             atomic_fetch_add(&s->bytes, rec->value_len);
@@ -1265,21 +1296,21 @@ static int produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket,
         /* Refused now for a reason that passes (a topic not known yet...):
          * it waits, unless the memory bound says the caller must. */
         if (kafka_err_classify(err, NULL) == KAFKA_ERR_PERMANENT)
-            return refused(s, rec, err, ticket);
+            return refused(s, rec, err, ack);
         if (!wait_room(s, pr, atomic_load(&s->held_bytes) > s->wait_max_bytes, warn_at))
             return MKB_ERR_STOPPED;
         if (atomic_load(&s->held_bytes) > s->wait_max_bytes)
             continue;
-        if (hold_record(s, pr, ts, rec, ticket, err))
+        if (hold_record(s, pr, ts, rec, ack, err))
             return MKB_OK;
-        return refused(s, rec, err, ticket); /* out of memory */
+        return refused(s, rec, err, ack); /* out of memory */
     }
 }
 
-int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket)
+int kafka_sink_produce(kafka_sink_t *s, const record_t *rec, uint64_t ticket)
 {
     long long warn_at = 0;
-    int rc = produce(s, rec, ticket, &warn_at);
+    int rc = produce(s, rec, ack_for(rec, ticket), &warn_at);
     if (warn_at)
         atomic_store(&s->full_since_ms, 0); /* the wait (if any) is over */
     return rc;

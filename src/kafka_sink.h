@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "kafka_errors.h"
-#include "mapper.h"
+#include "record.h"
 
 typedef struct kafka_sink kafka_sink_t;
 
@@ -47,21 +47,23 @@ void kafka_sink_destroy(kafka_sink_t *s);
 bool kafka_sink_has_profile(const kafka_sink_t *s, const char *profile);
 
 /* Called (on the thread serving delivery reports, or the producing thread
- * when a record is refused) once the record produced with TICKET is settled:
- * delivered, dead-lettered, or counted lost. Not called for records purged
- * after kafka_sink_close (they stay in the spool). */
-typedef void (*kafka_sink_ack_t)(void *opaque, uint64_t ticket);
+ * when a record is refused) once a record produced with a ticket or a
+ * receive time is settled: delivered, dead-lettered, or counted lost. ACK is
+ * borrowed for the call. Not called for records purged after
+ * kafka_sink_close (they stay in the spool). */
+typedef void (*kafka_sink_ack_t)(void *opaque, const record_ack_t *ack);
 void kafka_sink_set_ack(kafka_sink_t *s, kafka_sink_ack_t ack, void *opaque);
 
 /* Copies the record into its profile's producer queue (or, while records
  * of its topic wait on a transient error or when refused with one, into the
- * sink's waiting list). TICKET (0: none) is handed to the ack callback when
- * the record is settled. When the queue or the waiting list is full it
+ * sink's waiting list), with header mkb.id when REC->id is set. When the
+ * record is settled the ack callback gets TICKET, or (TICKET 0) REC's
+ * receive time. When the queue or the waiting list is full it
  * waits for room (reports are served by the main thread meanwhile),
  * logging a warning every queue_wait_ms, and never drops the record. Returns
  * MKB_OK, MKB_ERR_STOPPED if kafka_sink_close() was called while waiting,
  * or MKB_ERR_KAFKA on a permanent error (not enqueued). */
-int kafka_sink_produce(kafka_sink_t *s, const mapper_record_t *rec, uint64_t ticket);
+int kafka_sink_produce(kafka_sink_t *s, const record_t *rec, uint64_t ticket);
 
 /* Serves delivery reports and callbacks for up to TIMEOUT_MS. */
 void kafka_sink_poll(kafka_sink_t *s, int timeout_ms);

@@ -72,7 +72,7 @@ struct mapper {
     size_t nsubs;
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr;
-    mapper_header_t hdrs[MAX_HEADERS + 4];
+    record_header_t hdrs[MAX_HEADERS + 4];
     size_t hdr_off[MAX_HEADERS + 4];
     char why[512];
 };
@@ -529,7 +529,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
     if (rc)
         return MKB_ERR_NOMEM;
     finish_headers(m, n);
-    mapper_record_t rec = {
+    record_t rec = {
         .route = route,
         .topic = m->cfg->kafka_dead_letter_topic,
         .key = msg->topic,
@@ -539,6 +539,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
         .headers = m->hdrs,
         .nheaders = n,
         .timestamp_ms = msg->recv_ms,
+        .recv_ms = msg->recv_ms,
         .dead_letter = true,
         .reason = reason,
     };
@@ -698,7 +699,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         value = r->msg->payload;
         value_len = r->msg->payload_len;
     }
-    mapper_record_t rec = {
+    record_t rec = {
         .route = cr->cfg->name,
         .profile = cr->cfg->kafka_profile,
         .topic = m->topic.p,
@@ -709,6 +710,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         .headers = m->hdrs,
         .nheaders = nh,
         .timestamp_ms = ts_ms,
+        .recv_ms = r->msg->recv_ms,
     };
     r->res->records++;
     return r->emit(r->opaque, &rec);
@@ -860,7 +862,7 @@ static int process(run_t *r)
         if (add_header(m, &nh, "mkb.mqtt.topic", msg->topic, msg->topic_len))
             return MKB_ERR_NOMEM;
         finish_headers(m, nh);
-        mapper_record_t rec = {
+        record_t rec = {
             .topic = m->cfg->kafka_unmatched_topic,
             .key = msg->topic,
             .key_len = msg->topic_len,
@@ -869,6 +871,7 @@ static int process(run_t *r)
             .headers = m->hdrs,
             .nheaders = nh,
             .timestamp_ms = msg->recv_ms,
+            .recv_ms = msg->recv_ms,
         };
         r->res->records++;
         return r->emit(r->opaque, &rec);

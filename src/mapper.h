@@ -17,34 +17,14 @@
 
 #include "config.h"
 #include "msg.h"
+#include "record.h"
 
 typedef struct mapper mapper_t;
 
-typedef struct {
-    const char *name;
-    const char *value;
-    size_t value_len;
-} mapper_header_t;
-
-/* One Kafka record. Everything is borrowed until the emit callback returns. */
-typedef struct {
-    const char *route;   /* NULL for an unmatched message */
-    const char *profile; /* producer profile; NULL: the default (hot) */
-    const char *topic;   /* NUL-terminated */
-    const void *key;   /* NULL: no key */
-    size_t key_len;
-    const void *value;
-    size_t value_len;
-    const mapper_header_t *headers;
-    size_t nheaders;
-    int64_t timestamp_ms;
-    bool dead_letter;
-    const char *reason; /* dead letters: why */
-} mapper_record_t;
-
-/* Receives each record; a non-zero return stops processing and is returned
+/* Receives each record (everything borrowed until it returns; recv_ms is
+ * the message's); a non-zero return stops processing and is returned
  * by mapper_process. */
-typedef int (*mapper_emit_t)(void *opaque, const mapper_record_t *rec);
+typedef int (*mapper_emit_t)(void *opaque, const record_t *rec);
 
 typedef struct {
     size_t routes;       /* routes that matched */

@@ -91,13 +91,14 @@ struct spool {
     uint64_t released;    /* pages below this were released (MADV_DONTNEED) */
     uint64_t rhanded;     /* records handed out from this segment; lock */
     atomic_bool rdropped; /* this segment was dropped (on_full: drop_oldest) */
-    mapper_header_t *hdrs;
+    record_header_t *hdrs;
     size_t hdrs_cap;
+    char id[SPOOL_ID_LEN]; /* of the record spool_next returned last */
 
     /* tickets handed out and not yet behind the ack mark; lock */
     ticket_t *ring;
     size_t ring_cap;
-    uint64_t ring_head, ring_next; /* tickets [head, next) */
+    uint64_t ring_head, ring_next; /* tickets [head, next); the first is 1 (0: none) */
 
     /* the persisted mark */
     uint32_t ack_seg;
@@ -206,7 +207,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return MKB_OK;
 }
 
-int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
+int spool_append(spool_t *s, const record_t *rec)
 {
     size_t plen = rec->profile ? strlen(rec->profile) : 0;
     size_t tlen = strlen(rec->topic);
@@ -231,7 +232,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
     put16(p + 14, (uint16_t)rec->nheaders);
     put32(p + 16, (uint32_t)rec->key_len);
     put32(p + 20, (uint32_t)rec->value_len);
-    memcpy(p + 24, &recv_ms, 8);
+    memcpy(p + 24, &rec->recv_ms, 8);
     unsigned char *q = p + BODY_FIXED;
     if (plen)
         memcpy(q, rec->profile, plen);
@@ -264,7 +265,7 @@ int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms)
 }
 
 /* Decodes the valid record at P into REC (pointers into P). */
-static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, int64_t *recv_ms)
+static int rec_decode(spool_t *s, const unsigned char *p, record_t *rec)
 {
     uint32_t len = get32(p + 4);
     const unsigned char *b = p + REC_HEAD, *end = b + len;
@@ -273,7 +274,7 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
     memcpy(&rec->timestamp_ms, b + 4, 8);
     uint16_t tlen = get16(b + 12), nh = get16(b + 14);
     uint32_t klen = get32(b + 16), vlen = get32(b + 20);
-    memcpy(recv_ms, b + 24, 8);
+    memcpy(&rec->recv_ms, b + 24, 8);
     const unsigned char *q = b + BODY_FIXED;
     /* The checksum only says the bytes are as written, not who wrote them:
      * the strings must end inside the record (the sender strlen()s them),
@@ -292,7 +293,6 @@ static int rec_decode(spool_t *s, const unsigned char *p, mapper_record_t *rec, 
     rec->value_len = vlen;
     q += vlen;
     rec->dead_letter = flags & FLAG_DEAD_LETTER;
-    /* one spare slot for the caller's id header */
     if (grow((void **)&s->hdrs, &s->hdrs_cap, (size_t)nh + 1, sizeof(*s->hdrs)))
         return MKB_ERR_NOMEM;
     for (uint16_t i = 0; i < nh; i++) {
@@ -573,6 +573,87 @@ static int mkdirs(const char *path)
     return rc;
 }
 
+/* The directory, its lock (taken), the spool id and the ack mark. */
+static int open_files(spool_t *s, char *errstr, size_t errstr_size)
+{
+    if (mkdirs(s->dir) != 0 || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot use directory %s: %s", s->dir,
+                 strerror(errno));
+        return MKB_ERR_IO;
+    }
+    if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot write in %s: %s", s->dir, strerror(errno));
+        return MKB_ERR_IO;
+    }
+    if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(errstr, errstr_size, "spool: %s is in use by another process (%s)", s->dir,
+                 strerror(errno));
+        return MKB_ERR_IO;
+    }
+    int rc = spool_id_load(s, errstr, errstr_size);
+    if (rc != MKB_OK)
+        return rc;
+    if ((s->ackfd = openat(s->dirfd, "ack", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        snprintf(errstr, errstr_size, "spool: cannot open %s/ack: %s", s->dir, strerror(errno));
+        return MKB_ERR_IO;
+    }
+    ack_read(s);
+    return MKB_OK;
+}
+
+/* The segments on disk, ascending, into s->segs. */
+static int list_segments(spool_t *s, char *errstr, size_t errstr_size)
+{
+    DIR *d = fdopendir(dup(s->dirfd));
+    if (!d) {
+        snprintf(errstr, errstr_size, "spool: cannot list %s: %s", s->dir, strerror(errno));
+        return MKB_ERR_IO;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        unsigned long long id = strtoull(e->d_name, &end, 16);
+        if (strlen(e->d_name) != 20 || strcmp(end, ".seg") != 0 || id == 0 || id > UINT32_MAX)
+            continue;
+        if (grow((void **)&s->segs, &s->segs_cap, s->nsegs + 1, sizeof(*s->segs))) {
+            closedir(d);
+            snprintf(errstr, errstr_size, "out of memory");
+            return MKB_ERR_NOMEM;
+        }
+        s->segs[s->nsegs++] = (seg_t){(uint32_t)id, 0};
+    }
+    closedir(d);
+    if (s->nsegs)
+        qsort(s->segs, s->nsegs, sizeof(*s->segs), seg_cmp);
+    return MKB_OK;
+}
+
+/* Below the ack mark: delivered (a crash came between the mark and the
+ * delete). The rest is checked and replayed from the mark, where the
+ * reader starts. Returns the id of the segment to write next (0: ids
+ * exhausted). */
+static uint32_t recover(spool_t *s)
+{
+    while (s->nsegs && s->segs[0].id < s->ack_seg) {
+        /* Not counted in s->bytes yet, and seg_delete subtracts it. */
+        atomic_fetch_add(&s->bytes, seg_size(s, s->segs[0].id));
+        seg_delete(s, 0);
+    }
+    for (size_t i = 0; i < s->nsegs; i++)
+        s->segs[i].records =
+            seg_recover(s, s->segs[i].id, s->segs[i].id == s->ack_seg ? s->ack_off : 0);
+    uint32_t last = s->nsegs ? s->segs[s->nsegs - 1].id : 0;
+    uint32_t next = (last > s->ack_seg ? last : s->ack_seg) + 1; /* 0 after UINT32_MAX */
+    if (s->nsegs) {
+        s->rseg = s->segs[0].id;
+        s->roff = s->rseg == s->ack_seg ? s->ack_off : 0;
+    } else {
+        s->rseg = next;
+        s->roff = 0;
+    }
+    return next;
+}
+
 int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t errstr_size)
 {
     int rc = MKB_ERR_NOMEM;
@@ -585,82 +666,20 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
     s->o = *opts;
     s->o.dir = s->dir;
     s->dirfd = s->lockfd = s->ackfd = s->wfd = s->rfd = -1;
+    s->ring_head = s->ring_next = 1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     pthread_cond_init(&s->wcond, NULL);
-    rc = MKB_ERR_IO;
-    if (mkdirs(s->dir) != 0 || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        snprintf(errstr, errstr_size, "spool: cannot use directory %s: %s", s->dir,
-                 strerror(errno));
+    if ((rc = open_files(s, errstr, errstr_size)) != MKB_OK ||
+        (rc = list_segments(s, errstr, errstr_size)) != MKB_OK)
         goto fail;
-    }
-    if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-        snprintf(errstr, errstr_size, "spool: cannot write in %s: %s", s->dir, strerror(errno));
-        goto fail;
-    }
-    if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(errstr, errstr_size, "spool: %s is in use by another process (%s)", s->dir,
-                 strerror(errno));
-        goto fail;
-    }
-    if ((rc = spool_id_load(s, errstr, errstr_size)) != MKB_OK)
-        goto fail;
-    rc = MKB_ERR_IO;
-    if ((s->ackfd = openat(s->dirfd, "ack", O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-        snprintf(errstr, errstr_size, "spool: cannot open %s/ack: %s", s->dir, strerror(errno));
-        goto fail;
-    }
-    ack_read(s);
-
-    /* The segments on disk, ascending. */
-    DIR *d = fdopendir(dup(s->dirfd));
-    if (!d) {
-        snprintf(errstr, errstr_size, "spool: cannot list %s: %s", s->dir, strerror(errno));
-        goto fail;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end = NULL;
-        unsigned long long id = strtoull(e->d_name, &end, 16);
-        if (strlen(e->d_name) != 20 || strcmp(end, ".seg") != 0 || id == 0 || id > UINT32_MAX)
-            continue;
-        if (grow((void **)&s->segs, &s->segs_cap, s->nsegs + 1, sizeof(*s->segs))) {
-            closedir(d);
-            rc = MKB_ERR_NOMEM;
-            snprintf(errstr, errstr_size, "out of memory");
-            goto fail;
-        }
-        s->segs[s->nsegs++] = (seg_t){(uint32_t)id, 0};
-    }
-    closedir(d);
-    if (s->nsegs)
-        qsort(s->segs, s->nsegs, sizeof(*s->segs), seg_cmp);
-
-    /* Below the ack mark: delivered (a crash came between the mark and the
-     * delete). The rest is checked and replayed from the mark. */
-    while (s->nsegs && s->segs[0].id < s->ack_seg) {
-        /* Not counted in s->bytes yet, and seg_delete subtracts it. */
-        atomic_fetch_add(&s->bytes, seg_size(s, s->segs[0].id));
-        seg_delete(s, 0);
-    }
-    for (size_t i = 0; i < s->nsegs; i++)
-        s->segs[i].records =
-            seg_recover(s, s->segs[i].id, s->segs[i].id == s->ack_seg ? s->ack_off : 0);
-    uint32_t last = s->nsegs ? s->segs[s->nsegs - 1].id : 0;
-    uint32_t next = (last > s->ack_seg ? last : s->ack_seg) + 1;
-    // cppcheck-suppress knownConditionTrueFalse ; uint32_t wraps to 0 after UINT32_MAX
+    uint32_t next = recover(s);
     if (next == 0) {
+        rc = MKB_ERR_IO;
         snprintf(errstr, errstr_size, "spool: segment ids exhausted in %s", s->dir);
         goto fail;
     }
     seg_fit(s);
-    if (s->nsegs) {
-        s->rseg = s->segs[0].id;
-        s->roff = s->rseg == s->ack_seg ? s->ack_off : 0;
-    } else {
-        s->rseg = next;
-        s->roff = 0;
-    }
     if ((rc = seg_start(s, next, errstr, errstr_size)) != MKB_OK)
         goto fail;
     s->first_seg = next;
@@ -941,9 +960,46 @@ static void reader_next_segment(spool_t *s, uint32_t active)
     pthread_mutex_unlock(&s->lock);
 }
 
-int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
+/* Gives the record of N bytes at the reader's position a ticket and moves
+ * past it. */
+static int hand_out(spool_t *s, const record_t *rec, size_t n, uint64_t *ticket)
 {
-    int64_t recv_ms = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->ring_next - s->ring_head == s->ring_cap) {
+        size_t cap = s->ring_cap ? 2 * s->ring_cap : 1024;
+        ticket_t *r = malloc(cap * sizeof(*r));
+        if (!r) {
+            pthread_mutex_unlock(&s->lock);
+            return MKB_ERR_NOMEM;
+        }
+        for (uint64_t t = s->ring_head; t < s->ring_next; t++)
+            // NOLINTNEXTLINE(clang-analyzer-core.DivideZero): ring_cap is 0 only if empty
+            r[t % cap] = s->ring[t % s->ring_cap];
+        free(s->ring);
+        s->ring = r;
+        s->ring_cap = cap;
+    }
+    *ticket = s->ring_next++;
+    s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, rec->recv_ms, false};
+    s->roff += n;
+    s->rhanded++;
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->handed, 1);
+    /* Give back the pages read so far (1 MiB at a time), so resident
+     * memory does not grow with the segment. */
+    if (s->roff - s->released >= (1u << 20)) {
+        uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        uint64_t upto = (s->roff & ~(page - 1));
+        if (upto > s->released) {
+            madvise((void *)(s->map + s->released), upto - s->released, MADV_DONTNEED);
+            s->released = upto;
+        }
+    }
+    return MKB_OK;
+}
+
+int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
+{
     for (;;) {
         uint64_t head = atomic_load(&s->head);
         uint32_t hseg = (uint32_t)(head >> 32);
@@ -974,7 +1030,7 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
          * already cut torn tails); this run's were written whole by us. */
         size_t n =
             s->rseg < s->first_seg ? rec_valid(p, limit - s->roff) : rec_peek(p, limit - s->roff);
-        if (!n || rec_decode(s, p, rec, &recv_ms) != MKB_OK) {
+        if (!n || rec_decode(s, p, rec) != MKB_OK) {
             /* Only segments of earlier runs are checked, and spool_open
              * counted and reported their damage already. */
             uint64_t next = resync(s->map, s->roff, limit);
@@ -987,40 +1043,10 @@ int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id)
             pthread_mutex_unlock(&s->lock);
             continue;
         }
-        snprintf(id, SPOOL_ID_LEN, "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
+        snprintf(s->id, sizeof(s->id), "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
                  s->roff);
-        pthread_mutex_lock(&s->lock);
-        if (s->ring_next - s->ring_head == s->ring_cap) {
-            size_t cap = s->ring_cap ? 2 * s->ring_cap : 1024;
-            ticket_t *r = malloc(cap * sizeof(*r));
-            if (!r) {
-                pthread_mutex_unlock(&s->lock);
-                return MKB_ERR_NOMEM;
-            }
-            for (uint64_t t = s->ring_head; t < s->ring_next; t++)
-                // NOLINTNEXTLINE(clang-analyzer-core.DivideZero): ring_cap is 0 only if empty
-                r[t % cap] = s->ring[t % s->ring_cap];
-            free(s->ring);
-            s->ring = r;
-            s->ring_cap = cap;
-        }
-        *ticket = s->ring_next++;
-        s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, recv_ms, false};
-        s->roff += n;
-        s->rhanded++;
-        pthread_mutex_unlock(&s->lock);
-        atomic_fetch_add(&s->handed, 1);
-        /* Give back the pages read so far (1 MiB at a time), so resident
-         * memory does not grow with the segment. */
-        if (s->roff - s->released >= (1u << 20)) {
-            uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-            uint64_t upto = (s->roff & ~(page - 1));
-            if (upto > s->released) {
-                madvise((void *)(s->map + s->released), upto - s->released, MADV_DONTNEED);
-                s->released = upto;
-            }
-        }
-        return MKB_OK;
+        rec->id = s->id;
+        return hand_out(s, rec, n, ticket);
     }
 }
 

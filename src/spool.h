@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mapper.h"
+#include "record.h"
 
 typedef struct spool spool_t;
 
@@ -68,9 +68,9 @@ int spool_open(const spool_opts_t *opts, spool_t **out, char *errstr, size_t err
 /* Persists the ack mark, syncs, releases the lock. NULL is a no-op. */
 void spool_close(spool_t *s);
 
-/* Writer: adds REC (from a message received at RECV_MS, ms since the
- * epoch) to the pending batch (nothing is written yet). */
-int spool_append(spool_t *s, const mapper_record_t *rec, int64_t recv_ms);
+/* Writer: adds REC (its receive time included; its id is not kept) to the
+ * pending batch (nothing is written yet). */
+int spool_append(spool_t *s, const record_t *rec);
 
 /* Writer: writes the pending batch with one write(2) (and fdatasync when
  * fsync is always). MKB_OK: the records are in the journal. MKB_ERR_RETRY:
@@ -84,13 +84,13 @@ int spool_commit(spool_t *s, char *errstr, size_t errstr_size);
 /* Writer: forgets the pending batch (the message will be redelivered). */
 void spool_discard(spool_t *s);
 
-/* Reader: the next record, in journal order. REC's pointers stay valid until
- * the next call. *TICKET identifies it for spool_ack; ID (at least
- * SPOOL_ID_LEN bytes) receives its stable id "<spool id>-<segment>-<offset>".
+/* Reader: the next record, in journal order, with its receive time and its
+ * stable id "<spool id>-<segment>-<offset>" (REC->id). REC's pointers stay
+ * valid until the next call. *TICKET (never 0) identifies it for spool_ack.
  * MKB_ERR_RETRY when there is nothing to read now; MKB_ERR_IO if a segment
  * cannot be mapped (logged; try again later). */
 #define SPOOL_ID_LEN 48
-int spool_next(spool_t *s, mapper_record_t *rec, uint64_t *ticket, char *id);
+int spool_next(spool_t *s, record_t *rec, uint64_t *ticket);
 
 /* Reader: waits until something was written or TIMEOUT_MS passed. */
 void spool_wait(spool_t *s, int timeout_ms);

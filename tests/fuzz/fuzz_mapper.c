@@ -54,7 +54,7 @@ static config_t *cfg;
 static mapper_t *mapper;
 static size_t sink;
 
-static int emit(void *opaque, const mapper_record_t *r)
+static int emit(void *opaque, const record_t *r)
 {
     (void)opaque;
     /* Touch every byte so ASan sees any overread. */

@@ -160,7 +160,7 @@ static bool bytes_eq(const void *a, const void *b, size_t n)
 }
 
 /* REC, handed out as the record at OFF of SEG, must be that record. */
-static void check_record(const mapper_record_t *rec, const unsigned char *seg, size_t n,
+static void check_record(const record_t *rec, const unsigned char *seg, size_t n,
                          uint64_t off)
 {
     ref_t r;
@@ -270,15 +270,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     spool_t *s = open_spool();
-    mapper_record_t rec;
+    record_t rec;
     uint64_t ticket, first_unacked = UINT64_MAX;
-    char id[SPOOL_ID_LEN];
     uint32_t last_seg = 0, rseg, want_seg = 0;
     uint64_t last_off = 0, roff, want_off = 0;
     size_t handed = 0;
     int rc;
-    while ((rc = spool_next(s, &rec, &ticket, id)) == MKB_OK) {
-        parse_id(id, &rseg, &roff);
+    while ((rc = spool_next(s, &rec, &ticket)) == MKB_OK) {
+        parse_id(rec.id, &rseg, &roff);
         if (rseg < 1 || rseg > NSEG || !seg[rseg - 1])
             fail("a record from a segment that was not written");
         if (handed && (rseg < last_seg || (rseg == last_seg && roff <= last_off)))
@@ -303,23 +302,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("spool_next failed on a drained spool");
 
     /* A record written now reads back byte for byte. */
-    mapper_header_t h = {"h", "v\0w", 3};
-    mapper_record_t mine = {.route = "r", .profile = "p", .topic = "t", .key = "k", .key_len = 1,
+    record_header_t h = {"h", "v\0w", 3};
+    record_t mine = {.route = "r", .profile = "p", .topic = "t", .key = "k", .key_len = 1,
                             .value = "value", .value_len = 5, .headers = &h, .nheaders = 1,
-                            .timestamp_ms = 42};
+                            .timestamp_ms = 42, .recv_ms = 7};
     char err[256];
-    if (spool_append(s, &mine, 7) != MKB_OK)
+    if (spool_append(s, &mine) != MKB_OK)
         fail("cannot append after recovery");
     if ((rc = spool_commit(s, err, sizeof(err))) != MKB_OK) {
         fprintf(stderr, "fuzz_spool: spool_commit: %d %s\n", rc, err);
         abort();
     }
-    if (spool_next(s, &rec, &ticket, id) != MKB_OK || strcmp(rec.topic, "t") != 0 ||
+    if (spool_next(s, &rec, &ticket) != MKB_OK || strcmp(rec.topic, "t") != 0 ||
         !rec.profile || strcmp(rec.profile, "p") != 0 || rec.key_len != 1 || !rec.key ||
         memcmp(rec.key, "k", 1) != 0 || rec.value_len != 5 || memcmp(rec.value, "value", 5) != 0 ||
         rec.nheaders != 1 || strcmp(rec.headers[0].name, "h") != 0 ||
         rec.headers[0].value_len != 3 || memcmp(rec.headers[0].value, "v\0w", 3) != 0 ||
-        rec.timestamp_ms != 42)
+        rec.timestamp_ms != 42 || rec.recv_ms != 7)
         fail("a record appended after recovery does not read back");
     spool_ack(s, ticket);
     spool_tick(s);
@@ -328,14 +327,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Reopened: the reader starts at the first record not acknowledged
      * (nothing at all when everything was). */
     s = open_spool();
-    rc = spool_next(s, &rec, &ticket, id);
+    rc = spool_next(s, &rec, &ticket);
     if (first_unacked == UINT64_MAX) {
         if (rc != MKB_ERR_RETRY)
             fail("a record came again after every record was acknowledged");
     } else {
         if (rc != MKB_OK)
             fail("the first unacknowledged record did not come again");
-        parse_id(id, &rseg, &roff);
+        parse_id(rec.id, &rseg, &roff);
         if (rseg != want_seg || roff != want_off)
             fail("the replay does not start at the first unacknowledged record");
         check_record(&rec, seg[rseg - 1], seglen[rseg - 1], roff);

@@ -24,7 +24,7 @@ typedef struct {
     size_t n;
 } got_t;
 
-static int collect(void *opaque, const mapper_record_t *r)
+static int collect(void *opaque, const record_t *r)
 {
     got_t *g = opaque;
     buf_t b = {0};

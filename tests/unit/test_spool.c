@@ -135,8 +135,8 @@ static void append_n(spool_t *s, int from, int n, size_t pad)
         val[vl] = ' ';
         size_t len = pad > (size_t)vl ? pad : (size_t)vl;
         snprintf(hv, sizeof(hv), "h%d", i);
-        mapper_header_t h[2] = {{"a", hv, strlen(hv)}, {"empty", "", 0}};
-        mapper_record_t r = {.route = "r",
+        record_header_t h[2] = {{"a", hv, strlen(hv)}, {"empty", "", 0}};
+        record_t r = {.route = "r",
                              .profile = i % 5 == 0 ? "cold" : NULL,
                              .topic = "t.one",
                              .key = i % 7 == 0 ? NULL : key,
@@ -146,8 +146,9 @@ static void append_n(spool_t *s, int from, int n, size_t pad)
                              .headers = h,
                              .nheaders = 2,
                              .timestamp_ms = 1700000000000LL + i,
+                             .recv_ms = 1700000000000LL,
                              .dead_letter = i % 5 == 0};
-        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
+        ck_assert_int_eq(spool_append(s, &r), MKB_OK);
         char err[256];
         ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
     }
@@ -156,10 +157,9 @@ static void append_n(spool_t *s, int from, int n, size_t pad)
 /* Reads one record and checks it is record I. */
 static uint64_t next_is(spool_t *s, int i)
 {
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
-    int rc = spool_next(s, &r, &t, id);
+    int rc = spool_next(s, &r, &t);
     ck_assert_msg(rc == MKB_OK, "record %d: spool_next %d", i, rc);
     char want[32];
     snprintf(want, sizeof(want), "value-%d ", i);
@@ -189,16 +189,17 @@ static uint64_t next_is(spool_t *s, int i)
     ck_assert(memcmp(r.headers[0].value, hv, strlen(hv)) == 0);
     ck_assert_str_eq(r.headers[1].name, "empty");
     ck_assert_uint_eq(r.headers[1].value_len, 0);
-    ck_assert_ptr_nonnull(strchr(id, '-'));
+    ck_assert_ptr_nonnull(strchr(r.id, '-'));
+    ck_assert_int_eq(r.recv_ms, 1700000000000LL);
+    ck_assert_uint_ne(t, 0); /* 0 means no ticket */
     return t;
 }
 
 static void next_none(spool_t *s)
 {
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
-    ck_assert_int_eq(spool_next(s, &r, &t, id), MKB_ERR_RETRY);
+    ck_assert_int_eq(spool_next(s, &r, &t), MKB_ERR_RETRY);
 }
 
 /* The newest segment file's path. */
@@ -512,8 +513,8 @@ START_TEST(test_block_when_full)
     for (; written < 1000; written++) {
         char v[200];
         memset(v, 'y', sizeof(v));
-        mapper_record_t r = {.topic = "t", .value = v, .value_len = sizeof(v)};
-        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
+        record_t r = {.topic = "t", .value = v, .value_len = sizeof(v)};
+        ck_assert_int_eq(spool_append(s, &r), MKB_OK);
         if ((rc = spool_commit(s, err, sizeof(err))) != MKB_OK)
             break;
     }
@@ -522,10 +523,9 @@ START_TEST(test_block_when_full)
     ck_assert_int_gt(written, 50);
     ck_assert_int_lt(written, 100);
     /* Kafka takes them: the spool empties and takes the pending record. */
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
-    while (spool_next(s, &r, &t, id) == MKB_OK)
+    while (spool_next(s, &r, &t) == MKB_OK)
         spool_ack(s, t);
     spool_tick(s);
     ck_assert(!spool_full(s));
@@ -540,11 +540,10 @@ START_TEST(test_drop_oldest)
     o.on_full = SPOOL_FULL_DROP_OLDEST;
     spool_t *s = open_ok(&o);
     append_n(s, 0, 300, 200); /* never blocks */
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
     int got = 0, first = -1;
-    while (spool_next(s, &r, &t, id) == MKB_OK) {
+    while (spool_next(s, &r, &t) == MKB_OK) {
         if (first < 0)
             first = atoi((const char *)r.value + 6);
         got++;
@@ -589,11 +588,11 @@ START_TEST(test_null_with_length)
 {
     spool_opts_t o = opts(1 << 30, 16 << 20);
     spool_t *s = open_ok(&o);
-    mapper_record_t r = {.route = "r", .topic = "t.one", .key = NULL, .key_len = 5,
+    record_t r = {.route = "r", .topic = "t.one", .key = NULL, .key_len = 5,
                          .value = "v", .value_len = 1};
-    ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_ERR_INVAL);
-    r = (mapper_record_t){.route = "r", .topic = "t.one", .value = NULL, .value_len = 3};
-    ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_ERR_INVAL);
+    ck_assert_int_eq(spool_append(s, &r), MKB_ERR_INVAL);
+    r = (record_t){.route = "r", .topic = "t.one", .value = NULL, .value_len = 3};
+    ck_assert_int_eq(spool_append(s, &r), MKB_ERR_INVAL);
     spool_stats_t st;
     spool_stats(s, &st);
     ck_assert_uint_eq(st.appended, 0);
@@ -622,8 +621,8 @@ START_TEST(test_write_refused)
             memset(v, 'z', sizeof(v));
             int vl = snprintf(v, sizeof(v), "value-%d", ok);
             v[vl] = ' ';
-            mapper_record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
-            spool_append(s, &r, 1700000000000LL);
+            record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
+            spool_append(s, &r);
             if ((rc = spool_commit(s, err, sizeof(err))) != MKB_OK)
                 break;
         }
@@ -659,8 +658,8 @@ static int fill_disk(spool_t *s, int i, char *err, size_t err_size)
         memset(v, 'd', sizeof(v));
         int vl = snprintf(v, sizeof(v), "value-%d", i);
         v[vl] = ' ';
-        mapper_record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
-        ck_assert_int_eq(spool_append(s, &r, 1700000000000LL), MKB_OK);
+        record_t r = {.topic = "t.one", .value = v, .value_len = sizeof(v)};
+        ck_assert_int_eq(spool_append(s, &r), MKB_OK);
         int rc = spool_commit(s, err, err_size);
         if (rc != MKB_OK) {
             ck_assert_int_eq(rc, MKB_ERR_IO);
@@ -673,13 +672,12 @@ static int fill_disk(spool_t *s, int i, char *err, size_t err_size)
 /* Reads and acknowledges everything readable; the number of records. */
 static int deliver_all(spool_t *s, char *last_id)
 {
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
     int n = 0;
-    while (spool_next(s, &r, &t, id) == MKB_OK) {
+    while (spool_next(s, &r, &t) == MKB_OK) {
         spool_ack(s, t);
-        snprintf(last_id, SPOOL_ID_LEN, "%s", id);
+        snprintf(last_id, SPOOL_ID_LEN, "%s", r.id);
         n++;
     }
     spool_tick(s);
@@ -732,14 +730,13 @@ START_TEST(test_disk_full_recovers)
     s = open_ok(&o);
     spool_stats(s, &st);
     ck_assert_uint_eq(st.replay, 1);
-    mapper_record_t r;
+    record_t r;
     uint64_t t;
-    char id[SPOOL_ID_LEN];
-    ck_assert_int_eq(spool_next(s, &r, &t, id), MKB_OK);
+    ck_assert_int_eq(spool_next(s, &r, &t), MKB_OK);
     char want[32];
     snprintf(want, sizeof(want), "value-%d ", refused2);
     ck_assert(memcmp(r.value, want, strlen(want)) == 0);
-    ck_assert_uint_gt(id_segment(id), id_segment(last));
+    ck_assert_uint_gt(id_segment(r.id), id_segment(last));
     next_none(s);
     spool_close(s);
 }
@@ -755,12 +752,11 @@ START_TEST(test_disk_full_partial_delivery)
     fake_cap = 60000;
     char err[256];
     int refused = fill_disk(s, 0, err, sizeof(err));
-    mapper_record_t r;
+    record_t r;
     uint64_t t[1000] = {0};
-    char id[SPOOL_ID_LEN];
     ck_assert_int_lt(refused, 1000);
     for (int i = 0; i < refused; i++)
-        ck_assert_int_eq(spool_next(s, &r, &t[i], id), MKB_OK);
+        ck_assert_int_eq(spool_next(s, &r, &t[i]), MKB_OK);
     next_none(s); /* the sender asks for more, as it does every 100 ms */
     for (int i = 0; i < refused / 2; i++)
         spool_ack(s, t[i]);
@@ -770,7 +766,7 @@ START_TEST(test_disk_full_partial_delivery)
         spool_ack(s, t[i]);
     spool_tick(s);
     ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
-    ck_assert_int_eq(spool_next(s, &r, &t[0], id), MKB_OK);
+    ck_assert_int_eq(spool_next(s, &r, &t[0]), MKB_OK);
     char want[32];
     snprintf(want, sizeof(want), "value-%d ", refused);
     ck_assert(memcmp(r.value, want, strlen(want)) == 0);
