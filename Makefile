@@ -73,7 +73,7 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 # lower layers it is built on) only.
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
-              $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
+              $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
@@ -85,10 +85,9 @@ $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metric
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o jarena.o \
+ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o \
                normalize.o buf.o config.o ytree.o err.o kafka_client.o log.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
-$(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
 # fstatvfs go through the test's wrappers.

@@ -5,7 +5,6 @@
 #include "downlink.h"
 #include "config.h"
 #include "err.h"
-#include "jarena.h"
 #include "log.h"
 #include "mapper.h"
 #include "mqtt_source.h"
@@ -262,7 +261,6 @@ int main(int argc, char **argv)
         {"prop", required_argument, NULL, OPT_PROP},
         {NULL, 0, NULL, 0},
     };
-    jarena_install(); /* before any jansson value exists */
     const char *config_path = DEFAULT_CONFIG;
     const char *level_arg = NULL;
     const char *command = "run";

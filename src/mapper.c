@@ -2,7 +2,6 @@
 
 #include "buf.h"
 #include "err.h"
-#include "jarena.h"
 #include "jptr.h"
 #include "kafka_client.h"
 #include "normalize.h"
@@ -920,10 +919,8 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
     r.res = res;
     memset(r.parsed, 0, sizeof(r.parsed));
     memset(r.parse_failed, 0, sizeof(r.parse_failed));
-    jarena_begin(); /* every jansson value made for this message is released below */
     int rc = process(&r);
     for (size_t k = 0; k < 3; k++)
         json_decref(r.parsed[k]);
-    jarena_end();
     return rc;
 }
