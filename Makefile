@@ -141,7 +141,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o
 
 $(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 BENCH_TOOLS := $(BUILD)/bench/paho_sink $(BUILD)/bench/pub $(BUILD)/bench/kafka_tool
 $(BUILD)/bench/%: bench/%.c Makefile
