@@ -18,14 +18,14 @@
 #include <unistd.h>
 
 struct tls_diag {
-    tls_diag_conn_t conn;          /* strings borrowed from the MQTT client */
-    atomic_bool error_seen;        /* Paho's ssl_error_cb, this attempt */
-    atomic_bool verify_failed;     /* ... and it was a certificate verification */
-    atomic_bool wanted;            /* a TLS connect failed: diagnose from tick */
+    tls_diag_conn_t conn;      /* strings borrowed from the MQTT client */
+    atomic_bool error_seen;    /* Paho's ssl_error_cb, this attempt */
+    atomic_bool verify_failed; /* ... and it was a certificate verification */
+    atomic_bool wanted;        /* a TLS connect failed: diagnose from tick */
     atomic_bool running;
-    bool started;                  /* thread to join (main thread only) */
+    bool started; /* thread to join (main thread only) */
     pthread_t thread;
-    long long next_ms;             /* main thread only */
+    long long next_ms; /* main thread only */
 };
 
 /* A TLS failure line repeats with every reconnect (1 s, 2 s, ... 30 s):
@@ -101,8 +101,8 @@ static void tls_log(const tls_diag_t *d, const char *what, const char *reason)
     char again[80] = "";
     if (more)
         snprintf(again, sizeof(again), " (%lu more time(s) in the last minute)", more);
-    log_error("mqtt", "TLS with %s failed%s: %s%s%s%s", d->conn.uri, what, reason, hint ? " -- " : "",
-              hint ? hint : "", again);
+    log_error("mqtt", "TLS with %s failed%s: %s%s%s%s", d->conn.uri, what, reason,
+              hint ? " -- " : "", hint ? hint : "", again);
 }
 
 /* OpenSSL's reasons for a failed handshake (wrong CA, expired or refused
@@ -204,7 +204,7 @@ static bool tls_diagnose(tls_diag_t *d, char *out, size_t size)
         return false;
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (c->ca_file ? SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1
-                  : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+                   : SSL_CTX_set_default_verify_paths(ctx) != 1) {
         diag_ssl_error(why, sizeof(why));
         snprintf(out, size, "cannot load the CA certificates%s%s: %s", c->ca_file ? " in " : "",
                  c->ca_file ? c->ca_file : "", why);
@@ -285,8 +285,7 @@ static void *diag_main(void *arg)
 
 void tls_diag_tick(tls_diag_t *d)
 {
-    if (!d || !atomic_load(&d->wanted) || atomic_load(&d->running) ||
-        clock_mono_ms() < d->next_ms)
+    if (!d || !atomic_load(&d->wanted) || atomic_load(&d->running) || clock_mono_ms() < d->next_ms)
         return;
     atomic_store(&d->wanted, false);
     if (d->started) {

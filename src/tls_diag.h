@@ -30,9 +30,9 @@ tls_diag_t *tls_diag_new(const tls_diag_conn_t *conn);
  * read) and frees D. NULL is a no-op. */
 void tls_diag_destroy(tls_diag_t *d);
 
-/* Paho's ssl_error_cb (MQTTAsync_SSLOptions), with D as ssl_error_context:
+/* Paho's ssl_error_cb (MQTTAsync_SSLOptions), with the tls_diag_t as CTX:
  * logs OpenSSL's reason for a failed handshake. Any thread. */
-int tls_diag_openssl_error(const char *str, size_t len, void *d);
+int tls_diag_openssl_error(const char *str, size_t len, void *ctx);
 
 /* A connect attempt starts: forget what OpenSSL reported for the last one. */
 void tls_diag_attempt(tls_diag_t *d);

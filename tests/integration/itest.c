@@ -2,14 +2,14 @@
 #include "itest.h"
 
 #include <MQTTAsync.h>
-#include <stdatomic.h>
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,9 +372,15 @@ void itest_pub_wait(itest_pub_t *p, int n)
     ck_assert_int_eq(atomic_load(&p->st.acked), n);
 }
 
-int itest_pub_acked(itest_pub_t *p) { return atomic_load(&p->st.acked); }
+int itest_pub_acked(itest_pub_t *p)
+{
+    return atomic_load(&p->st.acked);
+}
 
-int itest_pub_failed(itest_pub_t *p) { return atomic_load(&p->st.failed); }
+int itest_pub_failed(itest_pub_t *p)
+{
+    return atomic_load(&p->st.failed);
+}
 
 void itest_pub_close(itest_pub_t *p)
 {
@@ -575,8 +581,8 @@ bool itest_rec_header_has(const itest_rec_t *r, const char *name, const char *pa
     return v && memmem(v, len, part, strlen(part)) != NULL;
 }
 
-void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
-                          size_t *n, char ***keys, char ***headers)
+void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out, size_t *n,
+                          char ***keys, char ***headers)
 {
     itest_recs_t rs = itest_kafka_read(topic, expect, timeout_ms);
     char **vals = calloc(rs.n + 1, sizeof(char *));
@@ -588,8 +594,8 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
         char hbuf[4096] = "";
         for (size_t j = 0; j < r->nh; j++) {
             size_t used = strlen(hbuf);
-            snprintf(hbuf + used, sizeof(hbuf) - used, "%s=%.*s;", r->h[j].name,
-                     (int)r->h[j].len, r->h[j].val);
+            snprintf(hbuf + used, sizeof(hbuf) - used, "%s=%.*s;", r->h[j].name, (int)r->h[j].len,
+                     r->h[j].val);
         }
         ck_assert((hs[i] = strdup(hbuf)) != NULL);
         vals[i] = r->val; /* taken over */

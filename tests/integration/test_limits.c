@@ -451,11 +451,12 @@ START_TEST(test_hostile_payloads)
                 if (rd.r[j].klen == strlen(key) && memcmp(rd.r[j].key, key, rd.r[j].klen) == 0)
                     d = &rd.r[j];
             ck_assert_msg(d != NULL, "case %zu (%s): no dead letter", i, cs[i].reason);
-            ck_assert_msg(itest_rec_header_has(d, "mkb.reason", cs[i].reason), "case %zu: reason %s", i,
-                          itest_rec_header(d, "mkb.reason", NULL));
+            ck_assert_msg(itest_rec_header_has(d, "mkb.reason", cs[i].reason),
+                          "case %zu: reason %s", i, itest_rec_header(d, "mkb.reason", NULL));
             ck_assert_msg(itest_rec_header_is(d, "mkb.route", cs[i].route, strlen(cs[i].route)),
                           "case %zu: route", i);
-            ck_assert_msg(itest_rec_header_is(d, "mkb.mqtt.topic", key, strlen(key)), "case %zu", i);
+            ck_assert_msg(itest_rec_header_is(d, "mkb.mqtt.topic", key, strlen(key)), "case %zu",
+                          i);
             ck_assert_msg(d->len == cs[i].keep && memcmp(d->val, cs[i].payload, d->len) == 0,
                           "case %zu: the dead letter does not hold the first %zu original bytes "
                           "(%zu)",
@@ -463,7 +464,8 @@ START_TEST(test_hostile_payloads)
             if (cs[i].keep < cs[i].len) { /* cut: the header says how large it was */
                 char size[32];
                 snprintf(size, sizeof(size), "%zu", cs[i].len);
-                ck_assert_msg(itest_rec_header_is(d, "mkb.value.bytes", size, strlen(size)), "case %zu", i);
+                ck_assert_msg(itest_rec_header_is(d, "mkb.value.bytes", size, strlen(size)),
+                              "case %zu", i);
             } else {
                 ck_assert(itest_rec_header(d, "mkb.value.bytes", NULL) == NULL);
             }
@@ -705,7 +707,8 @@ START_TEST(test_oversized_payloads_default_limits)
          * (message.max.bytes 1000000), so without the value. Under it: refused
          * by Kafka, without the value. Either way the size is in a header. */
         ck_assert_uint_eq(d.r[i].len, 0);
-        ck_assert_msg(itest_rec_header_is(&d.r[i], "mkb.value.bytes", size, strlen(size)), "%zu", i);
+        ck_assert_msg(itest_rec_header_is(&d.r[i], "mkb.value.bytes", size, strlen(size)), "%zu",
+                      i);
         if (sizes[i] > 1048576) /* the mapper's dead letter */
             ck_assert(itest_rec_header_has(&d.r[i], "mkb.reason", "exceeds the limit of 1048576") &&
                       itest_rec_header_is(&d.r[i], "mkb.route", routes[i], strlen(routes[i])));
@@ -906,8 +909,9 @@ START_TEST(test_long_topics)
     ck_assert_str_eq(r.r[3].val, "good");
     /* Too deep for the routes: a dead letter with the reason, no route. */
     ck_assert_str_eq(d.r[0].val, "long-3");
-    ck_assert(itest_rec_header_is(&d.r[0], "mkb.reason", "topic of 129 levels; routes match at most 128",
-                        strlen("topic of 129 levels; routes match at most 128")));
+    ck_assert(itest_rec_header_is(&d.r[0], "mkb.reason",
+                                  "topic of 129 levels; routes match at most 128",
+                                  strlen("topic of 129 levels; routes match at most 128")));
     ck_assert(itest_rec_header(&d.r[0], "mkb.route", NULL) == NULL);
     ck_assert_uint_eq(levels4, 201);
     ck_assert_str_eq(d.r[1].val, "long-4");
@@ -1011,7 +1015,8 @@ START_TEST(test_flood_of_distinct_topics)
         const itest_rec_t *x = &r.r[i];
         char want[128];
         snprintf(want, sizeof(want), "\"dev\":\"%s\"}", x->key);
-        ck_assert_msg(x->klen == 36 && itest_rec_header_is(x, "dev", x->key, x->klen) && strstr(x->val, want),
+        ck_assert_msg(x->klen == 36 && itest_rec_header_is(x, "dev", x->key, x->klen) &&
+                          strstr(x->val, want),
                       "record %zu: key %s value %s", i, x->key, x->val);
         keys[i] = x->key;
     }

@@ -40,7 +40,8 @@ static int http_status(int port, const char *method, const char *path, itest_htt
 
 /* Polls GET PATH until it answers WANT (the last answer in *R); false after
  * TIMEOUT_MS. */
-static bool http_wait_status(int port, const char *path, int want, int timeout_ms, itest_http_resp_t *r)
+static bool http_wait_status(int port, const char *path, int want, int timeout_ms,
+                             itest_http_resp_t *r)
 {
     memset(r, 0, sizeof(*r));
     for (int waited = 0;; waited += 200) {

@@ -401,7 +401,8 @@ static void sasl_forwards(const char *mechanism)
     itest_wait_count(f.topic, 100, 30000);
     char body[1024];
     int ready = -1;
-    for (int i = 0; i < 50 && (ready = itest_http_get(port, "/readyz", body, sizeof(body))) != 200; i++)
+    for (int i = 0; i < 50 && (ready = itest_http_get(port, "/readyz", body, sizeof(body))) != 200;
+         i++)
         itest_sleep_ms(200);
     ck_assert_msg(ready == 200, "/readyz %d '%s'", ready, body);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
