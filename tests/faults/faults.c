@@ -403,6 +403,15 @@ static void make_session(fix_t *f)
     bridge_stop_clean(f);
 }
 
+/* Makes the session, starts the bridge and samples its memory and spool. */
+static void fix_start_sampled(fix_t *f, sampler_t *smp)
+{
+    make_session(f);
+    bridge_ready(f);
+    sampler_start(smp, f->spool);
+    atomic_store(&smp->pid, f->b.pid);
+}
+
 /* How many lines of the bridge's log contain NEEDLE. */
 static int log_count(const fix_t *f, const char *needle)
 {
@@ -540,6 +549,25 @@ static readback_t finish(fix_t *f, int n, row_t *row)
     return r2;
 }
 
+/* Writes ROW (its ok decided, its time since T0); the bridge's log too if
+ * not ok. */
+static void row_done(row_t *row, const fix_t *f, long long t0)
+{
+    row->secs = (now_ms() - t0) / 1000.0;
+    row_write(row);
+    if (!row->ok)
+        itest_bridge_dump_log(&f->b);
+}
+
+/* Asserts what every scenario wants: the bridge did not die on its own,
+ * nothing was lost, nothing unknown arrived. */
+static void assert_delivered(bool crashed, const readback_t *r)
+{
+    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
+    ck_assert_msg(r->lost == 0, "%ld lost (%s)", r->lost, r->lost_ids);
+    ck_assert_msg(r->unknown == 0, "%ld unknown payloads", r->unknown);
+}
+
 /* Notes how many warnings and errors the bridge logged (all its runs). */
 static void note_log(row_t *row, const fix_t *f)
 {
@@ -633,10 +661,7 @@ START_TEST(test_sigkill)
     if (!settled)
         addnote(&row, "topic did not settle");
     row.ok = !crashed && r.lost == 0 && r.unknown == 0 && r.no_id == 0 && kills >= min_kills;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
+    row_done(&row, &f, t0);
     ck_assert_msg(!crashed, "the bridge died on its own (log above)");
     ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
     ck_assert_msg(r.unknown == 0 && r.no_id == 0, "%ld unknown payloads, %ld without mkb.id",
@@ -660,11 +685,8 @@ START_TEST(test_kafka_outage)
     row_t row = {.key = "kafka-outage", .name = "kafka-outage"};
     fix_t f;
     fix_init(&f, "koutage", 1, NULL);
-    make_session(&f);
-    bridge_ready(&f);
     sampler_t smp;
-    sampler_start(&smp, f.spool);
-    atomic_store(&smp.pid, f.b.pid);
+    fix_start_sampled(&f, &smp);
     pub_t pub;
     pub_start(&pub, "pub-faults-koutage", f.mtopic, n, n * 1000.0 / stream_ms);
     bool crashed = !sleep_watching(&f, lead_ms);
@@ -718,13 +740,8 @@ START_TEST(test_kafka_outage)
         addnote(&row, "topic did not settle");
     bool mem_ok = !bounded || (peak < bound_mib * 1024 && fell_back);
     row.ok = !crashed && r.lost == 0 && r.unknown == 0 && mem_ok;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
-    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
-    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
-    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    row_done(&row, &f, t0);
+    assert_delivered(crashed, &r);
     ck_assert_msg(!bounded || peak < bound_mib * 1024, "peak RSS %ld KiB >= %ld MiB", peak,
                   bound_mib);
     ck_assert_msg(!bounded || fell_back, "RSS %ld KiB after the drain, %ld KiB before the outage",
@@ -896,11 +913,8 @@ START_TEST(test_cluster)
                   "the cluster scenario needs MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh");
     fix_t f;
     fix_init(&f, "cluster", 3, NULL);
-    make_session(&f);
-    bridge_ready(&f);
     sampler_t smp;
-    sampler_start(&smp, f.spool);
-    atomic_store(&smp.pid, f.b.pid);
+    fix_start_sampled(&f, &smp);
     pub_t pub;
     pub_start(&pub, "pub-faults-cluster", f.mtopic, n, rate);
     bool crashed = !sleep_watching(&f, rand_ms(10000, 20000));
@@ -939,13 +953,8 @@ START_TEST(test_cluster)
     if (!settled)
         addnote(&row, "topic did not settle");
     row.ok = !crashed && r.lost == 0 && r.unknown == 0;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
-    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
-    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
-    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    row_done(&row, &f, t0);
+    assert_delivered(crashed, &r);
     fix_free(&f);
 }
 END_TEST
@@ -1051,13 +1060,8 @@ static void topic_later(const char *key, bool spool, int n)
     if (!settled)
         addnote(&row, "topic did not settle");
     row.ok = !crashed && r.lost == 0 && r.unknown == 0 && dead == 0;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
-    ck_assert_msg(!crashed, "the bridge died on its own (log above)");
-    ck_assert_msg(r.lost == 0, "%ld lost (%s)", r.lost, r.lost_ids);
-    ck_assert_msg(r.unknown == 0, "%ld unknown payloads", r.unknown);
+    row_done(&row, &f, t0);
+    assert_delivered(crashed, &r);
     ck_assert_msg(dead == 0, "%ld valid readings dead-lettered: %s", dead, reason);
     fix_free(&f);
     free(dlq);
@@ -1100,10 +1104,7 @@ START_TEST(test_topic_absent)
     note_log(&row, &f);
     bool why = strstr(reason, "does not exist") != NULL;
     row.ok = dead == n && in <= 0 && why;
-    row.secs = (now_ms() - t0) / 1000.0;
-    row_write(&row);
-    if (!row.ok)
-        itest_bridge_dump_log(&f.b);
+    row_done(&row, &f, t0);
     ck_assert_msg(dead == n, "%ld of %d dead-lettered", dead, n);
     ck_assert_msg(in <= 0, "%lld records in a topic that should not exist", in);
     ck_assert_msg(why, "dead-letter reason: %s", reason);
@@ -1280,23 +1281,12 @@ static long long ready_collect(ready_t *s, int n, row_t *row, readback_t *r)
     return dead;
 }
 
-/* Writes ROW (its ok decided); the bridge's log too if not ok. */
-static void ready_row(const ready_t *s, row_t *row)
-{
-    row->secs = (now_ms() - s->t0) / 1000.0;
-    row_write(row);
-    if (!row->ok)
-        itest_bridge_dump_log(&s->f.b);
-}
-
 /* Asserts what every readiness scenario wants: no crash, nothing lost or
  * unknown, no dead letter, /readyz 503 naming NEEDLE during the fault (the
  * gauges saying why, if read) and 200 after. */
 static void ready_assert(const ready_t *s, const readback_t *r, long long dead, const char *needle)
 {
-    ck_assert_msg(!s->crashed, "the bridge died on its own (log above)");
-    ck_assert_msg(r->lost == 0, "%ld lost (%s)", r->lost, r->lost_ids);
-    ck_assert_msg(r->unknown == 0, "%ld unknown payloads", r->unknown);
+    assert_delivered(s->crashed, r);
     ck_assert_msg(dead == 0, "%lld records in the dead-letter topic (-1: no answer)", dead);
     ck_assert_msg(s->to_503 >= 0, "/readyz not 503 '%s': '%s'", needle, s->down);
     ck_assert_msg(!s->gauges || (s->gauge == 0 && s->reason == 1),
@@ -1344,7 +1334,7 @@ START_TEST(test_kafka_hung)
             hang_ms / 1000, s.to_503 >= 0 ? s.to_503 / 1000.0 : -1.0, window_ms / 1000,
             s.to_200 >= 0 ? s.to_200 / 1000.0 : -1.0, dead);
     row.ok = ready_ok(&s, &r, dead);
-    ready_row(&s, &row);
+    row_done(&row, &s.f, s.t0);
     ready_assert(&s, &r, dead, "Kafka: no delivery");
     ready_free(&s);
 }
@@ -1401,7 +1391,7 @@ static void run_intake_paused(bool term)
                 term_rc, parked);
     bool why_ok = term ? term_rc == 0 && parked > 0 : explained > 0;
     row.ok = ready_ok(&s, &r, dead) && why_ok;
-    ready_row(&s, &row);
+    row_done(&row, &s.f, s.t0);
     ready_assert(&s, &r, dead, "MQTT intake paused");
     if (term) {
         ck_assert_msg(term_rc == 0, "exit status %d after SIGTERM during the pause", term_rc);
@@ -1460,7 +1450,7 @@ START_TEST(test_queue_full)
             hang_ms / 1000, s.to_503 >= 0 ? s.to_503 / 1000.0 : -1.0,
             s.to_200 >= 0 ? s.to_200 / 1000.0 : -1.0, explained, dead);
     row.ok = ready_ok(&s, &r, dead) && explained > 0;
-    ready_row(&s, &row);
+    row_done(&row, &s.f, s.t0);
     ready_assert(&s, &r, dead, "producer queue full");
     ck_assert_msg(explained > 0,
                   "no log line says the MQTT connection dropped while intake was paused");
@@ -1563,7 +1553,7 @@ START_TEST(test_disk_full)
     if (!settled)
         addnote(&row, "topic did not settle without a restart");
     row.ok = paused && settled && same_pid && writable > 0 && ready_ok(&s, &r, dead);
-    ready_row(&s, &row);
+    row_done(&row, &s.f, s.t0);
     ck_assert_msg(paused, "the spool never filled (no \"No space left on device\" in the log)");
     ready_assert(&s, &r, dead, "spool: cannot be written");
     ck_assert_msg(settled && same_pid,

@@ -37,6 +37,31 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- what most tests start from -------------------------------------- */
+
+/* A topic (a unique name from PREFIX), a dead-letter topic, both created
+ * with CONFIGS (NULL-terminated name, value pairs; NULL: none), and a
+ * bridge client id. */
+typedef struct {
+    char *topic, *dlq, *client;
+} lim_t;
+
+static void lim_init(lim_t *l, const char *prefix, const char *const *configs)
+{
+    l->topic = itest_unique(prefix);
+    l->dlq = itest_unique("itest.lim-dlq");
+    l->client = itest_unique("bridge");
+    itest_create_topic_cfg(l->topic, configs);
+    itest_create_topic_cfg(l->dlq, configs);
+}
+
+static void lim_free(lim_t *l)
+{
+    free(l->client);
+    free(l->dlq);
+    free(l->topic);
+}
+
 /* ---- MQTT over a plain socket, for what Paho refuses to send ------------ */
 
 static int mqtt_socket(void)
@@ -541,10 +566,9 @@ static const char *const version_names[] = {"5", "3.1.1"};
  * messages after them are forwarded as usual. Paho refuses to send them. */
 START_TEST(test_invalid_topics_at_the_broker)
 {
-    char *topic = itest_unique("itest.lim-topics"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t l;
+    lim_init(&l, "itest.lim-topics", NULL);
+    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s, version: \"%s\" }\n"
@@ -625,9 +649,7 @@ START_TEST(test_invalid_topics_at_the_broker)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&l);
 }
 END_TEST
 
@@ -639,10 +661,9 @@ END_TEST
  * and with the spool. */
 START_TEST(test_oversized_payloads_default_limits)
 {
-    char *topic = itest_unique("itest.lim-big"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t l;
+    lim_init(&l, "itest.lim-big", NULL);
+    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
     char *cfg = NULL;
     char spool[600] = "";
     if (_i) /* with the spool: the records are journaled before the producer sees them */
@@ -721,9 +742,7 @@ START_TEST(test_oversized_payloads_default_limits)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&l);
 }
 END_TEST
 
@@ -733,10 +752,9 @@ END_TEST
 START_TEST(test_dead_letter_topic_refuses_size)
 {
     const char *small[] = {"max.message.bytes", "1000", NULL};
-    char *topic = itest_unique("itest.lim-small"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic_cfg(topic, small);
-    itest_create_topic_cfg(dlq, small);
+    lim_t l;
+    lim_init(&l, "itest.lim-small", small);
+    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -788,9 +806,7 @@ START_TEST(test_dead_letter_topic_refuses_size)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&l);
 }
 END_TEST
 
@@ -800,10 +816,9 @@ END_TEST
  * makes an illegal Kafka topic name. */
 START_TEST(test_long_topics)
 {
-    char *topic = itest_unique("itest.lim-long"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t l;
+    lim_init(&l, "itest.lim-long", NULL);
+    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -935,9 +950,7 @@ START_TEST(test_long_topics)
     for (size_t i = 0; i < 6; i++)
         free(t[i]);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&l);
 }
 END_TEST
 
@@ -954,10 +967,9 @@ START_TEST(test_flood_of_distinct_topics)
 {
     const int n = 100000, warm = 10000;
     const long bound_kib = 30L * 1024 + RSS_SLACK_KIB;
-    char *topic = itest_unique("itest.lim-flood"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t l;
+    lim_init(&l, "itest.lim-flood", NULL);
+    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -1031,9 +1043,7 @@ START_TEST(test_flood_of_distinct_topics)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&l);
 }
 END_TEST
 
