@@ -1174,7 +1174,7 @@ typedef struct {
     int port;
     pub_t pub;
     long long t0, fault_at;
-    bool crashed;
+    bool crashed, settled;
     char down[4096], up[4096]; /* the last answers while waiting for 503, 200 */
     long long to_503, to_200;  /* ms the answer took after the fault or its end, -1: never */
     bool gauges;               /* the reason's series was read at 503 */
@@ -1264,19 +1264,24 @@ static long long ready_dead(const ready_t *s)
     return dead;
 }
 
-/* The publisher joined, the topic settled, the bridge stopped: the records
- * read back into *R and ROW, the dead letters counted (returned). */
-static long long ready_collect(ready_t *s, int n, row_t *row, readback_t *r)
+/* Joins the publisher and waits for the N records to settle in Kafka. */
+static void ready_settle(ready_t *s, int n)
 {
     pub_join(&s->pub);
-    bool settled = !s->crashed && wait_settled(s->f.topic, n, 5000, 180000);
+    s->settled = !s->crashed && wait_settled(s->f.topic, n, 5000, 180000);
+}
+
+/* After ready_settle: the bridge stopped, the records read back into *R
+ * and ROW, the dead letters counted (returned). */
+static long long ready_collect(ready_t *s, int n, row_t *row, readback_t *r)
+{
     *r = s->crashed ? read_back(s->f.topic, n) : finish(&s->f, n, row);
     long long dead = ready_dead(s);
     row_from(row, r, n);
     note_log(row, &s->f);
     if (s->crashed)
         addnote(row, "the bridge died on its own");
-    if (!settled)
+    if (!s->settled)
         addnote(row, "topic did not settle");
     return dead;
 }
@@ -1326,6 +1331,7 @@ START_TEST(test_kafka_hung)
     ready_wait_503(&s, "Kafka: no delivery", "kafka_stalled", window_ms + 8000);
     ready_sleep(&s, hang_ms - (now_ms() - s.fault_at));
     ready_resume(&s, 90000);
+    ready_settle(&s, n);
     readback_t r;
     long long dead = ready_collect(&s, n, &row, &r);
     addnote(&row,
@@ -1375,6 +1381,7 @@ static void run_intake_paused(bool term)
     }
     long long hung_ms = now_ms() - s.fault_at;
     ready_resume(&s, 120000);
+    ready_settle(&s, n);
     int explained = log_count(&s.f, "while MQTT intake was paused");
     log_grep(&s.f, " mqtt:");
     log_grep(&s.f, "intake");
@@ -1439,6 +1446,7 @@ START_TEST(test_queue_full)
     ready_wait_503(&s, "producer queue full", "intake_paused", 45000);
     ready_sleep(&s, hang_ms - (now_ms() - s.fault_at));
     ready_resume(&s, 120000);
+    ready_settle(&s, n);
     int explained = log_count(&s.f, "while MQTT intake was paused");
     log_grep(&s.f, " mqtt:");
     readback_t r;
