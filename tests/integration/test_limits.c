@@ -566,9 +566,9 @@ static const char *const version_names[] = {"5", "3.1.1"};
  * messages after them are forwarded as usual. Paho refuses to send them. */
 START_TEST(test_invalid_topics_at_the_broker)
 {
-    lim_t l;
-    lim_init(&l, "itest.lim-topics", NULL);
-    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
+    lim_t lim;
+    lim_init(&lim, "itest.lim-topics", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s, version: \"%s\" }\n"
@@ -649,7 +649,7 @@ START_TEST(test_invalid_topics_at_the_broker)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    lim_free(&l);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -661,9 +661,9 @@ END_TEST
  * and with the spool. */
 START_TEST(test_oversized_payloads_default_limits)
 {
-    lim_t l;
-    lim_init(&l, "itest.lim-big", NULL);
-    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
+    lim_t lim;
+    lim_init(&lim, "itest.lim-big", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     char spool[600] = "";
     if (_i) /* with the spool: the records are journaled before the producer sees them */
@@ -742,7 +742,7 @@ START_TEST(test_oversized_payloads_default_limits)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    lim_free(&l);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -752,9 +752,9 @@ END_TEST
 START_TEST(test_dead_letter_topic_refuses_size)
 {
     const char *small[] = {"max.message.bytes", "1000", NULL};
-    lim_t l;
-    lim_init(&l, "itest.lim-small", small);
-    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
+    lim_t lim;
+    lim_init(&lim, "itest.lim-small", small);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -806,7 +806,7 @@ START_TEST(test_dead_letter_topic_refuses_size)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    lim_free(&l);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -816,9 +816,9 @@ END_TEST
  * makes an illegal Kafka topic name. */
 START_TEST(test_long_topics)
 {
-    lim_t l;
-    lim_init(&l, "itest.lim-long", NULL);
-    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
+    lim_t lim;
+    lim_init(&lim, "itest.lim-long", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -950,7 +950,7 @@ START_TEST(test_long_topics)
     for (size_t i = 0; i < 6; i++)
         free(t[i]);
     free(cfg);
-    lim_free(&l);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -967,9 +967,9 @@ START_TEST(test_flood_of_distinct_topics)
 {
     const int n = 100000, warm = 10000;
     const long bound_kib = 30L * 1024 + RSS_SLACK_KIB;
-    lim_t l;
-    lim_init(&l, "itest.lim-flood", NULL);
-    char *topic = l.topic, *dlq = l.dlq, *client = l.client;
+    lim_t lim;
+    lim_init(&lim, "itest.lim-flood", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -1043,7 +1043,7 @@ START_TEST(test_flood_of_distinct_topics)
     itest_recs_free(&r);
     itest_recs_free(&d);
     free(cfg);
-    lim_free(&l);
+    lim_free(&lim);
 }
 END_TEST
 
