@@ -74,7 +74,7 @@ static int produce_record(void *opaque, const record_t *rec)
     bridge_t *b = opaque;
     if (rec->dead_letter) {
         uint64_t n = atomic_fetch_add(&b->dead_letters, 1) + 1;
-        if (n <= 10 || n % 1000 == 0)
+        if (log_every(n))
             log_warn("bridge", "dead letter from route '%s': %s (%llu so far)",
                      rec->route ? rec->route : "-", rec->reason, (unsigned long long)n);
     }
@@ -182,7 +182,7 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
     int rc = mapper_process(b->rules->mapper, m, produce_record, b, &res);
     if (res.unmatched) {
         uint64_t n = atomic_fetch_add(&b->unmatched, 1) + 1;
-        if (n <= 10 || n % 1000 == 0)
+        if (log_every(n))
             log_warn("bridge", "no route for topic '%.*s'%s (%llu unmatched so far)",
                      (int)m->topic_len, m->topic,
                      b->rules->cfg->kafka_unmatched_topic ? "; sent to kafka.unmatched_topic"

@@ -219,7 +219,7 @@ static void on_published(void *opaque, bool ok, const char *why)
         settle(pub->g, pub->p, pub->offset);
     } else {
         uint64_t n = atomic_fetch_add(&c->failed, 1) + 1;
-        if (n <= 10 || n % 1000 == 0)
+        if (log_every(n))
             log_warn("commands", "publish of %s[%d]@%lld to '%s' failed: %s; sending it again",
                      pub->p->topic, (int)pub->p->partition, (long long)pub->offset, pub->mqtt_topic,
                      why ? why : "?");
@@ -299,7 +299,7 @@ static bool expired(group_t *g, part_t *p, const rule_t *r, const rd_kafka_messa
     char reason[128];
     snprintf(reason, sizeof(reason), "expired: %lld ms old, max_age_s is %lld", age,
              (long long)r->cfg->max_age_s);
-    if (n <= 10 || n % 1000 == 0)
+    if (log_every(n))
         log_warn("commands", "%s[%d]@%lld (%s) not sent: %s (%llu so far)", p->topic,
                  (int)m->partition, (long long)m->offset, r->cfg->name, reason,
                  (unsigned long long)n);
@@ -315,7 +315,7 @@ static void invalid(group_t *g, part_t *p, const rule_t *r, const rd_kafka_messa
 {
     downlink_t *c = g->c;
     uint64_t n = atomic_fetch_add(&c->invalid, 1) + 1;
-    if (n <= 10 || n % 1000 == 0)
+    if (log_every(n))
         log_warn("commands", "%s[%d]@%lld (%s) not sent: %s; reported to %s (%llu so far)",
                  p->topic, (int)m->partition, (long long)m->offset, r->cfg->name, why,
                  r->cfg->kafka_result_topic ? r->cfg->kafka_result_topic : c->dlq,

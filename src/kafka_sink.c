@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "hash.h"
 #include "kafka_client.h"
 #include "kafka_errors.h"
 #include "log.h"
@@ -494,7 +495,7 @@ static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err
     }
     count_reason(s, err);
     uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
-    if (n <= 10 || n % 1000 == 0)
+    if (log_every(n))
         log_error("kafka", "%s; sending it to %s (%llu so far)", reason, s->dlq_topic,
                   (unsigned long long)n);
     rd_kafka_headers_t *hd = dead_letter_headers(h->hdrs, h->topic, reason, h->keep_reason);
@@ -840,7 +841,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     count_reason(s, m->err);
     uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
     /* One line per failure for the first ones, then every 1000th. */
-    if (n <= 10 || n % 1000 == 0)
+    if (log_every(n))
         log_error("kafka", "delivery to %s failed: %s; sending it to %s (%llu so far)",
                   rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), s->dlq_topic,
                   (unsigned long long)n);
@@ -1100,21 +1101,11 @@ static producer_t *producer_for(kafka_sink_t *s, const char *profile)
     return s->hot; /* unreachable: routes are checked against the sink */
 }
 
-static uint32_t fnv1a(const char *str)
-{
-    uint32_t h = 2166136261u;
-    for (; *str; str++) {
-        h ^= (unsigned char)*str;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* The cached handle for NAME (and its state: the handle's opaque),
  * created on first use; NULL past MAX_TOPICS. */
 static topic_slot_t *topic_handle(producer_t *pr, const char *name)
 {
-    uint32_t h = fnv1a(name);
+    uint32_t h = hash_fnv1a_str(name);
     for (size_t i = h & (TOPIC_SLOTS - 1);; i = (i + 1) & (TOPIC_SLOTS - 1)) {
         topic_slot_t *slot = &pr->topics[i];
         if (!slot->rkt) {
@@ -1185,7 +1176,7 @@ static int refused(kafka_sink_t *s, const record_t *rec, rd_kafka_resp_err_t err
     if (derr == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add(&s->produced, 1);
         uint64_t n = atomic_fetch_add(&s->failed, 1) + 1;
-        if (n <= 10 || n % 1000 == 0)
+        if (log_every(n))
             log_error("kafka", "%s; sent to %s (%llu so far)", reason, s->dlq_topic,
                       (unsigned long long)n);
         return MKB_OK;

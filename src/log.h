@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum {
     LOG_LVL_ERROR = 0,
@@ -49,6 +50,14 @@ typedef struct {
  * forgotten), or INTERVAL_MS passed since it was last printed. *SUPPRESSED
  * gets how many calls for KEY returned false since then. */
 bool log_limit(log_limit_t *l, const char *key, long long interval_ms, unsigned long *suppressed);
+
+/* Rate limiting by count, for a line per event of a kind that may come in
+ * floods (dead letters, failed deliveries): true for the first 10 events,
+ * then every 1000th. N is the event's number, counted from 1. */
+static inline bool log_every(uint64_t n)
+{
+    return n <= 10 || n % 1000 == 0;
+}
 
 #define log_error(mod, ...) log_msg(LOG_LVL_ERROR, mod, __VA_ARGS__)
 #define log_warn(mod, ...) log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)

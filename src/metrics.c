@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -40,21 +41,11 @@ struct metrics {
     atomic_uint_fast64_t buckets[NBOUNDS + 1], lat_count, lat_sum_ms;
 };
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
 {
     if (!m || !route)
         return;
-    uint32_t h = fnv1a(route);
+    uint32_t h = hash_fnv1a_str(route);
     route_slot_t *slot = &m->other;
     for (size_t i = h & (ROUTE_SLOTS - 1), k = 0; k < ROUTE_SLOTS;
          i = (i + 1) & (ROUTE_SLOTS - 1), k++) {

@@ -3,20 +3,14 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "tls_diag.h"
 
 #include <MQTTAsync.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,16 +54,8 @@ struct mqtt_source {
     atomic_llong retry_at_ms;
     atomic_int retry_delay_s;
 
-    /* TLS failures: what Paho reported for the current connect attempt,
-     * and the diagnostic handshake run after a failed one (tls_diagnose). */
-    bool tls_verify_hostname;
-    atomic_bool tls_error_seen;   /* Paho's ssl_error_cb, this attempt */
-    atomic_bool tls_verify_failed; /* ... and it was a certificate verification */
-    atomic_bool diag_wanted;      /* a TLS connect failed: diagnose from tick */
-    atomic_bool diag_running;
-    bool diag_started;            /* diag_thread to join (main thread only) */
-    pthread_t diag_thread;
-    long long diag_next_ms;       /* main thread only */
+    /* Why a TLS connect failed (NULL without TLS). */
+    tls_diag_t *tls;
 
     /* MQTT intake paused (the handler waits on Paho's thread): since when
      * (monotonic ms, 0: not paused) and why; the last pause that ended. */
@@ -79,11 +65,6 @@ struct mqtt_source {
     atomic_bool pause_warned;    /* the long pause was reported by tick */
     atomic_llong explained_ms;   /* the pause (by its start) a lost connection was explained for */
 };
-
-/* A TLS failure line repeats with every reconnect (1 s, 2 s, ... 30 s):
- * print each reason once, then at most once a minute. */
-#define TLS_LOG_INTERVAL_MS 60000
-static log_limit_t tls_limit = LOG_LIMIT_INIT;
 
 static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message)
 {
@@ -102,279 +83,11 @@ void mqtt_source_route_traces(void)
                                                        : MQTTASYNC_TRACE_ERROR);
 }
 
-/* What to check for an OpenSSL reason (the text after the error code). */
-static const char *tls_hint(const char *reason)
-{
-    static const struct {
-        const char *needle, *hint;
-    } hints[] = {
-        {"certificate verify failed",
-         "the broker's certificate is not trusted: it must be signed by a CA in mqtt.tls.ca_file "
-         "(the system CAs without it), be valid now, and name the host of mqtt.uri"},
-        {"address mismatch", "the broker's certificate does not name the host of mqtt.uri "
-                             "(mqtt.tls.verify_hostname)"},
-        {"hostname mismatch", "the broker's certificate does not name the host of mqtt.uri "
-                              "(mqtt.tls.verify_hostname)"},
-        {"alert unknown ca", "the broker refused our client certificate: it does not trust the "
-                             "CA that signed mqtt.tls.cert_file"},
-        {"alert bad certificate", "the broker refused our client certificate (mqtt.tls.cert_file)"},
-        {"alert certificate required",
-         "the broker requires a client certificate: set mqtt.tls.cert_file and key_file"},
-        {"alert certificate expired", "the broker refused our client certificate: it expired"},
-        {"alert certificate revoked", "the broker refused our client certificate: it was revoked"},
-        {"maybe wrong password", "cannot decrypt mqtt.tls.key_file: check mqtt.tls.key_password"},
-        {"bad decrypt", "cannot decrypt mqtt.tls.key_file: check mqtt.tls.key_password"},
-        {"key values mismatch", "mqtt.tls.key_file is not the key of mqtt.tls.cert_file"},
-        {"No such file", "a file named in mqtt.tls cannot be read"},
-        {"no such file", "a file named in mqtt.tls cannot be read"},
-        {"wrong version number", "the port does not speak TLS (a plain MQTT listener?)"},
-    };
-    for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
-        if (strstr(reason, hints[i].needle))
-            return hints[i].hint;
-    return NULL;
-}
-
-/* OpenSSL 3 error lines read "<thread>:error:<code>:<library>:<function>:
- * <reason>:<file>:<line>:<data>"; keeps "<reason>" (and ": <data>"). */
-static void tls_reason(const char *line, size_t len, char *out, size_t size)
-{
-    const char *f[9] = {0};
-    size_t nf = 0;
-    const char *end = line + len;
-    f[nf++] = line;
-    for (const char *p = line; p < end && nf < 9; p++)
-        if (*p == ':')
-            f[nf++] = p + 1;
-    if (nf < 7 || strncmp(f[1], "error:", 6) != 0) { /* not that format: all of it */
-        snprintf(out, size, "%.*s", (int)len, line);
-        return;
-    }
-    int rlen = (int)(f[6] - f[5] - 1);
-    const char *data = nf == 9 ? f[8] : NULL;
-    int dlen = data ? (int)(end - data) : 0;
-    while (dlen > 0 && (data[dlen - 1] == '\n' || data[dlen - 1] == ':'))
-        dlen--;
-    snprintf(out, size, "%.*s%s%.*s", rlen, f[5], dlen > 0 ? ": " : "", dlen, data ? data : "");
-}
-
-/* Logs one TLS failure for S's broker, rate-limited per reason. */
-static void tls_log(mqtt_source_t *s, const char *what, const char *reason)
-{
-    unsigned long more = 0;
-    if (!log_limit(&tls_limit, reason, TLS_LOG_INTERVAL_MS, &more))
-        return;
-    const char *hint = tls_hint(reason);
-    char again[80] = "";
-    if (more)
-        snprintf(again, sizeof(again), " (%lu more time(s) in the last minute)", more);
-    log_error("mqtt", "TLS with %s failed%s: %s%s%s%s", s->uri, what, reason, hint ? " -- " : "",
-              hint ? hint : "", again);
-}
-
-/* OpenSSL's reasons for a failed handshake (wrong CA, expired or refused
- * certificate, a key it cannot read), so the log says why and not only
- * "connect failed". Paho calls it once per line of OpenSSL's error queue. */
-static int on_tls_error(const char *str, size_t len, void *ctx)
-{
-    mqtt_source_t *s = ctx;
-    char reason[300];
-    tls_reason(str, len, reason, sizeof(reason));
-    atomic_store(&s->tls_error_seen, true);
-    if (strstr(reason, "certificate verify failed"))
-        atomic_store(&s->tls_verify_failed, true);
-    log_debug("mqtt", "TLS with %s: OpenSSL: %.*s", s->uri, (int)len, str);
-    tls_log(s, "", reason);
-    return 0;
-}
-
-/* ---- TLS diagnosis -------------------------------------------------------- */
-
-/* Paho does not say why every TLS connect failed: with TLS 1.3 a broker
- * refuses a client certificate after the client's side of the handshake is
- * done, so its alert only arrives with the first read (where Paho reports
- * nothing), and for a certificate verification failure Paho gives OpenSSL's
- * "certificate verify failed" without the verifier's reason. So after a
- * failed TLS connect the bridge makes one handshake of its own with the same
- * files (at most once a minute, in a thread of its own), reads until the
- * broker's alert or 2 s of silence, and logs what it found. */
-#define DIAG_INTERVAL_MS 60000
-#define DIAG_TIMEOUT_S 2
-
-static int diag_pem_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)rwflag;
-    const char *pw = u;
-    if (!pw || size <= 0)
-        return 0;
-    snprintf(buf, (size_t)size, "%s", pw); /* truncated to SIZE - 1 if longer */
-    return (int)strlen(buf);
-}
-
-/* OpenSSL's first queued error as a reason ("" if none). */
-static void diag_ssl_error(char *out, size_t size)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    snprintf(out, size, "%s", r ? r : "");
-    ERR_clear_error();
-}
-
-/* Connects to host:port of URI (ssl://host:port or mqtts://host:port) with
- * a timeout; -1 if it cannot (not a TLS problem: Paho's line says why). */
-static int diag_connect(const char *uri, char *host, size_t host_size)
-{
-    const char *p = strstr(uri, "://");
-    p = p ? p + 3 : uri;
-    const char *colon = strrchr(p, ':');
-    if (!colon || (size_t)(colon - p) >= host_size)
-        return -1;
-    snprintf(host, host_size, "%.*s", (int)(colon - p), p);
-    char port[16];
-    snprintf(port, sizeof(port), "%.*s", (int)strcspn(colon + 1, "/"), colon + 1);
-    if (host[0] == '[') { /* [::1] */
-        memmove(host, host + 1, strlen(host));
-        host[strcspn(host, "]")] = '\0';
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        struct timeval tv = {.tv_sec = DIAG_TIMEOUT_S};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* bounds connect() too */
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* One handshake with S's files; a finding in OUT, false if none (the
- * handshake worked, or there was no connection to make one on). */
-static bool tls_diagnose(mqtt_source_t *s, char *out, size_t size)
-{
-    bool found = false;
-    char host[256], why[256];
-    int fd = -1;
-    SSL *ssl = NULL;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx)
-        return false;
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (s->tls_ca ? SSL_CTX_load_verify_locations(ctx, s->tls_ca, NULL) != 1
-                  : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        diag_ssl_error(why, sizeof(why));
-        snprintf(out, size, "cannot load the CA certificates%s%s: %s", s->tls_ca ? " in " : "",
-                 s->tls_ca ? s->tls_ca : "", why);
-        found = true;
-        goto free_ctx;
-    }
-    if (s->tls_cert) {
-        SSL_CTX_set_default_passwd_cb(ctx, diag_pem_password);
-        SSL_CTX_set_default_passwd_cb_userdata(ctx, s->tls_key_password);
-        if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_cert) != 1 ||
-            SSL_CTX_use_PrivateKey_file(ctx, s->tls_key ? s->tls_key : s->tls_cert,
-                                        SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1) {
-            diag_ssl_error(why, sizeof(why));
-            snprintf(out, size, "cannot use the client certificate %s with its key: %s",
-                     s->tls_cert, why);
-            found = true;
-            goto free_ctx;
-        }
-    }
-    if ((fd = diag_connect(s->uri, host, sizeof(host))) < 0)
-        goto free_ctx;
-    if (!(ssl = SSL_new(ctx)))
-        goto close_fd;
-    SSL_set_fd(ssl, fd);
-    struct in6_addr ip;
-    bool is_ip = inet_pton(AF_INET, host, &ip) == 1 || inet_pton(AF_INET6, host, &ip) == 1;
-    if (!is_ip)
-        SSL_set_tlsext_host_name(ssl, host);
-    if (s->tls_verify_hostname) {
-        X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-        if (is_ip)
-            X509_VERIFY_PARAM_set1_ip_asc(param, host);
-        else
-            X509_VERIFY_PARAM_set1_host(param, host, 0);
-    }
-    ERR_clear_error();
-    if (SSL_connect(ssl) != 1) {
-        long v = SSL_get_verify_result(ssl);
-        diag_ssl_error(why, sizeof(why));
-        if (v != X509_V_OK)
-            snprintf(out, size, "the broker's certificate did not verify: %s",
-                     X509_verify_cert_error_string(v));
-        else
-            snprintf(out, size, "handshake refused: %s", why[0] ? why : "connection closed");
-        found = true;
-        goto free_ssl;
-    }
-    /* TLS 1.3: a refused client certificate comes as an alert now. */
-    char byte;
-    if (SSL_read(ssl, &byte, 1) <= 0) {
-        diag_ssl_error(why, sizeof(why));
-        if (why[0]) {
-            snprintf(out, size, "the broker closed the connection after the handshake: %s", why);
-            found = true;
-        }
-    }
-free_ssl:
-    SSL_free(ssl);
-close_fd:
-    close(fd);
-free_ctx:
-    SSL_CTX_free(ctx);
-    return found;
-}
-
-static void *diag_main(void *arg)
-{
-    mqtt_source_t *s = arg;
-    char finding[600];
-    if (tls_diagnose(s, finding, sizeof(finding)))
-        tls_log(s, " (diagnosed with a handshake of our own)", finding);
-    else
-        log_debug("mqtt", "TLS diagnosis of %s: no TLS problem found", s->uri);
-    atomic_store(&s->diag_running, false);
-    return NULL;
-}
-
-/* Main thread: start a diagnosis if one is wanted and none ran lately. */
-static void diag_maybe_start(mqtt_source_t *s)
-{
-    if (!atomic_load(&s->diag_wanted) || atomic_load(&s->diag_running) ||
-        atomic_load(&s->stopping) || clock_mono_ms() < s->diag_next_ms)
-        return;
-    atomic_store(&s->diag_wanted, false);
-    if (s->diag_started) {
-        pthread_join(s->diag_thread, NULL);
-        s->diag_started = false;
-    }
-    atomic_store(&s->diag_running, true);
-    if (pthread_create(&s->diag_thread, NULL, diag_main, s) != 0) {
-        atomic_store(&s->diag_running, false);
-        return;
-    }
-    s->diag_started = true;
-    s->diag_next_ms = clock_mono_ms() + DIAG_INTERVAL_MS;
-}
-
-/* A connect failed: over TLS, diagnose unless Paho already said why (a
- * certificate verification failure still: the verifier's reason helps). */
+/* A connect failed: over TLS, find out why unless we are stopping. */
 static void tls_connect_failed(mqtt_source_t *s)
 {
-    if (s->use_tls && !atomic_load(&s->stopping) &&
-        (!atomic_load(&s->tls_error_seen) || atomic_load(&s->tls_verify_failed)))
-        atomic_store(&s->diag_wanted, true);
+    if (!atomic_load(&s->stopping))
+        tls_diag_failed(s->tls);
 }
 
 /* ---- subscribe ---------------------------------------------------------- */
@@ -918,17 +631,28 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
     ssl.privateKeyPassword = s->tls_key_password;
     ssl.enableServerCertAuth = 1; /* never off: a bridge must know whom it talks to */
     ssl.verify = cfg->tls_verify_hostname;
-    s->tls_verify_hostname = cfg->tls_verify_hostname;
     ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
-    ssl.ssl_error_cb = on_tls_error;
-    ssl.ssl_error_context = s;
+    if (s->use_tls) {
+        tls_diag_conn_t conn = {.uri = s->uri,
+                                .ca_file = s->tls_ca,
+                                .cert_file = s->tls_cert,
+                                .key_file = s->tls_key,
+                                .key_password = s->tls_key_password,
+                                .verify_hostname = cfg->tls_verify_hostname};
+        if (!(s->tls = tls_diag_new(&conn)))
+            goto free_source;
+        ssl.ssl_error_cb = tls_diag_openssl_error;
+        ssl.ssl_error_context = s->tls;
+    }
     s->ssl = ssl;
     if (mqtt_source_set_subscriptions(s, filters, qos, n) != MKB_OK)
         goto free_source;
 
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = s->version;
-    /* The bridge only subscribes: no outgoing message store is needed. */
+    /* No outgoing message store: the bridge subscribes, and the commands it
+     * publishes have their Kafka offsets committed only once the broker
+     * acknowledged them, so one lost in a restart is read from Kafka again. */
     int prc = MQTTAsync_createWithOptions(&s->client, s->uri, s->client_id,
                                           MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
     if (prc != MQTTASYNC_SUCCESS) {
@@ -987,8 +711,7 @@ static int do_connect(mqtt_source_t *s)
     o.maxRetryInterval = 30;
     o.connectTimeout = 10;
     o.context = s;
-    atomic_store(&s->tls_error_seen, false);
-    atomic_store(&s->tls_verify_failed, false);
+    tls_diag_attempt(s->tls);
     atomic_store(&s->connect_pending, true);
     int rc = MQTTAsync_connect(s->client, &o);
     MQTTProperties_free(&props);
@@ -1010,7 +733,8 @@ int mqtt_source_start(mqtt_source_t *s)
 
 void mqtt_source_tick(mqtt_source_t *s)
 {
-    diag_maybe_start(s);
+    if (!atomic_load(&s->stopping))
+        tls_diag_tick(s->tls);
     long long since = atomic_load(&s->pause_since_ms);
     if (since && clock_mono_ms() - since >= (long long)s->keepalive_s * 1500 &&
         atomic_load(&s->connected) && !atomic_exchange(&s->pause_warned, true)) {
@@ -1061,8 +785,7 @@ void mqtt_source_destroy(mqtt_source_t *s)
 {
     if (!s)
         return;
-    if (s->diag_started) /* at most DIAG_TIMEOUT_S per step: connect, handshake, read */
-        pthread_join(s->diag_thread, NULL);
+    tls_diag_destroy(s->tls); /* before the strings it borrows */
     if (s->client)
         MQTTAsync_destroy(&s->client);
     free_list(s->filters, s->nfilters);

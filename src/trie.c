@@ -1,6 +1,7 @@
 #include "trie.h"
 
 #include "err.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +28,6 @@ struct node {
 struct trie {
     node_t *root;
 };
-
-static uint32_t fnv1a(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 static void node_free(node_t *n)
 {
@@ -109,7 +100,7 @@ static int grow(node_t *n)
 
 static node_t *literal_child(node_t *n, const char *level, size_t len)
 {
-    uint32_t h = fnv1a(level, len);
+    uint32_t h = hash_fnv1a(level, len);
     const slot_t *found = find_slot(n, level, len, h);
     if (found)
         return found->child;
@@ -197,7 +188,7 @@ static void walk(match_t *m, const node_t *n, size_t level)
     }
     const char *s = m->topic + m->starts[level];
     size_t len = m->lens[level];
-    const slot_t *lit = find_slot(n, s, len, fnv1a(s, len));
+    const slot_t *lit = find_slot(n, s, len, hash_fnv1a(s, len));
     if (lit)
         walk(m, lit->child, level + 1);
     if (n->plus)
@@ -229,7 +220,7 @@ size_t trie_match(const trie_t *t, const char *topic, size_t topic_len,
     const node_t *root = t->root;
     if (topic_len > 0 && topic[0] == '$') {
         /* $-topics are not matched by a leading wildcard (MQTT 4.7.2). */
-        const slot_t *lit = find_slot(root, topic, m.lens[0], fnv1a(topic, m.lens[0]));
+        const slot_t *lit = find_slot(root, topic, m.lens[0], hash_fnv1a(topic, m.lens[0]));
         if (lit)
             walk(&m, lit->child, 1);
     } else {

@@ -1,17 +1,22 @@
-#define _GNU_SOURCE /* asprintf */
+#define _GNU_SOURCE /* asprintf, memmem, strcasestr */
 #include "itest.h"
 
 #include <MQTTAsync.h>
-#include <stdatomic.h>
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,21 +85,26 @@ void itest_create_topic_cfg(const char *topic, const char *const *configs)
 
 void itest_create_topic_parts(const char *topic, int partitions, const char *const *configs)
 {
+    itest_create_topic_rf(topic, partitions, 1, configs);
+}
+
+void itest_create_topic_rf(const char *topic, int partitions, int rf, const char *const *configs)
+{
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     ck_assert(rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
                                 sizeof(err)) == RD_KAFKA_CONF_OK);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, err, sizeof(err));
     ck_assert_msg(nt != NULL, "NewTopic: %s", err);
     for (size_t i = 0; configs && configs[i]; i += 2)
         ck_assert(rd_kafka_NewTopic_set_config(nt, configs[i], configs[i + 1]) ==
                   RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    ck_assert_msg(ev != NULL, "CreateTopics: no answer in 30 s");
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, itest_scale_ms(60000));
+    ck_assert_msg(ev != NULL, "CreateTopics: no answer in %d s", itest_scale_ms(60000) / 1000);
     const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
     ck_assert_msg(res != NULL, "CreateTopics: %s", rd_kafka_event_error_string(ev));
     size_t n;
@@ -362,6 +372,16 @@ void itest_pub_wait(itest_pub_t *p, int n)
     ck_assert_int_eq(atomic_load(&p->st.acked), n);
 }
 
+int itest_pub_acked(itest_pub_t *p)
+{
+    return atomic_load(&p->st.acked);
+}
+
+int itest_pub_failed(itest_pub_t *p)
+{
+    return atomic_load(&p->st.failed);
+}
+
 void itest_pub_close(itest_pub_t *p)
 {
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
@@ -440,7 +460,7 @@ void itest_mqtt_publish_v5(const char *client_id, const char *topic, const char 
     MQTTAsync_destroy(&c);
 }
 
-static char *dup_bytes(const void *p, size_t n)
+char *itest_dup_bytes(const void *p, size_t n)
 {
     char *s = malloc(n + 1);
     ck_assert(s != NULL);
@@ -450,8 +470,32 @@ static char *dup_bytes(const void *p, size_t n)
     return s;
 }
 
-void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out,
-                          size_t *n, char ***keys, char ***headers)
+/* Copies the value, key and headers of M into R. */
+static void rec_copy(itest_rec_t *r, const rd_kafka_message_t *m)
+{
+    memset(r, 0, sizeof(*r));
+    r->val = itest_dup_bytes(m->payload, m->len);
+    r->len = m->len;
+    r->key = itest_dup_bytes(m->key, m->key_len);
+    r->klen = m->key_len;
+    rd_kafka_headers_t *hs = NULL;
+    if (rd_kafka_message_headers((rd_kafka_message_t *)m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    size_t count = rd_kafka_header_cnt(hs);
+    r->h = calloc(count ? count : 1, sizeof(*r->h));
+    ck_assert(r->h != NULL);
+    const char *name;
+    const void *v;
+    size_t vlen;
+    while (r->nh < count &&
+           rd_kafka_header_get_all(hs, r->nh, &name, &v, &vlen) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r->h[r->nh].name = strdup(name);
+        r->h[r->nh].val = itest_dup_bytes(v, v ? vlen : 0);
+        r->h[r->nh++].len = v ? vlen : 0;
+    }
+}
+
+itest_recs_t itest_kafka_read(const char *topic, size_t expect, int timeout_ms)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -467,15 +511,11 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
     rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
     ck_assert(rd_kafka_assign(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_topic_partition_list_destroy(parts);
-
-    size_t cap = expect + 16, count = 0;
-    char **vals = calloc(cap, sizeof(char *));
-    char **ks = calloc(cap, sizeof(char *));
-    char **hs = calloc(cap, sizeof(char *));
-    ck_assert(vals && ks && hs);
+    itest_recs_t rs = {0};
+    size_t cap = 0;
     bool at_end = false;
     long long deadline = now_ms() + itest_scale_ms(timeout_ms);
-    while (now_ms() < deadline && !(at_end && count >= expect)) {
+    while (now_ms() < deadline && !(at_end && rs.n >= expect)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m)
             continue;
@@ -485,46 +525,94 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
             fprintf(stderr, "itest: consume %s: %s\n", topic, rd_kafka_message_errstr(m));
         } else {
             at_end = false;
-            if (count == cap) {
-                cap *= 2;
-                vals = realloc(vals, cap * sizeof(char *));
-                ks = realloc(ks, cap * sizeof(char *));
-                hs = realloc(hs, cap * sizeof(char *));
-                ck_assert(vals && ks && hs);
+            if (rs.n == cap) {
+                cap = cap ? cap * 2 : expect + 16;
+                rs.r = realloc(rs.r, cap * sizeof(*rs.r));
+                ck_assert(rs.r != NULL);
             }
-            vals[count] = dup_bytes(m->payload, m->len);
-            ks[count] = dup_bytes(m->key, m->key_len);
-            char hbuf[4096] = "";
-            rd_kafka_headers_t *h = NULL;
-            if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                const char *name;
-                const void *val;
-                size_t vlen;
-                for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &vlen) ==
-                                   RD_KAFKA_RESP_ERR_NO_ERROR;
-                     i++) {
-                    size_t used = strlen(hbuf);
-                    snprintf(hbuf + used, sizeof(hbuf) - used, "%s=%.*s;", name, (int)vlen,
-                             val ? (const char *)val : "");
-                }
-            }
-            hs[count] = strdup(hbuf);
-            count++;
+            rec_copy(&rs.r[rs.n++], m);
         }
         rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    return rs;
+}
+
+void itest_recs_free(itest_recs_t *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->r[i].val);
+        free(rs->r[i].key);
+        for (size_t j = 0; j < rs->r[i].nh; j++) {
+            free(rs->r[i].h[j].name);
+            free(rs->r[i].h[j].val);
+        }
+        free(rs->r[i].h);
+    }
+    free(rs->r);
+    rs->r = NULL;
+    rs->n = 0;
+}
+
+const char *itest_rec_header(const itest_rec_t *r, const char *name, size_t *len)
+{
+    for (size_t i = 0; i < r->nh; i++) {
+        if (strcmp(r->h[i].name, name) == 0) {
+            if (len)
+                *len = r->h[i].len;
+            return r->h[i].val;
+        }
+    }
+    return NULL;
+}
+
+bool itest_rec_header_is(const itest_rec_t *r, const char *name, const void *want, size_t want_len)
+{
+    size_t len;
+    const char *v = itest_rec_header(r, name, &len);
+    return v && len == want_len && memcmp(v, want, len) == 0;
+}
+
+bool itest_rec_header_has(const itest_rec_t *r, const char *name, const char *part)
+{
+    size_t len;
+    const char *v = itest_rec_header(r, name, &len);
+    return v && memmem(v, len, part, strlen(part)) != NULL;
+}
+
+void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char ***out, size_t *n,
+                          char ***keys, char ***headers)
+{
+    itest_recs_t rs = itest_kafka_read(topic, expect, timeout_ms);
+    char **vals = calloc(rs.n + 1, sizeof(char *));
+    char **ks = calloc(rs.n + 1, sizeof(char *));
+    char **hs = calloc(rs.n + 1, sizeof(char *));
+    ck_assert(vals && ks && hs);
+    for (size_t i = 0; i < rs.n; i++) {
+        itest_rec_t *r = &rs.r[i];
+        char hbuf[4096] = "";
+        for (size_t j = 0; j < r->nh; j++) {
+            size_t used = strlen(hbuf);
+            snprintf(hbuf + used, sizeof(hbuf) - used, "%s=%.*s;", r->h[j].name, (int)r->h[j].len,
+                     r->h[j].val);
+        }
+        ck_assert((hs[i] = strdup(hbuf)) != NULL);
+        vals[i] = r->val; /* taken over */
+        ks[i] = r->key;
+        r->val = r->key = NULL;
+    }
     *out = vals;
-    *n = count;
+    *n = rs.n;
     if (keys)
         *keys = ks;
     else
-        itest_free_strings(ks, count);
+        itest_free_strings(ks, rs.n);
     if (headers)
         *headers = hs;
     else
-        itest_free_strings(hs, count);
+        itest_free_strings(hs, rs.n);
+    itest_recs_free(&rs);
 }
 
 void itest_free_strings(char **s, size_t n)
@@ -534,22 +622,35 @@ void itest_free_strings(char **s, size_t n)
     free(s);
 }
 
+/* The client is made anew after two failed queries: once the partition
+ * leader was SIGKILLed (faults: cluster), librdkafka's watermark query kept
+ * failing on the old client even after the node came back. */
 long long itest_kafka_count(const char *topic)
 {
     static rd_kafka_t *rk; /* one client per test process, reused */
+    static int fails;
     if (!rk) {
         char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
                           sizeof(err));
+        rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
         ck_assert_msg(rk != NULL, "%s", err);
     }
     int64_t lo = 0, hi = -1;
-    if (rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 5000) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR)
-        return -1;
-    return hi;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 5000);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fails = 0;
+        return hi;
+    }
+    if (++fails >= 2) {
+        fprintf(stderr, "itest: watermark of %s: %s; new client\n", topic, rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        rk = NULL;
+        fails = 0;
+    }
+    return -1;
 }
 
 void itest_fix_init(itest_fix_t *f, const char *name, int qos, const char *const *topic_cfg)
@@ -593,4 +694,146 @@ void itest_wait_count(const char *topic, long long want, int timeout_ms)
         itest_sleep_ms(100);
     }
     ck_abort_msg("%s: %lld records after %d ms, want %lld", topic, have, timeout_ms, want);
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+/* A TCP port nobody listens on now (the kernel's pick for port 0). */
+int itest_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+void itest_http_free(itest_http_resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* Undoes "Transfer-Encoding: chunked" in place; false if malformed. */
+static bool dechunk(char *buf, size_t len, size_t *out_len)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end = NULL;
+        if (in >= len)
+            return false;
+        unsigned long sz = strtoul(buf + in, &end, 16);
+        char *eol = memmem(buf + in, len - in, "\r\n", 2);
+        if (!eol || end == buf + in)
+            return false;
+        in = (size_t)(eol - buf) + 2;
+        if (sz == 0)
+            break;
+        if (in + sz + 2 > len)
+            return false;
+        memmove(buf + out, buf + in, sz);
+        out += sz;
+        in += sz + 2;
+    }
+    buf[out] = '\0';
+    *out_len = out;
+    return true;
+}
+
+int itest_http_request(int port, const char *method, const char *path, itest_http_resp_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[1200];
+    int n = snprintf(
+        req, sizeof(req),
+        "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: mkb-test\r\n"
+        "Accept: */*\r\nConnection: close\r\n%s\r\n",
+        method, path, port,
+        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ? "Content-Length: 0\r\n" : "");
+    if (n <= 0 || (size_t)n >= sizeof(req) ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    ck_assert(buf != NULL);
+    for (;;) {
+        if (cap - len < 4096) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert(buf != NULL);
+        }
+        ssize_t got = recv(fd, buf + len, cap - len - 1, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break; /* EOF, or a timeout: what came is judged below */
+        len += (size_t)got;
+    }
+    close(fd);
+    buf[len] = '\0';
+    char *hend = strstr(buf, "\r\n\r\n");
+    if (!hend || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
+        free(buf);
+        r->body = strdup("(not an HTTP answer)");
+        return -1;
+    }
+    *hend = '\0';
+    bool chunked = false;
+    long clen = -1;
+    char *save = NULL;
+    strtok_r(buf, "\r\n", &save); /* the status line */
+    for (char *h; (h = strtok_r(NULL, "\r\n", &save)) != NULL;) {
+        if (strncasecmp(h, "Content-Type:", 13) == 0)
+            snprintf(r->ctype, sizeof(r->ctype), "%s", h + 13 + strspn(h + 13, " \t"));
+        else if (strncasecmp(h, "Allow:", 6) == 0)
+            snprintf(r->allow, sizeof(r->allow), "%s", h + 6 + strspn(h + 6, " \t"));
+        else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strcasestr(h, "chunked"))
+            chunked = true;
+        else if (strncasecmp(h, "Content-Length:", 15) == 0)
+            clen = atol(h + 15);
+    }
+    size_t blen = len - (size_t)(hend + 4 - buf);
+    memmove(buf, hend + 4, blen);
+    buf[blen] = '\0';
+    const char *bad = NULL;
+    if (chunked && !dechunk(buf, blen, &blen))
+        bad = "(bad chunked body)";
+    else if (!chunked && clen >= 0 && (size_t)clen != blen)
+        bad = "(body shorter or longer than Content-Length)";
+    if (bad) {
+        free(buf);
+        r->body = strdup(bad);
+        return -1;
+    }
+    r->body = buf;
+    r->len = blen;
+    return 0;
+}
+
+int itest_http_get(int port, const char *path, char *body, size_t body_size)
+{
+    itest_http_resp_t r;
+    body[0] = '\0';
+    int rc = itest_http_request(port, "GET", path, &r);
+    if (rc == 0)
+        snprintf(body, body_size, "%s", r.body);
+    itest_http_free(&r);
+    return rc == 0 ? r.status : -1;
 }

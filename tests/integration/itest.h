@@ -27,12 +27,16 @@ void itest_sleep_ms(int ms);
 /* A name unique to this run: PREFIX-<pid>-<counter>-<time>. Caller frees. */
 char *itest_unique(const char *prefix);
 
+/* A NUL-terminated copy of the N bytes at P (which may hold NULs). */
+char *itest_dup_bytes(const void *p, size_t n);
+
 /* Creates a Kafka topic with one partition (admin API); aborts on failure.
  * The _cfg form sets topic configs from NULL-terminated name, value pairs. */
 void itest_create_topic(const char *topic);
 void itest_create_topic_cfg(const char *topic, const char *const *configs);
-/* The same with PARTITIONS partitions. */
+/* The same with PARTITIONS partitions, and with replication factor RF. */
 void itest_create_topic_parts(const char *topic, int partitions, const char *const *configs);
+void itest_create_topic_rf(const char *topic, int partitions, int rf, const char *const *configs);
 
 /* Runs tests/harness/ctl.sh COMMAND on this run's brokers (restart-mosquitto,
  * stop-kafka, start-kafka); aborts if it fails. */
@@ -93,12 +97,44 @@ int itest_pub_try_send(itest_pub_t *p, const char *topic, const void *payload, s
 void itest_pub_send(itest_pub_t *p, const char *topic, const void *payload, size_t len, int qos);
 /* Waits until N messages in all were acknowledged; aborts if one failed. */
 void itest_pub_wait(itest_pub_t *p, int n);
+/* Messages acknowledged, and failed, so far (any thread; never aborts). */
+int itest_pub_acked(itest_pub_t *p);
+int itest_pub_failed(itest_pub_t *p);
 void itest_pub_close(itest_pub_t *p);
 
 /* Publishes N messages at QOS on TOPIC; payload i is PAYLOAD_FMT with i
  * (a printf format taking one int). Waits for every acknowledgement. */
 void itest_mqtt_publish_n(const char *client_id, int mqtt_version, const char *topic, int qos,
                           const char *payload_fmt, int n);
+
+/* One Kafka record as read back, binary safe: value, key and each header
+ * value are NUL-terminated copies, their lengths exact. */
+typedef struct {
+    char *name, *val;
+    size_t len;
+} itest_hdr_t;
+typedef struct {
+    char *val, *key;
+    size_t len, klen;
+    itest_hdr_t *h;
+    size_t nh;
+} itest_rec_t;
+typedef struct {
+    itest_rec_t *r;
+    size_t n;
+} itest_recs_t;
+
+/* Reads partition 0 of TOPIC from the beginning until at least EXPECT
+ * records and the end were seen, or TIMEOUT_MS passed. Free with
+ * itest_recs_free. */
+itest_recs_t itest_kafka_read(const char *topic, size_t expect, int timeout_ms);
+void itest_recs_free(itest_recs_t *rs);
+
+/* The value of header NAME of R (its length in *LEN if LEN), or NULL; the
+ * predicates: it is exactly WANT, or it contains PART. */
+const char *itest_rec_header(const itest_rec_t *r, const char *name, size_t *len);
+bool itest_rec_header_is(const itest_rec_t *r, const char *name, const void *want, size_t want_len);
+bool itest_rec_header_has(const itest_rec_t *r, const char *name, const char *part);
 
 /* Reads partition 0 of TOPIC from the beginning to its end. Stops when at
  * least EXPECT records were read and the end was reached, or after
@@ -109,7 +145,8 @@ void itest_kafka_read_all(const char *topic, size_t expect, int timeout_ms, char
                           size_t *n, char ***keys, char ***headers);
 void itest_free_strings(char **s, size_t n);
 
-/* The high watermark of partition 0 of TOPIC (records written so far). */
+/* The high watermark of partition 0 of TOPIC (records written so far), -1
+ * if there is no answer. */
 long long itest_kafka_count(const char *topic);
 
 /* What most tests start from: a unique Kafka topic (created, with TOPIC_CFG
@@ -127,5 +164,29 @@ void itest_start_ready(itest_bridge_t *b, const char *name, const char *cfg);
 
 /* Waits until TOPIC holds at least WANT records (aborts after TIMEOUT_MS). */
 void itest_wait_count(const char *topic, long long want, int timeout_ms);
+
+/* A TCP port nobody listens on now (the kernel's pick for port 0). */
+int itest_free_port(void);
+
+/* One HTTP/1.1 answer from the bridge's endpoint. */
+typedef struct {
+    int status;      /* from the status line */
+    char ctype[256]; /* Content-Type, "" if none */
+    char allow[256]; /* Allow, "" if none */
+    char *body;      /* NUL-terminated, chunked encoding undone */
+    size_t len;
+} itest_http_resp_t;
+
+/* METHOD PATH on 127.0.0.1:PORT (Connection: close); reads to EOF. Returns
+ * 0, or -1 (and says why in r->body, or NULL with errno) if it could not
+ * connect or the answer is not HTTP. Never aborts: a test that took a broker
+ * down must get it back up before it asserts anything. Free with
+ * itest_http_free. */
+int itest_http_request(int port, const char *method, const char *path, itest_http_resp_t *r);
+void itest_http_free(itest_http_resp_t *r);
+
+/* GET PATH: the status (-1 if no answer) and the body in BODY (truncated to
+ * BODY_SIZE). Never aborts. */
+int itest_http_get(int port, const char *path, char *body, size_t body_size);
 
 #endif

@@ -37,135 +37,29 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- Kafka records, binary safe ----------------------------------------- */
+/* ---- what most tests start from -------------------------------------- */
 
-#define MAX_HDRS 16
-
+/* A topic (a unique name from PREFIX), a dead-letter topic, both created
+ * with CONFIGS (NULL-terminated name, value pairs; NULL: none), and a
+ * bridge client id. */
 typedef struct {
-    char *val, *key; /* NUL-terminated copies; the lengths are exact */
-    size_t len, klen;
-    size_t nh;
-    char *hname[MAX_HDRS], *hval[MAX_HDRS];
-    size_t hlen[MAX_HDRS];
-} rec_t;
+    char *topic, *dlq, *client;
+} lim_t;
 
-typedef struct {
-    rec_t *r;
-    size_t n;
-} recs_t;
-
-static void recs_free(recs_t *rs)
+static void lim_init(lim_t *l, const char *prefix, const char *const *configs)
 {
-    for (size_t i = 0; i < rs->n; i++) {
-        free(rs->r[i].val);
-        free(rs->r[i].key);
-        for (size_t j = 0; j < rs->r[i].nh; j++) {
-            free(rs->r[i].hname[j]);
-            free(rs->r[i].hval[j]);
-        }
-    }
-    free(rs->r);
-    rs->r = NULL;
-    rs->n = 0;
+    l->topic = itest_unique(prefix);
+    l->dlq = itest_unique("itest.lim-dlq");
+    l->client = itest_unique("bridge");
+    itest_create_topic_cfg(l->topic, configs);
+    itest_create_topic_cfg(l->dlq, configs);
 }
 
-static char *copy_bytes(const void *p, size_t n)
+static void lim_free(lim_t *l)
 {
-    char *s = malloc(n + 1);
-    ck_assert(s != NULL);
-    if (n)
-        memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
-/* Reads partition 0 of TOPIC from the start until at least EXPECT records
- * and the end were seen, or TIMEOUT_MS passed. */
-static recs_t read_records(const char *topic, size_t expect, int timeout_ms)
-{
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", itest_env("MKB_KAFKA_BOOTSTRAP"), err,
-                      sizeof(err));
-    rd_kafka_conf_set(conf, "group.id", "itest-limits", err, sizeof(err));
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    ck_assert_msg(rk != NULL, "consumer: %s", err);
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    ck_assert(rd_kafka_assign(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(parts);
-    recs_t rs = {0};
-    size_t cap = 0;
-    bool at_end = false;
-    long long deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline && !(at_end && rs.n >= expect)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end = true;
-        } else if (m->err) {
-            fprintf(stderr, "limits: consume %s: %s\n", topic, rd_kafka_message_errstr(m));
-        } else {
-            at_end = false;
-            if (rs.n == cap) {
-                cap = cap ? cap * 2 : 64;
-                rs.r = realloc(rs.r, cap * sizeof(*rs.r));
-                ck_assert(rs.r != NULL);
-            }
-            rec_t *r = &rs.r[rs.n++];
-            memset(r, 0, sizeof(*r));
-            r->val = copy_bytes(m->payload, m->len);
-            r->len = m->len;
-            r->key = copy_bytes(m->key, m->key_len);
-            r->klen = m->key_len;
-            rd_kafka_headers_t *hs = NULL;
-            if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                const char *name;
-                const void *v;
-                size_t vlen;
-                while (r->nh < MAX_HDRS && rd_kafka_header_get_all(hs, r->nh, &name, &v, &vlen) ==
-                                               RD_KAFKA_RESP_ERR_NO_ERROR) {
-                    r->hname[r->nh] = strdup(name);
-                    r->hval[r->nh] = copy_bytes(v, vlen);
-                    r->hlen[r->nh++] = vlen;
-                }
-            }
-        }
-        rd_kafka_message_destroy(m);
-    }
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rs;
-}
-
-/* The value of header NAME of R (its length in *LEN), or NULL. */
-static const char *header(const rec_t *r, const char *name, size_t *len)
-{
-    for (size_t i = 0; i < r->nh; i++) {
-        if (strcmp(r->hname[i], name) == 0) {
-            *len = r->hlen[i];
-            return r->hval[i];
-        }
-    }
-    return NULL;
-}
-
-static bool header_is(const rec_t *r, const char *name, const void *want, size_t want_len)
-{
-    size_t len;
-    const char *v = header(r, name, &len);
-    return v && len == want_len && memcmp(v, want, len) == 0;
-}
-
-static bool header_has(const rec_t *r, const char *name, const char *part)
-{
-    size_t len;
-    const char *v = header(r, name, &len);
-    return v && memmem(v, len, part, strlen(part)) != NULL;
+    free(l->client);
+    free(l->dlq);
+    free(l->topic);
 }
 
 /* ---- MQTT over a plain socket, for what Paho refuses to send ------------ */
@@ -382,7 +276,7 @@ typedef struct {
 
 static hcase_t hc(const char *route, const char *payload, size_t len, const char *reason)
 {
-    hcase_t c = {route, copy_bytes(payload, len), len, reason, len};
+    hcase_t c = {route, itest_dup_bytes(payload, len), len, reason, len};
     return c;
 }
 
@@ -551,13 +445,13 @@ START_TEST(test_hostile_payloads)
         else if (strcmp(cs[i].route, "raw") == 0)
             want_raw++;
     }
-    recs_t rj = read_records(tj, want_json, 60000);
+    itest_recs_t rj = itest_kafka_read(tj, want_json, 60000);
     ck_assert_msg(alive(&b), "the bridge exited");
     long rss1 = itest_rss_kib(b.pid);
-    recs_t rd = read_records(dlq, want_dead, 30000);
-    recs_t rb = read_records(tb, nbatch_records, 30000);
-    recs_t rr = read_records(tr, want_raw, 30000);
-    recs_t rt = read_records(tt, 1, 30000);
+    itest_recs_t rd = itest_kafka_read(dlq, want_dead, 30000);
+    itest_recs_t rb = itest_kafka_read(tb, nbatch_records, 30000);
+    itest_recs_t rr = itest_kafka_read(tr, want_raw, 30000);
+    itest_recs_t rt = itest_kafka_read(tt, 1, 30000);
     fprintf(stderr,
             "hostile payloads: %d sent; json %zu (want %zu), batch %zu (want %zu), raw %zu "
             "(want %zu), rendered topic %zu (want 1), dead letters %zu (want %zu); RSS "
@@ -577,16 +471,17 @@ START_TEST(test_hostile_payloads)
         char key[400];
         snprintf(key, sizeof(key), "lim/%s/%s/c%zu", dlq, cs[i].route, i);
         if (cs[i].reason) {
-            const rec_t *d = NULL;
+            const itest_rec_t *d = NULL;
             for (size_t j = 0; j < rd.n && !d; j++)
                 if (rd.r[j].klen == strlen(key) && memcmp(rd.r[j].key, key, rd.r[j].klen) == 0)
                     d = &rd.r[j];
             ck_assert_msg(d != NULL, "case %zu (%s): no dead letter", i, cs[i].reason);
-            ck_assert_msg(header_has(d, "mkb.reason", cs[i].reason), "case %zu: reason %s", i,
-                          header(d, "mkb.reason", &(size_t){0}));
-            ck_assert_msg(header_is(d, "mkb.route", cs[i].route, strlen(cs[i].route)),
+            ck_assert_msg(itest_rec_header_has(d, "mkb.reason", cs[i].reason),
+                          "case %zu: reason %s", i, itest_rec_header(d, "mkb.reason", NULL));
+            ck_assert_msg(itest_rec_header_is(d, "mkb.route", cs[i].route, strlen(cs[i].route)),
                           "case %zu: route", i);
-            ck_assert_msg(header_is(d, "mkb.mqtt.topic", key, strlen(key)), "case %zu", i);
+            ck_assert_msg(itest_rec_header_is(d, "mkb.mqtt.topic", key, strlen(key)), "case %zu",
+                          i);
             ck_assert_msg(d->len == cs[i].keep && memcmp(d->val, cs[i].payload, d->len) == 0,
                           "case %zu: the dead letter does not hold the first %zu original bytes "
                           "(%zu)",
@@ -594,9 +489,10 @@ START_TEST(test_hostile_payloads)
             if (cs[i].keep < cs[i].len) { /* cut: the header says how large it was */
                 char size[32];
                 snprintf(size, sizeof(size), "%zu", cs[i].len);
-                ck_assert_msg(header_is(d, "mkb.value.bytes", size, strlen(size)), "case %zu", i);
+                ck_assert_msg(itest_rec_header_is(d, "mkb.value.bytes", size, strlen(size)),
+                              "case %zu", i);
             } else {
-                ck_assert(header(d, "mkb.value.bytes", &(size_t){0}) == NULL);
+                ck_assert(itest_rec_header(d, "mkb.value.bytes", NULL) == NULL);
             }
         } else if (strcmp(cs[i].route, "json") == 0) {
             ck_assert_msg(jn < rj.n && rj.r[jn].klen == strlen(key) &&
@@ -620,13 +516,13 @@ START_TEST(test_hostile_payloads)
     }
     ck_assert_str_eq(rj.r[rj.n - 1].val, "{\"ok\":true}");
     ck_assert_str_eq(rt.r[0].key, "a/b");
-    ck_assert(header_is(&rt.r[0], "lvl", tt, strlen(tt)));
+    ck_assert(itest_rec_header_is(&rt.r[0], "lvl", tt, strlen(tt)));
     size_t tpl_dead = 0;
     for (size_t j = 0; j < rd.n; j++)
-        if (header_has(&rd.r[j], "mkb.reason", "is not a valid Kafka topic name")) {
+        if (itest_rec_header_has(&rd.r[j], "mkb.reason", "is not a valid Kafka topic name")) {
             tpl_dead++;
-            ck_assert(header_is(&rd.r[j], "mkb.route", "tpl", 3) ||
-                      header_is(&rd.r[j], "mkb.route", "tpl2", 4));
+            ck_assert(itest_rec_header_is(&rd.r[j], "mkb.route", "tpl", 3) ||
+                      itest_rec_header_is(&rd.r[j], "mkb.route", "tpl2", 4));
         }
     ck_assert_uint_eq(tpl_dead, ntpl_dead);
     const char *tpl_why[] = {"(' ' at 4 is not allowed: only a-z A-Z 0-9 . _ -)",
@@ -637,16 +533,16 @@ START_TEST(test_hostile_payloads)
     for (size_t k = 0; k < ntpl_dead; k++) {
         bool found = false;
         for (size_t j = 0; j < rd.n && !found; j++)
-            found = header_has(&rd.r[j], "mkb.reason", tpl_why[k]);
+            found = itest_rec_header_has(&rd.r[j], "mkb.reason", tpl_why[k]);
         ck_assert_msg(found, "no dead letter with reason %s", tpl_why[k]);
     }
     ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
-    recs_free(&rj);
-    recs_free(&rd);
-    recs_free(&rb);
-    recs_free(&rr);
-    recs_free(&rt);
+    itest_recs_free(&rj);
+    itest_recs_free(&rd);
+    itest_recs_free(&rb);
+    itest_recs_free(&rr);
+    itest_recs_free(&rt);
     for (size_t i = 0; i < nc; i++)
         free(cs[i].payload);
     free(cfg);
@@ -670,10 +566,9 @@ static const char *const version_names[] = {"5", "3.1.1"};
  * messages after them are forwarded as usual. Paho refuses to send them. */
 START_TEST(test_invalid_topics_at_the_broker)
 {
-    char *topic = itest_unique("itest.lim-topics"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t lim;
+    lim_init(&lim, "itest.lim-topics", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s, version: \"%s\" }\n"
@@ -738,10 +633,10 @@ START_TEST(test_invalid_topics_at_the_broker)
     itest_pub_close(p);
 
     size_t want = 3;
-    recs_t r = read_records(topic, want, 30000);
+    itest_recs_t r = itest_kafka_read(topic, want, 30000);
     ck_assert_msg(alive(&b), "the bridge exited");
     stop_clean(&b);
-    recs_t d = read_records(dlq, 0, 5000);
+    itest_recs_t d = itest_kafka_read(dlq, 0, 5000);
     fprintf(stderr, "invalid topics, MQTT %s: %zu records (want %zu), %zu dead letters\n",
             version_names[_i], r.n, want, d.n);
     ck_assert_uint_eq(r.n, want);
@@ -750,13 +645,11 @@ START_TEST(test_invalid_topics_at_the_broker)
     ck_assert_str_eq(r.r[1].val, "good");
     ck_assert_str_eq(r.r[2].val, "utf8");
     ck_assert_str_eq(r.r[2].key, utf8);
-    ck_assert(header_is(&r.r[2], "lvl", utf8, strlen(utf8)));
-    recs_free(&r);
-    recs_free(&d);
+    ck_assert(itest_rec_header_is(&r.r[2], "lvl", utf8, strlen(utf8)));
+    itest_recs_free(&r);
+    itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -768,10 +661,9 @@ END_TEST
  * and with the spool. */
 START_TEST(test_oversized_payloads_default_limits)
 {
-    char *topic = itest_unique("itest.lim-big"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t lim;
+    lim_init(&lim, "itest.lim-big", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     char spool[600] = "";
     if (_i) /* with the spool: the records are journaled before the producer sees them */
@@ -811,8 +703,8 @@ START_TEST(test_oversized_payloads_default_limits)
     itest_pub_send(p, t, "good", 4, 1);
     itest_pub_wait(p, 5);
     itest_pub_close(p);
-    recs_t r = read_records(topic, 1, 30000);
-    recs_t d = read_records(dlq, 4, 30000);
+    itest_recs_t r = itest_kafka_read(topic, 1, 30000);
+    itest_recs_t d = itest_kafka_read(dlq, 4, 30000);
     long rss1 = itest_rss_kib(b.pid);
     ck_assert_msg(alive(&b), "the bridge exited");
     fprintf(stderr,
@@ -821,8 +713,8 @@ START_TEST(test_oversized_payloads_default_limits)
             _i ? " (spool)" : "", r.n, d.n, rss0, rss1);
     for (size_t i = 0; i < d.n; i++)
         fprintf(stderr, "  dead letter %zu: %zu bytes, mkb.value.bytes %s, reason %s\n", i,
-                d.r[i].len, header(&d.r[i], "mkb.value.bytes", &(size_t){0}),
-                header(&d.r[i], "mkb.reason", &(size_t){0}));
+                d.r[i].len, itest_rec_header(&d.r[i], "mkb.value.bytes", NULL),
+                itest_rec_header(&d.r[i], "mkb.reason", NULL));
     stop_clean(&b); /* status 0: nothing was lost */
     ck_assert_uint_eq(r.n, 1);
     ck_assert_str_eq(r.r[0].val, "good");
@@ -836,22 +728,21 @@ START_TEST(test_oversized_payloads_default_limits)
          * (message.max.bytes 1000000), so without the value. Under it: refused
          * by Kafka, without the value. Either way the size is in a header. */
         ck_assert_uint_eq(d.r[i].len, 0);
-        ck_assert_msg(header_is(&d.r[i], "mkb.value.bytes", size, strlen(size)), "%zu", i);
+        ck_assert_msg(itest_rec_header_is(&d.r[i], "mkb.value.bytes", size, strlen(size)), "%zu",
+                      i);
         if (sizes[i] > 1048576) /* the mapper's dead letter */
-            ck_assert(header_has(&d.r[i], "mkb.reason", "exceeds the limit of 1048576") &&
-                      header_is(&d.r[i], "mkb.route", routes[i], strlen(routes[i])));
+            ck_assert(itest_rec_header_has(&d.r[i], "mkb.reason", "exceeds the limit of 1048576") &&
+                      itest_rec_header_is(&d.r[i], "mkb.route", routes[i], strlen(routes[i])));
         else /* the producer's */
-            ck_assert(header_has(&d.r[i], "mkb.reason", "Message size too large") &&
-                      header_is(&d.r[i], "mkb.kafka.topic", topic, strlen(topic)));
+            ck_assert(itest_rec_header_has(&d.r[i], "mkb.reason", "Message size too large") &&
+                      itest_rec_header_is(&d.r[i], "mkb.kafka.topic", topic, strlen(topic)));
     }
     ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
-    recs_free(&r);
-    recs_free(&d);
+    itest_recs_free(&r);
+    itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -861,10 +752,9 @@ END_TEST
 START_TEST(test_dead_letter_topic_refuses_size)
 {
     const char *small[] = {"max.message.bytes", "1000", NULL};
-    char *topic = itest_unique("itest.lim-small"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic_cfg(topic, small);
-    itest_create_topic_cfg(dlq, small);
+    lim_t lim;
+    lim_init(&lim, "itest.lim-small", small);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -895,30 +785,28 @@ START_TEST(test_dead_letter_topic_refuses_size)
     itest_pub_send(p, t, "good", 4, 1);
     itest_pub_wait(p, 2);
     itest_pub_close(p);
-    recs_t r = read_records(topic, 1, 30000);
-    recs_t d = read_records(dlq, 1, 30000);
+    itest_recs_t r = itest_kafka_read(topic, 1, 30000);
+    itest_recs_t d = itest_kafka_read(dlq, 1, 30000);
     ck_assert_msg(alive(&b), "the bridge exited");
     fprintf(stderr,
             "dead-letter topic too small: %zu records, %zu dead letters (%zu bytes, "
             "mkb.value.bytes %s, reason %s)\n",
             r.n, d.n, d.n ? d.r[0].len : 0,
-            d.n ? header(&d.r[0], "mkb.value.bytes", &(size_t){0}) : "-",
-            d.n ? header(&d.r[0], "mkb.reason", &(size_t){0}) : "-");
+            d.n ? itest_rec_header(&d.r[0], "mkb.value.bytes", NULL) : "-",
+            d.n ? itest_rec_header(&d.r[0], "mkb.reason", NULL) : "-");
     stop_clean(&b);
     ck_assert_uint_eq(r.n, 1);
     ck_assert_str_eq(r.r[0].val, "good");
     ck_assert_uint_eq(d.n, 1);
     ck_assert_uint_eq(d.r[0].len, 0);
-    ck_assert(header_is(&d.r[0], "mkb.value.bytes", "6000", 4));
-    ck_assert(header_has(&d.r[0], "mkb.reason", "MSG_SIZE_TOO_LARGE") &&
-              header_has(&d.r[0], "mkb.reason", "delivery to ") &&
-              header_is(&d.r[0], "mkb.kafka.topic", topic, strlen(topic)));
-    recs_free(&r);
-    recs_free(&d);
+    ck_assert(itest_rec_header_is(&d.r[0], "mkb.value.bytes", "6000", 4));
+    ck_assert(itest_rec_header_has(&d.r[0], "mkb.reason", "MSG_SIZE_TOO_LARGE") &&
+              itest_rec_header_has(&d.r[0], "mkb.reason", "delivery to ") &&
+              itest_rec_header_is(&d.r[0], "mkb.kafka.topic", topic, strlen(topic)));
+    itest_recs_free(&r);
+    itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -928,10 +816,9 @@ END_TEST
  * makes an illegal Kafka topic name. */
 START_TEST(test_long_topics)
 {
-    char *topic = itest_unique("itest.lim-long"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t lim;
+    lim_init(&lim, "itest.lim-long", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -1008,8 +895,8 @@ START_TEST(test_long_topics)
     itest_pub_send(p, good, "good", 4, 1);
     itest_pub_wait(p, 7);
     itest_pub_close(p);
-    recs_t r = read_records(topic, 4, 30000);
-    recs_t d = read_records(dlq, 3, 30000);
+    itest_recs_t r = itest_kafka_read(topic, 4, 30000);
+    itest_recs_t d = itest_kafka_read(dlq, 3, 30000);
     long rss1 = itest_rss_kib(b.pid);
     ck_assert_msg(alive(&b), "the bridge exited");
     fprintf(stderr,
@@ -1018,53 +905,52 @@ START_TEST(test_long_topics)
             r.n, d.n, levels4, rss0, rss1);
     for (size_t i = 0; i < d.n; i++)
         fprintf(stderr, "  dead letter: key of %zu bytes, reason %s\n", d.r[i].klen,
-                header(&d.r[i], "mkb.reason", &(size_t){0}));
+                itest_rec_header(&d.r[i], "mkb.reason", NULL));
     stop_clean(&b);
     ck_assert_uint_eq(r.n, 4);
     ck_assert_uint_eq(d.n, 3);
     /* Forwarded whole: the key and the header are the full topic. */
     const size_t fwd[] = {0, 1, 2};
     for (size_t k = 0; k < 3; k++) {
-        const rec_t *x = &r.r[k];
+        const itest_rec_t *x = &r.r[k];
         size_t i = fwd[k], tl = strlen(t[i]);
         char pay[32];
         snprintf(pay, sizeof(pay), "long-%zu", i);
         ck_assert_str_eq(x->val, pay);
         ck_assert_msg(x->klen == tl && memcmp(x->key, t[i], tl) == 0, "key of %zu bytes, want %zu",
                       x->klen, tl);
-        ck_assert_msg(header_is(x, "lvl", t[i], tl), "header of topic %zu", i);
+        ck_assert_msg(itest_rec_header_is(x, "lvl", t[i], tl), "header of topic %zu", i);
     }
     ck_assert_str_eq(r.r[3].val, "good");
     /* Too deep for the routes: a dead letter with the reason, no route. */
     ck_assert_str_eq(d.r[0].val, "long-3");
-    ck_assert(header_is(&d.r[0], "mkb.reason", "topic of 129 levels; routes match at most 128",
-                        strlen("topic of 129 levels; routes match at most 128")));
-    ck_assert(header(&d.r[0], "mkb.route", &(size_t){0}) == NULL);
+    ck_assert(itest_rec_header_is(&d.r[0], "mkb.reason",
+                                  "topic of 129 levels; routes match at most 128",
+                                  strlen("topic of 129 levels; routes match at most 128")));
+    ck_assert(itest_rec_header(&d.r[0], "mkb.route", NULL) == NULL);
     ck_assert_uint_eq(levels4, 201);
     ck_assert_str_eq(d.r[1].val, "long-4");
     ck_assert(d.r[1].klen == 65535 && memcmp(d.r[1].key, t[4], 65535) == 0);
-    ck_assert(header_is(&d.r[1], "mkb.mqtt.topic", t[4], 65535));
+    ck_assert(itest_rec_header_is(&d.r[1], "mkb.mqtt.topic", t[4], 65535));
     char why[100];
     snprintf(why, sizeof(why), "topic of %zu levels; routes match at most 128", levels4);
-    ck_assert(header_is(&d.r[1], "mkb.reason", why, strlen(why)));
+    ck_assert(itest_rec_header_is(&d.r[1], "mkb.reason", why, strlen(why)));
     /* A 60,000-byte captured level as a Kafka topic name. */
     ck_assert_str_eq(d.r[2].val, "long-5");
     ck_assert(d.r[2].klen == 60000 && memcmp(d.r[2].key, t[5], 60000) == 0);
     char cwhy[100];
     snprintf(cwhy, sizeof(cwhy), "(%d characters; 1 to 249 are allowed)", 60000 - cl);
-    ck_assert_msg(header_has(&d.r[2], "mkb.reason", cwhy), "%s",
-                  header(&d.r[2], "mkb.reason", &(size_t){0}));
-    ck_assert(header_is(&d.r[2], "mkb.route", "cap", 3));
+    ck_assert_msg(itest_rec_header_has(&d.r[2], "mkb.reason", cwhy), "%s",
+                  itest_rec_header(&d.r[2], "mkb.reason", NULL));
+    ck_assert(itest_rec_header_is(&d.r[2], "mkb.route", "cap", 3));
     ck_assert_msg(rss1 < rss0 + 64L * 1024 + RSS_SLACK_KIB, "RSS grew from %ld to %ld KiB", rss0,
                   rss1);
-    recs_free(&r);
-    recs_free(&d);
+    itest_recs_free(&r);
+    itest_recs_free(&d);
     for (size_t i = 0; i < 6; i++)
         free(t[i]);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&lim);
 }
 END_TEST
 
@@ -1081,10 +967,9 @@ START_TEST(test_flood_of_distinct_topics)
 {
     const int n = 100000, warm = 10000;
     const long bound_kib = 30L * 1024 + RSS_SLACK_KIB;
-    char *topic = itest_unique("itest.lim-flood"), *dlq = itest_unique("itest.lim-dlq");
-    char *client = itest_unique("bridge");
-    itest_create_topic(topic);
-    itest_create_topic(dlq);
+    lim_t lim;
+    lim_init(&lim, "itest.lim-flood", NULL);
+    char *topic = lim.topic, *dlq = lim.dlq, *client = lim.client;
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt: { uri: %s, client_id: %s }\n"
@@ -1132,17 +1017,18 @@ START_TEST(test_flood_of_distinct_topics)
             n, (double)secs_ms / 1000.0, rss_start, rss_warm, warm, rss_end, n, rss_end - rss_warm,
             bound_kib, peak);
     stop_clean(&b);
-    recs_t r = read_records(topic, (size_t)n, 120000);
-    recs_t d = read_records(dlq, 0, 5000);
+    itest_recs_t r = itest_kafka_read(topic, (size_t)n, 120000);
+    itest_recs_t d = itest_kafka_read(dlq, 0, 5000);
     ck_assert_uint_eq(d.n, 0);
     ck_assert_uint_eq(r.n, (size_t)n);
     char **keys = malloc((size_t)n * sizeof(char *));
     ck_assert(keys != NULL);
     for (size_t i = 0; i < r.n; i++) {
-        const rec_t *x = &r.r[i];
+        const itest_rec_t *x = &r.r[i];
         char want[128];
         snprintf(want, sizeof(want), "\"dev\":\"%s\"}", x->key);
-        ck_assert_msg(x->klen == 36 && header_is(x, "dev", x->key, x->klen) && strstr(x->val, want),
+        ck_assert_msg(x->klen == 36 && itest_rec_header_is(x, "dev", x->key, x->klen) &&
+                          strstr(x->val, want),
                       "record %zu: key %s value %s", i, x->key, x->val);
         keys[i] = x->key;
     }
@@ -1154,12 +1040,10 @@ START_TEST(test_flood_of_distinct_topics)
     ck_assert_msg(rss_end - rss_warm < bound_kib, "RSS grew by %ld KiB over %d topics",
                   rss_end - rss_warm, n - warm);
     free(keys);
-    recs_free(&r);
-    recs_free(&d);
+    itest_recs_free(&r);
+    itest_recs_free(&d);
     free(cfg);
-    free(client);
-    free(dlq);
-    free(topic);
+    lim_free(&lim);
 }
 END_TEST
 

@@ -26,140 +26,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- a minimal HTTP/1.1 client ------------------------------------------ */
-
-typedef struct {
-    int status;      /* from the status line */
-    char ctype[256]; /* Content-Type, "" if none */
-    char allow[256]; /* Allow, "" if none */
-    char *body;      /* NUL-terminated, chunked encoding undone */
-    size_t len;
-} http_resp_t;
-
-static void http_free(http_resp_t *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-/* Undoes "Transfer-Encoding: chunked" in place; false if malformed. */
-static bool dechunk(char *buf, size_t len, size_t *out_len)
-{
-    size_t in = 0, out = 0;
-    for (;;) {
-        char *end = NULL;
-        if (in >= len)
-            return false;
-        unsigned long sz = strtoul(buf + in, &end, 16);
-        char *eol = memmem(buf + in, len - in, "\r\n", 2);
-        if (!eol || end == buf + in)
-            return false;
-        in = (size_t)(eol - buf) + 2;
-        if (sz == 0)
-            break;
-        if (in + sz + 2 > len)
-            return false;
-        memmove(buf + out, buf + in, sz);
-        out += sz;
-        in += sz + 2;
-    }
-    buf[out] = '\0';
-    *out_len = out;
-    return true;
-}
-
-/* METHOD PATH on 127.0.0.1:PORT (Connection: close); reads to EOF. Returns
- * 0, or -1 (and says why in r->body, or NULL with errno) if it could not
- * connect or the answer is not HTTP. Never aborts: the outage test must get
- * Mosquitto back up before it asserts anything. */
-static int http_request(int port, const char *method, const char *path, http_resp_t *r)
-{
-    memset(r, 0, sizeof(*r));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    char req[1200];
-    int n = snprintf(
-        req, sizeof(req),
-        "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: mkb-test\r\n"
-        "Accept: */*\r\nConnection: close\r\n%s\r\n",
-        method, path, port,
-        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ? "Content-Length: 0\r\n" : "");
-    if (n <= 0 || (size_t)n >= sizeof(req) ||
-        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    ck_assert(buf != NULL);
-    for (;;) {
-        if (cap - len < 4096) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            ck_assert(buf != NULL);
-        }
-        ssize_t got = recv(fd, buf + len, cap - len - 1, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break; /* EOF, or a timeout: what came is judged below */
-        len += (size_t)got;
-    }
-    close(fd);
-    buf[len] = '\0';
-    char *hend = strstr(buf, "\r\n\r\n");
-    if (!hend || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
-        free(buf);
-        r->body = strdup("(not an HTTP answer)");
-        return -1;
-    }
-    *hend = '\0';
-    bool chunked = false;
-    long clen = -1;
-    char *save = NULL;
-    strtok_r(buf, "\r\n", &save); /* the status line */
-    for (char *h; (h = strtok_r(NULL, "\r\n", &save)) != NULL;) {
-        if (strncasecmp(h, "Content-Type:", 13) == 0)
-            snprintf(r->ctype, sizeof(r->ctype), "%s", h + 13 + strspn(h + 13, " \t"));
-        else if (strncasecmp(h, "Allow:", 6) == 0)
-            snprintf(r->allow, sizeof(r->allow), "%s", h + 6 + strspn(h + 6, " \t"));
-        else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strcasestr(h, "chunked"))
-            chunked = true;
-        else if (strncasecmp(h, "Content-Length:", 15) == 0)
-            clen = atol(h + 15);
-    }
-    size_t blen = len - (size_t)(hend + 4 - buf);
-    memmove(buf, hend + 4, blen);
-    buf[blen] = '\0';
-    const char *bad = NULL;
-    if (chunked && !dechunk(buf, blen, &blen))
-        bad = "(bad chunked body)";
-    else if (!chunked && clen >= 0 && (size_t)clen != blen)
-        bad = "(body shorter or longer than Content-Length)";
-    if (bad) {
-        free(buf);
-        r->body = strdup(bad);
-        return -1;
-    }
-    r->body = buf;
-    r->len = blen;
-    return 0;
-}
+/* ---- HTTP (itest_http_request) ------------------------------------------- */
 
 /* The status of METHOD PATH; aborts if the endpoint does not answer. */
-static int http_status(int port, const char *method, const char *path, http_resp_t *r)
+static int http_status(int port, const char *method, const char *path, itest_http_resp_t *r)
 {
     errno = 0;
-    int rc = http_request(port, method, path, r);
+    int rc = itest_http_request(port, method, path, r);
     ck_assert_msg(rc == 0, "%s %s on port %d: %s", method, path, port,
                   r->body ? r->body : strerror(errno));
     return r->status;
@@ -167,31 +40,18 @@ static int http_status(int port, const char *method, const char *path, http_resp
 
 /* Polls GET PATH until it answers WANT (the last answer in *R); false after
  * TIMEOUT_MS. */
-static bool http_wait_status(int port, const char *path, int want, int timeout_ms, http_resp_t *r)
+static bool http_wait_status(int port, const char *path, int want, int timeout_ms,
+                             itest_http_resp_t *r)
 {
     memset(r, 0, sizeof(*r));
     for (int waited = 0;; waited += 200) {
-        http_free(r);
-        if (http_request(port, "GET", path, r) == 0 && r->status == want)
+        itest_http_free(r);
+        if (itest_http_request(port, "GET", path, r) == 0 && r->status == want)
             return true;
         if (waited >= timeout_ms)
             return false;
         itest_sleep_ms(200);
     }
-}
-
-/* A TCP port nobody listens on now (the kernel's pick for port 0). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sa);
-    ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 /* ---- the exposition text ------------------------------------------------ */
@@ -214,7 +74,7 @@ static double sample(const char *text, const char *series)
 /* GET /metrics: 200 with the body (caller frees). */
 static char *scrape(int port)
 {
-    http_resp_t r;
+    itest_http_resp_t r;
     ck_assert_int_eq(http_status(port, "GET", "/metrics", &r), 200);
     return r.body;
 }
@@ -222,11 +82,11 @@ static char *scrape(int port)
 /* SERIES from GET /metrics; NAN if it does not answer 200 (never aborts). */
 static double scrape_sample(int port, const char *series)
 {
-    http_resp_t r;
+    itest_http_resp_t r;
     double v = NAN;
-    if (http_request(port, "GET", "/metrics", &r) == 0 && r.status == 200)
+    if (itest_http_request(port, "GET", "/metrics", &r) == 0 && r.status == 200)
         v = sample(r.body, series);
-    http_free(&r);
+    itest_http_free(&r);
     return v;
 }
 
@@ -269,10 +129,10 @@ static char *config(const char *client, int port, const char *extra)
 /* The bridge up with metrics on a free port and /readyz 200. */
 static int start_with_metrics(itest_bridge_t *b, const itest_fix_t *f, char **cfg)
 {
-    int port = free_port();
+    int port = itest_free_port();
     *cfg = config(f->client, port, f->routes);
     itest_start_ready(b, f->client, *cfg);
-    http_resp_t r;
+    itest_http_resp_t r;
     bool ready = http_wait_status(port, "/readyz", 200, 20000, &r);
     if (!ready) {
         itest_bridge_dump_log(b);
@@ -280,7 +140,7 @@ static int start_with_metrics(itest_bridge_t *b, const itest_fix_t *f, char **cf
                      "forwarding'",
                      port, r.status, r.body ? r.body : "(no answer)");
     }
-    http_free(&r);
+    itest_http_free(&r);
     return port;
 }
 
@@ -309,12 +169,12 @@ START_TEST(test_endpoints)
     char *cfg;
     itest_bridge_t b;
     int port = start_with_metrics(&b, &f, &cfg);
-    http_resp_t r;
+    itest_http_resp_t r;
 
     ck_assert_int_eq(http_status(port, "GET", "/healthz", &r), 200);
-    http_free(&r);
+    itest_http_free(&r);
     ck_assert_int_eq(http_status(port, "GET", "/readyz", &r), 200);
-    http_free(&r);
+    itest_http_free(&r);
 
     struct {
         const char *method, *path;
@@ -331,7 +191,7 @@ START_TEST(test_endpoints)
         /* RFC 9110 15.5.6: a 405 names the methods that are allowed. */
         ck_assert_msg(st != 405 || strstr(r.allow, "GET"), "%s %s: 405 without Allow: GET ('%s')",
                       cases[i].method, cases[i].path, r.allow);
-        http_free(&r);
+        itest_http_free(&r);
     }
 
     ck_assert_int_eq(http_status(port, "GET", "/metrics", &r), 200);
@@ -346,7 +206,7 @@ START_TEST(test_endpoints)
     snprintf(series, sizeof(series), "mkb_build_info{version=\"%s\"}", version);
     ck_assert_msg(sample(r.body, series) == 1, "no '%s 1' in:\n%s", series, r.body);
     free(version);
-    http_free(&r);
+    itest_http_free(&r);
 
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     free(cfg);
@@ -467,7 +327,7 @@ static double prom_query(int port, const char *expr)
             used += (size_t)snprintf(path + used, sizeof(path) - used, "%%%02X", *p);
     }
     path[used] = '\0';
-    http_resp_t r;
+    itest_http_resp_t r;
     ck_assert_int_eq(http_status(port, "GET", path, &r), 200);
     json_error_t err;
     json_t *root = json_loads(r.body, 0, &err);
@@ -484,7 +344,7 @@ static double prom_query(int port, const char *expr)
         v = strtod(json_string_value(val), NULL);
     }
     json_decref(root);
-    http_free(&r);
+    itest_http_free(&r);
     return v;
 }
 
@@ -572,7 +432,7 @@ START_TEST(test_readyz_mqtt_outage)
 
     itest_harness_ctl("stop-mosquitto");
     /* No assertion until Mosquitto runs again: later tests need it. */
-    http_resp_t down;
+    itest_http_resp_t down;
     bool went_503 = http_wait_status(port, "/readyz", 503, 30000, &down);
     double connected_down = scrape_sample(port, "mkb_mqtt_connected");
     itest_harness_ctl("start-mosquitto");
@@ -584,15 +444,15 @@ START_TEST(test_readyz_mqtt_outage)
                   down.body);
     ck_assert_msg(connected_down == 0, "mkb_mqtt_connected %g while Mosquitto is stopped",
                   connected_down);
-    http_free(&down);
+    itest_http_free(&down);
 
-    http_resp_t up;
+    itest_http_resp_t up;
     bool back = http_wait_status(port, "/readyz", 200, 60000, &up);
     if (!back)
         itest_bridge_dump_log(&b);
     ck_assert_msg(back, "GET /readyz after Mosquitto restarted: %d '%s', want 200", up.status,
                   up.body ? up.body : "(no answer)");
-    http_free(&up);
+    itest_http_free(&up);
     text = scrape(port);
     double connected = sample(text, "mkb_mqtt_connected");
     double reconnects = sample(text, "mkb_mqtt_reconnects_total");
@@ -671,7 +531,7 @@ START_TEST(test_auth_tls_limits)
 
     itest_fix_t f;
     itest_fix_init(&f, "mauth", 1, NULL);
-    int port = free_port();
+    int port = itest_free_port();
     char *cfg = NULL;
     ck_assert(asprintf(&cfg,
                        "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
@@ -711,10 +571,10 @@ START_TEST(test_auth_tls_limits)
 
     /* HTTPS only: plain HTTP gets no HTTP answer; a client that does not
      * trust the certificate refuses it (curl exit 60). */
-    http_resp_t r;
-    ck_assert_msg(http_request(port, "GET", "/healthz", &r) != 0 || r.status != 200,
+    itest_http_resp_t r;
+    ck_assert_msg(itest_http_request(port, "GET", "/healthz", &r) != 0 || r.status != 200,
                   "plain HTTP answered %d", r.status);
-    http_free(&r);
+    itest_http_free(&r);
     snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 -u '%s' https://127.0.0.1:%d/healthz 2>&1",
              good, port);
     int rc = run_cmd(cmd, out, sizeof(out));

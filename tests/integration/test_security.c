@@ -144,55 +144,6 @@ static bool alive(pid_t pid)
     return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
 }
 
-/* A TCP port nobody listens on now (the kernel's pick for port 0). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sa);
-    ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* GET PATH on 127.0.0.1:PORT: the status (-1 if no answer), the body in BODY. */
-static int http_get(int port, const char *path, char *body, size_t size)
-{
-    body[0] = '\0';
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert(fd >= 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    char req[256];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    char buf[8192];
-    size_t len = 0;
-    ssize_t got;
-    while (len < sizeof(buf) - 1 && (got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
-        len += (size_t)got;
-    close(fd);
-    buf[len] = '\0';
-    int status = -1;
-    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-        return -1;
-    const char *b = strstr(buf, "\r\n\r\n");
-    snprintf(body, size, "%s", b ? b + 4 : "");
-    return status;
-}
-
 /* bridge.yaml: MQTT (URI, client id, MQTT_EXTRA lines), Kafka (BOOTSTRAP,
  * KAFKA_EXTRA lines under kafka:), metrics on METRICS_PORT (0: none), EXTRA. */
 static char *config(const char *client, const char *uri, const char *mqtt_extra,
@@ -288,7 +239,7 @@ static char *refused_run(const char *name, const char *tls, const char *expect_a
     const int window_ms = 10000;
     itest_fix_t f;
     itest_fix_init(&f, name, 1, NULL);
-    int port = free_port();
+    int port = itest_free_port();
     char *cfg = config(f.client, itest_env("MKB_MQTTS_URI"), tls, itest_env("MKB_KAFKA_BOOTSTRAP"),
                        NULL, port, f.routes);
     int conns0 = mtls_connections();
@@ -309,7 +260,7 @@ static char *refused_run(const char *name, const char *tls, const char *expect_a
         itest_sleep_ms((int)left);
     double cpu = cpu_s(b.pid) - cpu0, secs = (double)(mono_ms() - t1) / 1000.0;
     char body[1024];
-    int ready = http_get(port, "/readyz", body, sizeof(body));
+    int ready = itest_http_get(port, "/readyz", body, sizeof(body));
     bool up = alive(b.pid);
     int conns = mtls_connections() - conns0;
     int refused = count_lines(mlog, "OpenSSL Error", NULL) - refused0;
@@ -441,7 +392,7 @@ static void sasl_forwards(const char *mechanism)
     itest_fix_t f;
     itest_fix_init(&f, "sasl", 1, NULL);
     char *props = sasl_lines(mechanism, NULL);
-    int port = free_port();
+    int port = itest_free_port();
     char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
                        itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, port, f.routes);
     itest_bridge_t b;
@@ -450,7 +401,8 @@ static void sasl_forwards(const char *mechanism)
     itest_wait_count(f.topic, 100, 30000);
     char body[1024];
     int ready = -1;
-    for (int i = 0; i < 50 && (ready = http_get(port, "/readyz", body, sizeof(body))) != 200; i++)
+    for (int i = 0; i < 50 && (ready = itest_http_get(port, "/readyz", body, sizeof(body))) != 200;
+         i++)
         itest_sleep_ms(200);
     ck_assert_msg(ready == 200, "/readyz %d '%s'", ready, body);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
@@ -500,7 +452,7 @@ START_TEST(test_kafka_tls_verified_by_default)
                        "    sasl.password_file: \"%s\"\n",
                        itest_env("MKB_KAFKA_SASL_USER"),
                        itest_env("MKB_KAFKA_SASL_PASSWORD_FILE")) > 0);
-    int port = free_port();
+    int port = itest_free_port();
     char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
                        itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, port, f.routes);
     itest_bridge_t b;
@@ -508,7 +460,7 @@ START_TEST(test_kafka_tls_verified_by_default)
     bool said = itest_bridge_wait_log(&b, "TLS with the broker failed", 15000);
     bool verify = itest_bridge_wait_log(&b, "certificate verify failed", 100);
     char body[1024];
-    int ready = http_get(port, "/readyz", body, sizeof(body));
+    int ready = itest_http_get(port, "/readyz", body, sizeof(body));
     if (!said || !verify || ready != 503)
         itest_bridge_dump_log(&b);
     ck_assert_msg(said && verify, "no TLS verification error towards Kafka");
@@ -532,7 +484,7 @@ START_TEST(test_kafka_wrong_password)
     itest_fix_t f;
     itest_fix_init(&f, "saslbad", 1, NULL);
     char *props = sasl_lines("PLAIN", wrong);
-    int port = free_port();
+    int port = itest_free_port();
     char *extra = NULL;
     ck_assert(asprintf(&extra,
                        "%scommands:\n  - name: c\n    kafka: { topic: %s.cmd, group: g-%s }\n"
@@ -550,7 +502,7 @@ START_TEST(test_kafka_wrong_password)
     if (left > 0)
         itest_sleep_ms((int)left);
     char body[1024];
-    int ready = http_get(port, "/readyz", body, sizeof(body));
+    int ready = itest_http_get(port, "/readyz", body, sizeof(body));
     bool up = alive(b.pid);
     int auths = kafka_failed_auths() - auths0;
     int lines = count_lines(b.log_path, "authentication failed", NULL);

@@ -1,5 +1,6 @@
 /* log_limit(): the rate limiter for lines that repeat while a failure lasts
- * (refused TLS handshakes, failed Kafka logins). */
+ * (refused TLS handshakes, failed Kafka logins); log_every(): the one by
+ * count, for lines per event (dead letters, failed deliveries). */
 #include "log.h"
 
 #include <check.h>
@@ -55,6 +56,24 @@ START_TEST(test_keys_limited_separately)
 }
 END_TEST
 
+/* First 10, then every 1000th: 10 + 1 (1000) + 1 (2000) of the first 2,500. */
+START_TEST(test_every_first_ten_then_every_thousandth)
+{
+    unsigned printed = 0;
+    for (uint64_t n = 1; n <= 2500; n++)
+        printed += log_every(n);
+    ck_assert_uint_eq(printed, 12);
+    for (uint64_t n = 1; n <= 10; n++)
+        ck_assert(log_every(n));
+    ck_assert(!log_every(11));
+    ck_assert(!log_every(999));
+    ck_assert(log_every(1000));
+    ck_assert(!log_every(1001));
+    ck_assert(log_every(3000000));
+    ck_assert(log_every(UINT64_MAX - UINT64_MAX % 1000)); /* no overflow at the top */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -62,5 +81,8 @@ int main(void)
     tcase_add_test(tc, test_first_then_once_per_interval);
     tcase_add_test(tc, test_keys_limited_separately);
     suite_add_tcase(s, tc);
+    TCase *every = tcase_create("every");
+    tcase_add_test(every, test_every_first_ten_then_every_thousandth);
+    suite_add_tcase(s, every);
     return check_run(s);
 }
