@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "diag.h"
 #include "err.h"
 #include "ytree.h"
 
@@ -456,68 +457,24 @@ static void posreg_free(config_posreg_t *r)
 
 /* ---- error collection --------------------------------------------------- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int count;
-    bool nomem;
-    const char *severity; /* NULL: "error" */
-} errlist_t;
-
-/* Appends one error line (TEXT plus a newline). */
-static void err_raw(errlist_t *e, const char *text)
-{
-    size_t len = strlen(text);
-    if (e->len + len + 2 > e->cap) {
-        size_t cap = (e->len + len + 2) * 2;
-        char *b = realloc(e->buf, cap);
-        if (!b) {
-            e->nomem = true;
-            return;
-        }
-        e->buf = b;
-        e->cap = cap;
-    }
-    memcpy(e->buf + e->len, text, len);
-    e->len += len;
-    e->buf[e->len++] = '\n';
-    e->buf[e->len] = '\0';
-    e->count++;
-}
-
-static void err_addv(errlist_t *e, const char *file, int line, int col, const char *fmt,
-                     va_list ap)
-{
-    char msg[1024], text[1400];
-    const char *sev = e->severity ? e->severity : "error";
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (file && line)
-        snprintf(text, sizeof(text), "%s:%d:%d: %s: %s", file, line, col, sev, msg);
-    else if (file)
-        snprintf(text, sizeof(text), "%s: %s: %s", file, sev, msg);
-    else
-        snprintf(text, sizeof(text), "%s: %s", sev, msg);
-    err_raw(e, text);
-}
-
-__attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const ynode_t *at,
+__attribute__((format(printf, 3, 4))) static void err_add(diag_t *e, const ynode_t *at,
                                                            const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    err_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
-             ap);
+    diag_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
+              ap);
     va_end(ap);
 }
 
-__attribute__((format(printf, 4, 5))) static void err_at(errlist_t *e, const config_t *cfg,
+__attribute__((format(printf, 4, 5))) static void err_at(diag_t *e, const config_t *cfg,
                                                           const void *field, const char *fmt,
                                                           ...)
 {
     config_pos_t p = config_pos(cfg, field);
     va_list ap;
     va_start(ap, fmt);
-    err_addv(e, p.file, p.line, p.col, fmt, ap);
+    diag_addv(e, p.file, p.line, p.col, fmt, ap);
     va_end(ap);
 }
 
@@ -599,8 +556,8 @@ static void join_choices(char *out, size_t size, const char *const *choices, con
 /* ---- applying the tree to the struct ------------------------------------ */
 
 typedef struct {
-    errlist_t errs;
-    errlist_t warns; /* severity "warning": reported, the load succeeds */
+    diag_t errs;
+    diag_t warns; /* severity "warning": reported, the load succeeds */
     config_posreg_t *pos;
 } ctx_t;
 
@@ -1181,7 +1138,7 @@ static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *r
                 ytree_destroy(t);
                 nomem(c);
             } else if (rc != MKB_OK) {
-                err_raw(&c->errs, err); /* already "file:line:col: ..." */
+                diag_raw(&c->errs, err); /* already "file:line:col: ..." */
             }
         }
         globfree(&g);
@@ -1190,7 +1147,7 @@ static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *r
 
 static int load_tree(const char *name, ytree_t *tree, config_t **out, char **errors)
 {
-    ctx_t c = {.errs = {0}, .warns = {.severity = "warning"}};
+    ctx_t c = {.errs = {.count = 0}, .warns = {.severity = "warning"}};
     treelist_t maps = {0};
     config_t *cfg = calloc(1, sizeof(*cfg));
     if (!cfg || !(c.pos = calloc(1, sizeof(*c.pos))) || !(cfg->path = strdup(name))) {
@@ -1228,19 +1185,19 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
         ytree_destroy(maps.trees[i]);
     free(maps.trees);
     if (c.errs.nomem || c.warns.nomem) {
-        free(c.errs.buf);
-        free(c.warns.buf);
+        diag_free(&c.errs);
+        diag_free(&c.warns);
         config_destroy(cfg);
         return MKB_ERR_NOMEM;
     }
     if (c.errs.count) {
-        *errors = c.errs.buf;
-        free(c.warns.buf);
+        *errors = diag_take(&c.errs);
+        diag_free(&c.warns);
         config_destroy(cfg);
         return MKB_ERR_CONFIG;
     }
-    free(c.errs.buf);
-    cfg->warnings = c.warns.buf;
+    diag_free(&c.errs);
+    cfg->warnings = diag_take(&c.warns);
     *out = cfg;
     return MKB_OK;
 }

@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "diag.h"
 #include "err.h"
 #include "jarena.h"
 #include "jptr.h"
@@ -136,26 +137,15 @@ static void quote_bytes(char *out, size_t out_size, const char *s, size_t n, siz
     out[o < out_size ? o : out_size - 1] = '\0';
 }
 
-typedef struct {
-    buf_t text;
-    int count;
-    bool nomem;
-} diag_t;
-
+/* One "file:line:col: error: ..." line at the position of FIELD (of CFG). */
 __attribute__((format(printf, 4, 5))) static void diag(diag_t *d, const config_t *cfg,
                                                         const void *field, const char *fmt, ...)
 {
     config_pos_t p = config_pos(cfg, field);
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    diag_addv(d, p.file, p.line, p.col, fmt, ap);
     va_end(ap);
-    int rc = p.line ? buf_printf(&d->text, "%s:%d:%d: error: %s\n", p.file, p.line, p.col, msg)
-                    : buf_printf(&d->text, "%s: error: %s\n", p.file, msg);
-    if (rc != MKB_OK)
-        d->nomem = true;
-    d->count++;
 }
 
 static bool valid_capture_name(const char *s, size_t n)
@@ -454,7 +444,7 @@ void mapper_destroy(mapper_t *m)
 
 int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
 {
-    diag_t d = {{0}, 0, false};
+    diag_t d = {.count = 0};
     *errors = NULL;
     mapper_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->trie = trie_new()) ||
@@ -489,16 +479,16 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
         }
     }
     if (d.nomem) {
-        buf_free(&d.text);
+        diag_free(&d);
         mapper_destroy(m);
         return MKB_ERR_NOMEM;
     }
     if (d.count) {
-        *errors = d.text.p;
+        *errors = diag_take(&d);
         mapper_destroy(m);
         return MKB_ERR_CONFIG;
     }
-    buf_free(&d.text);
+    diag_free(&d);
     *out = m;
     return MKB_OK;
 }
