@@ -80,7 +80,8 @@ $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o \
+    $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o
 ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o jarena.o \
                normalize.o buf.o config.o diag.o ytree.o err.o)
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)

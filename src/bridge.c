@@ -694,12 +694,12 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
             .dir = cfg->spool_dir,
             .max_bytes = (uint64_t)cfg->spool_max_bytes,
             .segment_bytes = (uint64_t)cfg->spool_segment_bytes,
-            .fsync = strcmp(cfg->spool_fsync, "always") == 0  ? SPOOL_FSYNC_ALWAYS
-                     : strcmp(cfg->spool_fsync, "never") == 0 ? SPOOL_FSYNC_NEVER
+            .fsync = cfg->spool_fsync == CONFIG_FSYNC_ALWAYS  ? SPOOL_FSYNC_ALWAYS
+                     : cfg->spool_fsync == CONFIG_FSYNC_NEVER ? SPOOL_FSYNC_NEVER
                                                               : SPOOL_FSYNC_INTERVAL,
             .fsync_interval_ms = cfg->spool_fsync_interval_ms,
-            .on_full = strcmp(cfg->spool_on_full, "drop_oldest") == 0 ? SPOOL_FULL_DROP_OLDEST
-                                                                      : SPOOL_FULL_BLOCK,
+            .on_full = cfg->spool_on_full == CONFIG_FULL_DROP_OLDEST ? SPOOL_FULL_DROP_OLDEST
+                                                                     : SPOOL_FULL_BLOCK,
         };
         if ((rc = spool_open(&so, &b->spool, errstr, errstr_size)) != MKB_OK)
             goto destroy;

@@ -2,6 +2,7 @@
 
 #include "diag.h"
 #include "err.h"
+#include "normalize.h"
 #include "ytree.h"
 
 #include <errno.h>
@@ -22,7 +23,9 @@ typedef enum {
     CT_INT,
     CT_DOUBLE,
     CT_BOOL,
-    CT_ENUM,
+    CT_ENUM,    /* an int (an enum) from `choices` */
+    CT_CHOICE,  /* a string, one of `choices` (passed on to librdkafka as it is) */
+    CT_CONV,    /* const norm_conversion_t *: one of norm_conversions */
     CT_SCALAR,  /* config_scalar_t: text + quoted */
     CT_SECTION, /* nested keys of the same struct */
     CT_STRMAP,  /* config_kv_t array */
@@ -35,13 +38,18 @@ typedef struct section section_t;
 
 typedef struct {
     const char *name;
+    int value;
+} choice_t;
+
+typedef struct {
+    const char *name;
     ctype_t type;
     size_t off;       /* offset of the field from the section's base */
     size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_STRLIST: the size_t count */
     long long min, max;
     const char *def; /* default as YAML text; NULL: none */
     bool required;
-    const char *const *choices; /* CT_ENUM, NULL-terminated */
+    const choice_t *choices; /* CT_ENUM, CT_CHOICE: ends with a NULL name */
     const section_t *sub;       /* CT_SECTION, CT_LIST and CT_NAMED items */
     const char *desc;
 } ckey_t;
@@ -59,20 +67,28 @@ struct section {
 #define M_OFF(f) offsetof(config_command_t, f)
 #define P_OFF(f) offsetof(config_profile_t, f)
 
-static const char *const mqtt_versions[] = {"3.1.1", "5", NULL};
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
-static const char *const payload_kinds[] = {"json", "number", "text", "raw", NULL};
-static const char *const field_types[] = {"number", "integer", "string", "boolean", NULL};
-static const char *const ts_formats[] = {"auto", "epoch_s", "epoch_ms", "iso8601", NULL};
-
-/* Named unit conversions; normalize.c holds their factors (norm_conversion). */
-static const char *const conversions[] = {
-    "fahrenheit_to_celsius", "celsius_to_fahrenheit", "kelvin_to_celsius",
-    "celsius_to_kelvin",     "wh_to_kwh",             "kwh_to_wh",
-    "pa_to_hpa",             "hpa_to_pa",             "psi_to_kpa",
-    "kpa_to_psi",            "mph_to_kmh",            "kmh_to_mph",
-    "ms_to_s",               "s_to_ms",               "percent_to_ratio",
-    "ratio_to_percent",      NULL};
+static const choice_t mqtt_versions[] = {
+    {"3.1.1", CONFIG_MQTT_3_1_1}, {"5", CONFIG_MQTT_5}, {NULL, 0}};
+static const choice_t log_levels[] = {{"error", LOG_LVL_ERROR},
+                                      {"warn", LOG_LVL_WARN},
+                                      {"info", LOG_LVL_INFO},
+                                      {"debug", LOG_LVL_DEBUG},
+                                      {NULL, 0}};
+static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
+                                         {"number", NORM_PAYLOAD_NUMBER},
+                                         {"text", NORM_PAYLOAD_TEXT},
+                                         {"raw", NORM_PAYLOAD_RAW},
+                                         {NULL, 0}};
+static const choice_t field_types[] = {{"number", NORM_TYPE_NUMBER},
+                                       {"integer", NORM_TYPE_INTEGER},
+                                       {"string", NORM_TYPE_STRING},
+                                       {"boolean", NORM_TYPE_BOOLEAN},
+                                       {NULL, 0}};
+static const choice_t ts_formats[] = {{"auto", NORM_TS_AUTO},
+                                      {"epoch_s", NORM_TS_EPOCH_S},
+                                      {"epoch_ms", NORM_TS_EPOCH_MS},
+                                      {"iso8601", NORM_TS_ISO8601},
+                                      {NULL, 0}};
 
 static const ckey_t tls_keys[] = {
     {.name = "ca_file",
@@ -160,8 +176,9 @@ static const ckey_t mqtt_keys[] = {
 };
 static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
 
-static const char *const compressions[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
-static const char *const ackses[] = {"all", "1", "0", NULL};
+static const choice_t compressions[] = {
+    {"none", 0}, {"gzip", 0}, {"snappy", 0}, {"lz4", 0}, {"zstd", 0}, {NULL, 0}};
+static const choice_t ackses[] = {{"all", 0}, {"1", 0}, {"0", 0}, {NULL, 0}};
 static const ckey_t profile_keys[] = {
     {.name = "linger_ms",
      .type = CT_INT,
@@ -178,13 +195,13 @@ static const ckey_t profile_keys[] = {
      .def = "1000000",
      .desc = "Largest batch (librdkafka batch.size)."},
     {.name = "compression",
-     .type = CT_ENUM,
+     .type = CT_CHOICE,
      .off = P_OFF(compression),
      .def = "lz4",
      .choices = compressions,
      .desc = "Batch compression (librdkafka compression.type)."},
     {.name = "acks",
-     .type = CT_ENUM,
+     .type = CT_CHOICE,
      .off = P_OFF(acks),
      .def = "all",
      .choices = ackses,
@@ -256,8 +273,12 @@ static const ckey_t kafka_keys[] = {
 };
 static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
 
-static const char *const fsync_modes[] = {"interval", "always", "never", NULL};
-static const char *const full_policies[] = {"block", "drop_oldest", NULL};
+static const choice_t fsync_modes[] = {{"interval", CONFIG_FSYNC_INTERVAL},
+                                       {"always", CONFIG_FSYNC_ALWAYS},
+                                       {"never", CONFIG_FSYNC_NEVER},
+                                       {NULL, 0}};
+static const choice_t full_policies[] = {
+    {"block", CONFIG_FULL_BLOCK}, {"drop_oldest", CONFIG_FULL_DROP_OLDEST}, {NULL, 0}};
 static const ckey_t spool_keys[] = {
     {.name = "dir",
      .type = CT_STR,
@@ -428,9 +449,8 @@ static const ckey_t field_keys[] = {
      .choices = field_types,
      .desc = "Coerce to number, integer, string or boolean."},
     {.name = "convert",
-     .type = CT_ENUM,
+     .type = CT_CONV,
      .off = F_OFF(convert),
-     .choices = conversions,
      .desc = "Named unit conversion (applied before scale/offset)."},
     {.name = "scale",
      .type = CT_DOUBLE,
@@ -840,7 +860,9 @@ static const char *type_name(ctype_t t)
     case CT_INT: return "integer";
     case CT_DOUBLE: return "number";
     case CT_BOOL: return "boolean";
-    case CT_ENUM: return "one of";
+    case CT_ENUM:
+    case CT_CHOICE:
+    case CT_CONV: return "one of";
     case CT_SCALAR: return "scalar";
     case CT_SECTION: return "mapping";
     case CT_STRMAP: return "mapping of strings";
@@ -851,12 +873,27 @@ static const char *type_name(ctype_t t)
     return "?";
 }
 
-static void join_choices(char *out, size_t size, const char *const *choices, const char *sep)
+/* The names K accepts (CT_ENUM, CT_CHOICE, CT_CONV) into NAMES; their count. */
+static size_t choice_names(const ckey_t *k, const char **names, size_t max)
 {
+    size_t n = 0;
+    if (k->type == CT_CONV)
+        for (; n < max && norm_conversions[n].name; n++)
+            names[n] = norm_conversions[n].name;
+    else
+        for (; n < max && k->choices[n].name; n++)
+            names[n] = k->choices[n].name;
+    return n;
+}
+
+static void join_choices(char *out, size_t size, const ckey_t *k, const char *sep)
+{
+    const char *names[64];
+    size_t n = choice_names(k, names, 64);
     out[0] = '\0';
-    for (size_t i = 0; choices[i]; i++) {
+    for (size_t i = 0; i < n; i++) {
         strncat(out, i ? sep : "", size - strlen(out) - 1);
-        strncat(out, choices[i], size - strlen(out) - 1);
+        strncat(out, names[i], size - strlen(out) - 1);
     }
 }
 
@@ -889,22 +926,34 @@ static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *t
     if (v && !pos_add(c->pos, dst, v))
         return MKB_ERR_NOMEM;
     switch (k->type) {
-    case CT_STR:
-    case CT_ENUM: {
+    case CT_STR: {
+        char **s = dst;
+        free(*s);
+        *s = strdup(text);
+        return *s ? MKB_OK : MKB_ERR_NOMEM;
+    }
+    case CT_ENUM:
+    case CT_CHOICE:
+    case CT_CONV: {
+        const char *names[64];
+        size_t n = choice_names(k, names, 64), i = 0;
+        while (i < n && strcmp(text, names[i]) != 0)
+            i++;
+        if (i == n) {
+            char list[512];
+            join_choices(list, sizeof(list), k, ", ");
+            const char *near = config_nearest(text, names, n);
+            err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path, text,
+                    list, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+            return MKB_ERR_CONFIG;
+        }
         if (k->type == CT_ENUM) {
-            bool ok = false;
-            size_t n = 0;
-            for (size_t i = 0; k->choices[i]; i++, n++)
-                ok = ok || strcmp(text, k->choices[i]) == 0;
-            if (!ok) {
-                char list[512];
-                join_choices(list, sizeof(list), k->choices, ", ");
-                const char *near = config_nearest(text, k->choices, n);
-                err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path,
-                        text, list, near ? " (did you mean '" : "", near ? near : "",
-                        near ? "'?)" : "");
-                return MKB_ERR_CONFIG;
-            }
+            *(int *)dst = k->choices[i].value; /* every CT_ENUM field is an int-sized enum */
+            return MKB_OK;
+        }
+        if (k->type == CT_CONV) {
+            *(const norm_conversion_t **)dst = &norm_conversions[i];
+            return MKB_OK;
         }
         char **s = dst;
         free(*s);
@@ -1343,7 +1392,7 @@ static void finalize(ctx_t *c, config_t *cfg)
             err_at(&c->errs, cfg, &r->kafka_profile,
                    "route '%s': kafka.profile '%s' is not hot, cold or one of kafka.profiles",
                    r->name, r->kafka_profile);
-        if (r->payload && strcmp(r->payload, "raw") == 0 &&
+        if (r->payload == NORM_PAYLOAD_RAW &&
             (r->fields_n || r->add_n || r->explode || r->ts_from))
             err_at(&c->errs, cfg, &r->payload,
                    "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
@@ -1555,7 +1604,7 @@ static void free_section(const section_t *sec, void *base)
         size_t n = k->count_off ? *(size_t *)field(base, k->count_off) : 0;
         switch (k->type) {
         case CT_STR:
-        case CT_ENUM: free(*(char **)f); break;
+        case CT_CHOICE: free(*(char **)f); break;
         case CT_SCALAR: free(((config_scalar_t *)f)->text); break;
         case CT_SECTION: free_section(k->sub, base); break;
         case CT_STRMAP: {
@@ -1604,8 +1653,8 @@ static void print_section(FILE *out, const section_t *sec, const char *path)
         if (snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", k->name) >= (int)sizeof(p))
             p[sizeof(p) - 1] = '\0';
         char type[160];
-        if (k->type == CT_ENUM)
-            join_choices(type, sizeof(type), k->choices, "|");
+        if (k->type == CT_ENUM || k->type == CT_CHOICE || k->type == CT_CONV)
+            join_choices(type, sizeof(type), k, "|");
         else if (k->type == CT_INT)
             snprintf(type, sizeof(type), "integer %lld..%lld", k->min, k->max);
         else

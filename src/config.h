@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "log.h"
+#include "normalize.h"
+
+/* Settings with a fixed set of values are decided at load: enums, never
+ * strings compared later. */
+typedef enum { CONFIG_MQTT_3_1_1, CONFIG_MQTT_5 } config_mqtt_version_t;
+typedef enum { CONFIG_FSYNC_INTERVAL, CONFIG_FSYNC_ALWAYS, CONFIG_FSYNC_NEVER } config_fsync_t;
+typedef enum { CONFIG_FULL_BLOCK, CONFIG_FULL_DROP_OLDEST } config_on_full_t;
+
 typedef struct {
     char *key;
     char *value;
@@ -25,8 +34,8 @@ typedef struct {
 typedef struct {
     char *name; /* must stay first: filled from the mapping key */
     char *from; /* JSON pointer; NULL: "/<name>" */
-    char *type; /* NULL (as is), number, integer, string, boolean */
-    char *convert;
+    norm_type_t type;                  /* NORM_TYPE_ANY: as is */
+    const norm_conversion_t *convert; /* NULL: none */
     double scale;
     double offset;
     config_scalar_t dflt;
@@ -52,14 +61,14 @@ typedef struct {
     char *kafka_profile;
     config_kv_t *kafka_headers;
     size_t kafka_headers_n;
-    char *payload; /* json, number, text, raw */
+    norm_payload_t payload;
     char *explode; /* JSON pointer to an array, or NULL */
     config_field_t *fields;
     size_t fields_n;
     config_kv_t *add;
     size_t add_n;
     char *ts_from; /* NULL: no timestamp rule */
-    char *ts_format;
+    norm_ts_format_t ts_format;
     char *ts_field;
 } config_route_t;
 
@@ -86,7 +95,7 @@ typedef struct config {
     /* mqtt: */
     char *mqtt_uri;
     char *mqtt_client_id;
-    char *mqtt_version; /* "3.1.1" or "5" */
+    config_mqtt_version_t mqtt_version;
     bool mqtt_clean_start;
     long long mqtt_keepalive_s;
     long long mqtt_session_expiry_s;
@@ -114,9 +123,9 @@ typedef struct config {
     char *spool_dir; /* NULL: no spool */
     long long spool_max_bytes;
     long long spool_segment_bytes;
-    char *spool_fsync; /* always, interval, never */
+    config_fsync_t spool_fsync;
     long long spool_fsync_interval_ms;
-    char *spool_on_full; /* block, drop_oldest */
+    config_on_full_t spool_on_full;
     /* metrics: */
     char *metrics_listen; /* NULL: no HTTP endpoint */
     char *metrics_username; /* with metrics_password: HTTP basic auth on every path */
@@ -137,7 +146,7 @@ typedef struct config {
     config_command_t *commands;
     size_t commands_n;
     /* top level */
-    char *log_level;
+    log_level_t log_level;
     char *path; /* the file config_load read */
     char *warnings; /* "file:line:col: warning: ..." lines, or NULL */
     config_posreg_t *pos;

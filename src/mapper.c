@@ -302,7 +302,7 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
 {
     char why[600];
     r->cfg = rc;
-    r->payload = norm_payload_kind(rc->payload);
+    r->payload = rc->payload;
     if (!compile_filter(r, rc->mqtt_filter, why, sizeof(why))) {
         diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
              rc->mqtt_filter, why);
@@ -349,20 +349,18 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
             ptr[sizeof(ptr) - 1] = '\0';
         f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
                               "fields.from", ptr);
-        f->type = norm_type(fc->type);
+        f->type = fc->type;
         f->required = fc->required;
         f->scale = fc->scale;
         f->offset = fc->offset;
         f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
         if (fc->convert) {
-            double s, o;
-            norm_conversion(fc->convert, &s, &o); /* the config table lists only known ones */
-            f->scale = s * fc->scale;              /* (v*s+o)*scale+offset */
-            f->offset = o * fc->scale + fc->offset;
+            f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
+            f->offset = fc->convert->offset * fc->scale + fc->offset;
         }
         if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
             diag(d, cfg, fc, "route '%s': field '%s': a unit conversion gives a number, not a %s",
-                 rc->name, fc->name, fc->type);
+                 rc->name, fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
         if (fc->dflt.text) {
             json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
             json_t *typed = NULL;
@@ -392,7 +390,7 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
     }
     if (rc->ts_from) {
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
-        r->ts_format = norm_ts_format(rc->ts_format);
+        r->ts_format = rc->ts_format;
     }
 }
 

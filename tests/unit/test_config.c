@@ -43,7 +43,7 @@ START_TEST(test_good_config_and_defaults)
     char *errors = NULL;
     ck_assert_int_eq(config_load_string("c.yaml", good, &cfg, &errors), MKB_OK);
     ck_assert_str_eq(cfg->mqtt_uri, "tcp://127.0.0.1:1883");
-    ck_assert_str_eq(cfg->mqtt_version, "3.1.1");
+    ck_assert_int_eq(cfg->mqtt_version, CONFIG_MQTT_3_1_1);
     ck_assert_str_eq(cfg->mqtt_client_id, "mqtt-kafka-bridge"); /* default */
     ck_assert(!cfg->mqtt_clean_start);
     ck_assert_int_eq(cfg->mqtt_keepalive_s, 30);
@@ -55,7 +55,7 @@ START_TEST(test_good_config_and_defaults)
     ck_assert_int_eq(cfg->routes[0].mqtt_qos, 2);
     ck_assert_int_eq(cfg->routes[1].mqtt_qos, 1); /* default */
     ck_assert_str_eq(cfg->routes[1].kafka_topic, "raw");
-    ck_assert_str_eq(cfg->log_level, "info");
+    ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
     config_destroy(cfg);
     config_destroy(NULL);
 }
@@ -141,8 +141,8 @@ START_TEST(test_spool_keys)
                                         &cfg, &errors),
                      MKB_OK);
     ck_assert_str_eq(cfg->spool_dir, "/etc/mkb/sp");
-    ck_assert_str_eq(cfg->spool_fsync, "interval");
-    ck_assert_str_eq(cfg->spool_on_full, "block");
+    ck_assert_int_eq(cfg->spool_fsync, CONFIG_FSYNC_INTERVAL);
+    ck_assert_int_eq(cfg->spool_on_full, CONFIG_FULL_BLOCK);
     ck_assert_int_eq(cfg->spool_max_bytes, 1073741824LL);
     ck_assert_int_eq(cfg->spool_segment_bytes, 16777216LL);
     config_destroy(cfg);
