@@ -80,10 +80,13 @@ $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o \
-    $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o
-ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o jarena.o \
-               normalize.o buf.o config.o diag.o ytree.o err.o)
+# The configuration: loader, key table, cross-field checks, and below them
+# diagnostics, YAML and the normalizer's list of conversions.
+CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
+               ytree.o normalize.o jparse.o err.o)
+$(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jarena.o) \
+               $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o

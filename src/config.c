@@ -1,5 +1,10 @@
+/* The loader: YAML tree -> config_t through the key table (config_keys.c),
+ * with every value's position recorded; then the checks across fields
+ * (config_check.c). */
 #include "config.h"
 
+#include "config_check.h"
+#include "config_keys.h"
 #include "diag.h"
 #include "err.h"
 #include "normalize.h"
@@ -14,693 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-
-/* ---- the key table ---------------------------------------------------- */
-
-typedef enum {
-    CT_STR,
-    CT_INT,
-    CT_DOUBLE,
-    CT_BOOL,
-    CT_ENUM,    /* an int (an enum) from `choices` */
-    CT_CHOICE,  /* a string, one of `choices` (passed on to librdkafka as it is) */
-    CT_CONV,    /* const norm_conversion_t *: one of norm_conversions */
-    CT_SCALAR,  /* config_scalar_t: text + quoted */
-    CT_SECTION, /* nested keys of the same struct */
-    CT_STRMAP,  /* config_kv_t array */
-    CT_LIST,    /* list of sections; appends (mapping files add routes) */
-    CT_NAMED,   /* mapping name -> section; item's first member is the name */
-    CT_STRLIST, /* list of strings (a single string is a list of one) */
-} ctype_t;
-
-typedef struct section section_t;
-
-typedef struct {
-    const char *name;
-    int value;
-} choice_t;
-
-typedef struct {
-    const char *name;
-    ctype_t type;
-    size_t off;       /* offset of the field from the section's base */
-    size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_STRLIST: the size_t count */
-    long long min, max;
-    const char *def; /* default as YAML text; NULL: none */
-    bool required;
-    const choice_t *choices; /* CT_ENUM, CT_CHOICE: ends with a NULL name */
-    const section_t *sub;       /* CT_SECTION, CT_LIST and CT_NAMED items */
-    const char *desc;
-} ckey_t;
-
-struct section {
-    const ckey_t *keys;
-    size_t nkeys;
-    size_t item_size; /* for list items */
-};
-
-#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
-#define C_OFF(f) offsetof(config_t, f)
-#define R_OFF(f) offsetof(config_route_t, f)
-#define F_OFF(f) offsetof(config_field_t, f)
-#define M_OFF(f) offsetof(config_command_t, f)
-#define P_OFF(f) offsetof(config_profile_t, f)
-
-static const choice_t mqtt_versions[] = {
-    {"3.1.1", CONFIG_MQTT_3_1_1}, {"5", CONFIG_MQTT_5}, {NULL, 0}};
-static const choice_t log_levels[] = {{"error", LOG_LVL_ERROR},
-                                      {"warn", LOG_LVL_WARN},
-                                      {"info", LOG_LVL_INFO},
-                                      {"debug", LOG_LVL_DEBUG},
-                                      {NULL, 0}};
-static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
-                                         {"number", NORM_PAYLOAD_NUMBER},
-                                         {"text", NORM_PAYLOAD_TEXT},
-                                         {"raw", NORM_PAYLOAD_RAW},
-                                         {NULL, 0}};
-static const choice_t field_types[] = {{"number", NORM_TYPE_NUMBER},
-                                       {"integer", NORM_TYPE_INTEGER},
-                                       {"string", NORM_TYPE_STRING},
-                                       {"boolean", NORM_TYPE_BOOLEAN},
-                                       {NULL, 0}};
-static const choice_t ts_formats[] = {{"auto", NORM_TS_AUTO},
-                                      {"epoch_s", NORM_TS_EPOCH_S},
-                                      {"epoch_ms", NORM_TS_EPOCH_MS},
-                                      {"iso8601", NORM_TS_ISO8601},
-                                      {NULL, 0}};
-
-static const ckey_t tls_keys[] = {
-    {.name = "ca_file",
-     .type = CT_STR,
-     .off = C_OFF(tls_ca_file),
-     .desc =
-         "CA certificate(s) (PEM) the broker's certificate must chain to; default: the system's."},
-    {.name = "cert_file",
-     .type = CT_STR,
-     .off = C_OFF(tls_cert_file),
-     .desc = "Client certificate (PEM), for brokers that require one."},
-    {.name = "key_file",
-     .type = CT_STR,
-     .off = C_OFF(tls_key_file),
-     .desc = "Client private key (PEM)."},
-    {.name = "key_password",
-     .type = CT_STR,
-     .off = C_OFF(tls_key_password),
-     .desc = "Password of an encrypted key_file."},
-    {.name = "verify_hostname",
-     .type = CT_BOOL,
-     .off = C_OFF(tls_verify_hostname),
-     .def = "true",
-     .desc = "Check that the certificate names the host of the URI."},
-};
-static const section_t tls_section = {tls_keys, NKEYS(tls_keys), 0};
-
-static const ckey_t mqtt_keys[] = {
-    {.name = "uri",
-     .type = CT_STR,
-     .off = C_OFF(mqtt_uri),
-     .required = true,
-     .desc = "Broker address: tcp://host:port."},
-    {.name = "client_id",
-     .type = CT_STR,
-     .off = C_OFF(mqtt_client_id),
-     .def = "mqtt-kafka-bridge",
-     .desc = "Stable MQTT client id; the broker keeps the persistent session under it."},
-    {.name = "version",
-     .type = CT_ENUM,
-     .off = C_OFF(mqtt_version),
-     .def = "5",
-     .choices = mqtt_versions,
-     .desc = "MQTT protocol version: 3.1.1 or 5."},
-    {.name = "clean_start",
-     .type = CT_BOOL,
-     .off = C_OFF(mqtt_clean_start),
-     .def = "false",
-     .desc = "Start a new session on connect. false keeps the broker's persistent session, so QoS "
-             "1/2 messages queued while the bridge was away are delivered."},
-    {.name = "keepalive_s",
-     .type = CT_INT,
-     .off = C_OFF(mqtt_keepalive_s),
-     .min = 5,
-     .max = 3600,
-     .def = "30",
-     .desc = "MQTT keepalive interval in seconds."},
-    {.name = "session_expiry_s",
-     .type = CT_INT,
-     .off = C_OFF(mqtt_session_expiry_s),
-     .min = 0,
-     .max = 4294967295LL,
-     .def = "4294967295",
-     .desc = "MQTT 5 only: how long the broker keeps the session after a disconnect (4294967295 = "
-             "never expires)."},
-    {.name = "username", .type = CT_STR, .off = C_OFF(mqtt_username), .desc = "MQTT user name."},
-    {.name = "password",
-     .type = CT_STR,
-     .off = C_OFF(mqtt_password),
-     .desc = "MQTT password; prefer password_file or ${ENV}."},
-    {.name = "password_file",
-     .type = CT_STR,
-     .off = C_OFF(mqtt_password_file),
-     .desc = "File holding the MQTT password (one trailing newline is removed)."},
-    {.name = "shared_group",
-     .type = CT_STR,
-     .off = C_OFF(mqtt_shared_group),
-     .desc = "Subscribe as $share/<group>/<filter>: bridges with the same group split the messages "
-             "(scale-out)."},
-    {.name = "tls",
-     .type = CT_SECTION,
-     .sub = &tls_section,
-     .desc =
-         "TLS for ssl:// URIs (the server is always verified against ca_file or the system CAs)."},
-};
-static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
-
-static const choice_t compressions[] = {
-    {"none", 0}, {"gzip", 0}, {"snappy", 0}, {"lz4", 0}, {"zstd", 0}, {NULL, 0}};
-static const choice_t ackses[] = {{"all", 0}, {"1", 0}, {"0", 0}, {NULL, 0}};
-static const ckey_t profile_keys[] = {
-    {.name = "linger_ms",
-     .type = CT_INT,
-     .off = P_OFF(linger_ms),
-     .min = 0,
-     .max = 900000,
-     .def = "5",
-     .desc = "How long to wait to fill a batch (librdkafka linger.ms)."},
-    {.name = "batch_bytes",
-     .type = CT_INT,
-     .off = P_OFF(batch_bytes),
-     .min = 1,
-     .max = 2147483647,
-     .def = "1000000",
-     .desc = "Largest batch (librdkafka batch.size)."},
-    {.name = "compression",
-     .type = CT_CHOICE,
-     .off = P_OFF(compression),
-     .def = "lz4",
-     .choices = compressions,
-     .desc = "Batch compression (librdkafka compression.type)."},
-    {.name = "acks",
-     .type = CT_CHOICE,
-     .off = P_OFF(acks),
-     .def = "all",
-     .choices = ackses,
-     .desc =
-         "Acknowledgements required; anything but all turns idempotence off and can lose records."},
-    {.name = "properties",
-     .type = CT_STRMAP,
-     .off = P_OFF(properties),
-     .count_off = P_OFF(properties_n),
-     .desc = "More librdkafka properties for this profile (over kafka.properties)."},
-};
-static const section_t profile_section = {profile_keys, NKEYS(profile_keys),
-                                          sizeof(config_profile_t)};
-
-static const ckey_t kafka_keys[] = {
-    {.name = "bootstrap",
-     .type = CT_STR,
-     .off = C_OFF(kafka_bootstrap),
-     .required = true,
-     .desc = "Kafka bootstrap servers, host:port[,host:port...]."},
-    {.name = "properties",
-     .type = CT_STRMAP,
-     .off = C_OFF(kafka_properties),
-     .count_off = C_OFF(kafka_properties_n),
-     .desc = "librdkafka producer properties, passed as is (a bad one fails start-up with "
-             "librdkafka's message). A name ending in _file is read from that file and passed "
-             "without the suffix (sasl.password_file: /run/secrets/kafka)."},
-    {.name = "flush_timeout_ms",
-     .type = CT_INT,
-     .off = C_OFF(kafka_flush_timeout_ms),
-     .min = 0,
-     .max = 3600000,
-     .def = "30000",
-     .desc = "At shutdown, how long to wait for outstanding deliveries."},
-    {.name = "queue_wait_ms",
-     .type = CT_INT,
-     .off = C_OFF(kafka_queue_wait_ms),
-     .min = 0,
-     .max = 600000,
-     .def = "10000",
-     .desc = "When the producer queue is full, how long the MQTT callback waits for room before "
-             "logging a warning and waiting again (the message is never dropped)."},
-    {.name = "stall_timeout_ms",
-     .type = CT_INT,
-     .off = C_OFF(kafka_stall_timeout_ms),
-     .min = 0,
-     .max = 3600000,
-     .def = "15000",
-     .desc = "Not ready (/readyz 503, systemd STATUS=, mkb_ready 0) when records wait for Kafka "
-             "and none was delivered for this long: a hung or unreachable broker. 0: never."},
-    {.name = "dead_letter_topic",
-     .type = CT_STR,
-     .off = C_OFF(kafka_dead_letter_topic),
-     .def = "mqtt-kafka-bridge.deadletter",
-     .desc = "Topic for payloads that fail their route: original bytes, reason in headers."},
-    {.name = "unmatched_topic",
-     .type = CT_STR,
-     .off = C_OFF(kafka_unmatched_topic),
-     .desc =
-         "Topic for messages no route matches (raw, unchanged). Unset: counted and logged only."},
-    {.name = "profiles",
-     .type = CT_NAMED,
-     .off = C_OFF(kafka_profiles),
-     .count_off = C_OFF(kafka_profiles_n),
-     .sub = &profile_section,
-     .desc = "Producer profiles: name: {linger_ms, batch_bytes, compression, acks, properties}. "
-             "Built in: hot (linger 5 ms, lz4) and cold (linger 500 ms, zstd, 1 MiB batches); one "
-             "producer per profile in use."},
-};
-static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
-
-static const choice_t fsync_modes[] = {{"interval", CONFIG_FSYNC_INTERVAL},
-                                       {"always", CONFIG_FSYNC_ALWAYS},
-                                       {"never", CONFIG_FSYNC_NEVER},
-                                       {NULL, 0}};
-static const choice_t full_policies[] = {
-    {"block", CONFIG_FULL_BLOCK}, {"drop_oldest", CONFIG_FULL_DROP_OLDEST}, {NULL, 0}};
-static const ckey_t spool_keys[] = {
-    {.name = "dir",
-     .type = CT_STR,
-     .off = C_OFF(spool_dir),
-     .desc = "Directory of the on-disk journal (relative to this file's directory). Unset: no "
-             "spool; the producer queue is the only buffer and a crash loses what it held."},
-    {.name = "max_bytes",
-     .type = CT_INT,
-     .off = C_OFF(spool_max_bytes),
-     .min = 2097152,
-     .max = 1099511627776LL,
-     .def = "1073741824",
-     .desc = "Size on disk at which on_full applies (at least two segments)."},
-    {.name = "segment_bytes",
-     .type = CT_INT,
-     .off = C_OFF(spool_segment_bytes),
-     .min = 1048576,
-     .max = 1073741824,
-     .def = "16777216",
-     .desc = "A segment file is closed past this size (or when the disk is full); whole segments "
-             "are deleted once delivered. Lowered at start, with a warning, to a quarter of what "
-             "the spool's file system has room for."},
-    {.name = "fsync",
-     .type = CT_ENUM,
-     .off = C_OFF(spool_fsync),
-     .def = "interval",
-     .choices = fsync_modes,
-     .desc = "When the journal is flushed to the disk: always (before each PUBACK), interval "
-             "(every fsync_interval_ms) or never (the kernel decides). A process crash loses "
-             "nothing with any of them; see docs/ARCHITECTURE.md for a power cut."},
-    {.name = "fsync_interval_ms",
-     .type = CT_INT,
-     .off = C_OFF(spool_fsync_interval_ms),
-     .min = 1,
-     .max = 3600000,
-     .def = "1000",
-     .desc = "fsync: interval: the longest time between two flushes."},
-    {.name = "on_full",
-     .type = CT_ENUM,
-     .off = C_OFF(spool_on_full),
-     .def = "block",
-     .choices = full_policies,
-     .desc =
-         "At max_bytes: block stops taking MQTT messages (the broker's persistent session keeps "
-         "them); drop_oldest deletes the oldest segment and counts its undelivered records."},
-};
-static const section_t spool_section = {spool_keys, NKEYS(spool_keys), 0};
-
-static const ckey_t metrics_tls_keys[] = {
-    {.name = "cert_file",
-     .type = CT_STR,
-     .off = C_OFF(metrics_tls_cert_file),
-     .desc = "Server certificate chain (PEM): the endpoint speaks HTTPS only."},
-    {.name = "key_file",
-     .type = CT_STR,
-     .off = C_OFF(metrics_tls_key_file),
-     .desc = "Private key (PEM, unencrypted) of cert_file."},
-};
-static const section_t metrics_tls_section = {metrics_tls_keys, NKEYS(metrics_tls_keys), 0};
-
-static const ckey_t metrics_keys[] = {
-    {.name = "listen",
-     .type = CT_STR,
-     .off = C_OFF(metrics_listen),
-     .desc = "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT, or PORT alone "
-             "for 127.0.0.1:PORT. Unset: no endpoint."},
-    {.name = "username",
-     .type = CT_STR,
-     .off = C_OFF(metrics_username),
-     .desc = "With a password: HTTP basic authentication on every path (401 otherwise)."},
-    {.name = "password",
-     .type = CT_STR,
-     .off = C_OFF(metrics_password),
-     .desc = "Basic authentication password; prefer password_file or ${ENV}."},
-    {.name = "password_file",
-     .type = CT_STR,
-     .off = C_OFF(metrics_password_file),
-     .desc = "File holding the basic authentication password (one trailing newline is removed)."},
-    {.name = "tls",
-     .type = CT_SECTION,
-     .sub = &metrics_tls_section,
-     .desc = "HTTPS for the endpoint (libmicrohttpd with GnuTLS)."},
-};
-static const section_t metrics_section = {metrics_keys, NKEYS(metrics_keys), 0};
-
-static const ckey_t limit_keys[] = {
-    {.name = "max_payload_bytes",
-     .type = CT_INT,
-     .off = C_OFF(limit_payload_bytes),
-     .min = 1,
-     .max = 268435455,
-     .def = "1048576",
-     .desc = "Larger payloads become dead letters."},
-    {.name = "max_json_depth",
-     .type = CT_INT,
-     .off = C_OFF(limit_json_depth),
-     .min = 1,
-     .max = 1000,
-     .def = "32",
-     .desc = "JSON nested deeper than this becomes a dead letter."},
-    {.name = "max_records_per_message",
-     .type = CT_INT,
-     .off = C_OFF(limit_records),
-     .min = 1,
-     .max = 1000000,
-     .def = "1000",
-     .desc = "An exploded array with more elements becomes a dead letter."},
-    {.name = "max_future_ms",
-     .type = CT_INT,
-     .off = C_OFF(limit_future_ms),
-     .min = 0,
-     .max = 31536000000LL,
-     .def = "3600000",
-     .desc = "A reading's time further ahead of the receive time than this is kept in the value "
-             "but not used as the Kafka timestamp (the broker would refuse it: Kafka's "
-             "log.message.timestamp.after.max.ms, one hour by default)."},
-};
-static const section_t limit_section = {limit_keys, NKEYS(limit_keys), 0};
-
-static const ckey_t route_mqtt_keys[] = {
-    {.name = "filter",
-     .type = CT_STR,
-     .off = R_OFF(mqtt_filter),
-     .required = true,
-     .desc = "MQTT topic filter: + and # wildcards, {name} captures one level, {name#} the rest."},
-    {.name = "qos",
-     .type = CT_INT,
-     .off = R_OFF(mqtt_qos),
-     .min = 0,
-     .max = 2,
-     .def = "1",
-     .desc = "Subscription QoS: 0, 1 or 2."},
-};
-static const section_t route_mqtt_section = {route_mqtt_keys, NKEYS(route_mqtt_keys), 0};
-
-static const ckey_t route_kafka_keys[] = {
-    {.name = "topic",
-     .type = CT_STR,
-     .off = R_OFF(kafka_topic),
-     .required = true,
-     .desc = "Kafka topic (a template)."},
-    {.name = "key",
-     .type = CT_STR,
-     .off = R_OFF(kafka_key),
-     .def = "{mqtt.topic}",
-     .desc = "Record key (a template); empty for none."},
-    {.name = "profile",
-     .type = CT_STR,
-     .off = R_OFF(kafka_profile),
-     .def = "hot",
-     .desc = "Producer profile: hot, cold, or one of kafka.profiles."},
-    {.name = "headers",
-     .type = CT_STRMAP,
-     .off = R_OFF(kafka_headers),
-     .count_off = R_OFF(kafka_headers_n),
-     .desc = "Record headers: name: template."},
-};
-static const section_t route_kafka_section = {route_kafka_keys, NKEYS(route_kafka_keys), 0};
-
-static const ckey_t field_keys[] = {
-    {.name = "from",
-     .type = CT_STR,
-     .off = F_OFF(from),
-     .desc = "JSON pointer to the input value (default: /<field name>)."},
-    {.name = "type",
-     .type = CT_ENUM,
-     .off = F_OFF(type),
-     .choices = field_types,
-     .desc = "Coerce to number, integer, string or boolean."},
-    {.name = "convert",
-     .type = CT_CONV,
-     .off = F_OFF(convert),
-     .desc = "Named unit conversion (applied before scale/offset)."},
-    {.name = "scale",
-     .type = CT_DOUBLE,
-     .off = F_OFF(scale),
-     .def = "1",
-     .desc = "Linear conversion: value * scale + offset."},
-    {.name = "offset",
-     .type = CT_DOUBLE,
-     .off = F_OFF(offset),
-     .def = "0",
-     .desc = "Linear conversion: value * scale + offset."},
-    {.name = "default",
-     .type = CT_SCALAR,
-     .off = F_OFF(dflt),
-     .desc = "Value used when the input lacks the field."},
-    {.name = "required",
-     .type = CT_BOOL,
-     .off = F_OFF(required),
-     .def = "false",
-     .desc = "A message without the field becomes a dead letter."},
-};
-static const section_t field_section = {field_keys, NKEYS(field_keys), sizeof(config_field_t)};
-
-static const ckey_t route_ts_keys[] = {
-    {.name = "from",
-     .type = CT_STR,
-     .off = R_OFF(ts_from),
-     .required = true,
-     .desc = "JSON pointer to the reading's time."},
-    {.name = "format",
-     .type = CT_ENUM,
-     .off = R_OFF(ts_format),
-     .def = "auto",
-     .choices = ts_formats,
-     .desc = "epoch_s, epoch_ms, iso8601, or auto (numbers above 1e11 are ms)."},
-    {.name = "field",
-     .type = CT_STR,
-     .off = R_OFF(ts_field),
-     .def = "ts",
-     .desc = "Output field for the canonical time (ISO 8601 UTC, milliseconds)."},
-};
-static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
-
-static const ckey_t route_keys[] = {
-    {.name = "name",
-     .type = CT_STR,
-     .off = R_OFF(name),
-     .required = true,
-     .desc = "Unique name of the route (logs, dead letters)."},
-    {.name = "mqtt",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &route_mqtt_section,
-     .desc = "Where the messages come from."},
-    {.name = "kafka",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &route_kafka_section,
-     .desc = "Where the records go."},
-    {.name = "payload",
-     .type = CT_ENUM,
-     .off = R_OFF(payload),
-     .def = "json",
-     .choices = payload_kinds,
-     .desc = "json, number (a bare 21.5), text, or raw (bytes forwarded untouched)."},
-    {.name = "explode",
-     .type = CT_STR,
-     .off = R_OFF(explode),
-     .desc = "JSON pointer to an array: one record per element (\"\" for a top-level array)."},
-    {.name = "fields",
-     .type = CT_NAMED,
-     .off = R_OFF(fields),
-     .count_off = R_OFF(fields_n),
-     .sub = &field_section,
-     .desc = "Output fields: name: {from, type, convert, scale, offset, default, required}. "
-             "Without fields the input object is passed on whole."},
-    {.name = "add",
-     .type = CT_STRMAP,
-     .off = R_OFF(add),
-     .count_off = R_OFF(add_n),
-     .desc = "Constant or template fields added to every record."},
-    {.name = "timestamp",
-     .type = CT_SECTION,
-     .sub = &route_ts_section,
-     .desc = "Where the reading's own time is; it becomes the record timestamp."},
-};
-static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
-
-static const ckey_t cmd_kafka_keys[] = {
-    {.name = "topic",
-     .type = CT_STR,
-     .off = M_OFF(kafka_topic),
-     .required = true,
-     .desc = "Kafka topic the commands come from."},
-    {.name = "group",
-     .type = CT_STR,
-     .off = M_OFF(kafka_group),
-     .def = "mqtt-kafka-bridge-commands",
-     .desc = "Consumer group (offsets are committed only after the MQTT PUBACK)."},
-    {.name = "result_topic",
-     .type = CT_STR,
-     .off = M_OFF(kafka_result_topic),
-     .desc = "Topic for each command's outcome (sent, expired, invalid) as JSON. Unset: invalid "
-             "commands go to kafka.dead_letter_topic, expired ones are counted and logged."},
-};
-static const section_t cmd_kafka_section = {cmd_kafka_keys, NKEYS(cmd_kafka_keys), 0};
-static const ckey_t cmd_mqtt_keys[] = {
-    {.name = "topic",
-     .type = CT_STR,
-     .off = M_OFF(mqtt_topic),
-     .required = true,
-     .desc = "MQTT topic, a template: {key}, {header.NAME}, {value.a.b} (a field of the JSON "
-             "value), {topic}, {partition}, {offset}."},
-    {.name = "qos",
-     .type = CT_INT,
-     .off = M_OFF(mqtt_qos),
-     .min = 0,
-     .max = 2,
-     .def = "1",
-     .desc = "Publish QoS."},
-    {.name = "retain",
-     .type = CT_BOOL,
-     .off = M_OFF(mqtt_retain),
-     .def = "false",
-     .desc = "Publish with the retain flag."},
-    {.name = "fields",
-     .type = CT_STRLIST,
-     .off = M_OFF(mqtt_fields),
-     .count_off = M_OFF(mqtt_fields_n),
-     .desc = "Build the payload as a JSON object of these fields of the record's value (a.b for "
-             "nested ones); unset: the value is passed through unchanged."},
-    {.name = "message_expiry_s",
-     .type = CT_INT,
-     .off = M_OFF(mqtt_expiry_s),
-     .min = 0,
-     .max = 4294967295LL,
-     .def = "0",
-     .desc = "MQTT 5 message expiry interval (0: none)."},
-    {.name = "content_type",
-     .type = CT_STR,
-     .off = M_OFF(mqtt_content_type),
-     .desc = "MQTT 5 content type."},
-    {.name = "user_properties",
-     .type = CT_STRMAP,
-     .off = M_OFF(mqtt_props),
-     .count_off = M_OFF(mqtt_props_n),
-     .desc = "MQTT 5 user properties: name: template."},
-};
-static const section_t cmd_mqtt_section = {cmd_mqtt_keys, NKEYS(cmd_mqtt_keys), 0};
-static const ckey_t command_keys[] = {
-    {.name = "name",
-     .type = CT_STR,
-     .off = M_OFF(name),
-     .required = true,
-     .desc = "Unique name of the rule."},
-    {.name = "kafka",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &cmd_kafka_section,
-     .desc = "Where commands come from."},
-    {.name = "mqtt",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &cmd_mqtt_section,
-     .desc = "Where commands go."},
-    {.name = "max_age_s",
-     .type = CT_INT,
-     .off = M_OFF(max_age_s),
-     .min = 0,
-     .max = 31536000,
-     .def = "0",
-     .desc = "Older commands are not sent (0: no limit)."},
-};
-static const section_t command_section = {command_keys, NKEYS(command_keys),
-                                          sizeof(config_command_t)};
-
-#define ROUTES_DESC                                                                                \
-    "Rules from an MQTT topic filter to Kafka records. Every route whose filter matches a "        \
-    "message produces its records (fan-out, in file order)."
-#define COMMANDS_DESC                                                                              \
-    "Rules from a Kafka command topic to MQTT (actuator commands), at least once, in order "       \
-    "per partition."
-
-static const ckey_t top_keys[] = {
-    {.name = "mqtt",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &mqtt_section,
-     .desc = "MQTT broker connection."},
-    {.name = "kafka",
-     .type = CT_SECTION,
-     .required = true,
-     .sub = &kafka_section,
-     .desc = "Kafka producer."},
-    {.name = "spool",
-     .type = CT_SECTION,
-     .sub = &spool_section,
-     .desc =
-         "On-disk journal between MQTT and Kafka (crash-safe custody; see docs/ARCHITECTURE.md)."},
-    {.name = "metrics",
-     .type = CT_SECTION,
-     .sub = &metrics_section,
-     .desc = "Prometheus metrics and health endpoints (docs/OPERATIONS.md)."},
-    {.name = "limits",
-     .type = CT_SECTION,
-     .sub = &limit_section,
-     .desc = "Limits against hostile input; each breach is a dead letter with its reason."},
-    {.name = "mappings",
-     .type = CT_STRLIST,
-     .off = C_OFF(mappings),
-     .count_off = C_OFF(mappings_n),
-     .desc =
-         "Mapping files (globs, relative to this file's directory) holding routes: and commands:."},
-    {.name = "routes",
-     .type = CT_LIST,
-     .off = C_OFF(routes),
-     .count_off = C_OFF(routes_n),
-     .sub = &route_section,
-     .desc = ROUTES_DESC},
-    {.name = "commands",
-     .type = CT_LIST,
-     .off = C_OFF(commands),
-     .count_off = C_OFF(commands_n),
-     .sub = &command_section,
-     .desc = COMMANDS_DESC},
-    {.name = "log_level",
-     .type = CT_ENUM,
-     .off = C_OFF(log_level),
-     .def = "info",
-     .choices = log_levels,
-     .desc = "Most verbose log level printed: error, warn, info or debug (-l overrides)."},
-};
-static const section_t top_section = {top_keys, NKEYS(top_keys), sizeof(config_t)};
-
-/* A mapping file holds routes and commands only; they append to the config's. */
-static const ckey_t mapping_keys[] = {
-    {.name = "routes",
-     .type = CT_LIST,
-     .off = C_OFF(routes),
-     .count_off = C_OFF(routes_n),
-     .sub = &route_section,
-     .desc = ROUTES_DESC},
-    {.name = "commands",
-     .type = CT_LIST,
-     .off = C_OFF(commands),
-     .count_off = C_OFF(commands_n),
-     .sub = &command_section,
-     .desc = COMMANDS_DESC},
-};
-static const section_t mapping_section = {mapping_keys, NKEYS(mapping_keys), 0};
 
 /* ---- positions ----------------------------------------------------------- */
 
@@ -761,14 +79,13 @@ config_pos_t config_pos(const config_t *cfg, const void *field)
     return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0};
 }
 
-/* The entry for FIELD, or NULL when it was not written in a file. */
-static const posent_t *pos_find(const config_t *cfg, const void *field)
+bool config_pos_literal(const config_t *cfg, const void *field)
 {
     const config_posreg_t *r = cfg->pos;
     for (size_t i = r ? r->n : 0; i-- > 0;)
         if (r->ents[i].addr == field)
-            return &r->ents[i];
-    return NULL;
+            return r->ents[i].literal;
+    return false;
 }
 
 static void posreg_free(config_posreg_t *r)
@@ -794,9 +111,7 @@ __attribute__((format(printf, 3, 4))) static void err_add(diag_t *e, const ynode
     va_end(ap);
 }
 
-__attribute__((format(printf, 4, 5))) static void err_at(diag_t *e, const config_t *cfg,
-                                                          const void *field, const char *fmt,
-                                                          ...)
+void config_diag(diag_t *e, const config_t *cfg, const void *field, const char *fmt, ...)
 {
     config_pos_t p = config_pos(cfg, field);
     va_list ap;
@@ -853,50 +168,6 @@ const char *config_nearest(const char *word, const char *const *names, size_t n)
 
 static void *field(void *base, size_t off) { return (char *)base + off; }
 
-static const char *type_name(ctype_t t)
-{
-    switch (t) {
-    case CT_STR: return "string";
-    case CT_INT: return "integer";
-    case CT_DOUBLE: return "number";
-    case CT_BOOL: return "boolean";
-    case CT_ENUM:
-    case CT_CHOICE:
-    case CT_CONV: return "one of";
-    case CT_SCALAR: return "scalar";
-    case CT_SECTION: return "mapping";
-    case CT_STRMAP: return "mapping of strings";
-    case CT_LIST: return "list";
-    case CT_NAMED: return "mapping of name: {...}";
-    case CT_STRLIST: return "list of strings";
-    }
-    return "?";
-}
-
-/* The names K accepts (CT_ENUM, CT_CHOICE, CT_CONV) into NAMES; their count. */
-static size_t choice_names(const ckey_t *k, const char **names, size_t max)
-{
-    size_t n = 0;
-    if (k->type == CT_CONV)
-        for (; n < max && norm_conversions[n].name; n++)
-            names[n] = norm_conversions[n].name;
-    else
-        for (; n < max && k->choices[n].name; n++)
-            names[n] = k->choices[n].name;
-    return n;
-}
-
-static void join_choices(char *out, size_t size, const ckey_t *k, const char *sep)
-{
-    const char *names[64];
-    size_t n = choice_names(k, names, 64);
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        strncat(out, i ? sep : "", size - strlen(out) - 1);
-        strncat(out, names[i], size - strlen(out) - 1);
-    }
-}
-
 /* ---- applying the tree to the struct ------------------------------------ */
 
 typedef struct {
@@ -919,6 +190,37 @@ static bool scalar_or_err(ctx_t *c, const ynode_t *v, const char *path)
     return false;
 }
 
+/* TEXT, one of K's choices, into DST: the enum's value, the conversion or
+ * (CT_CHOICE) the text itself. */
+static int set_choice(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *text, void *dst,
+                      const char *path)
+{
+    const char *names[64];
+    size_t n = config_key_choices(k, names, 64), i = 0;
+    while (i < n && strcmp(text, names[i]) != 0)
+        i++;
+    if (i == n) {
+        char list[512];
+        config_key_join_choices(list, sizeof(list), k, ", ");
+        const char *near = config_nearest(text, names, n);
+        err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path, text, list,
+                near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return MKB_ERR_CONFIG;
+    }
+    if (k->type == CT_ENUM) {
+        *(int *)dst = k->choices[i].value; /* every CT_ENUM field is an int-sized enum */
+        return MKB_OK;
+    }
+    if (k->type == CT_CONV) {
+        *(const norm_conversion_t **)dst = &norm_conversions[i];
+        return MKB_OK;
+    }
+    char **s = dst;
+    free(*s);
+    *s = strdup(text);
+    return *s ? MKB_OK : MKB_ERR_NOMEM;
+}
+
 static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *text, void *base,
                       const char *path)
 {
@@ -934,32 +236,7 @@ static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *t
     }
     case CT_ENUM:
     case CT_CHOICE:
-    case CT_CONV: {
-        const char *names[64];
-        size_t n = choice_names(k, names, 64), i = 0;
-        while (i < n && strcmp(text, names[i]) != 0)
-            i++;
-        if (i == n) {
-            char list[512];
-            join_choices(list, sizeof(list), k, ", ");
-            const char *near = config_nearest(text, names, n);
-            err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path, text,
-                    list, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-            return MKB_ERR_CONFIG;
-        }
-        if (k->type == CT_ENUM) {
-            *(int *)dst = k->choices[i].value; /* every CT_ENUM field is an int-sized enum */
-            return MKB_OK;
-        }
-        if (k->type == CT_CONV) {
-            *(const norm_conversion_t **)dst = &norm_conversions[i];
-            return MKB_OK;
-        }
-        char **s = dst;
-        free(*s);
-        *s = strdup(text);
-        return *s ? MKB_OK : MKB_ERR_NOMEM;
-    }
+    case CT_CONV: return set_choice(c, k, v, text, dst, path);
     case CT_SCALAR: {
         config_scalar_t *s = dst;
         free(s->text);
@@ -1122,6 +399,9 @@ static void apply_default(ctx_t *c, const ckey_t *k, void *base, const char *pat
         nomem(c);
 }
 
+static void report_unknown_keys(ctx_t *c, const section_t *sec, const ynode_t *node,
+                                const char *path);
+
 /* Applies map NODE (NULL: section absent) to BASE through SEC. */
 static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, void *base,
                           const char *path, const ynode_t *parent_at)
@@ -1152,7 +432,7 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             if (k->type == CT_SECTION) {
                 if (k->required)
                     err_add(&c->errs, node ? node : parent_at, "%s: required section missing", p);
-                else if (k->sub == &route_ts_section)
+                else if (k->off_when_absent)
                     continue; /* optional section: absent means off */
                 apply_section(c, k->sub, NULL, base, p, node ? node : parent_at);
             } else if (k->required) {
@@ -1180,7 +460,13 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             }
         }
     }
-    /* Unknown keys. */
+    report_unknown_keys(c, sec, node, path);
+}
+
+/* Reports the keys of map NODE that SEC does not know, with a did-you-mean. */
+static void report_unknown_keys(ctx_t *c, const section_t *sec, const ynode_t *node,
+                                const char *path)
+{
     for (size_t j = 0; node && j < ynode_len(node); j++) {
         const ynode_t *key = ynode_map_key(node, j);
         if (ynode_type(key) != YNODE_SCALAR) {
@@ -1194,7 +480,7 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             continue;
         const char *names[32];
         size_t nn = 0;
-        for (size_t i = 0; i < sec->nkeys && nn < NKEYS(names); i++)
+        for (size_t i = 0; i < sec->nkeys && nn < sizeof(names) / sizeof(names[0]); i++)
             names[nn++] = sec->keys[i].name;
         const char *near = config_nearest(ynode_scalar(key), names, nn);
         char valid[512] = "";
@@ -1209,202 +495,6 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             err_add(&c->errs, key, "unknown key '%s%s%s'; expected one of: %s", path,
                     path[0] ? "." : "", ynode_scalar(key), valid);
     }
-}
-
-/* ---- finalize: checks across fields ------------------------------------ */
-
-/* Reads a secret file into *out (one trailing newline removed). */
-static int read_secret(const char *path, char **out, char *why, size_t why_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
-        return MKB_ERR_IO;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    bool more = fgetc(f) != EOF;
-    (void)fclose(f); /* read only */
-    if (more) {
-        snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
-        return MKB_ERR_CONFIG;
-    }
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    *out = strdup(buf);
-    return *out ? MKB_OK : MKB_ERR_NOMEM;
-}
-
-/* ---- secrets ------------------------------------------------------------ */
-
-bool config_is_secret_property(const char *key)
-{
-    return strstr(key, "password") || strstr(key, "secret") || strcmp(key, "ssl.key.pem") == 0 ||
-           strcmp(key, "sasl.jaas.config") == 0 || strcmp(key, "sasl.oauthbearer.config") == 0;
-}
-
-/* librdkafka properties whose value names a file holding a secret. */
-static bool secret_path_property(const char *key)
-{
-    return strcmp(key, "ssl.key.location") == 0 || strcmp(key, "ssl.keystore.location") == 0 ||
-           strcmp(key, "sasl.kerberos.keytab") == 0;
-}
-
-/* Warns (at FIELD's position) when PATH, a file holding a secret, can be
- * read by every user. Group-readable is left alone: a service group is the
- * usual way to share a secret with the daemon. */
-static void warn_readable(ctx_t *c, const config_t *cfg, const void *field, const char *what,
-                          const char *path)
-{
-    struct stat st;
-    if (!path || stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
-        return;
-    err_at(&c->warns, cfg, field,
-           "%s: %s holds a secret and every user can read it (mode %04o); "
-           "chmod o-r %s",
-           what, path, (unsigned)(st.st_mode & 07777), path);
-}
-
-/* A secret written literally (not one ${VAR}) in a file every user can
- * read: the warning names the value's position, never the value. */
-static void warn_literal(ctx_t *c, const config_t *cfg, const void *field, const char *what)
-{
-    const posent_t *p = pos_find(cfg, field);
-    if (p && p->literal)
-        warn_readable(c, cfg, field, what, p->file);
-}
-
-/* kafka.properties or a profile's properties: NAME_file is read from that
- * file and passed as NAME; secrets in files every user can read warned of. */
-static void finalize_properties(ctx_t *c, config_t *cfg, config_kv_t *kvs, size_t n,
-                                const char *section)
-{
-    char why[600], what[300];
-    for (size_t i = 0; i < n; i++) {
-        config_kv_t *kv = &kvs[i];
-        size_t kl = strlen(kv->key);
-        snprintf(what, sizeof(what), "%s.%s", section, kv->key);
-        if (kl > 5 && strcmp(kv->key + kl - 5, "_file") == 0) {
-            char *secret = NULL;
-            if (read_secret(kv->value, &secret, why, sizeof(why)) != MKB_OK) {
-                err_at(&c->errs, cfg, &kv->value, "%s: %s", what, why);
-                continue;
-            }
-            warn_readable(c, cfg, &kv->value, what, kv->value);
-            kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
-            free(kv->value);
-            kv->value = secret;
-        } else if (config_is_secret_property(kv->key)) {
-            warn_literal(c, cfg, &kv->value, what);
-        } else if (secret_path_property(kv->key)) {
-            warn_readable(c, cfg, &kv->value, what, kv->value);
-        }
-    }
-}
-
-/* PASSWORD or PASSWORD_FILE (read into *PASSWORD), needing USERNAME. */
-static void finalize_password(ctx_t *c, config_t *cfg, char **password, char **password_file,
-                              const char *username, const char *section)
-{
-    char what[64];
-    if (*password_file) {
-        char why[600];
-        snprintf(what, sizeof(what), "%s.password_file", section);
-        if (*password)
-            err_at(&c->errs, cfg, password_file,
-                   "%s: give either password or password_file, not both", what);
-        else if (read_secret(*password_file, password, why, sizeof(why)))
-            err_at(&c->errs, cfg, password_file, "%s: %s", what, why);
-        else
-            warn_readable(c, cfg, password_file, what, *password_file);
-    } else if (*password) {
-        snprintf(what, sizeof(what), "%s.password", section);
-        warn_literal(c, cfg, password, what);
-    }
-    if (*password && !username)
-        err_at(&c->errs, cfg, *password_file ? (void *)password_file : (void *)password,
-               "%s.password: needs %s.username", section, section);
-}
-
-static void finalize(ctx_t *c, config_t *cfg)
-{
-    finalize_password(c, cfg, &cfg->mqtt_password, &cfg->mqtt_password_file, cfg->mqtt_username,
-                      "mqtt");
-    warn_literal(c, cfg, &cfg->tls_key_password, "mqtt.tls.key_password");
-    warn_readable(c, cfg, &cfg->tls_key_file, "mqtt.tls.key_file", cfg->tls_key_file);
-    finalize_properties(c, cfg, cfg->kafka_properties, cfg->kafka_properties_n,
-                        "kafka.properties");
-    for (size_t i = 0; i < cfg->kafka_profiles_n; i++) {
-        char what[300];
-        config_profile_t *p = &cfg->kafka_profiles[i];
-        snprintf(what, sizeof(what), "kafka.profiles.%s.properties", p->name);
-        finalize_properties(c, cfg, p->properties, p->properties_n, what);
-    }
-    finalize_password(c, cfg, &cfg->metrics_password, &cfg->metrics_password_file,
-                      cfg->metrics_username, "metrics");
-    if (cfg->metrics_username && !cfg->metrics_password)
-        err_at(&c->errs, cfg, &cfg->metrics_username,
-               "metrics.username: needs metrics.password or metrics.password_file");
-    if (!cfg->metrics_tls_cert_file != !cfg->metrics_tls_key_file)
-        err_at(&c->errs, cfg,
-               cfg->metrics_tls_cert_file ? (void *)&cfg->metrics_tls_cert_file
-                                          : (void *)&cfg->metrics_tls_key_file,
-               "metrics.tls: give both cert_file and key_file");
-    warn_readable(c, cfg, &cfg->metrics_tls_key_file, "metrics.tls.key_file",
-                  cfg->metrics_tls_key_file);
-    if ((cfg->metrics_username || cfg->metrics_tls_cert_file) && !cfg->metrics_listen)
-        err_at(&c->errs, cfg,
-               cfg->metrics_username ? (void *)&cfg->metrics_username
-                                     : (void *)&cfg->metrics_tls_cert_file,
-               "metrics: authentication and TLS need metrics.listen");
-    if (cfg->spool_dir && cfg->spool_max_bytes < 2 * cfg->spool_segment_bytes)
-        err_at(&c->errs, cfg, &cfg->spool_max_bytes,
-               "spool.max_bytes: must be at least twice spool.segment_bytes (%lld)",
-               cfg->spool_segment_bytes);
-    if (cfg->spool_dir && cfg->spool_dir[0] != '/' && cfg->path) {
-        const char *slash = strrchr(cfg->path, '/');
-        if (slash) {
-            size_t dl = (size_t)(slash - cfg->path);
-            char *abs = malloc(dl + 1 + strlen(cfg->spool_dir) + 1);
-            if (abs) {
-                sprintf(abs, "%.*s/%s", (int)dl, cfg->path, cfg->spool_dir);
-                free(cfg->spool_dir);
-                cfg->spool_dir = abs;
-            }
-        }
-    }
-    if (cfg->routes_n == 0)
-        err_at(&c->errs, cfg, &cfg->pos, /* not a value: names the file as a whole */
-               "no routes: add a routes: list here or mapping files with mappings:");
-    for (size_t i = 0; i < cfg->routes_n; i++) {
-        config_route_t *r = &cfg->routes[i];
-        for (size_t j = 0; j < i; j++) {
-            if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0) {
-                config_pos_t p = config_pos(cfg, &cfg->routes[j].name);
-                err_at(&c->errs, cfg, &r->name, "route name '%s' is already used at %s:%d:%d",
-                       r->name, p.file, p.line, p.col);
-            }
-        }
-        if (r->kafka_profile && !config_profile(cfg, r->kafka_profile, NULL))
-            err_at(&c->errs, cfg, &r->kafka_profile,
-                   "route '%s': kafka.profile '%s' is not hot, cold or one of kafka.profiles",
-                   r->name, r->kafka_profile);
-        if (r->payload == NORM_PAYLOAD_RAW &&
-            (r->fields_n || r->add_n || r->explode || r->ts_from))
-            err_at(&c->errs, cfg, &r->payload,
-                   "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
-                   "and timestamp need json, number or text",
-                   r->name);
-    }
-    for (size_t i = 0; i < cfg->commands_n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (cfg->commands[i].name && cfg->commands[j].name &&
-                strcmp(cfg->commands[i].name, cfg->commands[j].name) == 0)
-                err_at(&c->errs, cfg, &cfg->commands[i].name,
-                       "command rule name '%s' is used twice", cfg->commands[i].name);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -1528,15 +618,15 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
     if (!cfg->routes || !cfg->commands)
         nomem(&c);
     else {
-        apply_section(&c, &top_section, root, cfg, "", root);
+        apply_section(&c, &config_top_section, root, cfg, "", root);
         for (size_t i = 0; i < maps.n; i++) {
             const ynode_t *mroot = ytree_root(maps.trees[i]);
             if (mroot) /* an empty mapping file is allowed */
-                apply_section(&c, &mapping_section, mroot, cfg, "", mroot);
+                apply_section(&c, &config_mapping_section, mroot, cfg, "", mroot);
         }
     }
     if (c.errs.count == 0 && !c.errs.nomem)
-        finalize(&c, cfg);
+        config_check(cfg, &c.errs, &c.warns);
     for (size_t i = 0; i < maps.n; i++)
         ytree_destroy(maps.trees[i]);
     free(maps.trees);
@@ -1638,63 +728,10 @@ void config_destroy(config_t *cfg)
 {
     if (!cfg)
         return;
-    free_section(&top_section, cfg);
+    free_section(&config_top_section, cfg);
     free(cfg->path);
     free(cfg->warnings);
     posreg_free(cfg->pos);
     free(cfg);
 }
 
-static void print_section(FILE *out, const section_t *sec, const char *path)
-{
-    for (size_t i = 0; i < sec->nkeys; i++) {
-        const ckey_t *k = &sec->keys[i];
-        char p[256];
-        if (snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", k->name) >= (int)sizeof(p))
-            p[sizeof(p) - 1] = '\0';
-        char type[160];
-        if (k->type == CT_ENUM || k->type == CT_CHOICE || k->type == CT_CONV)
-            join_choices(type, sizeof(type), k, "|");
-        else if (k->type == CT_INT)
-            snprintf(type, sizeof(type), "integer %lld..%lld", k->min, k->max);
-        else
-            snprintf(type, sizeof(type), "%s", type_name(k->type));
-        fprintf(out, "%-32s %s%s%s%s%s\n", p, type, k->required ? " (required)" : "",
-                k->def ? " [default: " : "", k->def ? k->def : "", k->def ? "]" : "");
-        fprintf(out, "%-32s   %s\n", "", k->desc);
-        char lp[300];
-        if (k->type == CT_SECTION) {
-            print_section(out, k->sub, p);
-        } else if (k->type == CT_LIST || k->type == CT_NAMED) {
-            if (snprintf(lp, sizeof(lp), "%s%s", p, k->type == CT_LIST ? "[]" : ".NAME") >=
-                (int)sizeof(lp))
-                lp[sizeof(lp) - 1] = '\0';
-            print_section(out, k->sub, lp);
-        }
-    }
-}
-
-void config_print_keys(FILE *out) { print_section(out, &top_section, ""); }
-
-static const char *const builtin_hot[] = {"linger.ms", "5", "compression.type", "lz4", NULL};
-static const char *const builtin_cold[] = {"linger.ms", "500", "compression.type", "zstd",
-                                           "batch.size", "1048576", NULL};
-
-const config_profile_t *config_profile(const config_t *cfg, const char *name,
-                                       const char *const **builtin)
-{
-    static const config_profile_t builtin_profile = {0};
-    if (builtin)
-        *builtin = NULL;
-    for (size_t i = 0; i < cfg->kafka_profiles_n; i++)
-        if (strcmp(cfg->kafka_profiles[i].name, name) == 0)
-            return &cfg->kafka_profiles[i];
-    const char *const *b = strcmp(name, "hot") == 0    ? builtin_hot
-                           : strcmp(name, "cold") == 0 ? builtin_cold
-                                                       : NULL;
-    if (!b)
-        return NULL;
-    if (builtin)
-        *builtin = b;
-    return &builtin_profile;
-}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "diag.h"
 #include "log.h"
 #include "normalize.h"
 
@@ -173,6 +174,14 @@ void config_destroy(config_t *cfg);
 /* Where the value at address FIELD (a member of cfg or of one of its routes,
  * fields, key/value entries...) was written. */
 config_pos_t config_pos(const config_t *cfg, const void *field);
+
+/* True when FIELD was written in a file as it is (not one ${VAR} from the
+ * environment): a secret there can be read by whoever reads the file. */
+bool config_pos_literal(const config_t *cfg, const void *field);
+
+/* Adds a "file:line:col: error: ..." line at the position of FIELD to D. */
+void config_diag(diag_t *d, const config_t *cfg, const void *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The producer profile NAME: from kafka.profiles, else a built-in ("hot",
  * "cold"); NULL if neither. BUILTIN receives the built-in's properties
