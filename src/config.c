@@ -724,9 +724,16 @@ static void free_section(const section_t *sec, void *base)
     }
 }
 
+config_t *config_ref(config_t *cfg)
+{
+    if (cfg)
+        atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
 void config_destroy(config_t *cfg)
 {
-    if (!cfg)
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) > 0)
         return;
     free_section(&config_top_section, cfg);
     free(cfg->path);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "diag.h"
@@ -151,6 +152,7 @@ typedef struct config {
     char *path; /* the file config_load read */
     char *warnings; /* "file:line:col: warning: ..." lines, or NULL */
     config_posreg_t *pos;
+    atomic_int refs; /* holders beyond the first (config_ref) */
 } config_t;
 
 typedef struct {
@@ -169,7 +171,16 @@ int config_load(const char *path, config_t **out, char **errors);
  * base for relative mapping paths. */
 int config_load_string(const char *name, const char *text, config_t **out, char **errors);
 
+/* Drops one holder of CFG; the last one frees it. */
 void config_destroy(config_t *cfg);
+
+/* Adds a holder of CFG (one load shared by the boot settings, the routes and
+ * the command rules, each released with config_destroy); returns CFG. */
+config_t *config_ref(config_t *cfg);
+
+/* True when A and B have the same command rules (a reload restarts the
+ * command side only then). */
+bool config_commands_equal(const config_t *a, const config_t *b);
 
 /* Where the value at address FIELD (a member of cfg or of one of its routes,
  * fields, key/value entries...) was written. */

@@ -222,3 +222,46 @@ void config_check(config_t *cfg, diag_t *errs, diag_t *warns)
     check_endpoint_spool(&c, cfg);
     check_rules(&c, cfg);
 }
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_kvs(const config_kv_t *a, size_t an, const config_kv_t *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++)
+        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
+            return false;
+    return true;
+}
+
+static bool same_command(const config_command_t *a, const config_command_t *b)
+{
+    if (!same_str(a->name, b->name) || !same_str(a->kafka_topic, b->kafka_topic) ||
+        !same_str(a->kafka_group, b->kafka_group) ||
+        !same_str(a->kafka_result_topic, b->kafka_result_topic) ||
+        !same_str(a->mqtt_topic, b->mqtt_topic) || a->mqtt_qos != b->mqtt_qos ||
+        a->mqtt_retain != b->mqtt_retain || a->mqtt_fields_n != b->mqtt_fields_n ||
+        a->mqtt_expiry_s != b->mqtt_expiry_s ||
+        !same_str(a->mqtt_content_type, b->mqtt_content_type) ||
+        !same_kvs(a->mqtt_props, a->mqtt_props_n, b->mqtt_props, b->mqtt_props_n) ||
+        a->max_age_s != b->max_age_s)
+        return false;
+    for (size_t i = 0; i < a->mqtt_fields_n; i++)
+        if (!same_str(a->mqtt_fields[i], b->mqtt_fields[i]))
+            return false;
+    return true;
+}
+
+bool config_commands_equal(const config_t *a, const config_t *b)
+{
+    if (a->commands_n != b->commands_n)
+        return false;
+    for (size_t i = 0; i < a->commands_n; i++)
+        if (!same_command(&a->commands[i], &b->commands[i]))
+            return false;
+    return true;
+}
