@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,17 +134,6 @@ static void quote_bytes(char *out, size_t out_size, const char *s, size_t n, siz
         o += 3;
     }
     out[o < out_size ? o : out_size - 1] = '\0';
-}
-
-/* One "file:line:col: error: ..." line at the position of FIELD (of CFG). */
-__attribute__((format(printf, 4, 5))) static void diag(diag_t *d, const config_t *cfg,
-                                                        const void *field, const char *fmt, ...)
-{
-    config_pos_t p = config_pos(cfg, field);
-    va_list ap;
-    va_start(ap, fmt);
-    diag_addv(d, p.file, p.line, p.col, fmt, ap);
-    va_end(ap);
 }
 
 static bool valid_capture_name(const char *s, size_t n)
@@ -283,7 +271,7 @@ static jptr_t *compile_ptr(diag_t *d, const config_t *cfg, const config_route_t 
     char why[300];
     jptr_t *p = jptr_new(text, why, sizeof(why));
     if (!p)
-        diag(d, cfg, field, "route '%s': %s: %s", rc->name, what, why);
+        config_diag(d, cfg, field, "route '%s': %s: %s", rc->name, what, why);
     return p;
 }
 
@@ -294,7 +282,7 @@ static tmpl_t *compile_tmpl(diag_t *d, const config_t *cfg, const croute_t *r, c
     tmpl_t *t = tmpl_new(text, (const char *const *)r->cap_names, r->ncap,
                          r->payload != NORM_PAYLOAD_RAW, why, sizeof(why));
     if (!t)
-        diag(d, cfg, field, "route '%s': %s: %s", r->cfg->name, what, why);
+        config_diag(d, cfg, field, "route '%s': %s: %s", r->cfg->name, what, why);
     return t;
 }
 
@@ -304,28 +292,30 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
     r->cfg = rc;
     r->payload = rc->payload;
     if (!compile_filter(r, rc->mqtt_filter, why, sizeof(why))) {
-        diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
-             rc->mqtt_filter, why);
+        config_diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
+                    rc->mqtt_filter, why);
         return; /* templates need the captures */
     }
     r->topic = compile_tmpl(d, cfg, r, &rc->kafka_topic, "kafka.topic", rc->kafka_topic);
     r->topic_fixed = r->topic && tmpl_is_constant(r->topic);
     if (r->topic_fixed && !kafka_topic_ok(rc->kafka_topic, strlen(rc->kafka_topic)))
-        diag(d, cfg, &rc->kafka_topic,
-             "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
-             "of a-z A-Z 0-9 . _ -)",
-             rc->name, rc->kafka_topic);
+        config_diag(
+            d, cfg, &rc->kafka_topic,
+            "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
+            "of a-z A-Z 0-9 . _ -)",
+            rc->name, rc->kafka_topic);
     if (rc->kafka_key && rc->kafka_key[0])
         r->key = compile_tmpl(d, cfg, r, &rc->kafka_key, "kafka.key", rc->kafka_key);
     if (rc->kafka_headers_n > MAX_HEADERS)
-        diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
-             rc->name, MAX_HEADERS);
+        config_diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
+                    rc->name, MAX_HEADERS);
     for (size_t i = 0; i < rc->kafka_headers_n && i < MAX_HEADERS; i++) {
         const config_kv_t *kv = &rc->kafka_headers[i];
         if (strncmp(kv->key, "mkb.", 4) == 0)
-            diag(d, cfg, &kv->key, "route '%s': header names starting with 'mkb.' are the "
-                                   "bridge's own (dead letters)",
-                 rc->name);
+            config_diag(d, cfg, &kv->key,
+                        "route '%s': header names starting with 'mkb.' are the "
+                        "bridge's own (dead letters)",
+                        rc->name);
         r->headers[i].name = strdup(kv->key);
         r->headers[i].tmpl = compile_tmpl(d, cfg, r, &kv->value, "kafka.headers", kv->value);
         r->nheaders++;
@@ -359,21 +349,23 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
             f->offset = fc->convert->offset * fc->scale + fc->offset;
         }
         if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
-            diag(d, cfg, fc, "route '%s': field '%s': a unit conversion gives a number, not a %s",
-                 rc->name, fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
+            config_diag(d, cfg, fc,
+                        "route '%s': field '%s': a unit conversion gives a number, not a %s",
+                        rc->name, fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
         if (fc->dflt.text) {
             json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
             json_t *typed = NULL;
             if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
-                diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name, fc->name,
-                     why);
+                config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
+                            fc->name, why);
             json_decref(v);
             f->dflt = typed;
         }
         if (fc->required && fc->dflt.text)
-            diag(d, cfg, &fc->dflt, "route '%s': field '%s': required and default exclude each "
-                                    "other",
-                 rc->name, fc->name);
+            config_diag(d, cfg, &fc->dflt,
+                        "route '%s': field '%s': required and default exclude each "
+                        "other",
+                        rc->name, fc->name);
     }
     for (size_t i = 0; i < rc->add_n; i++) {
         const config_kv_t *kv = &rc->add[i];
@@ -385,8 +377,8 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
             a->constant = scalar_json(kv->value, kv->quoted);
         for (size_t j = 0; j < rc->fields_n; j++)
             if (strcmp(rc->fields[j].name, kv->key) == 0)
-                diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
-                     kv->key);
+                config_diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
+                            kv->key);
     }
     if (rc->ts_from) {
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
@@ -457,7 +449,7 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
                                     (const char *const *)&cfg->kafka_unmatched_topic};
     for (size_t i = 0; i < 2; i++)
         if (*special[i] && !kafka_topic_ok(*special[i], strlen(*special[i])))
-            diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
+            config_diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
     for (size_t i = 0; i < cfg->routes_n; i++) {
         croute_t *r = &m->routes[m->nroutes++];
         compile_route(&d, cfg, &cfg->routes[i], r);
