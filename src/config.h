@@ -1,9 +1,11 @@
 /* Bridge configuration: bridge.yaml (connections, policies) plus the mapping
- * files it names (routes, commands), read from YAML, checked against a table
- * of known keys (see docs/CONFIGURATION.md), then finalized (cross-field
- * checks). The config_t is plain data, read-only once loaded. Every value
- * remembers where it was written (config_pos) so later stages (route
- * compilation) can point at file:line:column too. */
+ * files it names (routes, commands), read once per load from YAML, applied
+ * through a table of known keys (config_keys.c, docs/CONFIGURATION.md), then
+ * checked across fields (config_check.c). Settings with a fixed set of
+ * values are enums by then. The config_t is plain data, read-only once
+ * loaded, shared by reference (config_ref). Every value remembers where it
+ * was written (config_pos) so later stages (route compilation) can point at
+ * file:line:column too. */
 #ifndef MKB_CONFIG_H
 #define MKB_CONFIG_H
 
