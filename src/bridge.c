@@ -672,6 +672,7 @@ static int commands_swap(bridge_t *b, config_t *cfg, bool start, char *errstr,
                          size_t errstr_size)
 {
     /* Room for the running one and, should it not start, the new one. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     commands_t **old = realloc(b->old_commands, (b->nold_commands + 2) * sizeof(*old));
     if (!old) {
         snprintf(errstr, errstr_size, "out of memory");

@@ -111,12 +111,12 @@ __attribute__((format(printf, 3, 4))) static void err_add(diag_t *e, const ynode
     va_end(ap);
 }
 
-void config_diag(diag_t *e, const config_t *cfg, const void *field, const char *fmt, ...)
+void config_diag(diag_t *d, const config_t *cfg, const void *field, const char *fmt, ...)
 {
     config_pos_t p = config_pos(cfg, field);
     va_list ap;
     va_start(ap, fmt);
-    diag_addv(e, p.file, p.line, p.col, fmt, ap);
+    diag_addv(d, p.file, p.line, p.col, fmt, ap);
     va_end(ap);
 }
 
