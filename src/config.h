@@ -51,7 +51,7 @@ typedef struct {
     long long linger_ms;
     long long batch_bytes;
     char *compression;
-    char *acks;
+    int acks; /* librdkafka's acks: -1 (all), 1 or 0 */
     config_kv_t *properties;
     size_t properties_n;
 } config_profile_t;

@@ -124,7 +124,7 @@ static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
 
 static const choice_t compressions[] = {{"none", 0}, {"gzip", 0}, {"snappy", 0},
                                         {"lz4", 0},  {"zstd", 0}, {NULL, 0}};
-static const choice_t ackses[] = {{"all", 0}, {"1", 0}, {"0", 0}, {NULL, 0}};
+static const choice_t ackses[] = {{"all", -1}, {"1", 1}, {"0", 0}, {NULL, 0}};
 static const ckey_t profile_keys[] = {
     {.name = "linger_ms",
      .type = CT_INT,
@@ -147,7 +147,7 @@ static const ckey_t profile_keys[] = {
      .choices = compressions,
      .desc = "Batch compression (librdkafka compression.type)."},
     {.name = "acks",
-     .type = CT_CHOICE,
+     .type = CT_ENUM,
      .off = P_OFF(acks),
      .def = "all",
      .choices = ackses,

@@ -1015,9 +1015,10 @@ static int new_producer(kafka_sink_t *s, const config_t *cfg, const char *name, 
             (rc = conf_set(conf, "compression.type", p->compression, where, errstr,
                            errstr_size)))
             goto destroy_conf;
-        if (strcmp(p->acks, "all") != 0 &&
+        snprintf(num, sizeof(num), "%d", p->acks);
+        if (p->acks != -1 &&
             ((rc = conf_set(conf, "enable.idempotence", "false", where, errstr, errstr_size)) ||
-             (rc = conf_set(conf, "acks", p->acks, where, errstr, errstr_size))))
+             (rc = conf_set(conf, "acks", num, where, errstr, errstr_size))))
             goto destroy_conf;
         for (size_t i = 0; i < p->properties_n; i++)
             if ((rc = conf_set(conf, p->properties[i].key, p->properties[i].value, where, errstr,

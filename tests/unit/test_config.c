@@ -388,6 +388,20 @@ START_TEST(test_typed_values)
                   "%s", e);
     ck_assert_msg(strstr(e, "(did you mean 'kwh_to_wh'?)"), "%s", e);
     free(e);
+    /* acks as librdkafka's number: -1 for all (the default). */
+    ck_assert_int_eq(config_load_string("c.yaml",
+                                        "mqtt: { uri: \"tcp://h:1\" }\n"
+                                        "kafka: { bootstrap: \"k:1\", profiles: { fast: { acks: "
+                                        "\"1\" }, safe: {} } }\n"
+                                        "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
+                                        "t, profile: fast } } ]\n",
+                                        &cfg, &errors),
+                     MKB_OK);
+    ck_assert_str_eq(cfg->kafka_profiles[0].name, "fast");
+    ck_assert_int_eq(cfg->kafka_profiles[0].acks, 1);
+    ck_assert_int_eq(cfg->kafka_profiles[1].acks, -1);
+    ck_assert_str_eq(cfg->kafka_profiles[1].compression, "lz4");
+    config_destroy(cfg);
 }
 END_TEST
 
