@@ -84,9 +84,13 @@ $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metric
     kafka_errors.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-$(BUILD)/tests/unit/test_config: $(BUILD)/src/config.o $(BUILD)/src/ytree.o $(BUILD)/src/err.o
-ENGINE_OBJS := $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jparse.o \
-               normalize.o buf.o config.o ytree.o err.o kafka_client.o log.o)
+# The configuration: loader, key table, cross-field checks, and below them
+# diagnostics, YAML and the normalizer's list of conversions.
+CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
+               ytree.o normalize.o jparse.o err.o)
+$(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o kafka_client.o \
+               log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and

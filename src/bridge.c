@@ -27,9 +27,12 @@ typedef struct {
 
 struct bridge {
     char *path;
-    /* Settings of the configuration started with that a reload cannot
-     * change (the rules holding that configuration may be freed). */
-    char *boot_uri, *boot_client_id, *boot_bootstrap, *boot_shared_group, *boot_dlq;
+    /* Fixed at boot: the configuration started with, for what a reload
+     * cannot change (connections, spool, metrics, producer profiles,
+     * kafka.dead_letter_topic). The rule set a reload swaps is `rules`
+     * (routes) and `commands` (command rules); all three hold references to
+     * one load of the file (config_ref). */
+    config_t *boot;
     long long flush_timeout_ms;
     rules_t *rules;       /* used by the MQTT receive thread only */
     /* Reload handoff without locks: the main thread stores new rules in
@@ -40,6 +43,11 @@ struct bridge {
     kafka_sink_t *sink;
     mqtt_source_t *source;
     downlink_t *commands; /* Kafka -> MQTT; NULL without command rules */
+    config_t *commands_cfg; /* the command rules in force (main thread) */
+    /* Command sides replaced by a reload, stopped: freed after the MQTT
+     * client, as a PUBACK later than the stop's wait still calls into one. */
+    downlink_t **old_commands;
+    size_t nold_commands;
     metrics_t *metrics;   /* per-route counters, latency; the HTTP endpoint if configured */
     atomic_uint_fast64_t bytes_in;
     /* Records to Kafka: directly, or through the spool (delivery.h). */
@@ -427,6 +435,43 @@ static int subscriptions(const rules_t *r, const char ***filters, int **qos, siz
     return MKB_OK;
 }
 
+/* Puts CFG's command rules in force: the running command side, if any,
+ * stops (committing what reached MQTT) and one built from CFG takes its
+ * place, started when START (else by bridge_run). The one place that builds
+ * a command side. */
+static int swap_downlink(bridge_t *b, config_t *cfg, bool start, char *errstr,
+                         size_t errstr_size)
+{
+    /* Room for the running one and, should it not start, the new one. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
+    downlink_t **old = realloc(b->old_commands, (b->nold_commands + 2) * sizeof(*old));
+    if (!old) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    b->old_commands = old;
+    if (b->commands) {
+        downlink_stop(b->commands, 5000); /* before the new consumers join the groups */
+        old[b->nold_commands++] = b->commands;
+        b->commands = NULL;
+    }
+    downlink_t *next = NULL;
+    int rc = downlink_new(config_ref(cfg), b->source, &next, errstr, errstr_size);
+    if (rc == MKB_OK && next && start && downlink_start(next) != MKB_OK) {
+        snprintf(errstr, errstr_size, "cannot start the command threads");
+        downlink_stop(next, 0);
+        old[b->nold_commands++] = next; /* a thread may have started: freed at the end */
+        return MKB_ERR_NOMEM;
+    }
+    if (rc == MKB_OK) {
+        b->commands = next;
+        config_ref(cfg); /* first: CFG may be the one it replaces */
+        config_destroy(b->commands_cfg);
+        b->commands_cfg = cfg;
+    }
+    return rc; /* failed: commands_cfg keeps the rules last in force, none runs */
+}
+
 int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
                size_t errstr_size)
 {
@@ -441,16 +486,11 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         snprintf(errstr, errstr_size, "out of memory");
         return rc;
     }
+    b->boot = config_ref(cfg);
     if ((rc = rules_new(cfg, &b->rules, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     rc = MKB_ERR_NOMEM;
     b->flush_timeout_ms = cfg->kafka_flush_timeout_ms;
-    if (!(b->boot_uri = strdup(cfg->mqtt_uri)) ||
-        !(b->boot_client_id = strdup(cfg->mqtt_client_id)) ||
-        !(b->boot_bootstrap = strdup(cfg->kafka_bootstrap)) ||
-        !(b->boot_dlq = strdup(cfg->kafka_dead_letter_topic)) ||
-        (cfg->mqtt_shared_group && !(b->boot_shared_group = strdup(cfg->mqtt_shared_group))))
-        goto nomem;
     if (!(profiles = calloc(cfg->routes_n + 1, sizeof(*profiles))))
         goto nomem;
     for (size_t i = 0; i < cfg->routes_n; i++)
@@ -466,12 +506,12 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
             .dir = cfg->spool_dir,
             .max_bytes = (uint64_t)cfg->spool_max_bytes,
             .segment_bytes = (uint64_t)cfg->spool_segment_bytes,
-            .fsync = strcmp(cfg->spool_fsync, "always") == 0  ? SPOOL_FSYNC_ALWAYS
-                     : strcmp(cfg->spool_fsync, "never") == 0 ? SPOOL_FSYNC_NEVER
+            .fsync = cfg->spool_fsync == CONFIG_FSYNC_ALWAYS  ? SPOOL_FSYNC_ALWAYS
+                     : cfg->spool_fsync == CONFIG_FSYNC_NEVER ? SPOOL_FSYNC_NEVER
                                                               : SPOOL_FSYNC_INTERVAL,
             .fsync_interval_ms = cfg->spool_fsync_interval_ms,
-            .on_full = strcmp(cfg->spool_on_full, "drop_oldest") == 0 ? SPOOL_FULL_DROP_OLDEST
-                                                                      : SPOOL_FULL_BLOCK,
+            .on_full = cfg->spool_on_full == CONFIG_FULL_DROP_OLDEST ? SPOOL_FULL_DROP_OLDEST
+                                                                     : SPOOL_FULL_BLOCK,
         };
         dc.spool = &so;
         rc = delivery_new(&dc, &b->delivery, errstr, errstr_size);
@@ -492,19 +532,8 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
                               errstr_size)) != MKB_OK)
         goto destroy;
-    if (cfg->commands_n) {
-        /* The command side keeps its own copy of the configuration: a
-         * reload replaces (and frees) the rules' one. */
-        config_t *ccfg = NULL;
-        char *errors = NULL;
-        if ((rc = config_load(path, &ccfg, &errors)) != MKB_OK) {
-            snprintf(errstr, errstr_size, "%s", errors ? errors : "out of memory");
-            free(errors);
-            goto destroy;
-        }
-        if ((rc = downlink_new(ccfg, b->source, &b->commands, errstr, errstr_size)) != MKB_OK)
-            goto destroy;
-    }
+    if ((rc = swap_downlink(b, b->boot, false, errstr, errstr_size)) != MKB_OK)
+        goto destroy; /* started by bridge_run */
     if (b->metrics && (rc = metrics_start(b->metrics, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     free(filters);
@@ -534,6 +563,9 @@ void bridge_destroy(bridge_t *b)
     if (!atomic_load(&b->parked))
         mqtt_source_destroy(b->source);
     downlink_destroy(b->commands);  /* after: a publish callback may use it */
+    for (size_t i = 0; i < b->nold_commands; i++)
+        downlink_destroy(b->old_commands[i]);
+    free(b->old_commands);
     if (b->sink)
         kafka_sink_close(b->sink);
     if (b->delivery)
@@ -543,11 +575,8 @@ void bridge_destroy(bridge_t *b)
     rules_free(atomic_exchange(&b->next, NULL));
     rules_free(atomic_exchange(&b->retired, NULL));
     rules_free(b->rules);
-    free(b->boot_uri);
-    free(b->boot_client_id);
-    free(b->boot_bootstrap);
-    free(b->boot_shared_group);
-    free(b->boot_dlq);
+    config_destroy(b->commands_cfg);
+    config_destroy(b->boot);
     free(b->path);
     free(b);
 }
@@ -590,45 +619,70 @@ static bool same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-int bridge_reload(bridge_t *b)
+#define RELOAD_FAILED "reload failed; keeping the running routes and command rules"
+
+/* Loads the file again for a reload: NULL (logged) when it fails or asks for
+ * what only a restart gives (a producer profile not running). What is fixed
+ * at boot comes from b->boot, with a warning when the file changed it. */
+static config_t *reload_load(bridge_t *b)
 {
     char *errors = NULL;
     config_t *cfg = NULL;
-    char err[8192];
-    log_info("bridge", "reloading %s", b->path);
-    int rc = config_load(b->path, &cfg, &errors);
-    if (rc != MKB_OK) {
-        log_lines("reload failed; keeping the running routes:", errors ? errors : "out of memory");
+    if (config_load(b->path, &cfg, &errors) != MKB_OK) {
+        log_lines(RELOAD_FAILED ":", errors ? errors : "out of memory");
         free(errors);
-        goto failed;
+        return NULL;
     }
-    if (!same(b->boot_uri, cfg->mqtt_uri) || !same(b->boot_client_id, cfg->mqtt_client_id) ||
-        !same(b->boot_bootstrap, cfg->kafka_bootstrap) ||
-        !same(b->boot_shared_group, cfg->mqtt_shared_group) ||
-        !same(b->boot_dlq, cfg->kafka_dead_letter_topic))
+    const config_t *boot = b->boot;
+    if (!same(boot->mqtt_uri, cfg->mqtt_uri) ||
+        !same(boot->mqtt_client_id, cfg->mqtt_client_id) ||
+        !same(boot->kafka_bootstrap, cfg->kafka_bootstrap) ||
+        !same(boot->mqtt_shared_group, cfg->mqtt_shared_group) ||
+        !same(boot->kafka_dead_letter_topic, cfg->kafka_dead_letter_topic))
         log_warn("bridge", "reload: connection settings or kafka.dead_letter_topic changed; "
-                           "they apply at the next restart (the routes apply now)");
+                           "they apply at the next restart (the rules apply now)");
     /* One dead-letter topic for rule failures and delivery failures alike:
      * the producers were set up with the first one. */
-    char *dlq = strdup(b->boot_dlq);
+    char *dlq = strdup(boot->kafka_dead_letter_topic);
     if (!dlq) {
         config_destroy(cfg);
-        goto failed;
+        return NULL;
     }
     free(cfg->kafka_dead_letter_topic);
     cfg->kafka_dead_letter_topic = dlq;
     for (size_t i = 0; i < cfg->routes_n; i++) {
         if (!kafka_sink_has_profile(b->sink, cfg->routes[i].kafka_profile)) {
-            log_error("bridge", "reload failed; keeping the running routes: route '%s' uses "
-                                "producer profile '%s', which is not running: restart to add it",
+            log_error("bridge",
+                      RELOAD_FAILED ": route '%s' uses producer profile '%s', which is not "
+                                    "running: restart to add it",
                       cfg->routes[i].name, cfg->routes[i].kafka_profile);
             config_destroy(cfg);
-            goto failed;
+            return NULL;
         }
     }
+    return cfg;
+}
+
+int bridge_reload(bridge_t *b)
+{
+    char err[8192];
+    int rc = MKB_ERR_CONFIG;
+    log_info("bridge", "reloading %s", b->path);
+    config_t *cfg = reload_load(b);
+    if (!cfg)
+        goto failed;
+    /* Every check before anything changes: a bad reload keeps all rules. */
+    bool cmds = !config_commands_equal(b->commands_cfg, cfg) ||
+                (!b->commands && cfg->commands_n); /* an earlier swap failed */
+    if (cmds && (rc = downlink_check(cfg, err, sizeof(err))) != MKB_OK) {
+        log_lines(RELOAD_FAILED ":", err);
+        config_destroy(cfg);
+        goto failed;
+    }
     rules_t *r = NULL;
-    if ((rc = rules_new(cfg, &r, err, sizeof(err))) != MKB_OK) {
-        log_lines("reload failed; keeping the running routes:", err);
+    if ((rc = rules_new(config_ref(cfg), &r, err, sizeof(err))) != MKB_OK) {
+        log_lines(RELOAD_FAILED ":", err);
+        config_destroy(cfg);
         goto failed;
     }
     const char **filters = NULL;
@@ -636,6 +690,7 @@ int bridge_reload(bridge_t *b)
     size_t n = 0;
     if ((rc = subscriptions(r, &filters, &qos, &n)) != MKB_OK) {
         rules_free(r);
+        config_destroy(cfg);
         goto failed;
     }
     /* Routes first, then subscriptions: a message on a new filter that comes
@@ -644,9 +699,21 @@ int bridge_reload(bridge_t *b)
     rc = mqtt_source_set_subscriptions(b->source, filters, qos, n);
     free(filters);
     free(qos);
-    atomic_fetch_add(&b->reloads, 1);
-    log_info("bridge", "reloaded: %zu route(s), %zu subscription(s)", cfg->routes_n, n);
-    return rc;
+    int crc = cmds ? swap_downlink(b, cfg, true, err, sizeof(err)) : MKB_OK;
+    if (crc != MKB_OK) {
+        log_error("bridge", "reload: the new command rules did not start (%s); starting the "
+                            "previous ones again", err);
+        if (swap_downlink(b, b->commands_cfg, true, err, sizeof(err)) != MKB_OK)
+            log_error("bridge", "command rules not running (reload to try again): %s", err);
+    }
+    log_info("bridge", "reloaded: %zu route(s), %zu subscription(s), %zu command rule(s)%s",
+             cfg->routes_n, n, cfg->commands_n, cmds ? " (command side restarted)" : "");
+    config_destroy(cfg);
+    if (crc == MKB_OK) {
+        atomic_fetch_add(&b->reloads, 1);
+        return rc;
+    }
+    rc = crc;
 failed:
     atomic_fetch_add(&b->reload_errors, 1);
     return rc ? rc : MKB_ERR_CONFIG;

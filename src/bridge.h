@@ -35,8 +35,10 @@ typedef struct {
 } bridge_signals_t;
 
 /* Builds every component from CFG, which the bridge takes over (it frees
- * it). PATH is where CFG came from, read again on reload. Route compile
- * errors come back in errstr (one per line). */
+ * it): what is fixed at boot (connections, spool, metrics, producer
+ * profiles) stays CFG's until exit; the rules (routes, command rules) are
+ * CFG's until a reload. PATH is where CFG came from, read again on reload.
+ * Route compile errors come back in errstr (one per line). */
 int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
                size_t errstr_size);
 void bridge_destroy(bridge_t *b);
@@ -47,9 +49,11 @@ void bridge_destroy(bridge_t *b);
  * else a negative mkb_err_t. */
 int bridge_run(bridge_t *b, bridge_signals_t *sig);
 
-/* Re-reads the configuration and mapping files and swaps the routes in
- * atomically; on any error the running rules stay and the reason is
- * logged. Call from the main loop. */
+/* Re-reads the configuration and mapping files (once) and puts the new rule
+ * set in force: the routes swap in atomically; when the command rules
+ * changed, the command side stops (committing what reached MQTT) and starts
+ * again from the new ones. On an error found before that, all running rules
+ * stay and the reason is logged. Call from the main loop. */
 int bridge_reload(bridge_t *b);
 
 void bridge_stats(const bridge_t *b, bridge_stats_t *out);

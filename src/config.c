@@ -1,6 +1,13 @@
+/* The loader: YAML tree -> config_t through the key table (config_keys.c),
+ * with every value's position recorded; then the checks across fields
+ * (config_check.c). */
 #include "config.h"
 
+#include "config_check.h"
+#include "config_keys.h"
+#include "diag.h"
 #include "err.h"
+#include "normalize.h"
 #include "ytree.h"
 
 #include <errno.h>
@@ -12,367 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-
-/* ---- the key table ---------------------------------------------------- */
-
-typedef enum {
-    CT_STR,
-    CT_INT,
-    CT_DOUBLE,
-    CT_BOOL,
-    CT_ENUM,
-    CT_SCALAR,  /* config_scalar_t: text + quoted */
-    CT_SECTION, /* nested keys of the same struct */
-    CT_STRMAP,  /* config_kv_t array */
-    CT_LIST,    /* list of sections; appends (mapping files add routes) */
-    CT_NAMED,   /* mapping name -> section; item's first member is the name */
-    CT_STRLIST, /* list of strings (a single string is a list of one) */
-} ctype_t;
-
-typedef struct section section_t;
-
-typedef struct {
-    const char *name;
-    ctype_t type;
-    size_t off;       /* offset of the field from the section's base */
-    size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_STRLIST: the size_t count */
-    long long min, max;
-    const char *def; /* default as YAML text; NULL: none */
-    bool required;
-    const char *const *choices; /* CT_ENUM, NULL-terminated */
-    const section_t *sub;       /* CT_SECTION, CT_LIST and CT_NAMED items */
-    const char *desc;
-} ckey_t;
-
-struct section {
-    const ckey_t *keys;
-    size_t nkeys;
-    size_t item_size; /* for list items */
-};
-
-#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
-#define C_OFF(f) offsetof(config_t, f)
-#define R_OFF(f) offsetof(config_route_t, f)
-#define F_OFF(f) offsetof(config_field_t, f)
-#define M_OFF(f) offsetof(config_command_t, f)
-#define P_OFF(f) offsetof(config_profile_t, f)
-
-static const char *const mqtt_versions[] = {"3.1.1", "5", NULL};
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
-static const char *const payload_kinds[] = {"json", "number", "text", "raw", NULL};
-static const char *const field_types[] = {"number", "integer", "string", "boolean", NULL};
-static const char *const ts_formats[] = {"auto", "epoch_s", "epoch_ms", "iso8601", NULL};
-
-/* Named unit conversions; normalize.c holds their factors (norm_conversion). */
-static const char *const conversions[] = {
-    "fahrenheit_to_celsius", "celsius_to_fahrenheit", "kelvin_to_celsius",
-    "celsius_to_kelvin",     "wh_to_kwh",             "kwh_to_wh",
-    "pa_to_hpa",             "hpa_to_pa",             "psi_to_kpa",
-    "kpa_to_psi",            "mph_to_kmh",            "kmh_to_mph",
-    "ms_to_s",               "s_to_ms",               "percent_to_ratio",
-    "ratio_to_percent",      NULL};
-
-static const ckey_t tls_keys[] = {
-    {"ca_file", CT_STR, C_OFF(tls_ca_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "CA certificate(s) (PEM) the broker's certificate must chain to; default: the system's."},
-    {"cert_file", CT_STR, C_OFF(tls_cert_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "Client certificate (PEM), for brokers that require one."},
-    {"key_file", CT_STR, C_OFF(tls_key_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "Client private key (PEM)."},
-    {"key_password", CT_STR, C_OFF(tls_key_password), 0, 0, 0, NULL, false, NULL, NULL,
-     "Password of an encrypted key_file."},
-    {"verify_hostname", CT_BOOL, C_OFF(tls_verify_hostname), 0, 0, 0, "true", false, NULL, NULL,
-     "Check that the certificate names the host of the URI."},
-};
-static const section_t tls_section = {tls_keys, NKEYS(tls_keys), 0};
-
-static const ckey_t mqtt_keys[] = {
-    {"uri", CT_STR, C_OFF(mqtt_uri), 0, 0, 0, NULL, true, NULL, NULL,
-     "Broker address: tcp://host:port."},
-    {"client_id", CT_STR, C_OFF(mqtt_client_id), 0, 0, 0, "mqtt-kafka-bridge", false, NULL, NULL,
-     "Stable MQTT client id; the broker keeps the persistent session under it."},
-    {"version", CT_ENUM, C_OFF(mqtt_version), 0, 0, 0, "5", false, mqtt_versions, NULL,
-     "MQTT protocol version: 3.1.1 or 5."},
-    {"clean_start", CT_BOOL, C_OFF(mqtt_clean_start), 0, 0, 0, "false", false, NULL, NULL,
-     "Start a new session on connect. false keeps the broker's persistent session, so "
-     "QoS 1/2 messages queued while the bridge was away are delivered."},
-    {"keepalive_s", CT_INT, C_OFF(mqtt_keepalive_s), 0, 5, 3600, "30", false, NULL, NULL,
-     "MQTT keepalive interval in seconds."},
-    {"session_expiry_s", CT_INT, C_OFF(mqtt_session_expiry_s), 0, 0, 4294967295LL, "4294967295",
-     false, NULL, NULL,
-     "MQTT 5 only: how long the broker keeps the session after a disconnect "
-     "(4294967295 = never expires)."},
-    {"username", CT_STR, C_OFF(mqtt_username), 0, 0, 0, NULL, false, NULL, NULL,
-     "MQTT user name."},
-    {"password", CT_STR, C_OFF(mqtt_password), 0, 0, 0, NULL, false, NULL, NULL,
-     "MQTT password; prefer password_file or ${ENV}."},
-    {"password_file", CT_STR, C_OFF(mqtt_password_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "File holding the MQTT password (one trailing newline is removed)."},
-    {"shared_group", CT_STR, C_OFF(mqtt_shared_group), 0, 0, 0, NULL, false, NULL, NULL,
-     "Subscribe as $share/<group>/<filter>: bridges with the same group split the messages "
-     "(scale-out)."},
-    {"tls", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &tls_section,
-     "TLS for ssl:// URIs (the server is always verified against ca_file or the system CAs)."},
-};
-static const section_t mqtt_section = {mqtt_keys, NKEYS(mqtt_keys), 0};
-
-static const char *const compressions[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
-static const char *const ackses[] = {"all", "1", "0", NULL};
-static const ckey_t profile_keys[] = {
-    {"linger_ms", CT_INT, P_OFF(linger_ms), 0, 0, 900000, "5", false, NULL, NULL,
-     "How long to wait to fill a batch (librdkafka linger.ms)."},
-    {"batch_bytes", CT_INT, P_OFF(batch_bytes), 0, 1, 2147483647, "1000000", false, NULL, NULL,
-     "Largest batch (librdkafka batch.size)."},
-    {"compression", CT_ENUM, P_OFF(compression), 0, 0, 0, "lz4", false, compressions, NULL,
-     "Batch compression (librdkafka compression.type)."},
-    {"acks", CT_ENUM, P_OFF(acks), 0, 0, 0, "all", false, ackses, NULL,
-     "Acknowledgements required; anything but all turns idempotence off and can lose records."},
-    {"properties", CT_STRMAP, P_OFF(properties), P_OFF(properties_n), 0, 0, NULL, false, NULL,
-     NULL, "More librdkafka properties for this profile (over kafka.properties)."},
-};
-static const section_t profile_section = {profile_keys, NKEYS(profile_keys),
-                                          sizeof(config_profile_t)};
-
-static const ckey_t kafka_keys[] = {
-    {"bootstrap", CT_STR, C_OFF(kafka_bootstrap), 0, 0, 0, NULL, true, NULL, NULL,
-     "Kafka bootstrap servers, host:port[,host:port...]."},
-    {"properties", CT_STRMAP, C_OFF(kafka_properties), C_OFF(kafka_properties_n), 0, 0, NULL, false,
-     NULL, NULL,
-     "librdkafka producer properties, passed as is (a bad one fails start-up with "
-     "librdkafka's message). A name ending in _file is read from that file and passed "
-     "without the suffix (sasl.password_file: /run/secrets/kafka)."},
-    {"flush_timeout_ms", CT_INT, C_OFF(kafka_flush_timeout_ms), 0, 0, 3600000, "30000", false,
-     NULL, NULL, "At shutdown, how long to wait for outstanding deliveries."},
-    {"queue_wait_ms", CT_INT, C_OFF(kafka_queue_wait_ms), 0, 0, 600000, "10000", false, NULL,
-     NULL,
-     "When the producer queue is full, how long the MQTT callback waits for room before "
-     "logging a warning and waiting again (the message is never dropped)."},
-    {"stall_timeout_ms", CT_INT, C_OFF(kafka_stall_timeout_ms), 0, 0, 3600000, "15000", false,
-     NULL, NULL,
-     "Not ready (/readyz 503, systemd STATUS=, mkb_ready 0) when records wait for Kafka and "
-     "none was delivered for this long: a hung or unreachable broker. 0: never."},
-    {"dead_letter_topic", CT_STR, C_OFF(kafka_dead_letter_topic), 0, 0, 0,
-     "mqtt-kafka-bridge.deadletter", false, NULL, NULL,
-     "Topic for payloads that fail their route: original bytes, reason in headers."},
-    {"unmatched_topic", CT_STR, C_OFF(kafka_unmatched_topic), 0, 0, 0, NULL, false, NULL, NULL,
-     "Topic for messages no route matches (raw, unchanged). Unset: counted and logged only."},
-    {"profiles", CT_NAMED, C_OFF(kafka_profiles), C_OFF(kafka_profiles_n), 0, 0, NULL, false,
-     NULL, &profile_section,
-     "Producer profiles: name: {linger_ms, batch_bytes, compression, acks, properties}. "
-     "Built in: hot (linger 5 ms, lz4) and cold (linger 500 ms, zstd, 1 MiB batches); "
-     "one producer per profile in use."},
-};
-static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
-
-static const char *const fsync_modes[] = {"interval", "always", "never", NULL};
-static const char *const full_policies[] = {"block", "drop_oldest", NULL};
-static const ckey_t spool_keys[] = {
-    {"dir", CT_STR, C_OFF(spool_dir), 0, 0, 0, NULL, false, NULL, NULL,
-     "Directory of the on-disk journal (relative to this file's directory). Unset: no spool; "
-     "the producer queue is the only buffer and a crash loses what it held."},
-    {"max_bytes", CT_INT, C_OFF(spool_max_bytes), 0, 2097152, 1099511627776LL, "1073741824",
-     false, NULL, NULL, "Size on disk at which on_full applies (at least two segments)."},
-    {"segment_bytes", CT_INT, C_OFF(spool_segment_bytes), 0, 1048576, 1073741824, "16777216",
-     false, NULL, NULL,
-     "A segment file is closed past this size (or when the disk is full); whole segments are "
-     "deleted once delivered. Lowered at start, with a warning, to a quarter of what the spool's "
-     "file system has room for."},
-    {"fsync", CT_ENUM, C_OFF(spool_fsync), 0, 0, 0, "interval", false, fsync_modes, NULL,
-     "When the journal is flushed to the disk: always (before each PUBACK), interval "
-     "(every fsync_interval_ms) or never (the kernel decides). A process crash loses "
-     "nothing with any of them; see docs/ARCHITECTURE.md for a power cut."},
-    {"fsync_interval_ms", CT_INT, C_OFF(spool_fsync_interval_ms), 0, 1, 3600000, "1000", false,
-     NULL, NULL, "fsync: interval: the longest time between two flushes."},
-    {"on_full", CT_ENUM, C_OFF(spool_on_full), 0, 0, 0, "block", false, full_policies, NULL,
-     "At max_bytes: block stops taking MQTT messages (the broker's persistent session keeps "
-     "them); drop_oldest deletes the oldest segment and counts its undelivered records."},
-};
-static const section_t spool_section = {spool_keys, NKEYS(spool_keys), 0};
-
-static const ckey_t metrics_tls_keys[] = {
-    {"cert_file", CT_STR, C_OFF(metrics_tls_cert_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "Server certificate chain (PEM): the endpoint speaks HTTPS only."},
-    {"key_file", CT_STR, C_OFF(metrics_tls_key_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "Private key (PEM, unencrypted) of cert_file."},
-};
-static const section_t metrics_tls_section = {metrics_tls_keys, NKEYS(metrics_tls_keys), 0};
-
-static const ckey_t metrics_keys[] = {
-    {"listen", CT_STR, C_OFF(metrics_listen), 0, 0, 0, NULL, false, NULL, NULL,
-     "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT, or PORT alone "
-     "for 127.0.0.1:PORT. Unset: no endpoint."},
-    {"username", CT_STR, C_OFF(metrics_username), 0, 0, 0, NULL, false, NULL, NULL,
-     "With a password: HTTP basic authentication on every path (401 otherwise)."},
-    {"password", CT_STR, C_OFF(metrics_password), 0, 0, 0, NULL, false, NULL, NULL,
-     "Basic authentication password; prefer password_file or ${ENV}."},
-    {"password_file", CT_STR, C_OFF(metrics_password_file), 0, 0, 0, NULL, false, NULL, NULL,
-     "File holding the basic authentication password (one trailing newline is removed)."},
-    {"tls", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &metrics_tls_section,
-     "HTTPS for the endpoint (libmicrohttpd with GnuTLS)."},
-};
-static const section_t metrics_section = {metrics_keys, NKEYS(metrics_keys), 0};
-
-static const ckey_t limit_keys[] = {
-    {"max_payload_bytes", CT_INT, C_OFF(limit_payload_bytes), 0, 1, 268435455, "1048576", false,
-     NULL, NULL, "Larger payloads become dead letters."},
-    {"max_json_depth", CT_INT, C_OFF(limit_json_depth), 0, 1, 1000, "32", false, NULL, NULL,
-     "JSON nested deeper than this becomes a dead letter."},
-    {"max_records_per_message", CT_INT, C_OFF(limit_records), 0, 1, 1000000, "1000", false, NULL,
-     NULL, "An exploded array with more elements becomes a dead letter."},
-    {"max_future_ms", CT_INT, C_OFF(limit_future_ms), 0, 0, 31536000000LL, "3600000", false, NULL,
-     NULL,
-     "A reading's time further ahead of the receive time than this is kept in the value but "
-     "not used as the Kafka timestamp (the broker would refuse it: Kafka's "
-     "log.message.timestamp.after.max.ms, one hour by default)."},
-};
-static const section_t limit_section = {limit_keys, NKEYS(limit_keys), 0};
-
-static const ckey_t route_mqtt_keys[] = {
-    {"filter", CT_STR, R_OFF(mqtt_filter), 0, 0, 0, NULL, true, NULL, NULL,
-     "MQTT topic filter: + and # wildcards, {name} captures one level, {name#} the rest."},
-    {"qos", CT_INT, R_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL,
-     "Subscription QoS: 0, 1 or 2."},
-};
-static const section_t route_mqtt_section = {route_mqtt_keys, NKEYS(route_mqtt_keys), 0};
-
-static const ckey_t route_kafka_keys[] = {
-    {"topic", CT_STR, R_OFF(kafka_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "Kafka topic (a template)."},
-    {"key", CT_STR, R_OFF(kafka_key), 0, 0, 0, "{mqtt.topic}", false, NULL, NULL,
-     "Record key (a template); empty for none."},
-    {"profile", CT_STR, R_OFF(kafka_profile), 0, 0, 0, "hot", false, NULL, NULL,
-     "Producer profile: hot, cold, or one of kafka.profiles."},
-    {"headers", CT_STRMAP, R_OFF(kafka_headers), R_OFF(kafka_headers_n), 0, 0, NULL, false, NULL,
-     NULL, "Record headers: name: template."},
-};
-static const section_t route_kafka_section = {route_kafka_keys, NKEYS(route_kafka_keys), 0};
-
-static const ckey_t field_keys[] = {
-    {"from", CT_STR, F_OFF(from), 0, 0, 0, NULL, false, NULL, NULL,
-     "JSON pointer to the input value (default: /<field name>)."},
-    {"type", CT_ENUM, F_OFF(type), 0, 0, 0, NULL, false, field_types, NULL,
-     "Coerce to number, integer, string or boolean."},
-    {"convert", CT_ENUM, F_OFF(convert), 0, 0, 0, NULL, false, conversions, NULL,
-     "Named unit conversion (applied before scale/offset)."},
-    {"scale", CT_DOUBLE, F_OFF(scale), 0, 0, 0, "1", false, NULL, NULL,
-     "Linear conversion: value * scale + offset."},
-    {"offset", CT_DOUBLE, F_OFF(offset), 0, 0, 0, "0", false, NULL, NULL,
-     "Linear conversion: value * scale + offset."},
-    {"default", CT_SCALAR, F_OFF(dflt), 0, 0, 0, NULL, false, NULL, NULL,
-     "Value used when the input lacks the field."},
-    {"required", CT_BOOL, F_OFF(required), 0, 0, 0, "false", false, NULL, NULL,
-     "A message without the field becomes a dead letter."},
-};
-static const section_t field_section = {field_keys, NKEYS(field_keys), sizeof(config_field_t)};
-
-static const ckey_t route_ts_keys[] = {
-    {"from", CT_STR, R_OFF(ts_from), 0, 0, 0, NULL, true, NULL, NULL,
-     "JSON pointer to the reading's time."},
-    {"format", CT_ENUM, R_OFF(ts_format), 0, 0, 0, "auto", false, ts_formats, NULL,
-     "epoch_s, epoch_ms, iso8601, or auto (numbers above 1e11 are ms)."},
-    {"field", CT_STR, R_OFF(ts_field), 0, 0, 0, "ts", false, NULL, NULL,
-     "Output field for the canonical time (ISO 8601 UTC, milliseconds)."},
-};
-static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
-
-static const ckey_t route_keys[] = {
-    {"name", CT_STR, R_OFF(name), 0, 0, 0, NULL, true, NULL, NULL,
-     "Unique name of the route (logs, dead letters)."},
-    {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &route_mqtt_section,
-     "Where the messages come from."},
-    {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &route_kafka_section,
-     "Where the records go."},
-    {"payload", CT_ENUM, R_OFF(payload), 0, 0, 0, "json", false, payload_kinds, NULL,
-     "json, number (a bare 21.5), text, or raw (bytes forwarded untouched)."},
-    {"explode", CT_STR, R_OFF(explode), 0, 0, 0, NULL, false, NULL, NULL,
-     "JSON pointer to an array: one record per element (\"\" for a top-level array)."},
-    {"fields", CT_NAMED, R_OFF(fields), R_OFF(fields_n), 0, 0, NULL, false, NULL, &field_section,
-     "Output fields: name: {from, type, convert, scale, offset, default, required}. "
-     "Without fields the input object is passed on whole."},
-    {"add", CT_STRMAP, R_OFF(add), R_OFF(add_n), 0, 0, NULL, false, NULL, NULL,
-     "Constant or template fields added to every record."},
-    {"timestamp", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &route_ts_section,
-     "Where the reading's own time is; it becomes the record timestamp."},
-};
-static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
-
-static const ckey_t cmd_kafka_keys[] = {
-    {"topic", CT_STR, M_OFF(kafka_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "Kafka topic the commands come from."},
-    {"group", CT_STR, M_OFF(kafka_group), 0, 0, 0, "mqtt-kafka-bridge-commands", false, NULL,
-     NULL, "Consumer group (offsets are committed only after the MQTT PUBACK)."},
-    {"result_topic", CT_STR, M_OFF(kafka_result_topic), 0, 0, 0, NULL, false, NULL, NULL,
-     "Topic for each command's outcome (sent, expired, invalid) as JSON. Unset: invalid "
-     "commands go to kafka.dead_letter_topic, expired ones are counted and logged."},
-};
-static const section_t cmd_kafka_section = {cmd_kafka_keys, NKEYS(cmd_kafka_keys), 0};
-static const ckey_t cmd_mqtt_keys[] = {
-    {"topic", CT_STR, M_OFF(mqtt_topic), 0, 0, 0, NULL, true, NULL, NULL,
-     "MQTT topic, a template: {key}, {header.NAME}, {/a/b} (a field of the JSON value), "
-     "{topic}, {partition}, {offset}."},
-    {"qos", CT_INT, M_OFF(mqtt_qos), 0, 0, 2, "1", false, NULL, NULL, "Publish QoS."},
-    {"retain", CT_BOOL, M_OFF(mqtt_retain), 0, 0, 0, "false", false, NULL, NULL,
-     "Publish with the retain flag."},
-    {"fields", CT_STRLIST, M_OFF(mqtt_fields), M_OFF(mqtt_fields_n), 0, 0, NULL, false, NULL,
-     NULL,
-     "Build the payload as a JSON object of these fields of the record's value (JSON "
-     "pointers, /a/b for nested ones); unset: the value is passed through unchanged."},
-    {"message_expiry_s", CT_INT, M_OFF(mqtt_expiry_s), 0, 0, 4294967295LL, "0", false, NULL,
-     NULL, "MQTT 5 message expiry interval (0: none)."},
-    {"content_type", CT_STR, M_OFF(mqtt_content_type), 0, 0, 0, NULL, false, NULL, NULL,
-     "MQTT 5 content type."},
-    {"user_properties", CT_STRMAP, M_OFF(mqtt_props), M_OFF(mqtt_props_n), 0, 0, NULL, false,
-     NULL, NULL, "MQTT 5 user properties: name: template."},
-};
-static const section_t cmd_mqtt_section = {cmd_mqtt_keys, NKEYS(cmd_mqtt_keys), 0};
-static const ckey_t command_keys[] = {
-    {"name", CT_STR, M_OFF(name), 0, 0, 0, NULL, true, NULL, NULL, "Unique name of the rule."},
-    {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &cmd_kafka_section,
-     "Where commands come from."},
-    {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &cmd_mqtt_section,
-     "Where commands go."},
-    {"max_age_s", CT_INT, M_OFF(max_age_s), 0, 0, 31536000, "0", false, NULL, NULL,
-     "Older commands are not sent (0: no limit)."},
-};
-static const section_t command_section = {command_keys, NKEYS(command_keys),
-                                          sizeof(config_command_t)};
-
-#define ROUTES_DESC                                                                              \
-    "Rules from an MQTT topic filter to Kafka records. Every route whose filter matches a "     \
-    "message produces its records (fan-out, in file order)."
-#define COMMANDS_DESC                                                                            \
-    "Rules from a Kafka command topic to MQTT (actuator commands), at least once, in order "    \
-    "per partition."
-
-static const ckey_t top_keys[] = {
-    {"mqtt", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &mqtt_section, "MQTT broker connection."},
-    {"kafka", CT_SECTION, 0, 0, 0, 0, NULL, true, NULL, &kafka_section, "Kafka producer."},
-    {"spool", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &spool_section,
-     "On-disk journal between MQTT and Kafka (crash-safe custody; see docs/ARCHITECTURE.md)."},
-    {"metrics", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &metrics_section,
-     "Prometheus metrics and health endpoints (docs/OPERATIONS.md)."},
-    {"limits", CT_SECTION, 0, 0, 0, 0, NULL, false, NULL, &limit_section,
-     "Limits against hostile input; each breach is a dead letter with its reason."},
-    {"mappings", CT_STRLIST, C_OFF(mappings), C_OFF(mappings_n), 0, 0, NULL, false, NULL, NULL,
-     "Mapping files (globs, relative to this file's directory) holding routes: and commands:."},
-    {"routes", CT_LIST, C_OFF(routes), C_OFF(routes_n), 0, 0, NULL, false, NULL, &route_section,
-     ROUTES_DESC},
-    {"commands", CT_LIST, C_OFF(commands), C_OFF(commands_n), 0, 0, NULL, false, NULL,
-     &command_section, COMMANDS_DESC},
-    {"log_level", CT_ENUM, C_OFF(log_level), 0, 0, 0, "info", false, log_levels, NULL,
-     "Most verbose log level printed: error, warn, info or debug (-l overrides)."},
-};
-static const section_t top_section = {top_keys, NKEYS(top_keys), sizeof(config_t)};
-
-/* A mapping file holds routes and commands only; they append to the config's. */
-static const ckey_t mapping_keys[] = {
-    {"routes", CT_LIST, C_OFF(routes), C_OFF(routes_n), 0, 0, NULL, false, NULL, &route_section,
-     ROUTES_DESC},
-    {"commands", CT_LIST, C_OFF(commands), C_OFF(commands_n), 0, 0, NULL, false, NULL,
-     &command_section, COMMANDS_DESC},
-};
-static const section_t mapping_section = {mapping_keys, NKEYS(mapping_keys), 0};
 
 /* ---- positions ----------------------------------------------------------- */
 
@@ -433,14 +79,13 @@ config_pos_t config_pos(const config_t *cfg, const void *field)
     return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0};
 }
 
-/* The entry for FIELD, or NULL when it was not written in a file. */
-static const posent_t *pos_find(const config_t *cfg, const void *field)
+bool config_pos_literal(const config_t *cfg, const void *field)
 {
     const config_posreg_t *r = cfg->pos;
     for (size_t i = r ? r->n : 0; i-- > 0;)
         if (r->ents[i].addr == field)
-            return &r->ents[i];
-    return NULL;
+            return r->ents[i].literal;
+    return false;
 }
 
 static void posreg_free(config_posreg_t *r)
@@ -456,68 +101,22 @@ static void posreg_free(config_posreg_t *r)
 
 /* ---- error collection --------------------------------------------------- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int count;
-    bool nomem;
-    const char *severity; /* NULL: "error" */
-} errlist_t;
-
-/* Appends one error line (TEXT plus a newline). */
-static void err_raw(errlist_t *e, const char *text)
-{
-    size_t len = strlen(text);
-    if (e->len + len + 2 > e->cap) {
-        size_t cap = (e->len + len + 2) * 2;
-        char *b = realloc(e->buf, cap);
-        if (!b) {
-            e->nomem = true;
-            return;
-        }
-        e->buf = b;
-        e->cap = cap;
-    }
-    memcpy(e->buf + e->len, text, len);
-    e->len += len;
-    e->buf[e->len++] = '\n';
-    e->buf[e->len] = '\0';
-    e->count++;
-}
-
-static void err_addv(errlist_t *e, const char *file, int line, int col, const char *fmt,
-                     va_list ap)
-{
-    char msg[1024], text[1400];
-    const char *sev = e->severity ? e->severity : "error";
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (file && line)
-        snprintf(text, sizeof(text), "%s:%d:%d: %s: %s", file, line, col, sev, msg);
-    else if (file)
-        snprintf(text, sizeof(text), "%s: %s: %s", file, sev, msg);
-    else
-        snprintf(text, sizeof(text), "%s: %s", sev, msg);
-    err_raw(e, text);
-}
-
-__attribute__((format(printf, 3, 4))) static void err_add(errlist_t *e, const ynode_t *at,
+__attribute__((format(printf, 3, 4))) static void err_add(diag_t *e, const ynode_t *at,
                                                            const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    err_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
-             ap);
+    diag_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
+              ap);
     va_end(ap);
 }
 
-__attribute__((format(printf, 4, 5))) static void err_at(errlist_t *e, const config_t *cfg,
-                                                          const void *field, const char *fmt,
-                                                          ...)
+void config_diag(diag_t *d, const config_t *cfg, const void *field, const char *fmt, ...)
 {
     config_pos_t p = config_pos(cfg, field);
     va_list ap;
     va_start(ap, fmt);
-    err_addv(e, p.file, p.line, p.col, fmt, ap);
+    diag_addv(d, p.file, p.line, p.col, fmt, ap);
     va_end(ap);
 }
 
@@ -569,38 +168,11 @@ const char *config_nearest(const char *word, const char *const *names, size_t n)
 
 static void *field(void *base, size_t off) { return (char *)base + off; }
 
-static const char *type_name(ctype_t t)
-{
-    switch (t) {
-    case CT_STR: return "string";
-    case CT_INT: return "integer";
-    case CT_DOUBLE: return "number";
-    case CT_BOOL: return "boolean";
-    case CT_ENUM: return "one of";
-    case CT_SCALAR: return "scalar";
-    case CT_SECTION: return "mapping";
-    case CT_STRMAP: return "mapping of strings";
-    case CT_LIST: return "list";
-    case CT_NAMED: return "mapping of name: {...}";
-    case CT_STRLIST: return "list of strings";
-    }
-    return "?";
-}
-
-static void join_choices(char *out, size_t size, const char *const *choices, const char *sep)
-{
-    out[0] = '\0';
-    for (size_t i = 0; choices[i]; i++) {
-        strncat(out, i ? sep : "", size - strlen(out) - 1);
-        strncat(out, choices[i], size - strlen(out) - 1);
-    }
-}
-
 /* ---- applying the tree to the struct ------------------------------------ */
 
 typedef struct {
-    errlist_t errs;
-    errlist_t warns; /* severity "warning": reported, the load succeeds */
+    diag_t errs;
+    diag_t warns; /* severity "warning": reported, the load succeeds */
     config_posreg_t *pos;
 } ctx_t;
 
@@ -618,6 +190,37 @@ static bool scalar_or_err(ctx_t *c, const ynode_t *v, const char *path)
     return false;
 }
 
+/* TEXT, one of K's choices, into DST: the enum's value, the conversion or
+ * (CT_CHOICE) the text itself. */
+static int set_choice(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *text, void *dst,
+                      const char *path)
+{
+    const char *names[64];
+    size_t n = config_key_choices(k, names, 64), i = 0;
+    while (i < n && strcmp(text, names[i]) != 0)
+        i++;
+    if (i == n) {
+        char list[512];
+        config_key_join_choices(list, sizeof(list), k, ", ");
+        const char *near = config_nearest(text, names, n);
+        err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path, text, list,
+                near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return MKB_ERR_CONFIG;
+    }
+    if (k->type == CT_ENUM) {
+        *(int *)dst = k->choices[i].value; /* every CT_ENUM field is an int-sized enum */
+        return MKB_OK;
+    }
+    if (k->type == CT_CONV) {
+        *(const norm_conversion_t **)dst = &norm_conversions[i];
+        return MKB_OK;
+    }
+    char **s = dst;
+    free(*s);
+    *s = strdup(text);
+    return *s ? MKB_OK : MKB_ERR_NOMEM;
+}
+
 static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *text, void *base,
                       const char *path)
 {
@@ -625,28 +228,15 @@ static int set_scalar(ctx_t *c, const ckey_t *k, const ynode_t *v, const char *t
     if (v && !pos_add(c->pos, dst, v))
         return MKB_ERR_NOMEM;
     switch (k->type) {
-    case CT_STR:
-    case CT_ENUM: {
-        if (k->type == CT_ENUM) {
-            bool ok = false;
-            size_t n = 0;
-            for (size_t i = 0; k->choices[i]; i++, n++)
-                ok = ok || strcmp(text, k->choices[i]) == 0;
-            if (!ok) {
-                char list[512];
-                join_choices(list, sizeof(list), k->choices, ", ");
-                const char *near = config_nearest(text, k->choices, n);
-                err_add(&c->errs, v, "%s: '%s' is not valid; expected one of: %s%s%s%s", path,
-                        text, list, near ? " (did you mean '" : "", near ? near : "",
-                        near ? "'?)" : "");
-                return MKB_ERR_CONFIG;
-            }
-        }
+    case CT_STR: {
         char **s = dst;
         free(*s);
         *s = strdup(text);
         return *s ? MKB_OK : MKB_ERR_NOMEM;
     }
+    case CT_ENUM:
+    case CT_CHOICE:
+    case CT_CONV: return set_choice(c, k, v, text, dst, path);
     case CT_SCALAR: {
         config_scalar_t *s = dst;
         free(s->text);
@@ -809,6 +399,9 @@ static void apply_default(ctx_t *c, const ckey_t *k, void *base, const char *pat
         nomem(c);
 }
 
+static void report_unknown_keys(ctx_t *c, const section_t *sec, const ynode_t *node,
+                                const char *path);
+
 /* Applies map NODE (NULL: section absent) to BASE through SEC. */
 static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, void *base,
                           const char *path, const ynode_t *parent_at)
@@ -839,7 +432,7 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             if (k->type == CT_SECTION) {
                 if (k->required)
                     err_add(&c->errs, node ? node : parent_at, "%s: required section missing", p);
-                else if (k->sub == &route_ts_section)
+                else if (k->off_when_absent)
                     continue; /* optional section: absent means off */
                 apply_section(c, k->sub, NULL, base, p, node ? node : parent_at);
             } else if (k->required) {
@@ -867,7 +460,13 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             }
         }
     }
-    /* Unknown keys. */
+    report_unknown_keys(c, sec, node, path);
+}
+
+/* Reports the keys of map NODE that SEC does not know, with a did-you-mean. */
+static void report_unknown_keys(ctx_t *c, const section_t *sec, const ynode_t *node,
+                                const char *path)
+{
     for (size_t j = 0; node && j < ynode_len(node); j++) {
         const ynode_t *key = ynode_map_key(node, j);
         if (ynode_type(key) != YNODE_SCALAR) {
@@ -881,7 +480,7 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             continue;
         const char *names[32];
         size_t nn = 0;
-        for (size_t i = 0; i < sec->nkeys && nn < NKEYS(names); i++)
+        for (size_t i = 0; i < sec->nkeys && nn < sizeof(names) / sizeof(names[0]); i++)
             names[nn++] = sec->keys[i].name;
         const char *near = config_nearest(ynode_scalar(key), names, nn);
         char valid[512] = "";
@@ -896,202 +495,6 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
             err_add(&c->errs, key, "unknown key '%s%s%s'; expected one of: %s", path,
                     path[0] ? "." : "", ynode_scalar(key), valid);
     }
-}
-
-/* ---- finalize: checks across fields ------------------------------------ */
-
-/* Reads a secret file into *out (one trailing newline removed). */
-static int read_secret(const char *path, char **out, char *why, size_t why_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
-        return MKB_ERR_IO;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    bool more = fgetc(f) != EOF;
-    (void)fclose(f); /* read only */
-    if (more) {
-        snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
-        return MKB_ERR_CONFIG;
-    }
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    *out = strdup(buf);
-    return *out ? MKB_OK : MKB_ERR_NOMEM;
-}
-
-/* ---- secrets ------------------------------------------------------------ */
-
-bool config_is_secret_property(const char *key)
-{
-    return strstr(key, "password") || strstr(key, "secret") || strcmp(key, "ssl.key.pem") == 0 ||
-           strcmp(key, "sasl.jaas.config") == 0 || strcmp(key, "sasl.oauthbearer.config") == 0;
-}
-
-/* librdkafka properties whose value names a file holding a secret. */
-static bool secret_path_property(const char *key)
-{
-    return strcmp(key, "ssl.key.location") == 0 || strcmp(key, "ssl.keystore.location") == 0 ||
-           strcmp(key, "sasl.kerberos.keytab") == 0;
-}
-
-/* Warns (at FIELD's position) when PATH, a file holding a secret, can be
- * read by every user. Group-readable is left alone: a service group is the
- * usual way to share a secret with the daemon. */
-static void warn_readable(ctx_t *c, const config_t *cfg, const void *field, const char *what,
-                          const char *path)
-{
-    struct stat st;
-    if (!path || stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
-        return;
-    err_at(&c->warns, cfg, field,
-           "%s: %s holds a secret and every user can read it (mode %04o); "
-           "chmod o-r %s",
-           what, path, (unsigned)(st.st_mode & 07777), path);
-}
-
-/* A secret written literally (not one ${VAR}) in a file every user can
- * read: the warning names the value's position, never the value. */
-static void warn_literal(ctx_t *c, const config_t *cfg, const void *field, const char *what)
-{
-    const posent_t *p = pos_find(cfg, field);
-    if (p && p->literal)
-        warn_readable(c, cfg, field, what, p->file);
-}
-
-/* kafka.properties or a profile's properties: NAME_file is read from that
- * file and passed as NAME; secrets in files every user can read warned of. */
-static void finalize_properties(ctx_t *c, config_t *cfg, config_kv_t *kvs, size_t n,
-                                const char *section)
-{
-    char why[600], what[300];
-    for (size_t i = 0; i < n; i++) {
-        config_kv_t *kv = &kvs[i];
-        size_t kl = strlen(kv->key);
-        snprintf(what, sizeof(what), "%s.%s", section, kv->key);
-        if (kl > 5 && strcmp(kv->key + kl - 5, "_file") == 0) {
-            char *secret = NULL;
-            if (read_secret(kv->value, &secret, why, sizeof(why)) != MKB_OK) {
-                err_at(&c->errs, cfg, &kv->value, "%s: %s", what, why);
-                continue;
-            }
-            warn_readable(c, cfg, &kv->value, what, kv->value);
-            kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
-            free(kv->value);
-            kv->value = secret;
-        } else if (config_is_secret_property(kv->key)) {
-            warn_literal(c, cfg, &kv->value, what);
-        } else if (secret_path_property(kv->key)) {
-            warn_readable(c, cfg, &kv->value, what, kv->value);
-        }
-    }
-}
-
-/* PASSWORD or PASSWORD_FILE (read into *PASSWORD), needing USERNAME. */
-static void finalize_password(ctx_t *c, config_t *cfg, char **password, char **password_file,
-                              const char *username, const char *section)
-{
-    char what[64];
-    if (*password_file) {
-        char why[600];
-        snprintf(what, sizeof(what), "%s.password_file", section);
-        if (*password)
-            err_at(&c->errs, cfg, password_file,
-                   "%s: give either password or password_file, not both", what);
-        else if (read_secret(*password_file, password, why, sizeof(why)))
-            err_at(&c->errs, cfg, password_file, "%s: %s", what, why);
-        else
-            warn_readable(c, cfg, password_file, what, *password_file);
-    } else if (*password) {
-        snprintf(what, sizeof(what), "%s.password", section);
-        warn_literal(c, cfg, password, what);
-    }
-    if (*password && !username)
-        err_at(&c->errs, cfg, *password_file ? (void *)password_file : (void *)password,
-               "%s.password: needs %s.username", section, section);
-}
-
-static void finalize(ctx_t *c, config_t *cfg)
-{
-    finalize_password(c, cfg, &cfg->mqtt_password, &cfg->mqtt_password_file, cfg->mqtt_username,
-                      "mqtt");
-    warn_literal(c, cfg, &cfg->tls_key_password, "mqtt.tls.key_password");
-    warn_readable(c, cfg, &cfg->tls_key_file, "mqtt.tls.key_file", cfg->tls_key_file);
-    finalize_properties(c, cfg, cfg->kafka_properties, cfg->kafka_properties_n,
-                        "kafka.properties");
-    for (size_t i = 0; i < cfg->kafka_profiles_n; i++) {
-        char what[300];
-        config_profile_t *p = &cfg->kafka_profiles[i];
-        snprintf(what, sizeof(what), "kafka.profiles.%s.properties", p->name);
-        finalize_properties(c, cfg, p->properties, p->properties_n, what);
-    }
-    finalize_password(c, cfg, &cfg->metrics_password, &cfg->metrics_password_file,
-                      cfg->metrics_username, "metrics");
-    if (cfg->metrics_username && !cfg->metrics_password)
-        err_at(&c->errs, cfg, &cfg->metrics_username,
-               "metrics.username: needs metrics.password or metrics.password_file");
-    if (!cfg->metrics_tls_cert_file != !cfg->metrics_tls_key_file)
-        err_at(&c->errs, cfg,
-               cfg->metrics_tls_cert_file ? (void *)&cfg->metrics_tls_cert_file
-                                          : (void *)&cfg->metrics_tls_key_file,
-               "metrics.tls: give both cert_file and key_file");
-    warn_readable(c, cfg, &cfg->metrics_tls_key_file, "metrics.tls.key_file",
-                  cfg->metrics_tls_key_file);
-    if ((cfg->metrics_username || cfg->metrics_tls_cert_file) && !cfg->metrics_listen)
-        err_at(&c->errs, cfg,
-               cfg->metrics_username ? (void *)&cfg->metrics_username
-                                     : (void *)&cfg->metrics_tls_cert_file,
-               "metrics: authentication and TLS need metrics.listen");
-    if (cfg->spool_dir && cfg->spool_max_bytes < 2 * cfg->spool_segment_bytes)
-        err_at(&c->errs, cfg, &cfg->spool_max_bytes,
-               "spool.max_bytes: must be at least twice spool.segment_bytes (%lld)",
-               cfg->spool_segment_bytes);
-    if (cfg->spool_dir && cfg->spool_dir[0] != '/' && cfg->path) {
-        const char *slash = strrchr(cfg->path, '/');
-        if (slash) {
-            size_t dl = (size_t)(slash - cfg->path);
-            char *abs = malloc(dl + 1 + strlen(cfg->spool_dir) + 1);
-            if (abs) {
-                sprintf(abs, "%.*s/%s", (int)dl, cfg->path, cfg->spool_dir);
-                free(cfg->spool_dir);
-                cfg->spool_dir = abs;
-            }
-        }
-    }
-    if (cfg->routes_n == 0)
-        err_at(&c->errs, cfg, &cfg->pos, /* not a value: names the file as a whole */
-               "no routes: add a routes: list here or mapping files with mappings:");
-    for (size_t i = 0; i < cfg->routes_n; i++) {
-        config_route_t *r = &cfg->routes[i];
-        for (size_t j = 0; j < i; j++) {
-            if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0) {
-                config_pos_t p = config_pos(cfg, &cfg->routes[j].name);
-                err_at(&c->errs, cfg, &r->name, "route name '%s' is already used at %s:%d:%d",
-                       r->name, p.file, p.line, p.col);
-            }
-        }
-        if (r->kafka_profile && !config_profile(cfg, r->kafka_profile, NULL))
-            err_at(&c->errs, cfg, &r->kafka_profile,
-                   "route '%s': kafka.profile '%s' is not hot, cold or one of kafka.profiles",
-                   r->name, r->kafka_profile);
-        if (r->payload && strcmp(r->payload, "raw") == 0 &&
-            (r->fields_n || r->add_n || r->explode || r->ts_from))
-            err_at(&c->errs, cfg, &r->payload,
-                   "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
-                   "and timestamp need json, number or text",
-                   r->name);
-    }
-    for (size_t i = 0; i < cfg->commands_n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (cfg->commands[i].name && cfg->commands[j].name &&
-                strcmp(cfg->commands[i].name, cfg->commands[j].name) == 0)
-                err_at(&c->errs, cfg, &cfg->commands[i].name,
-                       "command rule name '%s' is used twice", cfg->commands[i].name);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -1181,7 +584,7 @@ static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *r
                 ytree_destroy(t);
                 nomem(c);
             } else if (rc != MKB_OK) {
-                err_raw(&c->errs, err); /* already "file:line:col: ..." */
+                diag_raw(&c->errs, err); /* already "file:line:col: ..." */
             }
         }
         globfree(&g);
@@ -1190,7 +593,7 @@ static void load_mapping_trees(ctx_t *c, const char *base_path, const ynode_t *r
 
 static int load_tree(const char *name, ytree_t *tree, config_t **out, char **errors)
 {
-    ctx_t c = {.errs = {0}, .warns = {.severity = "warning"}};
+    ctx_t c = {.errs = {.count = 0}, .warns = {.severity = "warning"}};
     treelist_t maps = {0};
     config_t *cfg = calloc(1, sizeof(*cfg));
     if (!cfg || !(c.pos = calloc(1, sizeof(*c.pos))) || !(cfg->path = strdup(name))) {
@@ -1215,32 +618,32 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
     if (!cfg->routes || !cfg->commands)
         nomem(&c);
     else {
-        apply_section(&c, &top_section, root, cfg, "", root);
+        apply_section(&c, &config_top_section, root, cfg, "", root);
         for (size_t i = 0; i < maps.n; i++) {
             const ynode_t *mroot = ytree_root(maps.trees[i]);
             if (mroot) /* an empty mapping file is allowed */
-                apply_section(&c, &mapping_section, mroot, cfg, "", mroot);
+                apply_section(&c, &config_mapping_section, mroot, cfg, "", mroot);
         }
     }
     if (c.errs.count == 0 && !c.errs.nomem)
-        finalize(&c, cfg);
+        config_check(cfg, &c.errs, &c.warns);
     for (size_t i = 0; i < maps.n; i++)
         ytree_destroy(maps.trees[i]);
     free(maps.trees);
     if (c.errs.nomem || c.warns.nomem) {
-        free(c.errs.buf);
-        free(c.warns.buf);
+        diag_free(&c.errs);
+        diag_free(&c.warns);
         config_destroy(cfg);
         return MKB_ERR_NOMEM;
     }
     if (c.errs.count) {
-        *errors = c.errs.buf;
-        free(c.warns.buf);
+        *errors = diag_take(&c.errs);
+        diag_free(&c.warns);
         config_destroy(cfg);
         return MKB_ERR_CONFIG;
     }
-    free(c.errs.buf);
-    cfg->warnings = c.warns.buf;
+    diag_free(&c.errs);
+    cfg->warnings = diag_take(&c.warns);
     *out = cfg;
     return MKB_OK;
 }
@@ -1291,7 +694,7 @@ static void free_section(const section_t *sec, void *base)
         size_t n = k->count_off ? *(size_t *)field(base, k->count_off) : 0;
         switch (k->type) {
         case CT_STR:
-        case CT_ENUM: free(*(char **)f); break;
+        case CT_CHOICE: free(*(char **)f); break;
         case CT_SCALAR: free(((config_scalar_t *)f)->text); break;
         case CT_SECTION: free_section(k->sub, base); break;
         case CT_STRMAP: {
@@ -1321,67 +724,21 @@ static void free_section(const section_t *sec, void *base)
     }
 }
 
+config_t *config_ref(config_t *cfg)
+{
+    if (cfg)
+        atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
 void config_destroy(config_t *cfg)
 {
-    if (!cfg)
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) > 0)
         return;
-    free_section(&top_section, cfg);
+    free_section(&config_top_section, cfg);
     free(cfg->path);
     free(cfg->warnings);
     posreg_free(cfg->pos);
     free(cfg);
 }
 
-static void print_section(FILE *out, const section_t *sec, const char *path)
-{
-    for (size_t i = 0; i < sec->nkeys; i++) {
-        const ckey_t *k = &sec->keys[i];
-        char p[256];
-        if (snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", k->name) >= (int)sizeof(p))
-            p[sizeof(p) - 1] = '\0';
-        char type[160];
-        if (k->type == CT_ENUM)
-            join_choices(type, sizeof(type), k->choices, "|");
-        else if (k->type == CT_INT)
-            snprintf(type, sizeof(type), "integer %lld..%lld", k->min, k->max);
-        else
-            snprintf(type, sizeof(type), "%s", type_name(k->type));
-        fprintf(out, "%-32s %s%s%s%s%s\n", p, type, k->required ? " (required)" : "",
-                k->def ? " [default: " : "", k->def ? k->def : "", k->def ? "]" : "");
-        fprintf(out, "%-32s   %s\n", "", k->desc);
-        char lp[300];
-        if (k->type == CT_SECTION) {
-            print_section(out, k->sub, p);
-        } else if (k->type == CT_LIST || k->type == CT_NAMED) {
-            if (snprintf(lp, sizeof(lp), "%s%s", p, k->type == CT_LIST ? "[]" : ".NAME") >=
-                (int)sizeof(lp))
-                lp[sizeof(lp) - 1] = '\0';
-            print_section(out, k->sub, lp);
-        }
-    }
-}
-
-void config_print_keys(FILE *out) { print_section(out, &top_section, ""); }
-
-static const char *const builtin_hot[] = {"linger.ms", "5", "compression.type", "lz4", NULL};
-static const char *const builtin_cold[] = {"linger.ms", "500", "compression.type", "zstd",
-                                           "batch.size", "1048576", NULL};
-
-const config_profile_t *config_profile(const config_t *cfg, const char *name,
-                                       const char *const **builtin)
-{
-    static const config_profile_t builtin_profile = {0};
-    if (builtin)
-        *builtin = NULL;
-    for (size_t i = 0; i < cfg->kafka_profiles_n; i++)
-        if (strcmp(cfg->kafka_profiles[i].name, name) == 0)
-            return &cfg->kafka_profiles[i];
-    const char *const *b = strcmp(name, "hot") == 0    ? builtin_hot
-                           : strcmp(name, "cold") == 0 ? builtin_cold
-                                                       : NULL;
-    if (!b)
-        return NULL;
-    if (builtin)
-        *builtin = b;
-    return &builtin_profile;
-}

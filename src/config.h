@@ -1,15 +1,28 @@
 /* Bridge configuration: bridge.yaml (connections, policies) plus the mapping
- * files it names (routes, commands), read from YAML, checked against a table
- * of known keys (see docs/CONFIGURATION.md), then finalized (cross-field
- * checks). The config_t is plain data, read-only once loaded. Every value
- * remembers where it was written (config_pos) so later stages (route
- * compilation) can point at file:line:column too. */
+ * files it names (routes, commands), read once per load from YAML, applied
+ * through a table of known keys (config_keys.c, docs/CONFIGURATION.md), then
+ * checked across fields (config_check.c). Settings with a fixed set of
+ * values are enums by then. The config_t is plain data, read-only once
+ * loaded, shared by reference (config_ref). Every value remembers where it
+ * was written (config_pos) so later stages (route compilation) can point at
+ * file:line:column too. */
 #ifndef MKB_CONFIG_H
 #define MKB_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdio.h>
+
+#include "diag.h"
+#include "log.h"
+#include "normalize.h"
+
+/* Settings with a fixed set of values are decided at load: enums, never
+ * strings compared later. */
+typedef enum { CONFIG_MQTT_3_1_1, CONFIG_MQTT_5 } config_mqtt_version_t;
+typedef enum { CONFIG_FSYNC_INTERVAL, CONFIG_FSYNC_ALWAYS, CONFIG_FSYNC_NEVER } config_fsync_t;
+typedef enum { CONFIG_FULL_BLOCK, CONFIG_FULL_DROP_OLDEST } config_on_full_t;
 
 typedef struct {
     char *key;
@@ -25,8 +38,8 @@ typedef struct {
 typedef struct {
     char *name; /* must stay first: filled from the mapping key */
     char *from; /* JSON pointer; NULL: "/<name>" */
-    char *type; /* NULL (as is), number, integer, string, boolean */
-    char *convert;
+    norm_type_t type;                  /* NORM_TYPE_ANY: as is */
+    const norm_conversion_t *convert; /* NULL: none */
     double scale;
     double offset;
     config_scalar_t dflt;
@@ -38,7 +51,7 @@ typedef struct {
     long long linger_ms;
     long long batch_bytes;
     char *compression;
-    char *acks;
+    int acks; /* librdkafka's acks: -1 (all), 1 or 0 */
     config_kv_t *properties;
     size_t properties_n;
 } config_profile_t;
@@ -52,14 +65,14 @@ typedef struct {
     char *kafka_profile;
     config_kv_t *kafka_headers;
     size_t kafka_headers_n;
-    char *payload; /* json, number, text, raw */
+    norm_payload_t payload;
     char *explode; /* JSON pointer to an array, or NULL */
     config_field_t *fields;
     size_t fields_n;
     config_kv_t *add;
     size_t add_n;
     char *ts_from; /* NULL: no timestamp rule */
-    char *ts_format;
+    norm_ts_format_t ts_format;
     char *ts_field;
 } config_route_t;
 
@@ -86,7 +99,7 @@ typedef struct config {
     /* mqtt: */
     char *mqtt_uri;
     char *mqtt_client_id;
-    char *mqtt_version; /* "3.1.1" or "5" */
+    config_mqtt_version_t mqtt_version;
     bool mqtt_clean_start;
     long long mqtt_keepalive_s;
     long long mqtt_session_expiry_s;
@@ -114,9 +127,9 @@ typedef struct config {
     char *spool_dir; /* NULL: no spool */
     long long spool_max_bytes;
     long long spool_segment_bytes;
-    char *spool_fsync; /* always, interval, never */
+    config_fsync_t spool_fsync;
     long long spool_fsync_interval_ms;
-    char *spool_on_full; /* block, drop_oldest */
+    config_on_full_t spool_on_full;
     /* metrics: */
     char *metrics_listen; /* NULL: no HTTP endpoint */
     char *metrics_username; /* with metrics_password: HTTP basic auth on every path */
@@ -137,10 +150,11 @@ typedef struct config {
     config_command_t *commands;
     size_t commands_n;
     /* top level */
-    char *log_level;
+    log_level_t log_level;
     char *path; /* the file config_load read */
     char *warnings; /* "file:line:col: warning: ..." lines, or NULL */
     config_posreg_t *pos;
+    atomic_int refs; /* holders beyond the first (config_ref) */
 } config_t;
 
 typedef struct {
@@ -159,11 +173,28 @@ int config_load(const char *path, config_t **out, char **errors);
  * base for relative mapping paths. */
 int config_load_string(const char *name, const char *text, config_t **out, char **errors);
 
+/* Drops one holder of CFG; the last one frees it. */
 void config_destroy(config_t *cfg);
+
+/* Adds a holder of CFG (one load shared by the boot settings, the routes and
+ * the command rules, each released with config_destroy); returns CFG. */
+config_t *config_ref(config_t *cfg);
+
+/* True when A and B have the same command rules (a reload restarts the
+ * command side only then). */
+bool config_commands_equal(const config_t *a, const config_t *b);
 
 /* Where the value at address FIELD (a member of cfg or of one of its routes,
  * fields, key/value entries...) was written. */
 config_pos_t config_pos(const config_t *cfg, const void *field);
+
+/* True when FIELD was written in a file as it is (not one ${VAR} from the
+ * environment): a secret there can be read by whoever reads the file. */
+bool config_pos_literal(const config_t *cfg, const void *field);
+
+/* Adds a "file:line:col: error: ..." line at the position of FIELD to D. */
+void config_diag(diag_t *d, const config_t *cfg, const void *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The producer profile NAME: from kafka.profiles, else a built-in ("hot",
  * "cold"); NULL if neither. BUILTIN receives the built-in's properties

@@ -910,18 +910,19 @@ static int profile_props(rd_kafka_conf_t *conf, const config_profile_t *p,
 {
     if (builtin)
         return kafka_client_set_pairs(conf, builtin, where, errstr, errstr_size);
-    char linger[32], batch[32];
+    char linger[32], batch[32], acks[8];
     snprintf(linger, sizeof(linger), "%lld", p->linger_ms);
     snprintf(batch, sizeof(batch), "%lld", p->batch_bytes);
+    snprintf(acks, sizeof(acks), "%d", p->acks); /* -1: all */
     const char *const pairs[] = {"linger.ms", linger, "batch.size", batch,
                                  "compression.type", p->compression, NULL};
     int rc;
     if ((rc = kafka_client_set_pairs(conf, pairs, where, errstr, errstr_size)))
         return rc;
-    if (strcmp(p->acks, "all") != 0 &&
+    if (p->acks != -1 &&
         ((rc = kafka_client_set(conf, "enable.idempotence", "false", where, errstr,
                                 errstr_size)) ||
-         (rc = kafka_client_set(conf, "acks", p->acks, where, errstr, errstr_size))))
+         (rc = kafka_client_set(conf, "acks", acks, where, errstr, errstr_size))))
         return rc;
     for (size_t i = 0; i < p->properties_n; i++)
         if ((rc = kafka_client_set(conf, p->properties[i].key, p->properties[i].value, where,

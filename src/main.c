@@ -205,9 +205,9 @@ static int cmd_run(const char *path, const char *level_arg)
     config_t *cfg = NULL;
     if (load_config(path, &cfg, true) != MKB_OK)
         return EXIT_USAGE;
-    log_level_t level = LOG_LVL_INFO;
-    if (!log_level_parse(level_arg ? level_arg : cfg->log_level, &level))
-        level = LOG_LVL_INFO;
+    log_level_t level = cfg->log_level;
+    if (level_arg && !log_level_parse(level_arg, &level)) /* checked by the option parser */
+        level = cfg->log_level;
     log_set_level(level);
     print_warnings(cfg, true);
     mqtt_source_route_traces();

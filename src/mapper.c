@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "diag.h"
 #include "err.h"
 #include "jptr.h"
 #include "kafka_client.h"
@@ -10,7 +11,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,28 +95,6 @@ static void quote_bytes(char *out, size_t out_size, const char *s, size_t n, siz
         o += 3;
     }
     out[o < out_size ? o : out_size - 1] = '\0';
-}
-
-typedef struct {
-    buf_t text;
-    int count;
-    bool nomem;
-} diag_t;
-
-__attribute__((format(printf, 4, 5))) static void diag(diag_t *d, const config_t *cfg,
-                                                        const void *field, const char *fmt, ...)
-{
-    config_pos_t p = config_pos(cfg, field);
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    int rc = p.line ? buf_printf(&d->text, "%s:%d:%d: error: %s\n", p.file, p.line, p.col, msg)
-                    : buf_printf(&d->text, "%s: error: %s\n", p.file, msg);
-    if (rc != MKB_OK)
-        d->nomem = true;
-    d->count++;
 }
 
 static bool valid_capture_name(const char *s, size_t n)
@@ -254,7 +232,7 @@ static jptr_t *compile_ptr(diag_t *d, const config_t *cfg, const config_route_t 
     char why[300];
     jptr_t *p = jptr_new(text, why, sizeof(why));
     if (!p)
-        diag(d, cfg, field, "route '%s': %s: %s", rc->name, what, why);
+        config_diag(d, cfg, field, "route '%s': %s: %s", rc->name, what, why);
     return p;
 }
 
@@ -265,7 +243,7 @@ static tmpl_t *compile_tmpl(diag_t *d, const config_t *cfg, const croute_t *r, c
     tmpl_t *t = tmpl_new(text, (const char *const *)r->cap_names, r->ncap,
                          r->payload != NORM_PAYLOAD_RAW, why, sizeof(why));
     if (!t)
-        diag(d, cfg, field, "route '%s': %s: %s", r->cfg->name, what, why);
+        config_diag(d, cfg, field, "route '%s': %s: %s", r->cfg->name, what, why);
     return t;
 }
 
@@ -273,31 +251,32 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
 {
     char why[600];
     r->cfg = rc;
-    r->payload = norm_payload_kind(rc->payload);
+    r->payload = rc->payload;
     if (!compile_filter(r, rc->mqtt_filter, why, sizeof(why))) {
-        diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
-             rc->mqtt_filter, why);
+        config_diag(d, cfg, &rc->mqtt_filter, "route '%s': mqtt.filter '%s': %s", rc->name,
+                    rc->mqtt_filter, why);
         return; /* templates need the captures */
     }
     r->topic = compile_tmpl(d, cfg, r, &rc->kafka_topic, "kafka.topic", rc->kafka_topic);
     r->topic_fixed = r->topic && tmpl_is_constant(r->topic);
     if (r->topic_fixed &&
         !kafka_client_topic_check(rc->kafka_topic, strlen(rc->kafka_topic), NULL, 0))
-        diag(d, cfg, &rc->kafka_topic,
-             "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 characters "
-             "of a-z A-Z 0-9 . _ -)",
-             rc->name, rc->kafka_topic);
+        config_diag(d, cfg, &rc->kafka_topic,
+                    "route '%s': kafka.topic '%s' is not a valid Kafka topic name (1-249 "
+                    "characters of a-z A-Z 0-9 . _ -)",
+                    rc->name, rc->kafka_topic);
     if (rc->kafka_key && rc->kafka_key[0])
         r->key = compile_tmpl(d, cfg, r, &rc->kafka_key, "kafka.key", rc->kafka_key);
     if (rc->kafka_headers_n > MAX_HEADERS)
-        diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
-             rc->name, MAX_HEADERS);
+        config_diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
+                    rc->name, MAX_HEADERS);
     for (size_t i = 0; i < rc->kafka_headers_n && i < MAX_HEADERS; i++) {
         const config_kv_t *kv = &rc->kafka_headers[i];
         if (strncmp(kv->key, "mkb.", 4) == 0)
-            diag(d, cfg, &kv->key, "route '%s': header names starting with 'mkb.' are the "
-                                   "bridge's own (dead letters)",
-                 rc->name);
+            config_diag(d, cfg, &kv->key,
+                        "route '%s': header names starting with 'mkb.' are the "
+                        "bridge's own (dead letters)",
+                        rc->name);
         r->headers[i].name = strdup(kv->key);
         r->headers[i].tmpl = compile_tmpl(d, cfg, r, &kv->value, "kafka.headers", kv->value);
         r->nheaders++;
@@ -321,33 +300,33 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
             ptr[sizeof(ptr) - 1] = '\0';
         f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
                               "fields.from", ptr);
-        f->type = norm_type(fc->type);
+        f->type = fc->type;
         f->required = fc->required;
         f->scale = fc->scale;
         f->offset = fc->offset;
         f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
         if (fc->convert) {
-            double s, o;
-            norm_conversion(fc->convert, &s, &o); /* the config table lists only known ones */
-            f->scale = s * fc->scale;              /* (v*s+o)*scale+offset */
-            f->offset = o * fc->scale + fc->offset;
+            f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
+            f->offset = fc->convert->offset * fc->scale + fc->offset;
         }
         if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
-            diag(d, cfg, fc, "route '%s': field '%s': a unit conversion gives a number, not a %s",
-                 rc->name, fc->name, fc->type);
+            config_diag(d, cfg, fc,
+                        "route '%s': field '%s': a unit conversion gives a number, not a %s",
+                        rc->name, fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
         if (fc->dflt.text) {
             json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
             json_t *typed = NULL;
             if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
-                diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name, fc->name,
-                     why);
+                config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
+                            fc->name, why);
             json_decref(v);
             f->dflt = typed;
         }
         if (fc->required && fc->dflt.text)
-            diag(d, cfg, &fc->dflt, "route '%s': field '%s': required and default exclude each "
-                                    "other",
-                 rc->name, fc->name);
+            config_diag(d, cfg, &fc->dflt,
+                        "route '%s': field '%s': required and default exclude each "
+                        "other",
+                        rc->name, fc->name);
     }
     for (size_t i = 0; i < rc->add_n; i++) {
         const config_kv_t *kv = &rc->add[i];
@@ -359,12 +338,12 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
             a->constant = scalar_json(kv->value, kv->quoted);
         for (size_t j = 0; j < rc->fields_n; j++)
             if (strcmp(rc->fields[j].name, kv->key) == 0)
-                diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
-                     kv->key);
+                config_diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
+                            kv->key);
     }
     if (rc->ts_from) {
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
-        r->ts_format = norm_ts_format(rc->ts_format);
+        r->ts_format = rc->ts_format;
     }
 }
 
@@ -416,7 +395,7 @@ void mapper_destroy(mapper_t *m)
 
 int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
 {
-    diag_t d = {{0}, 0, false};
+    diag_t d = {.count = 0};
     *errors = NULL;
     mapper_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->trie = trie_new()) ||
@@ -431,7 +410,7 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
                                     (const char *const *)&cfg->kafka_unmatched_topic};
     for (size_t i = 0; i < 2; i++)
         if (*special[i] && !kafka_client_topic_check(*special[i], strlen(*special[i]), NULL, 0))
-            diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
+            config_diag(&d, cfg, special[i], "'%s' is not a valid Kafka topic name", *special[i]);
     for (size_t i = 0; i < cfg->routes_n; i++) {
         croute_t *r = &m->routes[m->nroutes++];
         compile_route(&d, cfg, &cfg->routes[i], r);
@@ -451,16 +430,16 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
         }
     }
     if (d.nomem) {
-        buf_free(&d.text);
+        diag_free(&d);
         mapper_destroy(m);
         return MKB_ERR_NOMEM;
     }
     if (d.count) {
-        *errors = d.text.p;
+        *errors = diag_take(&d);
         mapper_destroy(m);
         return MKB_ERR_CONFIG;
     }
-    buf_free(&d.text);
+    diag_free(&d);
     *out = m;
     return MKB_OK;
 }

@@ -596,7 +596,7 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
     mqtt_source_t *s = calloc(1, sizeof(*s));
     if (!s)
         goto fail;
-    s->version = strcmp(cfg->mqtt_version, "5") == 0 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    s->version = cfg->mqtt_version == CONFIG_MQTT_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     s->clean_start = cfg->mqtt_clean_start;
     s->keepalive_s = (int)cfg->mqtt_keepalive_s;
     s->session_expiry_s = cfg->mqtt_session_expiry_s;

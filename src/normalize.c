@@ -246,10 +246,7 @@ int norm_coerce(json_t *v, norm_type_t type, json_t **out, char *why, size_t why
     return MKB_ERR_INVAL;
 }
 
-static const struct {
-    const char *name;
-    double scale, offset;
-} conversions[] = {
+const norm_conversion_t norm_conversions[] = {
     {"fahrenheit_to_celsius", 5.0 / 9.0, -160.0 / 9.0},
     {"celsius_to_fahrenheit", 9.0 / 5.0, 32.0},
     {"kelvin_to_celsius", 1.0, -273.15},
@@ -266,14 +263,15 @@ static const struct {
     {"s_to_ms", 1000.0, 0.0},
     {"percent_to_ratio", 0.01, 0.0},
     {"ratio_to_percent", 100.0, 0.0},
+    {NULL, 0.0, 0.0},
 };
 
 bool norm_conversion(const char *name, double *scale, double *offset)
 {
-    for (size_t i = 0; i < sizeof(conversions) / sizeof(conversions[0]); i++) {
-        if (strcmp(name, conversions[i].name) == 0) {
-            *scale = conversions[i].scale;
-            *offset = conversions[i].offset;
+    for (size_t i = 0; norm_conversions[i].name; i++) {
+        if (strcmp(name, norm_conversions[i].name) == 0) {
+            *scale = norm_conversions[i].scale;
+            *offset = norm_conversions[i].offset;
             return true;
         }
     }
@@ -397,37 +395,4 @@ int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, siz
     else
         snprintf(why, why_size, "timestamp is %s, not a number or a string", type_name(v));
     return MKB_ERR_INVAL;
-}
-
-norm_payload_t norm_payload_kind(const char *name)
-{
-    if (!name || strcmp(name, "json") == 0)
-        return NORM_PAYLOAD_JSON;
-    if (strcmp(name, "number") == 0)
-        return NORM_PAYLOAD_NUMBER;
-    return strcmp(name, "text") == 0 ? NORM_PAYLOAD_TEXT : NORM_PAYLOAD_RAW;
-}
-
-norm_type_t norm_type(const char *name)
-{
-    if (!name)
-        return NORM_TYPE_ANY;
-    if (strcmp(name, "number") == 0)
-        return NORM_TYPE_NUMBER;
-    if (strcmp(name, "integer") == 0)
-        return NORM_TYPE_INTEGER;
-    if (strcmp(name, "string") == 0)
-        return NORM_TYPE_STRING;
-    return strcmp(name, "boolean") == 0 ? NORM_TYPE_BOOLEAN : NORM_TYPE_ANY;
-}
-
-norm_ts_format_t norm_ts_format(const char *name)
-{
-    if (!name || strcmp(name, "auto") == 0)
-        return NORM_TS_AUTO;
-    if (strcmp(name, "epoch_s") == 0)
-        return NORM_TS_EPOCH_S;
-    if (strcmp(name, "epoch_ms") == 0)
-        return NORM_TS_EPOCH_MS;
-    return NORM_TS_ISO8601;
 }

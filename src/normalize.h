@@ -28,15 +28,20 @@ int norm_coerce(json_t *v, norm_type_t type, json_t **out, char *why, size_t why
 /* The number in V (a JSON number or a numeric string). */
 bool norm_number(json_t *v, double *out);
 
-/* Factors of a named linear conversion: out = in * scale + offset. */
+/* A named linear conversion: out = in * scale + offset. */
+typedef struct {
+    const char *name;
+    double scale, offset;
+} norm_conversion_t;
+
+/* Every named conversion, the one list of them (the configuration checks
+ * fields.convert against it); ends with a NULL name. */
+extern const norm_conversion_t norm_conversions[];
+
+/* Factors of the conversion NAME; false when there is none of that name. */
 bool norm_conversion(const char *name, double *scale, double *offset);
 
 /* Parses a timestamp (number or string) into epoch milliseconds. */
 int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, size_t why_size);
-
-/* Parses "true"/"false"-style words and names of the enums above. */
-norm_payload_t norm_payload_kind(const char *name);
-norm_type_t norm_type(const char *name);
-norm_ts_format_t norm_ts_format(const char *name);
 
 #endif

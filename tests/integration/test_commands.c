@@ -382,6 +382,54 @@ START_TEST(test_sigkill)
 }
 END_TEST
 
+/* SIGHUP with a changed command rule (its MQTT topic): the command side
+ * stops, commits and starts again with the new rule; the next command goes
+ * to the new topic and the one before is not sent again. */
+START_TEST(test_reload_command_rule)
+{
+    cfix_t f;
+    cfix_init(&f, "reload", 1, NULL);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    produce(f.cmd_topic, 1, 1, 0, NULL);
+    ck_assert_msg(actuator_wait(&a, 1, 60000), "the first command did not arrive");
+    char *old_tmpl = NULL, *new_tmpl = NULL;
+    ck_assert(asprintf(&old_tmpl, "cmd/%s/{value.site}/{value.unit}/set", f.cmd_topic) > 0);
+    ck_assert(asprintf(&new_tmpl, "cmd/%s/v2/{value.unit}/{value.site}", f.cmd_topic) > 0);
+    char *at = strstr(f.cfg, old_tmpl), *cfg2 = NULL;
+    ck_assert(at);
+    ck_assert(asprintf(&cfg2, "%.*s%s%s", (int)(at - f.cfg), f.cfg, new_tmpl,
+                       at + strlen(old_tmpl)) > 0);
+    itest_write_file(f.b.config_path, cfg2);
+    kill(f.b.pid, SIGHUP);
+    if (!itest_bridge_wait_log(&f.b, "(command side restarted)", 30000)) {
+        itest_bridge_dump_log(&f.b);
+        ck_abort_msg("no command side restart in the log");
+    }
+    produce_from(f.cmd_topic, 1, 1, 1, 0, NULL);
+    bool second = actuator_wait(&a, 2, 60000);
+    itest_sleep_ms(1000); /* a resent first command would come with it */
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!second)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(second, "no command after the reload");
+    ck_assert_uint_eq(actuator_count(&a), 2);
+    char want[300];
+    snprintf(want, sizeof(want), "cmd/%s/v2/u0/s1", f.cmd_topic);
+    pthread_mutex_lock(&a.lock);
+    ck_assert_msg(strstr(a.topics[0], "/s1/u0/set"), "first topic %s", a.topics[0]);
+    ck_assert_msg(strcmp(a.topics[1], want) == 0, "topic after the reload: %s, want %s",
+                  a.topics[1], want);
+    pthread_mutex_unlock(&a.lock);
+    free(old_tmpl);
+    free(new_tmpl);
+    free(cfg2);
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
 /* Mosquitto stopped for 20 s mid-stream: consumption pauses, nothing is
  * lost, order per unit kept. */
 START_TEST(test_mosquitto_down)
@@ -583,6 +631,7 @@ int main(void)
     tcase_add_test(tc, test_invalid_to_dead_letters);
     tcase_add_test(tc, test_expired_and_invalid);
     tcase_add_test(tc, test_order_per_key);
+    tcase_add_test(tc, test_reload_command_rule);
     tcase_add_test(tc, test_sigkill);
     tcase_add_test(tc, test_mosquitto_down);
     suite_add_tcase(s, tc);

@@ -43,7 +43,7 @@ START_TEST(test_good_config_and_defaults)
     char *errors = NULL;
     ck_assert_int_eq(config_load_string("c.yaml", good, &cfg, &errors), MKB_OK);
     ck_assert_str_eq(cfg->mqtt_uri, "tcp://127.0.0.1:1883");
-    ck_assert_str_eq(cfg->mqtt_version, "3.1.1");
+    ck_assert_int_eq(cfg->mqtt_version, CONFIG_MQTT_3_1_1);
     ck_assert_str_eq(cfg->mqtt_client_id, "mqtt-kafka-bridge"); /* default */
     ck_assert(!cfg->mqtt_clean_start);
     ck_assert_int_eq(cfg->mqtt_keepalive_s, 30);
@@ -55,7 +55,7 @@ START_TEST(test_good_config_and_defaults)
     ck_assert_int_eq(cfg->routes[0].mqtt_qos, 2);
     ck_assert_int_eq(cfg->routes[1].mqtt_qos, 1); /* default */
     ck_assert_str_eq(cfg->routes[1].kafka_topic, "raw");
-    ck_assert_str_eq(cfg->log_level, "info");
+    ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
     config_destroy(cfg);
     config_destroy(NULL);
 }
@@ -141,8 +141,8 @@ START_TEST(test_spool_keys)
                                         &cfg, &errors),
                      MKB_OK);
     ck_assert_str_eq(cfg->spool_dir, "/etc/mkb/sp");
-    ck_assert_str_eq(cfg->spool_fsync, "interval");
-    ck_assert_str_eq(cfg->spool_on_full, "block");
+    ck_assert_int_eq(cfg->spool_fsync, CONFIG_FSYNC_INTERVAL);
+    ck_assert_int_eq(cfg->spool_on_full, CONFIG_FULL_BLOCK);
     ck_assert_int_eq(cfg->spool_max_bytes, 1073741824LL);
     ck_assert_int_eq(cfg->spool_segment_bytes, 16777216LL);
     config_destroy(cfg);
@@ -345,6 +345,100 @@ START_TEST(test_docs_cover_every_key)
 }
 END_TEST
 
+/* Values with a fixed set of choices are decided at load: enums, and the
+ * conversion itself from normalize's one list. */
+START_TEST(test_typed_values)
+{
+    char *text = NULL;
+    ck_assert(asprintf(&text,
+                       "%s"
+                       "    payload: number\n"
+                       "    fields: { v: { from: /value, convert: kwh_to_wh, type: number } }\n"
+                       "    timestamp: { from: /t, format: epoch_ms }\n"
+                       "spool: { dir: /tmp/s, fsync: never, on_full: drop_oldest }\n"
+                       "log_level: debug\n",
+                       good) > 0);
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml", text, &cfg, &errors), MKB_OK);
+    const config_route_t *r = &cfg->routes[1];
+    ck_assert_int_eq(r->payload, NORM_PAYLOAD_NUMBER);
+    ck_assert_int_eq(r->fields[0].type, NORM_TYPE_NUMBER);
+    ck_assert_ptr_nonnull(r->fields[0].convert);
+    ck_assert_str_eq(r->fields[0].convert->name, "kwh_to_wh");
+    ck_assert(r->fields[0].convert->scale == 1000.0);
+    ck_assert_int_eq(r->ts_format, NORM_TS_EPOCH_MS);
+    ck_assert_int_eq(cfg->routes[0].payload, NORM_PAYLOAD_JSON); /* default */
+    ck_assert_int_eq(cfg->routes[0].ts_format, NORM_TS_AUTO);    /* no timestamp section */
+    ck_assert_int_eq(cfg->spool_fsync, CONFIG_FSYNC_NEVER);
+    ck_assert_int_eq(cfg->spool_on_full, CONFIG_FULL_DROP_OLDEST);
+    ck_assert_int_eq(cfg->log_level, LOG_LVL_DEBUG);
+    ck_assert_int_eq(cfg->mqtt_version, CONFIG_MQTT_3_1_1);
+    config_destroy(cfg);
+    free(text);
+    char *e = load_err("mqtt: { uri: \"tcp://h:1\", version: \"4\" }\n"
+                       "kafka: { bootstrap: \"k:1\" }\n"
+                       "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: t },\n"
+                       "            fields: { v: { convert: kwh_to_whh } } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:36: error: mqtt.version: '4' is not valid; expected one "
+                            "of: 3.1.1, 5 (did you mean '5'?)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.v.convert: 'kwh_to_whh' is not valid; expected one "
+                            "of: fahrenheit_to_celsius, "),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "(did you mean 'kwh_to_wh'?)"), "%s", e);
+    free(e);
+    /* acks as librdkafka's number: -1 for all (the default). */
+    ck_assert_int_eq(config_load_string("c.yaml",
+                                        "mqtt: { uri: \"tcp://h:1\" }\n"
+                                        "kafka: { bootstrap: \"k:1\", profiles: { fast: { acks: "
+                                        "\"1\" }, safe: {} } }\n"
+                                        "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
+                                        "t, profile: fast } } ]\n",
+                                        &cfg, &errors),
+                     MKB_OK);
+    ck_assert_str_eq(cfg->kafka_profiles[0].name, "fast");
+    ck_assert_int_eq(cfg->kafka_profiles[0].acks, 1);
+    ck_assert_int_eq(cfg->kafka_profiles[1].acks, -1);
+    ck_assert_str_eq(cfg->kafka_profiles[1].compression, "lz4");
+    config_destroy(cfg);
+}
+END_TEST
+
+/* One load shared by holders (config_ref); command rules compared for a
+ * reload. */
+START_TEST(test_ref_and_commands_equal)
+{
+    const char *cmd = "commands:\n"
+                      "  - name: c\n"
+                      "    kafka: { topic: cmds }\n"
+                      "    mqtt: { topic: \"dev/{key}/set\", user_properties: { a: b } }\n";
+    char *t1 = NULL, *t2 = NULL;
+    ck_assert(asprintf(&t1, "%s%s", good, cmd) > 0);
+    ck_assert(asprintf(&t2, "%s%s", good, cmd) > 0);
+    memcpy(strstr(t2, "/set"), "/put", 4);
+    config_t *a = NULL, *b = NULL, *c = NULL, *none = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml", t1, &a, &errors), MKB_OK);
+    ck_assert_int_eq(config_load_string("c.yaml", t2, &b, &errors), MKB_OK);
+    ck_assert_int_eq(config_load_string("c.yaml", t1, &c, &errors), MKB_OK);
+    ck_assert_int_eq(config_load_string("c.yaml", good, &none, &errors), MKB_OK);
+    ck_assert(config_commands_equal(a, c));
+    ck_assert(!config_commands_equal(a, b));
+    ck_assert(!config_commands_equal(a, none));
+    ck_assert(config_commands_equal(none, none));
+    ck_assert_ptr_eq(config_ref(a), a);
+    config_destroy(a); /* one holder left */
+    ck_assert_str_eq(a->commands[0].mqtt_topic, "dev/{key}/set");
+    config_destroy(a);
+    config_destroy(b);
+    config_destroy(c);
+    config_destroy(none);
+    free(t1);
+    free(t2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -361,6 +455,8 @@ int main(void)
     tcase_add_test(tc, test_secret_readable_warning);
     tcase_add_test(tc, test_metrics_auth_keys);
     tcase_add_test(tc, test_docs_cover_every_key);
+    tcase_add_test(tc, test_typed_values);
+    tcase_add_test(tc, test_ref_and_commands_equal);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -493,22 +493,17 @@ END_TEST
 
 START_TEST(test_names)
 {
-    ck_assert_int_eq(norm_payload_kind(NULL), NORM_PAYLOAD_JSON);
-    ck_assert_int_eq(norm_payload_kind("json"), NORM_PAYLOAD_JSON);
-    ck_assert_int_eq(norm_payload_kind("number"), NORM_PAYLOAD_NUMBER);
-    ck_assert_int_eq(norm_payload_kind("text"), NORM_PAYLOAD_TEXT);
-    ck_assert_int_eq(norm_payload_kind("raw"), NORM_PAYLOAD_RAW);
-    ck_assert_int_eq(norm_type(NULL), NORM_TYPE_ANY);
-    ck_assert_int_eq(norm_type("number"), NORM_TYPE_NUMBER);
-    ck_assert_int_eq(norm_type("integer"), NORM_TYPE_INTEGER);
-    ck_assert_int_eq(norm_type("string"), NORM_TYPE_STRING);
-    ck_assert_int_eq(norm_type("boolean"), NORM_TYPE_BOOLEAN);
-    ck_assert_int_eq(norm_type("any"), NORM_TYPE_ANY);
-    ck_assert_int_eq(norm_ts_format(NULL), NORM_TS_AUTO);
-    ck_assert_int_eq(norm_ts_format("auto"), NORM_TS_AUTO);
-    ck_assert_int_eq(norm_ts_format("epoch_s"), NORM_TS_EPOCH_S);
-    ck_assert_int_eq(norm_ts_format("epoch_ms"), NORM_TS_EPOCH_MS);
-    ck_assert_int_eq(norm_ts_format("iso8601"), NORM_TS_ISO8601);
+    /* The one list of conversions (config.c checks fields.convert against
+     * it): every name unique and found by norm_conversion. */
+    size_t n = 0;
+    for (; norm_conversions[n].name; n++) {
+        double scale, offset;
+        ck_assert(norm_conversion(norm_conversions[n].name, &scale, &offset));
+        ck_assert(scale == norm_conversions[n].scale && offset == norm_conversions[n].offset);
+        for (size_t j = 0; j < n; j++)
+            ck_assert_str_ne(norm_conversions[j].name, norm_conversions[n].name);
+    }
+    ck_assert_uint_eq(n, 16);
 }
 END_TEST
 

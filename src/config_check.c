@@ -1,0 +1,267 @@
+#include "config_check.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    diag_t *errs;
+    diag_t *warns; /* reported, the load succeeds */
+} chk_t;
+
+/* Reads a secret file into *out (one trailing newline removed). */
+static int read_secret(const char *path, char **out, char *why, size_t why_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
+        return MKB_ERR_IO;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    bool more = fgetc(f) != EOF;
+    (void)fclose(f); /* read only */
+    if (more) {
+        snprintf(why, why_size, "%s is larger than %zu bytes", path, sizeof(buf) - 1);
+        return MKB_ERR_CONFIG;
+    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *out = strdup(buf);
+    return *out ? MKB_OK : MKB_ERR_NOMEM;
+}
+
+/* ---- secrets ------------------------------------------------------------ */
+
+bool config_is_secret_property(const char *key)
+{
+    return strstr(key, "password") || strstr(key, "secret") || strcmp(key, "ssl.key.pem") == 0 ||
+           strcmp(key, "sasl.jaas.config") == 0 || strcmp(key, "sasl.oauthbearer.config") == 0;
+}
+
+/* librdkafka properties whose value names a file holding a secret. */
+static bool secret_path_property(const char *key)
+{
+    return strcmp(key, "ssl.key.location") == 0 || strcmp(key, "ssl.keystore.location") == 0 ||
+           strcmp(key, "sasl.kerberos.keytab") == 0;
+}
+
+/* Warns (at FIELD's position) when PATH, a file holding a secret, can be
+ * read by every user. Group-readable is left alone: a service group is the
+ * usual way to share a secret with the daemon. */
+static void warn_readable(chk_t *c, const config_t *cfg, const void *field, const char *what,
+                          const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
+        return;
+    config_diag(c->warns, cfg, field,
+                "%s: %s holds a secret and every user can read it (mode %04o); "
+                "chmod o-r %s",
+                what, path, (unsigned)(st.st_mode & 07777), path);
+}
+
+/* A secret written literally (not one ${VAR}) in a file every user can
+ * read: the warning names the value's position, never the value. */
+static void warn_literal(chk_t *c, const config_t *cfg, const void *field, const char *what)
+{
+    if (config_pos_literal(cfg, field))
+        warn_readable(c, cfg, field, what, config_pos(cfg, field).file);
+}
+
+/* kafka.properties or a profile's properties: NAME_file is read from that
+ * file and passed as NAME; secrets in files every user can read warned of. */
+static void finalize_properties(chk_t *c, config_t *cfg, config_kv_t *kvs, size_t n,
+                                const char *section)
+{
+    char why[600], what[300];
+    for (size_t i = 0; i < n; i++) {
+        config_kv_t *kv = &kvs[i];
+        size_t kl = strlen(kv->key);
+        snprintf(what, sizeof(what), "%s.%s", section, kv->key);
+        if (kl > 5 && strcmp(kv->key + kl - 5, "_file") == 0) {
+            char *secret = NULL;
+            if (read_secret(kv->value, &secret, why, sizeof(why)) != MKB_OK) {
+                config_diag(c->errs, cfg, &kv->value, "%s: %s", what, why);
+                continue;
+            }
+            warn_readable(c, cfg, &kv->value, what, kv->value);
+            kv->key[kl - 5] = '\0'; /* sasl.password_file -> sasl.password */
+            free(kv->value);
+            kv->value = secret;
+        } else if (config_is_secret_property(kv->key)) {
+            warn_literal(c, cfg, &kv->value, what);
+        } else if (secret_path_property(kv->key)) {
+            warn_readable(c, cfg, &kv->value, what, kv->value);
+        }
+    }
+}
+
+/* PASSWORD or PASSWORD_FILE (read into *PASSWORD), needing USERNAME. */
+static void finalize_password(chk_t *c, config_t *cfg, char **password, char **password_file,
+                              const char *username, const char *section)
+{
+    char what[64];
+    if (*password_file) {
+        char why[600];
+        snprintf(what, sizeof(what), "%s.password_file", section);
+        if (*password)
+            config_diag(c->errs, cfg, password_file,
+                        "%s: give either password or password_file, not both", what);
+        else if (read_secret(*password_file, password, why, sizeof(why)))
+            config_diag(c->errs, cfg, password_file, "%s: %s", what, why);
+        else
+            warn_readable(c, cfg, password_file, what, *password_file);
+    } else if (*password) {
+        snprintf(what, sizeof(what), "%s.password", section);
+        warn_literal(c, cfg, password, what);
+    }
+    if (*password && !username)
+        config_diag(c->errs, cfg, *password_file ? (void *)password_file : (void *)password,
+                    "%s.password: needs %s.username", section, section);
+}
+
+/* Passwords, secret files and properties read from files, both sides. */
+static void check_secrets(chk_t *c, config_t *cfg)
+{
+    finalize_password(c, cfg, &cfg->mqtt_password, &cfg->mqtt_password_file, cfg->mqtt_username,
+                      "mqtt");
+    warn_literal(c, cfg, &cfg->tls_key_password, "mqtt.tls.key_password");
+    warn_readable(c, cfg, &cfg->tls_key_file, "mqtt.tls.key_file", cfg->tls_key_file);
+    finalize_properties(c, cfg, cfg->kafka_properties, cfg->kafka_properties_n, "kafka.properties");
+    for (size_t i = 0; i < cfg->kafka_profiles_n; i++) {
+        char what[300];
+        config_profile_t *p = &cfg->kafka_profiles[i];
+        snprintf(what, sizeof(what), "kafka.profiles.%s.properties", p->name);
+        finalize_properties(c, cfg, p->properties, p->properties_n, what);
+    }
+    finalize_password(c, cfg, &cfg->metrics_password, &cfg->metrics_password_file,
+                      cfg->metrics_username, "metrics");
+}
+
+/* The metrics endpoint's and the spool's settings against each other. */
+static void check_endpoint_spool(chk_t *c, config_t *cfg)
+{
+    if (cfg->metrics_username && !cfg->metrics_password)
+        config_diag(c->errs, cfg, &cfg->metrics_username,
+                    "metrics.username: needs metrics.password or metrics.password_file");
+    if (!cfg->metrics_tls_cert_file != !cfg->metrics_tls_key_file)
+        config_diag(c->errs, cfg,
+                    cfg->metrics_tls_cert_file ? (void *)&cfg->metrics_tls_cert_file
+                                               : (void *)&cfg->metrics_tls_key_file,
+                    "metrics.tls: give both cert_file and key_file");
+    warn_readable(c, cfg, &cfg->metrics_tls_key_file, "metrics.tls.key_file",
+                  cfg->metrics_tls_key_file);
+    if ((cfg->metrics_username || cfg->metrics_tls_cert_file) && !cfg->metrics_listen)
+        config_diag(c->errs, cfg,
+                    cfg->metrics_username ? (void *)&cfg->metrics_username
+                                          : (void *)&cfg->metrics_tls_cert_file,
+                    "metrics: authentication and TLS need metrics.listen");
+    if (cfg->spool_dir && cfg->spool_max_bytes < 2 * cfg->spool_segment_bytes)
+        config_diag(c->errs, cfg, &cfg->spool_max_bytes,
+                    "spool.max_bytes: must be at least twice spool.segment_bytes (%lld)",
+                    cfg->spool_segment_bytes);
+    if (cfg->spool_dir && cfg->spool_dir[0] != '/' && cfg->path) {
+        const char *slash = strrchr(cfg->path, '/');
+        if (slash) {
+            size_t dl = (size_t)(slash - cfg->path);
+            char *abs = malloc(dl + 1 + strlen(cfg->spool_dir) + 1);
+            if (abs) {
+                sprintf(abs, "%.*s/%s", (int)dl, cfg->path, cfg->spool_dir);
+                free(cfg->spool_dir);
+                cfg->spool_dir = abs;
+            }
+        }
+    }
+}
+
+/* Route and command rule names, profiles, payload kinds. */
+static void check_rules(chk_t *c, const config_t *cfg)
+{
+    if (cfg->routes_n == 0)
+        config_diag(c->errs, cfg, &cfg->pos, /* not a value: names the file as a whole */
+                    "no routes: add a routes: list here or mapping files with mappings:");
+    for (size_t i = 0; i < cfg->routes_n; i++) {
+        const config_route_t *r = &cfg->routes[i];
+        for (size_t j = 0; j < i; j++) {
+            if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0) {
+                config_pos_t p = config_pos(cfg, &cfg->routes[j].name);
+                config_diag(c->errs, cfg, &r->name, "route name '%s' is already used at %s:%d:%d",
+                            r->name, p.file, p.line, p.col);
+            }
+        }
+        if (r->kafka_profile && !config_profile(cfg, r->kafka_profile, NULL))
+            config_diag(c->errs, cfg, &r->kafka_profile,
+                        "route '%s': kafka.profile '%s' is not hot, cold or one of kafka.profiles",
+                        r->name, r->kafka_profile);
+        if (r->payload == NORM_PAYLOAD_RAW && (r->fields_n || r->add_n || r->explode || r->ts_from))
+            config_diag(c->errs, cfg, &r->payload,
+                        "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
+                        "and timestamp need json, number or text",
+                        r->name);
+    }
+    for (size_t i = 0; i < cfg->commands_n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (cfg->commands[i].name && cfg->commands[j].name &&
+                strcmp(cfg->commands[i].name, cfg->commands[j].name) == 0)
+                config_diag(c->errs, cfg, &cfg->commands[i].name,
+                            "command rule name '%s' is used twice", cfg->commands[i].name);
+}
+
+void config_check(config_t *cfg, diag_t *errs, diag_t *warns)
+{
+    chk_t c = {errs, warns};
+    check_secrets(&c, cfg);
+    check_endpoint_spool(&c, cfg);
+    check_rules(&c, cfg);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_kvs(const config_kv_t *a, size_t an, const config_kv_t *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++)
+        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
+            return false;
+    return true;
+}
+
+static bool same_command(const config_command_t *a, const config_command_t *b)
+{
+    if (!same_str(a->name, b->name) || !same_str(a->kafka_topic, b->kafka_topic) ||
+        !same_str(a->kafka_group, b->kafka_group) ||
+        !same_str(a->kafka_result_topic, b->kafka_result_topic) ||
+        !same_str(a->mqtt_topic, b->mqtt_topic) || a->mqtt_qos != b->mqtt_qos ||
+        a->mqtt_retain != b->mqtt_retain || a->mqtt_fields_n != b->mqtt_fields_n ||
+        a->mqtt_expiry_s != b->mqtt_expiry_s ||
+        !same_str(a->mqtt_content_type, b->mqtt_content_type) ||
+        !same_kvs(a->mqtt_props, a->mqtt_props_n, b->mqtt_props, b->mqtt_props_n) ||
+        a->max_age_s != b->max_age_s)
+        return false;
+    for (size_t i = 0; i < a->mqtt_fields_n; i++)
+        if (!same_str(a->mqtt_fields[i], b->mqtt_fields[i]))
+            return false;
+    return true;
+}
+
+bool config_commands_equal(const config_t *a, const config_t *b)
+{
+    if (a->commands_n != b->commands_n)
+        return false;
+    for (size_t i = 0; i < a->commands_n; i++)
+        if (!same_command(&a->commands[i], &b->commands[i]))
+            return false;
+    return true;
+}
