@@ -1,5 +1,6 @@
 #include "downlink_rule.h"
 
+#include "diag.h"
 #include "err.h"
 #include "jptr.h"
 #include "kafka_client.h"
@@ -24,15 +25,18 @@ struct downlink_rule {
     bool needs_value; /* some template or field reads the value as JSON */
 };
 
-/* Appends "file:line:col: error: command 'NAME': WHAT WHY\n" for FIELD. */
+/* Appends "file:line:col: error: command 'NAME': WHAT WHY\n" for FIELD
+ * (written by the one diagnostics writer, config_diag). */
 static void report(char *errstr, size_t errstr_size, const config_t *cfg, const void *field,
                    const char *name, const char *what, const char *why)
 {
-    config_pos_t p = config_pos(cfg, field);
+    diag_t d = {0};
+    config_diag(&d, cfg, field, "command '%s': %s %s", name, what, why);
+    char *line = diag_take(&d);
     size_t used = strnlen(errstr, errstr_size);
-    if (used + 1 < errstr_size)
-        snprintf(errstr + used, errstr_size - used, "%s:%d:%d: error: command '%s': %s %s\n",
-                 p.file, p.line, p.col, name, what, why);
+    if (line && used + 1 < errstr_size)
+        snprintf(errstr + used, errstr_size - used, "%s", line);
+    free(line);
 }
 
 /* The last segment of pointer TEXT, unescaped (~1 is '/', ~0 is '~'). */

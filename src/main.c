@@ -242,10 +242,57 @@ destroy_config:
     return exit_code;
 }
 
-int main(int argc, char **argv)
+enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
+       OPT_CTYPE, OPT_PROP };
+
+/* What the command line asks for. */
+typedef struct {
+    const char *config_path;
+    const char *level_arg;
+    const char *command; /* run, check, map */
+    map_args_t map;
+    bool map_opts; /* a map option was given */
+} args_t;
+
+/* The options of `map` (OPT_TOPIC...); -1 when OPT is not one, else the
+ * exit status to stop with (EXIT_USAGE) or 0 to go on. */
+static int map_option(args_t *a, int opt, const char *arg)
 {
-    enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
-           OPT_CTYPE, OPT_PROP };
+    map_args_t *map = &a->map;
+    if (opt < OPT_TOPIC || opt > OPT_PROP)
+        return -1;
+    a->map_opts = true;
+    switch (opt) {
+    case OPT_TOPIC: map->topic = arg; return 0;
+    case OPT_PAYLOAD: map->payload = arg; return 0;
+    case OPT_PAYLOAD_FILE: map->payload_file = arg; return 0;
+    case OPT_RETAIN: map->retain = true; return 0;
+    case OPT_CTYPE: map->content_type = arg; return 0;
+    case OPT_QOS:
+        if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '2') {
+            fprintf(stderr, "mqtt-kafka-bridge map: --qos takes 0, 1 or 2\n");
+            return EXIT_USAGE;
+        }
+        map->qos = arg[0] - '0';
+        return 0;
+    case OPT_PROP: {
+        const char *eq = strchr(arg, '=');
+        if (!eq || map->nprops == sizeof(map->props) / sizeof(map->props[0])) {
+            fprintf(stderr, "mqtt-kafka-bridge map: --prop takes NAME=VALUE (at most 32)\n");
+            return EXIT_USAGE;
+        }
+        map->props[map->nprops++] =
+            (mkb_prop_t){arg, (size_t)(eq - arg), eq + 1, strlen(eq + 1)};
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+/* Reads the options into A. -1: go on; else the exit status to stop with
+ * (--help, --version, --help-config, a usage error). */
+static int parse_options(int argc, char **argv, args_t *a)
+{
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'l'},
@@ -261,26 +308,13 @@ int main(int argc, char **argv)
         {"prop", required_argument, NULL, OPT_PROP},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = DEFAULT_CONFIG;
-    const char *level_arg = NULL;
-    const char *command = "run";
-    map_args_t map = {0};
-    map.qos = 1;
-    int opt;
-
-    if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "map") == 0)) {
-        command = argv[1];
-        argv[1] = argv[0];
-        argc--;
-        argv++;
-    }
-    bool map_opts = false;
+    int opt, rc;
+    log_level_t l;
     while ((opt = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
+        case 'c': a->config_path = optarg; break;
         case 'l':
-            level_arg = optarg;
-            log_level_t l;
+            a->level_arg = optarg;
             if (!log_level_parse(optarg, &l)) {
                 fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
                                 "debug)\n", optarg);
@@ -292,31 +326,14 @@ int main(int argc, char **argv)
         case 'V':
             printf("mqtt-kafka-bridge %s (librdkafka %s)\n", MKB_VERSION, rd_kafka_version_str());
             return EXIT_OK;
-        case OPT_TOPIC: map.topic = optarg; map_opts = true; break;
-        case OPT_PAYLOAD: map.payload = optarg; map_opts = true; break;
-        case OPT_PAYLOAD_FILE: map.payload_file = optarg; map_opts = true; break;
-        case OPT_RETAIN: map.retain = true; map_opts = true; break;
-        case OPT_CTYPE: map.content_type = optarg; map_opts = true; break;
-        case OPT_QOS:
-            map_opts = true;
-            if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2') {
-                fprintf(stderr, "mqtt-kafka-bridge map: --qos takes 0, 1 or 2\n");
-                return EXIT_USAGE;
+        default:
+            if ((rc = map_option(a, opt, optarg)) >= 0) {
+                if (rc)
+                    return rc;
+                break;
             }
-            map.qos = optarg[0] - '0';
-            break;
-        case OPT_PROP: {
-            map_opts = true;
-            const char *eq = strchr(optarg, '=');
-            if (!eq || map.nprops == sizeof(map.props) / sizeof(map.props[0])) {
-                fprintf(stderr, "mqtt-kafka-bridge map: --prop takes NAME=VALUE (at most 32)\n");
-                return EXIT_USAGE;
-            }
-            map.props[map.nprops++] = (mkb_prop_t){optarg, (size_t)(eq - optarg), eq + 1,
-                                                   strlen(eq + 1)};
-            break;
-        }
-        default: usage(stderr); return EXIT_USAGE;
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -324,17 +341,32 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (map_opts && strcmp(command, "map") != 0) {
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    args_t a = {.config_path = DEFAULT_CONFIG, .command = "run", .map = {.qos = 1}};
+    if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "map") == 0)) {
+        a.command = argv[1];
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
+    int rc = parse_options(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.map_opts && strcmp(a.command, "map") != 0) {
         fprintf(stderr, "mqtt-kafka-bridge: --topic, --payload... go with the map command\n");
         return EXIT_USAGE;
     }
-    if (map.payload && map.payload_file) {
+    if (a.map.payload && a.map.payload_file) {
         fprintf(stderr, "mqtt-kafka-bridge map: give --payload or --payload-file, not both\n");
         return EXIT_USAGE;
     }
-    if (strcmp(command, "check") == 0)
-        return cmd_check(config_path);
-    if (strcmp(command, "map") == 0)
-        return cmd_map(config_path, &map);
-    return cmd_run(config_path, level_arg);
+    if (strcmp(a.command, "check") == 0)
+        return cmd_check(a.config_path);
+    if (strcmp(a.command, "map") == 0)
+        return cmd_map(a.config_path, &a.map);
+    return cmd_run(a.config_path, a.level_arg);
 }

@@ -588,41 +588,35 @@ static void on_disconnect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *qos, size_t n,
-                    mqtt_source_handler_t handler, void *opaque, mqtt_source_t **out,
-                    char *errstr, size_t errstr_size)
+/* Copies what the client keeps of CFG (the strings: a reload frees CFG). */
+static int copy_settings(mqtt_source_t *s, const config_t *cfg)
 {
-    int rc = MKB_ERR_NOMEM;
-    mqtt_source_t *s = calloc(1, sizeof(*s));
-    if (!s)
-        goto fail;
     s->version = cfg->mqtt_version == CONFIG_MQTT_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     s->clean_start = cfg->mqtt_clean_start;
     s->keepalive_s = (int)cfg->mqtt_keepalive_s;
     s->session_expiry_s = cfg->mqtt_session_expiry_s;
-    s->handler = handler;
-    s->opaque = opaque;
     atomic_store(&s->retry_delay_s, 1);
-    s->uri = strdup(cfg->mqtt_uri);
-    if ((cfg->mqtt_username && !(s->username = strdup(cfg->mqtt_username))) ||
-        (cfg->mqtt_password && !(s->password = strdup(cfg->mqtt_password))))
-        goto free_source;
-    s->client_id = strdup(cfg->mqtt_client_id);
-    pthread_mutex_init(&s->lock, NULL);
-    s->lock_ready = true;
-    if ((cfg->mqtt_shared_group && !(s->shared_group = strdup(cfg->mqtt_shared_group))) ||
+    if (!(s->uri = strdup(cfg->mqtt_uri)) || !(s->client_id = strdup(cfg->mqtt_client_id)) ||
+        (cfg->mqtt_username && !(s->username = strdup(cfg->mqtt_username))) ||
+        (cfg->mqtt_password && !(s->password = strdup(cfg->mqtt_password))) ||
+        (cfg->mqtt_shared_group && !(s->shared_group = strdup(cfg->mqtt_shared_group))) ||
         (cfg->tls_ca_file && !(s->tls_ca = strdup(cfg->tls_ca_file))) ||
         (cfg->tls_cert_file && !(s->tls_cert = strdup(cfg->tls_cert_file))) ||
         (cfg->tls_key_file && !(s->tls_key = strdup(cfg->tls_key_file))) ||
         (cfg->tls_key_password && !(s->tls_key_password = strdup(cfg->tls_key_password))))
-        goto free_source;
+        return MKB_ERR_NOMEM;
+    return MKB_OK;
+}
+
+/* Paho's TLS options, and the TLS diagnosis for an ssl:// URI. */
+static int setup_tls(mqtt_source_t *s, const config_t *cfg, char *errstr, size_t errstr_size)
+{
     s->use_tls = strncmp(s->uri, "ssl://", 6) == 0 || strncmp(s->uri, "mqtts://", 8) == 0;
     if (!s->use_tls && (s->tls_ca || s->tls_cert || s->tls_key)) {
-        rc = MKB_ERR_CONFIG;
         snprintf(errstr, errstr_size,
                  "mqtt.tls is set but mqtt.uri '%s' is not ssl://host:port: refusing to send "
                  "in the clear what was meant to be encrypted", s->uri);
-        goto free_source;
+        return MKB_ERR_CONFIG;
     }
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     ssl.trustStore = s->tls_ca;
@@ -640,14 +634,17 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
                                 .key_password = s->tls_key_password,
                                 .verify_hostname = cfg->tls_verify_hostname};
         if (!(s->tls = tls_diag_new(&conn)))
-            goto free_source;
+            return MKB_ERR_NOMEM;
         ssl.ssl_error_cb = tls_diag_openssl_error;
         ssl.ssl_error_context = s->tls;
     }
     s->ssl = ssl;
-    if (mqtt_source_set_subscriptions(s, filters, qos, n) != MKB_OK)
-        goto free_source;
+    return MKB_OK;
+}
 
+/* The Paho client and its callbacks. */
+static int create_client(mqtt_source_t *s, char *errstr, size_t errstr_size)
+{
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = s->version;
     /* No outgoing message store: the bridge subscribes, and the commands it
@@ -656,20 +653,38 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
     int prc = MQTTAsync_createWithOptions(&s->client, s->uri, s->client_id,
                                           MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
     if (prc != MQTTASYNC_SUCCESS) {
-        rc = MKB_ERR_MQTT;
         snprintf(errstr, errstr_size, "mqtt: cannot create client for %s: %s", s->uri,
                  MQTTAsync_strerror(prc));
         s->client = NULL;
-        goto free_source;
+        return MKB_ERR_MQTT;
     }
     prc = MQTTAsync_setCallbacks(s->client, s, on_connection_lost, on_message, NULL);
     if (prc == MQTTASYNC_SUCCESS)
         prc = MQTTAsync_setConnected(s->client, s, on_connected);
     if (prc != MQTTASYNC_SUCCESS) {
-        rc = MKB_ERR_MQTT;
         snprintf(errstr, errstr_size, "mqtt: cannot set callbacks: %s", MQTTAsync_strerror(prc));
-        goto free_source;
+        return MKB_ERR_MQTT;
     }
+    return MKB_OK;
+}
+
+int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *qos, size_t n,
+                    mqtt_source_handler_t handler, void *opaque, mqtt_source_t **out,
+                    char *errstr, size_t errstr_size)
+{
+    int rc = MKB_ERR_NOMEM;
+    mqtt_source_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        goto fail;
+    s->handler = handler;
+    s->opaque = opaque;
+    pthread_mutex_init(&s->lock, NULL);
+    s->lock_ready = true;
+    if ((rc = copy_settings(s, cfg)) != MKB_OK ||
+        (rc = setup_tls(s, cfg, errstr, errstr_size)) != MKB_OK ||
+        (rc = mqtt_source_set_subscriptions(s, filters, qos, n)) != MKB_OK ||
+        (rc = create_client(s, errstr, errstr_size)) != MKB_OK)
+        goto free_source;
     *out = s;
     return MKB_OK;
 

@@ -395,8 +395,8 @@ START_TEST(test_reload_command_rule)
     produce(f.cmd_topic, 1, 1, 0, NULL);
     ck_assert_msg(actuator_wait(&a, 1, 60000), "the first command did not arrive");
     char *old_tmpl = NULL, *new_tmpl = NULL;
-    ck_assert(asprintf(&old_tmpl, "cmd/%s/{value.site}/{value.unit}/set", f.cmd_topic) > 0);
-    ck_assert(asprintf(&new_tmpl, "cmd/%s/v2/{value.unit}/{value.site}", f.cmd_topic) > 0);
+    ck_assert(asprintf(&old_tmpl, "cmd/%s/{/site}/{/unit}/set", f.cmd_topic) > 0);
+    ck_assert(asprintf(&new_tmpl, "cmd/%s/v2/{/unit}/{/site}", f.cmd_topic) > 0);
     char *at = strstr(f.cfg, old_tmpl), *cfg2 = NULL;
     ck_assert(at);
     ck_assert(asprintf(&cfg2, "%.*s%s%s", (int)(at - f.cfg), f.cfg, new_tmpl,
