@@ -3,8 +3,10 @@
  * bridge takes at scrape time. docs/OPERATIONS.md lists exactly these
  * (tests/unit/test_bridge_metrics.c checks it), plus the per-route counters
  * and the latency histogram that metrics.c keeps itself.
- * To add a metric: a field here, a line in bridge_metrics_render, the value
- * in bridge.c's collect(), a row in docs/OPERATIONS.md. */
+ * To add a metric that shows one figure: its value in the snapshot (a field
+ * here, filled by bridge.c's collect(), or one of the stats it holds), a row
+ * in bridge_metrics.c's tables, a row in docs/OPERATIONS.md and a panel in
+ * monitoring/ (tests/monitoring/check.sh wants one per metric). */
 #ifndef MKB_BRIDGE_METRICS_H
 #define MKB_BRIDGE_METRICS_H
 
@@ -23,6 +25,7 @@ typedef struct {
     kafka_sink_stats_t ks;
     bool spool_full;
     double spool_oldest_age_s; /* 0: nothing sent and unacknowledged */
+    uint64_t spool_unacked;    /* set by bridge_metrics_render from st.sp */
     bool mqtt_connected;
     uint64_t mqtt_reconnects, mqtt_subscriptions;
     uint64_t cmd_consumed, cmd_published, cmd_expired, cmd_invalid, cmd_failed;
@@ -32,7 +35,7 @@ typedef struct {
     size_t not_ready_count;
 } bridge_metrics_t;
 
-/* Appends the text format (0.0.4) of V to OUT. */
-void bridge_metrics_render(const bridge_metrics_t *v, buf_t *out);
+/* Appends the text format (0.0.4) of SNAPSHOT to OUT. */
+void bridge_metrics_render(const bridge_metrics_t *snapshot, buf_t *out);
 
 #endif
