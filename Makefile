@@ -83,7 +83,7 @@ $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
     kafka_errors.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
-$(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/err.o
 # The configuration: loader, key table, cross-field checks, and below them
 # diagnostics, YAML and the normalizer's list of conversions.
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \

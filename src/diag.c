@@ -5,17 +5,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* "FILE:LINE:COL: SEV: MSG" (or without the position parts) into OUT. */
+static void line_format(char *out, size_t size, const char *file, int line, int col,
+                        const char *sev, const char *msg)
+{
+    if (file && line)
+        snprintf(out, size, "%s:%d:%d: %s: %s", file, line, col, sev, msg);
+    else if (file)
+        snprintf(out, size, "%s: %s: %s", file, sev, msg);
+    else
+        snprintf(out, size, "%s: %s", sev, msg);
+}
+
 void diag_addv(diag_t *d, const char *file, int line, int col, const char *fmt, va_list ap)
 {
     char msg[1024]; /* a longer message is cut: these are one-line diagnostics */
-    const char *sev = d->severity ? d->severity : "error";
+    char text[1536];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    int rc = file && line ? buf_printf(&d->text, "%s:%d:%d: %s: %s\n", file, line, col, sev, msg)
-             : file       ? buf_printf(&d->text, "%s: %s: %s\n", file, sev, msg)
-                          : buf_printf(&d->text, "%s: %s\n", sev, msg);
-    if (rc != MKB_OK || buf_terminate(&d->text) != MKB_OK)
-        d->nomem = true;
-    d->count++;
+    line_format(text, sizeof(text), file, line, col, d->severity ? d->severity : "error", msg);
+    diag_raw(d, text);
+}
+
+void diag_format(char *out, size_t size, const char *file, int line, int col, const char *fmt,
+                 ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    line_format(out, size, file, line, col, "error", msg);
 }
 
 void diag_add(diag_t *d, const char *file, int line, int col, const char *fmt, ...)

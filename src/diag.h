@@ -24,6 +24,11 @@ void diag_add(diag_t *d, const char *file, int line, int col, const char *fmt, .
 void diag_addv(diag_t *d, const char *file, int line, int col, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 
+/* Writes one "FILE:LINE:COL: error: message" line (no newline) into OUT,
+ * for a module that reports a single error in an errstr buffer (ytree). */
+void diag_format(char *out, size_t size, const char *file, int line, int col, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
+
 /* Appends LINE as it is (already "file:line:col: ..."), plus a newline. */
 void diag_raw(diag_t *d, const char *line);
 

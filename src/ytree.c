@@ -1,5 +1,6 @@
 #include "ytree.h"
 
+#include "diag.h"
 #include "err.h"
 
 #include <errno.h>
@@ -162,7 +163,7 @@ static int new_node(ytree_t *t, const yaml_event_t *ev, int line, int col, ynode
     int rc = expand_env((const char *)ev->data.scalar.value, ev->data.scalar.length, &node->text,
                         &node->text_len, &node->from_env, err, sizeof(err));
     if (rc == MKB_ERR_CONFIG)
-        snprintf(errstr, errstr_size, "%s:%d:%d: %s", t->file, line, col, err);
+        diag_format(errstr, errstr_size, t->file, line, col, "%s", err);
     if (rc != MKB_OK) {
         ynode_free(node);
         return rc;
@@ -190,8 +191,8 @@ static int add_node(ytree_t *t, open_nodes_t *o, const yaml_event_t *ev, char *e
     if (node->type == YNODE_SCALAR)
         return MKB_OK;
     if (o->depth == (int)(sizeof(o->stack) / sizeof(o->stack[0]))) {
-        snprintf(errstr, errstr_size, "%s:%d:%d: nesting deeper than %d levels", t->file, line,
-                 col, o->depth);
+        diag_format(errstr, errstr_size, t->file, line, col, "nesting deeper than %d levels",
+                    o->depth);
         return MKB_ERR_CONFIG;
     }
     o->stack[o->depth++] = node;
@@ -210,12 +211,11 @@ static int apply_event(ytree_t *t, open_nodes_t *o, const yaml_event_t *ev, bool
     case YAML_DOCUMENT_START_EVENT:
         if (!t->root)
             return MKB_OK;
-        snprintf(errstr, errstr_size, "%s:%d:%d: only one YAML document is allowed", t->file,
-                 line, col);
+        diag_format(errstr, errstr_size, t->file, line, col, "only one YAML document is allowed");
         return MKB_ERR_CONFIG;
     case YAML_ALIAS_EVENT:
-        snprintf(errstr, errstr_size, "%s:%d:%d: YAML aliases (*name) are not supported",
-                 t->file, line, col);
+        diag_format(errstr, errstr_size, t->file, line, col,
+                    "YAML aliases (*name) are not supported");
         return MKB_ERR_CONFIG;
     case YAML_SCALAR_EVENT:
     case YAML_MAPPING_START_EVENT:
@@ -239,8 +239,8 @@ static int parse_events(ytree_t *t, yaml_parser_t *p, char *errstr, size_t errst
     while (!done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(p, &ev)) {
-            snprintf(errstr, errstr_size, "%s:%zu:%zu: invalid YAML: %s%s%s", t->file,
-                     p->problem_mark.line + 1, p->problem_mark.column + 1,
+            diag_format(errstr, errstr_size, t->file, (int)p->problem_mark.line + 1,
+                        (int)p->problem_mark.column + 1, "invalid YAML: %s%s%s",
                      p->problem ? p->problem : "parse error", p->context ? " " : "",
                      p->context ? p->context : "");
             return MKB_ERR_CONFIG;

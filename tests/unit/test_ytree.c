@@ -76,7 +76,7 @@ START_TEST(test_aliases_rejected)
     int rc;
     ytree_t *t = load("a: &x 1\nb: *x\n", err, sizeof(err), &rc);
     ck_assert_ptr_null(t);
-    ck_assert_ptr_nonnull(strstr(err, "t.yaml:2:4: YAML aliases"));
+    ck_assert_ptr_nonnull(strstr(err, "t.yaml:2:4: error: YAML aliases"));
 }
 END_TEST
 
