@@ -11,8 +11,17 @@ struct delivery {
     const delivery_ops_t *ops;
     void *impl;
     kafka_sink_t *sink;
+    delivery_settled_t settled;
+    void *opaque;
     bool backlog; /* main thread: see trim_after_backlog */
 };
+
+/* The sink settled a record: the stage gives its receive time. */
+static void on_ack(void *opaque, const record_ack_t *ack)
+{
+    delivery_t *d = opaque;
+    d->settled(d->opaque, d->ops->acked(d->impl, ack));
+}
 
 int delivery_new(const delivery_conf_t *conf, delivery_t **out, char *errstr, size_t errstr_size)
 {
@@ -23,11 +32,14 @@ int delivery_new(const delivery_conf_t *conf, delivery_t **out, char *errstr, si
     }
     d->ops = conf->spool ? &delivery_spooled : &delivery_direct;
     d->sink = conf->sink;
+    d->settled = conf->settled;
+    d->opaque = conf->opaque;
     int rc = d->ops->open(conf, &d->impl, errstr, errstr_size);
     if (rc != MKB_OK) {
         free(d);
         return rc;
     }
+    kafka_sink_set_ack(d->sink, on_ack, d);
     *out = d;
     return MKB_OK;
 }
@@ -41,20 +53,35 @@ void delivery_destroy(delivery_t *d)
     free(d);
 }
 
-int delivery_add(delivery_t *d, const record_t *rec) { return d->ops->add(d->impl, rec); }
+int delivery_add(delivery_t *d, const record_t *rec)
+{
+    return d->ops->add(d->impl, rec);
+}
 
 int delivery_commit(delivery_t *d, char *errstr, size_t errstr_size)
 {
     return d->ops->commit(d->impl, errstr, errstr_size);
 }
 
-void delivery_discard(delivery_t *d) { d->ops->discard(d->impl); }
+void delivery_discard(delivery_t *d)
+{
+    d->ops->discard(d->impl);
+}
 
-int delivery_start(delivery_t *d) { return d->ops->start(d->impl); }
+int delivery_start(delivery_t *d)
+{
+    return d->ops->start(d->impl);
+}
 
-bool delivery_caught_up(delivery_t *d) { return d->ops->caught_up(d->impl); }
+bool delivery_caught_up(delivery_t *d)
+{
+    return d->ops->caught_up(d->impl);
+}
 
-void delivery_stop(delivery_t *d) { d->ops->stop(d->impl); }
+void delivery_stop(delivery_t *d)
+{
+    d->ops->stop(d->impl);
+}
 
 void delivery_stats(const delivery_t *d, delivery_stats_t *out)
 {

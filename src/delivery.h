@@ -38,7 +38,7 @@ typedef struct {
 } delivery_conf_t;
 
 typedef struct {
-    bool spooled;               /* sp, full and unacked are meaningful */
+    bool spooled; /* sp, full and unacked are meaningful */
     spool_stats_t sp;
     bool full;                  /* the spool holds spool.max_bytes */
     uint64_t unacked;           /* journaled and not acknowledged (dropped ones excluded) */
@@ -52,6 +52,8 @@ typedef struct {
     int (*open)(const delivery_conf_t *conf, void **impl, char *errstr, size_t errstr_size);
     int (*add)(void *impl, const record_t *rec);
     int (*commit)(void *impl, char *errstr, size_t errstr_size);
+    /* A record settled (delivery-report thread): its receive time. */
+    int64_t (*acked)(void *impl, const record_ack_t *ack);
     void (*discard)(void *impl);
     int (*start)(void *impl);
     void (*tick)(void *impl);
@@ -65,7 +67,8 @@ extern const delivery_ops_t delivery_direct;
 extern const delivery_ops_t delivery_spooled;
 
 /* Opens the stage CONF asks for (spooled when CONF->spool is set) and sets
- * the sink's ack callback. Errors (the spool's) in ERRSTR. */
+ * the sink's ack callback (each settled record to CONF->settled). Errors (the spool's) in ERRSTR.
+ */
 int delivery_new(const delivery_conf_t *conf, delivery_t **out, char *errstr, size_t errstr_size);
 
 /* Stops (delivery_stop) and frees the stage; with a spool, after the sink

@@ -6,41 +6,26 @@
 
 #include "err.h"
 
-#include <stdio.h>
-#include <stdlib.h>
+/* The stage's state is the sink itself: IMPL is the kafka_sink_t. */
 
-typedef struct {
-    kafka_sink_t *sink;
-    delivery_settled_t settled;
-    void *opaque;
-} direct_t;
-
-static void on_ack(void *opaque, const record_ack_t *ack)
+/* A record settled: its ack carries its receive time. */
+static int64_t direct_acked(void *impl, const record_ack_t *ack)
 {
-    direct_t *d = opaque;
-    d->settled(d->opaque, ack->recv_ms);
+    (void)impl;
+    return ack->recv_ms;
 }
 
-static int direct_open(const delivery_conf_t *conf, void **impl, char *errstr,
-                       size_t errstr_size)
+static int direct_open(const delivery_conf_t *conf, void **impl, char *errstr, size_t errstr_size)
 {
-    direct_t *d = calloc(1, sizeof(*d));
-    if (!d) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return MKB_ERR_NOMEM;
-    }
-    d->sink = conf->sink;
-    d->settled = conf->settled;
-    d->opaque = conf->opaque;
-    kafka_sink_set_ack(d->sink, on_ack, d);
-    *impl = d;
+    (void)errstr;
+    (void)errstr_size;
+    *impl = conf->sink;
     return MKB_OK;
 }
 
 static int direct_add(void *impl, const record_t *rec)
 {
-    direct_t *d = impl;
-    int rc = kafka_sink_produce(d->sink, rec, 0);
+    int rc = kafka_sink_produce(impl, rec, 0);
     /* MKB_ERR_KAFKA: a permanent error, logged (and counted) by the sink. */
     return rc == MKB_ERR_STOPPED ? rc : MKB_OK;
 }
@@ -53,7 +38,10 @@ static int direct_commit(void *impl, char *errstr, size_t errstr_size)
     return MKB_OK; /* each record is in librdkafka's queue already */
 }
 
-static void direct_nop(void *impl) { (void)impl; }
+static void direct_nop(void *impl)
+{
+    (void)impl;
+}
 
 static int direct_start(void *impl)
 {
@@ -69,20 +57,13 @@ static bool direct_caught_up(void *impl)
 
 static void direct_stats(void *impl, delivery_stats_t *out)
 {
-    direct_t *d = impl;
-    out->queue_full_since = kafka_sink_queue_full_since(d->sink);
+    out->queue_full_since = kafka_sink_queue_full_since(impl);
 }
 
+/* clang-format off */
 const delivery_ops_t delivery_direct = {
-    .name = "direct",
-    .open = direct_open,
-    .add = direct_add,
-    .commit = direct_commit,
-    .discard = direct_nop,
-    .start = direct_start,
-    .tick = direct_nop,
-    .caught_up = direct_caught_up,
-    .stop = direct_nop,
-    .stats = direct_stats,
-    .close = free,
+    .name = "direct", .open = direct_open, .add = direct_add, .commit = direct_commit,
+    .acked = direct_acked, .discard = direct_nop, .start = direct_start, .tick = direct_nop,
+    .caught_up = direct_caught_up, .stop = direct_nop, .stats = direct_stats, .close = direct_nop,
 };
+/* clang-format on */

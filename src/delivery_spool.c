@@ -35,8 +35,6 @@ typedef struct {
 typedef struct {
     spool_t *spool;
     kafka_sink_t *sink;
-    delivery_settled_t settled;
-    void *opaque;
     pthread_t sender;
     bool sender_running;
     atomic_bool sender_stop;
@@ -44,14 +42,13 @@ typedef struct {
 
 /* A record settled: acknowledge its ticket; its receive time comes back
  * from the spool. */
-static void on_ack(void *opaque, const record_ack_t *ack)
+static int64_t spooled_acked(void *impl, const record_ack_t *ack)
 {
-    spooled_t *d = opaque;
-    d->settled(d->opaque, spool_ack(d->spool, ack->ticket));
+    spooled_t *d = impl;
+    return spool_ack(d->spool, ack->ticket);
 }
 
-static int spooled_open(const delivery_conf_t *conf, void **impl, char *errstr,
-                        size_t errstr_size)
+static int spooled_open(const delivery_conf_t *conf, void **impl, char *errstr, size_t errstr_size)
 {
     spooled_t *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -64,9 +61,6 @@ static int spooled_open(const delivery_conf_t *conf, void **impl, char *errstr,
         return rc;
     }
     d->sink = conf->sink;
-    d->settled = conf->settled;
-    d->opaque = conf->opaque;
-    kafka_sink_set_ack(d->sink, on_ack, d);
     *impl = d;
     return MKB_OK;
 }
@@ -103,11 +97,13 @@ static bool sender_stalled(spooled_t *d, sender_pace_t *p)
         p->delivered = ks.delivered;
         p->progress_ms = now;
     }
-    bool stalled = ks.outstanding >= SENDER_STALL_RECORDS && now - p->progress_ms >= SENDER_STALL_MS;
+    bool stalled =
+        ks.outstanding >= SENDER_STALL_RECORDS && now - p->progress_ms >= SENDER_STALL_MS;
     if (stalled != p->holding) {
         if (stalled)
-            log_info("bridge", "Kafka has acknowledged nothing for %lld ms with %llu record(s) "
-                               "outstanding: the backlog waits in the spool",
+            log_info("bridge",
+                     "Kafka has acknowledged nothing for %lld ms with %llu record(s) "
+                     "outstanding: the backlog waits in the spool",
                      now - p->progress_ms, (unsigned long long)ks.outstanding);
         else
             log_info("bridge", "Kafka acknowledges records again: sending the spool's backlog");
@@ -196,16 +192,11 @@ static void spooled_close(void *impl)
     free(d);
 }
 
+/* clang-format off */
 const delivery_ops_t delivery_spooled = {
-    .name = "spooled",
-    .open = spooled_open,
-    .add = spooled_add,
-    .commit = spooled_commit,
-    .discard = spooled_discard,
-    .start = spooled_start,
-    .tick = spooled_tick,
-    .caught_up = spooled_caught_up,
-    .stop = spooled_stop,
-    .stats = spooled_stats,
-    .close = spooled_close,
+    .name = "spooled", .open = spooled_open, .add = spooled_add, .commit = spooled_commit,
+    .acked = spooled_acked, .discard = spooled_discard, .start = spooled_start,
+    .tick = spooled_tick, .caught_up = spooled_caught_up, .stop = spooled_stop,
+    .stats = spooled_stats, .close = spooled_close,
 };
+/* clang-format on */
