@@ -117,28 +117,26 @@ static bool report_now(log_limit_t *lim, const char *kind, char *again, size_t s
 void kafka_client_report_error(rd_kafka_t *rk, int err, const char *reason)
 {
     char again[96] = "";
+    const char *what, *check;
+    log_limit_t *lim;
     if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-        if (!report_now(&auth_limit, "auth", again, sizeof(again)))
-            return;
-        log_error("kafka",
-                  "[%s] authentication failed: %s; check kafka.properties security.protocol, "
-                  "sasl.mechanism, sasl.username and sasl.password; retrying with backoff "
-                  "(reconnect.backoff.max.ms)%s",
-                  rd_kafka_name(rk), reason, again);
+        lim = &auth_limit;
+        what = "authentication failed";
+        check = "security.protocol, sasl.mechanism, sasl.username and sasl.password; retrying "
+                "with backoff (reconnect.backoff.max.ms)";
+    } else if (err == RD_KAFKA_RESP_ERR__SSL) {
+        lim = &tls_limit;
+        what = "TLS with the broker failed";
+        check = "ssl.ca.location (the CA that signed the broker's certificate), "
+                "ssl.certificate.location and ssl.key.location; retrying with backoff";
+    } else {
+        /* Transport errors are retried by librdkafka; say so once per event. */
+        log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
         return;
     }
-    if (err == RD_KAFKA_RESP_ERR__SSL) {
-        if (!report_now(&tls_limit, "tls", again, sizeof(again)))
-            return;
-        log_error("kafka",
-                  "[%s] TLS with the broker failed: %s; check kafka.properties ssl.ca.location "
-                  "(the CA that signed the broker's certificate), ssl.certificate.location and "
-                  "ssl.key.location; retrying with backoff%s",
-                  rd_kafka_name(rk), reason, again);
-        return;
-    }
-    /* Transport errors are retried by librdkafka; say so once per event. */
-    log_warn("kafka", "%s: %s (librdkafka retries)", rd_kafka_err2name(err), reason);
+    if (report_now(lim, lim == &auth_limit ? "auth" : "tls", again, sizeof(again)))
+        log_error("kafka", "[%s] %s: %s; check kafka.properties %s%s", rd_kafka_name(rk), what,
+                  reason, check, again);
 }
 
 void kafka_client_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)

@@ -126,6 +126,18 @@ int tmpl_pointer_of_dotted(const char *path, char *out, size_t size)
     return MKB_OK;
 }
 
+/* A placeholder PREFIX + NAME (a header, an MQTT 5 user property): P gets
+ * KIND and the name. MKB_OK or MKB_ERR_NOMEM when NAME has the prefix, else 1. */
+static int resolve_named(tpart_t *p, const char *name, const char *prefix, tp_kind_t kind)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !name[n])
+        return 1;
+    p->kind = kind;
+    p->len = strlen(name + n);
+    return (p->text = strdup(name + n)) ? MKB_OK : MKB_ERR_NOMEM;
+}
+
 /* Resolves one placeholder NAME of a Kafka record into P. */
 static int resolve_record(tpart_t *p, const char *name, char *why, size_t why_size)
 {
@@ -142,11 +154,9 @@ static int resolve_record(tpart_t *p, const char *name, char *why, size_t why_si
             return MKB_OK;
         }
     }
-    if (strncmp(name, "header.", 7) == 0 && name[7]) {
-        p->kind = TP_HEADER;
-        p->len = strlen(name + 7);
-        return (p->text = strdup(name + 7)) ? MKB_OK : MKB_ERR_NOMEM;
-    }
+    int rc = resolve_named(p, name, "header.", TP_HEADER);
+    if (rc <= MKB_OK)
+        return rc;
     if (strncmp(name, "value.", 6) == 0 && name[6]) {
         char ptr[512];
         dotted_to_pointer(name + 6, ptr, sizeof(ptr));
@@ -193,11 +203,9 @@ static int resolve(tpart_t *p, const char *name, const dialect_t *d, char *why, 
             return MKB_OK;
         }
     }
-    if (strncmp(name, "mqtt.prop.", 10) == 0 && name[10]) {
-        p->kind = TP_PROP;
-        p->len = strlen(name + 10);
-        return (p->text = strdup(name + 10)) ? MKB_OK : MKB_ERR_NOMEM;
-    }
+    int rc = resolve_named(p, name, "mqtt.prop.", TP_PROP);
+    if (rc <= MKB_OK)
+        return rc;
     const char *names[64];
     size_t n = 0;
     for (size_t i = 0; i < ncap && n < 48; i++)
