@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "dead_letter.h"
 #include "err.h"
 #include "jptr.h"
 #include "kafka_client.h"
@@ -546,15 +547,15 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
     size_t n = 0;
     snprintf(qos, sizeof(qos), "%d", msg->qos);
     buf_reset(&m->hdr);
-    int rc = add_header(m, &n, "mkb.reason", reason, strlen(reason));
+    int rc = add_header(m, &n, DEAD_LETTER_REASON, reason, strlen(reason));
     if (route)
-        rc |= add_header(m, &n, "mkb.route", route, strlen(route));
-    rc |= add_header(m, &n, "mkb.mqtt.topic", msg->topic, msg->topic_len);
-    rc |= add_header(m, &n, "mkb.mqtt.qos", qos, strlen(qos));
+        rc |= add_header(m, &n, DEAD_LETTER_ROUTE, route, strlen(route));
+    rc |= add_header(m, &n, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len);
+    rc |= add_header(m, &n, DEAD_LETTER_MQTT_QOS, qos, strlen(qos));
     if (keep < msg->payload_len) {
         char size[32]; /* add_header copies it */
         snprintf(size, sizeof(size), "%zu", msg->payload_len);
-        rc |= add_header(m, &n, "mkb.value.bytes", size, strlen(size));
+        rc |= add_header(m, &n, DEAD_LETTER_VALUE_BYTES, size, strlen(size));
     } else {
         keep = msg->payload_len;
     }
@@ -971,7 +972,7 @@ static int process(run_t *r)
             return MKB_OK;
         size_t nh = 0;
         buf_reset(&m->hdr);
-        if (add_header(m, &nh, "mkb.mqtt.topic", msg->topic, msg->topic_len))
+        if (add_header(m, &nh, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len))
             return MKB_ERR_NOMEM;
         finish_headers(m, nh);
         record_t rec = {
