@@ -1,9 +1,9 @@
 #include "dead_letter.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
-static rd_kafka_headers_t *vmark(rd_kafka_headers_t *h, const char *reason, va_list ap)
+rd_kafka_headers_t *dead_letter_mark(rd_kafka_headers_t *h, const char *reason,
+                                     const char *const *pairs)
 {
     if (!h)
         h = rd_kafka_headers_new(4);
@@ -11,29 +11,15 @@ static rd_kafka_headers_t *vmark(rd_kafka_headers_t *h, const char *reason, va_l
         return h;
     rd_kafka_header_remove(h, DEAD_LETTER_REASON);
     rd_kafka_header_add(h, DEAD_LETTER_REASON, -1, reason, -1);
-    for (const char *name; (name = va_arg(ap, const char *)) != NULL;) {
-        const char *value = va_arg(ap, const char *);
-        rd_kafka_header_add(h, name, -1, value, -1);
-    }
+    for (size_t i = 0; pairs && pairs[i]; i += 2)
+        rd_kafka_header_add(h, pairs[i], -1, pairs[i + 1], -1);
     return h;
 }
 
-rd_kafka_headers_t *dead_letter_mark(rd_kafka_headers_t *h, const char *reason, ...)
+rd_kafka_headers_t *dead_letter_headers(const rd_kafka_headers_t *orig, const char *reason,
+                                        const char *const *pairs)
 {
-    va_list ap;
-    va_start(ap, reason);
-    h = vmark(h, reason, ap);
-    va_end(ap);
-    return h;
-}
-
-rd_kafka_headers_t *dead_letter_headers(const rd_kafka_headers_t *orig, const char *reason, ...)
-{
-    va_list ap;
-    va_start(ap, reason);
-    rd_kafka_headers_t *h = vmark(orig ? rd_kafka_headers_copy(orig) : NULL, reason, ap);
-    va_end(ap);
-    return h;
+    return dead_letter_mark(orig ? rd_kafka_headers_copy(orig) : NULL, reason, pairs);
 }
 
 void dead_letter_value_bytes(rd_kafka_headers_t *h, size_t len)

@@ -19,16 +19,16 @@
 #define DEAD_LETTER_KAFKA_RECORD "mkb.kafka.record" /* the downlink's: topic[partition]@offset */
 
 /* Marks H (NULL: new headers) as a dead letter's: its DEAD_LETTER_REASON
- * becomes REASON, then the NAME, VALUE pairs that follow (strings, up to a
- * NULL name) are added. REASON NULL: H is a dead letter already and keeps
- * its own reason: nothing is added. Returns H, or the new headers, which
- * the caller owns (producev takes them, else rd_kafka_headers_destroy). */
-rd_kafka_headers_t *dead_letter_mark(rd_kafka_headers_t *h, const char *reason, ...)
-    __attribute__((sentinel));
+ * becomes REASON, then the pairs of PAIRS (name, value, ..., NULL; NULL:
+ * none) are added. REASON NULL: H is a dead letter already and keeps its own
+ * reason: nothing is added. Returns H, or the new headers, which the caller
+ * owns (producev takes them, else rd_kafka_headers_destroy). */
+rd_kafka_headers_t *dead_letter_mark(rd_kafka_headers_t *h, const char *reason,
+                                     const char *const *pairs);
 
 /* dead_letter_mark on a copy of ORIG (NULL: none); ORIG is not changed. */
-rd_kafka_headers_t *dead_letter_headers(const rd_kafka_headers_t *orig, const char *reason, ...)
-    __attribute__((sentinel));
+rd_kafka_headers_t *dead_letter_headers(const rd_kafka_headers_t *orig, const char *reason,
+                                        const char *const *pairs);
 
 /* Adds DEAD_LETTER_VALUE_BYTES = LEN to H unless it has one (the mapper's
  * is the original size): for a dead letter sent again without its value. */

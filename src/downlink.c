@@ -185,8 +185,9 @@ static void dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t
     char off[300];
     snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
              (long long)m->offset);
-    rd_kafka_headers_t *h = dead_letter_headers(NULL, reason, DEAD_LETTER_COMMAND, r->cfg->name,
-                                                DEAD_LETTER_KAFKA_RECORD, off, NULL);
+    const char *const pairs[] = {DEAD_LETTER_COMMAND, r->cfg->name, DEAD_LETTER_KAFKA_RECORD, off,
+                                 NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(NULL, reason, pairs);
     if (rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(c->dlq),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),

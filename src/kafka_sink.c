@@ -472,8 +472,9 @@ static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err
     if (n <= 10 || n % 1000 == 0)
         log_error("kafka", "%s; sending it to %s (%llu so far)", reason, s->dlq_topic,
                   (unsigned long long)n);
-    rd_kafka_headers_t *hd = dead_letter_headers(h->hdrs, h->keep_reason ? NULL : reason,
-                                                 DEAD_LETTER_KAFKA_TOPIC, h->topic, NULL);
+    rd_kafka_headers_t *hd =
+        dead_letter_headers(h->hdrs, h->keep_reason ? NULL : reason,
+                            (const char *const[]){DEAD_LETTER_KAFKA_TOPIC, h->topic, NULL});
     send_dead_letter(s, h->key, h->key_len, h->value, h->len, hd, h->ack, reason);
     held_free(s, h);
 }
@@ -765,8 +766,8 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, rec
     rd_kafka_headers_t *orig = NULL;
     if (rd_kafka_message_headers(m, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
         orig = NULL;
-    rd_kafka_headers_t *h = dead_letter_headers(orig, reason, DEAD_LETTER_KAFKA_TOPIC,
-                                                rd_kafka_topic_name(m->rkt), NULL);
+    const char *const pairs[] = {DEAD_LETTER_KAFKA_TOPIC, rd_kafka_topic_name(m->rkt), NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(orig, reason, pairs);
     send_dead_letter(s, m->key, m->key_len, m->payload, m->len, h, ack, reason);
 }
 
@@ -1140,9 +1141,9 @@ static int refused(kafka_sink_t *s, const record_t *rec, rd_kafka_resp_err_t err
     count_reason(s, err);
     if (!rec->dead_letter || too_large(err)) {
         /* a dead letter keeps its own reason */
-        rd_kafka_headers_t *h = dead_letter_mark(record_headers(rec),
-                                                 rec->dead_letter ? NULL : reason,
-                                                 DEAD_LETTER_KAFKA_TOPIC, rec->topic, NULL);
+        rd_kafka_headers_t *h =
+            dead_letter_mark(record_headers(rec), rec->dead_letter ? NULL : reason,
+                             (const char *const[]){DEAD_LETTER_KAFKA_TOPIC, rec->topic, NULL});
         derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ack);
         if (derr && kafka_err_classify(derr, NULL) != KAFKA_ERR_PERMANENT) {
             held_t *w = held_new(s->hot, &s->overflow, s->dlq_topic, rec->key, rec->key_len,

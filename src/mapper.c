@@ -308,7 +308,6 @@ static void compile_headers(diag_t *d, const config_t *cfg, const config_route_t
 static void compile_field(diag_t *d, const config_t *cfg, const config_route_t *rc,
                           const config_field_t *fc, cfield_t *f)
 {
-    char why[600];
     f->name = strdup(fc->name);
     char ptr[600];
     if (fc->from)
@@ -332,6 +331,7 @@ static void compile_field(diag_t *d, const config_t *cfg, const config_route_t *
         diag(d, cfg, fc, "route '%s': field '%s': a unit conversion gives a number, not a %s",
              rc->name, fc->name, fc->type);
     if (fc->dflt.text) {
+        char why[600];
         json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
         json_t *typed = NULL;
         if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
@@ -819,24 +819,24 @@ static json_t *batch_element(const croute_t *cr, const batch_t *b, size_t i)
     return cr->explode ? json_array_get(b->elems, i) : b->in;
 }
 
-/* Finds the array of explode in B->in. False, m->why set, when there is none
- * or it holds more than limits.max_records_per_message. */
-static bool explode(run_t *r, const croute_t *cr, batch_t *b)
+/* Finds the array of explode in IN: *ELEMS, of *N elements. False, m->why
+ * set, when there is none or it holds more than limits.max_records_per_message. */
+static bool explode(run_t *r, const croute_t *cr, json_t *in, json_t **elems, size_t *n)
 {
     mapper_t *m = r->m;
     char *why = m->why;
     size_t why_size = sizeof(m->why);
-    b->elems = jptr_get(cr->explode, b->in);
-    if (!json_is_array(b->elems)) {
+    *elems = jptr_get(cr->explode, in);
+    if (!json_is_array(*elems)) {
         snprintf(why, why_size, "explode: no array at %s", jptr_text(cr->explode));
         return false;
     }
-    b->n = json_array_size(b->elems);
-    if (b->n > (size_t)m->cfg->limit_records) {
+    *n = json_array_size(*elems);
+    if (*n > (size_t)m->cfg->limit_records) {
         snprintf(why, why_size,
                  "%zu records in one message; the limit is %lld "
                  "(limits.max_records_per_message)",
-                 b->n, m->cfg->limit_records);
+                 *n, m->cfg->limit_records);
         return false;
     }
     return true;
@@ -891,34 +891,36 @@ static int emit_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, const batch
     return rc;
 }
 
-/* All or nothing: every element of B must pass before any record is sent. */
-static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, batch_t *b)
+/* All or nothing: every one of the N elements (ELEMS, or IN without
+ * explode) must pass before any record is sent. */
+static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, json_t *in, json_t *elems,
+                     size_t n)
 {
     json_t *outs[64];
+    // cppcheck-suppress unassignedVariable ; build_batch writes it through b.tsv
     int64_t tss[64];
-    b->outv = outs;
-    b->tsv = tss;
-    if (b->n > 64) {
+    batch_t b = {.in = in, .elems = elems, .n = n, .outv = outs, .tsv = tss};
+    if (n > 64) {
         // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
-        b->outv = calloc(b->n, sizeof(*b->outv));
-        b->tsv = calloc(b->n, sizeof(*b->tsv));
-        if (!b->outv || !b->tsv) {
-            free(b->outv);
-            free(b->tsv);
+        b.outv = calloc(n, sizeof(*b.outv));
+        b.tsv = calloc(n, sizeof(*b.tsv));
+        if (!b.outv || !b.tsv) {
+            free(b.outv);
+            free(b.tsv);
             return MKB_ERR_NOMEM;
         }
     }
     size_t built = 0;
     int rc;
-    if (build_batch(r, cr, ctx, b, &built))
-        rc = emit_batch(r, cr, ctx, b);
+    if (build_batch(r, cr, ctx, &b, &built))
+        rc = emit_batch(r, cr, ctx, &b);
     else
         rc = emit_dead_letter(r, cr->cfg->name, r->m->why);
-    for (size_t i = 0; i < built && i < b->n; i++)
-        json_decref(b->outv[i]);
-    if (b->outv != outs) {
-        free(b->outv);
-        free(b->tsv);
+    for (size_t i = 0; i < built && i < n; i++)
+        json_decref(b.outv[i]);
+    if (b.outv != outs) {
+        free(b.outv);
+        free(b.tsv);
     }
     return rc;
 }
@@ -938,10 +940,11 @@ static int run_route(run_t *r, const croute_t *cr)
         return MKB_ERR_NOMEM;
     if (!in)
         return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
-    batch_t b = {.in = in, .elems = in, .n = 1};
-    if (cr->explode && !explode(r, cr, &b))
+    json_t *elems = in;
+    size_t n = 1;
+    if (cr->explode && !explode(r, cr, in, &elems, &n))
         return emit_dead_letter(r, cr->cfg->name, m->why);
-    return run_batch(r, cr, &ctx, &b);
+    return run_batch(r, cr, &ctx, in, elems, n);
 }
 
 /* Routes the message of R and emits its records (see mapper_process). */

@@ -40,8 +40,9 @@ END_TEST
 /* The downlink's: new headers, the reason first, then the pairs in order. */
 START_TEST(test_new_with_pairs)
 {
-    rd_kafka_headers_t *h = dead_letter_headers(NULL, "bad command", DEAD_LETTER_COMMAND, "lamp",
-                                                DEAD_LETTER_KAFKA_RECORD, "cmds[2]@17", NULL);
+    const char *const pairs[] = {DEAD_LETTER_COMMAND, "lamp", DEAD_LETTER_KAFKA_RECORD,
+                                 "cmds[2]@17", NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(NULL, "bad command", pairs);
     ck_assert_ptr_nonnull(h);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 3);
     assert_header(h, 0, "mkb.reason", "bad command");
@@ -59,8 +60,8 @@ START_TEST(test_copy_replaces_reason)
     rd_kafka_header_add(orig, "site", -1, "north", -1);
     rd_kafka_header_add(orig, "mkb.reason", -1, "old", -1);
     rd_kafka_header_add(orig, "mkb.id", -1, "abc-1-0", -1);
-    rd_kafka_headers_t *h =
-        dead_letter_headers(orig, "delivery to t failed", DEAD_LETTER_KAFKA_TOPIC, "t", NULL);
+    const char *const pairs[] = {DEAD_LETTER_KAFKA_TOPIC, "t", NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(orig, "delivery to t failed", pairs);
     ck_assert_ptr_ne(h, orig);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 4);
     assert_header(h, 0, "site", "north");
@@ -79,7 +80,8 @@ START_TEST(test_keep_reason)
 {
     rd_kafka_headers_t *orig = rd_kafka_headers_new(2);
     rd_kafka_header_add(orig, "mkb.reason", -1, "mapper's", -1);
-    rd_kafka_headers_t *h = dead_letter_headers(orig, NULL, DEAD_LETTER_KAFKA_TOPIC, "t", NULL);
+    const char *const pairs[] = {DEAD_LETTER_KAFKA_TOPIC, "t", NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(orig, NULL, pairs);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 1);
     assert_header(h, 0, "mkb.reason", "mapper's");
     rd_kafka_headers_destroy(h);
@@ -97,14 +99,15 @@ START_TEST(test_mark)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
     rd_kafka_header_add(h, "mkb.id", -1, "x", -1);
-    ck_assert_ptr_eq(dead_letter_mark(h, "why", DEAD_LETTER_KAFKA_TOPIC, "t", NULL), h);
+    const char *const pairs[] = {DEAD_LETTER_KAFKA_TOPIC, "t", NULL};
+    ck_assert_ptr_eq(dead_letter_mark(h, "why", pairs), h);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 3);
     assert_header(h, 0, "mkb.id", "x");
     assert_header(h, 1, "mkb.reason", "why");
     assert_header(h, 2, "mkb.kafka.topic", "t");
     rd_kafka_headers_destroy(h);
 
-    h = dead_letter_mark(NULL, "why", NULL);
+    h = dead_letter_mark(NULL, "why", NULL); /* no pairs */
     ck_assert_ptr_nonnull(h);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 1);
     assert_header(h, 0, "mkb.reason", "why");
