@@ -947,10 +947,53 @@ static int run_route(run_t *r, const croute_t *cr)
     return run_batch(r, cr, &ctx, in, elems, n);
 }
 
+/* A message no route matches goes to kafka.unmatched_topic, when there is one. */
+static int emit_unmatched(run_t *r)
+{
+    mapper_t *m = r->m;
+    const mqtt_msg_t *msg = r->msg;
+    r->res->unmatched = true;
+    if (!m->cfg->kafka_unmatched_topic)
+        return MKB_OK;
+    size_t nh = 0;
+    buf_reset(&m->hdr);
+    if (add_header(m, &nh, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len))
+        return MKB_ERR_NOMEM;
+    finish_headers(m, nh);
+    record_t rec = {
+        .topic = m->cfg->kafka_unmatched_topic,
+        .key = msg->topic,
+        .key_len = msg->topic_len,
+        .value = msg->payload,
+        .value_len = msg->payload_len,
+        .headers = m->hdrs,
+        .nheaders = nh,
+        .timestamp_ms = msg->recv_ms,
+        .recv_ms = msg->recv_ms,
+    };
+    r->res->records++;
+    return r->emit(r->opaque, &rec);
+}
+
+/* Splits the topic into levels once, for the captures. */
+static void split_levels(run_t *r)
+{
+    const mqtt_msg_t *msg = r->msg;
+    r->nlevels = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= msg->topic_len && r->nlevels < TRIE_MAX_LEVELS; i++) {
+        if (i == msg->topic_len || msg->topic[i] == '/') {
+            r->lvl_start[r->nlevels] = start;
+            r->lvl_len[r->nlevels++] = i - start;
+            start = i + 1;
+        }
+    }
+}
+
 /* Routes the message of R and emits its records (see mapper_process). */
 static int process(run_t *r)
 {
-    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until written below
+    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until split_levels writes them
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];
@@ -969,29 +1012,8 @@ static int process(run_t *r)
     }
     size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
     r->res->routes = n;
-    if (n == 0) {
-        r->res->unmatched = true;
-        if (!m->cfg->kafka_unmatched_topic)
-            return MKB_OK;
-        size_t nh = 0;
-        buf_reset(&m->hdr);
-        if (add_header(m, &nh, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len))
-            return MKB_ERR_NOMEM;
-        finish_headers(m, nh);
-        record_t rec = {
-            .topic = m->cfg->kafka_unmatched_topic,
-            .key = msg->topic,
-            .key_len = msg->topic_len,
-            .value = msg->payload,
-            .value_len = msg->payload_len,
-            .headers = m->hdrs,
-            .nheaders = nh,
-            .timestamp_ms = msg->recv_ms,
-            .recv_ms = msg->recv_ms,
-        };
-        r->res->records++;
-        return r->emit(r->opaque, &rec);
-    }
+    if (n == 0)
+        return emit_unmatched(r);
     if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
         snprintf(m->why, sizeof(m->why),
                  "payload of %zu bytes exceeds the limit of %lld (limits.max_payload_bytes); "
@@ -1005,16 +1027,7 @@ static int process(run_t *r)
                  TRIE_MAX_MATCHES);
         return emit_dead_letter(r, m->routes[ids[0]].cfg->name, m->why);
     }
-    /* Split the topic into levels once, for the captures. */
-    r->nlevels = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= msg->topic_len && r->nlevels < TRIE_MAX_LEVELS; i++) {
-        if (i == msg->topic_len || msg->topic[i] == '/') {
-            r->lvl_start[r->nlevels] = start;
-            r->lvl_len[r->nlevels++] = i - start;
-            start = i + 1;
-        }
-    }
+    split_levels(r);
     int rc = MKB_OK;
     for (size_t i = 0; i < n && rc == MKB_OK; i++)
         rc = run_route(r, &m->routes[ids[i]]);
