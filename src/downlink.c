@@ -179,8 +179,8 @@ static void result(downlink_t *c, const rule_t *r, const where_t *w, const char 
 }
 
 /* An invalid command without a result topic goes to the dead-letter topic. */
-static void dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t *m,
-                        const char *reason)
+static void send_dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t *m,
+                             const char *reason)
 {
     char off[300];
     snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
@@ -324,7 +324,7 @@ static void invalid(group_t *g, part_t *p, const rule_t *r, const rd_kafka_messa
     if (r->cfg->kafka_result_topic)
         result(c, r, &w, "invalid", why, NULL);
     else
-        dead_letter(c, r, m, why);
+        send_dead_letter(c, r, m, why);
     settle(g, p, m->offset);
 }
 
