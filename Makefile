@@ -77,7 +77,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
-              $(BUILD)/tests/unit/test_bridge_metrics
+              $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
@@ -97,6 +97,7 @@ $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)
 # fstatvfs go through the test's wrappers.
 $(BUILD)/tests/unit/test_spool: LDFLAGS += -Wl,--wrap=write -Wl,--wrap=fstatvfs
 $(BUILD)/tests/unit/test_downlink_offsets: $(BUILD)/src/downlink_offsets.o
+$(BUILD)/tests/unit/test_dead_letter: $(BUILD)/src/dead_letter.o
 # test_kafka_client stubs config_is_secret_property (config.c).
 $(BUILD)/tests/unit/test_kafka_client: $(BUILD)/src/kafka_client.o $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o $(BUILD)/src/err.o

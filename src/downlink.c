@@ -2,6 +2,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "dead_letter.h"
 #include "err.h"
 #include "downlink_offsets.h"
 #include "downlink_rule.h"
@@ -178,16 +179,15 @@ static void result(downlink_t *c, const rule_t *r, const where_t *w, const char 
 }
 
 /* An invalid command without a result topic goes to the dead-letter topic. */
-static void dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t *m,
-                        const char *reason)
+static void send_dead_letter(downlink_t *c, const rule_t *r, const rd_kafka_message_t *m,
+                             const char *reason)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
     char off[300];
     snprintf(off, sizeof(off), "%s[%d]@%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
              (long long)m->offset);
-    rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-    rd_kafka_header_add(h, "mkb.command", -1, r->cfg->name, -1);
-    rd_kafka_header_add(h, "mkb.kafka.record", -1, off, -1);
+    const char *const pairs[] = {DEAD_LETTER_COMMAND, r->cfg->name, DEAD_LETTER_KAFKA_RECORD, off,
+                                 NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(NULL, reason, pairs);
     if (rd_kafka_producev(c->results, RD_KAFKA_V_TOPIC(c->dlq),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
@@ -324,7 +324,7 @@ static void invalid(group_t *g, part_t *p, const rule_t *r, const rd_kafka_messa
     if (r->cfg->kafka_result_topic)
         result(c, r, &w, "invalid", why, NULL);
     else
-        dead_letter(c, r, m, why);
+        send_dead_letter(c, r, m, why);
     settle(g, p, m->offset);
 }
 

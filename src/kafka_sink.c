@@ -1,6 +1,7 @@
 #include "kafka_sink.h"
 
 #include "clock.h"
+#include "dead_letter.h"
 #include "err.h"
 #include "hash.h"
 #include "kafka_client.h"
@@ -198,18 +199,6 @@ static bool too_large(rd_kafka_resp_err_t err)
            err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
-/* Adds mkb.value.bytes = LEN unless the mapper did (its size is the original). */
-static void add_value_bytes(rd_kafka_headers_t *h, size_t len)
-{
-    const void *v;
-    size_t vl;
-    char n[32];
-    if (rd_kafka_header_get_last(h, "mkb.value.bytes", &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    snprintf(n, sizeof(n), "%zu", len);
-    rd_kafka_header_add(h, "mkb.value.bytes", -1, n, -1);
-}
-
 /* Queues a dead letter; librdkafka takes H on success. When the producer
  * refuses it for its size, queues it again without the value, header
  * mkb.value.bytes giving the size: the message is kept, its bytes cannot be. */
@@ -225,7 +214,7 @@ static rd_kafka_resp_err_t queue_dead_letter(kafka_sink_t *s, const void *key, s
             RD_KAFKA_V_END);
         if (!too_large(err) || len == 0)
             return err;
-        add_value_bytes(h, len);
+        dead_letter_value_bytes(h, len);
         value = NULL;
         len = 0;
     }
@@ -461,20 +450,6 @@ static rd_kafka_resp_err_t send_dead_letter(kafka_sink_t *s, const void *key, si
     return err;
 }
 
-/* Headers for the dead letter of a record to TOPIC that failed for REASON:
- * a copy of ORIG (NULL: none) with mkb.reason and mkb.kafka.topic. */
-static rd_kafka_headers_t *dead_letter_headers(const rd_kafka_headers_t *orig, const char *topic,
-                                               const char *reason, bool keep_reason)
-{
-    rd_kafka_headers_t *h = orig ? rd_kafka_headers_copy(orig) : rd_kafka_headers_new(2);
-    if (!keep_reason) {
-        rd_kafka_header_remove(h, "mkb.reason");
-        rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-        rd_kafka_header_add(h, "mkb.kafka.topic", -1, topic, -1);
-    }
-    return h;
-}
-
 /* A waiting record failed for good (ERR, or WHY when the sink found out
  * itself): to the dead-letter topic; lost if that fails too. Frees H. */
 static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err, const char *why)
@@ -498,7 +473,9 @@ static void dead_letter_held(kafka_sink_t *s, held_t *h, rd_kafka_resp_err_t err
     if (log_every(n))
         log_error("kafka", "%s; sending it to %s (%llu so far)", reason, s->dlq_topic,
                   (unsigned long long)n);
-    rd_kafka_headers_t *hd = dead_letter_headers(h->hdrs, h->topic, reason, h->keep_reason);
+    rd_kafka_headers_t *hd =
+        dead_letter_headers(h->hdrs, h->keep_reason ? NULL : reason,
+                            (const char *const[]){DEAD_LETTER_KAFKA_TOPIC, h->topic, NULL});
     send_dead_letter(s, h->key, h->key_len, h->value, h->len, hd, h->ack, reason);
     held_free(s, h);
 }
@@ -790,7 +767,8 @@ static void dead_letter_failed(kafka_sink_t *s, const rd_kafka_message_t *m, rec
     rd_kafka_headers_t *orig = NULL;
     if (rd_kafka_message_headers(m, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
         orig = NULL;
-    rd_kafka_headers_t *h = dead_letter_headers(orig, rd_kafka_topic_name(m->rkt), reason, false);
+    const char *const pairs[] = {DEAD_LETTER_KAFKA_TOPIC, rd_kafka_topic_name(m->rkt), NULL};
+    rd_kafka_headers_t *h = dead_letter_headers(orig, reason, pairs);
     send_dead_letter(s, m->key, m->key_len, m->payload, m->len, h, ack, reason);
 }
 
@@ -820,12 +798,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if ((flags & DLQ_OF_FAILED) && too_large(m->err) && m->len > 0) {
         /* The dead-letter topic refused it for its size: once more without
          * the value. */
-        rd_kafka_headers_t *h = NULL, *orig = NULL;
-        if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
-            h = rd_kafka_headers_copy(orig);
-        else
-            h = rd_kafka_headers_new(1);
-        add_value_bytes(h, m->len);
+        rd_kafka_headers_t *orig = NULL;
+        if (rd_kafka_message_headers(m, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            orig = NULL;
+        rd_kafka_headers_t *h = dead_letter_headers(orig, NULL, NULL); /* kept as they are */
+        dead_letter_value_bytes(h, m->len);
         rd_kafka_resp_err_t err = queue_dead_letter(s, m->key, m->key_len, NULL, 0, h, ack);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return;
@@ -1155,13 +1132,10 @@ static int refused(kafka_sink_t *s, const record_t *rec, rd_kafka_resp_err_t err
     rd_kafka_resp_err_t derr = RD_KAFKA_RESP_ERR__INVALID_ARG;
     count_reason(s, err);
     if (!rec->dead_letter || too_large(err)) {
-        rd_kafka_headers_t *h = record_headers(rec);
-        if (!h)
-            h = rd_kafka_headers_new(2);
-        if (!rec->dead_letter) { /* a dead letter keeps its own reason */
-            rd_kafka_header_add(h, "mkb.reason", -1, reason, -1);
-            rd_kafka_header_add(h, "mkb.kafka.topic", -1, rec->topic, -1);
-        }
+        /* a dead letter keeps its own reason */
+        rd_kafka_headers_t *h =
+            dead_letter_mark(record_headers(rec), rec->dead_letter ? NULL : reason,
+                             (const char *const[]){DEAD_LETTER_KAFKA_TOPIC, rec->topic, NULL});
         derr = queue_dead_letter(s, rec->key, rec->key_len, rec->value, rec->value_len, h, ack);
         if (derr && kafka_err_classify(derr, NULL) != KAFKA_ERR_PERMANENT) {
             held_t *w = held_new(s->hot, &s->overflow, s->dlq_topic, rec->key, rec->key_len,

@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "dead_letter.h"
 #include "diag.h"
 #include "err.h"
 #include "jptr.h"
@@ -107,6 +108,67 @@ static bool valid_capture_name(const char *s, size_t n)
     return true;
 }
 
+/* One {name} / {name#} level LVL (LEN bytes, LAST when no level follows) at
+ * depth LEVEL: recorded as a capture of R. False, WHY set, when it cannot be. */
+static bool compile_capture(croute_t *r, const char *lvl, size_t len, bool last, size_t level,
+                            char *why, size_t why_size)
+{
+    bool tail = len >= 3 && lvl[len - 2] == '#';
+    size_t nl = len - 2 - (tail ? 1 : 0);
+    bool ok = true;
+    if (!valid_capture_name(lvl + 1, nl)) {
+        snprintf(why, why_size,
+                 "'%.*s' is not a capture: names are letters, digits "
+                 "and _ ({site}, or {rest#} for the remaining levels)",
+                 (int)len, lvl);
+        return false;
+    }
+    if (tail && !last) {
+        snprintf(why, why_size, "'%.*s' takes the remaining levels, so it must be last", (int)len,
+                 lvl);
+        return false;
+    }
+    if (r->ncap == MAX_CAPTURES) {
+        snprintf(why, why_size, "more than %d captures", MAX_CAPTURES);
+        return false;
+    }
+    for (size_t i = 0; i < r->ncap; i++) {
+        if (strlen(r->cap_names[i]) == nl && memcmp(r->cap_names[i], lvl + 1, nl) == 0) {
+            snprintf(why, why_size, "capture {%.*s} appears twice", (int)nl, lvl + 1);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return false;
+    if (!(r->cap_names[r->ncap] = strndup(lvl + 1, nl))) {
+        snprintf(why, why_size, "out of memory");
+        return false;
+    }
+    r->cap_level[r->ncap] = level;
+    r->cap_tail[r->ncap++] = tail;
+    return true;
+}
+
+/* A level without a capture: MQTT wildcards only where MQTT allows them, no
+ * braces. False, WHY set, when it breaks one of those rules. */
+static bool check_plain_level(const char *lvl, size_t len, bool last, char *why, size_t why_size)
+{
+    bool ok = true;
+    for (size_t i = 0; i < len && ok; i++) {
+        if (lvl[i] == '+' && len != 1) {
+            snprintf(why, why_size, "'+' must fill a whole level");
+            ok = false;
+        } else if (lvl[i] == '#' && (len != 1 || !last)) {
+            snprintf(why, why_size, "'#' must be the whole last level");
+            ok = false;
+        } else if (lvl[i] == '{' || lvl[i] == '}') {
+            snprintf(why, why_size, "a capture must fill a whole level: '%.*s'", (int)len, lvl);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 /* Parses a route filter with {name} / {name#} captures into its MQTT form. */
 static bool compile_filter(croute_t *r, const char *filter, char *why, size_t why_size)
 {
@@ -126,63 +188,17 @@ static bool compile_filter(croute_t *r, const char *filter, char *why, size_t wh
         const char *emit = lvl;
         size_t emit_len = len;
         if (len >= 2 && lvl[0] == '{' && lvl[len - 1] == '}') {
-            bool tail = len >= 3 && lvl[len - 2] == '#';
-            size_t nl = len - 2 - (tail ? 1 : 0);
-            if (!valid_capture_name(lvl + 1, nl)) {
-                snprintf(why, why_size, "'%.*s' is not a capture: names are letters, digits "
-                                        "and _ ({site}, or {rest#} for the remaining levels)",
-                         (int)len, lvl);
-                ok = false;
+            if (!(ok = compile_capture(r, lvl, len, last, level, why, why_size)))
                 break;
-            }
-            if (tail && !last) {
-                snprintf(why, why_size, "'%.*s' takes the remaining levels, so it must be last",
-                         (int)len, lvl);
-                ok = false;
-                break;
-            }
-            if (r->ncap == MAX_CAPTURES) {
-                snprintf(why, why_size, "more than %d captures", MAX_CAPTURES);
-                ok = false;
-                break;
-            }
-            for (size_t i = 0; i < r->ncap; i++) {
-                if (strlen(r->cap_names[i]) == nl && memcmp(r->cap_names[i], lvl + 1, nl) == 0) {
-                    snprintf(why, why_size, "capture {%.*s} appears twice", (int)nl, lvl + 1);
-                    ok = false;
-                }
-            }
-            if (!ok)
-                break;
-            if (!(r->cap_names[r->ncap] = strndup(lvl + 1, nl))) {
-                ok = false;
-                snprintf(why, why_size, "out of memory");
-                break;
-            }
-            r->cap_level[r->ncap] = level;
-            r->cap_tail[r->ncap++] = tail;
-            emit = tail ? "#" : "+";
+            emit = r->cap_tail[r->ncap - 1] ? "#" : "+";
             emit_len = 1;
-        } else {
-            for (size_t i = 0; i < len && ok; i++) {
-                if (lvl[i] == '+' && len != 1) {
-                    snprintf(why, why_size, "'+' must fill a whole level");
-                    ok = false;
-                } else if (lvl[i] == '#' && (len != 1 || !last)) {
-                    snprintf(why, why_size, "'#' must be the whole last level");
-                    ok = false;
-                } else if (lvl[i] == '{' || lvl[i] == '}') {
-                    snprintf(why, why_size, "a capture must fill a whole level: '%.*s'", (int)len,
-                             lvl);
-                    ok = false;
-                }
-            }
-            if (!ok)
-                break;
+        } else if (!(ok = check_plain_level(lvl, len, last, why, why_size))) {
+            break;
         }
         if (level == TRIE_MAX_LEVELS) {
-            snprintf(why, why_size, "more than %d levels (topics deeper than that are dead "
-                                    "letters)",
+            snprintf(why, why_size,
+                     "more than %d levels (topics deeper than that are dead "
+                     "letters)",
                      TRIE_MAX_LEVELS);
             ok = false;
             break;
@@ -216,8 +232,8 @@ static json_t *scalar_json(const char *text, bool quoted)
         if (strcmp(text, "null") == 0 || strcmp(text, "~") == 0)
             return json_null();
         json_t *v = NULL;
-        if (norm_parse_payload(NORM_PAYLOAD_NUMBER, text, strlen(text), 1, &v, (char[64]){0},
-                               64) == MKB_OK) {
+        if (norm_parse_payload(NORM_PAYLOAD_NUMBER, text, strlen(text), 1, &v, (char[64]){0}, 64) ==
+            MKB_OK) {
             json_t *num = json_incref(json_object_get(v, "value"));
             json_decref(v);
             return num;
@@ -247,6 +263,85 @@ static tmpl_t *compile_tmpl(diag_t *d, const config_t *cfg, const croute_t *r, c
     return t;
 }
 
+/* kafka.headers of RC: names and value templates, none in the bridge's mkb. space. */
+static void compile_headers(diag_t *d, const config_t *cfg, const config_route_t *rc, croute_t *r)
+{
+    if (rc->kafka_headers_n > MAX_HEADERS)
+        config_diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
+                    rc->name, MAX_HEADERS);
+    for (size_t i = 0; i < rc->kafka_headers_n && i < MAX_HEADERS; i++) {
+        const config_kv_t *kv = &rc->kafka_headers[i];
+        if (strncmp(kv->key, "mkb.", 4) == 0)
+            config_diag(d, cfg, &kv->key,
+                        "route '%s': header names starting with 'mkb.' are the "
+                        "bridge's own (dead letters)",
+                        rc->name);
+        r->headers[i].name = strdup(kv->key);
+        r->headers[i].tmpl = compile_tmpl(d, cfg, r, &kv->value, "kafka.headers", kv->value);
+        r->nheaders++;
+    }
+}
+
+/* One entry FC of fields: its pointer, type, conversion and default, into F. */
+static void compile_field(diag_t *d, const config_t *cfg, const config_route_t *rc,
+                          const config_field_t *fc, cfield_t *f)
+{
+    f->name = strdup(fc->name);
+    char ptr[600];
+    if (fc->from)
+        snprintf(ptr, sizeof(ptr), "%s", fc->from);
+    else if (snprintf(ptr, sizeof(ptr), "/%s", fc->name) >= (int)sizeof(ptr))
+        ptr[sizeof(ptr) - 1] = '\0';
+    f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
+                          "fields.from", ptr);
+    f->type = fc->type;
+    f->required = fc->required;
+    f->scale = fc->scale;
+    f->offset = fc->offset;
+    f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
+    if (fc->convert) {
+        f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
+        f->offset = fc->convert->offset * fc->scale + fc->offset;
+    }
+    if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
+        config_diag(d, cfg, fc,
+                    "route '%s': field '%s': a unit conversion gives a number, not a %s", rc->name,
+                    fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
+    if (fc->dflt.text) {
+        char why[600];
+        json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
+        json_t *typed = NULL;
+        if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
+            config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
+                        fc->name, why);
+        json_decref(v);
+        f->dflt = typed;
+    }
+    if (fc->required && fc->dflt.text)
+        config_diag(d, cfg, &fc->dflt,
+                    "route '%s': field '%s': required and default exclude each "
+                    "other",
+                    rc->name, fc->name);
+}
+
+/* The add entries of RC: constants typed once, templates compiled. */
+static void compile_adds(diag_t *d, const config_t *cfg, const config_route_t *rc, croute_t *r)
+{
+    for (size_t i = 0; i < rc->add_n; i++) {
+        const config_kv_t *kv = &rc->add[i];
+        cadd_t *a = &r->adds[r->nadds++];
+        a->name = strdup(kv->key);
+        if (strchr(kv->value, '{'))
+            a->tmpl = compile_tmpl(d, cfg, r, &kv->value, "add", kv->value);
+        else
+            a->constant = scalar_json(kv->value, kv->quoted);
+        for (size_t j = 0; j < rc->fields_n; j++)
+            if (strcmp(rc->fields[j].name, kv->key) == 0)
+                config_diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
+                            kv->key);
+    }
+}
+
 static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *rc, croute_t *r)
 {
     char why[600];
@@ -267,20 +362,7 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
                     rc->name, rc->kafka_topic);
     if (rc->kafka_key && rc->kafka_key[0])
         r->key = compile_tmpl(d, cfg, r, &rc->kafka_key, "kafka.key", rc->kafka_key);
-    if (rc->kafka_headers_n > MAX_HEADERS)
-        config_diag(d, cfg, &rc->kafka_headers[MAX_HEADERS].key, "route '%s': more than %d headers",
-                    rc->name, MAX_HEADERS);
-    for (size_t i = 0; i < rc->kafka_headers_n && i < MAX_HEADERS; i++) {
-        const config_kv_t *kv = &rc->kafka_headers[i];
-        if (strncmp(kv->key, "mkb.", 4) == 0)
-            config_diag(d, cfg, &kv->key,
-                        "route '%s': header names starting with 'mkb.' are the "
-                        "bridge's own (dead letters)",
-                        rc->name);
-        r->headers[i].name = strdup(kv->key);
-        r->headers[i].tmpl = compile_tmpl(d, cfg, r, &kv->value, "kafka.headers", kv->value);
-        r->nheaders++;
-    }
+    compile_headers(d, cfg, rc, r);
     if (rc->explode)
         r->explode = compile_ptr(d, cfg, rc, &rc->explode, "explode", rc->explode);
     r->fields = calloc(rc->fields_n ? rc->fields_n : 1, sizeof(*r->fields));
@@ -289,58 +371,9 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         d->nomem = true;
         return;
     }
-    for (size_t i = 0; i < rc->fields_n; i++) {
-        const config_field_t *fc = &rc->fields[i];
-        cfield_t *f = &r->fields[r->nfields++];
-        f->name = strdup(fc->name);
-        char ptr[600];
-        if (fc->from)
-            snprintf(ptr, sizeof(ptr), "%s", fc->from);
-        else if (snprintf(ptr, sizeof(ptr), "/%s", fc->name) >= (int)sizeof(ptr))
-            ptr[sizeof(ptr) - 1] = '\0';
-        f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
-                              "fields.from", ptr);
-        f->type = fc->type;
-        f->required = fc->required;
-        f->scale = fc->scale;
-        f->offset = fc->offset;
-        f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
-        if (fc->convert) {
-            f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
-            f->offset = fc->convert->offset * fc->scale + fc->offset;
-        }
-        if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
-            config_diag(d, cfg, fc,
-                        "route '%s': field '%s': a unit conversion gives a number, not a %s",
-                        rc->name, fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
-        if (fc->dflt.text) {
-            json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
-            json_t *typed = NULL;
-            if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
-                config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
-                            fc->name, why);
-            json_decref(v);
-            f->dflt = typed;
-        }
-        if (fc->required && fc->dflt.text)
-            config_diag(d, cfg, &fc->dflt,
-                        "route '%s': field '%s': required and default exclude each "
-                        "other",
-                        rc->name, fc->name);
-    }
-    for (size_t i = 0; i < rc->add_n; i++) {
-        const config_kv_t *kv = &rc->add[i];
-        cadd_t *a = &r->adds[r->nadds++];
-        a->name = strdup(kv->key);
-        if (strchr(kv->value, '{'))
-            a->tmpl = compile_tmpl(d, cfg, r, &kv->value, "add", kv->value);
-        else
-            a->constant = scalar_json(kv->value, kv->quoted);
-        for (size_t j = 0; j < rc->fields_n; j++)
-            if (strcmp(rc->fields[j].name, kv->key) == 0)
-                config_diag(d, cfg, &kv->key, "route '%s': add.%s: also a name in fields", rc->name,
-                            kv->key);
-    }
+    for (size_t i = 0; i < rc->fields_n; i++)
+        compile_field(d, cfg, rc, &rc->fields[i], &r->fields[r->nfields++]);
+    compile_adds(d, cfg, rc, r);
     if (rc->ts_from) {
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
         r->ts_format = rc->ts_format;
@@ -444,10 +477,22 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     return MKB_OK;
 }
 
-size_t mapper_subscription_count(const mapper_t *m) { return m->nsubs; }
-const char *mapper_subscription_filter(const mapper_t *m, size_t i) { return m->subs[i]; }
-int mapper_subscription_qos(const mapper_t *m, size_t i) { return m->sub_qos[i]; }
-size_t mapper_route_count(const mapper_t *m) { return m->nroutes; }
+size_t mapper_subscription_count(const mapper_t *m)
+{
+    return m->nsubs;
+}
+const char *mapper_subscription_filter(const mapper_t *m, size_t i)
+{
+    return m->subs[i];
+}
+int mapper_subscription_qos(const mapper_t *m, size_t i)
+{
+    return m->sub_qos[i];
+}
+size_t mapper_route_count(const mapper_t *m)
+{
+    return m->nroutes;
+}
 
 /* ---- process ------------------------------------------------------------ */
 
@@ -492,15 +537,15 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
     size_t n = 0;
     snprintf(qos, sizeof(qos), "%d", msg->qos);
     buf_reset(&m->hdr);
-    int rc = add_header(m, &n, "mkb.reason", reason, strlen(reason));
+    int rc = add_header(m, &n, DEAD_LETTER_REASON, reason, strlen(reason));
     if (route)
-        rc |= add_header(m, &n, "mkb.route", route, strlen(route));
-    rc |= add_header(m, &n, "mkb.mqtt.topic", msg->topic, msg->topic_len);
-    rc |= add_header(m, &n, "mkb.mqtt.qos", qos, strlen(qos));
+        rc |= add_header(m, &n, DEAD_LETTER_ROUTE, route, strlen(route));
+    rc |= add_header(m, &n, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len);
+    rc |= add_header(m, &n, DEAD_LETTER_MQTT_QOS, qos, strlen(qos));
     if (keep < msg->payload_len) {
         char size[32]; /* add_header copies it */
         snprintf(size, sizeof(size), "%zu", msg->payload_len);
-        rc |= add_header(m, &n, "mkb.value.bytes", size, strlen(size));
+        rc |= add_header(m, &n, DEAD_LETTER_VALUE_BYTES, size, strlen(size));
     } else {
         keep = msg->payload_len;
     }
@@ -531,18 +576,110 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
     return emit_dead_letter_cut(r, route, reason, r->msg->payload_len);
 }
 
+/* Copies the field F of IN into O, converted and typed. MKB_ERR_INVAL, WHY
+ * set, when it is required and missing or cannot be typed. */
+static int put_field(const cfield_t *f, json_t *in, json_t *o, char *why, size_t why_size)
+{
+    json_t *v = f->from ? jptr_get(f->from, in) : NULL;
+    if (!v || json_is_null(v)) {
+        if (f->dflt) {
+            json_object_set(o, f->name, f->dflt);
+            return MKB_OK;
+        }
+        if (f->required) {
+            snprintf(why, why_size, "required field '%s' is missing (from %s)", f->name,
+                     jptr_text(f->from));
+            return MKB_ERR_INVAL;
+        }
+        return MKB_OK;
+    }
+    json_t *num = NULL, *typed = NULL;
+    if (f->linear) {
+        double d;
+        if (!norm_number(v, &d)) {
+            snprintf(why, why_size, "field '%s': expected a number to convert (from %s)", f->name,
+                     jptr_text(f->from));
+            return MKB_ERR_INVAL;
+        }
+        if (!(num = json_real(d * f->scale + f->offset))) {
+            snprintf(why, why_size, "out of memory");
+            return MKB_ERR_INVAL;
+        }
+        v = num;
+    }
+    char cwhy[256];
+    int rc = norm_coerce(v, f->type, &typed, cwhy, sizeof(cwhy));
+    json_decref(num);
+    if (rc != MKB_OK) {
+        snprintf(why, why_size, "field '%s' (from %s): %s", f->name, jptr_text(f->from), cwhy);
+        return MKB_ERR_INVAL;
+    }
+    json_object_set_new(o, f->name, typed);
+    return MKB_OK;
+}
+
+/* Sets the add entries of CR in O, templates rendered with CTX. */
+static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *o, char *why,
+                    size_t why_size)
+{
+    for (size_t i = 0; i < cr->nadds; i++) {
+        const cadd_t *a = &cr->adds[i];
+        if (a->constant) {
+            json_object_set(o, a->name, a->constant);
+            continue;
+        }
+        buf_reset(&m->key); /* borrowed as scratch; the key is rendered later */
+        if (tmpl_render(a->tmpl, ctx, &m->key, why, why_size) != MKB_OK)
+            return MKB_ERR_INVAL;
+        json_t *s = json_stringn(m->key.p ? m->key.p : "", m->key.len);
+        if (!s) {
+            snprintf(why, why_size, "add.%s: not valid UTF-8", a->name);
+            return MKB_ERR_INVAL;
+        }
+        json_object_set_new(o, a->name, s);
+    }
+    return MKB_OK;
+}
+
+/* The reading's time from IN (timestamp.from) into *TS_MS and O's ts_field;
+ * the receive time stays where there is none. */
+static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *o, int64_t *ts_ms,
+                         char *why, size_t why_size)
+{
+    mapper_t *m = r->m;
+    json_t *tv = jptr_get(cr->ts_from, in);
+    if (tv && !json_is_null(tv)) {
+        char twhy[200];
+        if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
+            snprintf(why, why_size, "%s (from %s)", twhy, jptr_text(cr->ts_from));
+            return MKB_ERR_INVAL;
+        }
+    }
+    buf_reset(&m->key);
+    if (tmpl_append_iso(&m->key, *ts_ms) != MKB_OK) {
+        snprintf(why, why_size, "out of memory");
+        return MKB_ERR_INVAL;
+    }
+    json_object_set_new(o, cr->cfg->ts_field, json_stringn(m->key.p, m->key.len));
+    /* A clock far ahead would make Kafka refuse the record (KIP-937):
+     * keep the reading's time in the value, stamp the record on receipt. */
+    if (*ts_ms > r->msg->recv_ms + m->cfg->limit_future_ms)
+        *ts_ms = r->msg->recv_ms;
+    return MKB_OK;
+}
+
 /* Builds the output object for one element; *out is a new reference. */
 static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx_t *ctx,
                         json_t **out, int64_t *ts_ms, char *why, size_t why_size)
 {
-    mapper_t *m = r->m;
     json_t *o;
     *ts_ms = r->msg->recv_ms;
     if (cr->nfields == 0) {
         if (!json_is_object(in)) {
             if (cr->nadds || cr->ts_from) {
-                snprintf(why, why_size, "payload is not a JSON object, so add/timestamp cannot "
-                                        "apply");
+                snprintf(why, why_size,
+                         "payload is not a JSON object, so add/timestamp cannot "
+                         "apply");
                 return MKB_ERR_INVAL;
             }
             *out = json_incref(in);
@@ -554,80 +691,15 @@ static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx
     }
     if (!o)
         return MKB_ERR_NOMEM;
-    for (size_t i = 0; i < cr->nfields; i++) {
-        const cfield_t *f = &cr->fields[i];
-        json_t *v = f->from ? jptr_get(f->from, in) : NULL;
-        if (!v || json_is_null(v)) {
-            if (f->dflt) {
-                json_object_set(o, f->name, f->dflt);
-                continue;
-            }
-            if (f->required) {
-                snprintf(why, why_size, "required field '%s' is missing (from %s)", f->name,
-                         jptr_text(f->from));
-                goto fail;
-            }
-            continue;
-        }
-        json_t *num = NULL, *typed = NULL;
-        if (f->linear) {
-            double d;
-            if (!norm_number(v, &d)) {
-                snprintf(why, why_size, "field '%s': expected a number to convert (from %s)",
-                         f->name, jptr_text(f->from));
-                goto fail;
-            }
-            if (!(num = json_real(d * f->scale + f->offset)))
-                goto nomem;
-            v = num;
-        }
-        char cwhy[256];
-        int rc = norm_coerce(v, f->type, &typed, cwhy, sizeof(cwhy));
-        json_decref(num);
-        if (rc != MKB_OK) {
-            snprintf(why, why_size, "field '%s' (from %s): %s", f->name, jptr_text(f->from), cwhy);
+    for (size_t i = 0; i < cr->nfields; i++)
+        if (put_field(&cr->fields[i], in, o, why, why_size) != MKB_OK)
             goto fail;
-        }
-        json_object_set_new(o, f->name, typed);
-    }
-    for (size_t i = 0; i < cr->nadds; i++) {
-        const cadd_t *a = &cr->adds[i];
-        if (a->constant) {
-            json_object_set(o, a->name, a->constant);
-            continue;
-        }
-        buf_reset(&m->key); /* borrowed as scratch; the key is rendered later */
-        if (tmpl_render(a->tmpl, ctx, &m->key, why, why_size) != MKB_OK)
-            goto fail;
-        json_t *s = json_stringn(m->key.p ? m->key.p : "", m->key.len);
-        if (!s) {
-            snprintf(why, why_size, "add.%s: not valid UTF-8", a->name);
-            goto fail;
-        }
-        json_object_set_new(o, a->name, s);
-    }
-    if (cr->ts_from) {
-        json_t *tv = jptr_get(cr->ts_from, in);
-        if (tv && !json_is_null(tv)) {
-            char twhy[200];
-            if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
-                snprintf(why, why_size, "%s (from %s)", twhy, jptr_text(cr->ts_from));
-                goto fail;
-            }
-        }
-        buf_reset(&m->key);
-        if (tmpl_append_iso(&m->key, *ts_ms) != MKB_OK)
-            goto nomem;
-        json_object_set_new(o, cr->cfg->ts_field, json_stringn(m->key.p, m->key.len));
-        /* A clock far ahead would make Kafka refuse the record (KIP-937):
-         * keep the reading's time in the value, stamp the record on receipt. */
-        if (*ts_ms > r->msg->recv_ms + m->cfg->limit_future_ms)
-            *ts_ms = r->msg->recv_ms;
-    }
+    if (put_adds(r->m, cr, ctx, o, why, why_size) != MKB_OK)
+        goto fail;
+    if (cr->ts_from && put_timestamp(r, cr, in, o, ts_ms, why, why_size) != MKB_OK)
+        goto fail;
     *out = o;
     return MKB_OK;
-nomem:
-    snprintf(why, why_size, "out of memory");
 fail:
     json_decref(o);
     return MKB_ERR_INVAL;
@@ -645,7 +717,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     if (tmpl_render(cr->topic, ctx, &m->topic, why, why_size) != MKB_OK)
         return MKB_ERR_INVAL;
     char twhy[80];
-    if (!cr->topic_fixed && !kafka_client_topic_check(m->topic.p, m->topic.len, twhy, sizeof(twhy))) {
+    if (!cr->topic_fixed &&
+        !kafka_client_topic_check(m->topic.p, m->topic.len, twhy, sizeof(twhy))) {
         char shown[256]; /* 60 bytes, each at most 4 characters, and "..." */
         quote_bytes(shown, sizeof(shown), m->topic.p ? m->topic.p : "", m->topic.len, 60);
         snprintf(why, why_size, "rendered topic '%s' is not a valid Kafka topic name (%s)", shown,
@@ -708,12 +781,9 @@ static int parse_once(run_t *r, norm_payload_t kind, json_t **out)
     return MKB_OK;
 }
 
-/* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
-static int run_route(run_t *r, const croute_t *cr)
+/* The captures of CR in the message topic, from its levels. */
+static void set_captures(run_t *r, const croute_t *cr)
 {
-    mapper_t *m = r->m;
-    char *why = m->why;
-    size_t why_size = sizeof(m->why);
     for (size_t i = 0; i < cr->ncap; i++) {
         size_t l = cr->cap_level[i];
         if (cr->cap_tail[i]) {
@@ -725,66 +795,76 @@ static int run_route(run_t *r, const croute_t *cr)
             r->cap_len[i] = r->lvl_len[l];
         }
     }
-    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
-    if (cr->payload == NORM_PAYLOAD_RAW) {
-        int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, why, why_size);
-        return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, why) : rc;
-    }
-    json_t *in = NULL;
-    if (parse_once(r, cr->payload, &in) != MKB_OK)
-        return MKB_ERR_NOMEM;
-    if (!in)
-        return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+}
 
-    json_t *elems = in;
-    size_t n = 1;
-    if (cr->explode) {
-        elems = jptr_get(cr->explode, in);
-        if (!json_is_array(elems)) {
-            snprintf(why, why_size, "explode: no array at %s", jptr_text(cr->explode));
-            return emit_dead_letter(r, cr->cfg->name, why);
-        }
-        n = json_array_size(elems);
-        if (n > (size_t)m->cfg->limit_records) {
-            snprintf(why, why_size,
-                     "%zu records in one message; the limit is %lld "
-                     "(limits.max_records_per_message)",
-                     n, m->cfg->limit_records);
-            return emit_dead_letter(r, cr->cfg->name, why);
-        }
+/* The elements of one parsed message for one route, and their records. */
+typedef struct {
+    json_t *in;    /* the parsed payload */
+    json_t *elems; /* the array explode points at (explode only) */
+    size_t n;      /* how many elements: 1 without explode */
+    json_t **outv; /* the built records */
+    int64_t *tsv;  /* their timestamps */
+} batch_t;
+
+static json_t *batch_element(const croute_t *cr, const batch_t *b, size_t i)
+{
+    return cr->explode ? json_array_get(b->elems, i) : b->in;
+}
+
+/* Finds the array of explode in IN: *ELEMS, of *N elements. False, m->why
+ * set, when there is none or it holds more than limits.max_records_per_message. */
+static bool explode(run_t *r, const croute_t *cr, json_t *in, json_t **elems, size_t *n)
+{
+    mapper_t *m = r->m;
+    char *why = m->why;
+    size_t why_size = sizeof(m->why);
+    *elems = jptr_get(cr->explode, in);
+    if (!json_is_array(*elems)) {
+        snprintf(why, why_size, "explode: no array at %s", jptr_text(cr->explode));
+        return false;
     }
-    /* All or nothing: every element must pass before any record is sent. */
-    json_t *outs[64], **outv = outs;
-    int64_t tss[64], *tsv = tss;
-    if (n > 64) {
-        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
-        outv = calloc(n, sizeof(*outv));
-        tsv = calloc(n, sizeof(*tsv));
-        if (!outv || !tsv) {
-            free(outv);
-            free(tsv);
-            return MKB_ERR_NOMEM;
-        }
+    *n = json_array_size(*elems);
+    if (*n > (size_t)m->cfg->limit_records) {
+        snprintf(why, why_size,
+                 "%zu records in one message; the limit is %lld "
+                 "(limits.max_records_per_message)",
+                 *n, m->cfg->limit_records);
+        return false;
     }
-    int rc = MKB_OK;
-    size_t built = 0;
-    for (; built < n; built++) {
-        json_t *el = cr->explode ? json_array_get(elems, built) : in;
-        ctx.input = el;
+    return true;
+}
+
+/* Builds the record of every element of B; *BUILT says how many were.
+ * False, m->why set, at the first that fails. */
+static bool build_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, batch_t *b, size_t *built)
+{
+    char *why = r->m->why;
+    size_t why_size = sizeof(r->m->why);
+    for (*built = 0; *built < b->n; (*built)++) {
+        json_t *el = batch_element(cr, b, *built);
+        ctx->input = el;
         char ewhy[400];
-        if (build_record(r, cr, el, &ctx, &outv[built], &tsv[built], ewhy, sizeof(ewhy)) !=
+        if (build_record(r, cr, el, ctx, &b->outv[*built], &b->tsv[*built], ewhy, sizeof(ewhy)) !=
             MKB_OK) {
             if (cr->explode)
-                snprintf(why, why_size, "element %zu: %s", built, ewhy);
+                snprintf(why, why_size, "element %zu: %s", *built, ewhy);
             else
                 snprintf(why, why_size, "%s", ewhy);
-            rc = emit_dead_letter(r, cr->cfg->name, why);
-            goto release;
+            return false;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        ctx.input = cr->explode ? json_array_get(elems, i) : in;
-        rc = emit_record(r, cr, &ctx, outv[i], tsv[i], why, why_size);
+    return true;
+}
+
+/* Emits the built records of B in order; returns the emit callback's error. */
+static int emit_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, const batch_t *b)
+{
+    char *why = r->m->why;
+    size_t why_size = sizeof(r->m->why);
+    int rc = MKB_OK;
+    for (size_t i = 0; i < b->n; i++) {
+        ctx->input = batch_element(cr, b, i);
+        rc = emit_record(r, cr, ctx, b->outv[i], b->tsv[i], why, why_size);
         if (rc == MKB_ERR_INVAL) {
             /* A template that cannot be rendered for this element (a missing
              * {/field}, a bad topic): this element becomes the dead letter;
@@ -799,20 +879,113 @@ static int run_route(run_t *r, const croute_t *cr)
         if (rc != MKB_OK)
             break;
     }
-release:
+    return rc;
+}
+
+/* All or nothing: every one of the N elements (ELEMS, or IN without
+ * explode) must pass before any record is sent. */
+static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, json_t *in, json_t *elems,
+                     size_t n)
+{
+    json_t *outs[64];
+    // cppcheck-suppress unassignedVariable ; build_batch writes it through b.tsv
+    int64_t tss[64];
+    batch_t b = {.in = in, .elems = elems, .n = n, .outv = outs, .tsv = tss};
+    if (n > 64) {
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
+        b.outv = calloc(n, sizeof(*b.outv));
+        b.tsv = calloc(n, sizeof(*b.tsv));
+        if (!b.outv || !b.tsv) {
+            free(b.outv);
+            free(b.tsv);
+            return MKB_ERR_NOMEM;
+        }
+    }
+    size_t built = 0;
+    int rc;
+    if (build_batch(r, cr, ctx, &b, &built))
+        rc = emit_batch(r, cr, ctx, &b);
+    else
+        rc = emit_dead_letter(r, cr->cfg->name, r->m->why);
     for (size_t i = 0; i < built && i < n; i++)
-        json_decref(outv[i]);
-    if (outv != outs) {
-        free(outv);
-        free(tsv);
+        json_decref(b.outv[i]);
+    if (b.outv != outs) {
+        free(b.outv);
+        free(b.tsv);
     }
     return rc;
+}
+
+/* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
+static int run_route(run_t *r, const croute_t *cr)
+{
+    mapper_t *m = r->m;
+    set_captures(r, cr);
+    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
+    if (cr->payload == NORM_PAYLOAD_RAW) {
+        int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, m->why, sizeof(m->why));
+        return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
+    }
+    json_t *in = NULL;
+    if (parse_once(r, cr->payload, &in) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    if (!in)
+        return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+    json_t *elems = in;
+    size_t n = 1;
+    if (cr->explode && !explode(r, cr, in, &elems, &n))
+        return emit_dead_letter(r, cr->cfg->name, m->why);
+    return run_batch(r, cr, &ctx, in, elems, n);
+}
+
+/* A message no route matches goes to kafka.unmatched_topic, when there is one. */
+static int emit_unmatched(run_t *r)
+{
+    mapper_t *m = r->m;
+    const mqtt_msg_t *msg = r->msg;
+    r->res->unmatched = true;
+    if (!m->cfg->kafka_unmatched_topic)
+        return MKB_OK;
+    size_t nh = 0;
+    buf_reset(&m->hdr);
+    if (add_header(m, &nh, DEAD_LETTER_MQTT_TOPIC, msg->topic, msg->topic_len))
+        return MKB_ERR_NOMEM;
+    finish_headers(m, nh);
+    record_t rec = {
+        .topic = m->cfg->kafka_unmatched_topic,
+        .key = msg->topic,
+        .key_len = msg->topic_len,
+        .value = msg->payload,
+        .value_len = msg->payload_len,
+        .headers = m->hdrs,
+        .nheaders = nh,
+        .timestamp_ms = msg->recv_ms,
+        .recv_ms = msg->recv_ms,
+    };
+    r->res->records++;
+    return r->emit(r->opaque, &rec);
+}
+
+/* Splits the topic into levels once, for the captures. */
+static void split_levels(run_t *r)
+{
+    const mqtt_msg_t *msg = r->msg;
+    r->nlevels = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= msg->topic_len && r->nlevels < TRIE_MAX_LEVELS; i++) {
+        if (i == msg->topic_len || msg->topic[i] == '/') {
+            r->lvl_start[r->nlevels] = start;
+            r->lvl_len[r->nlevels++] = i - start;
+            start = i + 1;
+        }
+    }
 }
 
 /* Routes the message of R and emits its records (see mapper_process). */
 static int process(run_t *r)
 {
-    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until written below
+    // cppcheck-suppress ctuuninitvar ; the hot path leaves the level arrays unset until
+    // split_levels writes them
     mapper_t *m = r->m;
     const mqtt_msg_t *msg = r->msg;
     uint32_t ids[TRIE_MAX_MATCHES];
@@ -825,35 +998,14 @@ static int process(run_t *r)
          (p = memchr(p, '/', (size_t)(end - p))) != NULL; p++)
         levels++;
     if (levels > TRIE_MAX_LEVELS) {
-        snprintf(m->why, sizeof(m->why), "topic of %zu levels; routes match at most %d",
-                 levels, TRIE_MAX_LEVELS);
+        snprintf(m->why, sizeof(m->why), "topic of %zu levels; routes match at most %d", levels,
+                 TRIE_MAX_LEVELS);
         return emit_dead_letter(r, NULL, m->why);
     }
     size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
     r->res->routes = n;
-    if (n == 0) {
-        r->res->unmatched = true;
-        if (!m->cfg->kafka_unmatched_topic)
-            return MKB_OK;
-        size_t nh = 0;
-        buf_reset(&m->hdr);
-        if (add_header(m, &nh, "mkb.mqtt.topic", msg->topic, msg->topic_len))
-            return MKB_ERR_NOMEM;
-        finish_headers(m, nh);
-        record_t rec = {
-            .topic = m->cfg->kafka_unmatched_topic,
-            .key = msg->topic,
-            .key_len = msg->topic_len,
-            .value = msg->payload,
-            .value_len = msg->payload_len,
-            .headers = m->hdrs,
-            .nheaders = nh,
-            .timestamp_ms = msg->recv_ms,
-            .recv_ms = msg->recv_ms,
-        };
-        r->res->records++;
-        return r->emit(r->opaque, &rec);
-    }
+    if (n == 0)
+        return emit_unmatched(r);
     if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
         snprintf(m->why, sizeof(m->why),
                  "payload of %zu bytes exceeds the limit of %lld (limits.max_payload_bytes); "
@@ -863,20 +1015,10 @@ static int process(run_t *r)
                                     (size_t)m->cfg->limit_payload_bytes);
     }
     if (truncated) {
-        snprintf(m->why, sizeof(m->why), "more than %d routes match this topic",
-                 TRIE_MAX_MATCHES);
+        snprintf(m->why, sizeof(m->why), "more than %d routes match this topic", TRIE_MAX_MATCHES);
         return emit_dead_letter(r, m->routes[ids[0]].cfg->name, m->why);
     }
-    /* Split the topic into levels once, for the captures. */
-    r->nlevels = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= msg->topic_len && r->nlevels < TRIE_MAX_LEVELS; i++) {
-        if (i == msg->topic_len || msg->topic[i] == '/') {
-            r->lvl_start[r->nlevels] = start;
-            r->lvl_len[r->nlevels++] = i - start;
-            start = i + 1;
-        }
-    }
+    split_levels(r);
     int rc = MKB_OK;
     for (size_t i = 0; i < n && rc == MKB_OK; i++)
         rc = run_route(r, &m->routes[ids[i]]);
