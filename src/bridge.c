@@ -9,7 +9,7 @@
 #include "log.h"
 #include "mapper.h"
 #include "metrics.h"
-#include "mqtt_source.h"
+#include "mqtt_client.h"
 #include "notify.h"
 
 #include <stdatomic.h>
@@ -41,7 +41,7 @@ struct bridge {
     _Atomic(rules_t *) next;
     _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
-    mqtt_source_t *source;
+    mqtt_client_t *mqtt;
     downlink_t *commands; /* Kafka -> MQTT; NULL without command rules */
     config_t *commands_cfg; /* the command rules in force (main thread) */
     /* Command sides replaced by a reload, stopped: freed after the MQTT
@@ -93,7 +93,7 @@ static int produce_record(void *opaque, const record_t *rec)
 
 /* MQTT intake waits (on Paho's thread) because of WHY, a static string;
  * NULL: it goes on. RC is the last spool_commit result (MKB_ERR_IO: the
- * spool cannot be written). Read by not_ready() and mqtt_source. */
+ * spool cannot be written). Read by not_ready() and mqtt_client. */
 static void intake_paused(bridge_t *b, const char *why, int rc)
 {
     atomic_store(&b->spool_unwritable, rc == MKB_ERR_IO);
@@ -106,7 +106,7 @@ static void intake_paused(bridge_t *b, const char *why, int rc)
     } else {
         return;
     }
-    mqtt_source_intake_paused(b->source, why);
+    mqtt_client_intake_paused(b->mqtt, why);
 }
 
 /* Shutdown while the callback waits to journal a message: the message is
@@ -273,10 +273,10 @@ static unsigned not_ready(bridge_t *b, buf_t *why)
     delivery_stats(b->delivery, &ds);
     long long now = clock_mono_ms();
     unsigned r = 0;
-    if (!mqtt_source_ready(b->source)) {
+    if (!mqtt_client_ready(b->mqtt)) {
         r |= NR_MQTT_DOWN;
         if (why)
-            buf_append_str(why, mqtt_source_connected(b->source) ? "MQTT: subscribing\n"
+            buf_append_str(why, mqtt_client_connected(b->mqtt) ? "MQTT: subscribing\n"
                                                                  : "MQTT: not connected\n");
     }
     if (ks.brokers_up == 0) {
@@ -327,13 +327,13 @@ static void track_progress(bridge_t *b, const kafka_sink_stats_t *ks, const deli
 }
 
 /* Main loop: mirrors a wait for producer queue room (no spool) to
- * mqtt_source, which explains a connection lost meanwhile. */
+ * mqtt_client, which explains a connection lost meanwhile. */
 static void track_queue_wait(bridge_t *b, const delivery_stats_t *ds, bool *mirrored)
 {
     bool waits = ds->queue_full_since != 0;
     if (waits != *mirrored)
-        mqtt_source_intake_paused(
-            b->source, waits ? "Kafka producer queue full (queue.buffering.max.kbytes)" : NULL);
+        mqtt_client_intake_paused(
+            b->mqtt, waits ? "Kafka producer queue full (queue.buffering.max.kbytes)" : NULL);
     *mirrored = waits;
 }
 
@@ -350,9 +350,9 @@ static void collect(void *opaque, buf_t *out)
     v.spool_full = ds.full;
     if (ds.sp.oldest_recv_ms)
         v.spool_oldest_age_s = (double)(wall_ms() - ds.sp.oldest_recv_ms) / 1000.0;
-    v.mqtt_connected = mqtt_source_connected(b->source);
-    v.mqtt_reconnects = mqtt_source_reconnects(b->source);
-    v.mqtt_subscriptions = mqtt_source_subscription_count(b->source);
+    v.mqtt_connected = mqtt_client_connected(b->mqtt);
+    v.mqtt_reconnects = mqtt_client_reconnects(b->mqtt);
+    v.mqtt_subscriptions = mqtt_client_subscription_count(b->mqtt);
     downlink_stats_t cs;
     downlink_stats(b->commands, &cs);
     v.cmd_consumed = cs.consumed;
@@ -456,7 +456,7 @@ static int swap_downlink(bridge_t *b, config_t *cfg, bool start, char *errstr,
         b->commands = NULL;
     }
     downlink_t *next = NULL;
-    int rc = downlink_new(config_ref(cfg), b->source, &next, errstr, errstr_size);
+    int rc = downlink_new(config_ref(cfg), b->mqtt, &next, errstr, errstr_size);
     if (rc == MKB_OK && next && start && downlink_start(next) != MKB_OK) {
         snprintf(errstr, errstr_size, "cannot start the command threads");
         downlink_stop(next, 0);
@@ -529,7 +529,7 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         goto destroy;
     if ((rc = subscriptions(b->rules, &filters, &qos, &nsub)) != MKB_OK)
         goto nomem;
-    if ((rc = mqtt_source_new(cfg, filters, qos, nsub, on_message, b, &b->source, errstr,
+    if ((rc = mqtt_client_new(cfg, filters, qos, nsub, on_message, b, &b->mqtt, errstr,
                               errstr_size)) != MKB_OK)
         goto destroy;
     if ((rc = swap_downlink(b, b->boot, false, errstr, errstr_size)) != MKB_OK)
@@ -561,7 +561,7 @@ void bridge_destroy(bridge_t *b)
     /* No callback may run after this. A parked one (see park) holds Paho's
      * lock, so none runs; destroying the client would wait on that lock. */
     if (!atomic_load(&b->parked))
-        mqtt_source_destroy(b->source);
+        mqtt_client_destroy(b->mqtt);
     downlink_destroy(b->commands);  /* after: a publish callback may use it */
     for (size_t i = 0; i < b->nold_commands; i++)
         downlink_destroy(b->old_commands[i]);
@@ -696,7 +696,7 @@ int bridge_reload(bridge_t *b)
     /* Routes first, then subscriptions: a message on a new filter that comes
      * before the swap would find no route (counted as unmatched). */
     rules_free(atomic_exchange(&b->next, r)); /* an earlier reload not yet taken */
-    rc = mqtt_source_set_subscriptions(b->source, filters, qos, n);
+    rc = mqtt_client_set_subscriptions(b->mqtt, filters, qos, n);
     free(filters);
     free(qos);
     int crc = cmds ? swap_downlink(b, cfg, true, err, sizeof(err)) : MKB_OK;
@@ -762,7 +762,7 @@ typedef struct {
 /* Main loop: readiness, its log lines and systemd's view of it. */
 static void loop_status(bridge_t *b, loop_t *l)
 {
-    bool mqtt_ready = mqtt_source_ready(b->source);
+    bool mqtt_ready = mqtt_client_ready(b->mqtt);
     if (mqtt_ready && !l->was_ready)
         log_info("bridge", "ready: forwarding %zu route(s)", mapper_route_count(b->rules->mapper));
     l->was_ready = mqtt_ready;
@@ -811,7 +811,7 @@ static int loop_pass(bridge_t *b, bridge_signals_t *sig, loop_t *l)
         delivery_tick(b->delivery);
         l->next_tick = clock_mono_ms() + 10;
     }
-    mqtt_source_tick(b->source);
+    mqtt_client_tick(b->mqtt);
     rules_free(atomic_exchange(&b->retired, NULL));
     if (sig->reload) {
         sig->reload = 0;
@@ -848,10 +848,10 @@ static size_t drain(bridge_t *b, int *timeout)
     }
     log_info("bridge", "shutting down: disconnecting from MQTT");
     atomic_store(&b->stopping, true);
-    mqtt_source_stop(b->source, 5000);
+    mqtt_client_stop(b->mqtt, 5000);
     long long deadline = clock_mono_ms() + 10000;
     /* A parked callback (see park) holds Paho's lock: no disconnect comes. */
-    while (!mqtt_source_stopped(b->source) && !atomic_load(&b->parked) &&
+    while (!mqtt_client_stopped(b->mqtt) && !atomic_load(&b->parked) &&
            clock_mono_ms() < deadline)
         kafka_sink_poll(b->sink, 50); /* a callback may wait for queue room */
     *timeout = (int)b->flush_timeout_ms;
@@ -882,7 +882,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
 
     if ((rc = delivery_start(b->delivery)) != MKB_OK)
         return rc;
-    mqtt_source_start(b->source);
+    mqtt_client_start(b->mqtt);
     if (b->commands && downlink_start(b->commands) != MKB_OK) {
         log_error("bridge", "cannot start the command threads");
         sig->stop = 1;

@@ -65,7 +65,7 @@ struct group {
 
 struct downlink {
     config_t *cfg; /* owned: command rules apply until a restart */
-    mqtt_source_t *mqtt;
+    mqtt_client_t *mqtt;
     rule_t *rules;
     size_t nrules;
     group_t *groups;
@@ -397,7 +397,7 @@ static int publish(group_t *g, part_t *p, const rule_t *r, const rd_kafka_messag
     }
     atomic_fetch_add(&c->inflight, 1);
     char err[300];
-    if (mqtt_source_publish(c->mqtt, &mp, on_published, pub, err, sizeof(err)) != MKB_OK) {
+    if (mqtt_client_publish(c->mqtt, &mp, on_published, pub, err, sizeof(err)) != MKB_OK) {
         /* Not sent (MQTT went away): this record and the rest come again. */
         atomic_fetch_sub(&c->inflight, 1);
         log_info("commands", "publish of %s[%d]@%lld not possible (%s); rewinding", p->topic,
@@ -466,7 +466,7 @@ static void *group_main(void *arg)
             if (off >= 0)
                 rewind_to(g, g->parts[i], off);
         }
-        bool connected = mqtt_source_connected(c->mqtt);
+        bool connected = mqtt_client_connected(c->mqtt);
         /* Paused: re-applied every 100 ms, so partitions assigned meanwhile stay paused. */
         if (!connected && (!g->paused || clock_mono_ms() >= next_pause_check)) {
             set_paused(g, true);
@@ -609,7 +609,7 @@ int downlink_check(const config_t *cfg, char *errstr, size_t errstr_size)
     return rc;
 }
 
-int downlink_new(config_t *cfg, mqtt_source_t *mqtt, downlink_t **out, char *errstr,
+int downlink_new(config_t *cfg, mqtt_client_t *mqtt, downlink_t **out, char *errstr,
                  size_t errstr_size)
 {
     *out = NULL;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "mqtt_source.h"
+#include "mqtt_client.h"
 
 typedef struct downlink downlink_t;
 
@@ -36,7 +36,7 @@ typedef struct {
  * taking CFG (*out is NULL when there are none; CFG is freed then). Command
  * rules apply until a restart (a reload changes routes only). MQTT is
  * borrowed. */
-int downlink_new(config_t *cfg, mqtt_source_t *mqtt, downlink_t **out, char *errstr,
+int downlink_new(config_t *cfg, mqtt_client_t *mqtt, downlink_t **out, char *errstr,
                  size_t errstr_size);
 
 /* Compiles CFG's command templates only (for `check`): MKB_ERR_CONFIG with

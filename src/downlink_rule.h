@@ -10,7 +10,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "mqtt_source.h"
+#include "mqtt_client.h"
 #include "template.h"
 
 typedef struct downlink_rule downlink_rule_t;

@@ -7,7 +7,7 @@
 #include "err.h"
 #include "log.h"
 #include "mapper.h"
-#include "mqtt_source.h"
+#include "mqtt_client.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -210,7 +210,7 @@ static int cmd_run(const char *path, const char *level_arg)
         level = cfg->log_level;
     log_set_level(level);
     print_warnings(cfg, true);
-    mqtt_source_route_traces();
+    mqtt_client_route_traces();
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

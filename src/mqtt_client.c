@@ -1,4 +1,4 @@
-#include "mqtt_source.h"
+#include "mqtt_client.h"
 
 #include "clock.h"
 #include "err.h"
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct mqtt_source {
+struct mqtt_client {
     MQTTAsync client;
     char *uri;
     char *client_id;
@@ -39,7 +39,7 @@ struct mqtt_source {
     size_t nfilters;
     char **dropped;
     size_t ndropped;
-    mqtt_source_handler_t handler;
+    mqtt_client_handler_t handler;
     void *opaque;
 
     /* Shared between Paho's threads and the main thread. Never ask Paho
@@ -76,7 +76,7 @@ static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message)
     log_msg(l, "paho", "%s", message);
 }
 
-void mqtt_source_route_traces(void)
+void mqtt_client_route_traces(void)
 {
     MQTTAsync_setTraceCallback(on_trace);
     MQTTAsync_setTraceLevel(log_enabled(LOG_LVL_DEBUG) ? MQTTASYNC_TRACE_PROTOCOL
@@ -84,7 +84,7 @@ void mqtt_source_route_traces(void)
 }
 
 /* A connect failed: over TLS, find out why unless we are stopping. */
-static void tls_connect_failed(mqtt_source_t *s)
+static void tls_connect_failed(mqtt_client_t *s)
 {
     if (!atomic_load(&s->stopping))
         tls_diag_failed(s->tls);
@@ -94,11 +94,11 @@ static void tls_connect_failed(mqtt_source_t *s)
 
 /* One subscribe request: its filters, for the callbacks to report on. */
 typedef struct {
-    mqtt_source_t *s;
+    mqtt_client_t *s;
     char **filters;
     int *qos;
     size_t n;
-    bool all; /* the full list: success makes the source ready */
+    bool all; /* the full list: success makes the client ready */
 } subreq_t;
 
 static void subreq_free(subreq_t *r)
@@ -112,7 +112,7 @@ static void subreq_free(subreq_t *r)
     free(r);
 }
 
-static subreq_t *subreq_new(mqtt_source_t *s, char *const *filters, const int *qos, size_t n,
+static subreq_t *subreq_new(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
                             bool all)
 {
     subreq_t *r = calloc(1, sizeof(*r));
@@ -230,7 +230,7 @@ static void on_unsubscribe_failed5(void *ctx, MQTTAsync_failureData5 *resp)
 
 /* Sends SUBSCRIBE for FILTERS (takes nothing; copies). Callable from any
  * thread, also from a Paho callback (the call does not wait). */
-static int send_subscribe(mqtt_source_t *s, char *const *filters, const int *qos, size_t n,
+static int send_subscribe(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
                           bool all)
 {
     if (n == 0)
@@ -256,7 +256,7 @@ static int send_subscribe(mqtt_source_t *s, char *const *filters, const int *qos
     return MKB_OK;
 }
 
-static int send_unsubscribe(mqtt_source_t *s, char *const *filters, size_t n)
+static int send_unsubscribe(mqtt_client_t *s, char *const *filters, size_t n)
 {
     if (n == 0)
         return MKB_OK;
@@ -292,7 +292,7 @@ static void free_list(char **list, size_t n)
 // NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
 static void on_connected(void *ctx, char *cause)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     atomic_store(&s->connected, true);
     atomic_fetch_add(&s->connects, 1);
     atomic_store(&s->ever_connected, true);
@@ -313,7 +313,7 @@ static void on_connected(void *ctx, char *cause)
 }
 
 /* "$share/<group>/<filter>" when shared, else a copy of FILTER. */
-static char *wire_filter(const mqtt_source_t *s, const char *filter)
+static char *wire_filter(const mqtt_client_t *s, const char *filter)
 {
     if (!s->shared_group)
         return strdup(filter);
@@ -324,7 +324,7 @@ static char *wire_filter(const mqtt_source_t *s, const char *filter)
     return f;
 }
 
-int mqtt_source_set_subscriptions(mqtt_source_t *s, const char *const *filters, const int *qos,
+int mqtt_client_set_subscriptions(mqtt_client_t *s, const char *const *filters, const int *qos,
                                   size_t n)
 {
     char **nf = calloc(n ? n : 1, sizeof(char *));
@@ -409,7 +409,7 @@ unlock:
  * on that thread) and nothing is read, so the broker closes the connection
  * after 1.5 x keepalive_s; Paho only finds out once the handler returns.
  * Says so, once per pause, before Paho's own terse line. */
-static void explain_pause(mqtt_source_t *s)
+static void explain_pause(mqtt_client_t *s)
 {
     long long now = clock_mono_ms(), since = atomic_load(&s->pause_since_ms), len;
     if (since) {
@@ -431,7 +431,7 @@ static void explain_pause(mqtt_source_t *s)
              s->uri, len / 1000, why ? why : "intake waiting", s->keepalive_s);
 }
 
-void mqtt_source_intake_paused(mqtt_source_t *s, const char *why)
+void mqtt_client_intake_paused(mqtt_client_t *s, const char *why)
 {
     long long now = clock_mono_ms(), since = atomic_load(&s->pause_since_ms);
     if (why) {
@@ -449,7 +449,7 @@ void mqtt_source_intake_paused(mqtt_source_t *s, const char *why)
 
 static void on_connection_lost(void *ctx, char *cause)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     atomic_store(&s->connected, false);
     atomic_store(&s->subscribed, false);
     if (!atomic_load(&s->stopping))
@@ -459,7 +459,7 @@ static void on_connection_lost(void *ctx, char *cause)
                  cause ? cause : "no reason given");
 }
 
-static void schedule_retry(mqtt_source_t *s)
+static void schedule_retry(mqtt_client_t *s)
 {
     int d = atomic_load(&s->retry_delay_s);
     atomic_store(&s->retry_at_ms, clock_mono_ms() + (long long)d * 1000);
@@ -469,7 +469,7 @@ static void schedule_retry(mqtt_source_t *s)
 
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     tls_connect_failed(s);
     if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
         explain_pause(s);
@@ -491,7 +491,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 
 static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     tls_connect_failed(s);
     if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
         explain_pause(s);
@@ -512,10 +512,10 @@ static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 /* The custody point: Paho acknowledges the message after this returns. */
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    mkb_prop_t props[MQTT_SOURCE_MAX_PROPS];
+    mkb_prop_t props[MQTT_CLIENT_MAX_PROPS];
     mqtt_msg_t msg = {
         .topic = topic,
         .topic_len = topic_len > 0 ? (size_t)topic_len : strlen(topic),
@@ -533,9 +533,9 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
             msg.content_type = p->value.data.data;
             msg.content_type_len = (size_t)p->value.data.len;
         } else if (p->identifier == MQTTPROPERTY_CODE_USER_PROPERTY) {
-            if (msg.nprops == MQTT_SOURCE_MAX_PROPS) {
+            if (msg.nprops == MQTT_CLIENT_MAX_PROPS) {
                 log_debug("mqtt", "more than %d user properties; the rest are not passed on",
-                          MQTT_SOURCE_MAX_PROPS);
+                          MQTT_CLIENT_MAX_PROPS);
                 continue;
             }
             props[msg.nprops++] = (mkb_prop_t){p->value.data.data, (size_t)p->value.data.len,
@@ -559,14 +559,14 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 static void on_disconnected(void *ctx, MQTTAsync_successData *resp)
 {
     (void)resp;
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     atomic_store(&s->connected, false);
     atomic_store(&s->stopped, true);
 }
 
 static void on_disconnect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     log_warn("mqtt", "disconnect failed: %s",
              resp && resp->message ? resp->message : "no reason given");
     atomic_store(&s->stopped, true);
@@ -580,7 +580,7 @@ static void on_disconnected5(void *ctx, MQTTAsync_successData5 *resp)
 
 static void on_disconnect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-    mqtt_source_t *s = ctx;
+    mqtt_client_t *s = ctx;
     log_warn("mqtt", "disconnect failed: %s",
              resp && resp->message ? resp->message : "no reason given");
     atomic_store(&s->stopped, true);
@@ -589,7 +589,7 @@ static void on_disconnect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 /* ---- lifecycle ---------------------------------------------------------- */
 
 /* Copies what the client keeps of CFG (the strings: a reload frees CFG). */
-static int copy_settings(mqtt_source_t *s, const config_t *cfg)
+static int copy_settings(mqtt_client_t *s, const config_t *cfg)
 {
     s->version = cfg->mqtt_version == CONFIG_MQTT_5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     s->clean_start = cfg->mqtt_clean_start;
@@ -609,7 +609,7 @@ static int copy_settings(mqtt_source_t *s, const config_t *cfg)
 }
 
 /* Paho's TLS options, and the TLS diagnosis for an ssl:// URI. */
-static int setup_tls(mqtt_source_t *s, const config_t *cfg, char *errstr, size_t errstr_size)
+static int setup_tls(mqtt_client_t *s, const config_t *cfg, char *errstr, size_t errstr_size)
 {
     s->use_tls = strncmp(s->uri, "ssl://", 6) == 0 || strncmp(s->uri, "mqtts://", 8) == 0;
     if (!s->use_tls && (s->tls_ca || s->tls_cert || s->tls_key)) {
@@ -643,7 +643,7 @@ static int setup_tls(mqtt_source_t *s, const config_t *cfg, char *errstr, size_t
 }
 
 /* The Paho client and its callbacks. */
-static int create_client(mqtt_source_t *s, char *errstr, size_t errstr_size)
+static int create_client(mqtt_client_t *s, char *errstr, size_t errstr_size)
 {
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = s->version;
@@ -668,12 +668,12 @@ static int create_client(mqtt_source_t *s, char *errstr, size_t errstr_size)
     return MKB_OK;
 }
 
-int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *qos, size_t n,
-                    mqtt_source_handler_t handler, void *opaque, mqtt_source_t **out,
+int mqtt_client_new(const config_t *cfg, const char *const *filters, const int *qos, size_t n,
+                    mqtt_client_handler_t handler, void *opaque, mqtt_client_t **out,
                     char *errstr, size_t errstr_size)
 {
     int rc = MKB_ERR_NOMEM;
-    mqtt_source_t *s = calloc(1, sizeof(*s));
+    mqtt_client_t *s = calloc(1, sizeof(*s));
     if (!s)
         goto fail;
     s->handler = handler;
@@ -682,21 +682,21 @@ int mqtt_source_new(const config_t *cfg, const char *const *filters, const int *
     s->lock_ready = true;
     if ((rc = copy_settings(s, cfg)) != MKB_OK ||
         (rc = setup_tls(s, cfg, errstr, errstr_size)) != MKB_OK ||
-        (rc = mqtt_source_set_subscriptions(s, filters, qos, n)) != MKB_OK ||
+        (rc = mqtt_client_set_subscriptions(s, filters, qos, n)) != MKB_OK ||
         (rc = create_client(s, errstr, errstr_size)) != MKB_OK)
-        goto free_source;
+        goto free_client;
     *out = s;
     return MKB_OK;
 
-free_source:
-    mqtt_source_destroy(s);
+free_client:
+    mqtt_client_destroy(s);
 fail:
     if (rc == MKB_ERR_NOMEM)
         snprintf(errstr, errstr_size, "out of memory");
     return rc;
 }
 
-static int do_connect(mqtt_source_t *s)
+static int do_connect(mqtt_client_t *s)
 {
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
     MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
@@ -738,7 +738,7 @@ static int do_connect(mqtt_source_t *s)
     return MKB_OK;
 }
 
-int mqtt_source_start(mqtt_source_t *s)
+int mqtt_client_start(mqtt_client_t *s)
 {
     log_info("mqtt", "connecting to %s as '%s' (MQTT %s, %s session)", s->uri, s->client_id,
              s->version == MQTTVERSION_5 ? "5" : "3.1.1",
@@ -746,7 +746,7 @@ int mqtt_source_start(mqtt_source_t *s)
     return do_connect(s);
 }
 
-void mqtt_source_tick(mqtt_source_t *s)
+void mqtt_client_tick(mqtt_client_t *s)
 {
     if (!atomic_load(&s->stopping))
         tls_diag_tick(s->tls);
@@ -771,12 +771,12 @@ void mqtt_source_tick(mqtt_source_t *s)
     }
 }
 
-bool mqtt_source_ready(const mqtt_source_t *s)
+bool mqtt_client_ready(const mqtt_client_t *s)
 {
     return atomic_load(&s->connected) && atomic_load(&s->subscribed);
 }
 
-void mqtt_source_stop(mqtt_source_t *s, int timeout_ms)
+void mqtt_client_stop(mqtt_client_t *s, int timeout_ms)
 {
     atomic_store(&s->stopping, true);
     MQTTAsync_disconnectOptions o = MQTTAsync_disconnectOptions_initializer;
@@ -794,9 +794,9 @@ void mqtt_source_stop(mqtt_source_t *s, int timeout_ms)
         atomic_store(&s->stopped, true);
 }
 
-bool mqtt_source_stopped(const mqtt_source_t *s) { return atomic_load(&s->stopped); }
+bool mqtt_client_stopped(const mqtt_client_t *s) { return atomic_load(&s->stopped); }
 
-void mqtt_source_destroy(mqtt_source_t *s)
+void mqtt_client_destroy(mqtt_client_t *s)
 {
     if (!s)
         return;
@@ -822,15 +822,15 @@ void mqtt_source_destroy(mqtt_source_t *s)
 
 /* ---- publishing ----------------------------------------------------------- */
 
-bool mqtt_source_connected(const mqtt_source_t *s) { return atomic_load(&s->connected); }
+bool mqtt_client_connected(const mqtt_client_t *s) { return atomic_load(&s->connected); }
 
-uint64_t mqtt_source_reconnects(const mqtt_source_t *s)
+uint64_t mqtt_client_reconnects(const mqtt_client_t *s)
 {
     uint64_t n = atomic_load(&s->connects);
     return n ? n - 1 : 0;
 }
 
-size_t mqtt_source_subscription_count(mqtt_source_t *s)
+size_t mqtt_client_subscription_count(mqtt_client_t *s)
 {
     pthread_mutex_lock(&s->lock);
     size_t n = s->nfilters;
@@ -839,7 +839,7 @@ size_t mqtt_source_subscription_count(mqtt_source_t *s)
 }
 
 typedef struct {
-    mqtt_source_published_t done;
+    mqtt_client_published_t done;
     void *opaque;
 } pubctx_t;
 
@@ -888,7 +888,7 @@ static int add_prop(MQTTProperties *props, enum MQTTPropertyCodes id, const void
     return MQTTProperties_add(props, &p) == 0 ? MKB_OK : MKB_ERR_INVAL;
 }
 
-int mqtt_source_publish(mqtt_source_t *s, const mqtt_pub_t *p, mqtt_source_published_t done,
+int mqtt_client_publish(mqtt_client_t *s, const mqtt_pub_t *p, mqtt_client_published_t done,
                         void *opaque, char *why, size_t why_size)
 {
     if (!atomic_load(&s->connected)) {
