@@ -627,8 +627,10 @@ int downlink_new(config_t *cfg, mqtt_client_t *mqtt, downlink_t **out, char *err
     c->cfg = cfg;
     if (!(c->rules = calloc(cfg->commands_n, sizeof(*c->rules))) ||
         !(c->groups = calloc(cfg->commands_n, sizeof(*c->groups))) ||
-        !(c->dlq = strdup(cfg->kafka_dead_letter_topic)))
-        goto nomem;
+        !(c->dlq = strdup(cfg->kafka_dead_letter_topic))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail; /* rc is MKB_ERR_NOMEM */
+    }
     c->mqtt = mqtt;
     if ((rc = compile_rules(c->rules, cfg, errstr, errstr_size)) != MKB_OK)
         goto fail;
@@ -645,8 +647,6 @@ int downlink_new(config_t *cfg, mqtt_client_t *mqtt, downlink_t **out, char *err
     }
     *out = c;
     return MKB_OK;
-nomem:
-    snprintf(errstr, errstr_size, "out of memory");
 fail:
     downlink_destroy(c);
     return rc;

@@ -101,13 +101,19 @@ typedef struct {
     bool all; /* the full list: success makes the client ready */
 } subreq_t;
 
+/* Frees the N strings of LIST and LIST. */
+static void free_list(char **list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
 static void subreq_free(subreq_t *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n; i++)
-        free(r->filters[i]);
-    free(r->filters);
+    free_list(r->filters, r->n);
     free(r->qos);
     free(r);
 }
@@ -228,10 +234,11 @@ static void on_unsubscribe_failed5(void *ctx, MQTTAsync_failureData5 *resp)
     subreq_free(r);
 }
 
-/* Sends SUBSCRIBE for FILTERS (takes nothing; copies). Callable from any
- * thread, also from a Paho callback (the call does not wait). */
-static int send_subscribe(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
-                          bool all)
+/* Sends SUBSCRIBE (QOS given) or UNSUBSCRIBE (QOS NULL) for FILTERS (takes
+ * nothing; copies). Callable from any thread, also from a Paho callback
+ * (the call does not wait). */
+static int send_request(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
+                        bool all)
 {
     if (n == 0)
         return MKB_OK;
@@ -241,51 +248,32 @@ static int send_subscribe(mqtt_client_t *s, char *const *filters, const int *qos
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.context = r;
     if (s->version == MQTTVERSION_5) {
-        ro.onSuccess5 = on_subscribe5;
-        ro.onFailure5 = on_subscribe_failure5;
+        ro.onSuccess5 = qos ? on_subscribe5 : on_unsubscribe_done5;
+        ro.onFailure5 = qos ? on_subscribe_failure5 : on_unsubscribe_failed5;
     } else {
-        ro.onSuccess = on_subscribe;
-        ro.onFailure = on_subscribe_failure;
+        ro.onSuccess = qos ? on_subscribe : on_unsubscribe_done;
+        ro.onFailure = qos ? on_subscribe_failure : on_unsubscribe_failed;
     }
-    int rc = MQTTAsync_subscribeMany(s->client, (int)n, r->filters, r->qos, &ro);
+    int rc = qos ? MQTTAsync_subscribeMany(s->client, (int)n, r->filters, r->qos, &ro)
+                 : MQTTAsync_unsubscribeMany(s->client, (int)n, r->filters, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
-        log_error("mqtt", "subscribe request failed: %s", MQTTAsync_strerror(rc));
+        log_error("mqtt", "%s request failed: %s", qos ? "subscribe" : "unsubscribe",
+                  MQTTAsync_strerror(rc));
         subreq_free(r);
         return MKB_ERR_MQTT;
     }
     return MKB_OK;
+}
+
+static int send_subscribe(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
+                          bool all)
+{
+    return send_request(s, filters, qos, n, all);
 }
 
 static int send_unsubscribe(mqtt_client_t *s, char *const *filters, size_t n)
 {
-    if (n == 0)
-        return MKB_OK;
-    subreq_t *r = subreq_new(s, filters, NULL, n, false);
-    if (!r)
-        return MKB_ERR_NOMEM;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.context = r;
-    if (s->version == MQTTVERSION_5) {
-        ro.onSuccess5 = on_unsubscribe_done5;
-        ro.onFailure5 = on_unsubscribe_failed5;
-    } else {
-        ro.onSuccess = on_unsubscribe_done;
-        ro.onFailure = on_unsubscribe_failed;
-    }
-    int rc = MQTTAsync_unsubscribeMany(s->client, (int)n, r->filters, &ro);
-    if (rc != MQTTASYNC_SUCCESS) {
-        log_error("mqtt", "unsubscribe request failed: %s", MQTTAsync_strerror(rc));
-        subreq_free(r);
-        return MKB_ERR_MQTT;
-    }
-    return MKB_OK;
-}
-
-static void free_list(char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+    return send_request(s, filters, NULL, n, false);
 }
 
 /* setConnected callback: every connect, first or automatic reconnect. */
@@ -467,16 +455,25 @@ static void schedule_retry(mqtt_client_t *s)
     atomic_store(&s->connect_pending, false);
 }
 
+/* A failed connect, either protocol: the TLS diagnosis, and for a
+ * reconnect (Paho retries by itself) the log line. True when it was a
+ * reconnect: nothing more to do. */
+static bool connect_failed(mqtt_client_t *s, const char *message)
+{
+    tls_connect_failed(s);
+    if (!atomic_load(&s->ever_connected))
+        return false;
+    explain_pause(s);
+    log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
+             message ? message : "no reason given");
+    return true;
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client_t *s = ctx;
-    tls_connect_failed(s);
-    if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
-        explain_pause(s);
-        log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
-                 resp && resp->message ? resp->message : "no reason given");
-        return;
-    }
+    if (connect_failed(s, resp ? resp->message : NULL))
+        return; /* Paho's automatic reconnect keeps trying */
     /* MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
     static const char *const connack[] = {"", "unacceptable protocol version",
                                           "identifier rejected", "server unavailable",
@@ -492,13 +489,8 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
     mqtt_client_t *s = ctx;
-    tls_connect_failed(s);
-    if (atomic_load(&s->ever_connected)) { /* Paho's automatic reconnect keeps trying */
-        explain_pause(s);
-        log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
-                 resp && resp->message ? resp->message : "no reason given");
-        return;
-    }
+    if (connect_failed(s, resp ? resp->message : NULL))
+        return; /* Paho's automatic reconnect keeps trying */
     /* Paho 1.3.11 leaves reasonCode at 0 for a refused CONNACK and puts the
      * broker's reason code in `code` (e.g. 135 = not authorized). */
     int rc = resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code) : 0;

@@ -53,15 +53,31 @@ typedef struct {
     bool allow_fields;
 } dialect_t;
 
-static const struct {
+/* A placeholder that is a name alone. */
+typedef struct {
     const char *name;
     tp_kind_t kind;
-} builtins[] = {
-    {"mqtt.topic", TP_TOPIC},     {"mqtt.qos", TP_QOS},  {"mqtt.retain", TP_RETAIN},
-    {"mqtt.dup", TP_DUP},         {"mqtt.content_type", TP_CTYPE}, {"route", TP_ROUTE},
-    {"recv.ms", TP_RECV_MS},      {"recv.iso", TP_RECV_ISO},
+} named_kind_t;
+
+static const named_kind_t builtins[] = {
+    {"mqtt.topic", TP_TOPIC},        {"mqtt.qos", TP_QOS},
+    {"mqtt.retain", TP_RETAIN},      {"mqtt.dup", TP_DUP},
+    {"mqtt.content_type", TP_CTYPE}, {"route", TP_ROUTE},
+    {"recv.ms", TP_RECV_MS},         {"recv.iso", TP_RECV_ISO},
 };
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
+/* NAME among TABLE[0..N): P gets its kind. */
+static bool resolve_plain(tpart_t *p, const char *name, const named_kind_t *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(name, table[i].name) == 0) {
+            p->kind = table[i].kind;
+            return true;
+        }
+    }
+    return false;
+}
 
 void tmpl_destroy(tmpl_t *t)
 {
@@ -141,19 +157,12 @@ static int resolve_named(tpart_t *p, const char *name, const char *prefix, tp_ki
 /* Resolves one placeholder NAME of a Kafka record into P. */
 static int resolve_record(tpart_t *p, const char *name, char *why, size_t why_size)
 {
-    static const struct {
-        const char *name;
-        tp_kind_t kind;
-    } rec[] = {{"key", TP_KEY}, {"topic", TP_KTOPIC}, {"partition", TP_PARTITION},
-               {"offset", TP_OFFSET}};
+    static const named_kind_t rec[] = {
+        {"key", TP_KEY}, {"topic", TP_KTOPIC}, {"partition", TP_PARTITION}, {"offset", TP_OFFSET}};
     if (name[0] == '/' || name[0] == '\0')
         return resolve_field(p, name, why, why_size);
-    for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
-        if (strcmp(name, rec[i].name) == 0) {
-            p->kind = rec[i].kind;
-            return MKB_OK;
-        }
-    }
+    if (resolve_plain(p, name, rec, sizeof(rec) / sizeof(rec[0])))
+        return MKB_OK;
     int rc = resolve_named(p, name, "header.", TP_HEADER);
     if (rc <= MKB_OK)
         return rc;
@@ -197,12 +206,8 @@ static int resolve(tpart_t *p, const char *name, const dialect_t *d, char *why, 
             return MKB_OK;
         }
     }
-    for (size_t i = 0; i < NBUILTINS; i++) {
-        if (strcmp(name, builtins[i].name) == 0) {
-            p->kind = builtins[i].kind;
-            return MKB_OK;
-        }
-    }
+    if (resolve_plain(p, name, builtins, NBUILTINS))
+        return MKB_OK;
     int rc = resolve_named(p, name, "mqtt.prop.", TP_PROP);
     if (rc <= MKB_OK)
         return rc;
@@ -332,7 +337,10 @@ bool tmpl_is_constant(const tmpl_t *t)
     return true;
 }
 
-const char *tmpl_text(const tmpl_t *t) { return t->src; }
+const char *tmpl_text(const tmpl_t *t)
+{
+    return t->src;
+}
 
 int tmpl_append_json(buf_t *out, json_t *v)
 {
@@ -440,7 +448,10 @@ static int check_level(const buf_t *out, size_t start, char *why, size_t why_siz
             snprintf(why, why_size,
                      "a value put into the MQTT topic has a '%s' (only whole levels may "
                      "come from the record)",
-                     ch == '\0' ? "NUL" : ch == '/' ? "/" : ch == '+' ? "+" : "#");
+                     ch == '\0'  ? "NUL"
+                     : ch == '/' ? "/"
+                     : ch == '+' ? "+"
+                                 : "#");
             return MKB_ERR_INVAL;
         }
     }
@@ -519,8 +530,8 @@ int tmpl_render(const tmpl_t *t, const tmpl_ctx_t *ctx, buf_t *out, char *why, s
     return render(t, ctx, NULL, false, out, why, why_size);
 }
 
-int tmpl_render_record(const tmpl_t *t, const tmpl_record_t *rec, json_t *value,
-                       bool topic_levels, buf_t *out, char *why, size_t why_size)
+int tmpl_render_record(const tmpl_t *t, const tmpl_record_t *rec, json_t *value, bool topic_levels,
+                       buf_t *out, char *why, size_t why_size)
 {
     tmpl_ctx_t ctx = {.input = value};
     int rc = render(t, &ctx, rec, topic_levels, out, why, why_size);
