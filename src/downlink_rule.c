@@ -81,7 +81,8 @@ static int field_compile(field_t *f, const char *text, char *why, size_t why_siz
     }
     char w[256];
     if (!(f->ptr = jptr_new(text, w, sizeof(w)))) {
-        snprintf(why, why_size, "'%s': %s", text, w);
+        if (snprintf(why, why_size, "'%s': %s", text, w) >= (int)why_size)
+            why[why_size - 1] = '\0'; /* cut: the pointer's text was long */
         return MKB_ERR_CONFIG;
     }
     return (f->name = last_segment(text)) ? MKB_OK : MKB_ERR_NOMEM;
