@@ -73,7 +73,7 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 # lower layers it is built on) only.
 UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_config $(BUILD)/tests/unit/test_mapper \
-              $(BUILD)/tests/unit/test_spool \
+              $(BUILD)/tests/unit/test_jarena $(BUILD)/tests/unit/test_spool \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
@@ -89,9 +89,10 @@ $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
                ytree.o normalize.o jparse.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
-ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o kafka_client.o \
-               log.o) $(CONFIG_OBJS))
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jarena.o \
+               kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+$(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
 # fstatvfs go through the test's wrappers.

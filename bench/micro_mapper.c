@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "jarena.h"
 #include "mapper.h"
 
 #include <stdio.h>
@@ -26,6 +27,8 @@ static int count_record(void *opaque, const record_t *r)
 
 int main(int argc, char **argv)
 {
+    if (!getenv("MICRO_NO_ARENA"))
+        jarena_install(); /* as the bridge does */
     long routes = argc > 1 ? strtol(argv[1], NULL, 10) : 10;
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 200000;
     buf_t y = {0};

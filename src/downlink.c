@@ -22,7 +22,7 @@
 #define MAX_INFLIGHT 64
 
 /* V as compact JSON in malloc'ed memory. (json_dumps' result belongs to
- * jansson's allocator, which may not be malloc: free() must not see it.) */
+ * jansson's allocator, which jarena replaces: free() must not see it.) */
 static char *jdump(const json_t *v)
 {
     size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -5,6 +5,7 @@
 #include "downlink.h"
 #include "config.h"
 #include "err.h"
+#include "jarena.h"
 #include "log.h"
 #include "mapper.h"
 #include "mqtt_client.h"
@@ -346,6 +347,7 @@ static int parse_options(int argc, char **argv, args_t *a)
 
 int main(int argc, char **argv)
 {
+    jarena_install(); /* before any jansson value exists */
     args_t a = {.config_path = DEFAULT_CONFIG, .command = "run", .map = {.qos = 1}};
     if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "map") == 0)) {
         a.command = argv[1];

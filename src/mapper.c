@@ -4,6 +4,7 @@
 #include "dead_letter.h"
 #include "diag.h"
 #include "err.h"
+#include "jarena.h"
 #include "jptr.h"
 #include "kafka_client.h"
 #include "normalize.h"
@@ -1040,8 +1041,10 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
     r.res = res;
     memset(r.parsed, 0, sizeof(r.parsed));
     memset(r.parse_failed, 0, sizeof(r.parse_failed));
+    jarena_begin(); /* every jansson value made for this message is released below */
     int rc = process(&r);
     for (size_t k = 0; k < 3; k++)
         json_decref(r.parsed[k]);
+    jarena_end();
     return rc;
 }
