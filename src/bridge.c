@@ -42,7 +42,12 @@ struct bridge {
     _Atomic(rules_t *) retired;
     kafka_sink_t *sink;
     mqtt_client_t *mqtt;
-    downlink_t *commands; /* Kafka -> MQTT; NULL without command rules */
+    /* Kafka -> MQTT; NULL without command rules. Swapped by a reload on the
+     * main thread, read by /metrics (atomic). */
+    _Atomic(downlink_t *) commands;
+    /* Counters of the command sides a reload replaced, so that the
+     * mkb_commands_* counters keep counting (main thread writes). */
+    atomic_uint_fast64_t cmd_retired[6];
     config_t *commands_cfg; /* the command rules in force (main thread) */
     /* Command sides replaced by a reload, stopped: freed after the MQTT
      * client, as a PUBACK later than the stop's wait still calls into one. */
@@ -67,6 +72,30 @@ struct bridge {
     long long stall_ms;
     atomic_uint_fast64_t received, unmatched, records, dead_letters, reloads, reload_errors;
 };
+
+/* The command side's counters: the running one's and those a reload
+ * replaced. Any thread. */
+static void command_stats(const bridge_t *b, downlink_stats_t *out)
+{
+    downlink_stats(atomic_load(&b->commands), out);
+    out->consumed += atomic_load(&b->cmd_retired[0]);
+    out->published += atomic_load(&b->cmd_retired[1]);
+    out->expired += atomic_load(&b->cmd_retired[2]);
+    out->invalid += atomic_load(&b->cmd_retired[3]);
+    out->failed += atomic_load(&b->cmd_retired[4]);
+    out->rewinds += atomic_load(&b->cmd_retired[5]);
+}
+
+/* Keeps the counters of OLD, a stopped command side a reload replaces. */
+static void retire_command_stats(bridge_t *b, const downlink_t *old)
+{
+    downlink_stats_t cs;
+    downlink_stats(old, &cs);
+    const uint64_t v[6] = {cs.consumed, cs.published, cs.expired,
+                           cs.invalid,  cs.failed,    cs.rewinds};
+    for (size_t i = 0; i < 6; i++)
+        atomic_fetch_add(&b->cmd_retired[i], v[i]);
+}
 
 static void rules_free(rules_t *r)
 {
@@ -354,7 +383,7 @@ static void collect(void *opaque, buf_t *out)
     v.mqtt_reconnects = mqtt_client_reconnects(b->mqtt);
     v.mqtt_subscriptions = mqtt_client_subscription_count(b->mqtt);
     downlink_stats_t cs;
-    downlink_stats(b->commands, &cs);
+    command_stats(b, &cs);
     v.cmd_consumed = cs.consumed;
     v.cmd_published = cs.published;
     v.cmd_expired = cs.expired;
@@ -453,6 +482,7 @@ static int swap_downlink(bridge_t *b, config_t *cfg, bool start, char *errstr,
     if (b->commands) {
         downlink_stop(b->commands, 5000); /* before the new consumers join the groups */
         old[b->nold_commands++] = b->commands;
+        retire_command_stats(b, b->commands);
         b->commands = NULL;
     }
     downlink_t *next = NULL;
@@ -644,7 +674,9 @@ static config_t *reload_load(bridge_t *b)
     /* One dead-letter topic for rule failures and delivery failures alike:
      * the producers were set up with the first one. */
     char *dlq = strdup(boot->kafka_dead_letter_topic);
-    if (!dlq) {
+    if (!dlq || config_keep_kafka_connection(cfg, boot) != MKB_OK) {
+        free(dlq);
+        log_error("bridge", RELOAD_FAILED ": out of memory");
         config_destroy(cfg);
         return NULL;
     }
@@ -732,7 +764,7 @@ static void log_stats(const bridge_t *b, const char *when)
              (unsigned long long)st.failed, (unsigned long long)st.lost);
     if (b->commands) {
         downlink_stats_t cs;
-        downlink_stats(b->commands, &cs);
+        command_stats(b, &cs);
         log_info("bridge",
                  "%s: commands consumed=%llu published=%llu expired=%llu invalid=%llu failed=%llu "
                  "rewinds=%llu",

@@ -677,6 +677,15 @@ int config_load_string(const char *name, const char *text, config_t **out, char 
     return load(name, text, out, errors);
 }
 
+static void free_kvs(config_kv_t *kv, size_t n)
+{
+    for (size_t j = 0; kv && j < n; j++) {
+        free(kv[j].key);
+        free(kv[j].value);
+    }
+    free(kv);
+}
+
 static void free_section(const section_t *sec, void *base);
 
 static void free_items(const section_t *sub, char *items, size_t n)
@@ -697,15 +706,7 @@ static void free_section(const section_t *sec, void *base)
         case CT_CHOICE: free(*(char **)f); break;
         case CT_SCALAR: free(((config_scalar_t *)f)->text); break;
         case CT_SECTION: free_section(k->sub, base); break;
-        case CT_STRMAP: {
-            config_kv_t *kv = *(config_kv_t **)f;
-            for (size_t j = 0; j < n; j++) {
-                free(kv[j].key);
-                free(kv[j].value);
-            }
-            free(kv);
-            break;
-        }
+        case CT_STRMAP: free_kvs(*(config_kv_t **)f, n); break;
         case CT_STRLIST: {
             char **s = *(char ***)f;
             for (size_t j = 0; j < n; j++)
@@ -722,6 +723,36 @@ static void free_section(const section_t *sec, void *base)
         default: break;
         }
     }
+}
+
+int config_keep_kafka_connection(config_t *cfg, const config_t *boot)
+{
+    size_t n = boot->kafka_properties_n;
+    char *bootstrap = strdup(boot->kafka_bootstrap);
+    config_kv_t *kv = calloc(n ? n : 1, sizeof(*kv));
+    size_t done = 0;
+    if (!bootstrap || !kv)
+        goto nomem;
+    for (; done < n; done++) {
+        const config_kv_t *from = &boot->kafka_properties[done];
+        kv[done].quoted = from->quoted;
+        kv[done].key = strdup(from->key);
+        kv[done].value = strdup(from->value);
+        if (!kv[done].key || !kv[done].value) {
+            done++;
+            goto nomem;
+        }
+    }
+    free(cfg->kafka_bootstrap);
+    free_kvs(cfg->kafka_properties, cfg->kafka_properties_n);
+    cfg->kafka_bootstrap = bootstrap;
+    cfg->kafka_properties = kv;
+    cfg->kafka_properties_n = n;
+    return MKB_OK;
+nomem:
+    free_kvs(kv, done);
+    free(bootstrap);
+    return MKB_ERR_NOMEM;
 }
 
 config_t *config_ref(config_t *cfg)

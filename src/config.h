@@ -176,6 +176,11 @@ int config_load_string(const char *name, const char *text, config_t **out, char 
 /* Drops one holder of CFG; the last one frees it. */
 void config_destroy(config_t *cfg);
 
+/* A reload keeps the Kafka connection the bridge started with: CFG's
+ * kafka.bootstrap and kafka.properties are replaced by copies of BOOT's
+ * (the command side a reload starts connects as the first one did). */
+int config_keep_kafka_connection(config_t *cfg, const config_t *boot);
+
 /* Adds a holder of CFG (one load shared by the boot settings, the routes and
  * the command rules, each released with config_destroy); returns CFG. */
 config_t *config_ref(config_t *cfg);

@@ -422,6 +422,9 @@ START_TEST(test_reload_command_rule)
     ck_assert_msg(strcmp(a.topics[1], want) == 0, "topic after the reload: %s, want %s",
                   a.topics[1], want);
     pthread_mutex_unlock(&a.lock);
+    /* The counters went on across the restart of the command side. */
+    ck_assert_msg(itest_bridge_wait_log(&f.b, "commands consumed=2 published=2", 100),
+                  "the shutdown counters do not count both commands");
     free(old_tmpl);
     free(new_tmpl);
     free(cfg2);
