@@ -377,6 +377,7 @@ static void collect(void *opaque, buf_t *out)
     delivery_stats(b->delivery, &ds);
     v.mqtt_bytes_in = atomic_load(&b->bytes_in);
     v.spool_full = ds.full;
+    v.spool_unacked = ds.unacked;
     if (ds.sp.oldest_recv_ms)
         v.spool_oldest_age_s = (double)(wall_ms() - ds.sp.oldest_recv_ms) / 1000.0;
     v.mqtt_connected = mqtt_client_connected(b->mqtt);

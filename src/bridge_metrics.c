@@ -108,21 +108,18 @@ static void render_readiness(const bridge_metrics_t *v, buf_t *out)
 
 void bridge_metrics_render(const bridge_metrics_t *snapshot, buf_t *out)
 {
-    bridge_metrics_t v = *snapshot;
-    const spool_stats_t *sp = &v.st.sp;
-    uint64_t in = sp->appended + sp->replay;
-    v.spool_unacked = in > sp->acked ? in - sp->acked : 0;
+    const bridge_metrics_t *v = snapshot;
     metrics_head(out, "mkb_build_info", "gauge", "Version of the running bridge.");
     metrics_u64(out, "mkb_build_info", "version=\"" MKB_VERSION "\"", 1);
-    render_table(&v, mqtt_in, NMETRICS(mqtt_in), out);
+    render_table(v, mqtt_in, NMETRICS(mqtt_in), out);
     metrics_head(out, "mkb_records_dropped_total", "counter", "Records dropped, by reason.");
     metrics_u64(out, "mkb_records_dropped_total", "reason=\"spool_full\"",
-                v.st.spool ? sp->dropped : 0);
-    render_table(&v, kafka, NMETRICS(kafka), out);
-    waiting_metric(out, &v.ks);
-    render_table(&v, kafka_brokers_spool, NMETRICS(kafka_brokers_spool), out);
+                v->st.spool ? v->st.sp.dropped : 0);
+    render_table(v, kafka, NMETRICS(kafka), out);
+    waiting_metric(out, &v->ks);
+    render_table(v, kafka_brokers_spool, NMETRICS(kafka_brokers_spool), out);
     metrics_head(out, "mkb_config_reloads_total", "counter", "Reloads (SIGHUP), by result.");
-    metrics_u64(out, "mkb_config_reloads_total", "result=\"ok\"", v.st.reloads);
-    metrics_u64(out, "mkb_config_reloads_total", "result=\"error\"", v.st.reload_errors);
-    render_readiness(&v, out);
+    metrics_u64(out, "mkb_config_reloads_total", "result=\"ok\"", v->st.reloads);
+    metrics_u64(out, "mkb_config_reloads_total", "result=\"error\"", v->st.reload_errors);
+    render_readiness(v, out);
 }

@@ -25,7 +25,7 @@ typedef struct {
     kafka_sink_stats_t ks;
     bool spool_full;
     double spool_oldest_age_s; /* 0: nothing sent and unacknowledged */
-    uint64_t spool_unacked;    /* set by bridge_metrics_render from st.sp */
+    uint64_t spool_unacked;    /* journaled, not acknowledged (delivery_stats_t unacked) */
     bool mqtt_connected;
     uint64_t mqtt_reconnects, mqtt_subscriptions;
     uint64_t cmd_consumed, cmd_published, cmd_expired, cmd_invalid, cmd_failed;

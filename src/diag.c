@@ -37,14 +37,6 @@ void diag_format(char *out, size_t size, const char *file, int line, int col, co
     line_format(out, size, file, line, col, "error", msg);
 }
 
-void diag_add(diag_t *d, const char *file, int line, int col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_addv(d, file, line, col, fmt, ap);
-    va_end(ap);
-}
-
 void diag_raw(diag_t *d, const char *line)
 {
     if (buf_printf(&d->text, "%s\n", line) != MKB_OK || buf_terminate(&d->text) != MKB_OK)

@@ -19,8 +19,6 @@ typedef struct {
 
 /* Appends "FILE:LINE:COL: SEVERITY: message"; without LINE (0)
  * "FILE: SEVERITY: message", without FILE (NULL) "SEVERITY: message". */
-void diag_add(diag_t *d, const char *file, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
 void diag_addv(diag_t *d, const char *file, int line, int col, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 

@@ -265,16 +265,6 @@ static int send_request(mqtt_client_t *s, char *const *filters, const int *qos, 
     return MKB_OK;
 }
 
-static int send_subscribe(mqtt_client_t *s, char *const *filters, const int *qos, size_t n,
-                          bool all)
-{
-    return send_request(s, filters, qos, n, all);
-}
-
-static int send_unsubscribe(mqtt_client_t *s, char *const *filters, size_t n)
-{
-    return send_request(s, filters, NULL, n, false);
-}
 
 /* setConnected callback: every connect, first or automatic reconnect. */
 // NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
@@ -291,8 +281,8 @@ static void on_connected(void *ctx, char *cause)
     /* Always resubscribe: a clean session, an expired one or a new broker
      * would otherwise leave us connected and deaf. */
     pthread_mutex_lock(&s->lock);
-    send_subscribe(s, s->filters, s->qos, s->nfilters, true);
-    if (s->ndropped && send_unsubscribe(s, s->dropped, s->ndropped) == MKB_OK) {
+    send_request(s, s->filters, s->qos, s->nfilters, true);
+    if (s->ndropped && send_request(s, s->dropped, NULL, s->ndropped, false) == MKB_OK) {
         free_list(s->dropped, s->ndropped);
         s->dropped = NULL;
         s->ndropped = 0;
@@ -358,8 +348,8 @@ int mqtt_client_set_subscriptions(mqtt_client_t *s, const char *const *filters, 
     }
     bool sent = false;
     if (atomic_load(&s->connected)) {
-        send_subscribe(s, add, addq, nadd, false);
-        sent = send_unsubscribe(s, gone, ngone) == MKB_OK;
+        send_request(s, add, addq, nadd, false);
+        sent = send_request(s, gone, NULL, ngone, false) == MKB_OK;
     }
     /* Not connected (or the request failed): unsubscribe on the next
      * connect, since the broker's session still holds these filters. */
