@@ -120,6 +120,15 @@ static int produce_record(void *opaque, const record_t *rec)
     return delivery_add(b->delivery, rec); /* made safe by journal() */
 }
 
+/* A route skipped a message (mapper_skip_t): counted, not logged (it is
+ * the route's choice, not a fault). */
+static void count_skip(void *opaque, const char *route, const char *why)
+{
+    (void)why;
+    bridge_t *b = opaque;
+    metrics_route_skipped(b->metrics, route);
+}
+
 /* MQTT intake waits (on Paho's thread) because of WHY, a static string;
  * NULL: it goes on. RC is the last spool_commit result (MKB_ERR_IO: the
  * spool cannot be written). Read by not_ready() and mqtt_client. */
@@ -443,6 +452,7 @@ static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_s
         rules_free(r);
         return rc;
     }
+    mapper_on_skip(r->mapper, count_skip);
     *out = r;
     return MKB_OK;
 }

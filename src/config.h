@@ -56,6 +56,36 @@ typedef struct {
     size_t properties_n;
 } config_profile_t;
 
+/* when: one condition: one subject (field, capture, property or mqtt) and
+ * its tests; a test not written has text NULL (config_cond_check says which
+ * combinations are valid). */
+typedef enum {
+    CONFIG_COND_MQTT_NONE,
+    CONFIG_COND_MQTT_CONTENT_TYPE,
+    CONFIG_COND_MQTT_TOPIC,
+    CONFIG_COND_MQTT_QOS,
+    CONFIG_COND_MQTT_RETAIN
+} config_cond_mqtt_t;
+
+typedef struct {
+    char *field;    /* JSON pointer */
+    char *capture;  /* a capture of the filter */
+    char *property; /* an MQTT 5 user property */
+    config_cond_mqtt_t mqtt;
+    config_scalar_t exists, equals, above, below, at_least, at_most;
+    config_scalar_t *one_of;
+    size_t one_of_n;
+} config_cond_t;
+
+/* empty: what a zero-length payload becomes. DEFAULT: a dead letter, except
+ * on raw routes, which forward it as an empty value. */
+typedef enum {
+    CONFIG_EMPTY_DEFAULT,
+    CONFIG_EMPTY_DEAD_LETTER,
+    CONFIG_EMPTY_SKIP,
+    CONFIG_EMPTY_TOMBSTONE
+} config_empty_t;
+
 typedef struct {
     char *name;
     char *mqtt_filter; /* with {capture} and {capture#} */
@@ -74,6 +104,9 @@ typedef struct {
     char *ts_from; /* NULL: no timestamp rule */
     norm_ts_format_t ts_format;
     char *ts_field;
+    config_cond_t *when; /* all must hold; NULL: always */
+    size_t when_n;
+    config_empty_t empty;
 } config_route_t;
 
 typedef struct {

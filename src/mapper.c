@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "cond.h"
 #include "dead_letter.h"
 #include "diag.h"
 #include "err.h"
@@ -61,6 +62,9 @@ typedef struct {
     size_t nadds;
     jptr_t *ts_from;
     norm_ts_format_t ts_format;
+    cond_t *when;         /* NULL: takes every message */
+    config_empty_t empty; /* never CONFIG_EMPTY_DEFAULT: resolved at load */
+    bool empty_forward;   /* raw without empty: an empty payload is an empty value */
 } croute_t;
 
 struct mapper {
@@ -71,6 +75,7 @@ struct mapper {
     char **subs;
     int *sub_qos;
     size_t nsubs;
+    mapper_skip_t on_skip;
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr;
     record_header_t hdrs[MAX_HEADERS + 4];
@@ -379,6 +384,9 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
         r->ts_format = rc->ts_format;
     }
+    r->when = cond_new(cfg, rc, (const char *const *)r->cap_names, r->ncap, d);
+    r->empty_forward = rc->empty == CONFIG_EMPTY_DEFAULT && rc->payload == NORM_PAYLOAD_RAW;
+    r->empty = rc->empty == CONFIG_EMPTY_DEFAULT ? CONFIG_EMPTY_DEAD_LETTER : rc->empty;
 }
 
 static void free_route(croute_t *r)
@@ -406,6 +414,7 @@ static void free_route(croute_t *r)
     }
     free(r->adds);
     jptr_destroy(r->ts_from);
+    cond_destroy(r->when);
 }
 
 void mapper_destroy(mapper_t *m)
@@ -478,6 +487,11 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     return MKB_OK;
 }
 
+void mapper_on_skip(mapper_t *m, mapper_skip_t fn)
+{
+    m->on_skip = fn;
+}
+
 size_t mapper_subscription_count(const mapper_t *m)
 {
     return m->nsubs;
@@ -506,6 +520,7 @@ typedef struct {
     size_t lvl_start[TRIE_MAX_LEVELS], lvl_len[TRIE_MAX_LEVELS];
     size_t nlevels;
     size_t cap_start[MAX_CAPTURES], cap_len[MAX_CAPTURES];
+    bool tombstone;    /* the record being emitted has a null value (empty: tombstone) */
     json_t *parsed[3]; /* per payload kind (json, number, text), parsed once */
     bool parse_failed[3];
     char parse_why[3][300];
@@ -558,7 +573,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
         .topic = m->cfg->kafka_dead_letter_topic,
         .key = msg->topic,
         .key_len = msg->topic_len,
-        .value = msg->payload,
+        .value = msg->payload ? msg->payload : "", /* NULL would be a tombstone */
         .value_len = keep,
         .headers = m->hdrs,
         .nheaders = n,
@@ -747,8 +762,11 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
             return MKB_ERR_NOMEM;
         value = m->value.p;
         value_len = m->value.len;
-    } else { /* raw: the bytes as received */
-        value = r->msg->payload;
+    } else if (r->tombstone) { /* empty: tombstone: a null value */
+        value = NULL;
+        value_len = 0;
+    } else { /* raw: the bytes as received; a NULL value would be a tombstone */
+        value = r->msg->payload ? r->msg->payload : "";
         value_len = r->msg->payload_len;
     }
     record_t rec = {
@@ -917,13 +935,55 @@ static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, json_t *in, 
     return rc;
 }
 
+/* Counts route CR as skipped for this message and says why (m->why). */
+static int skip(run_t *r, const croute_t *cr)
+{
+    r->res->skipped++;
+    if (r->m->on_skip)
+        r->m->on_skip(r->opaque, cr->cfg->name, r->m->why);
+    return MKB_OK;
+}
+
+/* True when the when: of CR holds for the message (CTX->input: the parsed
+ * payload); else m->why says which condition failed. */
+static bool when_holds(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, bool no_payload)
+{
+    int i = cond_eval(cr->when, ctx, no_payload);
+    if (i >= 0)
+        cond_describe(cr->when, i, ctx, r->m->why, sizeof(r->m->why));
+    return i < 0;
+}
+
+/* A zero-length payload, as CR's empty: says (the when: conditions on
+ * fields are not tested: there are none). */
+static int run_empty(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx)
+{
+    mapper_t *m = r->m;
+    if (cr->when && !when_holds(r, cr, ctx, true))
+        return skip(r, cr);
+    if (cr->empty == CONFIG_EMPTY_SKIP) {
+        snprintf(m->why, sizeof(m->why), "empty payload (empty: skip)");
+        return skip(r, cr);
+    }
+    if (cr->empty == CONFIG_EMPTY_DEAD_LETTER)
+        return emit_dead_letter(r, cr->cfg->name, "empty payload");
+    r->tombstone = true;
+    int rc = emit_record(r, cr, ctx, NULL, r->msg->recv_ms, m->why, sizeof(m->why));
+    r->tombstone = false;
+    return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
+}
+
 /* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
 static int run_route(run_t *r, const croute_t *cr)
 {
     mapper_t *m = r->m;
     set_captures(r, cr);
     tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
+    if (r->msg->payload_len == 0 && !cr->empty_forward)
+        return run_empty(r, cr, &ctx);
     if (cr->payload == NORM_PAYLOAD_RAW) {
+        if (cr->when && !when_holds(r, cr, &ctx, false))
+            return skip(r, cr);
         int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, m->why, sizeof(m->why));
         return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
     }
@@ -932,6 +992,9 @@ static int run_route(run_t *r, const croute_t *cr)
         return MKB_ERR_NOMEM;
     if (!in)
         return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+    ctx.input = in; /* when: reads the whole message, before explode */
+    if (cr->when && !when_holds(r, cr, &ctx, false))
+        return skip(r, cr);
     json_t *elems = in;
     size_t n = 1;
     if (cr->explode && !explode(r, cr, in, &elems, &n))
@@ -956,7 +1019,7 @@ static int emit_unmatched(run_t *r)
         .topic = m->cfg->kafka_unmatched_topic,
         .key = msg->topic,
         .key_len = msg->topic_len,
-        .value = msg->payload,
+        .value = msg->payload ? msg->payload : "", /* NULL would be a tombstone */
         .value_len = msg->payload_len,
         .headers = m->hdrs,
         .nheaders = nh,
@@ -1039,6 +1102,7 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
     r.emit = emit;
     r.opaque = opaque;
     r.res = res;
+    r.tombstone = false;
     memset(r.parsed, 0, sizeof(r.parsed));
     memset(r.parse_failed, 0, sizeof(r.parse_failed));
     jarena_begin(); /* every jansson value made for this message is released below */
