@@ -24,10 +24,10 @@ typedef struct {
 typedef struct {
     const config_cond_t *cfg;
     subj_t subj;
-    jptr_t *ptr;        /* SUBJ_FIELD */
-    size_t cap;         /* SUBJ_CAPTURE: its index */
-    int exists;         /* -1: not tested; else the presence wanted */
-    val_t *eq;          /* equals, or one_of: any of them */
+    jptr_t *ptr; /* SUBJ_FIELD */
+    size_t cap;  /* SUBJ_CAPTURE: its index */
+    int exists;  /* -1: not tested; else the presence wanted */
+    val_t *eq;   /* equals, or one_of: any of them */
     size_t neq;
     bool has_lo, lo_incl, has_hi, hi_incl;
     double lo, hi;
@@ -75,7 +75,8 @@ static val_t const_of(const config_scalar_t *s)
 static val_t json_val(json_t *j)
 {
     switch (json_typeof(j)) {
-    case JSON_STRING: return (val_t){.kind = V_TEXT, .s = json_string_value(j), .n = json_string_length(j)};
+    case JSON_STRING:
+        return (val_t){.kind = V_TEXT, .s = json_string_value(j), .n = json_string_length(j)};
     case JSON_INTEGER: return (val_t){.kind = V_NUM, .d = (double)json_integer_value(j)};
     case JSON_REAL: return (val_t){.kind = V_NUM, .d = json_real_value(j)};
     case JSON_TRUE: return (val_t){.kind = V_BOOL, .b = true};
@@ -181,8 +182,7 @@ int cond_eval(const cond_t *c, const tmpl_ctx_t *ctx, bool no_payload)
 
 /* ---- describe ----------------------------------------------------------- */
 
-static void append(char *out, size_t size, size_t *o, const char *fmt, const char *a,
-                   const char *b)
+static void append(char *out, size_t size, size_t *o, const char *fmt, const char *a, const char *b)
 {
     if (*o >= size)
         return;
@@ -195,11 +195,15 @@ static void describe_tests(const config_cond_t *w, char *out, size_t size, size_
     const struct {
         const char *name;
         const config_scalar_t *s;
-    } t[] = {{"equals", &w->equals}, {"above", &w->above},     {"below", &w->below},
-             {"at_least", &w->at_least}, {"at_most", &w->at_most}};
+    } t[] = {{"equals", &w->equals},
+             {"above", &w->above},
+             {"at_least", &w->at_least},
+             {"below", &w->below},
+             {"at_most", &w->at_most}};
     bool first = true;
     if (w->exists.text)
-        append(out, size, o, "%s%s", strcmp(w->exists.text, "true") == 0 ? "exists" : "is absent", "");
+        append(out, size, o, "%s%s", strcmp(w->exists.text, "true") == 0 ? "exists" : "is absent",
+               "");
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         if (!t[i].s->text)
             continue;
@@ -283,8 +287,9 @@ static bool compile_subject(const config_t *cfg, const config_route_t *rc, size_
             ERR(w, "route '%s': when[%zu]: no subject: give one of field, capture, property, mqtt",
                 rc->name, i);
         else
-            ERR(at[1], "route '%s': when[%zu]: two subjects (%s and %s); a condition tests one, "
-                   "write another condition for the other",
+            ERR(at[1],
+                "route '%s': when[%zu]: two subjects (%s and %s); a condition tests one, "
+                "write another condition for the other",
                 rc->name, i, names[0], names[1]);
         return false;
     }
@@ -292,8 +297,9 @@ static bool compile_subject(const config_t *cfg, const config_route_t *rc, size_
         char why[300];
         c->subj = SUBJ_FIELD;
         if (rc->payload == NORM_PAYLOAD_RAW) {
-            ERR(&w->field, "route '%s': when[%zu].field: payload: raw is not parsed, so it has "
-                           "no fields to test",
+            ERR(&w->field,
+                "route '%s': when[%zu].field: payload: raw is not parsed, so it has "
+                "no fields to test",
                 rc->name, i);
             return false;
         }
@@ -309,8 +315,9 @@ static bool compile_subject(const config_t *cfg, const config_route_t *rc, size_
             ;
         if (c->cap == ncap) {
             const char *near = config_nearest(w->capture, cap_names, ncap);
-            ERR(&w->capture, "route '%s': when[%zu].capture: '%s' is not a capture of the "
-                             "filter%s%s%s",
+            ERR(&w->capture,
+                "route '%s': when[%zu].capture: '%s' is not a capture of the "
+                "filter%s%s%s",
                 rc->name, i, w->capture, near ? " (did you mean '" : "", near ? near : "",
                 near ? "'?)" : "");
             return false;
@@ -336,8 +343,8 @@ static bool compile_bounds(const config_t *cfg, const config_route_t *rc, size_t
 {
     bool ok = true;
     if (w->above.text && w->at_least.text) {
-        ERR(&w->at_least, "route '%s': when[%zu]: above and at_least exclude each other",
-            rc->name, i);
+        ERR(&w->at_least, "route '%s': when[%zu]: above and at_least exclude each other", rc->name,
+            i);
         ok = false;
     }
     if (w->below.text && w->at_most.text) {
@@ -374,8 +381,9 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
             return false;
         }
         if (others) {
-            ERR(&w->exists, "route '%s': when[%zu]: exists stands alone (a value that passes "
-                            "another test exists)",
+            ERR(&w->exists,
+                "route '%s': when[%zu]: exists stands alone (a value that passes "
+                "another test exists)",
                 rc->name, i);
             return false;
         }
@@ -383,8 +391,9 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
         return true;
     }
     if (!others && !w->one_of) {
-        ERR(w, "route '%s': when[%zu]: no test: give exists, equals, one_of, above, below, "
-               "at_least or at_most",
+        ERR(w,
+            "route '%s': when[%zu]: no test: give exists, equals, one_of, above, below, "
+            "at_least or at_most",
             rc->name, i);
         return false;
     }
