@@ -266,22 +266,49 @@ void cond_describe(const cond_t *c, int i, const tmpl_ctx_t *ctx, char *out, siz
 
 #define ERR(field, ...) config_diag(d, cfg, field, __VA_ARGS__)
 
+/* A field subject: a JSON pointer, on a route that parses its payload. */
+static bool compile_field(const config_t *cfg, const config_route_t *rc, size_t i,
+                          const config_cond_t *w, ccond_t *c, diag_t *d)
+{
+    char why[300];
+    if (rc->payload == NORM_PAYLOAD_RAW) {
+        ERR(&w->field,
+            "route '%s': when[%zu].field: payload: raw is not parsed, so it has "
+            "no fields to test",
+            rc->name, i);
+        return false;
+    }
+    /* $/a reads the whole message: before explode, as when always does. */
+    const char *p = w->field[0] == '$' ? w->field + 1 : w->field;
+    if (!(c->ptr = jptr_new(p, why, sizeof(why)))) {
+        ERR(&w->field, "route '%s': when[%zu].field: %s", rc->name, i, why);
+        return false;
+    }
+    return true;
+}
+
 /* The subject of W into C; false (reported) when there is not exactly one. */
 static bool compile_subject(const config_t *cfg, const config_route_t *rc, size_t i,
                             const config_cond_t *w, ccond_t *c, const char *const *cap_names,
                             size_t ncap, diag_t *d)
 {
+    const struct {
+        bool given;
+        const void *at;
+        const char *name;
+    } subj[] = {{w->field != NULL, &w->field, "field"},
+                {w->capture != NULL, &w->capture, "capture"},
+                {w->property != NULL, &w->property, "property"},
+                {w->mqtt != CONFIG_COND_MQTT_NONE, &w->mqtt, "mqtt"}};
     const char *names[4] = {0};
     const void *at[4] = {0}; /* where each was written: an error points at the second */
     size_t n = 0;
-    if (w->field)
-        at[n] = &w->field, names[n++] = "field";
-    if (w->capture)
-        at[n] = &w->capture, names[n++] = "capture";
-    if (w->property)
-        at[n] = &w->property, names[n++] = "property";
-    if (w->mqtt)
-        at[n] = &w->mqtt, names[n++] = "mqtt";
+    for (size_t k = 0; k < 4; k++) {
+        if (subj[k].given) {
+            at[n] = subj[k].at;
+            names[n++] = subj[k].name;
+        }
+    }
     if (n != 1) {
         if (n == 0)
             ERR(w, "route '%s': when[%zu]: no subject: give one of field, capture, property, mqtt",
@@ -294,22 +321,10 @@ static bool compile_subject(const config_t *cfg, const config_route_t *rc, size_
         return false;
     }
     if (w->field) {
-        char why[300];
         c->subj = SUBJ_FIELD;
-        if (rc->payload == NORM_PAYLOAD_RAW) {
-            ERR(&w->field,
-                "route '%s': when[%zu].field: payload: raw is not parsed, so it has "
-                "no fields to test",
-                rc->name, i);
-            return false;
-        }
-        /* $/a reads the whole message: before explode, as when always does. */
-        const char *p = w->field[0] == '$' ? w->field + 1 : w->field;
-        if (!(c->ptr = jptr_new(p, why, sizeof(why)))) {
-            ERR(&w->field, "route '%s': when[%zu].field: %s", rc->name, i, why);
-            return false;
-        }
-    } else if (w->capture) {
+        return compile_field(cfg, rc, i, w, c, d);
+    }
+    if (w->capture) {
         c->subj = SUBJ_CAPTURE;
         for (c->cap = 0; c->cap < ncap && strcmp(cap_names[c->cap], w->capture) != 0; c->cap++)
             ;

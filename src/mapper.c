@@ -721,6 +721,25 @@ fail:
     return MKB_ERR_INVAL;
 }
 
+/* A record's value: OUT as JSON, else (raw) the payload as received, or
+ * none at all for a tombstone (empty: tombstone). */
+static int value_of(run_t *r, json_t *out, const void **value, size_t *len)
+{
+    if (out) {
+        if (tmpl_dump_json(&r->m->value, out) != MKB_OK)
+            return MKB_ERR_NOMEM;
+        *value = r->m->value.p;
+        *len = r->m->value.len;
+    } else if (r->tombstone) {
+        *value = NULL;
+        *len = 0;
+    } else { /* a NULL pointer would say tombstone */
+        *value = r->msg->payload ? r->msg->payload : "";
+        *len = r->msg->payload_len;
+    }
+    return MKB_OK;
+}
+
 /* Renders and emits one record of route CR from OUT (the element IN). */
 static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *out,
                        int64_t ts_ms, char *why, size_t why_size)
@@ -757,18 +776,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     finish_headers(m, nh);
     const void *value;
     size_t value_len;
-    if (out) {
-        if (tmpl_dump_json(&m->value, out) != MKB_OK)
-            return MKB_ERR_NOMEM;
-        value = m->value.p;
-        value_len = m->value.len;
-    } else if (r->tombstone) { /* empty: tombstone: a null value */
-        value = NULL;
-        value_len = 0;
-    } else { /* raw: the bytes as received; a NULL value would be a tombstone */
-        value = r->msg->payload ? r->msg->payload : "";
-        value_len = r->msg->payload_len;
-    }
+    if (value_of(r, out, &value, &value_len) != MKB_OK)
+        return MKB_ERR_NOMEM;
     record_t rec = {
         .route = cr->cfg->name,
         .profile = cr->cfg->kafka_profile,
