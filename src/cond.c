@@ -420,13 +420,14 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
         ERR(w, "route '%s': when[%zu].one_of: an empty list never holds", rc->name, i);
         return false;
     }
-    c->neq = w->equals.text ? 1 : w->one_of_n;
+    const config_scalar_t *eq = w->equals.text ? &w->equals : w->one_of;
+    c->neq = w->equals.text ? 1 : (w->one_of ? w->one_of_n : 0);
     if (c->neq && !(c->eq = calloc(c->neq, sizeof(*c->eq)))) {
         d->nomem = true;
         return false;
     }
     for (size_t k = 0; k < c->neq; k++)
-        c->eq[k] = const_of(w->equals.text ? &w->equals : &w->one_of[k]);
+        c->eq[k] = const_of(&eq[k]);
     return compile_bounds(cfg, rc, i, w, c, d);
 }
 

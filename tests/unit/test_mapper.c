@@ -730,6 +730,7 @@ START_TEST(test_when_route)
     ck_assert_str_eq(g.text[0], "SKIP energy: when[0] field /gw exists is false");
     got_free(&g);
     res = run(routes, "tele/d1/SENSOR", "{\"gw\": 1, \"kind\": \"c\"}", &g);
+    ck_assert_uint_eq(res.skipped, 1);
     ck_assert_str_eq(g.text[0],
                      "SKIP energy: when[1] field $/kind one_of [a, \"b\"] is false (found \"c\")");
     got_free(&g);
@@ -798,6 +799,7 @@ START_TEST(test_empty_payloads)
     ck_assert_uint_eq(res.records, 0);
     got_free(&g);
     res = run(tomb, "s/a/b/t", "{\"v\": 2}", &g); /* a non-empty payload is mapped as ever */
+    ck_assert_uint_eq(res.records, 1);
     ck_assert_str_eq(g.text[0], "r|o.a|b|1795860000000|h=1;|{\"v\":2}");
     got_free(&g);
     /* a template that needs the payload cannot make the tombstone */
@@ -817,6 +819,7 @@ START_TEST(test_empty_payloads)
     got_free(&g);
     res = run(R1("    kafka: { topic: out }\n    payload: raw\n    empty: tombstone\n"), "s/a/b/t",
               "", &g);
+    ck_assert_uint_eq(res.records, 1);
     ck_assert_str_eq(g.text[0], "r|out|s/a/b/t|1795860000000||(null)");
     got_free(&g);
 }
@@ -849,8 +852,8 @@ START_TEST(test_when_compile_errors)
         "t.yaml:14:30: error: route 'r': when[6]: equals and one_of exclude each other",
         "t.yaml:15:18: error: route 'r': when[7].one_of: an empty list never holds",
         "t.yaml:16:18: error: route 'r': when[8].field: 'a' is not a JSON pointer",
-        "t.yaml:17:20: error: route 'r': when[9].capture: 'siet' is not a capture of the filter "
-        "(did you mean 'site'?)",
+        "t.yaml:17:20: error: route 'r': when[9].capture: 'siet' is not a capture of the filter",
+        "the filter (did you mean 'site'?)\n",
         "t.yaml:18:30: error: route 'r': when[10].exists: expected true or false, found 'yes'",
         "t.yaml:19:32: error: route 'r': when[11].at_least: 'x1' is not a number",
     };
