@@ -22,7 +22,8 @@ typedef struct {
     const char *topic;   /* NUL-terminated */
     const void *key;     /* NULL: no key */
     size_t key_len;
-    const void *value;
+    const void *value; /* NULL: a null value (a tombstone, empty: tombstone); else
+                          never NULL, also when empty */
     size_t value_len;
     const record_header_t *headers;
     size_t nheaders;
