@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum { SUBJ_FIELD, SUBJ_CAPTURE, SUBJ_PROPERTY, SUBJ_MQTT } subj_t;
 
@@ -39,6 +40,20 @@ struct cond {
 };
 
 /* ---- values ------------------------------------------------------------- */
+
+/* A YAML boolean as the loader reads one (true/yes/on, false/no/off, any
+ * case): 1 or 0; -1 when TEXT is none of them. */
+static int yaml_bool(const char *text)
+{
+    static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(text, t[i]) == 0)
+            return 1;
+        if (strcasecmp(text, f[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
 
 /* TEXT (N bytes) read as a whole number: "21.5", "1e3"; no spaces. */
 static bool text_number(const char *s, size_t n, double *out)
@@ -202,8 +217,7 @@ static void describe_tests(const config_cond_t *w, char *out, size_t size, size_
              {"at_most", &w->at_most}};
     bool first = true;
     if (w->exists.text)
-        append(out, size, o, "%s%s", strcmp(w->exists.text, "true") == 0 ? "exists" : "is absent",
-               "");
+        append(out, size, o, "%s%s", yaml_bool(w->exists.text) == 1 ? "exists" : "is absent", "");
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         if (!t[i].s->text)
             continue;
@@ -390,7 +404,8 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
                   w->at_least.text || w->at_most.text;
     c->exists = -1;
     if (w->exists.text) {
-        if (strcmp(w->exists.text, "true") != 0 && strcmp(w->exists.text, "false") != 0) {
+        int b = yaml_bool(w->exists.text);
+        if (b < 0) {
             ERR(&w->exists, "route '%s': when[%zu].exists: expected true or false, found '%s'",
                 rc->name, i, w->exists.text);
             return false;
@@ -402,7 +417,7 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
                 rc->name, i);
             return false;
         }
-        c->exists = w->exists.text[0] == 't';
+        c->exists = b;
         return true;
     }
     if (!others && !w->one_of) {

@@ -616,6 +616,8 @@ START_TEST(test_when_exists)
     ck_assert(takes("{ field: /a, exists: true }", "{\"a\": null}")); /* null is present */
     ck_assert(!takes("{ field: /a, exists: true }", "{\"b\": 1}"));
     ck_assert(takes("{ field: /a, exists: false }", "{\"b\": 1}"));
+    ck_assert(takes("{ field: /a, exists: no }", "{\"b\": 1}"));
+    ck_assert(takes("{ field: /a, exists: Yes }", "{\"a\": 1}"));
     ck_assert(!takes("{ field: /a, exists: false }", "{\"a\": {}}"));
     ck_assert(takes("{ field: /a/0/b, exists: true }", "{\"a\": [{\"b\": 1}]}"));
     ck_assert(!takes("{ field: /a/1, exists: true }", "{\"a\": [1]}"));
@@ -840,7 +842,7 @@ START_TEST(test_when_compile_errors)
                                "      - { field: /a, one_of: [] }\n"
                                "      - { field: a, exists: true }\n"
                                "      - { capture: siet, exists: true }\n"
-                               "      - { field: /a, exists: yes }\n"
+                               "      - { field: /a, exists: maybe }\n"
                                "      - { mqtt: qos, at_least: \"x1\" }\n"));
     const char *want[] = {
         "t.yaml:8:9: error: route 'r': when[0]: no subject",
@@ -854,7 +856,7 @@ START_TEST(test_when_compile_errors)
         "t.yaml:16:18: error: route 'r': when[8].field: 'a' is not a JSON pointer",
         "t.yaml:17:20: error: route 'r': when[9].capture: 'siet' is not a capture of the filter",
         "the filter (did you mean 'site'?)\n",
-        "t.yaml:18:30: error: route 'r': when[10].exists: expected true or false, found 'yes'",
+        "t.yaml:18:30: error: route 'r': when[10].exists: expected true or false, found 'maybe'",
         "t.yaml:19:32: error: route 'r': when[11].at_least: 'x1' is not a number",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
