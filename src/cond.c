@@ -432,7 +432,7 @@ static bool compile_tests(const config_t *cfg, const config_route_t *rc, size_t 
         return false;
     }
     if (w->one_of && w->one_of_n == 0) {
-        ERR(w, "route '%s': when[%zu].one_of: an empty list never holds", rc->name, i);
+        ERR(&w->one_of, "route '%s': when[%zu].one_of: an empty list never holds", rc->name, i);
         return false;
     }
     const config_scalar_t *eq = w->equals.text ? &w->equals : w->one_of;

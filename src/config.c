@@ -410,8 +410,10 @@ static void apply_scalarlist(ctx_t *c, const ckey_t *k, const ynode_t *v, void *
     }
     size_t n = ynode_len(v);
     config_scalar_t *items = calloc(n ? n : 1, sizeof(*items));
-    if (!items)
+    if (!items || !pos_add(c->pos, field(base, k->off), v)) { /* the list's own place */
+        free(items);
         return nomem(c);
+    }
     *(config_scalar_t **)field(base, k->off) = items;
     size_t *count = field(base, k->count_off);
     for (size_t i = 0; i < n; i++) {

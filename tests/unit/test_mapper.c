@@ -852,7 +852,7 @@ START_TEST(test_when_compile_errors)
         "t.yaml:12:29: error: route 'r': when[4].above: 'ten' is not a number",
         "t.yaml:13:41: error: route 'r': when[5]: below and at_most exclude each other",
         "t.yaml:14:30: error: route 'r': when[6]: equals and one_of exclude each other",
-        "t.yaml:15:18: error: route 'r': when[7].one_of: an empty list never holds",
+        "t.yaml:15:30: error: route 'r': when[7].one_of: an empty list never holds",
         "t.yaml:16:18: error: route 'r': when[8].field: 'a' is not a JSON pointer",
         "t.yaml:17:20: error: route 'r': when[9].capture: 'siet' is not a capture of the filter",
         "the filter (did you mean 'site'?)\n",
