@@ -19,7 +19,7 @@
 typedef struct {
     _Atomic(char *) name; /* set once, by the one writer thread */
     uint32_t hash;
-    atomic_uint_fast64_t records, dead;
+    atomic_uint_fast64_t records, dead, field_errors;
 } route_slot_t;
 
 /* Upper bounds in ms; the last bucket is +Inf. */
@@ -41,10 +41,10 @@ struct metrics {
     atomic_uint_fast64_t buckets[NBOUNDS + 1], lat_count, lat_sum_ms;
 };
 
-void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+/* The slot of ROUTE: found, else added (only the MQTT thread adds names),
+ * else "other" when the table is full. */
+static route_slot_t *route_slot(metrics_t *m, const char *route)
 {
-    if (!m || !route)
-        return;
     uint32_t h = hash_fnv1a_str(route);
     route_slot_t *slot = &m->other;
     for (size_t i = h & (ROUTE_SLOTS - 1), k = 0; k < ROUTE_SLOTS;
@@ -64,9 +64,23 @@ void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
             break;
         }
     }
+    return slot;
+}
+
+void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+{
+    if (!m || !route)
+        return;
+    route_slot_t *slot = route_slot(m, route);
     atomic_fetch_add(&slot->records, n);
     if (dead)
         atomic_fetch_add(&slot->dead, dead);
+}
+
+void metrics_route_field_errors(metrics_t *m, const char *route, uint64_t n)
+{
+    if (m && route && n)
+        atomic_fetch_add(&route_slot(m, route)->field_errors, n);
 }
 
 void metrics_latency_ms(metrics_t *m, int64_t ms)
@@ -149,6 +163,19 @@ void metrics_render_own(metrics_t *m, buf_t *out)
     }
     if (atomic_load(&m->other.records))
         metrics_u64(out, "mkb_dead_letters_total", "route=\"other\"", atomic_load(&m->other.dead));
+    metrics_head(out, "mkb_field_errors_total", "counter",
+                 "Fields of each route's records that could not be converted and were kept by "
+                 "their on_error (null, omit, default).");
+    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
+        char *name = atomic_load(&m->routes[i].name);
+        if (!name)
+            continue;
+        route_label(label, sizeof(label), name);
+        metrics_u64(out, "mkb_field_errors_total", label, atomic_load(&m->routes[i].field_errors));
+    }
+    if (atomic_load(&m->other.records))
+        metrics_u64(out, "mkb_field_errors_total", "route=\"other\"",
+                    atomic_load(&m->other.field_errors));
     metrics_head(out, "mkb_delivery_latency_seconds", "histogram",
                  "From MQTT receive to Kafka's delivery report.");
     uint64_t cum = 0;
