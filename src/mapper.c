@@ -40,7 +40,7 @@ typedef struct {
     char *name;
     tmpl_t *name_tmpl; /* the name uses captures; NULL: NAME is fixed */
     tmpl_t *tmpl;      /* NULL when constant */
-    json_t *constant; /* a typed constant (number, boolean) or fixed string */
+    json_t *constant;  /* a typed constant (number, boolean) or fixed string */
 } cadd_t;
 
 typedef struct {
@@ -315,8 +315,7 @@ static void check_name(const croute_t *r, const char *name, char *why, size_t wh
         if (!cap) {
             char word[128];
             snprintf(word, sizeof(word), "%.*s", (int)n, c + 1);
-            const char *near =
-                config_nearest(word, (const char *const *)r->cap_names, r->ncap);
+            const char *near = config_nearest(word, (const char *const *)r->cap_names, r->ncap);
             snprintf(why, why_size, "{%s} is not a capture of the filter%s%s%s", word,
                      near ? "; did you mean {" : (r->ncap ? "" : " (it has none)"),
                      near ? near : "", near ? "}?" : "");
@@ -353,7 +352,7 @@ static void compile_default(diag_t *d, const config_t *cfg, const config_route_t
         char why[600];
         json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
         json_t *typed = NULL;
-        if (v && json_is_null(v))
+        if (json_is_null(v))
             typed = json_incref(v);
         else if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
             config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
@@ -791,14 +790,15 @@ static const char *render_name(mapper_t *m, const tmpl_t *t, const tmpl_ctx_t *c
 
 /* Puts the fields of CR from IN into O; bit i of *FERR set when fields[i]
  * failed and its on_error kept the record. */
-static int put_fields(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *in,
-                      json_t *o, uint64_t *ferr, char *why, size_t why_size)
+static int put_fields(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *in, json_t *o,
+                      uint64_t *ferr, char *why, size_t why_size)
 {
     for (size_t i = 0; i < cr->nfields; i++) {
         const cfield_t *f = &cr->fields[i];
-        const char *name = f->name;
+        const char *name =
+            f->name_tmpl ? render_name(m, f->name_tmpl, ctx, why, why_size) : f->name;
         bool failed = false;
-        if (f->name_tmpl && !(name = render_name(m, f->name_tmpl, ctx, why, why_size)))
+        if (!name)
             return MKB_ERR_INVAL;
         if (put_field(f, name, in, o, &failed, why, why_size) != MKB_OK)
             return MKB_ERR_INVAL;
@@ -814,8 +814,9 @@ static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json
 {
     for (size_t i = 0; i < cr->nadds; i++) {
         const cadd_t *a = &cr->adds[i];
-        const char *name = a->name;
-        if (a->name_tmpl && !(name = render_name(m, a->name_tmpl, ctx, why, why_size)))
+        const char *name =
+            a->name_tmpl ? render_name(m, a->name_tmpl, ctx, why, why_size) : a->name;
+        if (!name)
             return MKB_ERR_INVAL;
         if (a->constant) {
             json_object_set(o, name, a->constant);
@@ -1024,11 +1025,11 @@ static void set_captures(run_t *r, const croute_t *cr)
 
 /* The elements of one parsed message for one route, and their records. */
 typedef struct {
-    json_t *in;    /* the parsed payload */
-    json_t *elems; /* the array explode points at (explode only) */
-    size_t n;      /* how many elements: 1 without explode */
-    json_t **outv; /* the built records */
-    int64_t *tsv;  /* their timestamps */
+    json_t *in;     /* the parsed payload */
+    json_t *elems;  /* the array explode points at (explode only) */
+    size_t n;       /* how many elements: 1 without explode */
+    json_t **outv;  /* the built records */
+    int64_t *tsv;   /* their timestamps */
     uint64_t *errv; /* their failed fields (put_fields) */
 } batch_t;
 

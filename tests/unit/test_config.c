@@ -411,15 +411,16 @@ START_TEST(test_field_options)
 {
     config_t *cfg = NULL;
     char *errors = NULL;
-    ck_assert_int_eq(config_load_string("c.yaml",
-                                        "mqtt: { uri: \"tcp://h:1\" }\n"
-                                        "kafka: { bootstrap: \"k:1\" }\n"
-                                        "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
-                                        "t },\n"
-                                        "  fields: { v: { round: 3, on_error: omit, default: null },"
-                                        " w: {} } } ]\n",
-                                        &cfg, &errors),
-                     MKB_OK);
+    ck_assert_int_eq(
+        config_load_string("c.yaml",
+                           "mqtt: { uri: \"tcp://h:1\" }\n"
+                           "kafka: { bootstrap: \"k:1\" }\n"
+                           "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
+                           "t },\n"
+                           "  fields: { v: { round: 3, on_error: omit, default: null },"
+                           " w: {} } } ]\n",
+                           &cfg, &errors),
+        MKB_OK);
     const config_field_t *f = cfg->routes[0].fields;
     ck_assert_int_eq(f[0].on_error, CONFIG_ON_ERROR_OMIT);
     ck_assert_int_eq(f[0].round, 3);

@@ -524,18 +524,19 @@ END_TEST
  * header names the failed fields in field order and the record counts them. */
 START_TEST(test_field_on_error)
 {
-    const char *routes = R1("    kafka: { topic: out, key: \"\" }\n"
-                            "    fields:\n"
-                            "      a: { from: /a, type: number, on_error: null }\n"
-                            "      b: { from: /b, type: boolean, on_error: omit }\n"
-                            "      c: { from: /c, type: integer, default: -1, on_error: default }\n"
-                            "      d: { from: /d, type: number, default: null, on_error: default }\n"
-                            "      e: { from: /e, convert: fahrenheit_to_celsius, on_error: null }\n"
-                            "      f: { from: /f, type: number }\n");
+    const char *routes =
+        R1("    kafka: { topic: out, key: \"\" }\n"
+           "    fields:\n"
+           "      a: { from: /a, type: number, on_error: null }\n"
+           "      b: { from: /b, type: boolean, on_error: omit }\n"
+           "      c: { from: /c, type: integer, default: -1, on_error: default }\n"
+           "      d: { from: /d, type: number, default: null, on_error: default }\n"
+           "      e: { from: /e, convert: fahrenheit_to_celsius, on_error: null }\n"
+           "      f: { from: /f, type: number }\n");
     got_t g = {0};
-    mapper_result_t res =
-        run(routes, "s/a/b/t",
-            "{\"a\": \"x\", \"b\": \"maybe\", \"c\": {}, \"d\": [1], \"e\": \"hot\", \"f\": 1}", &g);
+    mapper_result_t res = run(
+        routes, "s/a/b/t",
+        "{\"a\": \"x\", \"b\": \"maybe\", \"c\": {}, \"d\": [1], \"e\": \"hot\", \"f\": 1}", &g);
     ck_assert_uint_eq(res.dead_letters, 0);
     ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000|mkb.field_errors=a,b,c,d,e;|"
                                 "{\"a\":null,\"c\":-1,\"d\":null,\"e\":null,\"f\":1}#5");
@@ -600,14 +601,13 @@ END_TEST
 START_TEST(test_field_names_from_captures)
 {
     got_t g = {0};
-    const char *routes =
-        "routes:\n  - name: n\n    mqtt: { filter: \"s/{device}/{metric}\" }\n"
-        "    kafka: { topic: out, key: \"\" }\n"
-        "    fields:\n"
-        "      \"{metric}\": { from: /value, type: number, on_error: null }\n"
-        "      \"{device}_{metric}_raw\": { from: /value }\n"
-        "      \"x{{y}}\": { from: /value }\n"
-        "    add: { \"{metric}_unit\": C, \"{device}\": \"{metric}\" }\n";
+    const char *routes = "routes:\n  - name: n\n    mqtt: { filter: \"s/{device}/{metric}\" }\n"
+                         "    kafka: { topic: out, key: \"\" }\n"
+                         "    fields:\n"
+                         "      \"{metric}\": { from: /value, type: number, on_error: null }\n"
+                         "      \"{device}_{metric}_raw\": { from: /value }\n"
+                         "      \"x{{y}}\": { from: /value }\n"
+                         "    add: { \"{metric}_unit\": C, \"{device}\": \"{metric}\" }\n";
     run(routes, "s/d1/temperature", "{\"value\": 21.5}", &g);
     ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"temperature\":21.5,"
                                 "\"d1_temperature_raw\":21.5,\"x{y}\":21.5,"
@@ -636,27 +636,25 @@ END_TEST
 
 START_TEST(test_field_option_errors)
 {
-    char *e = compile_errors(
-        R1("    kafka: { topic: out }\n"
-           "    fields:\n"
-           "      a: { from: /a, on_error: default }\n"
-           "      b: { from: /b, type: string, round: 2 }\n"
-           "      c: { from: /c, type: boolean, round: 0 }\n"
-           "      \"{sit}\": { from: /d }\n"
-           "      \"{mqtt.topic}\": { from: /e }\n"
-           "      \"{/x}\": { from: /f }\n"
-           "      \"a}b\": { from: /g }\n"
-           "      \"{site\": { from: /h }\n"
-           "      \"{dev}\": {}\n"
-           "    add: { \"{nope}\": 1 }\n"));
+    char *e = compile_errors(R1("    kafka: { topic: out }\n"
+                                "    fields:\n"
+                                "      a: { from: /a, on_error: default }\n"
+                                "      b: { from: /b, type: string, round: 2 }\n"
+                                "      c: { from: /c, type: boolean, round: 0 }\n"
+                                "      \"{sit}\": { from: /d }\n"
+                                "      \"{mqtt.topic}\": { from: /e }\n"
+                                "      \"{/x}\": { from: /f }\n"
+                                "      \"a}b\": { from: /g }\n"
+                                "      \"{site\": { from: /h }\n"
+                                "      \"{dev}\": {}\n"
+                                "    add: { \"{nope}\": 1 }\n"));
     const char *want[] = {
         "t.yaml:8:32: error: route 'r': field 'a': on_error: default needs a default: value",
         "t.yaml:9:43: error: route 'r': field 'b': round applies to numbers, not to a string",
         "t.yaml:10:44: error: route 'r': field 'c': round applies to numbers, not to a boolean",
-        "t.yaml:11:7: error: route 'r': fields name '{sit}': {sit} is not a capture of the "
-        "filter; did you mean {site}?",
-        "t.yaml:12:7: error: route 'r': fields name '{mqtt.topic}': {mqtt.topic} is not a "
-        "capture of the filter",
+        "t.yaml:11:7: error: route 'r': fields name '{sit}': {sit} is not a capture",
+        "{sit} is not a capture of the filter; did you mean {site}?",
+        "t.yaml:12:7: error: route 'r': fields name '{mqtt.topic}': {mqtt.topic} is not a",
         "t.yaml:13:7: error: route 'r': fields name '{/x}': {/x} is not a capture",
         "t.yaml:14:7: error: route 'r': fields name 'a}b': a lone '}' (write '}}' for a brace)",
         "t.yaml:15:7: error: route 'r': fields name '{site': '{' without its '}'",
