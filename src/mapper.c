@@ -785,6 +785,15 @@ static const char *render_name(mapper_t *m, const tmpl_t *t, const tmpl_ctx_t *c
         snprintf(why, why_size, "out of memory");
         return NULL;
     }
+    /* jansson would refuse the key without a word: say why here */
+    json_t *utf8 = json_stringn(m->name.p, m->name.len);
+    if (!utf8) {
+        char shown[256];
+        quote_bytes(shown, sizeof(shown), m->name.p, m->name.len, 60);
+        snprintf(why, why_size, "name '%s' (from '%s') is not valid UTF-8", shown, tmpl_text(t));
+        return NULL;
+    }
+    json_decref(utf8);
     return m->name.p;
 }
 

@@ -626,6 +626,13 @@ START_TEST(test_field_names_from_captures)
         "s/k/k", "{\"x\": 1, \"y\": 2}", &g);
     ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"k\":2}");
     got_free(&g);
+    /* A topic level that is not UTF-8 cannot name a field: a dead letter says so. */
+    mapper_result_t res = run(routes, "s/d\xff/t", "{\"value\": 1}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=name 'd\\xff_t_raw' (from "
+                                    "'{device}_{metric}_raw') is not valid UTF-8"),
+                  "%s", g.text[0]);
+    got_free(&g);
     /* Without braces a name is not a template: {metric} cannot sneak in. */
     run(R1("    kafka: { topic: out, key: \"\" }\n    fields: { plain: { from: /v } }\n"),
         "s/a/b/t", "{\"v\": 1}", &g);
