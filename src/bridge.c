@@ -117,6 +117,8 @@ static int produce_record(void *opaque, const record_t *rec)
     }
     atomic_fetch_add(&b->records, 1);
     metrics_route(b->metrics, rec->route, 1, rec->dead_letter);
+    if (rec->field_errors)
+        metrics_route_field_errors(b->metrics, rec->route, rec->field_errors);
     return delivery_add(b->delivery, rec); /* made safe by journal() */
 }
 

@@ -23,6 +23,13 @@
 typedef enum { CONFIG_MQTT_3_1_1, CONFIG_MQTT_5 } config_mqtt_version_t;
 typedef enum { CONFIG_FSYNC_INTERVAL, CONFIG_FSYNC_ALWAYS, CONFIG_FSYNC_NEVER } config_fsync_t;
 typedef enum { CONFIG_FULL_BLOCK, CONFIG_FULL_DROP_OLDEST } config_on_full_t;
+/* fields.on_error: what a present value that cannot be converted becomes. */
+typedef enum {
+    CONFIG_ON_ERROR_DEAD_LETTER,
+    CONFIG_ON_ERROR_NULL,
+    CONFIG_ON_ERROR_OMIT,
+    CONFIG_ON_ERROR_DEFAULT
+} config_on_error_t;
 
 typedef struct {
     char *key;
@@ -44,6 +51,8 @@ typedef struct {
     double offset;
     config_scalar_t dflt;
     bool required;
+    config_on_error_t on_error;
+    long long round; /* decimals; only when given (config_pos line > 0) */
 } config_field_t;
 
 typedef struct {

@@ -31,7 +31,9 @@ typedef struct {
     int64_t recv_ms;      /* when its MQTT message was received (ms since the epoch) */
     const char *id;       /* stable id (spooled records), sent as header mkb.id; NULL: none */
     bool dead_letter;
-    const char *reason; /* dead letters: why */
+    const char *reason;    /* dead letters: why */
+    uint32_t field_errors; /* the mapper's: fields that failed softly (on_error); metrics only,
+                              not spooled */
 } record_t;
 
 /* What the sink hands back once a record is settled (delivered,

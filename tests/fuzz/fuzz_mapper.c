@@ -1,8 +1,8 @@
 /* libFuzzer target: the rule engine on hostile messages. Input: the MQTT
  * topic, a newline, then the payload bytes. The routes cover every payload
  * kind, captures, templates with payload fields, fields with every
- * operation, explode and timestamps, when: conditions of every subject and
- * test, and each empty: policy. */
+ * operation (on_error, round, names from captures), explode and timestamps,
+ * when: conditions of every subject and test, and each empty: policy. */
 #include "config.h"
 #include "err.h"
 #include "mapper.h"
@@ -47,6 +47,16 @@ static const char *const routes =
     "    mqtt: { filter: \"#\" }\n"
     "    kafka: { topic: \"raw\", key: \"{mqtt.topic}\" }\n"
     "    payload: raw\n"
+    "  - name: f\n"
+    "    mqtt: { filter: \"f/{dev}/{metric}\" }\n"
+    "    kafka: { topic: fields }\n"
+    "    fields:\n"
+    "      \"{metric}\": { from: /v, type: number, round: 2, on_error: null }\n"
+    "      o: { from: /o, type: integer, on_error: omit }\n"
+    "      d: { from: /d, type: boolean, default: null, on_error: default }\n"
+    "      \"{dev}_{metric}\": { from: /v, convert: fahrenheit_to_celsius, round: 15, "
+    "on_error: default, default: 0 }\n"
+    "    add: { \"{dev}\": \"{metric}\" }\n"
     "  - name: all\n"
     "    mqtt: { filter: \"+/#\" }\n"
     "    kafka: { topic: \"all.{/t}\" }\n"

@@ -85,6 +85,7 @@ START_TEST(test_operations_lists_exactly_the_exported_metrics)
     metrics_conf_t conf = {0};
     ck_assert_int_eq(metrics_new(&conf, NULL, NULL, NULL, &m, err, sizeof(err)), MKB_OK);
     metrics_route(m, "r", 2, 1);
+    metrics_route_field_errors(m, "r", 3);
     metrics_latency_ms(m, 12);
     /* The spool's metrics appear only with a spool: render with one. */
     bridge_metrics_t v = {.not_ready_names = reasons, .not_ready_count = 2};
@@ -109,6 +110,7 @@ START_TEST(test_operations_lists_exactly_the_exported_metrics)
         ck_assert_msg(find(&got, doc.m[i].name), "docs/OPERATIONS.md lists %s, not exported",
                       doc.m[i].name);
     ck_assert_uint_eq(got.n, doc.n); /* each once */
+    ck_assert_ptr_nonnull(strstr(out.p, "mkb_field_errors_total{route=\"r\"} 3\n"));
     buf_free(&out);
     metrics_destroy(m);
 }

@@ -405,6 +405,50 @@ START_TEST(test_typed_values)
 }
 END_TEST
 
+/* The field options of issue 17: on_error and round, loaded into enums and
+ * numbers, their mistakes pointed at. */
+START_TEST(test_field_options)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(
+        config_load_string("c.yaml",
+                           "mqtt: { uri: \"tcp://h:1\" }\n"
+                           "kafka: { bootstrap: \"k:1\" }\n"
+                           "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
+                           "t },\n"
+                           "  fields: { v: { round: 3, on_error: omit, default: null },"
+                           " w: {} } } ]\n",
+                           &cfg, &errors),
+        MKB_OK);
+    const config_field_t *f = cfg->routes[0].fields;
+    ck_assert_int_eq(f[0].on_error, CONFIG_ON_ERROR_OMIT);
+    ck_assert_int_eq(f[0].round, 3);
+    ck_assert_str_eq(f[0].dflt.text, "null");
+    ck_assert(!f[0].dflt.quoted);
+    ck_assert_int_eq(f[1].on_error, CONFIG_ON_ERROR_DEAD_LETTER); /* the default */
+    config_destroy(cfg);
+    char *e = load_err("mqtt: { uri: \"tcp://h:1\" }\n"
+                       "kafka: { bootstrap: \"k:1\" }\n"
+                       "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: t },\n"
+                       "  fields: { v: { on_error: nul, round: 16 }, w: { round: -1 },\n"
+                       "            x: { on_error: skip, round: two } } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:28: error: routes[0].fields.v.on_error: 'nul' is not valid; "
+                            "expected one of: dead_letter, null, omit, default (did you mean "
+                            "'null'?)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:4:40: error: routes[0].fields.v.round: 16 is out of range "
+                            "[0, 15]"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.w.round: -1 is out of range [0, 15]"), "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.x.on_error: 'skip' is not valid; expected one of: "
+                            "dead_letter, null, omit, default"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.x.round: expected an integer, found 'two'"), "%s", e);
+    free(e);
+}
+END_TEST
+
 /* One load shared by holders (config_ref); command rules compared for a
  * reload. */
 /* when: a list of conditions, each kept with its position and quoting;
@@ -543,6 +587,7 @@ int main(void)
     tcase_add_test(tc, test_metrics_auth_keys);
     tcase_add_test(tc, test_docs_cover_every_key);
     tcase_add_test(tc, test_typed_values);
+    tcase_add_test(tc, test_field_options);
     tcase_add_test(tc, test_ref_and_commands_equal);
     tcase_add_test(tc, test_when_and_empty_load);
     tcase_add_test(tc, test_when_shape_errors);

@@ -45,6 +45,8 @@ static int collect(void *opaque, const record_t *r)
         buf_append(&b, r->value, r->value_len);
     else
         buf_append_str(&b, "(null)");
+    if (r->field_errors) /* what mkb_field_errors_total counts */
+        buf_printf(&b, "#%u", (unsigned)r->field_errors);
     buf_terminate(&b);
     ck_assert(g->n < 16);
     g->text[g->n++] = b.p;
@@ -532,6 +534,160 @@ START_TEST(test_fan_out_and_unmatched)
 }
 END_TEST
 
+/* on_error keeps the record for a value that cannot be converted; the
+ * header names the failed fields in field order and the record counts them. */
+START_TEST(test_field_on_error)
+{
+    const char *routes =
+        R1("    kafka: { topic: out, key: \"\" }\n"
+           "    fields:\n"
+           "      a: { from: /a, type: number, on_error: null }\n"
+           "      b: { from: /b, type: boolean, on_error: omit }\n"
+           "      c: { from: /c, type: integer, default: -1, on_error: default }\n"
+           "      d: { from: /d, type: number, default: null, on_error: default }\n"
+           "      e: { from: /e, convert: fahrenheit_to_celsius, on_error: null }\n"
+           "      f: { from: /f, type: number }\n");
+    got_t g = {0};
+    mapper_result_t res = run(
+        routes, "s/a/b/t",
+        "{\"a\": \"x\", \"b\": \"maybe\", \"c\": {}, \"d\": [1], \"e\": \"hot\", \"f\": 1}", &g);
+    ck_assert_uint_eq(res.dead_letters, 0);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000|mkb.field_errors=a,b,c,d,e;|"
+                                "{\"a\":null,\"c\":-1,\"d\":null,\"e\":null,\"f\":1}#5");
+    got_free(&g);
+    /* Good values: no header, nothing counted; missing ones take their default. */
+    run(routes, "s/a/b/t", "{\"a\": 2, \"b\": \"on\", \"e\": 212, \"f\": 1}", &g);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||"
+                                "{\"a\":2,\"b\":true,\"c\":-1,\"d\":null,\"e\":100.0,\"f\":1}");
+    got_free(&g);
+    /* dead_letter (the default) still fails the message, even after soft failures. */
+    res = run(routes, "s/a/b/t", "{\"a\": \"x\", \"f\": \"one\"}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=field 'f' (from /f): expected a number"), "%s",
+                  g.text[0]);
+    ck_assert_ptr_null(strstr(g.text[0], "mkb.field_errors"));
+    got_free(&g);
+    /* A missing required field is a dead letter whatever on_error says. */
+    res = run(R1("    kafka: { topic: out }\n"
+                 "    fields: { h: { from: /h, required: true, on_error: null } }\n"),
+              "s/a/b/t", "{}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    got_free(&g);
+    /* Exploded: each element has its own failed fields. */
+    run(R1("    kafka: { topic: out, key: \"\" }\n    explode: /r\n"
+           "    fields: { v: { from: /v, type: number, on_error: omit } }\n"),
+        "s/a/b/t", "{\"r\": [{\"v\": 1}, {\"v\": \"bad\"}]}", &g);
+    ck_assert_uint_eq(g.n, 2);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"v\":1}");
+    ck_assert_str_eq(g.text[1], "r|out|(nokey)|1795860000000|mkb.field_errors=v;|{}#1");
+    got_free(&g);
+}
+END_TEST
+
+START_TEST(test_field_round)
+{
+    got_t g = {0};
+    run(R1("    kafka: { topic: out, key: \"\" }\n"
+           "    fields:\n"
+           "      a: { from: /a, round: 2 }\n"
+           "      b: { from: /b, round: 2 }\n"
+           "      c: { from: /c, round: 0 }\n"
+           "      d: { from: /d, round: 0 }\n"
+           "      e: { from: /e, convert: fahrenheit_to_celsius, round: 1 }\n"
+           "      f: { from: /f, round: 3 }\n"
+           "      g: { from: /g, round: 1, type: integer }\n"
+           "      h: { from: /h, round: 2 }\n"
+           "      i: { from: /i, round: 1, on_error: null }\n"
+           "      j: { from: /j, round: 15 }\n"),
+        "s/a/b/t",
+        "{\"a\": 21.775, \"b\": -21.775, \"c\": 0.5, \"d\": -0.4, \"e\": 71.2, \"f\": \"1.23456\", "
+        "\"g\": 2.45, \"h\": 7, \"i\": \"warm\", \"j\": 0.1}",
+        &g);
+    /* 21.78, not 21.780000000000001: the value is written in its short form */
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000|mkb.field_errors=i;|"
+                                "{\"a\":21.78,\"b\":-21.78,\"c\":1.0,\"d\":0.0,\"e\":21.8,"
+                                "\"f\":1.235,\"g\":3,\"h\":7,\"i\":null,\"j\":0.1}#1");
+    got_free(&g);
+}
+END_TEST
+
+/* Field and add names made from the filter's captures. */
+START_TEST(test_field_names_from_captures)
+{
+    got_t g = {0};
+    const char *routes = "routes:\n  - name: n\n    mqtt: { filter: \"s/{device}/{metric}\" }\n"
+                         "    kafka: { topic: out, key: \"\" }\n"
+                         "    fields:\n"
+                         "      \"{metric}\": { from: /value, type: number, on_error: null }\n"
+                         "      \"{device}_{metric}_raw\": { from: /value }\n"
+                         "      \"x{{y}}\": { from: /value }\n"
+                         "    add: { \"{metric}_unit\": C, \"{device}\": \"{metric}\" }\n";
+    run(routes, "s/d1/temperature", "{\"value\": 21.5}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"temperature\":21.5,"
+                                "\"d1_temperature_raw\":21.5,\"x{y}\":21.5,"
+                                "\"temperature_unit\":\"C\",\"d1\":\"temperature\"}");
+    got_free(&g);
+    /* The header names the field as the record has it. */
+    run(routes, "s/d2/hum", "{\"value\": \"wet\"}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000|mkb.field_errors=hum;|"
+                                "{\"hum\":null,\"d2_hum_raw\":\"wet\",\"x{y}\":\"wet\","
+                                "\"hum_unit\":\"C\",\"d2\":\"hum\"}#1");
+    got_free(&g);
+    /* Two fields rendering the same name: the later wins. */
+    run("routes:\n  - name: n\n    mqtt: { filter: \"s/{a}/{b}\" }\n"
+        "    kafka: { topic: out, key: \"\" }\n"
+        "    fields: { \"{a}\": { from: /x }, \"{b}\": { from: /y } }\n",
+        "s/k/k", "{\"x\": 1, \"y\": 2}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"k\":2}");
+    got_free(&g);
+    /* A topic level that is not UTF-8 cannot name a field: a dead letter says so. */
+    mapper_result_t res = run(routes, "s/d\xff/t", "{\"value\": 1}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=name 'd\\xff_t_raw' (from "
+                                    "'{device}_{metric}_raw') is not valid UTF-8"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    /* Without braces a name is not a template: {metric} cannot sneak in. */
+    run(R1("    kafka: { topic: out, key: \"\" }\n    fields: { plain: { from: /v } }\n"),
+        "s/a/b/t", "{\"v\": 1}", &g);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"plain\":1}");
+    got_free(&g);
+}
+END_TEST
+
+START_TEST(test_field_option_errors)
+{
+    char *e = compile_errors(R1("    kafka: { topic: out }\n"
+                                "    fields:\n"
+                                "      a: { from: /a, on_error: default }\n"
+                                "      b: { from: /b, type: string, round: 2 }\n"
+                                "      c: { from: /c, type: boolean, round: 0 }\n"
+                                "      \"{sit}\": { from: /d }\n"
+                                "      \"{mqtt.topic}\": { from: /e }\n"
+                                "      \"{/x}\": { from: /f }\n"
+                                "      \"a}b\": { from: /g }\n"
+                                "      \"{site\": { from: /h }\n"
+                                "      \"{dev}\": {}\n"
+                                "    add: { \"{nope}\": 1 }\n"));
+    const char *want[] = {
+        "t.yaml:8:32: error: route 'r': field 'a': on_error: default needs a default: value",
+        "t.yaml:9:43: error: route 'r': field 'b': round applies to numbers, not to a string",
+        "t.yaml:10:44: error: route 'r': field 'c': round applies to numbers, not to a boolean",
+        "t.yaml:11:7: error: route 'r': fields name '{sit}': {sit} is not a capture",
+        "{sit} is not a capture of the filter; did you mean {site}?",
+        "t.yaml:12:7: error: route 'r': fields name '{mqtt.topic}': {mqtt.topic} is not a",
+        "t.yaml:13:7: error: route 'r': fields name '{/x}': {/x} is not a capture",
+        "t.yaml:14:7: error: route 'r': fields name 'a}b': a lone '}' (write '}}' for a brace)",
+        "t.yaml:15:7: error: route 'r': fields name '{site': '{' without its '}'",
+        "t.yaml:16:7: error: route 'r': field '{dev}': a name made from captures needs from:",
+        "t.yaml:17:12: error: route 'r': add name '{nope}': {nope} is not a capture",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(e, want[i]), "missing: %s\nin:\n%s", want[i], e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_compile_errors)
 {
     char *e = compile_errors(R1("    kafka: { topic: \"t.{sitee}\", key: \"{mqtt.topik}\",\n"
@@ -953,6 +1109,10 @@ int main(void)
     tcase_add_test(tc, test_tail_capture_and_bad_rendered_topic);
     tcase_add_test(tc, test_field_operations);
     tcase_add_test(tc, test_field_errors);
+    tcase_add_test(tc, test_field_on_error);
+    tcase_add_test(tc, test_field_round);
+    tcase_add_test(tc, test_field_names_from_captures);
+    tcase_add_test(tc, test_field_option_errors);
     tcase_add_test(tc, test_payload_kinds);
     tcase_add_test(tc, test_raw_is_binary_safe);
     tcase_add_test(tc, test_timestamps);
