@@ -77,7 +77,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
-              $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter
+              $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
+              $(BUILD)/tests/unit/test_examples
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
@@ -92,6 +93,8 @@ $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jarena.o \
                kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+# The worked examples: tests/fixtures/devices through mappings/.
+$(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
