@@ -3,7 +3,7 @@
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, monitoring and install checks, then integration
+#   make check          unit, monitoring, install and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
@@ -268,6 +268,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	$(MAKE) --no-print-directory unit || fail=1; \
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
+	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
