@@ -112,7 +112,7 @@ $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
                $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
-               $(BUILD)/tests/integration/test_limits
+               $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_examples
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
@@ -121,6 +121,7 @@ $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BU
     $(BUILD)/src/err.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_limits: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_examples: $(BUILD)/tests/integration/itest.o
 
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 

@@ -1,0 +1,266 @@
+/* The worked examples live: every message of tests/fixtures/devices/ is
+ * published through Mosquitto with mosquitto_pub (retained where the device
+ * publishes retained), the bridge runs every example mapping at once, and
+ * what reaches Kafka must be, record for record (topic, key, value), what
+ * `mqtt-kafka-bridge map` prints for the same messages with the same
+ * configuration, and what the fixture expects. Families listed in
+ * tests/fixtures/devices/NEEDS_FEATURES are skipped, loudly. */
+#define _GNU_SOURCE /* asprintf */
+#include "itest.h"
+
+#include <check.h>
+
+#include "check_run.h"
+#include "device_fixtures.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define MAX_RECS 128
+
+/* One expected or read record: "topic\tkey\tvalue". */
+typedef struct {
+    char *line[MAX_RECS];
+    size_t n;
+} lines_t;
+
+static void lines_add(lines_t *l, char *line)
+{
+    ck_assert_msg(l->n < MAX_RECS, "too many records");
+    l->line[l->n++] = line;
+}
+
+static void lines_free(lines_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->line[i]);
+    l->n = 0;
+}
+
+/* Runs CMD (a shell command); returns its exit status and stdout (caller
+ * frees). */
+static int run(const char *cmd, char **output)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t cap = 1 << 20, n = 0, got;
+    char *out = malloc(cap);
+    ck_assert(out != NULL);
+    while ((got = fread(out + n, 1, cap - n - 1, p)) > 0)
+        n += got;
+    out[n] = '\0';
+    int st = pclose(p);
+    *output = out;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The records `map` prints for one fixture message, dead letters included. */
+static void map_records(const char *config, const char *dir, const dfx_case_t *c, lines_t *out)
+{
+    char *cmd = NULL, *text = NULL;
+    ck_assert(asprintf(&cmd, "'%s' map -c '%s' --topic '%s' --payload-file '%s/%s.payload'%s",
+                       itest_env("MKB_BRIDGE_BIN"), config, c->topic, dir, c->name,
+                       c->retain ? " --retain" : "") > 0);
+    run(cmd, &text);
+    char topic[300] = "", key[300] = "";
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (sscanf(l, "  topic: %299s", topic) == 1)
+            continue;
+        if (strncmp(l, "  key:", 6) == 0) {
+            snprintf(key, sizeof key, "%s", l + 6 + strspn(l + 6, " "));
+        } else if (strncmp(l, "  value:", 8) == 0) {
+            char *line = NULL;
+            ck_assert(asprintf(&line, "%s\t%s\t%s", topic, key, l + 8 + strspn(l + 8, " ")) > 0);
+            lines_add(out, line);
+            key[0] = '\0';
+        }
+    }
+    free(text);
+    free(cmd);
+}
+
+/* Publishes one fixture message with mosquitto_pub (QoS 1, -r if retained). */
+static void publish(const char *dir, const dfx_case_t *c)
+{
+    char host[256] = "", *cmd = NULL, *out = NULL;
+    int port = 0;
+    ck_assert(sscanf(itest_env("MKB_MQTT_URI"), "tcp://%255[^:]:%d", host, &port) == 2);
+    ck_assert(asprintf(&cmd, "mosquitto_pub -h '%s' -p %d -q 1 -t '%s' -f '%s/%s.payload'%s 2>&1",
+                       host, port, c->topic, dir, c->name, c->retain ? " -r" : "") > 0);
+    ck_assert_msg(run(cmd, &out) == 0, "%s: %s", cmd, out);
+    free(out);
+    free(cmd);
+}
+
+/* Clears a retained fixture message (a zero-length retained publish) so a
+ * later run in the same broker starts clean. */
+static void clear_retained(const dfx_case_t *c)
+{
+    char host[256] = "", *cmd = NULL, *out = NULL;
+    int port = 0;
+    ck_assert(sscanf(itest_env("MKB_MQTT_URI"), "tcp://%255[^:]:%d", host, &port) == 2);
+    ck_assert(asprintf(&cmd, "mosquitto_pub -h '%s' -p %d -q 1 -r -n -t '%s' 2>&1", host, port,
+                       c->topic) > 0);
+    run(cmd, &out);
+    free(out);
+    free(cmd);
+}
+
+/* Distinct Kafka topics of L (their names in NAMES). */
+static size_t topics_of(const lines_t *l, char names[][256], size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char t[256];
+        snprintf(t, sizeof t, "%.*s", (int)strcspn(l->line[i], "\t"), l->line[i]);
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            seen = seen || strcmp(names[j], t) == 0;
+        if (!seen && n < max)
+            snprintf(names[n++], 256, "%s", t);
+    }
+    return n;
+}
+
+/* The records of TOPIC after its first SKIP ones, as lines, appended to OUT. */
+static void kafka_records(const char *topic, long long skip, size_t want, lines_t *out)
+{
+    itest_recs_t rs = itest_kafka_read(topic, (size_t)skip + want, 30000);
+    for (size_t i = (size_t)skip; i < rs.n; i++) {
+        char *line = NULL;
+        ck_assert(asprintf(&line, "%s\t%s\t%s", topic, rs.r[i].klen ? rs.r[i].key : "(nokey)",
+                           rs.r[i].len ? rs.r[i].val : "(null)") > 0);
+        lines_add(out, line);
+    }
+    itest_recs_free(&rs);
+}
+
+static size_t count_prefix(const lines_t *l, const char *topic)
+{
+    size_t n = 0, tl = strlen(topic);
+    for (size_t i = 0; i < l->n; i++)
+        n += strncmp(l->line[i], topic, tl) == 0 && l->line[i][tl] == '\t';
+    return n;
+}
+
+/* The lines of L on TOPIC, in order, as one text (to compare two sources). */
+static char *on_topic(const lines_t *l, const char *topic)
+{
+    size_t tl = strlen(topic), cap = 1, len = 0;
+    for (size_t i = 0; i < l->n; i++)
+        cap += strlen(l->line[i]) + 1;
+    char *s = calloc(1, cap);
+    for (size_t i = 0; i < l->n; i++)
+        if (strncmp(l->line[i], topic, tl) == 0 && l->line[i][tl] == '\t')
+            len += (size_t)sprintf(s + len, "%s\n", l->line[i]);
+    return s;
+}
+
+static char *bridge_config(const dfx_family_t *fams, size_t n, const char *client, const char *dlq)
+{
+    char *list = strdup(""), *cfg = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (fams[i].needs[0])
+            continue;
+        char *next = NULL;
+        ck_assert(asprintf(&next, "%s%s\"%s\"", list, list[0] ? ", " : "", fams[i].mapping) > 0);
+        free(list);
+        list = next;
+    }
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s, clean_start: false }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "mappings: [ %s ]\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       list) > 0);
+    free(list);
+    return cfg;
+}
+
+START_TEST(test_live_equals_map)
+{
+    size_t nf = 0;
+    dfx_family_t *fams = dfx_load(&nf);
+    char *client = itest_unique("examples"), *dlq = itest_unique("itest.examples.dlq");
+    char *cfg = bridge_config(fams, nf, client, dlq);
+    itest_bridge_t b;
+    itest_start_ready(&b, "examples", cfg);
+
+    /* What map prints and what the fixtures expect, for every message. */
+    lines_t mapped = {0}, want = {0}, live = {0};
+    for (size_t i = 0; i < nf; i++) {
+        if (fams[i].needs[0]) {
+            dfx_say_skipped("test_examples (integration)", &fams[i]);
+            continue;
+        }
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", DFX_DIR, fams[i].family);
+        for (size_t j = 0; j < fams[i].ncases; j++) {
+            map_records(b.config_path, dir, &fams[i].cases[j], &mapped);
+            for (size_t k = 0; k < fams[i].cases[j].nwant; k++)
+                lines_add(&want, strdup(fams[i].cases[j].want[k]));
+        }
+    }
+    ck_assert_msg(mapped.n > 0, "no family ran");
+    char topics[64][256];
+    size_t nt = topics_of(&mapped, topics, 64);
+    long long before[64];
+    for (size_t t = 0; t < nt; t++) {
+        before[t] = itest_kafka_count(topics[t]);
+        before[t] = before[t] < 0 ? 0 : before[t];
+    }
+
+    for (size_t i = 0; i < nf; i++) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", DFX_DIR, fams[i].family);
+        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++)
+            publish(dir, &fams[i].cases[j]);
+    }
+    for (size_t t = 0; t < nt; t++)
+        itest_wait_count(topics[t], before[t] + (long long)count_prefix(&mapped, topics[t]), 60000);
+    itest_sleep_ms(itest_scale_ms(1000)); /* any extra copy would arrive now */
+    for (size_t t = 0; t < nt; t++)
+        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), &live);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    /* live = map, topic by topic and in order; map = the fixtures. */
+    for (size_t t = 0; t < nt; t++) {
+        char *l = on_topic(&live, topics[t]), *m = on_topic(&mapped, topics[t]),
+             *w = on_topic(&want, topics[t]);
+        ck_assert_msg(strcmp(l, m) == 0, "topic %s: Kafka holds\n%s\nmap prints\n%s", topics[t], l,
+                      m);
+        ck_assert_msg(strcmp(m, w) == 0, "topic %s: map prints\n%s\nthe fixtures expect\n%s",
+                      topics[t], m, w);
+        free(l);
+        free(m);
+        free(w);
+    }
+    ck_assert_uint_eq(live.n, mapped.n);
+    ck_assert_uint_eq(mapped.n, want.n);
+    fprintf(stderr, "test_examples (integration): %zu records on %zu topics, Kafka = map\n",
+            live.n, nt);
+
+    for (size_t i = 0; i < nf; i++)
+        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++)
+            if (fams[i].cases[j].retain)
+                clear_retained(&fams[i].cases[j]);
+    lines_free(&mapped);
+    lines_free(&want);
+    lines_free(&live);
+    free(cfg);
+    free(client);
+    free(dlq);
+    dfx_free(fams, nf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("examples");
+    TCase *tc = tcase_create("live");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_live_equals_map);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}
