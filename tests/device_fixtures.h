@@ -82,7 +82,8 @@ static void dfx_needs(const char *family, char *out, size_t outsz)
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         size_t n = strlen(family);
-        if (line[0] != '#' && strncmp(line, family, n) == 0 && (line[n] == ' ' || line[n] == '\t')) {
+        if (line[0] != '#' && strncmp(line, family, n) == 0 &&
+            (line[n] == ' ' || line[n] == '\t')) {
             char *f = line + n;
             f += strspn(f, " \t");
             snprintf(out, outsz, "%s", f);

@@ -178,56 +178,50 @@ static char *bridge_config(const dfx_family_t *fams, size_t n, const char *clien
     return cfg;
 }
 
-START_TEST(test_live_equals_map)
+/* What map prints and what the fixtures expect, for every message of the
+ * families that run. */
+static void expected_records(const dfx_family_t *fams, size_t nf, const char *config,
+                             lines_t *mapped, lines_t *want)
 {
-    size_t nf = 0;
-    dfx_family_t *fams = dfx_load(&nf);
-    char *client = itest_unique("examples"), *dlq = itest_unique("itest.examples.dlq");
-    char *cfg = bridge_config(fams, nf, client, dlq);
-    itest_bridge_t b;
-    itest_start_ready(&b, "examples", cfg);
-
-    /* What map prints and what the fixtures expect, for every message. */
-    lines_t mapped = {0}, want = {0}, live = {0};
     for (size_t i = 0; i < nf; i++) {
         if (fams[i].needs[0]) {
             dfx_say_skipped("test_examples (integration)", &fams[i]);
             continue;
         }
         char dir[600];
-        snprintf(dir, sizeof dir, "%s/%s", DFX_DIR, fams[i].family);
+        snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, fams[i].family);
         for (size_t j = 0; j < fams[i].ncases; j++) {
-            map_records(b.config_path, dir, &fams[i].cases[j], &mapped);
+            map_records(config, dir, &fams[i].cases[j], mapped);
             for (size_t k = 0; k < fams[i].cases[j].nwant; k++)
-                lines_add(&want, strdup(fams[i].cases[j].want[k]));
+                lines_add(want, strdup(fams[i].cases[j].want[k]));
         }
     }
-    ck_assert_msg(mapped.n > 0, "no family ran");
-    char topics[64][256];
-    size_t nt = topics_of(&mapped, topics, 64);
-    long long before[64];
-    for (size_t t = 0; t < nt; t++) {
-        before[t] = itest_kafka_count(topics[t]);
-        before[t] = before[t] < 0 ? 0 : before[t];
-    }
+    ck_assert_msg(mapped->n > 0, "no family ran");
+}
 
+/* Publishes every message of the families that run (CLEAR: clears the
+ * retained ones instead). */
+static void publish_all(const dfx_family_t *fams, size_t nf, bool clear)
+{
     for (size_t i = 0; i < nf; i++) {
         char dir[600];
-        snprintf(dir, sizeof dir, "%s/%s", DFX_DIR, fams[i].family);
-        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++)
-            publish(dir, &fams[i].cases[j]);
+        snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, fams[i].family);
+        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++) {
+            if (!clear)
+                publish(dir, &fams[i].cases[j]);
+            else if (fams[i].cases[j].retain)
+                clear_retained(&fams[i].cases[j]);
+        }
     }
-    for (size_t t = 0; t < nt; t++)
-        itest_wait_count(topics[t], before[t] + (long long)count_prefix(&mapped, topics[t]), 60000);
-    itest_sleep_ms(itest_scale_ms(1000)); /* any extra copy would arrive now */
-    for (size_t t = 0; t < nt; t++)
-        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), &live);
-    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+}
 
-    /* live = map, topic by topic and in order; map = the fixtures. */
+/* LIVE = MAPPED, topic by topic and in order, and MAPPED = WANT. */
+static void compare(const lines_t *live, const lines_t *mapped, const lines_t *want,
+                    char topics[][256], size_t nt)
+{
     for (size_t t = 0; t < nt; t++) {
-        char *l = on_topic(&live, topics[t]), *m = on_topic(&mapped, topics[t]),
-             *w = on_topic(&want, topics[t]);
+        char *l = on_topic(live, topics[t]), *m = on_topic(mapped, topics[t]),
+             *w = on_topic(want, topics[t]);
         ck_assert_msg(strcmp(l, m) == 0, "topic %s: Kafka holds\n%s\nmap prints\n%s", topics[t], l,
                       m);
         ck_assert_msg(strcmp(m, w) == 0, "topic %s: map prints\n%s\nthe fixtures expect\n%s",
@@ -236,15 +230,39 @@ START_TEST(test_live_equals_map)
         free(m);
         free(w);
     }
-    ck_assert_uint_eq(live.n, mapped.n);
-    ck_assert_uint_eq(mapped.n, want.n);
-    fprintf(stderr, "test_examples (integration): %zu records on %zu topics, Kafka = map\n",
-            live.n, nt);
+    ck_assert_uint_eq(live->n, mapped->n);
+    ck_assert_uint_eq(mapped->n, want->n);
+}
 
-    for (size_t i = 0; i < nf; i++)
-        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++)
-            if (fams[i].cases[j].retain)
-                clear_retained(&fams[i].cases[j]);
+START_TEST(test_live_equals_map)
+{
+    size_t nf = 0;
+    dfx_family_t *fams = dfx_load(&nf);
+    char *client = itest_unique("examples"), *dlq = itest_unique("itest.examples.dlq");
+    char *cfg = bridge_config(fams, nf, client, dlq);
+    itest_bridge_t b;
+    itest_start_ready(&b, "examples", cfg);
+    lines_t mapped = {0}, want = {0}, live = {0};
+    expected_records(fams, nf, b.config_path, &mapped, &want);
+    char topics[64][256];
+    size_t nt = topics_of(&mapped, topics, 64);
+    long long before[64];
+    for (size_t t = 0; t < nt; t++)
+        before[t] = itest_kafka_count(topics[t]) < 0 ? 0 : itest_kafka_count(topics[t]);
+
+    publish_all(fams, nf, false);
+    for (size_t t = 0; t < nt; t++)
+        itest_wait_count(topics[t], before[t] + (long long)count_prefix(&mapped, topics[t]), 60000);
+    itest_sleep_ms(itest_scale_ms(1000)); /* any extra copy would arrive now */
+    for (size_t t = 0; t < nt; t++)
+        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), &live);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    ck_assert_int_le(itest_kafka_count(dlq), 0); /* no dead letter either */
+    compare(&live, &mapped, &want, topics, nt);
+    fprintf(stderr, "test_examples (integration): %zu records on %zu topics, Kafka = map\n", live.n,
+            nt);
+
+    publish_all(fams, nf, true);
     lines_free(&mapped);
     lines_free(&want);
     lines_free(&live);

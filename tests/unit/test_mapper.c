@@ -596,8 +596,10 @@ static const char *examples_mappings_dir(char *scratch)
         char *family = NULL, *src = NULL, *dst = NULL;
         ck_assert(asprintf(&family, "\n%.*s ", (int)(len - 5), e->d_name) > 0);
         if (strstr(needs, family)) {
-            fprintf(stderr, "!!! test_mapper: mappings/%s left out (tests/fixtures/devices/"
-                            "NEEDS_FEATURES)\n", e->d_name);
+            fprintf(stderr,
+                    "!!! test_mapper: mappings/%s left out (tests/fixtures/devices/"
+                    "NEEDS_FEATURES)\n",
+                    e->d_name);
         } else {
             ck_assert(asprintf(&src, "%s/mappings/%s", MKB_SOURCE_DIR, e->d_name) > 0);
             ck_assert(asprintf(&dst, "%s/%s", scratch, e->d_name) > 0);
