@@ -126,14 +126,33 @@ static size_t topics_of(const lines_t *l, char names[][256], size_t max)
     return n;
 }
 
-/* The records of TOPIC after its first SKIP ones, as lines, appended to OUT. */
-static void kafka_records(const char *topic, long long skip, size_t want, lines_t *out)
+/* Whether records carry mkb.retained as they should: not checked while
+ * NEEDS_FEATURES lists "mkb.retained" (the retained: feature not merged). */
+static bool check_retained_header(void)
+{
+    char needs[256];
+    dfx_needs("mkb.retained", needs, sizeof needs);
+    if (needs[0])
+        fprintf(stderr,
+                "!!! test_examples (integration): mkb.retained not checked: needs %s "
+                "(tests/fixtures/devices/NEEDS_FEATURES)\n",
+                needs);
+    return needs[0] == '\0';
+}
+
+/* The records of TOPIC after its first SKIP ones, as lines, appended to OUT;
+ * with CHECK_HDR each must say mkb.retained: true exactly when RETAINED. */
+static void kafka_records(const char *topic, long long skip, size_t want, bool check_hdr,
+                          bool retained, lines_t *out)
 {
     itest_recs_t rs = itest_kafka_read(topic, (size_t)skip + want, 30000);
     for (size_t i = (size_t)skip; i < rs.n; i++) {
         char *line = NULL;
         ck_assert(asprintf(&line, "%s\t%s\t%s", topic, rs.r[i].klen ? rs.r[i].key : "(nokey)",
                            rs.r[i].len ? rs.r[i].val : "(null)") > 0);
+        if (check_hdr)
+            ck_assert_msg(itest_rec_header_is(&rs.r[i], "mkb.retained", "true", 4) == retained,
+                          "%s: mkb.retained should be %s", line, retained ? "true" : "absent");
         lines_add(out, line);
     }
     itest_recs_free(&rs);
@@ -263,23 +282,28 @@ static void bridge_run(const dfx_family_t *fams, size_t nf, const char *client, 
 {
     char *dlq = itest_unique("itest.examples.dlq");
     char *cfg = bridge_config(fams, nf, client, dlq);
-    itest_bridge_t b;
-    itest_bridge_start(&b, "examples", cfg); /* config written for map */
+    /* map's records and the topics' counts before the bridge starts: a new
+     * subscription gets the retained messages at once. */
+    char *map_cfg = NULL;
+    ck_assert(asprintf(&map_cfg, "%s/%s.yaml", itest_env("MKB_HARNESS_DIR"), client) > 0);
+    itest_write_file(map_cfg, cfg);
     lines_t mapped = {0}, want = {0}, live = {0};
-    expected_records(fams, nf, b.config_path, !publish, &mapped, &want);
+    expected_records(fams, nf, map_cfg, !publish, &mapped, &want);
     char topics[64][256];
     size_t nt = topics_of(&mapped, topics, 64);
     long long before[64];
     for (size_t t = 0; t < nt; t++)
         before[t] = itest_kafka_count(topics[t]) < 0 ? 0 : itest_kafka_count(topics[t]);
-    ck_assert(itest_bridge_wait_log(&b, "ready: forwarding", 30000));
+    itest_bridge_t b;
+    itest_start_ready(&b, "examples", cfg);
     if (publish)
         publish_all(fams, nf, false);
     for (size_t t = 0; t < nt; t++)
         itest_wait_count(topics[t], before[t] + (long long)count_prefix(&mapped, topics[t]), 60000);
     itest_sleep_ms(itest_scale_ms(1000)); /* any extra copy would arrive now */
+    bool hdr = check_retained_header();
     for (size_t t = 0; t < nt; t++)
-        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), &live);
+        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), hdr, !publish, &live);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     ck_assert_int_le(itest_kafka_count(dlq), 0); /* no dead letter either */
     compare(&live, &mapped, &want, topics, nt);
@@ -289,6 +313,7 @@ static void bridge_run(const dfx_family_t *fams, size_t nf, const char *client, 
     lines_free(&want);
     lines_free(&live);
     free(cfg);
+    free(map_cfg);
     free(dlq);
 }
 
