@@ -3,7 +3,7 @@
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, monitoring and install checks, then integration
+#   make check          unit, monitoring, install and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
@@ -77,7 +77,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_kafka_errors \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
-              $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter
+              $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
+              $(BUILD)/tests/unit/test_examples
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
@@ -92,6 +93,8 @@ $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o template.o jptr.o jarena.o \
                kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+# The worked examples: tests/fixtures/devices through mappings/.
+$(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
 # A simulated small disk (tests/unit/test_spool.c): the spool's writes and
@@ -109,7 +112,7 @@ $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
                $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
-               $(BUILD)/tests/integration/test_limits
+               $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_examples
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
@@ -118,6 +121,7 @@ $(BUILD)/tests/integration/test_systemd: $(BUILD)/tests/integration/itest.o $(BU
     $(BUILD)/src/err.o
 $(BUILD)/tests/integration/test_resilience: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_limits: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_examples: $(BUILD)/tests/integration/itest.o
 
 all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 
@@ -265,6 +269,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	$(MAKE) --no-print-directory unit || fail=1; \
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
+	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
