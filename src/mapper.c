@@ -1236,6 +1236,10 @@ static int run_route(run_t *r, const croute_t *cr)
         int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, 0, m->why, sizeof(m->why));
         return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
     }
+    /* Conditions on captures, properties and MQTT flags first: a message
+     * they turn away is skipped even when this route could not parse it. */
+    if (cr->when && !when_holds(r, cr, &ctx, true))
+        return skip(r, cr);
     json_t *in = NULL;
     if (parse_once(r, cr->payload, &in) != MKB_OK)
         return MKB_ERR_NOMEM;
