@@ -579,9 +579,10 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
 
 /* Copies the field F of IN into O, converted and typed. MKB_ERR_INVAL, WHY
  * set, when it is required and missing or cannot be typed. */
-static int put_field(const cfield_t *f, json_t *in, json_t *o, char *why, size_t why_size)
+static int put_field(const cfield_t *f, json_t *in, json_t *root, json_t *o, char *why,
+                     size_t why_size)
 {
-    json_t *v = f->from ? jptr_get(f->from, in) : NULL;
+    json_t *v = f->from ? jptr_get(f->from, jptr_is_root(f->from) ? root : in) : NULL;
     if (!v || json_is_null(v)) {
         if (f->dflt) {
             json_object_set(o, f->name, f->dflt);
@@ -644,11 +645,11 @@ static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json
 
 /* The reading's time from IN (timestamp.from) into *TS_MS and O's ts_field;
  * the receive time stays where there is none. */
-static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *o, int64_t *ts_ms,
-                         char *why, size_t why_size)
+static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *root, json_t *o,
+                         int64_t *ts_ms, char *why, size_t why_size)
 {
     mapper_t *m = r->m;
-    json_t *tv = jptr_get(cr->ts_from, in);
+    json_t *tv = jptr_get(cr->ts_from, jptr_is_root(cr->ts_from) ? root : in);
     if (tv && !json_is_null(tv)) {
         char twhy[200];
         if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
@@ -693,11 +694,11 @@ static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx
     if (!o)
         return MKB_ERR_NOMEM;
     for (size_t i = 0; i < cr->nfields; i++)
-        if (put_field(&cr->fields[i], in, o, why, why_size) != MKB_OK)
+        if (put_field(&cr->fields[i], in, ctx->root, o, why, why_size) != MKB_OK)
             goto fail;
     if (put_adds(r->m, cr, ctx, o, why, why_size) != MKB_OK)
         goto fail;
-    if (cr->ts_from && put_timestamp(r, cr, in, o, ts_ms, why, why_size) != MKB_OK)
+    if (cr->ts_from && put_timestamp(r, cr, in, ctx->root, o, ts_ms, why, why_size) != MKB_OK)
         goto fail;
     *out = o;
     return MKB_OK;
@@ -922,7 +923,7 @@ static int run_route(run_t *r, const croute_t *cr)
 {
     mapper_t *m = r->m;
     set_captures(r, cr);
-    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
+    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL, NULL};
     if (cr->payload == NORM_PAYLOAD_RAW) {
         int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, m->why, sizeof(m->why));
         return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
@@ -932,6 +933,7 @@ static int run_route(run_t *r, const croute_t *cr)
         return MKB_ERR_NOMEM;
     if (!in)
         return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+    ctx.root = in; /* {$/pointer}, from: $/... */
     json_t *elems = in;
     size_t n = 1;
     if (cr->explode && !explode(r, cr, in, &elems, &n))
