@@ -74,6 +74,7 @@ typedef struct {
     char *ts_from; /* NULL: no timestamp rule */
     norm_ts_format_t ts_format;
     char *ts_field;
+    char *ts_timezone; /* NULL: UTC */
 } config_route_t;
 
 typedef struct {

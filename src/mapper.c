@@ -61,6 +61,7 @@ typedef struct {
     size_t nadds;
     jptr_t *ts_from;
     norm_ts_format_t ts_format;
+    tz_t *ts_tz; /* timestamp.timezone; NULL: UTC */
 } croute_t;
 
 struct mapper {
@@ -379,6 +380,10 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
         r->ts_format = rc->ts_format;
     }
+    char tzwhy[300];
+    if (rc->ts_timezone && !(r->ts_tz = tz_load(rc->ts_timezone, tzwhy, sizeof(tzwhy))))
+        config_diag(d, cfg, &rc->ts_timezone, "route '%s': timestamp.timezone: %s", rc->name,
+                    tzwhy);
 }
 
 static void free_route(croute_t *r)
@@ -406,6 +411,7 @@ static void free_route(croute_t *r)
     }
     free(r->adds);
     jptr_destroy(r->ts_from);
+    tz_destroy(r->ts_tz);
 }
 
 void mapper_destroy(mapper_t *m)
@@ -652,7 +658,7 @@ static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *root,
     json_t *tv = jptr_get(cr->ts_from, jptr_is_root(cr->ts_from) ? root : in);
     if (tv && !json_is_null(tv)) {
         char twhy[200];
-        if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
+        if (norm_parse_time_tz(tv, cr->ts_format, cr->ts_tz, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
             snprintf(why, why_size, "%s (from %s)", twhy, jptr_text(cr->ts_from));
             return MKB_ERR_INVAL;
         }

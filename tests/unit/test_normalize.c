@@ -360,6 +360,43 @@ static int64_t ts_num(double d, norm_ts_format_t fmt, char *why)
     return rc == MKB_OK ? ms : -1;
 }
 
+/* timestamp.timezone: zone-less ISO times are local time of the zone;
+ * times with Z or an offset keep theirs; epoch numbers are UTC anyway. */
+START_TEST(test_time_timezone)
+{
+    char why[200];
+    tz_t *tz = tz_load("Europe/Berlin", why, sizeof(why));
+    ck_assert_msg(tz != NULL, "%s", why);
+    struct {
+        const char *text;
+        int64_t ms;
+    } cases[] = {
+        {"2026-01-15T12:00:00", INT64_C(1768474800000)},       /* CET: 11:00Z */
+        {"2026-07-15T12:00:00.250", INT64_C(1784109600250)},   /* CEST: 10:00Z */
+        {"2026-03-29T02:30", INT64_C(1774747800000)},          /* gap: 01:30Z */
+        {"2026-10-25T02:30:00", INT64_C(1792888200000)},       /* fold: 00:30Z */
+        {"2026-07-15T12:00:00Z", INT64_C(1784116800000)},      /* zoned: as written */
+        {"2026-07-15T12:00:00+02:00", INT64_C(1784109600000)},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *v = json_string(cases[i].text);
+        int64_t ms = -1;
+        ck_assert_int_eq(norm_parse_time_tz(v, NORM_TS_AUTO, tz, &ms, why, sizeof(why)), MKB_OK);
+        ck_assert_msg(ms == cases[i].ms, "%s: %lld", cases[i].text, (long long)ms);
+        json_decref(v);
+    }
+    json_t *n = json_integer(1784116800);
+    int64_t ms = -1;
+    ck_assert_int_eq(norm_parse_time_tz(n, NORM_TS_AUTO, tz, &ms, why, sizeof(why)), MKB_OK);
+    ck_assert_int_eq(ms, INT64_C(1784116800000));
+    json_decref(n);
+    /* without a zone: UTC, as before */
+    char w2[200];
+    ck_assert_int_eq(ts_str("2026-07-15T12:00:00", NORM_TS_AUTO, w2), INT64_C(1784116800000));
+    tz_destroy(tz);
+}
+END_TEST
+
 START_TEST(test_time_epoch)
 {
     char why[200];
@@ -524,6 +561,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_coerce_boolean);
     tcase_add_test(tc, test_conversions);
     tcase_add_test(tc, test_time_epoch);
+    tcase_add_test(tc, test_time_timezone);
     tcase_add_test(tc, test_time_iso);
     tcase_add_test(tc, test_time_leap_second);
     tcase_add_test(tc, test_time_iso_range);
