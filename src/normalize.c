@@ -114,11 +114,15 @@ int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int ma
                      (size_t)(nul - (const char *)data));
             return MKB_ERR_INVAL;
         }
-        json_t *s = json_stringn(data, len); /* NULL on invalid UTF-8 */
-        if (!s) {
-            snprintf(why, why_size, "payload is not valid UTF-8 text");
+        size_t bad = jparse_utf8_check(data, len);
+        if (bad < len) {
+            snprintf(why, why_size, "payload is not UTF-8 text: invalid UTF-8 at byte %zu",
+                     bad + 1);
             return MKB_ERR_INVAL;
         }
+        json_t *s = json_stringn_nocheck(data, len); /* checked just above */
+        if (!s)
+            return MKB_ERR_NOMEM;
         v = json_object();
         if (!v || json_object_set_new(v, "value", s) != 0) {
             json_decref(v);

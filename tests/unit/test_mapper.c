@@ -248,7 +248,8 @@ START_TEST(test_payload_kinds)
     ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"value\":\"h\\\"i\"}");
     got_free(&g);
     run(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"), "s/a/b/t", "\xff\xfe", &g);
-    ck_assert_msg(strstr(g.text[0], "not valid UTF-8"), "%s", g.text[0]);
+    ck_assert_msg(strstr(g.text[0], "payload is not UTF-8 text: invalid UTF-8 at byte 1"), "%s",
+                  g.text[0]);
     got_free(&g);
     /* jansson would take a NUL (and the value would carry \u0000): refused */
     config_t *cfg = cfg_of(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"));
