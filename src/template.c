@@ -580,6 +580,12 @@ static int apply_filters(const tpart_t *p, buf_t *out, size_t start)
 {
     for (size_t j = 0; j < p->nfilt; j++) {
         const tfilter_t *f = &p->filt[j];
+        if (out->len == start) { /* empty (and out->p may still be NULL) */
+            int rc = f->kind == TF_DEFAULT ? buf_append(out, f->text, f->len) : MKB_OK;
+            if (rc != MKB_OK)
+                return rc;
+            continue;
+        }
         char *c = out->p + start, *end = out->p + out->len;
         switch (f->kind) {
         case TF_LOWER: /* ASCII only: bytes of multibyte UTF-8 are >= 0x80 and stay */
@@ -598,13 +604,7 @@ static int apply_filters(const tpart_t *p, buf_t *out, size_t start)
                       (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
                     *c = '_';
             break;
-        case TF_DEFAULT:
-            if (out->len == start) {
-                int rc = buf_append(out, f->text, f->len);
-                if (rc != MKB_OK)
-                    return rc;
-            }
-            break;
+        case TF_DEFAULT: break; /* the value is not empty */
         }
     }
     return MKB_OK;

@@ -577,6 +577,9 @@ START_TEST(test_filter_default)
     ck_assert_str_eq(render("[{/device|default:}]", doc), "[]");
     ck_assert_str_eq(render("{/device|default:Some Thing|slug|lower}", doc), "some_thing");
     ck_assert_str_eq(render("{/device|lower|default:Kept}", doc), "Kept");
+    /* an empty first value: the buffer has nothing yet (fuzz_downlink, UBSan) */
+    ck_assert_str_eq(render("{/e|lower|slug|upper|default:x}", doc), "x");
+    ck_assert_str_eq(render("{/e|lower}", doc), "");
     ck_assert_str_eq(render("{/device|default:a:b.c}", doc), "a:b.c");
     ck_assert_str_eq(render("{/device|default:x}", NULL), "x"); /* no payload at all */
     /* an absent property or content type */
