@@ -9,7 +9,7 @@
 
 /* Offsets beyond +-26 h are refused (RFC 8536 advises -25:59:59..+25:59:59),
  * so a local time's candidates lie within MAXOFF of it. */
-#define MAXOFF (26 * 3600)
+#define MAXOFF (INT64_C(26) * 3600)
 #define MAX_FILE (1 << 20)
 #define LIMIT (INT64_C(1) << 40)
 
@@ -356,7 +356,7 @@ static const char *block(tz_t *tz, const unsigned char *d, const counts_t *c, si
     if (c->leap)
         return "leap-second zone files (right/) are not supported";
     for (uint32_t i = 0; i < c->type; i++) {
-        int32_t off = (int32_t)be32(types + 6 * i);
+        int32_t off = (int32_t)be32(types + (size_t)6 * i);
         if (off < -MAXOFF || off > MAXOFF)
             return "a UT offset beyond 26 hours";
     }
@@ -364,10 +364,10 @@ static const char *block(tz_t *tz, const unsigned char *d, const counts_t *c, si
     if (c->time && !(tz->tr = calloc(c->time, sizeof(*tz->tr))))
         return "out of memory";
     for (uint32_t i = 0; i < c->time; i++) {
-        int64_t at = tsize == 8 ? be64(d + 8 * i) : (int32_t)be32(d + 4 * i);
+        int64_t at = tsize == 8 ? be64(d + (size_t)8 * i) : (int32_t)be32(d + (size_t)4 * i);
         if (idx[i] >= c->type || (i && at <= tz->tr[i - 1].at) || at < -LIMIT || at > LIMIT)
             return "bad transition table";
-        tz->tr[i] = (trans_t){at, (int32_t)be32(types + 6 * idx[i])};
+        tz->tr[i] = (trans_t){at, (int32_t)be32(types + (size_t)6 * idx[i])};
     }
     tz->n = c->time;
     return NULL;
@@ -452,7 +452,7 @@ tz_t *tz_load(const char *name, char *why, size_t why_size)
         snprintf(why, why_size, "time zone '%s' (%s): %s", name, path, pwhy);
 out:
     if (f)
-        fclose(f);
+        (void)fclose(f); /* read only: nothing to lose */
     free(data);
     return tz;
 }

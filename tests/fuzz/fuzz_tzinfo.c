@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         /* t + off shows at t, so it is no gap: u shows it too, no later */
         if (u > t || u + tz_offset_at(tz, u) != t + off) {
-            fprintf(stderr, "local %lld: %lld, expected %lld or earlier\n", (long long)(t + off),
+            fprintf(stderr, "local %lld: %lld, expected %lld or earlier\n", (long long)t + off,
                     (long long)u, (long long)t);
             abort();
         }

@@ -540,28 +540,28 @@ START_TEST(test_root_pointers)
                                 "\"t\":\"2026-11-28T10:00:00.000Z\"}");
     got_free(&g);
     /* the element has no gateway: /gateway/id would miss, $/ does not */
-    res = run(R1("    kafka: { topic: out, key: \"{/gateway/id}\" }\n    explode: /r\n"),
+    run(R1("    kafka: { topic: out, key: \"{/gateway/id}\" }\n    explode: /r\n"),
               "s/a/b/t", payload, &g);
     ck_assert_msg(strstr(g.text[0], "DLQ") && strstr(g.text[0], "payload has no value at "
                                                                 "/gateway/id"),
                   "%s", g.text[0]);
     got_free(&g);
     /* a required $/ field that is missing names its pointer */
-    res = run(R1("    kafka: { topic: out }\n    explode: /r\n"
+    run(R1("    kafka: { topic: out }\n    explode: /r\n"
                  "    fields: { site: { from: $/site, required: true } }\n"),
               "s/a/b/t", payload, &g);
     ck_assert_msg(strstr(g.text[0], "element 0: required field 'site' is missing (from $/site)"),
                   "%s", g.text[0]);
     got_free(&g);
     /* without explode $/a is /a */
-    res = run(R1("    kafka: { topic: out, key: \"{$/gateway/id}/{/gateway/id}\" }\n"
+    run(R1("    kafka: { topic: out, key: \"{$/gateway/id}/{/gateway/id}\" }\n"
                  "    fields: { a: { from: $/ts }, b: { from: /ts } }\n"),
               "s/a/b/t", payload, &g);
     ck_assert_str_eq(g.text[0], "r|out|GW-1/GW-1|1795860000000||{\"a\":\"2026-11-28T11:00:00\","
                                 "\"b\":\"2026-11-28T11:00:00\"}");
     got_free(&g);
     /* no timezone: the same time is UTC */
-    res = run(R1("    kafka: { topic: out }\n    fields: { v: {} }\n"
+    run(R1("    kafka: { topic: out }\n    fields: { v: {} }\n"
                  "    timestamp: { from: /ts }\n"),
               "s/a/b/t", "{\"v\": 1, \"ts\": \"2026-11-28T09:00:00\"}", &g);
     ck_assert_msg(strstr(g.text[0], "|1795856400000||"), "%s", g.text[0]);

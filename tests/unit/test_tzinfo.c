@@ -97,7 +97,7 @@ START_TEST(test_against_glibc)
     checked = 0;
     for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
         compare_zone(zones[i]);
-    ck_assert_int_gt(checked, 5 * 400000);
+    ck_assert_int_gt(checked, INT64_C(5) * 400000);
 }
 END_TEST
 
