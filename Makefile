@@ -91,7 +91,7 @@ $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
                ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
-ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o trie.o template.o jptr.o jarena.o \
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o template.o jptr.o jarena.o \
                kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o

@@ -117,7 +117,18 @@ static int produce_record(void *opaque, const record_t *rec)
     }
     atomic_fetch_add(&b->records, 1);
     metrics_route(b->metrics, rec->route, 1, rec->dead_letter);
+    if (rec->field_errors)
+        metrics_route_field_errors(b->metrics, rec->route, rec->field_errors);
     return delivery_add(b->delivery, rec); /* made safe by journal() */
+}
+
+/* A route skipped a message (mapper_skip_t): counted, not logged (it is
+ * the route's choice, not a fault). */
+static void count_skip(void *opaque, const char *route, const char *why)
+{
+    (void)why;
+    bridge_t *b = opaque;
+    metrics_route_skipped(b->metrics, route);
 }
 
 /* MQTT intake waits (on Paho's thread) because of WHY, a static string;
@@ -443,6 +454,7 @@ static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_s
         rules_free(r);
         return rc;
     }
+    mapper_on_skip(r->mapper, count_skip);
     *out = r;
     return MKB_OK;
 }

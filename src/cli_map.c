@@ -58,9 +58,18 @@ static int print_record(void *opaque, const record_t *rec)
         fputc('\n', out);
     }
     fputs("  value:     ", out);
-    print_bytes(out, rec->value, rec->value_len);
+    if (rec->value)
+        print_bytes(out, rec->value, rec->value_len);
+    else
+        fputs("null (tombstone)", out);
     fputc('\n', out);
     return MKB_OK;
+}
+
+static void print_skip(void *opaque, const char *route, const char *why)
+{
+    printer_t *p = opaque;
+    fprintf(p->out, "route '%s' skipped: %s\n", route, why);
 }
 
 int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err)
@@ -73,6 +82,7 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         return 2;
     }
     printer_t p = {out, 0};
+    mapper_on_skip(m, print_skip);
     mapper_result_t res;
     int rc = mapper_process(m, msg, print_record, &p, &res);
     mapper_destroy(m);
@@ -84,5 +94,7 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         fprintf(out, "no route matches topic '%.*s' (counted as unmatched; set "
                      "kafka.unmatched_topic to keep such messages)\n",
                 (int)msg->topic_len, msg->topic);
-    return res.unmatched || res.dead_letters ? 1 : 0;
+    /* 1: the message makes no record of a route (no route, or every one
+     * that matched skipped it) or a dead letter. */
+    return res.unmatched || res.dead_letters || res.records == 0 ? 1 : 0;
 }

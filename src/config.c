@@ -326,9 +326,15 @@ static void apply_list(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base, 
         return;
     }
     /* Appends: the array was sized for every file beforehand (preallocate),
-     * so items never move and their recorded positions stay valid. */
+     * so items never move and their recorded positions stay valid. A list
+     * inside an item (a route's when:) is sized here, once. */
     char *items = *(char **)field(base, k->off);
     size_t *count = field(base, k->count_off);
+    if (!items) {
+        if (!(items = calloc(ynode_len(v) ? ynode_len(v) : 1, k->sub->item_size)))
+            return nomem(c);
+        *(char **)field(base, k->off) = items;
+    }
     for (size_t i = 0; i < ynode_len(v); i++) {
         char p[256];
         if (snprintf(p, sizeof(p), "%s[%zu]", path, *count) >= (int)sizeof(p))
@@ -393,6 +399,35 @@ static void apply_strlist(ctx_t *c, const ckey_t *k, const ynode_t *v, void *bas
     }
 }
 
+/* A list of values, each kept with its quoting (when: one_of). */
+static void apply_scalarlist(ctx_t *c, const ckey_t *k, const ynode_t *v, void *base,
+                             const char *path)
+{
+    if (ynode_type(v) != YNODE_SEQ) {
+        err_add(&c->errs, v, "%s: expected a list ([a, b] or items starting with '- '), found %s",
+                path, ynode_type_name(ynode_type(v)));
+        return;
+    }
+    size_t n = ynode_len(v);
+    config_scalar_t *items = calloc(n ? n : 1, sizeof(*items));
+    if (!items || !pos_add(c->pos, field(base, k->off), v)) { /* the list's own place */
+        free(items);
+        return nomem(c);
+    }
+    *(config_scalar_t **)field(base, k->off) = items;
+    size_t *count = field(base, k->count_off);
+    for (size_t i = 0; i < n; i++) {
+        const ynode_t *it = ynode_seq_item(v, i);
+        if (!scalar_or_err(c, it, path))
+            continue;
+        config_scalar_t *s = &items[*count];
+        s->quoted = ynode_scalar_quoted(it);
+        if (!(s->text = strdup(ynode_scalar(it))) || !pos_add(c->pos, s, it))
+            return nomem(c);
+        (*count)++;
+    }
+}
+
 static void apply_default(ctx_t *c, const ckey_t *k, void *base, const char *path)
 {
     if (k->def && set_scalar(c, k, NULL, k->def, base, path) == MKB_ERR_NOMEM)
@@ -449,6 +484,7 @@ static void apply_section(ctx_t *c, const section_t *sec, const ynode_t *node, v
         case CT_LIST: apply_list(c, k, v, base, p); break;
         case CT_NAMED: apply_named(c, k, v, base, p); break;
         case CT_STRLIST: apply_strlist(c, k, v, base, p); break;
+        case CT_SCALARLIST: apply_scalarlist(c, k, v, base, p); break;
         default:
             if (scalar_or_err(c, v, p)) {
                 if (k->type == CT_STR && ynode_scalar_len(v) == 0 && k->required)
@@ -711,6 +747,13 @@ static void free_section(const section_t *sec, void *base)
             char **s = *(char ***)f;
             for (size_t j = 0; j < n; j++)
                 free(s[j]);
+            free(s);
+            break;
+        }
+        case CT_SCALARLIST: {
+            config_scalar_t *s = *(config_scalar_t **)f;
+            for (size_t j = 0; j < n; j++)
+                free(s[j].text);
             free(s);
             break;
         }

@@ -23,6 +23,13 @@
 typedef enum { CONFIG_MQTT_3_1_1, CONFIG_MQTT_5 } config_mqtt_version_t;
 typedef enum { CONFIG_FSYNC_INTERVAL, CONFIG_FSYNC_ALWAYS, CONFIG_FSYNC_NEVER } config_fsync_t;
 typedef enum { CONFIG_FULL_BLOCK, CONFIG_FULL_DROP_OLDEST } config_on_full_t;
+/* fields.on_error: what a present value that cannot be converted becomes. */
+typedef enum {
+    CONFIG_ON_ERROR_DEAD_LETTER,
+    CONFIG_ON_ERROR_NULL,
+    CONFIG_ON_ERROR_OMIT,
+    CONFIG_ON_ERROR_DEFAULT
+} config_on_error_t;
 
 typedef struct {
     char *key;
@@ -44,6 +51,8 @@ typedef struct {
     double offset;
     config_scalar_t dflt;
     bool required;
+    config_on_error_t on_error;
+    long long round; /* decimals; only when given (config_pos line > 0) */
 } config_field_t;
 
 typedef struct {
@@ -55,6 +64,36 @@ typedef struct {
     config_kv_t *properties;
     size_t properties_n;
 } config_profile_t;
+
+/* when: one condition: one subject (field, capture, property or mqtt) and
+ * its tests; a test not written has text NULL (config_cond_check says which
+ * combinations are valid). */
+typedef enum {
+    CONFIG_COND_MQTT_NONE,
+    CONFIG_COND_MQTT_CONTENT_TYPE,
+    CONFIG_COND_MQTT_TOPIC,
+    CONFIG_COND_MQTT_QOS,
+    CONFIG_COND_MQTT_RETAIN
+} config_cond_mqtt_t;
+
+typedef struct {
+    char *field;    /* JSON pointer */
+    char *capture;  /* a capture of the filter */
+    char *property; /* an MQTT 5 user property */
+    config_cond_mqtt_t mqtt;
+    config_scalar_t exists, equals, above, below, at_least, at_most;
+    config_scalar_t *one_of;
+    size_t one_of_n;
+} config_cond_t;
+
+/* empty: what a zero-length payload becomes. DEFAULT: a dead letter, except
+ * on raw routes, which forward it as an empty value. */
+typedef enum {
+    CONFIG_EMPTY_DEFAULT,
+    CONFIG_EMPTY_DEAD_LETTER,
+    CONFIG_EMPTY_SKIP,
+    CONFIG_EMPTY_TOMBSTONE
+} config_empty_t;
 
 typedef struct {
     char *name;
@@ -75,6 +114,9 @@ typedef struct {
     norm_ts_format_t ts_format;
     char *ts_field;
     char *ts_timezone; /* NULL: UTC */
+    config_cond_t *when; /* all must hold; NULL: always */
+    size_t when_n;
+    config_empty_t empty;
 } config_route_t;
 
 typedef struct {

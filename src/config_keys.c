@@ -12,6 +12,7 @@
 #define F_OFF(f) offsetof(config_field_t, f)
 #define M_OFF(f) offsetof(config_command_t, f)
 #define P_OFF(f) offsetof(config_profile_t, f)
+#define W_OFF(f) offsetof(config_cond_t, f)
 
 static const choice_t mqtt_versions[] = {
     {"3.1.1", CONFIG_MQTT_3_1_1}, {"5", CONFIG_MQTT_5}, {NULL, 0}};
@@ -30,6 +31,20 @@ static const choice_t field_types[] = {{"number", NORM_TYPE_NUMBER},
                                        {"string", NORM_TYPE_STRING},
                                        {"boolean", NORM_TYPE_BOOLEAN},
                                        {NULL, 0}};
+static const choice_t cond_mqtt[] = {{"content_type", CONFIG_COND_MQTT_CONTENT_TYPE},
+                                     {"topic", CONFIG_COND_MQTT_TOPIC},
+                                     {"qos", CONFIG_COND_MQTT_QOS},
+                                     {"retain", CONFIG_COND_MQTT_RETAIN},
+                                     {NULL, 0}};
+static const choice_t empties[] = {{"dead_letter", CONFIG_EMPTY_DEAD_LETTER},
+                                   {"skip", CONFIG_EMPTY_SKIP},
+                                   {"tombstone", CONFIG_EMPTY_TOMBSTONE},
+                                   {NULL, 0}};
+static const choice_t on_errors[] = {{"dead_letter", CONFIG_ON_ERROR_DEAD_LETTER},
+                                     {"null", CONFIG_ON_ERROR_NULL},
+                                     {"omit", CONFIG_ON_ERROR_OMIT},
+                                     {"default", CONFIG_ON_ERROR_DEFAULT},
+                                     {NULL, 0}};
 static const choice_t ts_formats[] = {{"auto", NORM_TS_AUTO},
                                       {"epoch_s", NORM_TS_EPOCH_S},
                                       {"epoch_ms", NORM_TS_EPOCH_MS},
@@ -147,8 +162,10 @@ static const ckey_t field_keys[] = {
     {.name = "convert", .type = CT_CONV, .off = F_OFF(convert), .desc = "Named unit conversion (applied before scale/offset)."},
     {.name = "scale", .type = CT_DOUBLE, .off = F_OFF(scale), .def = "1", .desc = "Linear conversion: value * scale + offset."},
     {.name = "offset", .type = CT_DOUBLE, .off = F_OFF(offset), .def = "0", .desc = "Linear conversion: value * scale + offset."},
-    {.name = "default", .type = CT_SCALAR, .off = F_OFF(dflt), .desc = "Value used when the input lacks the field."},
+    {.name = "round", .type = CT_INT, .off = F_OFF(round), .min = 0, .max = 15, .desc = "Decimals kept after conversion, halves away from zero (numbers only)."},
+    {.name = "default", .type = CT_SCALAR, .off = F_OFF(dflt), .desc = "Value used when the input lacks the field (null: JSON null)."},
     {.name = "required", .type = CT_BOOL, .off = F_OFF(required), .def = "false", .desc = "A message without the field becomes a dead letter."},
+    {.name = "on_error", .type = CT_ENUM, .off = F_OFF(on_error), .def = "dead_letter", .choices = on_errors, .desc = "A present value that cannot be converted: dead_letter (the message), null, omit (the field) or default (needs default:); the record gets header mkb.field_errors."},
 };
 static const section_t field_section = {field_keys, NKEYS(field_keys), sizeof(config_field_t)};
 
@@ -160,15 +177,32 @@ static const ckey_t route_ts_keys[] = {
 };
 static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
 
+static const ckey_t cond_keys[] = {
+    {.name = "field", .type = CT_STR, .off = W_OFF(field), .desc = "Subject: a JSON pointer into the payload as the route parses it (number and text payloads are {\"value\": ...}), read before explode."},
+    {.name = "capture", .type = CT_STR, .off = W_OFF(capture), .desc = "Subject: a capture of the route's filter."},
+    {.name = "property", .type = CT_STR, .off = W_OFF(property), .desc = "Subject: an MQTT 5 user property (the first of that name)."},
+    {.name = "mqtt", .type = CT_ENUM, .off = W_OFF(mqtt), .choices = cond_mqtt, .desc = "Subject: the message's content_type, topic, qos or retain flag."},
+    {.name = "exists", .type = CT_SCALAR, .off = W_OFF(exists), .desc = "Test: true when the subject is present (false: absent); alone."},
+    {.name = "equals", .type = CT_SCALAR, .off = W_OFF(equals), .desc = "Test: equal to this value (unquoted numbers and booleans compare typed, quoted values as strings)."},
+    {.name = "one_of", .type = CT_SCALARLIST, .off = W_OFF(one_of), .count_off = W_OFF(one_of_n), .desc = "Test: equal to one of these values (a list)."},
+    {.name = "above", .type = CT_SCALAR, .off = W_OFF(above), .desc = "Test: a number greater than this."},
+    {.name = "below", .type = CT_SCALAR, .off = W_OFF(below), .desc = "Test: a number less than this."},
+    {.name = "at_least", .type = CT_SCALAR, .off = W_OFF(at_least), .desc = "Test: a number greater than or equal to this."},
+    {.name = "at_most", .type = CT_SCALAR, .off = W_OFF(at_most), .desc = "Test: a number less than or equal to this."},
+};
+static const section_t cond_section = {cond_keys, NKEYS(cond_keys), sizeof(config_cond_t)};
+
 static const ckey_t route_keys[] = {
     {.name = "name", .type = CT_STR, .off = R_OFF(name), .required = true, .desc = "Unique name of the route (logs, dead letters)."},
     {.name = "mqtt", .type = CT_SECTION, .required = true, .sub = &route_mqtt_section, .desc = "Where the messages come from."},
     {.name = "kafka", .type = CT_SECTION, .required = true, .sub = &route_kafka_section, .desc = "Where the records go."},
     {.name = "payload", .type = CT_ENUM, .off = R_OFF(payload), .def = "json", .choices = payload_kinds, .desc = "json, number (a bare 21.5), text, or raw (bytes forwarded untouched)."},
     {.name = "explode", .type = CT_STR, .off = R_OFF(explode), .desc = "JSON pointer to an array: one record per element (\"\" for a top-level array)."},
-    {.name = "fields", .type = CT_NAMED, .off = R_OFF(fields), .count_off = R_OFF(fields_n), .sub = &field_section, .desc = "Output fields: name: {from, type, convert, scale, offset, default, required}. Without fields the input object is passed on whole."},
-    {.name = "add", .type = CT_STRMAP, .off = R_OFF(add), .count_off = R_OFF(add_n), .desc = "Constant or template fields added to every record."},
+    {.name = "fields", .type = CT_NAMED, .off = R_OFF(fields), .count_off = R_OFF(fields_n), .sub = &field_section, .desc = "Output fields: name: {from, type, convert, scale, offset, round, default, required, on_error}; the name may use the filter's captures ({metric}). Without fields the input object is passed on whole."},
+    {.name = "add", .type = CT_STRMAP, .off = R_OFF(add), .count_off = R_OFF(add_n), .desc = "Constant or template fields added to every record; the name may use the filter's captures."},
     {.name = "timestamp", .type = CT_SECTION, .off_when_absent = true, .sub = &route_ts_section, .desc = "Where the reading's own time is; it becomes the record timestamp."},
+    {.name = "when", .type = CT_LIST, .off = R_OFF(when), .count_off = R_OFF(when_n), .sub = &cond_section, .desc = "Conditions, all of which must hold for the route to take a message (else it is skipped: no record, no dead letter; mkb_route_skipped_total)."},
+    {.name = "empty", .type = CT_ENUM, .off = R_OFF(empty), .choices = empties, .desc = "A zero-length payload: dead_letter (the default; raw routes forward it as an empty value unless this is set), skip, or tombstone (a record with the rendered key and a null value)."},
 };
 static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
 
@@ -264,6 +298,7 @@ static const char *type_name(ctype_t t)
     case CT_LIST: return "list";
     case CT_NAMED: return "mapping of name: {...}";
     case CT_STRLIST: return "list of strings";
+    case CT_SCALARLIST: return "list of values";
     }
     return "?";
 }

@@ -22,6 +22,7 @@ typedef enum {
     CT_LIST,    /* list of sections; appends (mapping files add routes) */
     CT_NAMED,   /* mapping name -> section; item's first member is the name */
     CT_STRLIST, /* list of strings (a single string is a list of one) */
+    CT_SCALARLIST, /* list of config_scalar_t (a list only) */
 } ctype_t;
 
 typedef struct section section_t;
@@ -35,7 +36,7 @@ typedef struct {
     const char *name;
     ctype_t type;
     size_t off;       /* offset of the field from the section's base */
-    size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_STRLIST: the size_t count */
+    size_t count_off; /* CT_LIST, CT_NAMED, CT_STRMAP, CT_*LIST: the size_t count */
     long long min, max;
     const char *def; /* default as YAML text; NULL: none */
     bool required;

@@ -17,6 +17,10 @@
 #define DEAD_LETTER_KAFKA_TOPIC "mkb.kafka.topic"   /* the sink's: the topic that refused it */
 #define DEAD_LETTER_COMMAND "mkb.command"           /* the downlink's: the command rule */
 #define DEAD_LETTER_KAFKA_RECORD "mkb.kafka.record" /* the downlink's: topic[partition]@offset */
+/* Not a dead letter's: a record the mapper made although some of its fields
+ * failed (fields.on_error other than dead_letter) names them here, comma
+ * separated, in field order. */
+#define RECORD_FIELD_ERRORS "mkb.field_errors"
 
 /* Marks H (NULL: new headers) as a dead letter's: its DEAD_LETTER_REASON
  * becomes REASON, then the pairs of PAIRS (name, value, ..., NULL; NULL:

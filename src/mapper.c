@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "cond.h"
 #include "dead_letter.h"
 #include "diag.h"
 #include "err.h"
@@ -12,28 +13,35 @@
 #include "trie.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_CAPTURES 16
 #define MAX_HEADERS 32
+#define MAX_SOFT_FIELDS 64 /* fields with an on_error other than dead_letter: one bit each */
 
 typedef struct {
     char *name;
+    tmpl_t *name_tmpl; /* the name uses captures ({metric}); NULL: NAME is fixed */
     jptr_t *from;
     norm_type_t type;
     bool linear;
     double scale, offset;
+    int round; /* decimals; -1: none */
     json_t *dflt;
     bool required;
+    config_on_error_t on_error;
 } cfield_t;
 
 typedef struct {
     char *name;
-    tmpl_t *tmpl;     /* NULL when constant */
-    json_t *constant; /* a typed constant (number, boolean) or fixed string */
+    tmpl_t *name_tmpl; /* the name uses captures; NULL: NAME is fixed */
+    tmpl_t *tmpl;      /* NULL when constant */
+    json_t *constant;  /* a typed constant (number, boolean) or fixed string */
 } cadd_t;
 
 typedef struct {
@@ -62,6 +70,9 @@ typedef struct {
     jptr_t *ts_from;
     norm_ts_format_t ts_format;
     tz_t *ts_tz; /* timestamp.timezone; NULL: UTC */
+    cond_t *when;         /* NULL: takes every message */
+    config_empty_t empty; /* never CONFIG_EMPTY_DEFAULT: resolved at load */
+    bool empty_forward;   /* raw without empty: an empty payload is an empty value */
 } croute_t;
 
 struct mapper {
@@ -72,8 +83,9 @@ struct mapper {
     char **subs;
     int *sub_qos;
     size_t nsubs;
+    mapper_skip_t on_skip;
     /* scratch, reused for every message */
-    buf_t topic, key, value, hdr;
+    buf_t topic, key, value, hdr, name;
     record_header_t hdrs[MAX_HEADERS + 4];
     size_t hdr_off[MAX_HEADERS + 4];
     char why[512];
@@ -284,36 +296,71 @@ static void compile_headers(diag_t *d, const config_t *cfg, const config_route_t
     }
 }
 
-/* One entry FC of fields: its pointer, type, conversion and default, into F. */
-static void compile_field(diag_t *d, const config_t *cfg, const config_route_t *rc,
-                          const config_field_t *fc, cfield_t *f)
+/* Why NAME (a field or add name with braces) is not a template of the
+ * captures of R alone, into WHY; empty when it is. */
+static void check_name(const croute_t *r, const char *name, char *why, size_t why_size)
 {
-    f->name = strdup(fc->name);
-    char ptr[600];
-    if (fc->from)
-        snprintf(ptr, sizeof(ptr), "%s", fc->from);
-    else if (snprintf(ptr, sizeof(ptr), "/%s", fc->name) >= (int)sizeof(ptr))
-        ptr[sizeof(ptr) - 1] = '\0';
-    f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
-                          "fields.from", ptr);
-    f->type = fc->type;
-    f->required = fc->required;
-    f->scale = fc->scale;
-    f->offset = fc->offset;
-    f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
-    if (fc->convert) {
-        f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
-        f->offset = fc->convert->offset * fc->scale + fc->offset;
+    for (const char *c = name; *c && !why[0]; c++) {
+        if ((*c == '{' || *c == '}') && c[1] == *c) {
+            c++; /* {{ and }}: a literal brace */
+            continue;
+        }
+        if (*c == '}')
+            snprintf(why, why_size, "a lone '}' (write '}}' for a brace)");
+        if (*c != '{')
+            continue;
+        const char *end = strchr(c, '}');
+        if (!end) {
+            snprintf(why, why_size, "'{' without its '}' (write '{{' for a brace)");
+            break;
+        }
+        size_t n = strcspn(c + 1, "|}"); /* filters after | are the template's to check */
+        bool cap = false;
+        for (size_t k = 0; k < r->ncap && !cap; k++)
+            cap = strlen(r->cap_names[k]) == n && memcmp(r->cap_names[k], c + 1, n) == 0;
+        if (!cap) {
+            char word[128];
+            snprintf(word, sizeof(word), "%.*s", (int)n, c + 1);
+            const char *near = config_nearest(word, (const char *const *)r->cap_names, r->ncap);
+            snprintf(why, why_size, "{%s} is not a capture of the filter%s%s%s", word,
+                     near ? "; did you mean {" : (r->ncap ? "" : " (it has none)"),
+                     near ? near : "", near ? "}?" : "");
+        }
+        c = end;
     }
-    if (f->linear && (f->type == NORM_TYPE_STRING || f->type == NORM_TYPE_BOOLEAN))
-        config_diag(d, cfg, fc,
-                    "route '%s': field '%s': a unit conversion gives a number, not a %s", rc->name,
-                    fc->name, f->type == NORM_TYPE_STRING ? "string" : "boolean");
+}
+
+/* A field or add NAME written at POS: NULL when it has no braces (a fixed
+ * name, never rendered), else compiled as a template of the filter's
+ * captures alone (*BAD set, D told, when it is not one). */
+static tmpl_t *compile_name(diag_t *d, const config_t *cfg, const croute_t *r, const void *pos,
+                            const char *what, const char *name, bool *bad)
+{
+    if (!strpbrk(name, "{}"))
+        return NULL;
+    char why[600] = "";
+    check_name(r, name, why, sizeof(why));
+    tmpl_t *t = NULL;
+    if (!why[0])
+        t = tmpl_new(name, (const char *const *)r->cap_names, r->ncap, false, why, sizeof(why));
+    if (!t) {
+        config_diag(d, cfg, pos, "route '%s': %s name '%s': %s", r->cfg->name, what, name, why);
+        *bad = true;
+    }
+    return t;
+}
+
+/* The default of FC into F: typed as the field once, at load; null stays null. */
+static void compile_default(diag_t *d, const config_t *cfg, const config_route_t *rc,
+                            const config_field_t *fc, cfield_t *f)
+{
     if (fc->dflt.text) {
         char why[600];
         json_t *v = scalar_json(fc->dflt.text, fc->dflt.quoted);
         json_t *typed = NULL;
-        if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
+        if (json_is_null(v))
+            typed = json_incref(v);
+        else if (v && norm_coerce(v, f->type, &typed, why, sizeof(why)) != MKB_OK)
             config_diag(d, cfg, &fc->dflt, "route '%s': field '%s': default: %s", rc->name,
                         fc->name, why);
         json_decref(v);
@@ -324,6 +371,68 @@ static void compile_field(diag_t *d, const config_t *cfg, const config_route_t *
                     "route '%s': field '%s': required and default exclude each "
                     "other",
                     rc->name, fc->name);
+    if (fc->on_error == CONFIG_ON_ERROR_DEFAULT && !fc->dflt.text)
+        config_diag(d, cfg, &fc->on_error,
+                    "route '%s': field '%s': on_error: default needs a default: value", rc->name,
+                    fc->name);
+}
+
+/* The conversion of FC into F: unit conversion, scale/offset, round. */
+static void compile_conversion(diag_t *d, const config_t *cfg, const config_route_t *rc,
+                               const config_field_t *fc, cfield_t *f)
+{
+    f->scale = fc->scale;
+    f->offset = fc->offset;
+    f->linear = fc->convert || fc->scale != 1.0 || fc->offset != 0.0;
+    if (fc->convert) {
+        f->scale = fc->convert->scale * fc->scale; /* (v*s+o)*scale+offset */
+        f->offset = fc->convert->offset * fc->scale + fc->offset;
+    }
+    const char *tname = f->type == NORM_TYPE_STRING ? "string" : "boolean";
+    bool numeric = f->type != NORM_TYPE_STRING && f->type != NORM_TYPE_BOOLEAN;
+    if (f->linear && !numeric)
+        config_diag(d, cfg, fc,
+                    "route '%s': field '%s': a unit conversion gives a number, not a %s", rc->name,
+                    fc->name, tname);
+    /* round has no default: given or not is told by its position */
+    f->round = config_pos(cfg, &fc->round).line > 0 ? (int)fc->round : -1;
+    if (f->round >= 0 && !numeric)
+        config_diag(d, cfg, &fc->round,
+                    "route '%s': field '%s': round applies to numbers, not to a %s", rc->name,
+                    fc->name, tname);
+}
+
+/* Entry I of fields, FC: its name, pointer, type, conversion, default and
+ * on_error, into F. */
+static void compile_field(diag_t *d, const config_t *cfg, const croute_t *r, size_t i,
+                          const config_field_t *fc, cfield_t *f)
+{
+    const config_route_t *rc = r->cfg;
+    bool bad = false;
+    f->name = strdup(fc->name);
+    f->name_tmpl = compile_name(d, cfg, r, fc, "fields", fc->name, &bad);
+    if ((f->name_tmpl || bad) && !fc->from)
+        config_diag(d, cfg, fc,
+                    "route '%s': field '%s': a name made from captures needs from: (the "
+                    "JSON pointer of its value)",
+                    rc->name, fc->name);
+    char ptr[600];
+    if (fc->from)
+        snprintf(ptr, sizeof(ptr), "%s", fc->from);
+    else if (snprintf(ptr, sizeof(ptr), "/%s", fc->name) >= (int)sizeof(ptr))
+        ptr[sizeof(ptr) - 1] = '\0';
+    f->from = compile_ptr(d, cfg, rc, fc->from ? (const void *)&fc->from : (const void *)fc,
+                          "fields.from", ptr);
+    f->type = fc->type;
+    f->required = fc->required;
+    f->on_error = fc->on_error;
+    if (f->on_error != CONFIG_ON_ERROR_DEAD_LETTER && i >= MAX_SOFT_FIELDS)
+        config_diag(d, cfg, &fc->on_error,
+                    "route '%s': field '%s': on_error other than dead_letter works on the "
+                    "first %d fields of a route",
+                    rc->name, fc->name, MAX_SOFT_FIELDS);
+    compile_conversion(d, cfg, rc, fc, f);
+    compile_default(d, cfg, rc, fc, f);
 }
 
 /* The add entries of RC: constants typed once, templates compiled. */
@@ -333,6 +442,8 @@ static void compile_adds(diag_t *d, const config_t *cfg, const config_route_t *r
         const config_kv_t *kv = &rc->add[i];
         cadd_t *a = &r->adds[r->nadds++];
         a->name = strdup(kv->key);
+        bool bad = false;
+        a->name_tmpl = compile_name(d, cfg, r, &kv->key, "add", kv->key, &bad);
         if (strchr(kv->value, '{'))
             a->tmpl = compile_tmpl(d, cfg, r, &kv->value, "add", kv->value);
         else
@@ -374,7 +485,7 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         return;
     }
     for (size_t i = 0; i < rc->fields_n; i++)
-        compile_field(d, cfg, rc, &rc->fields[i], &r->fields[r->nfields++]);
+        compile_field(d, cfg, r, i, &rc->fields[i], &r->fields[r->nfields++]);
     compile_adds(d, cfg, rc, r);
     if (rc->ts_from) {
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
@@ -384,6 +495,9 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
     if (rc->ts_timezone && !(r->ts_tz = tz_load(rc->ts_timezone, tzwhy, sizeof(tzwhy))))
         config_diag(d, cfg, &rc->ts_timezone, "route '%s': timestamp.timezone: %s", rc->name,
                     tzwhy);
+    r->when = cond_new(cfg, rc, (const char *const *)r->cap_names, r->ncap, d);
+    r->empty_forward = rc->empty == CONFIG_EMPTY_DEFAULT && rc->payload == NORM_PAYLOAD_RAW;
+    r->empty = rc->empty == CONFIG_EMPTY_DEFAULT ? CONFIG_EMPTY_DEAD_LETTER : rc->empty;
 }
 
 static void free_route(croute_t *r)
@@ -400,18 +514,21 @@ static void free_route(croute_t *r)
     jptr_destroy(r->explode);
     for (size_t i = 0; i < r->nfields; i++) {
         free(r->fields[i].name);
+        tmpl_destroy(r->fields[i].name_tmpl);
         jptr_destroy(r->fields[i].from);
         json_decref(r->fields[i].dflt);
     }
     free(r->fields);
     for (size_t i = 0; i < r->nadds; i++) {
         free(r->adds[i].name);
+        tmpl_destroy(r->adds[i].name_tmpl);
         tmpl_destroy(r->adds[i].tmpl);
         json_decref(r->adds[i].constant);
     }
     free(r->adds);
     jptr_destroy(r->ts_from);
     tz_destroy(r->ts_tz);
+    cond_destroy(r->when);
 }
 
 void mapper_destroy(mapper_t *m)
@@ -430,6 +547,7 @@ void mapper_destroy(mapper_t *m)
     buf_free(&m->key);
     buf_free(&m->value);
     buf_free(&m->hdr);
+    buf_free(&m->name);
     free(m);
 }
 
@@ -484,6 +602,11 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     return MKB_OK;
 }
 
+void mapper_on_skip(mapper_t *m, mapper_skip_t fn)
+{
+    m->on_skip = fn;
+}
+
 size_t mapper_subscription_count(const mapper_t *m)
 {
     return m->nsubs;
@@ -512,6 +635,7 @@ typedef struct {
     size_t lvl_start[TRIE_MAX_LEVELS], lvl_len[TRIE_MAX_LEVELS];
     size_t nlevels;
     size_t cap_start[MAX_CAPTURES], cap_len[MAX_CAPTURES];
+    bool tombstone;    /* the record being emitted has a null value (empty: tombstone) */
     json_t *parsed[3]; /* per payload kind (json, number, text), parsed once */
     bool parse_failed[3];
     char parse_why[3][300];
@@ -564,7 +688,7 @@ static int emit_dead_letter_cut(run_t *r, const char *route, const char *reason,
         .topic = m->cfg->kafka_dead_letter_topic,
         .key = msg->topic,
         .key_len = msg->topic_len,
-        .value = msg->payload,
+        .value = msg->payload ? msg->payload : "", /* NULL would be a tombstone */
         .value_len = keep,
         .headers = m->hdrs,
         .nheaders = n,
@@ -583,46 +707,135 @@ static int emit_dead_letter(run_t *r, const char *route, const char *reason)
     return emit_dead_letter_cut(r, route, reason, r->msg->payload_len);
 }
 
-/* Copies the field F of IN into O, converted and typed. MKB_ERR_INVAL, WHY
- * set, when it is required and missing or cannot be typed. */
-static int put_field(const cfield_t *f, json_t *in, json_t *root, json_t *o, char *why,
-                     size_t why_size)
+/* D rounded to N decimals, halves away from zero. */
+static double round_decimals(double d, int n)
 {
-    json_t *v = f->from ? jptr_get(f->from, jptr_is_root(f->from) ? root : in) : NULL;
-    if (!v || json_is_null(v)) {
-        if (f->dflt) {
-            json_object_set(o, f->name, f->dflt);
-            return MKB_OK;
-        }
-        if (f->required) {
-            snprintf(why, why_size, "required field '%s' is missing (from %s)", f->name,
-                     jptr_text(f->from));
-            return MKB_ERR_INVAL;
-        }
-        return MKB_OK;
-    }
-    json_t *num = NULL, *typed = NULL;
-    if (f->linear) {
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    double x = d * p10[n];
+    if (!isfinite(x) || fabs(x) >= 4503599627370496.0) /* 2^52: no fraction left to round */
+        return d;
+    double t = trunc(x);
+    /* X carries the binary error of D (21.775 is 21.77499999999999857...):
+     * a few ulps of slack let a written half round away from zero. */
+    if (fabs(x - t) >= 0.5 - 4 * DBL_EPSILON * fabs(x))
+        t += copysign(1.0, x);
+    return t == 0 ? 0.0 : t / p10[n]; /* no -0 */
+}
+
+/* The value V of field F (named NAME) converted, rounded and typed into
+ * *OUT. MKB_ERR_INVAL, WHY set, when it cannot be. */
+static int convert_field(const cfield_t *f, const char *name, json_t *v, json_t **out, char *why,
+                         size_t why_size)
+{
+    json_t *num = NULL;
+    bool rounds = f->round >= 0 && !(json_is_integer(v) && !f->linear);
+    if (f->linear || rounds) {
         double d;
         if (!norm_number(v, &d)) {
-            snprintf(why, why_size, "field '%s': expected a number to convert (from %s)", f->name,
-                     jptr_text(f->from));
+            snprintf(why, why_size, "field '%s': expected a number to %s (from %s)", name,
+                     f->linear ? "convert" : "round", jptr_text(f->from));
             return MKB_ERR_INVAL;
         }
-        if (!(num = json_real(d * f->scale + f->offset))) {
-            snprintf(why, why_size, "out of memory");
+        if (f->linear)
+            d = d * f->scale + f->offset;
+        if (rounds)
+            d = round_decimals(d, f->round);
+        if (!(num = json_real(d))) {
+            snprintf(why, why_size, "field '%s': %g is not a JSON number (from %s)", name, d,
+                     jptr_text(f->from));
             return MKB_ERR_INVAL;
         }
         v = num;
     }
     char cwhy[256];
-    int rc = norm_coerce(v, f->type, &typed, cwhy, sizeof(cwhy));
+    int rc = norm_coerce(v, f->type, out, cwhy, sizeof(cwhy));
     json_decref(num);
-    if (rc != MKB_OK) {
-        snprintf(why, why_size, "field '%s' (from %s): %s", f->name, jptr_text(f->from), cwhy);
-        return MKB_ERR_INVAL;
+    if (rc != MKB_OK)
+        snprintf(why, why_size, "field '%s' (from %s): %s", name, jptr_text(f->from), cwhy);
+    return rc;
+}
+
+/* Copies the field F of IN into O under NAME, converted and typed. A value
+ * that cannot be converted follows F's on_error: *FAILED set when it kept
+ * the record. MKB_ERR_INVAL, WHY set, when the message becomes a dead
+ * letter (a required field missing, or on_error: dead_letter). */
+static int put_field(const cfield_t *f, const char *name, json_t *in, json_t *o, bool *failed,
+                     char *why, size_t why_size)
+{
+    json_t *v = f->from ? jptr_get(f->from, in) : NULL;
+    if (!v || json_is_null(v)) {
+        if (f->dflt) {
+            json_object_set(o, name, f->dflt);
+            return MKB_OK;
+        }
+        if (f->required) {
+            snprintf(why, why_size, "required field '%s' is missing (from %s)", name,
+                     jptr_text(f->from));
+            return MKB_ERR_INVAL;
+        }
+        return MKB_OK;
     }
-    json_object_set_new(o, f->name, typed);
+    json_t *typed = NULL;
+    int rc = convert_field(f, name, v, &typed, why, why_size);
+    if (rc == MKB_OK) {
+        json_object_set_new(o, name, typed);
+        return MKB_OK;
+    }
+    if (rc == MKB_ERR_NOMEM)
+        snprintf(why, why_size, "out of memory");
+    if (rc == MKB_ERR_NOMEM || f->on_error == CONFIG_ON_ERROR_DEAD_LETTER)
+        return MKB_ERR_INVAL;
+    if (f->on_error == CONFIG_ON_ERROR_NULL)
+        json_object_set_new(o, name, json_null());
+    else if (f->on_error == CONFIG_ON_ERROR_DEFAULT)
+        json_object_set(o, name, f->dflt);
+    *failed = true; /* omit: nothing set */
+    return MKB_OK;
+}
+
+/* Renders the name template T into m->name, NUL-terminated; NULL, WHY set,
+ * when it cannot be. */
+static const char *render_name(mapper_t *m, const tmpl_t *t, const tmpl_ctx_t *ctx, char *why,
+                               size_t why_size)
+{
+    buf_reset(&m->name);
+    if (tmpl_render(t, ctx, &m->name, why, why_size) != MKB_OK)
+        return NULL;
+    if (buf_terminate(&m->name) != MKB_OK) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    /* jansson would refuse the key without a word: say why here */
+    json_t *utf8 = json_stringn(m->name.p, m->name.len);
+    if (!utf8) {
+        char shown[256];
+        quote_bytes(shown, sizeof(shown), m->name.p, m->name.len, 60);
+        snprintf(why, why_size, "name '%s' (from '%s') is not valid UTF-8", shown, tmpl_text(t));
+        return NULL;
+    }
+    json_decref(utf8);
+    return m->name.p;
+}
+
+/* Puts the fields of CR from IN into O; bit i of *FERR set when fields[i]
+ * failed and its on_error kept the record. */
+static int put_fields(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *in, json_t *o,
+                      uint64_t *ferr, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < cr->nfields; i++) {
+        const cfield_t *f = &cr->fields[i];
+        const char *name =
+            f->name_tmpl ? render_name(m, f->name_tmpl, ctx, why, why_size) : f->name;
+        bool failed = false;
+        if (!name)
+            return MKB_ERR_INVAL;
+        json_t *src = f->from && jptr_is_root(f->from) ? ctx->root : in; /* from: $/a */
+        if (put_field(f, name, src, o, &failed, why, why_size) != MKB_OK)
+            return MKB_ERR_INVAL;
+        if (failed) /* only the first MAX_SOFT_FIELDS may fail softly (compile_field) */
+            *ferr |= UINT64_C(1) << i;
+    }
     return MKB_OK;
 }
 
@@ -632,8 +845,12 @@ static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json
 {
     for (size_t i = 0; i < cr->nadds; i++) {
         const cadd_t *a = &cr->adds[i];
+        const char *name =
+            a->name_tmpl ? render_name(m, a->name_tmpl, ctx, why, why_size) : a->name;
+        if (!name)
+            return MKB_ERR_INVAL;
         if (a->constant) {
-            json_object_set(o, a->name, a->constant);
+            json_object_set(o, name, a->constant);
             continue;
         }
         buf_reset(&m->key); /* borrowed as scratch; the key is rendered later */
@@ -641,10 +858,10 @@ static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json
             return MKB_ERR_INVAL;
         json_t *s = json_stringn(m->key.p ? m->key.p : "", m->key.len);
         if (!s) {
-            snprintf(why, why_size, "add.%s: not valid UTF-8", a->name);
+            snprintf(why, why_size, "add.%s: not valid UTF-8", name);
             return MKB_ERR_INVAL;
         }
-        json_object_set_new(o, a->name, s);
+        json_object_set_new(o, name, s);
     }
     return MKB_OK;
 }
@@ -676,12 +893,14 @@ static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *root,
     return MKB_OK;
 }
 
-/* Builds the output object for one element; *out is a new reference. */
+/* Builds the output object for one element; *out is a new reference, *FERR
+ * its failed fields (put_fields). */
 static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx_t *ctx,
-                        json_t **out, int64_t *ts_ms, char *why, size_t why_size)
+                        json_t **out, int64_t *ts_ms, uint64_t *ferr, char *why, size_t why_size)
 {
     json_t *o;
     *ts_ms = r->msg->recv_ms;
+    *ferr = 0;
     if (cr->nfields == 0) {
         if (!json_is_object(in)) {
             if (cr->nadds || cr->ts_from) {
@@ -699,9 +918,8 @@ static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx
     }
     if (!o)
         return MKB_ERR_NOMEM;
-    for (size_t i = 0; i < cr->nfields; i++)
-        if (put_field(&cr->fields[i], in, ctx->root, o, why, why_size) != MKB_OK)
-            goto fail;
+    if (put_fields(r->m, cr, ctx, in, o, ferr, why, why_size) != MKB_OK)
+        goto fail;
     if (put_adds(r->m, cr, ctx, o, why, why_size) != MKB_OK)
         goto fail;
     if (cr->ts_from && put_timestamp(r, cr, in, ctx->root, o, ts_ms, why, why_size) != MKB_OK)
@@ -713,9 +931,53 @@ fail:
     return MKB_ERR_INVAL;
 }
 
-/* Renders and emits one record of route CR from OUT (the element IN). */
+/* A record's value: OUT as JSON, else (raw) the payload as received, or
+ * none at all for a tombstone (empty: tombstone). */
+static int value_of(run_t *r, json_t *out, const void **value, size_t *len)
+{
+    if (out) {
+        if (tmpl_dump_json(&r->m->value, out) != MKB_OK)
+            return MKB_ERR_NOMEM;
+        *value = r->m->value.p;
+        *len = r->m->value.len;
+    } else if (r->tombstone) {
+        *value = NULL;
+        *len = 0;
+    } else { /* a NULL pointer would say tombstone */
+        *value = r->msg->payload ? r->msg->payload : "";
+        *len = r->msg->payload_len;
+    }
+    return MKB_OK;
+}
+
+/* Header RECORD_FIELD_ERRORS as header *NH: the names of the fields of CR
+ * whose bit is set in FERR, as the record has them, comma separated. */
+static int add_field_errors(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, uint64_t ferr,
+                            size_t *nh, char *why, size_t why_size)
+{
+    size_t start = m->hdr.len;
+    for (size_t i = 0; i < cr->nfields && i < MAX_SOFT_FIELDS; i++) {
+        const cfield_t *f = &cr->fields[i];
+        if (!(ferr >> i & 1))
+            continue;
+        if (m->hdr.len > start && buf_append(&m->hdr, ",", 1) != MKB_OK)
+            return MKB_ERR_NOMEM;
+        int rc = f->name_tmpl ? tmpl_render(f->name_tmpl, ctx, &m->hdr, why, why_size)
+                              : buf_append(&m->hdr, f->name, strlen(f->name));
+        if (rc != MKB_OK)
+            return rc;
+    }
+    m->hdrs[*nh].name = RECORD_FIELD_ERRORS;
+    m->hdr_off[*nh] = start;
+    m->hdrs[*nh].value_len = m->hdr.len - start;
+    (*nh)++;
+    return MKB_OK;
+}
+
+/* Renders and emits one record of route CR from OUT (the element IN) whose
+ * failed fields are FERR. */
 static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *out,
-                       int64_t ts_ms, char *why, size_t why_size)
+                       int64_t ts_ms, uint64_t ferr, char *why, size_t why_size)
 {
     mapper_t *m = r->m;
     buf_reset(&m->topic);
@@ -746,18 +1008,16 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         m->hdrs[nh].value_len = m->hdr.len - m->hdr_off[nh];
         nh++;
     }
+    if (ferr) {
+        int rc = add_field_errors(m, cr, ctx, ferr, &nh, why, why_size);
+        if (rc != MKB_OK)
+            return rc;
+    }
     finish_headers(m, nh);
     const void *value;
     size_t value_len;
-    if (out) {
-        if (tmpl_dump_json(&m->value, out) != MKB_OK)
-            return MKB_ERR_NOMEM;
-        value = m->value.p;
-        value_len = m->value.len;
-    } else { /* raw: the bytes as received */
-        value = r->msg->payload;
-        value_len = r->msg->payload_len;
-    }
+    if (value_of(r, out, &value, &value_len) != MKB_OK)
+        return MKB_ERR_NOMEM;
     record_t rec = {
         .route = cr->cfg->name,
         .profile = cr->cfg->kafka_profile,
@@ -770,6 +1030,7 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         .nheaders = nh,
         .timestamp_ms = ts_ms,
         .recv_ms = r->msg->recv_ms,
+        .field_errors = (uint32_t)__builtin_popcountll(ferr),
     };
     r->res->records++;
     return r->emit(r->opaque, &rec);
@@ -807,11 +1068,12 @@ static void set_captures(run_t *r, const croute_t *cr)
 
 /* The elements of one parsed message for one route, and their records. */
 typedef struct {
-    json_t *in;    /* the parsed payload */
-    json_t *elems; /* the array explode points at (explode only) */
-    size_t n;      /* how many elements: 1 without explode */
-    json_t **outv; /* the built records */
-    int64_t *tsv;  /* their timestamps */
+    json_t *in;     /* the parsed payload */
+    json_t *elems;  /* the array explode points at (explode only) */
+    size_t n;       /* how many elements: 1 without explode */
+    json_t **outv;  /* the built records */
+    int64_t *tsv;   /* their timestamps */
+    uint64_t *errv; /* their failed fields (put_fields) */
 } batch_t;
 
 static json_t *batch_element(const croute_t *cr, const batch_t *b, size_t i)
@@ -852,8 +1114,8 @@ static bool build_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, batch_t *
         json_t *el = batch_element(cr, b, *built);
         ctx->input = el;
         char ewhy[400];
-        if (build_record(r, cr, el, ctx, &b->outv[*built], &b->tsv[*built], ewhy, sizeof(ewhy)) !=
-            MKB_OK) {
+        if (build_record(r, cr, el, ctx, &b->outv[*built], &b->tsv[*built], &b->errv[*built], ewhy,
+                         sizeof(ewhy)) != MKB_OK) {
             if (cr->explode)
                 snprintf(why, why_size, "element %zu: %s", *built, ewhy);
             else
@@ -872,7 +1134,7 @@ static int emit_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, const batch
     int rc = MKB_OK;
     for (size_t i = 0; i < b->n; i++) {
         ctx->input = batch_element(cr, b, i);
-        rc = emit_record(r, cr, ctx, b->outv[i], b->tsv[i], why, why_size);
+        rc = emit_record(r, cr, ctx, b->outv[i], b->tsv[i], b->errv[i], why, why_size);
         if (rc == MKB_ERR_INVAL) {
             /* A template that cannot be rendered for this element (a missing
              * {/field}, a bad topic): this element becomes the dead letter;
@@ -898,14 +1160,18 @@ static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, json_t *in, 
     json_t *outs[64];
     // cppcheck-suppress unassignedVariable ; build_batch writes it through b.tsv
     int64_t tss[64];
-    batch_t b = {.in = in, .elems = elems, .n = n, .outv = outs, .tsv = tss};
+    // cppcheck-suppress unassignedVariable ; build_batch writes it through b.errv
+    uint64_t errs[64];
+    batch_t b = {.in = in, .elems = elems, .n = n, .outv = outs, .tsv = tss, .errv = errs};
     if (n > 64) {
         // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         b.outv = calloc(n, sizeof(*b.outv));
         b.tsv = calloc(n, sizeof(*b.tsv));
-        if (!b.outv || !b.tsv) {
+        b.errv = calloc(n, sizeof(*b.errv));
+        if (!b.outv || !b.tsv || !b.errv) {
             free(b.outv);
             free(b.tsv);
+            free(b.errv);
             return MKB_ERR_NOMEM;
         }
     }
@@ -920,8 +1186,47 @@ static int run_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, json_t *in, 
     if (b.outv != outs) {
         free(b.outv);
         free(b.tsv);
+        free(b.errv);
     }
     return rc;
+}
+
+/* Counts route CR as skipped for this message and says why (m->why). */
+static int skip(run_t *r, const croute_t *cr)
+{
+    r->res->skipped++;
+    if (r->m->on_skip)
+        r->m->on_skip(r->opaque, cr->cfg->name, r->m->why);
+    return MKB_OK;
+}
+
+/* True when the when: of CR holds for the message (CTX->input: the parsed
+ * payload); else m->why says which condition failed. */
+static bool when_holds(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, bool no_payload)
+{
+    int i = cond_eval(cr->when, ctx, no_payload);
+    if (i >= 0)
+        cond_describe(cr->when, i, ctx, r->m->why, sizeof(r->m->why));
+    return i < 0;
+}
+
+/* A zero-length payload, as CR's empty: says (the when: conditions on
+ * fields are not tested: there are none). */
+static int run_empty(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx)
+{
+    mapper_t *m = r->m;
+    if (cr->when && !when_holds(r, cr, ctx, true))
+        return skip(r, cr);
+    if (cr->empty == CONFIG_EMPTY_SKIP) {
+        snprintf(m->why, sizeof(m->why), "empty payload (empty: skip)");
+        return skip(r, cr);
+    }
+    if (cr->empty == CONFIG_EMPTY_DEAD_LETTER)
+        return emit_dead_letter(r, cr->cfg->name, "empty payload");
+    r->tombstone = true;
+    int rc = emit_record(r, cr, ctx, NULL, r->msg->recv_ms, 0, m->why, sizeof(m->why));
+    r->tombstone = false;
+    return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
 }
 
 /* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
@@ -930,8 +1235,12 @@ static int run_route(run_t *r, const croute_t *cr)
     mapper_t *m = r->m;
     set_captures(r, cr);
     tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL, NULL};
+    if (r->msg->payload_len == 0 && !cr->empty_forward)
+        return run_empty(r, cr, &ctx);
     if (cr->payload == NORM_PAYLOAD_RAW) {
-        int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, m->why, sizeof(m->why));
+        if (cr->when && !when_holds(r, cr, &ctx, false))
+            return skip(r, cr);
+        int rc = emit_record(r, cr, &ctx, NULL, r->msg->recv_ms, 0, m->why, sizeof(m->why));
         return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
     }
     json_t *in = NULL;
@@ -940,6 +1249,9 @@ static int run_route(run_t *r, const croute_t *cr)
     if (!in)
         return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
     ctx.root = in; /* {$/pointer}, from: $/... */
+    ctx.input = in; /* when: reads the whole message, before explode */
+    if (cr->when && !when_holds(r, cr, &ctx, false))
+        return skip(r, cr);
     json_t *elems = in;
     size_t n = 1;
     if (cr->explode && !explode(r, cr, in, &elems, &n))
@@ -964,7 +1276,7 @@ static int emit_unmatched(run_t *r)
         .topic = m->cfg->kafka_unmatched_topic,
         .key = msg->topic,
         .key_len = msg->topic_len,
-        .value = msg->payload,
+        .value = msg->payload ? msg->payload : "", /* NULL would be a tombstone */
         .value_len = msg->payload_len,
         .headers = m->hdrs,
         .nheaders = nh,
@@ -1047,6 +1359,7 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
     r.emit = emit;
     r.opaque = opaque;
     r.res = res;
+    r.tombstone = false;
     memset(r.parsed, 0, sizeof(r.parsed));
     memset(r.parse_failed, 0, sizeof(r.parse_failed));
     jarena_begin(); /* every jansson value made for this message is released below */

@@ -26,8 +26,14 @@ typedef struct mapper mapper_t;
  * by mapper_process. */
 typedef int (*mapper_emit_t)(void *opaque, const record_t *rec);
 
+/* Told of each route that skipped the message (its when: did not hold,
+ * empty: skip): ROUTE its name, WHY in words ("when[0] field /ENERGY exists
+ * is false"); both borrowed until it returns. OPAQUE is mapper_process's. */
+typedef void (*mapper_skip_t)(void *opaque, const char *route, const char *why);
+
 typedef struct {
     size_t routes;       /* routes that matched */
+    size_t skipped;      /* of which skipped the message (no record, no dead letter) */
     size_t records;      /* records emitted (dead letters included) */
     size_t dead_letters; /* of which dead letters */
     bool unmatched;      /* no route matched */
@@ -38,6 +44,9 @@ typedef struct {
  * "file:line:col: error: ..." lines (caller frees). */
 int mapper_new(const config_t *cfg, mapper_t **out, char **errors);
 void mapper_destroy(mapper_t *m);
+
+/* Calls FN (NULL: nobody) for each route that skips a message. */
+void mapper_on_skip(mapper_t *m, mapper_skip_t fn);
 
 /* Maps one message; emits its records in order. */
 int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 typedef struct {
     _Atomic(char *) name; /* set once, by the one writer thread */
     uint32_t hash;
-    atomic_uint_fast64_t records, dead;
+    atomic_uint_fast64_t records, dead, skipped, field_errors;
 } route_slot_t;
 
 /* Upper bounds in ms; the last bucket is +Inf. */
@@ -41,10 +42,10 @@ struct metrics {
     atomic_uint_fast64_t buckets[NBOUNDS + 1], lat_count, lat_sum_ms;
 };
 
-void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+/* The slot of ROUTE: found, else added (only the MQTT thread adds names),
+ * else "other" when the table is full. */
+static route_slot_t *route_slot(metrics_t *m, const char *route)
 {
-    if (!m || !route)
-        return;
     uint32_t h = hash_fnv1a_str(route);
     route_slot_t *slot = &m->other;
     for (size_t i = h & (ROUTE_SLOTS - 1), k = 0; k < ROUTE_SLOTS;
@@ -64,9 +65,29 @@ void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
             break;
         }
     }
+    return slot;
+}
+
+void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+{
+    if (!m || !route)
+        return;
+    route_slot_t *slot = route_slot(m, route);
     atomic_fetch_add(&slot->records, n);
     if (dead)
         atomic_fetch_add(&slot->dead, dead);
+}
+
+void metrics_route_skipped(metrics_t *m, const char *route)
+{
+    if (m && route)
+        atomic_fetch_add(&route_slot(m, route)->skipped, 1);
+}
+
+void metrics_route_field_errors(metrics_t *m, const char *route, uint64_t n)
+{
+    if (m && route && n)
+        atomic_fetch_add(&route_slot(m, route)->field_errors, n);
 }
 
 void metrics_latency_ms(metrics_t *m, int64_t ms)
@@ -124,31 +145,46 @@ static void route_label(char *dst, size_t size, const char *name)
     }
 }
 
+/* The per-route counters: one row each, the counter's offset in route_slot_t. */
+static const struct {
+    const char *name;
+    size_t off;
+    const char *help;
+} route_counters[] = {
+    {"mkb_records_total", offsetof(route_slot_t, records),
+     "Kafka records made by each route (dead letters included)."},
+    {"mkb_dead_letters_total", offsetof(route_slot_t, dead),
+     "Messages of each route that failed it and went to the dead-letter topic."},
+    {"mkb_route_skipped_total", offsetof(route_slot_t, skipped),
+     "Messages each route skipped: its when: did not hold, or empty: skip."},
+    {"mkb_field_errors_total", offsetof(route_slot_t, field_errors),
+     "Fields of each route's records that could not be converted and were kept by their "
+     "on_error (null, omit, default)."},
+};
+
+static uint64_t slot_counter(const route_slot_t *slot, size_t off)
+{
+    return atomic_load((const atomic_uint_fast64_t *)(const void *)((const char *)slot + off));
+}
+
 void metrics_render_own(metrics_t *m, buf_t *out)
 {
     char label[600];
-    metrics_head(out, "mkb_records_total", "counter",
-                 "Kafka records made by each route (dead letters included).");
-    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
-        char *name = atomic_load(&m->routes[i].name);
-        if (!name)
-            continue;
-        route_label(label, sizeof(label), name);
-        metrics_u64(out, "mkb_records_total", label, atomic_load(&m->routes[i].records));
+    for (size_t c = 0; c < sizeof(route_counters) / sizeof(route_counters[0]); c++) {
+        const char *mname = route_counters[c].name;
+        size_t off = route_counters[c].off;
+        metrics_head(out, mname, "counter", route_counters[c].help);
+        for (size_t i = 0; i < ROUTE_SLOTS; i++) {
+            char *name = atomic_load(&m->routes[i].name);
+            if (!name)
+                continue;
+            route_label(label, sizeof(label), name);
+            metrics_u64(out, mname, label, slot_counter(&m->routes[i], off));
+        }
+        /* "other" once past ROUTE_SLOTS names: it has made records or skipped some */
+        if (atomic_load(&m->other.records) || atomic_load(&m->other.skipped))
+            metrics_u64(out, mname, "route=\"other\"", slot_counter(&m->other, off));
     }
-    if (atomic_load(&m->other.records))
-        metrics_u64(out, "mkb_records_total", "route=\"other\"", atomic_load(&m->other.records));
-    metrics_head(out, "mkb_dead_letters_total", "counter",
-                 "Messages of each route that failed it and went to the dead-letter topic.");
-    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
-        char *name = atomic_load(&m->routes[i].name);
-        if (!name)
-            continue;
-        route_label(label, sizeof(label), name);
-        metrics_u64(out, "mkb_dead_letters_total", label, atomic_load(&m->routes[i].dead));
-    }
-    if (atomic_load(&m->other.records))
-        metrics_u64(out, "mkb_dead_letters_total", "route=\"other\"", atomic_load(&m->other.dead));
     metrics_head(out, "mkb_delivery_latency_seconds", "histogram",
                  "From MQTT receive to Kafka's delivery report.");
     uint64_t cum = 0;

@@ -40,6 +40,12 @@ void metrics_destroy(metrics_t *m);
  * The first sight of a name allocates; later ones do not. */
 void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead);
 
+/* Per route (by name): one message skipped (when:, empty: skip). */
+void metrics_route_skipped(metrics_t *m, const char *route);
+/* Per route: N fields that failed and were kept by their on_error
+ * (mkb_field_errors_total). */
+void metrics_route_field_errors(metrics_t *m, const char *route, uint64_t n);
+
 /* One MQTT-receive-to-delivery latency, in milliseconds. */
 void metrics_latency_ms(metrics_t *m, int64_t ms);
 

@@ -22,7 +22,8 @@ typedef struct {
     const char *topic;   /* NUL-terminated */
     const void *key;     /* NULL: no key */
     size_t key_len;
-    const void *value;
+    const void *value; /* NULL: a null value (a tombstone, empty: tombstone); else
+                          never NULL, also when empty */
     size_t value_len;
     const record_header_t *headers;
     size_t nheaders;
@@ -30,7 +31,9 @@ typedef struct {
     int64_t recv_ms;      /* when its MQTT message was received (ms since the epoch) */
     const char *id;       /* stable id (spooled records), sent as header mkb.id; NULL: none */
     bool dead_letter;
-    const char *reason; /* dead letters: why */
+    const char *reason;    /* dead letters: why */
+    uint32_t field_errors; /* the mapper's: fields that failed softly (on_error); metrics only,
+                              not spooled */
 } record_t;
 
 /* What the sink hands back once a record is settled (delivered,

@@ -28,7 +28,7 @@
  *   u8 version, u8 flags, u8 profile length, u8 0,
  *   i64 timestamp ms, u16 topic length, u16 header count,
  *   u32 key length, u32 value length, i64 MQTT receive time (ms since the epoch),
- *   profile NUL, topic NUL, key, value,
+ *   profile NUL, topic NUL, key, value (none with flag NULL_VALUE),
  *   per header: u16 name length, u32 value length, name NUL, value. */
 #define REC_MAGIC 0x53424b4du /* "MKBS" */
 #define REC_HEAD 12
@@ -36,6 +36,7 @@
 #define REC_VERSION 1
 #define FLAG_DEAD_LETTER 1u
 #define FLAG_HAS_KEY 2u
+#define FLAG_NULL_VALUE 4u /* a tombstone; journals written before it never set it */
 #define MAX_BODY (1u << 30)
 
 #define ACK_MAGIC 0x4b41424du /* "MBAK" */
@@ -224,7 +225,8 @@ int spool_append(spool_t *s, const record_t *rec)
         return MKB_ERR_NOMEM;
     unsigned char *r = s->pend + s->pend_len, *p = r + REC_HEAD;
     p[0] = REC_VERSION;
-    p[1] = (uint8_t)((rec->dead_letter ? FLAG_DEAD_LETTER : 0) | (rec->key ? FLAG_HAS_KEY : 0));
+    p[1] = (uint8_t)((rec->dead_letter ? FLAG_DEAD_LETTER : 0) | (rec->key ? FLAG_HAS_KEY : 0) |
+                     (rec->value ? 0 : FLAG_NULL_VALUE));
     p[2] = (uint8_t)plen;
     p[3] = 0;
     memcpy(p + 4, &rec->timestamp_ms, 8);
@@ -280,7 +282,8 @@ static int rec_decode(spool_t *s, const unsigned char *p, record_t *rec)
      * the strings must end inside the record (the sender strlen()s them),
      * and a key length needs a key. */
     if ((size_t)(end - q) < (size_t)plen + 1 + tlen + 1 + (size_t)klen + vlen || q[plen] != 0 ||
-        q[plen + 1 + tlen] != 0 || (!(flags & FLAG_HAS_KEY) && klen))
+        q[plen + 1 + tlen] != 0 || (!(flags & FLAG_HAS_KEY) && klen) ||
+        ((flags & FLAG_NULL_VALUE) && vlen))
         return MKB_ERR_INVAL;
     rec->profile = plen ? (const char *)q : NULL;
     q += plen + 1;
@@ -289,7 +292,7 @@ static int rec_decode(spool_t *s, const unsigned char *p, record_t *rec)
     rec->key = (flags & FLAG_HAS_KEY) ? q : NULL;
     rec->key_len = klen;
     q += klen;
-    rec->value = q;
+    rec->value = (flags & FLAG_NULL_VALUE) ? NULL : q;
     rec->value_len = vlen;
     q += vlen;
     rec->dead_letter = flags & FLAG_DEAD_LETTER;

@@ -476,6 +476,7 @@ static void rec_copy(itest_rec_t *r, const rd_kafka_message_t *m)
     memset(r, 0, sizeof(*r));
     r->val = itest_dup_bytes(m->payload, m->len);
     r->len = m->len;
+    r->null_val = m->payload == NULL;
     r->key = itest_dup_bytes(m->key, m->key_len);
     r->klen = m->key_len;
     rd_kafka_headers_t *hs = NULL;

@@ -116,6 +116,7 @@ typedef struct {
 typedef struct {
     char *val, *key;
     size_t len, klen;
+    bool null_val; /* a null value (a tombstone); val is then "" */
     itest_hdr_t *h;
     size_t nh;
 } itest_rec_t;

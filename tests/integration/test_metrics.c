@@ -287,6 +287,52 @@ START_TEST(test_promtool_and_counts)
 }
 END_TEST
 
+/* Fields kept by their on_error through the running bridge: the records
+ * in Kafka carry mkb.field_errors (the name rendered from a capture) and
+ * mkb_field_errors_total counts each failed field of the route. */
+START_TEST(test_field_errors_counted)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "mfield", 1, NULL);
+    free(f.routes);
+    ck_assert(asprintf(&f.routes,
+                       "routes:\n  - name: r\n    mqtt: { filter: \"mfield/%s/{metric}\" }\n"
+                       "    kafka: { topic: %s }\n"
+                       "    fields: { \"{metric}\": { from: /v, type: number, round: 1, "
+                       "on_error: null } }\n",
+                       f.topic, f.topic) > 0);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_with_metrics(&b, &f, &cfg);
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "{\"v\": \"bad-%d\"}", 3);
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "{\"v\": %d.25}", 2);
+    double counted = wait_sample(port, "mkb_field_errors_total{route=\"r\"}", 3, 20000);
+    ck_assert_msg(counted == 3, "mkb_field_errors_total{route=\"r\"} %g, want 3", counted);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    char **vals, **keys, **hdrs;
+    size_t count, failed = 0, nulls = 0;
+    itest_kafka_read_all(f.topic, 5, 30000, &vals, &count, &keys, &hdrs);
+    ck_assert_uint_eq(count, 5);
+    bool r0 = false, r1 = false; /* 0.25 and 1.25: halves away from zero */
+    for (size_t i = 0; i < count; i++) {
+        failed += strstr(hdrs[i], "mkb.field_errors=x;") != NULL;
+        nulls += strcmp(vals[i], "{\"x\":null}") == 0;
+        r0 |= strcmp(vals[i], "{\"x\":0.3}") == 0;
+        r1 |= strcmp(vals[i], "{\"x\":1.3}") == 0;
+    }
+    ck_assert_msg(failed == 3 && nulls == 3 && r0 && r1, "%zu failed, %zu null, 0.3 %d, 1.3 %d",
+                  failed, nulls, r0, r1);
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    itest_free_strings(hdrs, count);
+    free(pub);
+    free(cfg);
+    itest_fix_free(&f);
+}
+END_TEST
+
 /* Prometheus for test_prometheus_scrape: its directory is chosen in the
  * parent (unchecked fixture), so the teardown there stops it even when the
  * test's child process failed or timed out. */
@@ -625,6 +671,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_endpoints);
     tcase_add_test(tc, test_promtool_and_counts);
+    tcase_add_test(tc, test_field_errors_counted);
     tcase_add_test(tc, test_auth_tls_limits);
     suite_add_tcase(s, tc);
     TCase *prom = tcase_create("prometheus");

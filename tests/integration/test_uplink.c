@@ -216,6 +216,85 @@ START_TEST(test_normalized_records_and_dead_letters)
 }
 END_TEST
 
+/* One topic, two routes chosen by content (when:), an empty payload made a
+ * tombstone by one and skipped by the other, through the spool: Kafka holds
+ * exactly the records map prints, the tombstone's value is null, nothing is
+ * dead-lettered, and mkb_route_skipped_total counts each route's skips. */
+START_TEST(test_when_and_empty_payloads)
+{
+    char *ta = itest_unique("itest.climate"), *tb = itest_unique("itest.energy");
+    char *dlq = itest_unique("itest.dlq"), *client = itest_unique("bridge");
+    char prefix[300], spool[600];
+    snprintf(prefix, sizeof(prefix), "itest/%s", ta);
+    snprintf(spool, sizeof(spool), "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), client);
+    itest_create_topic(ta);
+    itest_create_topic(tb);
+    itest_create_topic(dlq);
+    int port = itest_free_port();
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s, dead_letter_topic: %s }\n"
+                       "spool: { dir: \"%s\" }\n"
+                       "metrics: { listen: \"127.0.0.1:%d\" }\n"
+                       "routes:\n"
+                       "  - name: climate\n"
+                       "    mqtt: { filter: \"%s/{dev}/SENSOR\" }\n"
+                       "    kafka: { topic: %s, key: \"{dev}\" }\n"
+                       "    empty: skip\n"
+                       "    when: [ { field: /ENERGY, exists: false } ]\n"
+                       "  - name: energy\n"
+                       "    mqtt: { filter: \"%s/{dev}/SENSOR\" }\n"
+                       "    kafka: { topic: %s, key: \"{dev}\" }\n"
+                       "    empty: tombstone\n"
+                       "    when:\n"
+                       "      - { field: /ENERGY, exists: true }\n"
+                       "      - { capture: dev, one_of: [plug-1, plug-2] }\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       spool, port, prefix, ta, prefix, tb) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    char t1[400], t9[400];
+    snprintf(t1, sizeof(t1), "%s/plug-1/SENSOR", prefix);
+    snprintf(t9, sizeof(t9), "%s/plug-9/SENSOR", prefix);
+    const char *climate = "{\"Temp\": 21.5}", *energy = "{\"ENERGY\": {\"Power\": 3}}";
+    itest_pub_t *p = itest_pub_open(NULL, 5);
+    itest_pub_send(p, t1, climate, strlen(climate), 1); /* climate; energy skips */
+    itest_pub_send(p, t1, energy, strlen(energy), 1);   /* energy; climate skips */
+    itest_pub_send(p, t9, energy, strlen(energy), 1);   /* both skip (plug-9) */
+    itest_pub_send(p, t1, "", 0, 1);                    /* energy: tombstone; climate skips */
+    itest_pub_wait(p, 4);
+    itest_pub_close(p);
+    itest_wait_count(tb, 2, itest_scale_ms(30000));
+    itest_wait_count(ta, 1, itest_scale_ms(30000));
+    char body[16384];
+    ck_assert_int_eq(itest_http_get(port, "/metrics", body, sizeof(body)), 200);
+    ck_assert_msg(strstr(body, "mkb_route_skipped_total{route=\"climate\"} 3\n") &&
+                      strstr(body, "mkb_route_skipped_total{route=\"energy\"} 2\n"),
+                  "%.400s", strstr(body, "mkb_route_skipped") ? strstr(body, "mkb_route_skipped")
+                                                             : body);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+
+    itest_recs_t rs = itest_kafka_read(ta, 1, 30000);
+    ck_assert_uint_eq(rs.n, 1);
+    ck_assert_str_eq(rs.r[0].val, "{\"Temp\":21.5}");
+    itest_recs_free(&rs);
+    rs = itest_kafka_read(tb, 2, 30000);
+    ck_assert_uint_eq(rs.n, 2);
+    ck_assert_str_eq(rs.r[0].val, "{\"ENERGY\":{\"Power\":3}}");
+    ck_assert(!rs.r[0].null_val);
+    ck_assert_msg(rs.r[1].null_val, "value: '%s' (%zu bytes)", rs.r[1].val, rs.r[1].len);
+    ck_assert_str_eq(rs.r[1].key, "plug-1");
+    itest_recs_free(&rs);
+    ck_assert_int_eq(itest_kafka_count(dlq), 0);
+    free(cfg);
+    free(client);
+    free(dlq);
+    free(tb);
+    free(ta);
+}
+END_TEST
+
 /* A configuration error names file:line:column and exits 2. */
 START_TEST(test_config_error_exit_code)
 {
@@ -317,6 +396,33 @@ START_TEST(test_map_command)
 }
 END_TEST
 
+/* map prints a skipped route and why, and a tombstone's null value; a
+ * message every matching route skips exits 1 (no record). */
+START_TEST(test_map_when_and_tombstone)
+{
+    char *path = NULL, *out, args[900];
+    ck_assert(asprintf(&path, "%s/map-when.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
+    itest_write_file(path, "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                           "routes:\n"
+                           "  - name: energy\n"
+                           "    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
+                           "    kafka: { topic: energy, key: \"{dev}\" }\n"
+                           "    empty: tombstone\n"
+                           "    when: [ { field: /ENERGY, exists: true } ]\n");
+    snprintf(args, sizeof(args), "map -c '%s' --topic tele/p1/SENSOR", path);
+    ck_assert_int_eq(run_cli(args, "{\"Temp\": 1}", &out), 1);
+    ck_assert_msg(strstr(out, "route 'energy' skipped: when[0] field /ENERGY exists is false\n"),
+                  "%s", out);
+    free(out);
+    ck_assert_int_eq(run_cli(args, "", &out), 0);
+    ck_assert_msg(strstr(out, "record 1 (route energy)\n  topic:     energy\n  key:       p1\n") &&
+                      strstr(out, "  value:     null (tombstone)\n"),
+                  "%s", out);
+    free(out);
+    free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("uplink");
@@ -325,12 +431,14 @@ int main(void)
     tcase_add_loop_test(tc, test_thousand_qos1_messages, 0, 2);
     tcase_add_loop_test(tc, test_persistent_session_delivers_backlog, 0, 2);
     tcase_add_test(tc, test_normalized_records_and_dead_letters);
+    tcase_add_test(tc, test_when_and_empty_payloads);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 30);
     tcase_add_test(cli, test_config_error_exit_code);
     tcase_add_test(cli, test_check_command);
     tcase_add_test(cli, test_map_command);
+    tcase_add_test(cli, test_map_when_and_tombstone);
     suite_add_tcase(s, cli);
     return check_run(s);
 }

@@ -85,6 +85,7 @@ START_TEST(test_operations_lists_exactly_the_exported_metrics)
     metrics_conf_t conf = {0};
     ck_assert_int_eq(metrics_new(&conf, NULL, NULL, NULL, &m, err, sizeof(err)), MKB_OK);
     metrics_route(m, "r", 2, 1);
+    metrics_route_field_errors(m, "r", 3);
     metrics_latency_ms(m, 12);
     /* The spool's metrics appear only with a spool: render with one. */
     bridge_metrics_t v = {.not_ready_names = reasons, .not_ready_count = 2};
@@ -109,6 +110,34 @@ START_TEST(test_operations_lists_exactly_the_exported_metrics)
         ck_assert_msg(find(&got, doc.m[i].name), "docs/OPERATIONS.md lists %s, not exported",
                       doc.m[i].name);
     ck_assert_uint_eq(got.n, doc.n); /* each once */
+    ck_assert_ptr_nonnull(strstr(out.p, "mkb_field_errors_total{route=\"r\"} 3\n"));
+    buf_free(&out);
+    metrics_destroy(m);
+}
+END_TEST
+
+/* mkb_route_skipped_total counts each route's skips under its name, beside
+ * its records (a route first seen skipping has 0 records). */
+START_TEST(test_route_skipped_counts)
+{
+    metrics_t *m = NULL;
+    char err[256];
+    metrics_conf_t conf = {0};
+    ck_assert_int_eq(metrics_new(&conf, NULL, NULL, NULL, &m, err, sizeof(err)), MKB_OK);
+    metrics_route(m, "a", 3, 1);
+    metrics_route_skipped(m, "a");
+    metrics_route_skipped(m, "a");
+    metrics_route_skipped(m, "b \"x\"");
+    metrics_route_skipped(m, NULL); /* no route: nothing */
+    buf_t out = {0};
+    metrics_render_own(m, &out);
+    buf_terminate(&out);
+    ck_assert_msg(strstr(out.p, "mkb_route_skipped_total{route=\"a\"} 2\n") &&
+                      strstr(out.p, "mkb_route_skipped_total{route=\"b \\\"x\\\"\"} 1\n") &&
+                      strstr(out.p, "mkb_records_total{route=\"a\"} 3\n") &&
+                      strstr(out.p, "mkb_records_total{route=\"b \\\"x\\\"\"} 0\n") &&
+                      !strstr(out.p, "route=\"other\""),
+                  "%s", out.p);
     buf_free(&out);
     metrics_destroy(m);
 }
@@ -133,6 +162,7 @@ int main(void)
     Suite *s = suite_create("bridge_metrics");
     TCase *tc = tcase_create("render");
     tcase_add_test(tc, test_operations_lists_exactly_the_exported_metrics);
+    tcase_add_test(tc, test_route_skipped_counts);
     tcase_add_test(tc, test_spool_metrics_only_with_a_spool);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -405,8 +405,139 @@ START_TEST(test_typed_values)
 }
 END_TEST
 
+/* The field options of issue 17: on_error and round, loaded into enums and
+ * numbers, their mistakes pointed at. */
+START_TEST(test_field_options)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(
+        config_load_string("c.yaml",
+                           "mqtt: { uri: \"tcp://h:1\" }\n"
+                           "kafka: { bootstrap: \"k:1\" }\n"
+                           "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: "
+                           "t },\n"
+                           "  fields: { v: { round: 3, on_error: omit, default: null },"
+                           " w: {} } } ]\n",
+                           &cfg, &errors),
+        MKB_OK);
+    const config_field_t *f = cfg->routes[0].fields;
+    ck_assert_int_eq(f[0].on_error, CONFIG_ON_ERROR_OMIT);
+    ck_assert_int_eq(f[0].round, 3);
+    ck_assert_str_eq(f[0].dflt.text, "null");
+    ck_assert(!f[0].dflt.quoted);
+    ck_assert_int_eq(f[1].on_error, CONFIG_ON_ERROR_DEAD_LETTER); /* the default */
+    config_destroy(cfg);
+    char *e = load_err("mqtt: { uri: \"tcp://h:1\" }\n"
+                       "kafka: { bootstrap: \"k:1\" }\n"
+                       "routes: [ { name: r, mqtt: { filter: a }, kafka: { topic: t },\n"
+                       "  fields: { v: { on_error: nul, round: 16 }, w: { round: -1 },\n"
+                       "            x: { on_error: skip, round: two } } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:28: error: routes[0].fields.v.on_error: 'nul' is not valid; "
+                            "expected one of: dead_letter, null, omit, default (did you mean "
+                            "'null'?)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:4:40: error: routes[0].fields.v.round: 16 is out of range "
+                            "[0, 15]"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.w.round: -1 is out of range [0, 15]"), "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.x.on_error: 'skip' is not valid; expected one of: "
+                            "dead_letter, null, omit, default"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "routes[0].fields.x.round: expected an integer, found 'two'"), "%s", e);
+    free(e);
+}
+END_TEST
+
 /* One load shared by holders (config_ref); command rules compared for a
  * reload. */
+/* when: a list of conditions, each kept with its position and quoting;
+ * empty: an enum, absent meaning the payload kind's default. */
+START_TEST(test_when_and_empty_load)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    const char *text = "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                       "routes:\n"
+                       "  - name: a\n"
+                       "    mqtt: { filter: \"t/{dev}\" }\n"
+                       "    kafka: { topic: a }\n"
+                       "    empty: tombstone\n"
+                       "    when:\n"
+                       "      - { field: /ENERGY, exists: true }\n"
+                       "      - capture: dev\n"
+                       "        one_of: [1, \"2\", x]\n"
+                       "      - { mqtt: qos, at_least: 1, below: 2 }\n"
+                       "  - name: b\n"
+                       "    mqtt: { filter: b }\n"
+                       "    kafka: { topic: b }\n";
+    ck_assert_msg(config_load_string("c.yaml", text, &cfg, &errors) == MKB_OK, "%s", errors);
+    const config_route_t *a = &cfg->routes[0], *b = &cfg->routes[1];
+    ck_assert_int_eq(a->empty, CONFIG_EMPTY_TOMBSTONE);
+    ck_assert_int_eq(b->empty, CONFIG_EMPTY_DEFAULT);
+    ck_assert_uint_eq(a->when_n, 3);
+    ck_assert_uint_eq(b->when_n, 0);
+    ck_assert_ptr_null(b->when);
+    ck_assert_str_eq(a->when[0].field, "/ENERGY");
+    ck_assert_str_eq(a->when[0].exists.text, "true");
+    ck_assert_ptr_null(a->when[0].equals.text);
+    ck_assert_str_eq(a->when[1].capture, "dev");
+    ck_assert_uint_eq(a->when[1].one_of_n, 3);
+    ck_assert(!a->when[1].one_of[0].quoted);
+    ck_assert(a->when[1].one_of[1].quoted);
+    ck_assert_str_eq(a->when[1].one_of[2].text, "x");
+    ck_assert_int_eq(a->when[2].mqtt, CONFIG_COND_MQTT_QOS);
+    ck_assert_str_eq(a->when[2].at_least.text, "1");
+    ck_assert_str_eq(a->when[2].below.text, "2");
+    config_pos_t p = config_pos(cfg, &a->when[1].one_of[1]);
+    ck_assert_int_eq(p.line, 11);
+    ck_assert_int_eq(p.col, 21);
+    p = config_pos(cfg, &a->when[2]);
+    ck_assert_int_eq(p.line, 12);
+    config_destroy(cfg);
+}
+END_TEST
+
+/* The loader's errors for when: and empty: (the compiler's are in test_mapper). */
+START_TEST(test_when_shape_errors)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                       "routes:\n"
+                       "  - name: a\n"
+                       "    mqtt: { filter: a }\n"
+                       "    kafka: { topic: a }\n"
+                       "    empty: tombstom\n"
+                       "    when:\n"
+                       "      - { feild: /a, exists: true }\n"
+                       "      - { field: /a, one_of: x }\n"
+                       "      - { mqtt: retained, equals: true }\n"
+                       "      - { field: /a, equals: { x: 1 } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:7:12: error: routes[0].empty: 'tombstom' is not valid; "
+                            "expected one of: dead_letter, skip, tombstone (did you mean "
+                            "'tombstone'?)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:9:11: error: unknown key 'routes[0].when[0].feild'; did you "
+                            "mean 'field'?"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:10:30: error: routes[0].when[1].one_of: expected a list"), "%s",
+                  e);
+    ck_assert_msg(strstr(e, "c.yaml:11:17: error: routes[0].when[2].mqtt: 'retained' is not "
+                            "valid; expected one of: content_type, topic, qos, retain (did you "
+                            "mean 'retain'?)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:12:30: error: routes[0].when[3].equals: expected a single "
+                            "value"),
+                  "%s", e);
+    free(e);
+    e = load_err(
+        "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+        "routes:\n"
+        "  - { name: a, mqtt: { filter: a }, kafka: { topic: a }, when: { field: /a } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:64: error: routes[0].when: expected a list"), "%s", e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_ref_and_commands_equal)
 {
     const char *cmd = "commands:\n"
@@ -456,7 +587,10 @@ int main(void)
     tcase_add_test(tc, test_metrics_auth_keys);
     tcase_add_test(tc, test_docs_cover_every_key);
     tcase_add_test(tc, test_typed_values);
+    tcase_add_test(tc, test_field_options);
     tcase_add_test(tc, test_ref_and_commands_equal);
+    tcase_add_test(tc, test_when_and_empty_load);
+    tcase_add_test(tc, test_when_shape_errors);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

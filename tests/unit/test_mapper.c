@@ -41,11 +41,26 @@ static int collect(void *opaque, const record_t *r)
         buf_append_str(&b, ";");
     }
     buf_append_str(&b, "|");
-    buf_append(&b, r->value, r->value_len);
+    if (r->value)
+        buf_append(&b, r->value, r->value_len);
+    else
+        buf_append_str(&b, "(null)");
+    if (r->field_errors) /* what mkb_field_errors_total counts */
+        buf_printf(&b, "#%u", (unsigned)r->field_errors);
     buf_terminate(&b);
     ck_assert(g->n < 16);
     g->text[g->n++] = b.p;
     return MKB_OK;
+}
+
+/* A skipped route, as one line "SKIP route: why" among the records. */
+static void collect_skip(void *opaque, const char *route, const char *why)
+{
+    got_t *g = opaque;
+    char *line = NULL;
+    ck_assert(asprintf(&line, "SKIP %s: %s", route, why) > 0);
+    ck_assert(g->n < 16);
+    g->text[g->n++] = line;
 }
 
 static void got_free(got_t *g)
@@ -74,6 +89,7 @@ static mapper_result_t run(const char *routes, const char *topic, const char *pa
     mapper_t *m = NULL;
     char *errors = NULL;
     ck_assert_msg(mapper_new(cfg, &m, &errors) == MKB_OK, "mapper: %s", errors ? errors : "?");
+    mapper_on_skip(m, collect_skip);
     mkb_prop_t props[] = {{"device", 6, "d-9", 3}};
     mqtt_msg_t msg = {
         .topic = topic,
@@ -581,6 +597,160 @@ START_TEST(test_root_pointers)
 }
 END_TEST
 
+/* on_error keeps the record for a value that cannot be converted; the
+ * header names the failed fields in field order and the record counts them. */
+START_TEST(test_field_on_error)
+{
+    const char *routes =
+        R1("    kafka: { topic: out, key: \"\" }\n"
+           "    fields:\n"
+           "      a: { from: /a, type: number, on_error: null }\n"
+           "      b: { from: /b, type: boolean, on_error: omit }\n"
+           "      c: { from: /c, type: integer, default: -1, on_error: default }\n"
+           "      d: { from: /d, type: number, default: null, on_error: default }\n"
+           "      e: { from: /e, convert: fahrenheit_to_celsius, on_error: null }\n"
+           "      f: { from: /f, type: number }\n");
+    got_t g = {0};
+    mapper_result_t res = run(
+        routes, "s/a/b/t",
+        "{\"a\": \"x\", \"b\": \"maybe\", \"c\": {}, \"d\": [1], \"e\": \"hot\", \"f\": 1}", &g);
+    ck_assert_uint_eq(res.dead_letters, 0);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000|mkb.field_errors=a,b,c,d,e;|"
+                                "{\"a\":null,\"c\":-1,\"d\":null,\"e\":null,\"f\":1}#5");
+    got_free(&g);
+    /* Good values: no header, nothing counted; missing ones take their default. */
+    run(routes, "s/a/b/t", "{\"a\": 2, \"b\": \"on\", \"e\": 212, \"f\": 1}", &g);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||"
+                                "{\"a\":2,\"b\":true,\"c\":-1,\"d\":null,\"e\":100.0,\"f\":1}");
+    got_free(&g);
+    /* dead_letter (the default) still fails the message, even after soft failures. */
+    res = run(routes, "s/a/b/t", "{\"a\": \"x\", \"f\": \"one\"}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=field 'f' (from /f): expected a number"), "%s",
+                  g.text[0]);
+    ck_assert_ptr_null(strstr(g.text[0], "mkb.field_errors"));
+    got_free(&g);
+    /* A missing required field is a dead letter whatever on_error says. */
+    res = run(R1("    kafka: { topic: out }\n"
+                 "    fields: { h: { from: /h, required: true, on_error: null } }\n"),
+              "s/a/b/t", "{}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    got_free(&g);
+    /* Exploded: each element has its own failed fields. */
+    run(R1("    kafka: { topic: out, key: \"\" }\n    explode: /r\n"
+           "    fields: { v: { from: /v, type: number, on_error: omit } }\n"),
+        "s/a/b/t", "{\"r\": [{\"v\": 1}, {\"v\": \"bad\"}]}", &g);
+    ck_assert_uint_eq(g.n, 2);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"v\":1}");
+    ck_assert_str_eq(g.text[1], "r|out|(nokey)|1795860000000|mkb.field_errors=v;|{}#1");
+    got_free(&g);
+}
+END_TEST
+
+START_TEST(test_field_round)
+{
+    got_t g = {0};
+    run(R1("    kafka: { topic: out, key: \"\" }\n"
+           "    fields:\n"
+           "      a: { from: /a, round: 2 }\n"
+           "      b: { from: /b, round: 2 }\n"
+           "      c: { from: /c, round: 0 }\n"
+           "      d: { from: /d, round: 0 }\n"
+           "      e: { from: /e, convert: fahrenheit_to_celsius, round: 1 }\n"
+           "      f: { from: /f, round: 3 }\n"
+           "      g: { from: /g, round: 1, type: integer }\n"
+           "      h: { from: /h, round: 2 }\n"
+           "      i: { from: /i, round: 1, on_error: null }\n"
+           "      j: { from: /j, round: 15 }\n"),
+        "s/a/b/t",
+        "{\"a\": 21.775, \"b\": -21.775, \"c\": 0.5, \"d\": -0.4, \"e\": 71.2, \"f\": \"1.23456\", "
+        "\"g\": 2.45, \"h\": 7, \"i\": \"warm\", \"j\": 0.1}",
+        &g);
+    /* 21.78, not 21.780000000000001: the value is written in its short form */
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000|mkb.field_errors=i;|"
+                                "{\"a\":21.78,\"b\":-21.78,\"c\":1.0,\"d\":0.0,\"e\":21.8,"
+                                "\"f\":1.235,\"g\":3,\"h\":7,\"i\":null,\"j\":0.1}#1");
+    got_free(&g);
+}
+END_TEST
+
+/* Field and add names made from the filter's captures. */
+START_TEST(test_field_names_from_captures)
+{
+    got_t g = {0};
+    const char *routes = "routes:\n  - name: n\n    mqtt: { filter: \"s/{device}/{metric}\" }\n"
+                         "    kafka: { topic: out, key: \"\" }\n"
+                         "    fields:\n"
+                         "      \"{metric}\": { from: /value, type: number, on_error: null }\n"
+                         "      \"{device}_{metric}_raw\": { from: /value }\n"
+                         "      \"x{{y}}\": { from: /value }\n"
+                         "    add: { \"{metric}_unit\": C, \"{device}\": \"{metric}\" }\n";
+    run(routes, "s/d1/temperature", "{\"value\": 21.5}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"temperature\":21.5,"
+                                "\"d1_temperature_raw\":21.5,\"x{y}\":21.5,"
+                                "\"temperature_unit\":\"C\",\"d1\":\"temperature\"}");
+    got_free(&g);
+    /* The header names the field as the record has it. */
+    run(routes, "s/d2/hum", "{\"value\": \"wet\"}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000|mkb.field_errors=hum;|"
+                                "{\"hum\":null,\"d2_hum_raw\":\"wet\",\"x{y}\":\"wet\","
+                                "\"hum_unit\":\"C\",\"d2\":\"hum\"}#1");
+    got_free(&g);
+    /* Two fields rendering the same name: the later wins. */
+    run("routes:\n  - name: n\n    mqtt: { filter: \"s/{a}/{b}\" }\n"
+        "    kafka: { topic: out, key: \"\" }\n"
+        "    fields: { \"{a}\": { from: /x }, \"{b}\": { from: /y } }\n",
+        "s/k/k", "{\"x\": 1, \"y\": 2}", &g);
+    ck_assert_str_eq(g.text[0], "n|out|(nokey)|1795860000000||{\"k\":2}");
+    got_free(&g);
+    /* A topic level that is not UTF-8 cannot name a field: a dead letter says so. */
+    mapper_result_t res = run(routes, "s/d\xff/t", "{\"value\": 1}", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=name 'd\\xff_t_raw' (from "
+                                    "'{device}_{metric}_raw') is not valid UTF-8"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    /* Without braces a name is not a template: {metric} cannot sneak in. */
+    run(R1("    kafka: { topic: out, key: \"\" }\n    fields: { plain: { from: /v } }\n"),
+        "s/a/b/t", "{\"v\": 1}", &g);
+    ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"plain\":1}");
+    got_free(&g);
+}
+END_TEST
+
+START_TEST(test_field_option_errors)
+{
+    char *e = compile_errors(R1("    kafka: { topic: out }\n"
+                                "    fields:\n"
+                                "      a: { from: /a, on_error: default }\n"
+                                "      b: { from: /b, type: string, round: 2 }\n"
+                                "      c: { from: /c, type: boolean, round: 0 }\n"
+                                "      \"{sit}\": { from: /d }\n"
+                                "      \"{mqtt.topic}\": { from: /e }\n"
+                                "      \"{/x}\": { from: /f }\n"
+                                "      \"a}b\": { from: /g }\n"
+                                "      \"{site\": { from: /h }\n"
+                                "      \"{dev}\": {}\n"
+                                "    add: { \"{nope}\": 1 }\n"));
+    const char *want[] = {
+        "t.yaml:8:32: error: route 'r': field 'a': on_error: default needs a default: value",
+        "t.yaml:9:43: error: route 'r': field 'b': round applies to numbers, not to a string",
+        "t.yaml:10:44: error: route 'r': field 'c': round applies to numbers, not to a boolean",
+        "t.yaml:11:7: error: route 'r': fields name '{sit}': {sit} is not a capture",
+        "{sit} is not a capture of the filter; did you mean {site}?",
+        "t.yaml:12:7: error: route 'r': fields name '{mqtt.topic}': {mqtt.topic} is not a",
+        "t.yaml:13:7: error: route 'r': fields name '{/x}': {/x} is not a capture",
+        "t.yaml:14:7: error: route 'r': fields name 'a}b': a lone '}' (write '}}' for a brace)",
+        "t.yaml:15:7: error: route 'r': fields name '{site': '{' without its '}'",
+        "t.yaml:16:7: error: route 'r': field '{dev}': a name made from captures needs from:",
+        "t.yaml:17:12: error: route 'r': add name '{nope}': {nope} is not a capture",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(e, want[i]), "missing: %s\nin:\n%s", want[i], e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_compile_errors)
 {
     char *e = compile_errors(R1("    kafka: { topic: \"t.{sitee}\", key: \"{mqtt.topik}\",\n"
@@ -633,6 +803,294 @@ START_TEST(test_compile_errors)
 END_TEST
 
 /* The worked examples in mappings/, each with a sample a real device sends. */
+/* Route r with one when: condition COND (a flow mapping) and payload kind
+ * KIND: true when it takes the message (a record), false when it skips it
+ * (then exactly one skip and no dead letter). */
+static bool takes_kind(const char *kind, const char *cond, const char *topic, const char *payload)
+{
+    char *routes = NULL;
+    ck_assert(asprintf(&routes,
+                       "routes:\n  - name: r\n    mqtt: { filter: \"s/{site}/{dev}/t\" }\n"
+                       "    kafka: { topic: out }\n    payload: %s\n    when:\n      - %s\n",
+                       kind, cond) > 0);
+    got_t g = {0};
+    mapper_result_t res = run(routes, topic, payload, &g);
+    free(routes);
+    ck_assert_uint_eq(res.dead_letters, 0);
+    ck_assert_uint_eq(res.records + res.skipped, 1);
+    ck_assert_uint_eq(g.n, 1);
+    ck_assert(strncmp(g.text[0], res.skipped ? "SKIP r: when[0] " : "r|out|", 6) == 0);
+    got_free(&g);
+    return res.records == 1;
+}
+
+static bool takes(const char *cond, const char *payload)
+{
+    return takes_kind("json", cond, "s/a/b/t", payload);
+}
+
+START_TEST(test_when_exists)
+{
+    ck_assert(takes("{ field: /a, exists: true }", "{\"a\": 0}"));
+    ck_assert(takes("{ field: /a, exists: true }", "{\"a\": null}")); /* null is present */
+    ck_assert(!takes("{ field: /a, exists: true }", "{\"b\": 1}"));
+    ck_assert(takes("{ field: /a, exists: false }", "{\"b\": 1}"));
+    ck_assert(takes("{ field: /a, exists: no }", "{\"b\": 1}"));
+    ck_assert(takes("{ field: /a, exists: Yes }", "{\"a\": 1}"));
+    ck_assert(!takes("{ field: /a, exists: false }", "{\"a\": {}}"));
+    ck_assert(takes("{ field: /a/0/b, exists: true }", "{\"a\": [{\"b\": 1}]}"));
+    ck_assert(!takes("{ field: /a/1, exists: true }", "{\"a\": [1]}"));
+    ck_assert(!takes("{ field: /a, exists: true }", "[1]")); /* not an object */
+}
+END_TEST
+
+/* Unquoted numbers and booleans compare typed (numeric strings too),
+ * quoted values and other text as strings; a missing subject fails. */
+START_TEST(test_when_equals_typed)
+{
+    ck_assert(takes("{ field: /a, equals: 1 }", "{\"a\": 1}"));
+    ck_assert(takes("{ field: /a, equals: 1 }", "{\"a\": 1.0}"));
+    ck_assert(takes("{ field: /a, equals: 1 }", "{\"a\": \"1\"}"));
+    ck_assert(takes("{ field: /a, equals: 1.5 }", "{\"a\": \"1.50\"}"));
+    ck_assert(!takes("{ field: /a, equals: 1 }", "{\"a\": 2}"));
+    ck_assert(!takes("{ field: /a, equals: 1 }", "{\"a\": true}"));
+    ck_assert(!takes("{ field: /a, equals: 1 }", "{\"a\": \"1x\"}"));
+    ck_assert(!takes("{ field: /a, equals: 1 }", "{\"b\": 1}"));
+    ck_assert(!takes("{ field: /a, equals: \"1\" }", "{\"a\": 1}"));
+    ck_assert(takes("{ field: /a, equals: \"1\" }", "{\"a\": \"1\"}"));
+    ck_assert(!takes("{ field: /a, equals: \"1\" }", "{\"a\": \"1.0\"}"));
+    ck_assert(takes("{ field: /a, equals: true }", "{\"a\": true}"));
+    ck_assert(takes("{ field: /a, equals: true }", "{\"a\": \"true\"}"));
+    ck_assert(!takes("{ field: /a, equals: true }", "{\"a\": 1}"));
+    ck_assert(!takes("{ field: /a, equals: false }", "{\"a\": null}"));
+    ck_assert(takes("{ field: /a, equals: null }", "{\"a\": null}"));
+    ck_assert(!takes("{ field: /a, equals: null }", "{}"));
+    ck_assert(takes("{ field: /_type, equals: location }", "{\"_type\": \"location\"}"));
+    ck_assert(!takes("{ field: /_type, equals: location }", "{\"_type\": \"Location\"}"));
+    ck_assert(!takes("{ field: /_type, equals: location }", "{\"_type\": [\"location\"]}"));
+    ck_assert(takes("{ field: /a, one_of: [1, two, \"3\"] }", "{\"a\": \"1\"}"));
+    ck_assert(takes("{ field: /a, one_of: [1, two, \"3\"] }", "{\"a\": \"two\"}"));
+    ck_assert(takes("{ field: /a, one_of: [1, two, \"3\"] }", "{\"a\": \"3\"}"));
+    ck_assert(!takes("{ field: /a, one_of: [1, two, \"3\"] }", "{\"a\": 3}"));
+    ck_assert(!takes("{ field: /a, one_of: [1, two, \"3\"] }", "{}"));
+}
+END_TEST
+
+START_TEST(test_when_numeric)
+{
+    ck_assert(!takes("{ field: /t, above: 10 }", "{\"t\": 10}"));
+    ck_assert(takes("{ field: /t, above: 10 }", "{\"t\": 10.001}"));
+    ck_assert(takes("{ field: /t, at_least: 10 }", "{\"t\": 10}"));
+    ck_assert(!takes("{ field: /t, below: -1.5 }", "{\"t\": -1.5}"));
+    ck_assert(takes("{ field: /t, at_most: -1.5 }", "{\"t\": -1.5}"));
+    ck_assert(takes("{ field: /t, at_least: 0, below: 100 }", "{\"t\": 0}"));
+    ck_assert(takes("{ field: /t, at_least: 0, below: 100 }", "{\"t\": \"99.9\"}"));
+    ck_assert(!takes("{ field: /t, at_least: 0, below: 100 }", "{\"t\": 100}"));
+    ck_assert(!takes("{ field: /t, at_least: 0, below: 100 }", "{\"t\": -0.1}"));
+    ck_assert(!takes("{ field: /t, above: 0 }", "{\"t\": \"n/a\"}"));
+    ck_assert(!takes("{ field: /t, above: 0 }", "{\"t\": true}"));
+    ck_assert(!takes("{ field: /t, above: 0 }", "{\"t\": null}"));
+    ck_assert(!takes("{ field: /t, above: 0 }", "{}"));
+    ck_assert(takes("{ field: /t, equals: 5, at_most: 5 }", "{\"t\": 5}"));
+    /* number and text payloads are {"value": ...} */
+    ck_assert(takes_kind("number", "{ field: /value, above: 20 }", "s/a/b/t", "21.5"));
+    ck_assert(!takes_kind("number", "{ field: /value, above: 20 }", "s/a/b/t", "19"));
+    ck_assert(takes_kind("text", "{ field: /value, one_of: [ON, OFF] }", "s/a/b/t", "ON"));
+    ck_assert(!takes_kind("text", "{ field: /value, one_of: [ON, OFF] }", "s/a/b/t", "on"));
+}
+END_TEST
+
+/* Captures, MQTT 5 properties and the MQTT metadata as subjects (run() sends
+ * qos 1, retained, content type application/json, property device=d-9). */
+START_TEST(test_when_other_subjects)
+{
+    ck_assert(takes("{ capture: site, equals: a }", "{}"));
+    ck_assert(!takes("{ capture: dev, equals: a }", "{}"));
+    ck_assert(takes_kind("json", "{ capture: site, above: 5 }", "s/7/b/t", "{}"));
+    ck_assert(!takes_kind("json", "{ capture: site, above: 5 }", "s/x/b/t", "{}"));
+    ck_assert(takes_kind("raw", "{ capture: dev, one_of: [b, c] }", "s/a/b/t", "\x01"));
+    ck_assert(!takes_kind("raw", "{ capture: dev, one_of: [x, c] }", "s/a/b/t", "\x01"));
+    ck_assert(takes("{ property: device, equals: d-9 }", "{}"));
+    ck_assert(!takes("{ property: device, equals: d-8 }", "{}"));
+    ck_assert(takes("{ property: none, exists: false }", "{}"));
+    ck_assert(!takes("{ property: none, equals: \"\" }", "{}"));
+    ck_assert(takes("{ mqtt: qos, equals: 1 }", "{}"));
+    ck_assert(!takes("{ mqtt: qos, above: 1 }", "{}"));
+    ck_assert(takes("{ mqtt: retain, equals: true }", "{}"));
+    ck_assert(!takes("{ mqtt: retain, equals: false }", "{}"));
+    ck_assert(takes("{ mqtt: content_type, equals: application/json }", "{}"));
+    ck_assert(takes("{ mqtt: topic, one_of: [s/a/b/t] }", "{}"));
+    ck_assert(!takes("{ mqtt: topic, equals: s/a/b }", "{}"));
+}
+END_TEST
+
+/* All conditions must hold; they read the whole message before explode
+ * ($/a and /a alike); map's reason names the first false one and what it
+ * found; a payload the route cannot parse is still a dead letter. */
+START_TEST(test_when_route)
+{
+    const char *routes = "routes:\n  - name: energy\n    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
+                         "    kafka: { topic: e, key: \"{dev}\" }\n"
+                         "    explode: /r\n"
+                         "    fields: { v: { from: /v } }\n"
+                         "    when:\n"
+                         "      - field: /gw\n"
+                         "        exists: true\n"
+                         "      - { field: $/kind, one_of: [a, \"b\"] }\n"
+                         "      - { capture: dev, equals: d1 }\n";
+    got_t g = {0};
+    mapper_result_t res = run(routes, "tele/d1/SENSOR",
+                              "{\"gw\": 1, \"kind\": \"b\", \"r\": [{\"v\": 1}, {\"v\": 2}]}", &g);
+    ck_assert_uint_eq(res.records, 2);
+    ck_assert_uint_eq(res.skipped, 0);
+    ck_assert_str_eq(g.text[1], "energy|e|d1|1795860000000||{\"v\":2}");
+    got_free(&g);
+    res = run(routes, "tele/d1/SENSOR", "{\"kind\": \"b\", \"r\": []}", &g);
+    ck_assert_uint_eq(res.skipped, 1);
+    ck_assert_uint_eq(res.records, 0);
+    ck_assert_str_eq(g.text[0], "SKIP energy: when[0] field /gw exists is false");
+    got_free(&g);
+    res = run(routes, "tele/d1/SENSOR", "{\"gw\": 1, \"kind\": \"c\"}", &g);
+    ck_assert_uint_eq(res.skipped, 1);
+    ck_assert_str_eq(g.text[0],
+                     "SKIP energy: when[1] field $/kind one_of [a, \"b\"] is false (found \"c\")");
+    got_free(&g);
+    run(routes, "tele/d1/SENSOR", "{\"gw\": 1, \"kind\": 7}", &g);
+    ck_assert_str_eq(g.text[0],
+                     "SKIP energy: when[1] field $/kind one_of [a, \"b\"] is false (found 7)");
+    got_free(&g);
+    run(routes, "tele/d2/SENSOR", "{\"gw\": 1, \"kind\": \"a\"}", &g);
+    ck_assert_str_eq(g.text[0],
+                     "SKIP energy: when[2] capture dev equals d1 is false (found \"d2\")");
+    got_free(&g);
+    run(R1("    kafka: { topic: out }\n    when: [ { field: /t, at_least: 1, below: 2 } ]\n"),
+        "s/a/b/t", "{}", &g);
+    ck_assert_str_eq(g.text[0],
+                     "SKIP r: when[0] field /t at_least 1 and below 2 is false (missing)");
+    got_free(&g);
+    res = run(routes, "tele/d1/SENSOR", "{\"gw\":", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_uint_eq(res.skipped, 0);
+    ck_assert(strncmp(g.text[0], "DLQ energy|dlq|", 15) == 0);
+    got_free(&g);
+    /* fan-out: one route skips, the other takes it */
+    res = run("routes:\n"
+              "  - { name: climate, mqtt: { filter: \"t/#\" }, kafka: { topic: c },\n"
+              "      when: [ { field: /ENERGY, exists: false } ] }\n"
+              "  - { name: energy, mqtt: { filter: \"t/#\" }, kafka: { topic: e },\n"
+              "      when: [ { field: /ENERGY, exists: true } ] }\n",
+              "t/x", "{\"ENERGY\": {\"Power\": 3}}", &g);
+    ck_assert_uint_eq(res.routes, 2);
+    ck_assert_uint_eq(res.skipped, 1);
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_str_eq(g.text[0], "SKIP climate: when[0] field /ENERGY is absent is false");
+    ck_assert(strncmp(g.text[1], "energy|e|t/x|", 13) == 0);
+    got_free(&g);
+}
+END_TEST
+
+/* empty: dead_letter (default), skip, tombstone; raw forwards an empty value
+ * unless empty: is set; when: on fields is not tested for an empty payload. */
+START_TEST(test_empty_payloads)
+{
+    got_t g = {0};
+    mapper_result_t res = run(R1("    kafka: { topic: out }\n"), "s/a/b/t", "", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "DLQ r|dlq|s/a/b/t|1795860000000|mkb.reason=empty payload;"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    res = run(R1("    kafka: { topic: out }\n    payload: number\n    empty: skip\n"), "s/a/b/t",
+              "", &g);
+    ck_assert_uint_eq(res.records, 0);
+    ck_assert_uint_eq(res.skipped, 1);
+    ck_assert_str_eq(g.text[0], "SKIP r: empty payload (empty: skip)");
+    got_free(&g);
+    const char *tomb =
+        R1("    kafka: { topic: \"o.{site}\", key: \"{dev}\", headers: { h: \"{mqtt.qos}\" } }\n"
+           "    fields: { v: { from: /v, required: true } }\n"
+           "    empty: tombstone\n"
+           "    when: [ { field: /v, exists: true }, { capture: site, equals: a } ]\n");
+    res = run(tomb, "s/a/b/t", "", &g);
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_uint_eq(res.dead_letters, 0);
+    ck_assert_str_eq(g.text[0], "r|o.a|b|1795860000000|h=1;|(null)");
+    got_free(&g);
+    res = run(tomb, "s/x/b/t", "", &g); /* conditions on captures still apply */
+    ck_assert_uint_eq(res.skipped, 1);
+    ck_assert_uint_eq(res.records, 0);
+    got_free(&g);
+    res = run(tomb, "s/a/b/t", "{\"v\": 2}", &g); /* a non-empty payload is mapped as ever */
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_str_eq(g.text[0], "r|o.a|b|1795860000000|h=1;|{\"v\":2}");
+    got_free(&g);
+    /* a template that needs the payload cannot make the tombstone */
+    res = run(R1("    kafka: { topic: out, key: \"{/id}\" }\n    empty: tombstone\n"), "s/a/b/t",
+              "", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    ck_assert_msg(strstr(g.text[0], "mkb.reason=template '{/id}': payload has no value at /id"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    res = run(R1("    kafka: { topic: out }\n    payload: raw\n"), "s/a/b/t", "", &g);
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_str_eq(g.text[0], "r|out|s/a/b/t|1795860000000||"); /* empty, not null */
+    got_free(&g);
+    res = run(R1("    kafka: { topic: out }\n    payload: raw\n    empty: dead_letter\n"),
+              "s/a/b/t", "", &g);
+    ck_assert_uint_eq(res.dead_letters, 1);
+    got_free(&g);
+    res = run(R1("    kafka: { topic: out }\n    payload: raw\n    empty: tombstone\n"), "s/a/b/t",
+              "", &g);
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_str_eq(g.text[0], "r|out|s/a/b/t|1795860000000||(null)");
+    got_free(&g);
+}
+END_TEST
+
+/* Every check error of when:, at the line and column of what is wrong. */
+START_TEST(test_when_compile_errors)
+{
+#define W(lines) R1("    kafka: { topic: out }\n    when:\n" lines)
+    /* the conditions are on lines 8 to 19 of t.yaml */
+    char *e = compile_errors(W("      - { exists: true }\n"
+                               "      - { field: /a, capture: site, exists: true }\n"
+                               "      - { field: /a }\n"
+                               "      - { field: /a, exists: true, equals: 1 }\n"
+                               "      - { field: /a, above: ten }\n"
+                               "      - { field: /a, below: 1, at_most: 2 }\n"
+                               "      - { field: /a, equals: 1, one_of: [1] }\n"
+                               "      - { field: /a, one_of: [] }\n"
+                               "      - { field: a, exists: true }\n"
+                               "      - { capture: siet, exists: true }\n"
+                               "      - { field: /a, exists: maybe }\n"
+                               "      - { mqtt: qos, at_least: \"x1\" }\n"));
+    const char *want[] = {
+        "t.yaml:8:9: error: route 'r': when[0]: no subject",
+        "t.yaml:9:31: error: route 'r': when[1]: two subjects (field and capture)",
+        "t.yaml:10:18: error: route 'r': when[2]: no test",
+        "t.yaml:11:30: error: route 'r': when[3]: exists stands alone",
+        "t.yaml:12:29: error: route 'r': when[4].above: 'ten' is not a number",
+        "t.yaml:13:41: error: route 'r': when[5]: below and at_most exclude each other",
+        "t.yaml:14:30: error: route 'r': when[6]: equals and one_of exclude each other",
+        "t.yaml:15:30: error: route 'r': when[7].one_of: an empty list never holds",
+        "t.yaml:16:18: error: route 'r': when[8].field: 'a' is not a JSON pointer",
+        "t.yaml:17:20: error: route 'r': when[9].capture: 'siet' is not a capture of the filter",
+        "the filter (did you mean 'site'?)\n",
+        "t.yaml:18:30: error: route 'r': when[10].exists: expected true or false, found 'maybe'",
+        "t.yaml:19:32: error: route 'r': when[11].at_least: 'x1' is not a number",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(e, want[i]), "missing: %s\nin:\n%s", want[i], e);
+    free(e);
+    e = compile_errors(R1("    kafka: { topic: out }\n    payload: raw\n"
+                          "    when: [ { field: /a, exists: true } ]\n"));
+    ck_assert_msg(strstr(e, "t.yaml:8:22: error: route 'r': when[0].field: payload: raw is not "
+                            "parsed, so it has no fields to test"),
+                  "%s", e);
+    free(e);
+#undef W
+}
+END_TEST
+
 START_TEST(test_examples)
 {
     config_t *cfg = NULL;
@@ -714,6 +1172,10 @@ int main(void)
     tcase_add_test(tc, test_tail_capture_and_bad_rendered_topic);
     tcase_add_test(tc, test_field_operations);
     tcase_add_test(tc, test_field_errors);
+    tcase_add_test(tc, test_field_on_error);
+    tcase_add_test(tc, test_field_round);
+    tcase_add_test(tc, test_field_names_from_captures);
+    tcase_add_test(tc, test_field_option_errors);
     tcase_add_test(tc, test_payload_kinds);
     tcase_add_test(tc, test_raw_is_binary_safe);
     tcase_add_test(tc, test_timestamps);
@@ -724,6 +1186,13 @@ int main(void)
     tcase_add_test(tc, test_fan_out_and_unmatched);
     tcase_add_test(tc, test_compile_errors);
     tcase_add_test(tc, test_examples);
+    tcase_add_test(tc, test_when_exists);
+    tcase_add_test(tc, test_when_equals_typed);
+    tcase_add_test(tc, test_when_numeric);
+    tcase_add_test(tc, test_when_other_subjects);
+    tcase_add_test(tc, test_when_route);
+    tcase_add_test(tc, test_empty_payloads);
+    tcase_add_test(tc, test_when_compile_errors);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
