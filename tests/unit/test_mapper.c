@@ -576,6 +576,12 @@ START_TEST(test_root_pointers)
     ck_assert_str_eq(g.text[0], "r|out|GW-1/GW-1|1795860000000||{\"a\":\"2026-11-28T11:00:00\","
                                 "\"b\":\"2026-11-28T11:00:00\"}");
     got_free(&g);
+    /* a field name made from a capture takes filters too */
+    run(R1("    kafka: { topic: \"t.{site|upper|slug}\" }\n    explode: /r\n"
+           "    fields: { \"{dev|upper}_v\": { from: /v }, \"gw\": { from: $/gateway/id } }\n"),
+        "s/a b/x-1/t", payload, &g);
+    ck_assert_str_eq(g.text[0], "r|t.A_B|s/a b/x-1/t|1795860000000||{\"X-1_v\":1,\"gw\":\"GW-1\"}");
+    got_free(&g);
     /* no timezone: the same time is UTC */
     run(R1("    kafka: { topic: out }\n    fields: { v: {} }\n"
                  "    timestamp: { from: /ts }\n"),
