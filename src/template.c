@@ -611,14 +611,18 @@ static int apply_filters(const tpart_t *p, buf_t *out, size_t start)
 }
 
 /* Appends the value of a {/pointer} or {$/pointer} part; a missing one is
- * empty when P has a default, else an error. */
+ * empty when P has a default, else an error. WHY is set on any error. */
 static int render_field(const tmpl_t *t, const tpart_t *p, const tmpl_ctx_t *ctx, bool record,
                         buf_t *out, char *why, size_t why_size)
 {
     json_t *in = p->kind == TP_ROOT && ctx->root ? ctx->root : ctx->input;
     json_t *v = in ? jptr_get(p->ptr, in) : NULL;
-    if (v && !json_is_null(v))
-        return tmpl_append_json(out, v);
+    if (v && !json_is_null(v)) {
+        int rc = tmpl_append_json(out, v);
+        if (rc != MKB_OK)
+            snprintf(why, why_size, "template '%s': %s", t->src, mkb_strerror(rc));
+        return rc;
+    }
     if (p->has_default)
         return MKB_OK;
     snprintf(why, why_size, "template '%s': %s at %s", t->src,
@@ -640,8 +644,8 @@ static int render(const tmpl_t *t, const tmpl_ctx_t *ctx, const tmpl_record_t *r
         case TP_LIT: rc = buf_append(out, p->text, p->len); continue;
         case TP_FIELD:
         case TP_ROOT:
-            if ((rc = render_field(t, p, ctx, rec != NULL, out, why, why_size)) == MKB_ERR_INVAL)
-                return rc;
+            if ((rc = render_field(t, p, ctx, rec != NULL, out, why, why_size)) != MKB_OK)
+                return rc; /* WHY set */
             break;
         case TP_KEY:
         case TP_HEADER:
