@@ -221,6 +221,71 @@ START_TEST(test_damaged)
 }
 END_TEST
 
+/* A TZif image of no transitions, one type (UTOFF, NAME) and FOOTER: only
+ * the footer speaks. Written into B; returns its length. */
+static size_t footer_only(unsigned char *b, int32_t utoff, const char *name, const char *footer)
+{
+    size_t n = 0, nl = strlen(name) + 1;
+    for (int v = 0; v < 2; v++) { /* the version 1 block, then version 2's */
+        static const unsigned char magic[5] = {'T', 'Z', 'i', 'f', '2'};
+        memset(b + n, 0, 44);
+        memcpy(b + n, magic, sizeof(magic));
+        b[n + 39] = 1;                 /* typecnt */
+        b[n + 43] = (unsigned char)nl; /* charcnt */
+        n += 44;
+        uint32_t u = (uint32_t)utoff;
+        unsigned char type[6] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16),
+                                 (unsigned char)(u >> 8), (unsigned char)u, 0, 0};
+        memcpy(b + n, type, 6);
+        n += 6;
+        memcpy(b + n, name, nl);
+        n += nl;
+    }
+    n += (size_t)sprintf((char *)b + n, "\n%s\n", footer);
+    return n;
+}
+
+/* Footers of every rule kind (Jn, n, Mm.w.d with times past 24 h and
+ * negative ones, no DST, a southern one) against glibc reading the same
+ * POSIX TZ string. */
+START_TEST(test_footer_rules)
+{
+    static const struct {
+        int32_t utoff;
+        const char *name, *tz;
+    } cases[] = {
+        {-18000, "EST", "EST5EDT,J60/2,J300/2"},
+        {-18000, "EST", "EST5EDT,59/2,299/2"},
+        {3600, "CET", "CET-1CEST,M3.5.0,M10.5.0/3"},
+        {-10800, "-03", "<-03>3<-02>,M3.5.0/-2,M10.5.0/-1"}, /* America/Nuuk */
+        {7200, "IST", "IST-2IDT,M3.4.4/26,M10.5.0"},         /* Asia/Jerusalem */
+        {37800, "+1030", "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0"},
+        {19800, "IST", "IST-5:30"},
+    };
+    static unsigned char img[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char why[128];
+        size_t len = footer_only(img, cases[i].utoff, cases[i].name, cases[i].tz);
+        tz_t *tz = tz_parse(img, len, why, sizeof(why));
+        ck_assert_msg(tz != NULL, "%s: %s", cases[i].tz, why);
+        setenv("TZ", cases[i].tz, 1);
+        tzset();
+        long prev = glibc_off((time_t)at(2019, 12, 31, 0, 0));
+        const int64_t step = INT64_C(3) * 3600 + 7;
+        for (int64_t u = at(2020, 1, 1, 0, 0); u < at(2032, 1, 1, 0, 0); u += step) {
+            long off = glibc_off((time_t)u);
+            if (off != prev)
+                check_change(cases[i].tz, tz, u - step, u);
+            prev = off;
+            check_instant(cases[i].tz, tz, u);
+        }
+        tz_destroy(tz);
+    }
+    unsetenv("TZ");
+    tzset();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tzinfo");
@@ -228,6 +293,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_against_glibc);
     tcase_add_test(tc, test_gap_and_fold);
+    tcase_add_test(tc, test_footer_rules);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_tzdir);
     tcase_add_test(tc, test_damaged);
