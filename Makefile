@@ -78,7 +78,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
               $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
-              $(BUILD)/tests/unit/test_examples
+              $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo
+$(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
@@ -88,7 +89,7 @@ $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD
 # The configuration: loader, key table, cross-field checks, and below them
 # diagnostics, YAML and the normalizer's list of conversions.
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
-               ytree.o normalize.o jparse.o err.o)
+               ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o template.o jptr.o jarena.o \
                kafka_client.o log.o) $(CONFIG_OBJS))
@@ -104,7 +105,8 @@ $(BUILD)/tests/unit/test_downlink_offsets: $(BUILD)/src/downlink_offsets.o
 $(BUILD)/tests/unit/test_dead_letter: $(BUILD)/src/dead_letter.o
 # test_kafka_client stubs config_is_secret_property (config.c).
 $(BUILD)/tests/unit/test_kafka_client: $(BUILD)/src/kafka_client.o $(BUILD)/src/log.o
-$(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o \
+    $(BUILD)/src/tzinfo.o $(BUILD)/src/err.o
 # test_template stubs config_nearest (config.c), which template.c asks for a did-you-mean.
 $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \
     $(BUILD)/src/err.o
@@ -193,7 +195,8 @@ bench-micro: $(BUILD)/bench/micro_mapper
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery
 # and record decoding, the downlink's command rules against hostile Kafka
-# records (through headers: no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
+# records, the time zone reader against damaged TZif files (through headers:
+# no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times
 # out (scripts/fuzz.sh). A crash leaves its input in build/fuzz/<target>-crash-*.

@@ -113,6 +113,7 @@ typedef struct {
     char *ts_from; /* NULL: no timestamp rule */
     norm_ts_format_t ts_format;
     char *ts_field;
+    char *ts_timezone; /* NULL: UTC */
     config_cond_t *when; /* all must hold; NULL: always */
     size_t when_n;
     config_empty_t empty;

@@ -173,6 +173,7 @@ static const ckey_t route_ts_keys[] = {
     {.name = "from", .type = CT_STR, .off = R_OFF(ts_from), .required = true, .desc = "JSON pointer to the reading's time."},
     {.name = "format", .type = CT_ENUM, .off = R_OFF(ts_format), .def = "auto", .choices = ts_formats, .desc = "epoch_s, epoch_ms, iso8601, or auto (numbers above 1e11 are ms)."},
     {.name = "field", .type = CT_STR, .off = R_OFF(ts_field), .def = "ts", .desc = "Output field for the canonical time (ISO 8601 UTC, milliseconds)."},
+    {.name = "timezone", .type = CT_STR, .off = R_OFF(ts_timezone), .desc = "IANA zone (Europe/Berlin, from the system tz database; TZDIR honoured) of ISO 8601 times written without a zone. Default UTC."},
 };
 static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
 

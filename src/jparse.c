@@ -15,17 +15,22 @@ typedef struct {
     bool too_deep;
     const char *err; /* static text */
     const unsigned char *err_at;
+    bool bad_utf8; /* the failure is at an invalid UTF-8 sequence */
     char *scratch; /* decoded strings with escapes */
     size_t scap;
 } parser_t;
 
 static json_t *value(parser_t *ps);
+static size_t utf8_len(const unsigned char *p, const unsigned char *end);
 
+/* Keeps the first failure. Whatever the parser expected there, a byte that
+ * starts no valid UTF-8 sequence is named as such. */
 static void *fail(parser_t *ps, const char *why)
 {
     if (!ps->err) {
         ps->err = why;
         ps->err_at = ps->p;
+        ps->bad_utf8 = ps->p < ps->end && *ps->p >= 0x80 && !utf8_len(ps->p, ps->end);
     }
     return NULL;
 }
@@ -202,7 +207,7 @@ static bool escaped_string(parser_t *ps, const unsigned char *s, const char **ou
             return fail(ps, "control character in a string"), false;
         size_t u = 1;
         if (c >= 0x80 && !(u = utf8_len(ps->p, ps->end)))
-            return fail(ps, "invalid UTF-8 in a string"), false;
+            return fail(ps, "invalid UTF-8"), false;
         if (c == '\\') {
             if (!escape(ps, &n))
                 return false;
@@ -238,7 +243,7 @@ static bool string(parser_t *ps, const char **out, size_t *len)
         } else {
             size_t n = utf8_len(ps->p, ps->end);
             if (!n)
-                return fail(ps, "invalid UTF-8 in a string"), false;
+                return fail(ps, "invalid UTF-8"), false;
             ps->p += n;
         }
     }
@@ -474,10 +479,25 @@ json_t *jparse(const char *text, size_t len, int max_depth, char *why, size_t wh
         if (ps.too_deep)
             snprintf(why, why_size, "line %d column %d: nested deeper than %d levels", line,
                      (int)(ps.err_at - ls) + 1, max_depth);
+        else if (ps.bad_utf8)
+            snprintf(why, why_size, "line %d column %d: invalid UTF-8 at byte %zu", line,
+                     (int)(ps.err_at - ls) + 1, (size_t)(ps.err_at - ps.start) + 1);
         else
             snprintf(why, why_size, "line %d column %d: %s", line, (int)(ps.err_at - ls) + 1,
                      ps.err ? ps.err : "invalid JSON");
     }
     free(ps.scratch);
     return v;
+}
+
+size_t jparse_utf8_check(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        size_t n = *p < 0x80 ? 1 : utf8_len(p, end);
+        if (!n)
+            return (size_t)(p - (const unsigned char *)s);
+        p += n;
+    }
+    return len;
 }

@@ -11,7 +11,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* A new reference, or NULL with "line L column C: reason" in WHY. */
+/* A new reference, or NULL with "line L column C: reason" in WHY. Invalid
+ * UTF-8 anywhere (in a string or where a token should be) has the reason
+ * "invalid UTF-8 at byte N", N counting from 1 at the first byte of TEXT and
+ * naming the first byte of the bad sequence. */
 json_t *jparse(const char *text, size_t len, int max_depth, char *why, size_t why_size);
+
+/* The offset (from 0) of the first invalid UTF-8 sequence in S[0..LEN), or
+ * LEN when there is none; the same rule as jparse's strings (and jansson's). */
+size_t jparse_utf8_check(const char *s, size_t len);
 
 #endif

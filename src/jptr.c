@@ -14,6 +14,7 @@ struct jptr {
     char *text;
     seg_t *segs;
     size_t n;
+    bool root; /* "$/a": the whole message; the caller picks the document */
 };
 
 void jptr_destroy(jptr_t *p)
@@ -29,13 +30,20 @@ void jptr_destroy(jptr_t *p)
 
 jptr_t *jptr_new(const char *text, char *why, size_t why_size)
 {
+    bool root = text[0] == '$';
+    const char *full = text;
+    text += root;
     if (text[0] != '\0' && text[0] != '/') {
-        snprintf(why, why_size, "'%s' is not a JSON pointer (it must start with '/')", text);
+        snprintf(why, why_size,
+                 "'%s' is not a JSON pointer (it must start with '/', or '$/' for the whole "
+                 "message)",
+                 full);
         return NULL;
     }
     jptr_t *p = calloc(1, sizeof(*p));
-    if (!p || !(p->text = strdup(text)))
+    if (!p || !(p->text = strdup(full)))
         goto nomem;
+    p->root = root;
     size_t nsegs = 0;
     for (const char *c = text; *c; c++)
         nsegs += *c == '/';
@@ -57,7 +65,7 @@ jptr_t *jptr_new(const char *text, char *why, size_t why_size)
                 s->key[o++] = start[i + 1] == '0' ? '~' : '/';
                 i++;
             } else if (start[i] == '~') {
-                snprintf(why, why_size, "'%s': '~' must be followed by 0 or 1", text);
+                snprintf(why, why_size, "'%s': '~' must be followed by 0 or 1", full);
                 jptr_destroy(p);
                 return NULL;
             } else {
@@ -99,3 +107,5 @@ json_t *jptr_get(const jptr_t *p, json_t *doc)
 }
 
 const char *jptr_text(const jptr_t *p) { return p->text; }
+
+bool jptr_is_root(const jptr_t *p) { return p->root; }

@@ -9,13 +9,18 @@
 typedef struct jptr jptr_t;
 
 /* Compiles TEXT ("" is the whole document). NULL with a reason in WHY if
- * TEXT is not a pointer (it must be empty or start with '/'). */
+ * TEXT is not a pointer (it must be empty or start with '/'). A leading '$'
+ * ("$/gateway/id", "$") marks a pointer into the whole message rather than
+ * the exploded element: jptr_is_root says so, and the caller hands jptr_get
+ * that document (without explode both are the same). */
 jptr_t *jptr_new(const char *text, char *why, size_t why_size);
 void jptr_destroy(jptr_t *p);
 
 /* The value at P in DOC (borrowed), or NULL when absent. */
 json_t *jptr_get(const jptr_t *p, json_t *doc);
 
+/* The text as written, "$" included. */
 const char *jptr_text(const jptr_t *p);
+bool jptr_is_root(const jptr_t *p);
 
 #endif

@@ -69,6 +69,7 @@ typedef struct {
     size_t nadds;
     jptr_t *ts_from;
     norm_ts_format_t ts_format;
+    tz_t *ts_tz; /* timestamp.timezone; NULL: UTC */
     cond_t *when;         /* NULL: takes every message */
     config_empty_t empty; /* never CONFIG_EMPTY_DEFAULT: resolved at load */
     bool empty_forward;   /* raw without empty: an empty payload is an empty value */
@@ -490,6 +491,10 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
         r->ts_from = compile_ptr(d, cfg, rc, &rc->ts_from, "timestamp.from", rc->ts_from);
         r->ts_format = rc->ts_format;
     }
+    char tzwhy[300];
+    if (rc->ts_timezone && !(r->ts_tz = tz_load(rc->ts_timezone, tzwhy, sizeof(tzwhy))))
+        config_diag(d, cfg, &rc->ts_timezone, "route '%s': timestamp.timezone: %s", rc->name,
+                    tzwhy);
     r->when = cond_new(cfg, rc, (const char *const *)r->cap_names, r->ncap, d);
     r->empty_forward = rc->empty == CONFIG_EMPTY_DEFAULT && rc->payload == NORM_PAYLOAD_RAW;
     r->empty = rc->empty == CONFIG_EMPTY_DEFAULT ? CONFIG_EMPTY_DEAD_LETTER : rc->empty;
@@ -522,6 +527,7 @@ static void free_route(croute_t *r)
     }
     free(r->adds);
     jptr_destroy(r->ts_from);
+    tz_destroy(r->ts_tz);
     cond_destroy(r->when);
 }
 
@@ -824,7 +830,8 @@ static int put_fields(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, js
         bool failed = false;
         if (!name)
             return MKB_ERR_INVAL;
-        if (put_field(f, name, in, o, &failed, why, why_size) != MKB_OK)
+        json_t *src = f->from && jptr_is_root(f->from) ? ctx->root : in; /* from: $/a */
+        if (put_field(f, name, src, o, &failed, why, why_size) != MKB_OK)
             return MKB_ERR_INVAL;
         if (failed) /* only the first MAX_SOFT_FIELDS may fail softly (compile_field) */
             *ferr |= UINT64_C(1) << i;
@@ -861,14 +868,14 @@ static int put_adds(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, json
 
 /* The reading's time from IN (timestamp.from) into *TS_MS and O's ts_field;
  * the receive time stays where there is none. */
-static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *o, int64_t *ts_ms,
-                         char *why, size_t why_size)
+static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *root, json_t *o,
+                         int64_t *ts_ms, char *why, size_t why_size)
 {
     mapper_t *m = r->m;
-    json_t *tv = jptr_get(cr->ts_from, in);
+    json_t *tv = jptr_get(cr->ts_from, jptr_is_root(cr->ts_from) ? root : in);
     if (tv && !json_is_null(tv)) {
         char twhy[200];
-        if (norm_parse_time(tv, cr->ts_format, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
+        if (norm_parse_time_tz(tv, cr->ts_format, cr->ts_tz, ts_ms, twhy, sizeof(twhy)) != MKB_OK) {
             snprintf(why, why_size, "%s (from %s)", twhy, jptr_text(cr->ts_from));
             return MKB_ERR_INVAL;
         }
@@ -915,7 +922,7 @@ static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx
         goto fail;
     if (put_adds(r->m, cr, ctx, o, why, why_size) != MKB_OK)
         goto fail;
-    if (cr->ts_from && put_timestamp(r, cr, in, o, ts_ms, why, why_size) != MKB_OK)
+    if (cr->ts_from && put_timestamp(r, cr, in, ctx->root, o, ts_ms, why, why_size) != MKB_OK)
         goto fail;
     *out = o;
     return MKB_OK;
@@ -1227,7 +1234,7 @@ static int run_route(run_t *r, const croute_t *cr)
 {
     mapper_t *m = r->m;
     set_captures(r, cr);
-    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL};
+    tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL, NULL};
     if (r->msg->payload_len == 0 && !cr->empty_forward)
         return run_empty(r, cr, &ctx);
     if (cr->payload == NORM_PAYLOAD_RAW) {
@@ -1245,6 +1252,7 @@ static int run_route(run_t *r, const croute_t *cr)
         return MKB_ERR_NOMEM;
     if (!in)
         return emit_dead_letter(r, cr->cfg->name, r->parse_why[cr->payload]);
+    ctx.root = in; /* {$/pointer}, from: $/... */
     ctx.input = in; /* when: reads the whole message, before explode */
     if (cr->when && !when_holds(r, cr, &ctx, false))
         return skip(r, cr);

@@ -114,11 +114,15 @@ int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int ma
                      (size_t)(nul - (const char *)data));
             return MKB_ERR_INVAL;
         }
-        json_t *s = json_stringn(data, len); /* NULL on invalid UTF-8 */
-        if (!s) {
-            snprintf(why, why_size, "payload is not valid UTF-8 text");
+        size_t bad = jparse_utf8_check(data, len);
+        if (bad < len) {
+            snprintf(why, why_size, "payload is not UTF-8 text: invalid UTF-8 at byte %zu",
+                     bad + 1);
             return MKB_ERR_INVAL;
         }
+        json_t *s = json_stringn_nocheck(data, len); /* checked just above */
+        if (!s)
+            return MKB_ERR_NOMEM;
         v = json_object();
         if (!v || json_object_set_new(v, "value", s) != 0) {
             json_decref(v);
@@ -289,8 +293,9 @@ static int digits(const char *s, int n)
     return v;
 }
 
-/* ISO 8601: YYYY-MM-DD[T ]HH:MM[:SS[.fff...]][Z|+HH:MM|+HHMM|+HH]; no zone = UTC. */
-static int parse_iso(const char *s, size_t len, int64_t *ms)
+/* ISO 8601: YYYY-MM-DD[T ]HH:MM[:SS[.fff...]][Z|+HH:MM|+HHMM|+HH]; no zone:
+ * local time of TZ (UTC when TZ is NULL). */
+static int parse_iso(const char *s, size_t len, const tz_t *tz, int64_t *ms)
 {
     char b[64];
     if (len < 16 || len >= sizeof(b))
@@ -324,6 +329,7 @@ static int parse_iso(const char *s, size_t len, int64_t *ms)
         }
     }
     int off_min = 0;
+    bool zoned = *p != '\0';
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
@@ -353,7 +359,10 @@ static int parse_iso(const char *s, size_t len, int64_t *ms)
     time_t t = timegm(&tm);
     if (t == (time_t)-1 || tm.tm_mday != D) /* 2026-02-30 normalizes to March */
         return MKB_ERR_INVAL;
-    *ms = ((int64_t)t + (sec == 60) - (int64_t)off_min * 60) * 1000 + frac_ms;
+    int64_t u = (int64_t)t + (sec == 60) - (int64_t)off_min * 60;
+    if (!zoned && tz && tz_local_to_utc(tz, u, &u) != MKB_OK)
+        return MKB_ERR_INVAL;
+    *ms = u * 1000 + frac_ms;
     return MKB_OK;
 }
 
@@ -361,6 +370,12 @@ static int parse_iso(const char *s, size_t len, int64_t *ms)
 static bool time_in_range(double ms) { return ms >= 0 && ms < 253402300800000.0; }
 
 int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, size_t why_size)
+{
+    return norm_parse_time_tz(v, fmt, NULL, ms, why, why_size);
+}
+
+int norm_parse_time_tz(json_t *v, norm_ts_format_t fmt, const tz_t *tz, int64_t *ms, char *why,
+                       size_t why_size)
 {
     double d;
     bool numeric = json_is_number(v) || (json_is_string(v) && fmt != NORM_TS_ISO8601 &&
@@ -378,7 +393,7 @@ int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, siz
     }
     int64_t iso;
     if (json_is_string(v) && fmt != NORM_TS_EPOCH_S && fmt != NORM_TS_EPOCH_MS &&
-        parse_iso(json_string_value(v), json_string_length(v), &iso) == MKB_OK) {
+        parse_iso(json_string_value(v), json_string_length(v), tz, &iso) == MKB_OK) {
         if (!time_in_range((double)iso)) { /* a zone moved it out */
             snprintf(why, why_size, "timestamp '%.64s' is out of range", json_string_value(v));
             return MKB_ERR_INVAL;

@@ -5,6 +5,8 @@
 #define MKB_NORMALIZE_H
 
 #include <jansson.h>
+
+#include "tzinfo.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,5 +45,10 @@ bool norm_conversion(const char *name, double *scale, double *offset);
 
 /* Parses a timestamp (number or string) into epoch milliseconds. */
 int norm_parse_time(json_t *v, norm_ts_format_t fmt, int64_t *ms, char *why, size_t why_size);
+
+/* The same, an ISO 8601 time without a zone being local time of TZ
+ * (timestamp.timezone; NULL: UTC). Times with Z or an offset keep theirs. */
+int norm_parse_time_tz(json_t *v, norm_ts_format_t fmt, const tz_t *tz, int64_t *ms, char *why,
+                       size_t why_size);
 
 #endif

@@ -23,6 +23,7 @@ typedef enum {
     TP_RECV_MS,
     TP_RECV_ISO,
     TP_FIELD,
+    TP_ROOT, /* {$/pointer}: the whole message, not the exploded element */
     TP_KEY, /* the downlink's: parts of a Kafka record */
     TP_HEADER,
     TP_KTOPIC,
@@ -30,12 +31,24 @@ typedef enum {
     TP_OFFSET,
 } tp_kind_t;
 
+/* A filter after a placeholder's name: {name|lower|default:x}. */
+typedef enum { TF_LOWER, TF_UPPER, TF_SLUG, TF_DEFAULT } tf_kind_t;
+
+typedef struct {
+    tf_kind_t kind;
+    char *text; /* TF_DEFAULT's text */
+    size_t len;
+} tfilter_t;
+
 typedef struct {
     tp_kind_t kind;
     char *text; /* TP_LIT text, TP_PROP and TP_HEADER name */
     size_t len;
-    size_t cap;  /* TP_CAP index */
-    jptr_t *ptr; /* TP_FIELD */
+    size_t cap;      /* TP_CAP index */
+    jptr_t *ptr;     /* TP_FIELD, TP_ROOT */
+    tfilter_t *filt; /* NULL when none: rendering then costs one test */
+    size_t nfilt;
+    bool has_default; /* a missing value is not an error: default: covers it */
 } tpart_t;
 
 struct tmpl {
@@ -86,6 +99,9 @@ void tmpl_destroy(tmpl_t *t)
     for (size_t i = 0; i < t->n; i++) {
         free(t->parts[i].text);
         jptr_destroy(t->parts[i].ptr);
+        for (size_t j = 0; j < t->parts[i].nfilt; j++)
+            free(t->parts[i].filt[j].text);
+        free(t->parts[i].filt);
     }
     free(t->parts);
     free(t->src);
@@ -103,7 +119,9 @@ static tpart_t *add_part(tmpl_t *t, tp_kind_t kind)
     return &p[t->n++];
 }
 
-/* A {/json/pointer} placeholder, the same in both directions. */
+/* A {/json/pointer} or {$/json/pointer} placeholder, the same in both
+ * directions ($ reads the whole message; the downlink has no explode, so
+ * there it is the value itself). */
 static int resolve_field(tpart_t *p, const char *name, char *why, size_t why_size)
 {
     char w[256];
@@ -111,8 +129,14 @@ static int resolve_field(tpart_t *p, const char *name, char *why, size_t why_siz
         snprintf(why, why_size, "{%s}: %s", name, w);
         return MKB_ERR_CONFIG;
     }
-    p->kind = TP_FIELD;
+    p->kind = jptr_is_root(p->ptr) ? TP_ROOT : TP_FIELD;
     return MKB_OK;
+}
+
+/* True for a name that is a pointer into the input: "/a", "" or "$/a", "$". */
+static bool is_pointer(const char *name)
+{
+    return name[0] == '/' || name[0] == '\0' || (name[0] == '$' && (name[1] == '/' || !name[1]));
 }
 
 /* Writes the JSON pointer spelling of the dotted PATH ("a.b" -> "/a/b"). */
@@ -159,7 +183,7 @@ static int resolve_record(tpart_t *p, const char *name, char *why, size_t why_si
 {
     static const named_kind_t rec[] = {
         {"key", TP_KEY}, {"topic", TP_KTOPIC}, {"partition", TP_PARTITION}, {"offset", TP_OFFSET}};
-    if (name[0] == '/' || name[0] == '\0')
+    if (is_pointer(name))
         return resolve_field(p, name, why, why_size);
     if (resolve_plain(p, name, rec, sizeof(rec) / sizeof(rec[0])))
         return MKB_OK;
@@ -191,7 +215,7 @@ static int resolve(tpart_t *p, const char *name, const dialect_t *d, char *why, 
         return resolve_record(p, name, why, why_size);
     const char *const *captures = d->captures;
     size_t ncap = d->ncap;
-    if (name[0] == '/' || name[0] == '\0') {
+    if (is_pointer(name)) {
         if (!d->allow_fields) {
             snprintf(why, why_size, "{%s}: payload fields are not available here (raw payload)",
                      name);
@@ -232,6 +256,72 @@ static int resolve(tpart_t *p, const char *name, const dialect_t *d, char *why, 
                  "recv.ms, recv.iso or a /json/pointer",
                  name, ncap ? caps : "none");
     return MKB_ERR_CONFIG;
+}
+
+static const char *const filter_names[] = {"lower", "upper", "slug", "default"};
+#define FILTER_LIST "lower, upper, slug, default:TEXT"
+
+/* One filter WORD of placeholder NAME (for messages) into F. */
+static int parse_filter(tfilter_t *f, const char *word, const char *name, char *why,
+                        size_t why_size)
+{
+    static const tf_kind_t kinds[] = {TF_LOWER, TF_UPPER, TF_SLUG};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(word, filter_names[i]) == 0) {
+            f->kind = kinds[i];
+            return MKB_OK;
+        }
+    }
+    if (strncmp(word, "default:", 8) == 0) {
+        f->kind = TF_DEFAULT;
+        f->len = strlen(word + 8);
+        return (f->text = strdup(word + 8)) ? MKB_OK : MKB_ERR_NOMEM;
+    }
+    if (strcmp(word, "default") == 0) {
+        snprintf(why, why_size, "{%s}: the filter default needs its text: default:TEXT", name);
+        return MKB_ERR_CONFIG;
+    }
+    const char *near = config_nearest(word, filter_names, 4);
+    snprintf(why, why_size, "{%s}: unknown filter '%s'%s%s%s (filters: " FILTER_LIST ")", name,
+             word, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    return MKB_ERR_CONFIG;
+}
+
+/* The filters SPEC ("lower|default:x", cut in place) of placeholder NAME
+ * into P, left to right. */
+static int parse_filters(tpart_t *p, char *spec, const char *name, char *why, size_t why_size)
+{
+    size_t n = 1;
+    for (const char *c = spec; *c; c++)
+        n += *c == '|';
+    if (!(p->filt = calloc(n, sizeof(*p->filt))))
+        return MKB_ERR_NOMEM;
+    for (char *word = spec; word; p->nfilt++) {
+        char *bar = strchr(word, '|');
+        if (bar)
+            *bar = '\0';
+        int rc = parse_filter(&p->filt[p->nfilt], word, name, why, why_size);
+        if (rc != MKB_OK)
+            return rc;
+        p->has_default |= p->filt[p->nfilt].kind == TF_DEFAULT;
+        word = bar ? bar + 1 : NULL;
+    }
+    return MKB_OK;
+}
+
+/* Resolves placeholder TEXT ("name|filter|...", cut in place) into P. */
+static int resolve_placeholder(tpart_t *p, char *text, const dialect_t *d, char *why,
+                               size_t why_size)
+{
+    char full[512];
+    snprintf(full, sizeof(full), "%s", text);
+    char *bar = strchr(text, '|');
+    if (bar)
+        *bar = '\0';
+    int rc = resolve(p, text, d, why, why_size);
+    if (rc == MKB_OK && bar)
+        rc = parse_filters(p, bar + 1, full, why, why_size);
+    return rc;
 }
 
 static tmpl_t *compile(const char *text, const dialect_t *d, char *why, size_t why_size)
@@ -293,7 +383,7 @@ static tmpl_t *compile(const char *text, const dialect_t *d, char *why, size_t w
         tpart_t *p = add_part(t, TP_LIT);
         if (!p)
             goto nomem;
-        int rc = resolve(p, name, d, why, why_size);
+        int rc = resolve_placeholder(p, name, d, why, why_size);
         if (rc == MKB_ERR_NOMEM)
             goto nomem;
         if (rc != MKB_OK)
@@ -324,7 +414,7 @@ tmpl_t *tmpl_new_record(const char *text, char *why, size_t why_size)
 bool tmpl_uses_fields(const tmpl_t *t)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (t->parts[i].kind == TP_FIELD)
+        if (t->parts[i].kind == TP_FIELD || t->parts[i].kind == TP_ROOT)
             return true;
     return false;
 }
@@ -485,6 +575,62 @@ static int render_mqtt(const tpart_t *p, const tmpl_ctx_t *ctx, buf_t *out)
     }
 }
 
+/* Runs P's filters over the value OUT holds from START on, in place. */
+static int apply_filters(const tpart_t *p, buf_t *out, size_t start)
+{
+    for (size_t j = 0; j < p->nfilt; j++) {
+        const tfilter_t *f = &p->filt[j];
+        if (out->len == start) { /* empty (and out->p may still be NULL) */
+            int rc = f->kind == TF_DEFAULT ? buf_append(out, f->text, f->len) : MKB_OK;
+            if (rc != MKB_OK)
+                return rc;
+            continue;
+        }
+        char *c = out->p + start, *end = out->p + out->len;
+        switch (f->kind) {
+        case TF_LOWER: /* ASCII only: bytes of multibyte UTF-8 are >= 0x80 and stay */
+            for (; c < end; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                    *c = (char)(*c - 'A' + 'a');
+            break;
+        case TF_UPPER:
+            for (; c < end; c++)
+                if (*c >= 'a' && *c <= 'z')
+                    *c = (char)(*c - 'a' + 'A');
+            break;
+        case TF_SLUG: /* what a Kafka topic name may hold */
+            for (; c < end; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+                    *c = '_';
+            break;
+        case TF_DEFAULT: break; /* the value is not empty */
+        }
+    }
+    return MKB_OK;
+}
+
+/* Appends the value of a {/pointer} or {$/pointer} part; a missing one is
+ * empty when P has a default, else an error. WHY is set on any error. */
+static int render_field(const tmpl_t *t, const tpart_t *p, const tmpl_ctx_t *ctx, bool record,
+                        buf_t *out, char *why, size_t why_size)
+{
+    json_t *in = p->kind == TP_ROOT && ctx->root ? ctx->root : ctx->input;
+    json_t *v = in ? jptr_get(p->ptr, in) : NULL;
+    if (v && !json_is_null(v)) {
+        int rc = tmpl_append_json(out, v);
+        if (rc != MKB_OK)
+            snprintf(why, why_size, "template '%s': %s", t->src, mkb_strerror(rc));
+        return rc;
+    }
+    if (p->has_default)
+        return MKB_OK;
+    snprintf(why, why_size, "template '%s': %s at %s", t->src,
+             record ? "the record's value has no field" : "payload has no value",
+             jptr_text(p->ptr));
+    return MKB_ERR_INVAL;
+}
+
 /* Renders T against CTX (uplink) or REC (downlink), the JSON input being
  * CTX->input. */
 static int render(const tmpl_t *t, const tmpl_ctx_t *ctx, const tmpl_record_t *rec,
@@ -496,27 +642,28 @@ static int render(const tmpl_t *t, const tmpl_ctx_t *ctx, const tmpl_record_t *r
         size_t start = out->len;
         switch (p->kind) {
         case TP_LIT: rc = buf_append(out, p->text, p->len); continue;
-        case TP_FIELD: {
-            json_t *v = ctx->input ? jptr_get(p->ptr, ctx->input) : NULL;
-            if (!v || json_is_null(v)) {
-                snprintf(why, why_size, "template '%s': %s at %s", t->src,
-                         rec ? "the record's value has no field" : "payload has no value",
-                         jptr_text(p->ptr));
-                return MKB_ERR_INVAL;
-            }
-            rc = tmpl_append_json(out, v);
+        case TP_FIELD:
+        case TP_ROOT:
+            if ((rc = render_field(t, p, ctx, rec != NULL, out, why, why_size)) != MKB_OK)
+                return rc; /* WHY set */
             break;
-        }
         case TP_KEY:
         case TP_HEADER:
         case TP_KTOPIC:
         case TP_PARTITION:
         case TP_OFFSET:
-            if ((rc = render_record(p, rec, out, why, why_size)) == MKB_ERR_INVAL)
+            rc = render_record(p, rec, out, why, why_size);
+            if (rc == MKB_ERR_INVAL && p->has_default) { /* a missing key or header */
+                out->len = start;
+                rc = MKB_OK;
+            }
+            if (rc == MKB_ERR_INVAL)
                 return rc;
             break;
         default: rc = render_mqtt(p, ctx, out); break;
         }
+        if (p->filt && rc == MKB_OK)
+            rc = apply_filters(p, out, start);
         if (rc == MKB_OK && topic_levels && (rc = check_level(out, start, why, why_size)) != MKB_OK)
             return rc;
     }

@@ -6,12 +6,19 @@
  *   "{mqtt.content_type}" "{mqtt.prop.NAME}"   MQTT metadata (5: properties)
  *   "{route}"            the route's name
  *   "{recv.ms}" "{recv.iso}"                     receive time
- *   "{/device/id}"       a payload field by JSON pointer
+ *   "{/device/id}"       a payload field by JSON pointer (of the exploded
+ *                        element when the route explodes)
+ *   "{$/gateway/id}"     a field of the whole message, also under explode
  *   "{{" and "}}"        literal braces
  * Downlink (Kafka -> MQTT: command topics and user properties), tmpl_new_record:
  *   "{/site}"            a field of the record's JSON value by JSON pointer
  *   "{key}" "{header.NAME}" "{topic}" "{partition}" "{offset}"   the record
  *   "{{" and "}}"        literal braces
+ * Filters, on any placeholder of either direction, run left to right over its
+ * value: {name|lower}, |upper (ASCII), |slug (each byte outside a-z A-Z 0-9
+ * . _ - becomes _), |default:TEXT (TEXT when the value is empty or missing;
+ * a missing field, key or header with a default is no error). A '|' in a
+ * placeholder always starts its filters. They are parsed at compile time.
  * Rendering appends to a reused buffer and allocates nothing else. */
 #ifndef MKB_TEMPLATE_H
 #define MKB_TEMPLATE_H
@@ -45,6 +52,7 @@ typedef struct {
     const size_t *cap_len;
     const char *route;
     json_t *input; /* the payload (or exploded element); NULL for raw payloads */
+    json_t *root;  /* the whole message for {$/pointer}; NULL: the same as input */
 } tmpl_ctx_t;
 
 /* Compiles TEXT. CAPTURES (NCAP names) are the names {name} may use;

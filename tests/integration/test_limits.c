@@ -363,8 +363,13 @@ START_TEST(test_hostile_payloads)
     const char *bad_utf8[] = {"{\"a\":\"\xc0\xaf\"}",         "{\"a\":\"\xed\xa0\x80\"}",
                               "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"x\x80\"}",
                               "{\"a\":\"\xe2\x82\"}",         "{\"\xff\":1}"};
+    const char *bad_at[] = {
+        "column 7: invalid UTF-8 at byte 7", "column 7: invalid UTF-8 at byte 7",
+        "column 7: invalid UTF-8 at byte 7", "column 8: invalid UTF-8 at byte 8",
+        "column 7: invalid UTF-8 at byte 7", "column 3: invalid UTF-8 at byte 3",
+    };
     for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++)
-        cs[nc++] = hcs("json", bad_utf8[i], "invalid UTF-8 in a string");
+        cs[nc++] = hcs("json", bad_utf8[i], bad_at[i]);
     cs[nc++] = hcs("json", "{\"a\":\"\xc3\xa9\xf0\x9f\x8c\xa1\"}", NULL); /* valid UTF-8 */
     /* NUL: escaped, raw inside a string, raw after and before the value. */
     cs[nc++] = hcs("json", "{\"a\":\"\\u0000\"}", "\\u0000 is not allowed");
@@ -390,7 +395,7 @@ START_TEST(test_hostile_payloads)
     cs[nc++] = hcs("text",
                    "a\xc0\xaf"
                    "b",
-                   "payload is not valid UTF-8 text");
+                   "payload is not UTF-8 text: invalid UTF-8 at byte 2");
     const char raw_bytes[] = {0, (char)0xff, (char)0xfe, '{', 0, '}', (char)0xc0, 0};
     cs[nc++] = hc("raw", raw_bytes, sizeof(raw_bytes), NULL);
     char *rbig = repeat('\0', max_payload + 1000);

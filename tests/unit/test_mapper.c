@@ -267,7 +267,8 @@ START_TEST(test_payload_kinds)
     ck_assert_str_eq(g.text[0], "r|out|(nokey)|1795860000000||{\"value\":\"h\\\"i\"}");
     got_free(&g);
     run(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"), "s/a/b/t", "\xff\xfe", &g);
-    ck_assert_msg(strstr(g.text[0], "not valid UTF-8"), "%s", g.text[0]);
+    ck_assert_msg(strstr(g.text[0], "payload is not UTF-8 text: invalid UTF-8 at byte 1"), "%s",
+                  g.text[0]);
     got_free(&g);
     /* jansson would take a NUL (and the value would carry \u0000): refused */
     config_t *cfg = cfg_of(R1("    kafka: { topic: out, key: \"\" }\n    payload: text\n"));
@@ -534,6 +535,74 @@ START_TEST(test_fan_out_and_unmatched)
     got_free(&g);
     mapper_destroy(m);
     config_destroy(cfg);
+}
+END_TEST
+
+/* $/pointer reads the whole message under explode: a gateway's id and time
+ * for each of its readings (fields, templates with filters, timestamp.from);
+ * timestamp.timezone reads the zone-less time as Berlin time. */
+START_TEST(test_root_pointers)
+{
+    const char *routes =
+        R1("    kafka: { topic: out, key: \"{$/gateway/id|lower}-{/n|default:none}\" }\n"
+           "    explode: /r\n"
+           "    fields: { gw: { from: $/gateway/id }, v: {}, n: { from: /n } }\n"
+           "    timestamp: { from: $/ts, field: t, timezone: Europe/Berlin }\n");
+    const char *payload = "{\"gateway\": {\"id\": \"GW-1\"}, \"ts\": \"2026-11-28T11:00:00\", "
+                          "\"r\": [{\"n\": \"a\", \"v\": 1}, {\"v\": 2}]}";
+    got_t g = {0};
+    mapper_result_t res = run(routes, "s/a/b/t", payload, &g);
+    ck_assert_uint_eq(res.records, 2);
+    ck_assert_str_eq(g.text[0], "r|out|gw-1-a|1795860000000||{\"gw\":\"GW-1\",\"v\":1,\"n\":\"a\","
+                                "\"t\":\"2026-11-28T10:00:00.000Z\"}");
+    ck_assert_str_eq(g.text[1], "r|out|gw-1-none|1795860000000||{\"gw\":\"GW-1\",\"v\":2,"
+                                "\"t\":\"2026-11-28T10:00:00.000Z\"}");
+    got_free(&g);
+    /* the element has no gateway: /gateway/id would miss, $/ does not */
+    run(R1("    kafka: { topic: out, key: \"{/gateway/id}\" }\n    explode: /r\n"),
+              "s/a/b/t", payload, &g);
+    ck_assert_msg(strstr(g.text[0], "DLQ") && strstr(g.text[0], "payload has no value at "
+                                                                "/gateway/id"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    /* a required $/ field that is missing names its pointer */
+    run(R1("    kafka: { topic: out }\n    explode: /r\n"
+                 "    fields: { site: { from: $/site, required: true } }\n"),
+              "s/a/b/t", payload, &g);
+    ck_assert_msg(strstr(g.text[0], "element 0: required field 'site' is missing (from $/site)"),
+                  "%s", g.text[0]);
+    got_free(&g);
+    /* without explode $/a is /a */
+    run(R1("    kafka: { topic: out, key: \"{$/gateway/id}/{/gateway/id}\" }\n"
+                 "    fields: { a: { from: $/ts }, b: { from: /ts } }\n"),
+              "s/a/b/t", payload, &g);
+    ck_assert_str_eq(g.text[0], "r|out|GW-1/GW-1|1795860000000||{\"a\":\"2026-11-28T11:00:00\","
+                                "\"b\":\"2026-11-28T11:00:00\"}");
+    got_free(&g);
+    /* a field name made from a capture takes filters too */
+    run(R1("    kafka: { topic: \"t.{site|upper|slug}\" }\n    explode: /r\n"
+           "    fields: { \"{dev|upper}_v\": { from: /v }, \"gw\": { from: $/gateway/id } }\n"),
+        "s/a b/x-1/t", payload, &g);
+    ck_assert_str_eq(g.text[0], "r|t.A_B|s/a b/x-1/t|1795860000000||{\"X-1_v\":1,\"gw\":\"GW-1\"}");
+    got_free(&g);
+    /* no timezone: the same time is UTC */
+    run(R1("    kafka: { topic: out }\n    fields: { v: {} }\n"
+                 "    timestamp: { from: /ts }\n"),
+              "s/a/b/t", "{\"v\": 1, \"ts\": \"2026-11-28T09:00:00\"}", &g);
+    ck_assert_msg(strstr(g.text[0], "|1795856400000||"), "%s", g.text[0]);
+    got_free(&g);
+    char *e = compile_errors(R1("    kafka: { topic: \"{/x|lowr}\" }\n"
+                                "    timestamp: { from: $/ts, timezone: Europe/Berlinn }\n"));
+    ck_assert_msg(strstr(e, "route 'r': timestamp.timezone: unknown time zone 'Europe/Berlinn'"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "kafka.topic: {/x|lowr}: unknown filter 'lowr'; did you mean 'lower'? "
+                            "(filters: lower, upper, slug, default:TEXT)"),
+                  "%s", e);
+    free(e);
+    e = compile_errors(R1("    kafka: { topic: out }\n"
+                          "    timestamp: { from: /ts, timezone: ../../etc/passwd }\n"));
+    ck_assert_msg(strstr(e, "'../../etc/passwd' is not a time zone name"), "%s", e);
+    free(e);
 }
 END_TEST
 
@@ -1174,6 +1243,7 @@ int main(void)
     tcase_add_test(tc, test_raw_is_binary_safe);
     tcase_add_test(tc, test_timestamps);
     tcase_add_test(tc, test_explode);
+    tcase_add_test(tc, test_root_pointers);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_hostile_topics_and_cut_dead_letter);
     tcase_add_test(tc, test_fan_out_and_unmatched);

@@ -1,6 +1,7 @@
 /* The normalizer's building blocks through normalize.h: payload parsing with
  * its limits, type coercion, the named unit conversions and timestamps. */
 #include "err.h"
+#include "jparse.h"
 #include "normalize.h"
 
 #include <check.h>
@@ -153,8 +154,12 @@ START_TEST(test_payload_text)
     ck_assert_ptr_null(parse(NORM_PAYLOAD_TEXT, "ab\0cd", 5, why));
     ck_assert_str_eq(why, "payload has a NUL byte at offset 2; text is UTF-8 without NUL");
     ck_assert_ptr_null(parse(NORM_PAYLOAD_TEXT, "a\xff", 2, why));
-    ck_assert_str_eq(why, "payload is not valid UTF-8 text");
+    ck_assert_str_eq(why, "payload is not UTF-8 text: invalid UTF-8 at byte 2");
     ck_assert_ptr_null(parse(NORM_PAYLOAD_TEXT, "\xc3", 1, why)); /* a cut sequence */
+    ck_assert_str_eq(why, "payload is not UTF-8 text: invalid UTF-8 at byte 1");
+    /* a surrogate, after a two-byte character */
+    ck_assert_ptr_null(parse(NORM_PAYLOAD_TEXT, "\xc3\xa9t\xed\xa0\x80", 6, why));
+    ck_assert_str_eq(why, "payload is not UTF-8 text: invalid UTF-8 at byte 4");
     ck_assert_ptr_null(parse(NORM_PAYLOAD_RAW, "x", 1, why));
     ck_assert_str_eq(why, "raw payloads are not parsed");
 }
@@ -360,6 +365,71 @@ static int64_t ts_num(double d, norm_ts_format_t fmt, char *why)
     return rc == MKB_OK ? ms : -1;
 }
 
+/* timestamp.timezone: zone-less ISO times are local time of the zone;
+ * times with Z or an offset keep theirs; epoch numbers are UTC anyway. */
+/* Invalid UTF-8 in JSON is named as such, in a string, a key or where a
+ * token should be, with the byte (from 1) where the bad sequence starts. */
+START_TEST(test_json_invalid_utf8)
+{
+    char why[200];
+    struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"a\":\"\xc0\xaf\"}", "invalid JSON at line 1 column 7: invalid UTF-8 at byte 7"},
+        {"{\"a\":\"x\xed\xa0\x80\"}", "invalid JSON at line 1 column 8: invalid UTF-8 at byte 8"},
+        {"{\"\xff\":1}", "invalid JSON at line 1 column 3: invalid UTF-8 at byte 3"},
+        {"{\"a\":\"\\n\xe2\x82\"}", "invalid JSON at line 1 column 9: invalid UTF-8 at byte 9"},
+        {"\xff{\"a\":1}", "invalid JSON at line 1 column 1: invalid UTF-8 at byte 1"},
+        {"{\"a\":\n\xfe}", "invalid JSON at line 2 column 1: invalid UTF-8 at byte 7"},
+        {"{\"a\":1}\x80", "invalid JSON at line 1 column 8: invalid UTF-8 at byte 8"},
+        /* valid UTF-8 where a token should be is still a bad token */
+        {"\xc3\xa9", "invalid JSON at line 1 column 1: invalid token"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_ptr_null(parse(NORM_PAYLOAD_JSON, cases[i].text, strlen(cases[i].text), why));
+        ck_assert_str_eq(why, cases[i].want);
+    }
+    ck_assert_uint_eq(jparse_utf8_check("ab\xc3\xa9", 4), 4);
+    ck_assert_uint_eq(jparse_utf8_check("ab\xc3\xa9\xf4\x90\x80\x80", 8), 4); /* > U+10FFFF */
+    ck_assert_uint_eq(jparse_utf8_check("", 0), 0);
+}
+END_TEST
+
+START_TEST(test_time_timezone)
+{
+    char why[200];
+    tz_t *tz = tz_load("Europe/Berlin", why, sizeof(why));
+    ck_assert_msg(tz != NULL, "%s", why);
+    struct {
+        const char *text;
+        int64_t ms;
+    } cases[] = {
+        {"2026-01-15T12:00:00", INT64_C(1768474800000)},       /* CET: 11:00Z */
+        {"2026-07-15T12:00:00.250", INT64_C(1784109600250)},   /* CEST: 10:00Z */
+        {"2026-03-29T02:30", INT64_C(1774747800000)},          /* gap: 01:30Z */
+        {"2026-10-25T02:30:00", INT64_C(1792888200000)},       /* fold: 00:30Z */
+        {"2026-07-15T12:00:00Z", INT64_C(1784116800000)},      /* zoned: as written */
+        {"2026-07-15T12:00:00+02:00", INT64_C(1784109600000)},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *v = json_string(cases[i].text);
+        int64_t ms = -1;
+        ck_assert_int_eq(norm_parse_time_tz(v, NORM_TS_AUTO, tz, &ms, why, sizeof(why)), MKB_OK);
+        ck_assert_msg(ms == cases[i].ms, "%s: %lld", cases[i].text, (long long)ms);
+        json_decref(v);
+    }
+    json_t *n = json_integer(1784116800);
+    int64_t ms = -1;
+    ck_assert_int_eq(norm_parse_time_tz(n, NORM_TS_AUTO, tz, &ms, why, sizeof(why)), MKB_OK);
+    ck_assert_int_eq(ms, INT64_C(1784116800000));
+    json_decref(n);
+    /* without a zone: UTC, as before */
+    char w2[200];
+    ck_assert_int_eq(ts_str("2026-07-15T12:00:00", NORM_TS_AUTO, w2), INT64_C(1784116800000));
+    tz_destroy(tz);
+}
+END_TEST
+
 START_TEST(test_time_epoch)
 {
     char why[200];
@@ -524,6 +594,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_coerce_boolean);
     tcase_add_test(tc, test_conversions);
     tcase_add_test(tc, test_time_epoch);
+    tcase_add_test(tc, test_time_timezone);
+    tcase_add_test(tc, test_json_invalid_utf8);
     tcase_add_test(tc, test_time_iso);
     tcase_add_test(tc, test_time_leap_second);
     tcase_add_test(tc, test_time_iso_range);

@@ -87,7 +87,7 @@ static const char *render_with(const char *text, const mqtt_msg_t *m, const char
     json_t *in = input ? json_loads(input, JSON_DECODE_ANY, NULL) : NULL;
     ck_assert(!input || in);
     tmpl_t *t = compile(text);
-    tmpl_ctx_t ctx = {m, cap_start, cap_len, "hvac-temps", in};
+    tmpl_ctx_t ctx = {m, cap_start, cap_len, "hvac-temps", in, NULL};
     buf_t b = {0};
     char why[512] = "";
     int rc = tmpl_render(t, &ctx, &b, why, sizeof(why));
@@ -169,7 +169,7 @@ START_TEST(test_captures)
     m.topic_len = 15;
     const size_t start[] = {5, 6}, len[] = {0, 4};
     tmpl_t *t = compile("[{site}]-{unit}");
-    tmpl_ctx_t ctx = {&m, start, len, "r", NULL};
+    tmpl_ctx_t ctx = {&m, start, len, "r", NULL, NULL};
     buf_t b = {0};
     char why[200];
     ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
@@ -332,7 +332,7 @@ START_TEST(test_buffer_growth)
     snprintf(text, sizeof(text), "%s{site}%s", lit, lit);
     tmpl_t *t = compile(text);
     mqtt_msg_t m = msg();
-    tmpl_ctx_t ctx = {&m, cap_start, cap_len, "r", NULL};
+    tmpl_ctx_t ctx = {&m, cap_start, cap_len, "r", NULL, NULL};
     buf_t b = {0};
     buf_append_str(&b, "prefix:");
     char why[200];
@@ -540,6 +540,147 @@ START_TEST(test_record_errors)
 }
 END_TEST
 
+/* Filters run left to right over a placeholder's value, on every kind of
+ * placeholder; literals are untouched. */
+START_TEST(test_filters)
+{
+    const char *doc = "{\"app\":\"Chiller Plant/2\",\"id\":\"AbC\",\"n\":12,\"e\":\"\","
+                      "\"u\":\"Gr\xc3\xbc\xc3\x9f\"}";
+    ck_assert_str_eq(render("X{/id|lower}Y", doc), "XabcY");
+    ck_assert_str_eq(render("{/id|upper}", doc), "ABC");
+    ck_assert_str_eq(render("{/app|slug}", doc), "Chiller_Plant_2");
+    ck_assert_str_eq(render("{/app|lower|slug}", doc), "chiller_plant_2");
+    ck_assert_str_eq(render("{/app|slug|upper}", doc), "CHILLER_PLANT_2");
+    ck_assert_str_eq(render("{/n|slug}", doc), "12");
+    /* lower/upper are ASCII: UTF-8 bytes stay; slug replaces each of them */
+    ck_assert_str_eq(render("{/u|upper}", doc), "GR\xc3\xbc\xc3\x9f");
+    ck_assert_str_eq(render("{/u|slug}", doc), "Gr____");
+    /* captures and MQTT metadata */
+    ck_assert_str_eq(render("{unit|upper}.{site|upper}", NULL), "AHU3.B1");
+    ck_assert_str_eq(render("{mqtt.topic|slug}", NULL), "hvac_b1_ahu3_temp");
+    ck_assert_str_eq(render("{mqtt.content_type|upper}", NULL), "APPLICATION/JSON");
+    ck_assert_str_eq(render("{mqtt.prop.unit|upper}", NULL), "DEGC");
+    ck_assert_str_eq(render("{route|upper}", NULL), "HVAC-TEMPS");
+    ck_assert_str_eq(render("{recv.ms|default:0}", NULL), "1795860000123");
+}
+END_TEST
+
+START_TEST(test_filter_default)
+{
+    const char *doc = "{\"id\":\"AbC\",\"e\":\"\",\"z\":null,\"n\":0}";
+    /* a missing field with a default is no error */
+    ck_assert_str_eq(render("d.{/device|default:unknown}", doc), "d.unknown");
+    ck_assert_str_eq(render("{/z|default:none}", doc), "none");  /* null is missing */
+    ck_assert_str_eq(render("{/e|default:empty}", doc), "empty"); /* so is "" */
+    ck_assert_str_eq(render("{/n|default:x}", doc), "0");         /* 0 is a value */
+    ck_assert_str_eq(render("{/id|default:x}", doc), "AbC");
+    ck_assert_str_eq(render("[{/device|default:}]", doc), "[]");
+    ck_assert_str_eq(render("{/device|default:Some Thing|slug|lower}", doc), "some_thing");
+    ck_assert_str_eq(render("{/device|lower|default:Kept}", doc), "Kept");
+    /* an empty first value: the buffer has nothing yet (fuzz_downlink, UBSan) */
+    ck_assert_str_eq(render("{/e|lower|slug|upper|default:x}", doc), "x");
+    ck_assert_str_eq(render("{/e|lower}", doc), "");
+    ck_assert_str_eq(render("{/device|default:a:b.c}", doc), "a:b.c");
+    ck_assert_str_eq(render("{/device|default:x}", NULL), "x"); /* no payload at all */
+    /* an absent property or content type */
+    ck_assert_str_eq(render("{mqtt.prop.nope|default:-}", NULL), "-");
+    mqtt_msg_t m = msg();
+    m.content_type = NULL;
+    ck_assert_str_eq(render_with("{mqtt.content_type|default:text/plain}", &m, NULL),
+                     "text/plain");
+    /* without a default, missing stays an error */
+    ck_assert_str_eq(render("{/device|lower}", doc),
+                     "ERR: template '{/device|lower}': payload has no value at /device");
+}
+END_TEST
+
+START_TEST(test_filter_errors)
+{
+    nearest_answer = "lower";
+    ck_assert_str_eq(compile_error("{site|lowr}", true),
+                     "{site|lowr}: unknown filter 'lowr'; did you mean 'lower'? (filters: lower, "
+                     "upper, slug, default:TEXT)");
+    ck_assert_str_eq(nearest_word, "lowr");
+    ck_assert_str_eq(nearest_names, "lower,upper,slug,default");
+    nearest_answer = NULL;
+    ck_assert_str_eq(compile_error("{/a|trim}", true),
+                     "{/a|trim}: unknown filter 'trim' (filters: lower, upper, slug, default:TEXT)");
+    ck_assert_str_eq(compile_error("{site|}", true),
+                     "{site|}: unknown filter '' (filters: lower, upper, slug, default:TEXT)");
+    ck_assert_str_eq(compile_error("{site|lower|}", true),
+                     "{site|lower|}: unknown filter '' (filters: lower, upper, slug, default:TEXT)");
+    ck_assert_str_eq(compile_error("{site|default}", true),
+                     "{site|default}: the filter default needs its text: default:TEXT");
+    /* the name is still checked first */
+    nearest_answer = "site";
+    ck_assert_str_eq(compile_error("{sit|lower}", true),
+                     "unknown placeholder {sit}; did you mean {site}?");
+    nearest_answer = NULL;
+    ck_assert_str_eq(compile_error("{/a|lower}", false),
+                     "{/a}: payload fields are not available here (raw payload)");
+    /* a filter makes no template constant */
+    tmpl_t *t = compile("{site|upper}");
+    ck_assert(!tmpl_is_constant(t));
+    ck_assert(!tmpl_uses_fields(t));
+    tmpl_destroy(t);
+}
+END_TEST
+
+/* {$/pointer} reads CTX->root (the whole message) while {/pointer} reads
+ * the element; without a root both read the input. */
+START_TEST(test_root_pointer)
+{
+    json_t *root = json_loads("{\"gw\":{\"id\":\"GW-7\"},\"rows\":[{\"t\":1}]}", 0, NULL);
+    json_t *el = json_array_get(json_object_get(root, "rows"), 0);
+    mqtt_msg_t m = msg();
+    tmpl_t *t = compile("{$/gw/id|lower}.{/t}.{$/rows/0/t}");
+    ck_assert(tmpl_uses_fields(t));
+    tmpl_ctx_t ctx = {&m, cap_start, cap_len, "r", el, root};
+    buf_t b = {0};
+    char why[256] = "";
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_OK);
+    ck_assert_int_eq(buf_terminate(&b), MKB_OK);
+    ck_assert_str_eq(b.p, "gw-7.1.1");
+    tmpl_destroy(t);
+    /* the element has no gw: {/gw/id} fails, with $ in the reason for $/ */
+    t = compile("{$/gw/name}");
+    buf_reset(&b);
+    ck_assert_int_eq(tmpl_render(t, &ctx, &b, why, sizeof(why)), MKB_ERR_INVAL);
+    ck_assert_str_eq(why, "template '{$/gw/name}': payload has no value at $/gw/name");
+    tmpl_destroy(t);
+    buf_free(&b);
+    json_decref(root);
+    /* no root: the same as the input */
+    ck_assert_str_eq(render("{$/id}={/id}", "{\"id\":\"x\"}"), "x=x");
+    ck_assert_str_eq(compile_error("{$x}", true), "unknown placeholder {$x}; expected a capture "
+                                                  "of the filter (site, unit), mqtt.topic, "
+                                                  "mqtt.qos, mqtt.retain, mqtt.dup, "
+                                                  "mqtt.content_type, mqtt.prop.NAME, route, "
+                                                  "recv.ms, recv.iso or a /json/pointer");
+    ck_assert_str_eq(compile_error("{$/a}", false),
+                     "{$/a}: payload fields are not available here (raw payload)");
+}
+END_TEST
+
+/* The downlink's placeholders take the same filters; a default covers a
+ * missing key, header or field, and topic levels are checked after them. */
+START_TEST(test_record_filters)
+{
+    ck_assert_str_eq(render_record("c/{key|upper}/{header.origin|slug}", NULL, true),
+                     "c/AHU-1/ops_x");
+    ck_assert_str_eq(render_record("{header.nope|default:none}/{/a|default:-}", "{}", true),
+                     "none/-");
+    ck_assert_str_eq(render_record("{$/site|lower}", "{\"site\":\"S1\"}", true), "s1");
+    ck_assert(render_record("c/{header.origin}", NULL, true) == NULL); /* '/' breaks out */
+    ck_assert(render_record("c/{/a|default:x/y}", "{}", true) == NULL);
+    ck_assert_str_eq(render_record("c/{/a|default:x/y|slug}", "{}", true), "c/x_y");
+    char why[256];
+    ck_assert(tmpl_new_record("{key|Lower}", why, sizeof(why)) == NULL);
+    ck_assert_str_eq(why, "{key|Lower}: unknown filter 'Lower' (filters: lower, upper, slug, "
+                          "default:TEXT)");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("template");
@@ -560,6 +701,11 @@ static Suite *suite(void)
     tcase_add_test(tc, test_record_missing);
     tcase_add_test(tc, test_record_topic_levels);
     tcase_add_test(tc, test_record_errors);
+    tcase_add_test(tc, test_filters);
+    tcase_add_test(tc, test_filter_default);
+    tcase_add_test(tc, test_filter_errors);
+    tcase_add_test(tc, test_root_pointer);
+    tcase_add_test(tc, test_record_filters);
     suite_add_tcase(s, tc);
     return s;
 }
