@@ -363,7 +363,8 @@ START_TEST(test_check_command)
     free(out);
     snprintf(args, sizeof(args), "check -c '%s/config/bridge.yaml'", MKB_SOURCE_DIR);
     ck_assert_int_eq(run_cli(args, NULL, &out), 0);
-    ck_assert_msg(strstr(out, "OK (7 route(s)"), "%s", out);
+    /* the shipped configuration loads every mapping file, device examples included */
+    ck_assert_msg(strstr(out, "bridge.yaml: OK (") && !strstr(out, "error"), "%s", out);
     free(out);
 }
 END_TEST
