@@ -84,5 +84,11 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         fprintf(out, "no route matches topic '%.*s' (counted as unmatched; set "
                      "kafka.unmatched_topic to keep such messages)\n",
                 (int)msg->topic_len, msg->topic);
-    return res.unmatched || res.dead_letters ? 1 : 0;
+    if (res.outside)
+        fprintf(out, "no route matches topic '%.*s' (inside the subscription cover: counted as "
+                     "outside the routes, not sent anywhere)\n",
+                (int)msg->topic_len, msg->topic);
+    for (size_t i = 0; i < res.skipped; i++)
+        fprintf(out, "route '%s' skipped the message (retained: drop)\n", res.skipped_route[i]);
+    return res.unmatched || res.outside || res.dead_letters ? 1 : 0;
 }

@@ -56,6 +56,9 @@ typedef struct {
     size_t properties_n;
 } config_profile_t;
 
+/* What a route does with a retained MQTT message. */
+typedef enum { CONFIG_RETAINED_FORWARD, CONFIG_RETAINED_DROP } config_retained_t;
+
 typedef struct {
     char *name;
     char *mqtt_filter; /* with {capture} and {capture#} */
@@ -74,6 +77,7 @@ typedef struct {
     char *ts_from; /* NULL: no timestamp rule */
     norm_ts_format_t ts_format;
     char *ts_field;
+    config_retained_t retained;
 } config_route_t;
 
 typedef struct {

@@ -25,6 +25,9 @@ static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
                                          {"text", NORM_PAYLOAD_TEXT},
                                          {"raw", NORM_PAYLOAD_RAW},
                                          {NULL, 0}};
+static const choice_t retained_modes[] = {{"forward", CONFIG_RETAINED_FORWARD},
+                                          {"drop", CONFIG_RETAINED_DROP},
+                                          {NULL, 0}};
 static const choice_t field_types[] = {{"number", NORM_TYPE_NUMBER},
                                        {"integer", NORM_TYPE_INTEGER},
                                        {"string", NORM_TYPE_STRING},
@@ -168,6 +171,7 @@ static const ckey_t route_keys[] = {
     {.name = "fields", .type = CT_NAMED, .off = R_OFF(fields), .count_off = R_OFF(fields_n), .sub = &field_section, .desc = "Output fields: name: {from, type, convert, scale, offset, default, required}. Without fields the input object is passed on whole."},
     {.name = "add", .type = CT_STRMAP, .off = R_OFF(add), .count_off = R_OFF(add_n), .desc = "Constant or template fields added to every record."},
     {.name = "timestamp", .type = CT_SECTION, .off_when_absent = true, .sub = &route_ts_section, .desc = "Where the reading's own time is; it becomes the record timestamp."},
+    {.name = "retained", .type = CT_ENUM, .off = R_OFF(retained), .def = "forward", .choices = retained_modes, .desc = "Retained MQTT messages: forward (their records carry mkb.retained: true) or drop (counted as skipped)."},
 };
 static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
 

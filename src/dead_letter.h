@@ -17,6 +17,9 @@
 #define DEAD_LETTER_KAFKA_TOPIC "mkb.kafka.topic"   /* the sink's: the topic that refused it */
 #define DEAD_LETTER_COMMAND "mkb.command"           /* the downlink's: the command rule */
 #define DEAD_LETTER_KAFKA_RECORD "mkb.kafka.record" /* the downlink's: topic[partition]@offset */
+/* Not a dead letter's: on a route's record made from a retained MQTT
+ * message (value "true"), and only then. */
+#define MKB_HEADER_RETAINED "mkb.retained"
 
 /* Marks H (NULL: new headers) as a dead letter's: its DEAD_LETTER_REASON
  * becomes REASON, then the pairs of PAIRS (name, value, ..., NULL; NULL:

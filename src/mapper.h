@@ -5,7 +5,9 @@
  *
  * Several routes may match one message: each produces its records (fan-out,
  * in file order). A message no route matches goes to kafka.unmatched_topic
- * when set, else it is only counted.
+ * when set, else it is only counted; one inside the subscription cover
+ * (a generalized filter the bridge subscribed to) is only counted, as
+ * outside the routes.
  *
  * Not thread-safe: one mapper per thread (scratch buffers are reused). */
 #ifndef MKB_MAPPER_H
@@ -21,6 +23,9 @@
 
 typedef struct mapper mapper_t;
 
+/* Most routes one message reaches (TRIE_MAX_MATCHES; more: a dead letter). */
+#define MAPPER_MAX_ROUTES 64
+
 /* Receives each record (everything borrowed until it returns; recv_ms is
  * the message's); a non-zero return stops processing and is returned
  * by mapper_process. */
@@ -30,7 +35,11 @@ typedef struct {
     size_t routes;       /* routes that matched */
     size_t records;      /* records emitted (dead letters included) */
     size_t dead_letters; /* of which dead letters */
-    bool unmatched;      /* no route matched */
+    bool unmatched;      /* no route matched, nor the subscription cover */
+    bool outside;        /* no route matched, but the cover did: only counted */
+    size_t skipped;      /* routes that matched and skipped the message */
+    /* Their names (borrowed from the configuration), [0, skipped) valid. */
+    const char *skipped_route[MAPPER_MAX_ROUTES];
 } mapper_result_t;
 
 /* Compiles the routes of CFG (borrowed; must outlive the mapper). On error
@@ -43,7 +52,8 @@ void mapper_destroy(mapper_t *m);
 int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
                    mapper_result_t *res);
 
-/* The distinct MQTT subscriptions the routes need (filter, highest QoS). */
+/* The MQTT subscriptions the routes need: their cover (subcover.h), a set
+ * of filters no topic matches twice, each at the highest QoS under it. */
 size_t mapper_subscription_count(const mapper_t *m);
 const char *mapper_subscription_filter(const mapper_t *m, size_t i);
 int mapper_subscription_qos(const mapper_t *m, size_t i);

@@ -19,7 +19,7 @@
 typedef struct {
     _Atomic(char *) name; /* set once, by the one writer thread */
     uint32_t hash;
-    atomic_uint_fast64_t records, dead;
+    atomic_uint_fast64_t records, dead, skipped;
 } route_slot_t;
 
 /* Upper bounds in ms; the last bucket is +Inf. */
@@ -41,10 +41,9 @@ struct metrics {
     atomic_uint_fast64_t buckets[NBOUNDS + 1], lat_count, lat_sum_ms;
 };
 
-void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+/* The slot of ROUTE: its own, or "other" once the table is full. */
+static route_slot_t *route_slot(metrics_t *m, const char *route)
 {
-    if (!m || !route)
-        return;
     uint32_t h = hash_fnv1a_str(route);
     route_slot_t *slot = &m->other;
     for (size_t i = h & (ROUTE_SLOTS - 1), k = 0; k < ROUTE_SLOTS;
@@ -64,9 +63,23 @@ void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
             break;
         }
     }
+    return slot;
+}
+
+void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead)
+{
+    if (!m || !route)
+        return;
+    route_slot_t *slot = route_slot(m, route);
     atomic_fetch_add(&slot->records, n);
     if (dead)
         atomic_fetch_add(&slot->dead, dead);
+}
+
+void metrics_route_skipped(metrics_t *m, const char *route, uint64_t n)
+{
+    if (m && route)
+        atomic_fetch_add(&route_slot(m, route)->skipped, n);
 }
 
 void metrics_latency_ms(metrics_t *m, int64_t ms)
@@ -124,6 +137,22 @@ static void route_label(char *dst, size_t size, const char *name)
     }
 }
 
+static void render_skipped(metrics_t *m, buf_t *out, char *label, size_t label_size)
+{
+    metrics_head(out, "mkb_route_skipped_total", "counter",
+                 "Messages each route matched and skipped as its rule asked.");
+    for (size_t i = 0; i < ROUTE_SLOTS; i++) {
+        char *name = atomic_load(&m->routes[i].name);
+        if (!name)
+            continue;
+        route_label(label, label_size, name);
+        metrics_u64(out, "mkb_route_skipped_total", label, atomic_load(&m->routes[i].skipped));
+    }
+    if (atomic_load(&m->other.skipped))
+        metrics_u64(out, "mkb_route_skipped_total", "route=\"other\"",
+                    atomic_load(&m->other.skipped));
+}
+
 void metrics_render_own(metrics_t *m, buf_t *out)
 {
     char label[600];
@@ -149,6 +178,7 @@ void metrics_render_own(metrics_t *m, buf_t *out)
     }
     if (atomic_load(&m->other.records))
         metrics_u64(out, "mkb_dead_letters_total", "route=\"other\"", atomic_load(&m->other.dead));
+    render_skipped(m, out, label, sizeof(label));
     metrics_head(out, "mkb_delivery_latency_seconds", "histogram",
                  "From MQTT receive to Kafka's delivery report.");
     uint64_t cum = 0;

@@ -40,6 +40,10 @@ void metrics_destroy(metrics_t *m);
  * The first sight of a name allocates; later ones do not. */
 void metrics_route(metrics_t *m, const char *route, uint64_t n, uint64_t dead);
 
+/* Per route: N messages the route matched and skipped as its rule asked
+ * (retained: drop). Allocates like metrics_route. */
+void metrics_route_skipped(metrics_t *m, const char *route, uint64_t n);
+
 /* One MQTT-receive-to-delivery latency, in milliseconds. */
 void metrics_latency_ms(metrics_t *m, int64_t ms);
 
