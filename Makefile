@@ -111,8 +111,9 @@ $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
                $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
-               $(BUILD)/tests/integration/test_limits
+               $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_cover
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_cover: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o
