@@ -91,8 +91,8 @@ bool subcover_overlap(const char *a, const char *b)
         bool ha = next_level(&ca, &la, &na), hb = next_level(&cb, &lb, &nb);
         if (!ha || !hb)
             return (!ha && !hb) || (ha && is_hash(la, na)) || (hb && is_hash(lb, nb));
-        if (first && ((is_wild(la, na) && is_dollar(lb, nb)) ||
-                      (is_wild(lb, nb) && is_dollar(la, na))))
+        if (first &&
+            ((is_wild(la, na) && is_dollar(lb, nb)) || (is_wild(lb, nb) && is_dollar(la, na))))
             return false;
         if (is_hash(la, na) || is_hash(lb, nb))
             return true;

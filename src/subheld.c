@@ -184,8 +184,8 @@ static int save(subheld_t *h)
         rc = write_atomically(h->path, &text);
     buf_free(&text);
     if (rc != MKB_OK) {
-        log_warn("mqtt", "cannot write %s (%s); a restart will subscribe everything again",
-                 h->path, rc == MKB_ERR_INVAL ? "a filter holds a newline" : strerror(errno));
+        log_warn("mqtt", "cannot write %s (%s); a restart will subscribe everything again", h->path,
+                 rc == MKB_ERR_INVAL ? "a filter holds a newline" : strerror(errno));
         unlink(h->path);
     }
     return rc;

@@ -78,11 +78,11 @@ START_TEST(test_cover_cases)
     ck_assert_str_eq(COVER("a/+", "a/b"), "a/+@0");
     ck_assert_str_eq(COVER("a/b", "a/#"), "a/#@0");
     ck_assert_str_eq(COVER("a", "a/#"), "a/#@0");
-    ck_assert_str_eq(COVER("a/+", "+/b"), "+/+@0");          /* partial overlap */
+    ck_assert_str_eq(COVER("a/+", "+/b"), "+/+@0"); /* partial overlap */
     ck_assert_str_eq(COVER("a/+/c", "a/b/+"), "a/+/+@0");
     ck_assert_str_eq(COVER("a/#", "+/b"), "+/#@0");
     ck_assert_str_eq(COVER("a/+", "b/+", "c"), "a/+@0,b/+@0,c@0"); /* disjoint stay apart */
-    ck_assert_str_eq(COVER("a/+", "a/+/c"), "a/+@0,a/+/c@0");    /* different depths */
+    ck_assert_str_eq(COVER("a/+", "a/+/c"), "a/+@0,a/+/c@0");      /* different depths */
     /* a/+ and +/b become +/+, which then holds x/y; c/d/e stays apart */
     ck_assert_str_eq(COVER("c/d/e", "a/+", "+/b", "x/y"), "+/+@0,c/d/e@0");
     ck_assert_str_eq(COVER("x/+", "a/+", "+/b"), "+/+@0");
@@ -188,8 +188,8 @@ START_TEST(test_property_cover)
             size_t nc = trie_match(cov, topics[t], strlen(topics[t]), ids, &trunc);
             ck_assert_msg(nc <= 1, "trial %d: topic '%s' matches %zu cover filters", trial,
                           topics[t], nc);
-            ck_assert_msg(nr == 0 || nc == 1, "trial %d: topic '%s' of a route not covered",
-                          trial, topics[t]);
+            ck_assert_msg(nr == 0 || nc == 1, "trial %d: topic '%s' of a route not covered", trial,
+                          topics[t]);
         }
         subcover_destroy(c);
         trie_destroy(routes);
