@@ -484,8 +484,8 @@ static void explain_pause(mqtt_client_t *s)
     const char *why = atomic_load(&s->pause_why);
     log_warn("mqtt", "connection to %s lost while MQTT intake was paused for %lld s (%s): Paho "
                      "sends no keepalive while intake waits, and the broker closes a session "
-                     "silent for 1.5 x mqtt.keepalive_s (%d s); the bridge reconnects and the broker "
-                     "redelivers the messages not acknowledged: nothing is lost",
+                     "silent for 1.5 x mqtt.keepalive_s (%d s); the bridge reconnects and the "
+                     "broker redelivers the messages not acknowledged: nothing is lost",
              s->uri, len / 1000, why ? why : "intake waiting", s->keepalive_s);
 }
 
@@ -836,8 +836,8 @@ void mqtt_client_tick(mqtt_client_t *s)
         const char *why = atomic_load(&s->pause_why);
         log_warn("mqtt", "MQTT intake paused for %.1f s (%s), past 1.5 x mqtt.keepalive_s "
                          "(%.1f s): the broker has probably closed the connection (no keepalive "
-                         "goes out while intake waits); the bridge reconnects once intake resumes and "
-                         "the broker redelivers what was not acknowledged",
+                         "goes out while intake waits); the bridge reconnects once intake resumes "
+                         "and the broker redelivers what was not acknowledged",
                  (double)(clock_mono_ms() - since) / 1000.0, why ? why : "intake waiting",
                  s->keepalive_s * 1.5);
     }
