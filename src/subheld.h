@@ -26,8 +26,10 @@ void subheld_destroy(subheld_t *h);
 bool subheld_has(const subheld_t *h, const char *filter, int qos);
 
 /* The broker granted FILTER at QOS (asked), or FILTER is gone; clear: a
- * session not present holds nothing. Each saves the file; MKB_ERR_NOMEM or
- * MKB_ERR_IO (logged: a restart then subscribes again, as without a file). */
+ * session not present holds nothing. Each saves the file: MKB_OK,
+ * MKB_ERR_NOMEM, or MKB_ERR_IO / MKB_ERR_INVAL (a filter with a newline)
+ * when it could not: the file is then removed (logged), so a restart
+ * subscribes everything again, as without a file. */
 int subheld_add(subheld_t *h, const char *filter, int qos);
 int subheld_remove(subheld_t *h, const char *filter);
 int subheld_clear(subheld_t *h);
