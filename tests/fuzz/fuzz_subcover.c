@@ -101,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t j = 0; j < nt; j++) {
                 size_t nr = match_count(routes, t[j]), nc = match_count(cover, t[j]);
                 if (nc > 1 || (nr > 0 && nc != 1)) {
-                    fprintf(stderr, "topic '%s': %zu route filters, %zu cover filters\n", t[j],
-                            nr, nc);
+                    fprintf(stderr, "topic '%s': %zu route filters, %zu cover filters\n", t[j], nr,
+                            nc);
                     abort();
                 }
             }
