@@ -85,7 +85,7 @@ static void load(subheld_t *h)
                  put(h, line + 2, line[0] - '0') == MKB_OK;
     }
     free(line);
-    fclose(f);
+    (void)fclose(f); /* read only: nothing to lose */
     if (!ok || lineno < 3) {
         log_info("mqtt", "%s is not for %s as '%s' (or unreadable); subscribing everything",
                  h->path, h->uri, h->client_id);

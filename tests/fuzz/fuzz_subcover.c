@@ -68,7 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nf = 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    for (char *line = strtok(text, "\n"); line && nf < MAX_FILTERS; line = strtok(NULL, "\n"))
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && nf < MAX_FILTERS;
+         line = strtok_r(NULL, "\n", &save))
         if (line[0] >= '0' && line[0] <= '2' && line[1] == ' ' && line[2] && strlen(line) < 200 &&
             valid(line + 2)) {
             qos[nf] = line[0] - '0';

@@ -128,7 +128,7 @@ START_TEST(test_overlapping_filters_equal_map)
     static const char *const levels[] = {"dev1/state", "dev2/state", "a/b", "a/c",
                                          "x/b",        "x/y/z",      "q"};
     const size_t nl = sizeof(levels) / sizeof(levels[0]);
-    char *want[64], *got[64];
+    char *want[64] = {0}, *got[64] = {0};
     size_t nwant = 0, ngot = 0;
     itest_pub_t *pub = itest_pub_open(NULL, _i == 2 ? MQTTVERSION_3_1_1 : MQTTVERSION_5);
     for (size_t i = 0; i < nl; i++) {
