@@ -78,21 +78,24 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_normalize $(BUILD)/tests/unit/test_template \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
               $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
-              $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo
+              $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo \
+              $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o \
     kafka_errors.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
+$(BUILD)/tests/unit/test_subcover: $(addprefix $(BUILD)/src/,subcover.o trie.o buf.o err.o)
+$(BUILD)/tests/unit/test_subheld: $(addprefix $(BUILD)/src/,subheld.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/err.o
 # The configuration: loader, key table, cross-field checks, and below them
 # diagnostics, YAML and the normalizer's list of conversions.
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o diag.o buf.o \
                ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
-ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o template.o jptr.o jarena.o \
-               kafka_client.o log.o) $(CONFIG_OBJS))
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
+               jarena.o kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
 # The worked examples: tests/fixtures/devices through mappings/.
 $(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
@@ -114,8 +117,10 @@ $(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
                $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
-               $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_examples
+               $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_examples \
+               $(BUILD)/tests/integration/test_cover
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_cover: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o

@@ -70,7 +70,7 @@ struct bridge {
     atomic_llong progress_ms;
     uint64_t settled_seen; /* main thread */
     long long stall_ms;
-    atomic_uint_fast64_t received, unmatched, records, dead_letters, reloads, reload_errors;
+    atomic_uint_fast64_t received, unmatched, outside, records, dead_letters, reloads, reload_errors;
 };
 
 /* The command side's counters: the running one's and those a reload
@@ -237,6 +237,8 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
                                                           : "",
                      (unsigned long long)n);
     }
+    if (res.outside)
+        atomic_fetch_add(&b->outside, 1);
     if (rc == MKB_OK)
         rc = journal(b);
     else
@@ -630,6 +632,7 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     kafka_sink_stats(b->sink, &ks);
     out->received = atomic_load(&b->received);
     out->unmatched = atomic_load(&b->unmatched);
+    out->outside = atomic_load(&b->outside);
     out->records = atomic_load(&b->records);
     out->dead_letters = atomic_load(&b->dead_letters);
     out->produced = ks.produced;

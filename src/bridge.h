@@ -17,6 +17,7 @@ typedef struct bridge bridge_t;
 typedef struct {
     uint64_t received;     /* messages taken from MQTT */
     uint64_t unmatched;    /* messages no route matched */
+    uint64_t outside;      /* inside the subscription cover, no route matched */
     uint64_t records;      /* records made (dead letters included) */
     uint64_t dead_letters; /* records sent to the dead-letter topic by the rules */
     uint64_t produced;     /* records handed to the producers */

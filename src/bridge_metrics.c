@@ -27,6 +27,7 @@ static const metric_t mqtt_in[] = {
     {"mkb_mqtt_messages_received_total", "counter", U64(st.received), false, "MQTT messages taken."},
     {"mkb_mqtt_bytes_received_total", "counter", U64(mqtt_bytes_in), false, "MQTT payload bytes taken."},
     {"mkb_mqtt_messages_unmatched_total", "counter", U64(st.unmatched), false, "MQTT messages no route matched."},
+    {"mkb_mqtt_messages_outside_routes_total", "counter", U64(st.outside), false, "MQTT messages inside the subscription cover that no route matched."},
     {"mkb_kafka_records_produced_total", "counter", U64(st.produced), false, "Records accepted by a producer."},
     {"mkb_kafka_records_delivered_total", "counter", U64(st.delivered), false, "Records acknowledged by Kafka."},
     {"mkb_kafka_bytes_produced_total", "counter", U64(ks.bytes), false, "Record value bytes accepted by a producer."},

@@ -94,7 +94,11 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         fprintf(out, "no route matches topic '%.*s' (counted as unmatched; set "
                      "kafka.unmatched_topic to keep such messages)\n",
                 (int)msg->topic_len, msg->topic);
+    if (res.outside)
+        fprintf(out, "no route matches topic '%.*s' (inside the subscription cover: counted as "
+                     "outside the routes, not sent anywhere)\n",
+                (int)msg->topic_len, msg->topic);
     /* 1: the message makes no record of a route (no route, or every one
      * that matched skipped it) or a dead letter. */
-    return res.unmatched || res.dead_letters || res.records == 0 ? 1 : 0;
+    return res.unmatched || res.outside || res.dead_letters || res.records == 0 ? 1 : 0;
 }

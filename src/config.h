@@ -94,6 +94,8 @@ typedef enum {
     CONFIG_EMPTY_SKIP,
     CONFIG_EMPTY_TOMBSTONE
 } config_empty_t;
+/* What a route does with a retained MQTT message. */
+typedef enum { CONFIG_RETAINED_FORWARD, CONFIG_RETAINED_DROP } config_retained_t;
 
 typedef struct {
     char *name;
@@ -117,6 +119,7 @@ typedef struct {
     config_cond_t *when; /* all must hold; NULL: always */
     size_t when_n;
     config_empty_t empty;
+    config_retained_t retained;
 } config_route_t;
 
 typedef struct {

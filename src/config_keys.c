@@ -26,6 +26,9 @@ static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
                                          {"text", NORM_PAYLOAD_TEXT},
                                          {"raw", NORM_PAYLOAD_RAW},
                                          {NULL, 0}};
+static const choice_t retained_modes[] = {{"forward", CONFIG_RETAINED_FORWARD},
+                                          {"drop", CONFIG_RETAINED_DROP},
+                                          {NULL, 0}};
 static const choice_t field_types[] = {{"number", NORM_TYPE_NUMBER},
                                        {"integer", NORM_TYPE_INTEGER},
                                        {"string", NORM_TYPE_STRING},
@@ -203,6 +206,7 @@ static const ckey_t route_keys[] = {
     {.name = "timestamp", .type = CT_SECTION, .off_when_absent = true, .sub = &route_ts_section, .desc = "Where the reading's own time is; it becomes the record timestamp."},
     {.name = "when", .type = CT_LIST, .off = R_OFF(when), .count_off = R_OFF(when_n), .sub = &cond_section, .desc = "Conditions, all of which must hold for the route to take a message (else it is skipped: no record, no dead letter; mkb_route_skipped_total)."},
     {.name = "empty", .type = CT_ENUM, .off = R_OFF(empty), .choices = empties, .desc = "A zero-length payload: dead_letter (the default; raw routes forward it as an empty value unless this is set), skip, or tombstone (a record with the rendered key and a null value)."},
+    {.name = "retained", .type = CT_ENUM, .off = R_OFF(retained), .def = "forward", .choices = retained_modes, .desc = "Retained MQTT messages: forward (their records carry mkb.retained: true) or drop (counted as skipped)."},
 };
 static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
 

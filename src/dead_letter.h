@@ -21,6 +21,9 @@
  * failed (fields.on_error other than dead_letter) names them here, comma
  * separated, in field order. */
 #define RECORD_FIELD_ERRORS "mkb.field_errors"
+/* Not a dead letter's: on a route's record made from a retained MQTT
+ * message (value "true"), and only then. */
+#define MKB_HEADER_RETAINED "mkb.retained"
 
 /* Marks H (NULL: new headers) as a dead letter's: its DEAD_LETTER_REASON
  * becomes REASON, then the pairs of PAIRS (name, value, ..., NULL; NULL:

@@ -9,6 +9,7 @@
 #include "jptr.h"
 #include "kafka_client.h"
 #include "normalize.h"
+#include "subcover.h"
 #include "template.h"
 #include "trie.h"
 
@@ -80,9 +81,8 @@ struct mapper {
     trie_t *trie;
     croute_t *routes;
     size_t nroutes;
-    char **subs;
-    int *sub_qos;
-    size_t nsubs;
+    subcover_t *cover;  /* what the bridge subscribes to (subcover.h) */
+    trie_t *cover_trie; /* the cover's filters: tells "outside the routes" from unmatched */
     mapper_skip_t on_skip;
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr, name;
@@ -539,10 +539,8 @@ void mapper_destroy(mapper_t *m)
         free_route(&m->routes[i]);
     free(m->routes);
     trie_destroy(m->trie);
-    for (size_t i = 0; i < m->nsubs; i++)
-        free(m->subs[i]);
-    free(m->subs);
-    free(m->sub_qos);
+    subcover_destroy(m->cover);
+    trie_destroy(m->cover_trie);
     buf_free(&m->topic);
     buf_free(&m->key);
     buf_free(&m->value);
@@ -558,8 +556,7 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     mapper_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->trie = trie_new()) ||
         !(m->routes = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(*m->routes))) ||
-        !(m->subs = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(char *))) ||
-        !(m->sub_qos = calloc(cfg->routes_n ? cfg->routes_n : 1, sizeof(int)))) {
+        !(m->cover = subcover_new()) || !(m->cover_trie = trie_new())) {
         mapper_destroy(m);
         return MKB_ERR_NOMEM;
     }
@@ -574,19 +571,13 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
         compile_route(&d, cfg, &cfg->routes[i], r);
         if (!r->sub_filter)
             continue;
-        if (trie_insert(m->trie, r->sub_filter, (uint32_t)i) != MKB_OK)
+        if (trie_insert(m->trie, r->sub_filter, (uint32_t)i) != MKB_OK ||
+            subcover_add(m->cover, r->sub_filter, (int)cfg->routes[i].mqtt_qos) != MKB_OK)
             d.nomem = true;
-        size_t j;
-        for (j = 0; j < m->nsubs && strcmp(m->subs[j], r->sub_filter) != 0; j++)
-            ;
-        if (j == m->nsubs) {
-            if (!(m->subs[m->nsubs] = strdup(r->sub_filter)))
-                d.nomem = true;
-            m->sub_qos[m->nsubs++] = (int)cfg->routes[i].mqtt_qos;
-        } else if (cfg->routes[i].mqtt_qos > m->sub_qos[j]) {
-            m->sub_qos[j] = (int)cfg->routes[i].mqtt_qos;
-        }
     }
+    for (size_t k = 0; k < subcover_count(m->cover) && !d.nomem; k++)
+        if (trie_insert(m->cover_trie, subcover_filter(m->cover, k), (uint32_t)k) != MKB_OK)
+            d.nomem = true;
     if (d.nomem) {
         diag_free(&d);
         mapper_destroy(m);
@@ -609,15 +600,15 @@ void mapper_on_skip(mapper_t *m, mapper_skip_t fn)
 
 size_t mapper_subscription_count(const mapper_t *m)
 {
-    return m->nsubs;
+    return subcover_count(m->cover);
 }
 const char *mapper_subscription_filter(const mapper_t *m, size_t i)
 {
-    return m->subs[i];
+    return subcover_filter(m->cover, i);
 }
 int mapper_subscription_qos(const mapper_t *m, size_t i)
 {
-    return m->sub_qos[i];
+    return subcover_qos(m->cover, i);
 }
 size_t mapper_route_count(const mapper_t *m)
 {
@@ -1013,6 +1004,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         if (rc != MKB_OK)
             return rc;
     }
+    if (r->msg->retained && add_header(m, &nh, MKB_HEADER_RETAINED, "true", 4))
+        return MKB_ERR_NOMEM;
     finish_headers(m, nh);
     const void *value;
     size_t value_len;
@@ -1329,8 +1322,12 @@ static int process(run_t *r)
     }
     size_t n = trie_match(m->trie, msg->topic, msg->topic_len, ids, &truncated);
     r->res->routes = n;
-    if (n == 0)
-        return emit_unmatched(r);
+    if (n == 0) {
+        /* Inside the cover, the broker sent it for a generalized filter:
+         * counted, not unmatched (only the trie's path pays for this). */
+        r->res->outside = trie_match(m->cover_trie, msg->topic, msg->topic_len, ids, &truncated) > 0;
+        return r->res->outside ? MKB_OK : emit_unmatched(r);
+    }
     if (msg->payload_len > (size_t)m->cfg->limit_payload_bytes) {
         snprintf(m->why, sizeof(m->why),
                  "payload of %zu bytes exceeds the limit of %lld (limits.max_payload_bytes); "
@@ -1345,8 +1342,15 @@ static int process(run_t *r)
     }
     split_levels(r);
     int rc = MKB_OK;
-    for (size_t i = 0; i < n && rc == MKB_OK; i++)
-        rc = run_route(r, &m->routes[ids[i]]);
+    for (size_t i = 0; i < n && rc == MKB_OK; i++) {
+        const croute_t *cr = &m->routes[ids[i]];
+        if (msg->retained && cr->cfg->retained == CONFIG_RETAINED_DROP) {
+            snprintf(m->why, sizeof(m->why), "retained message (retained: drop)");
+            rc = skip(r, cr);
+        } else {
+            rc = run_route(r, cr);
+        }
+    }
     return rc;
 }
 

@@ -5,7 +5,9 @@
  *
  * Several routes may match one message: each produces its records (fan-out,
  * in file order). A message no route matches goes to kafka.unmatched_topic
- * when set, else it is only counted.
+ * when set, else it is only counted; one inside the subscription cover
+ * (a generalized filter the bridge subscribed to) is only counted, as
+ * outside the routes.
  *
  * Not thread-safe: one mapper per thread (scratch buffers are reused). */
 #ifndef MKB_MAPPER_H
@@ -27,7 +29,7 @@ typedef struct mapper mapper_t;
 typedef int (*mapper_emit_t)(void *opaque, const record_t *rec);
 
 /* Told of each route that skipped the message (its when: did not hold,
- * empty: skip): ROUTE its name, WHY in words ("when[0] field /ENERGY exists
+ * empty: skip, retained: drop): ROUTE its name, WHY in words ("when[0] field /ENERGY exists
  * is false"); both borrowed until it returns. OPAQUE is mapper_process's. */
 typedef void (*mapper_skip_t)(void *opaque, const char *route, const char *why);
 
@@ -36,7 +38,8 @@ typedef struct {
     size_t skipped;      /* of which skipped the message (no record, no dead letter) */
     size_t records;      /* records emitted (dead letters included) */
     size_t dead_letters; /* of which dead letters */
-    bool unmatched;      /* no route matched */
+    bool unmatched;      /* no route matched, nor the subscription cover */
+    bool outside;        /* no route matched, but the cover did: only counted */
 } mapper_result_t;
 
 /* Compiles the routes of CFG (borrowed; must outlive the mapper). On error
@@ -52,7 +55,8 @@ void mapper_on_skip(mapper_t *m, mapper_skip_t fn);
 int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,
                    mapper_result_t *res);
 
-/* The distinct MQTT subscriptions the routes need (filter, highest QoS). */
+/* The MQTT subscriptions the routes need: their cover (subcover.h), a set
+ * of filters no topic matches twice, each at the highest QoS under it. */
 size_t mapper_subscription_count(const mapper_t *m);
 const char *mapper_subscription_filter(const mapper_t *m, size_t i);
 int mapper_subscription_qos(const mapper_t *m, size_t i);

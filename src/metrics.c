@@ -156,7 +156,7 @@ static const struct {
     {"mkb_dead_letters_total", offsetof(route_slot_t, dead),
      "Messages of each route that failed it and went to the dead-letter topic."},
     {"mkb_route_skipped_total", offsetof(route_slot_t, skipped),
-     "Messages each route skipped: its when: did not hold, or empty: skip."},
+     "Messages each route matched and skipped as its rule asked: its when: did not hold, empty: skip, retained: drop."},
     {"mkb_field_errors_total", offsetof(route_slot_t, field_errors),
      "Fields of each route's records that could not be converted and were kept by their "
      "on_error (null, omit, default)."},

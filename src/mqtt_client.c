@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "subheld.h"
 #include "tls_diag.h"
 
 #include <MQTTAsync.h>
@@ -30,15 +31,18 @@ struct mqtt_client {
     bool lock_ready;
     char *tls_ca, *tls_cert, *tls_key, *tls_key_password;
     /* The subscriptions (as sent: with $share/<group>/ when shared), kept
-     * under lock: on_connected (Paho's thread) reads them, a reload (main
-     * thread) replaces them. Filters removed while disconnected are
-     * unsubscribed on the next connect, since the session remembers them. */
+     * under lock: connected() (Paho's thread) reads them, a reload (main
+     * thread) replaces them. */
     pthread_mutex_t lock;
     char **filters;
     int *qos;
     size_t nfilters;
-    char **dropped;
-    size_t ndropped;
+    /* What the broker's session holds (subheld.h): a connect to a session
+     * the broker kept subscribes only the rest and unsubscribes what is no
+     * longer wanted. Its own lock, never held while calling Paho (the
+     * subscribe callbacks take it on Paho's thread); order: lock, held_lock. */
+    pthread_mutex_t held_lock;
+    subheld_t *held;
     mqtt_client_handler_t handler;
     void *opaque;
 
@@ -50,7 +54,7 @@ struct mqtt_client {
     atomic_bool stopping;
     atomic_bool stopped;
     atomic_bool connect_pending;
-    atomic_bool ever_connected; /* after that, Paho's automatic reconnect retries */
+    atomic_bool ever_connected; /* after that, a failed connect is a reconnect */
     atomic_llong retry_at_ms;
     atomic_int retry_delay_s;
 
@@ -157,6 +161,11 @@ static void subscribed(subreq_t *r, const int *codes)
             log_warn("mqtt", "subscription to '%s' granted QoS %d, asked for %d", r->filters[i],
                      codes[i], r->qos[i]);
         }
+        if (codes[i] < 0x80) {
+            pthread_mutex_lock(&r->s->held_lock);
+            subheld_add(r->s->held, r->filters[i], r->qos[i]);
+            pthread_mutex_unlock(&r->s->held_lock);
+        }
     }
     if (ok)
         log_info("mqtt", "subscribed to %zu filter(s)", r->n);
@@ -218,9 +227,20 @@ static void on_unsubscribe_done5(void *ctx, MQTTAsync_successData5 *resp)
     on_unsubscribe_done(ctx, NULL);
 }
 
+/* An unsubscribe failed: the session still holds the filters (they were
+ * taken off the held list before the request). */
+static void still_held(subreq_t *r)
+{
+    pthread_mutex_lock(&r->s->held_lock);
+    for (size_t i = 0; i < r->n; i++)
+        subheld_add(r->s->held, r->filters[i], 0);
+    pthread_mutex_unlock(&r->s->held_lock);
+}
+
 static void on_unsubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 {
     subreq_t *r = ctx;
+    still_held(r);
     log_warn("mqtt", "unsubscribe from %zu filter(s) failed: %s", r->n,
              resp && resp->message ? resp->message : "no reason given");
     subreq_free(r);
@@ -229,6 +249,7 @@ static void on_unsubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 static void on_unsubscribe_failed5(void *ctx, MQTTAsync_failureData5 *resp)
 {
     subreq_t *r = ctx;
+    still_held(r);
     log_warn("mqtt", "unsubscribe from %zu filter(s) failed: %s", r->n,
              resp && resp->message ? resp->message : "no reason given");
     subreq_free(r);
@@ -243,20 +264,42 @@ static int send_request(mqtt_client_t *s, char *const *filters, const int *qos, 
     if (n == 0)
         return MKB_OK;
     subreq_t *r = subreq_new(s, filters, qos, n, all);
-    if (!r)
+    MQTTSubscribe_options *opts = calloc(n, sizeof(*opts));
+    if (!r || !opts) {
+        subreq_free(r);
+        free(opts);
         return MKB_ERR_NOMEM;
+    }
+    if (!qos) { /* off the list first: a crash before UNSUBACK costs a resubscription, not a filter */
+        pthread_mutex_lock(&s->held_lock);
+        for (size_t i = 0; i < n; i++)
+            subheld_remove(s->held, filters[i]);
+        pthread_mutex_unlock(&s->held_lock);
+    }
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.context = r;
     if (s->version == MQTTVERSION_5) {
         ro.onSuccess5 = qos ? on_subscribe5 : on_unsubscribe_done5;
         ro.onFailure5 = qos ? on_subscribe_failure5 : on_unsubscribe_failed5;
+        /* Retain handling 1: retained messages only for a subscription the
+         * session did not hold yet, never again for a renewed one. */
+        for (size_t i = 0; i < n; i++) {
+            opts[i] = (MQTTSubscribe_options)MQTTSubscribe_options_initializer;
+            opts[i].retainHandling = 1;
+        }
+        ro.subscribeOptions = opts[0];
+        ro.subscribeOptionsList = opts;
+        ro.subscribeOptionsCount = (int)n;
     } else {
         ro.onSuccess = qos ? on_subscribe : on_unsubscribe_done;
         ro.onFailure = qos ? on_subscribe_failure : on_unsubscribe_failed;
     }
     int rc = qos ? MQTTAsync_subscribeMany(s->client, (int)n, r->filters, r->qos, &ro)
                  : MQTTAsync_unsubscribeMany(s->client, (int)n, r->filters, &ro);
+    free(opts); /* Paho copied them */
     if (rc != MQTTASYNC_SUCCESS) {
+        if (!qos)
+            still_held(r);
         log_error("mqtt", "%s request failed: %s", qos ? "subscribe" : "unsubscribe",
                   MQTTAsync_strerror(rc));
         subreq_free(r);
@@ -266,28 +309,76 @@ static int send_request(mqtt_client_t *s, char *const *filters, const int *qos, 
 }
 
 
-/* setConnected callback: every connect, first or automatic reconnect. */
-// NOLINTNEXTLINE(readability-non-const-parameter): Paho's signature
-static void on_connected(void *ctx, char *cause)
+/* The wanted subscriptions the session lacks (into ADD/ADDQ, room for all
+ * wanted) and the held ones no longer wanted (into GONE, room for CAP; the
+ * rest wait for the next connect). Called with s->lock. */
+static void session_diff(mqtt_client_t *s, bool session_present, char **add, int *addq,
+                         size_t *nadd, char **gone, size_t cap, size_t *ngone)
 {
-    mqtt_client_t *s = ctx;
+    pthread_mutex_lock(&s->held_lock);
+    if (!session_present) /* a new session holds nothing */
+        subheld_clear(s->held);
+    for (size_t i = 0; i < s->nfilters; i++)
+        if (!subheld_has(s->held, s->filters[i], s->qos[i])) {
+            add[*nadd] = s->filters[i];
+            addq[(*nadd)++] = s->qos[i];
+        }
+    for (size_t j = 0; j < subheld_count(s->held) && *ngone < cap; j++) {
+        size_t i = 0;
+        while (i < s->nfilters && strcmp(s->filters[i], subheld_filter(s->held, j)) != 0)
+            i++;
+        if (i == s->nfilters && (gone[*ngone] = strdup(subheld_filter(s->held, j))))
+            (*ngone)++;
+    }
+    pthread_mutex_unlock(&s->held_lock);
+}
+
+/* Every connect, first or a reconnect: subscribes what the session lacks
+ * (all of it in a new session) and unsubscribes what it holds but the rules
+ * no longer want. What it already holds is not renewed: a renewed
+ * subscription would bring the retained messages again (MQTT 3.1.1). */
+static void connected(mqtt_client_t *s, bool session_present)
+{
     atomic_store(&s->connected, true);
     atomic_fetch_add(&s->connects, 1);
     atomic_store(&s->ever_connected, true);
     atomic_store(&s->connect_pending, false);
     atomic_store(&s->retry_delay_s, 1);
-    (void)cause; /* Paho's text says "automatic reconnect" even for the first connect */
-    log_info("mqtt", "connected to %s; subscribing", s->uri);
-    /* Always resubscribe: a clean session, an expired one or a new broker
-     * would otherwise leave us connected and deaf. */
     pthread_mutex_lock(&s->lock);
-    send_request(s, s->filters, s->qos, s->nfilters, true);
-    if (s->ndropped && send_request(s, s->dropped, NULL, s->ndropped, false) == MKB_OK) {
-        free_list(s->dropped, s->ndropped);
-        s->dropped = NULL;
-        s->ndropped = 0;
+    pthread_mutex_lock(&s->held_lock);
+    size_t held = subheld_count(s->held), nadd = 0, ngone = 0;
+    pthread_mutex_unlock(&s->held_lock);
+    char **add = calloc(s->nfilters + 1, sizeof(char *)), **gone = calloc(held + 1, sizeof(char *));
+    int *addq = calloc(s->nfilters + 1, sizeof(int));
+    if (!add || !gone || !addq) { /* subscribe everything: deaf would be worse */
+        log_error("mqtt", "out of memory; subscribing all %zu filter(s)", s->nfilters);
+        send_request(s, s->filters, s->qos, s->nfilters, true);
+        goto unlock;
     }
+    session_diff(s, session_present, add, addq, &nadd, gone, held, &ngone);
+    log_info("mqtt", "connected to %s (session %s); subscribing %zu of %zu filter(s)%s", s->uri,
+             session_present ? "present" : "new", nadd, s->nfilters,
+             ngone ? ", unsubscribing some no longer wanted" : "");
+    if (nadd)
+        send_request(s, add, addq, nadd, true);
+    else
+        atomic_store(&s->subscribed, true); /* the session holds them all */
+    send_request(s, gone, NULL, ngone, false);
+unlock:
     pthread_mutex_unlock(&s->lock);
+    free_list(gone, ngone);
+    free(add);
+    free(addq);
+}
+
+static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
+{
+    connected(ctx, resp && resp->alt.connect.sessionPresent);
+}
+
+static void on_connect_success5(void *ctx, MQTTAsync_successData5 *resp)
+{
+    connected(ctx, resp && resp->alt.connect.sessionPresent);
 }
 
 /* "$share/<group>/<filter>" when shared, else a copy of FILTER. */
@@ -346,22 +437,11 @@ int mqtt_client_set_subscriptions(mqtt_client_t *s, const char *const *filters, 
         if (i == n)
             gone[ngone++] = s->filters[j];
     }
-    bool sent = false;
+    /* Not connected: the next connect compares with what the session
+     * holds, and subscribes and unsubscribes then. */
     if (atomic_load(&s->connected)) {
         send_request(s, add, addq, nadd, false);
-        sent = send_request(s, gone, NULL, ngone, false) == MKB_OK;
-    }
-    /* Not connected (or the request failed): unsubscribe on the next
-     * connect, since the broker's session still holds these filters. */
-    for (size_t i = 0; !sent && i < ngone; i++) {
-        char **d = realloc(s->dropped, (s->ndropped + 1) * sizeof(char *));
-        if (d)
-            s->dropped = d;
-        if (!d || !(d[s->ndropped] = strdup(gone[i]))) {
-            rc = MKB_ERR_NOMEM;
-            break;
-        }
-        s->ndropped++;
+        send_request(s, gone, NULL, ngone, false);
     }
     free_list(s->filters, s->nfilters);
     free(s->qos);
@@ -404,8 +484,8 @@ static void explain_pause(mqtt_client_t *s)
     const char *why = atomic_load(&s->pause_why);
     log_warn("mqtt", "connection to %s lost while MQTT intake was paused for %lld s (%s): Paho "
                      "sends no keepalive while intake waits, and the broker closes a session "
-                     "silent for 1.5 x mqtt.keepalive_s (%d s); Paho reconnects and the broker "
-                     "redelivers the messages not acknowledged: nothing is lost",
+                     "silent for 1.5 x mqtt.keepalive_s (%d s); the bridge reconnects and the "
+                     "broker redelivers the messages not acknowledged: nothing is lost",
              s->uri, len / 1000, why ? why : "intake waiting", s->keepalive_s);
 }
 
@@ -425,18 +505,6 @@ void mqtt_client_intake_paused(mqtt_client_t *s, const char *why)
     }
 }
 
-static void on_connection_lost(void *ctx, char *cause)
-{
-    mqtt_client_t *s = ctx;
-    atomic_store(&s->connected, false);
-    atomic_store(&s->subscribed, false);
-    if (!atomic_load(&s->stopping))
-        explain_pause(s);
-    if (!atomic_load(&s->stopping))
-        log_warn("mqtt", "connection to %s lost: %s; reconnecting", s->uri,
-                 cause ? cause : "no reason given");
-}
-
 static void schedule_retry(mqtt_client_t *s)
 {
     int d = atomic_load(&s->retry_delay_s);
@@ -445,17 +513,32 @@ static void schedule_retry(mqtt_client_t *s)
     atomic_store(&s->connect_pending, false);
 }
 
+static void on_connection_lost(void *ctx, char *cause)
+{
+    mqtt_client_t *s = ctx;
+    atomic_store(&s->connected, false);
+    atomic_store(&s->subscribed, false);
+    if (!atomic_load(&s->stopping))
+        explain_pause(s);
+    if (!atomic_load(&s->stopping)) {
+        log_warn("mqtt", "connection to %s lost: %s; reconnecting", s->uri,
+                 cause ? cause : "no reason given");
+        schedule_retry(s);
+    }
+}
+
 /* A failed connect, either protocol: the TLS diagnosis, and for a
- * reconnect (Paho retries by itself) the log line. True when it was a
- * reconnect: nothing more to do. */
+ * reconnect the log line and the next try. True when it was a reconnect:
+ * nothing more to do. */
 static bool connect_failed(mqtt_client_t *s, const char *message)
 {
     tls_connect_failed(s);
     if (!atomic_load(&s->ever_connected))
         return false;
     explain_pause(s);
-    log_warn("mqtt", "reconnect to %s failed: %s; retrying", s->uri,
-             message ? message : "no reason given");
+    log_warn("mqtt", "reconnect to %s failed: %s; retrying in %d s", s->uri,
+             message ? message : "no reason given", atomic_load(&s->retry_delay_s));
+    schedule_retry(s);
     return true;
 }
 
@@ -463,7 +546,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client_t *s = ctx;
     if (connect_failed(s, resp ? resp->message : NULL))
-        return; /* Paho's automatic reconnect keeps trying */
+        return;
     /* MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
     static const char *const connack[] = {"", "unacceptable protocol version",
                                           "identifier rejected", "server unavailable",
@@ -480,7 +563,7 @@ static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *resp)
 {
     mqtt_client_t *s = ctx;
     if (connect_failed(s, resp ? resp->message : NULL))
-        return; /* Paho's automatic reconnect keeps trying */
+        return;
     /* Paho 1.3.11 leaves reasonCode at 0 for a refused CONNACK and puts the
      * broker's reason code in `code` (e.g. 135 = not authorized). */
     int rc = resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code) : 0;
@@ -590,6 +673,17 @@ static int copy_settings(mqtt_client_t *s, const config_t *cfg)
     return MKB_OK;
 }
 
+/* What the session holds, remembered in the spool directory when there is
+ * one (without it a restart subscribes everything again). */
+static int held_open(mqtt_client_t *s, const config_t *cfg)
+{
+    char path[4096];
+    bool file = cfg->spool_dir &&
+                (size_t)snprintf(path, sizeof(path), "%s/mqtt-subscriptions", cfg->spool_dir) <
+                    sizeof(path);
+    return subheld_new(file ? path : NULL, s->uri, s->client_id, &s->held);
+}
+
 /* Paho's TLS options, and the TLS diagnosis for an ssl:// URI. */
 static int setup_tls(mqtt_client_t *s, const config_t *cfg, char *errstr, size_t errstr_size)
 {
@@ -641,8 +735,6 @@ static int create_client(mqtt_client_t *s, char *errstr, size_t errstr_size)
         return MKB_ERR_MQTT;
     }
     prc = MQTTAsync_setCallbacks(s->client, s, on_connection_lost, on_message, NULL);
-    if (prc == MQTTASYNC_SUCCESS)
-        prc = MQTTAsync_setConnected(s->client, s, on_connected);
     if (prc != MQTTASYNC_SUCCESS) {
         snprintf(errstr, errstr_size, "mqtt: cannot set callbacks: %s", MQTTAsync_strerror(prc));
         return MKB_ERR_MQTT;
@@ -661,8 +753,9 @@ int mqtt_client_new(const config_t *cfg, const char *const *filters, const int *
     s->handler = handler;
     s->opaque = opaque;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->held_lock, NULL);
     s->lock_ready = true;
-    if ((rc = copy_settings(s, cfg)) != MKB_OK ||
+    if ((rc = copy_settings(s, cfg)) != MKB_OK || (rc = held_open(s, cfg)) != MKB_OK ||
         (rc = setup_tls(s, cfg, errstr, errstr_size)) != MKB_OK ||
         (rc = mqtt_client_set_subscriptions(s, filters, qos, n)) != MKB_OK ||
         (rc = create_client(s, errstr, errstr_size)) != MKB_OK)
@@ -692,10 +785,12 @@ static int do_connect(mqtt_client_t *s)
         p.value.integer4 = (unsigned int)s->session_expiry_s;
         MQTTProperties_add(&props, &p);
         o.connectProperties = &props;
+        o.onSuccess5 = on_connect_success5;
         o.onFailure5 = on_connect_failure5;
     } else {
         o.MQTTVersion = MQTTVERSION_3_1_1;
         o.cleansession = s->clean_start;
+        o.onSuccess = on_connect_success;
         o.onFailure = on_connect_failure;
     }
     if (s->use_tls)
@@ -703,9 +798,12 @@ static int do_connect(mqtt_client_t *s)
     o.keepAliveInterval = s->keepalive_s;
     o.username = s->username;
     o.password = s->password;
-    o.automaticReconnect = 1;
-    o.minRetryInterval = 1;
-    o.maxRetryInterval = 30;
+    /* We reconnect ourselves (mqtt_client_tick): Paho tells sessionPresent
+     * only to a connect's onSuccess, which its automatic reconnect does not
+     * call again (1.3.12 MQTTAsyncUtils.c nulls it after the first
+     * connect), and a reconnect must know whether the session kept the
+     * subscriptions. */
+    o.automaticReconnect = 0;
     o.connectTimeout = 10;
     o.context = s;
     tls_diag_attempt(s->tls);
@@ -738,8 +836,8 @@ void mqtt_client_tick(mqtt_client_t *s)
         const char *why = atomic_load(&s->pause_why);
         log_warn("mqtt", "MQTT intake paused for %.1f s (%s), past 1.5 x mqtt.keepalive_s "
                          "(%.1f s): the broker has probably closed the connection (no keepalive "
-                         "goes out while intake waits); Paho reconnects once intake resumes and "
-                         "the broker redelivers what was not acknowledged",
+                         "goes out while intake waits); the bridge reconnects once intake resumes "
+                         "and the broker redelivers what was not acknowledged",
                  (double)(clock_mono_ms() - since) / 1000.0, why ? why : "intake waiting",
                  s->keepalive_s * 1.5);
     }
@@ -787,14 +885,16 @@ void mqtt_client_destroy(mqtt_client_t *s)
         MQTTAsync_destroy(&s->client);
     free_list(s->filters, s->nfilters);
     free(s->qos);
-    free_list(s->dropped, s->ndropped);
+    subheld_destroy(s->held);
     free(s->shared_group);
     free(s->tls_ca);
     free(s->tls_cert);
     free(s->tls_key);
     free(s->tls_key_password);
-    if (s->lock_ready)
+    if (s->lock_ready) {
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->held_lock);
+    }
     free(s->uri);
     free(s->client_id);
     free(s->username);

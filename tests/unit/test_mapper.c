@@ -85,6 +85,8 @@ static config_t *cfg_of(const char *routes)
     return cfg;
 }
 
+static bool run_retained; /* the retain flag of run()'s messages */
+
 /* Maps one message; returns the mapper result and fills G. */
 static mapper_result_t run(const char *routes, const char *topic, const char *payload, got_t *g)
 {
@@ -100,7 +102,7 @@ static mapper_result_t run(const char *routes, const char *topic, const char *pa
         .payload = payload,
         .payload_len = strlen(payload),
         .qos = 1,
-        .retained = true,
+        .retained = run_retained,
         .content_type = "application/json",
         .content_type_len = 16,
         .props = props,
@@ -143,6 +145,7 @@ END_TEST
 START_TEST(test_templates)
 {
     got_t g = {0};
+    run_retained = true;
     run(R1("    kafka:\n      topic: \"t.{site}\"\n      key: \"{site}.{dev}/{/id}\"\n"
            "      headers: { q: \"{mqtt.qos}\", r: \"{mqtt.retain}\", ct: \"{mqtt.content_type}\",\n"
            "                 p: \"{mqtt.prop.device}\", np: \"[{mqtt.prop.none}]\", rt: \"{route}\",\n"
@@ -150,9 +153,10 @@ START_TEST(test_templates)
         "s/a/b/t", "{\"id\": \"X7\", \"n\": {\"k\": 2.5}}", &g);
     ck_assert_str_eq(g.text[0], "r|t.a|a.b/X7|1795860000000|q=1;r=true;ct=application/json;"
                                 "p=d-9;np=[];rt=r;ms=1795860000000;"
-                                "iso=2026-11-28T10:00:00.000Z;lit={x};n={\"k\":2.5};|"
-                                "{\"id\":\"X7\",\"n\":{\"k\":2.5}}");
+                                "iso=2026-11-28T10:00:00.000Z;lit={x};n={\"k\":2.5};"
+                                "mkb.retained=true;|{\"id\":\"X7\",\"n\":{\"k\":2.5}}");
     got_free(&g);
+    run_retained = false;
     /* A missing payload field in a template is a dead letter, not an empty key. */
     run(R1("    kafka: { topic: out, key: \"{/id}\" }\n"), "s/a/b/t", "{}", &g);
     ck_assert_msg(strstr(g.text[0], "DLQ r|dlq|s/a/b/t|1795860000000|mkb.reason=template "
@@ -760,6 +764,87 @@ START_TEST(test_field_option_errors)
 }
 END_TEST
 
+/* Retained messages: forwarded with mkb.retained: true (only then), or
+ * skipped by a route with retained: drop (told to the skip callback). */
+START_TEST(test_retained)
+{
+    const char *routes =
+        "routes:\n"
+        "  - { name: keep, mqtt: { filter: \"x/#\" }, kafka: { topic: tk }, payload: raw }\n"
+        "  - { name: live, mqtt: { filter: \"x/+\" }, kafka: { topic: tl },\n"
+        "      payload: raw, retained: drop }\n";
+    got_t g = {0};
+    run_retained = true;
+    mapper_result_t res = run(routes, "x/y", "21.5", &g);
+    run_retained = false;
+    ck_assert_uint_eq(res.routes, 2);
+    ck_assert_uint_eq(res.records, 1);
+    ck_assert_uint_eq(g.n, 2); /* the record, and the skip told to mapper_on_skip's callback */
+    ck_assert_str_eq(g.text[0], "keep|tk|x/y|1795860000000|mkb.retained=true;|21.5");
+    ck_assert_str_eq(g.text[1], "SKIP live: retained message (retained: drop)");
+    ck_assert_uint_eq(res.skipped, 1);
+    got_free(&g);
+    res = run(routes, "x/y", "21.5", &g);
+    ck_assert_uint_eq(res.records, 2);
+    ck_assert_uint_eq(res.skipped, 0);
+    ck_assert_str_eq(g.text[0], "keep|tk|x/y|1795860000000||21.5");
+    ck_assert_str_eq(g.text[1], "live|tl|x/y|1795860000000||21.5");
+    got_free(&g);
+}
+END_TEST
+
+/* The subscriptions are the routes' cover; a message inside the cover that
+ * no route matches is "outside", not unmatched, and never goes to
+ * kafka.unmatched_topic. */
+START_TEST(test_cover_and_outside)
+{
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("u.yaml",
+                                        "mqtt: { uri: tcp://h:1 }\n"
+                                        "kafka: { bootstrap: h:1, unmatched_topic: lost }\n"
+                                        "routes:\n"
+                                        "  - { name: a, mqtt: { filter: \"a/{x}\", qos: 0 }, "
+                                        "kafka: { topic: ta }, payload: raw }\n"
+                                        "  - { name: b, mqtt: { filter: \"{y}/b\", qos: 2 }, "
+                                        "kafka: { topic: tb }, payload: raw }\n"
+                                        "  - { name: c, mqtt: { filter: \"a/b\", qos: 1 }, "
+                                        "kafka: { topic: tc }, payload: raw }\n"
+                                        "  - { name: s, mqtt: { filter: \"$SYS/#\", qos: 0 }, "
+                                        "kafka: { topic: ts }, payload: raw }\n",
+                                        &cfg, &errors),
+                     MKB_OK);
+    mapper_t *m = NULL;
+    ck_assert_int_eq(mapper_new(cfg, &m, &errors), MKB_OK);
+    ck_assert_uint_eq(mapper_subscription_count(m), 2);
+    ck_assert_str_eq(mapper_subscription_filter(m, 0), "$SYS/#");
+    ck_assert_int_eq(mapper_subscription_qos(m, 0), 0);
+    ck_assert_str_eq(mapper_subscription_filter(m, 1), "+/+");
+    ck_assert_int_eq(mapper_subscription_qos(m, 1), 2);
+    got_t g = {0};
+    mapper_result_t res;
+    mqtt_msg_t msg = {.topic = "a/b", .topic_len = 3, .payload = "p", .payload_len = 1};
+    ck_assert_int_eq(mapper_process(m, &msg, collect, &g, &res), MKB_OK);
+    ck_assert_uint_eq(res.records, 3); /* one message, three routes, one record each */
+    ck_assert(!res.outside && !res.unmatched);
+    got_free(&g);
+    msg.topic = "c/d";
+    ck_assert_int_eq(mapper_process(m, &msg, collect, &g, &res), MKB_OK);
+    ck_assert(res.outside);
+    ck_assert(!res.unmatched);
+    ck_assert_uint_eq(g.n, 0);
+    msg.topic = "c/d/e";
+    msg.topic_len = 5;
+    ck_assert_int_eq(mapper_process(m, &msg, collect, &g, &res), MKB_OK);
+    ck_assert(!res.outside);
+    ck_assert(res.unmatched);
+    ck_assert_str_eq(g.text[0], "-|lost|c/d/e|0|mkb.mqtt.topic=c/d/e;|p");
+    got_free(&g);
+    mapper_destroy(m);
+    config_destroy(cfg);
+}
+END_TEST
+
 START_TEST(test_compile_errors)
 {
     char *e = compile_errors(R1("    kafka: { topic: \"t.{sitee}\", key: \"{mqtt.topik}\",\n"
@@ -969,7 +1054,8 @@ START_TEST(test_when_numeric)
 END_TEST
 
 /* Captures, MQTT 5 properties and the MQTT metadata as subjects (run() sends
- * qos 1, retained, content type application/json, property device=d-9). */
+ * qos 1, retained as run_retained says, content type application/json,
+ * property device=d-9). */
 START_TEST(test_when_other_subjects)
 {
     ck_assert(takes("{ capture: site, equals: a }", "{}"));
@@ -984,8 +1070,12 @@ START_TEST(test_when_other_subjects)
     ck_assert(!takes("{ property: none, equals: \"\" }", "{}"));
     ck_assert(takes("{ mqtt: qos, equals: 1 }", "{}"));
     ck_assert(!takes("{ mqtt: qos, above: 1 }", "{}"));
+    ck_assert(!takes("{ mqtt: retain, equals: true }", "{}"));
+    ck_assert(takes("{ mqtt: retain, equals: false }", "{}"));
+    run_retained = true;
     ck_assert(takes("{ mqtt: retain, equals: true }", "{}"));
     ck_assert(!takes("{ mqtt: retain, equals: false }", "{}"));
+    run_retained = false;
     ck_assert(takes("{ mqtt: content_type, equals: application/json }", "{}"));
     ck_assert(takes("{ mqtt: topic, one_of: [s/a/b/t] }", "{}"));
     ck_assert(!takes("{ mqtt: topic, equals: s/a/b }", "{}"));
@@ -1247,6 +1337,8 @@ int main(void)
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_hostile_topics_and_cut_dead_letter);
     tcase_add_test(tc, test_fan_out_and_unmatched);
+    tcase_add_test(tc, test_retained);
+    tcase_add_test(tc, test_cover_and_outside);
     tcase_add_test(tc, test_compile_errors);
     tcase_add_test(tc, test_examples);
     tcase_add_test(tc, test_when_exists);
