@@ -10,9 +10,8 @@
  *   <name>.records   the records it becomes, in order, one per line:
  *                    topic TAB key TAB value ("(nokey)", "(null)" for none);
  *                    an empty file: the message makes no record (skipped)
- * tests/fixtures/devices/NEEDS_FEATURES names the families whose mapping
- * needs a route feature not merged yet (family, then the features): the
- * suites skip them, loudly. */
+ * Every family runs: a family whose messages do not map as its fixtures
+ * say fails the suite. */
 #ifndef MKB_DEVICE_FIXTURES_H
 #define MKB_DEVICE_FIXTURES_H
 
@@ -40,7 +39,6 @@ typedef struct {
 typedef struct {
     char family[64];
     char mapping[512]; /* absolute path of mappings/<family>.yaml */
-    char needs[256];   /* from NEEDS_FEATURES; "" when the family runs */
     dfx_case_t cases[16];
     size_t ncases;
 } dfx_family_t;
@@ -72,26 +70,6 @@ static char *dfx_slurp(const char *path, size_t *len)
     return p;
 }
 
-/* The features NEEDS_FEATURES lists for FAMILY into OUT ("" if none). */
-static void dfx_needs(const char *family, char *out, size_t outsz)
-{
-    out[0] = '\0';
-    char *text = dfx_slurp(DFX_DIR "/NEEDS_FEATURES", NULL);
-    if (!text)
-        return;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        size_t n = strlen(family);
-        if (line[0] != '#' && strncmp(line, family, n) == 0 &&
-            (line[n] == ' ' || line[n] == '\t')) {
-            char *f = line + n;
-            f += strspn(f, " \t");
-            snprintf(out, outsz, "%s", f);
-        }
-    }
-    free(text);
-}
-
 static void dfx_read_records(dfx_case_t *c, const char *dir)
 {
     char path[1200];
@@ -111,7 +89,6 @@ static void dfx_read_family(dfx_family_t *f, const char *family)
     memset(f, 0, sizeof *f);
     snprintf(f->family, sizeof f->family, "%.63s", family);
     snprintf(f->mapping, sizeof f->mapping, "%s/mappings/%.63s.yaml", MKB_SOURCE_DIR, family);
-    dfx_needs(family, f->needs, sizeof f->needs);
     char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, family);
     snprintf(path, sizeof path, "%s/cases.tsv", dir);
@@ -163,6 +140,7 @@ static dfx_family_t *dfx_load(size_t *n)
         dfx_read_family(&fams[nf++], e->d_name);
     }
     closedir(d);
+    ck_assert_msg(nf > 0, "no device families in %s", DFX_DIR);
     qsort(fams, nf, sizeof *fams, dfx_cmp);
     *n = nf;
     return fams;
@@ -177,15 +155,6 @@ static void dfx_free(dfx_family_t *fams, size_t n)
                 free(fams[i].cases[j].want[k]);
         }
     free(fams);
-}
-
-/* The loud line a suite prints for a family it skips. */
-static void dfx_say_skipped(const char *suite, const dfx_family_t *f)
-{
-    fprintf(stderr,
-            "!!! %s: SKIPPED device family '%s' (%zu messages): its mapping needs %s "
-            "(tests/fixtures/devices/NEEDS_FEATURES)\n",
-            suite, f->family, f->ncases, f->needs);
 }
 
 #endif

@@ -2,21 +2,14 @@
 # check-mappings.sh [BIN]: `mqtt-kafka-bridge check` on a configuration that
 # includes each mapping file of mappings/ alone, so an error names its file;
 # the whole set is checked together by tests/install/check.sh (bridge.yaml).
-# A device family listed in tests/fixtures/devices/NEEDS_FEATURES (its
-# mapping needs a route feature not merged yet) is skipped, loudly.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/mqtt-kafka-bridge}
-needs=$root/tests/fixtures/devices/NEEDS_FEATURES
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 for f in "$root"/mappings/*.yaml; do
     name=$(basename "$f" .yaml)
-    if [ -f "$needs" ] && grep -q "^$name[[:space:]]" "$needs"; then
-        echo "!!! SKIPPED mappings/$name.yaml: needs $(sed -n "s/^$name[[:space:]]*//p" "$needs") (NEEDS_FEATURES)"
-        continue
-    fi
     printf 'mqtt: { uri: tcp://127.0.0.1:1 }\nkafka: { bootstrap: 127.0.0.1:1, dead_letter_topic: dlq }\nmappings: [ "%s" ]\n' "$f" > "$tmp/c.yaml"
     if out=$("$bin" check -c "$tmp/c.yaml" 2>&1); then
         echo "ok   mappings/$name.yaml: ${out##*: }"

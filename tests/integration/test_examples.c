@@ -5,8 +5,8 @@
  * both runs what reaches Kafka must be, record for record (topic, key, value,
  * a null value as "(null)"), what `mqtt-kafka-bridge map` prints for the
  * messages that bridge received (retain flag as received) with the same
- * configuration, and what the fixtures expect. Families listed in
- * tests/fixtures/devices/NEEDS_FEATURES are skipped, loudly. */
+ * configuration, and what the fixtures expect; every record must carry
+ * mkb.retained: true exactly when the bridge received it retained. */
 #define _GNU_SOURCE /* asprintf */
 #include "itest.h"
 
@@ -126,33 +126,18 @@ static size_t topics_of(const lines_t *l, char names[][256], size_t max)
     return n;
 }
 
-/* Whether records carry mkb.retained as they should: not checked while
- * NEEDS_FEATURES lists "mkb.retained" (the retained: feature not merged). */
-static bool check_retained_header(void)
-{
-    char needs[256];
-    dfx_needs("mkb.retained", needs, sizeof needs);
-    if (needs[0])
-        fprintf(stderr,
-                "!!! test_examples (integration): mkb.retained not checked: needs %s "
-                "(tests/fixtures/devices/NEEDS_FEATURES)\n",
-                needs);
-    return needs[0] == '\0';
-}
-
 /* The records of TOPIC after its first SKIP ones, as lines, appended to OUT;
- * with CHECK_HDR each must say mkb.retained: true exactly when RETAINED. */
-static void kafka_records(const char *topic, long long skip, size_t want, bool check_hdr,
-                          bool retained, lines_t *out)
+ * each must say mkb.retained: true exactly when RETAINED. */
+static void kafka_records(const char *topic, long long skip, size_t want, bool retained,
+                          lines_t *out)
 {
     itest_recs_t rs = itest_kafka_read(topic, (size_t)skip + want, 30000);
     for (size_t i = (size_t)skip; i < rs.n; i++) {
         char *line = NULL;
         ck_assert(asprintf(&line, "%s\t%s\t%s", topic, rs.r[i].klen ? rs.r[i].key : "(nokey)",
                            rs.r[i].len ? rs.r[i].val : "(null)") > 0);
-        if (check_hdr)
-            ck_assert_msg(itest_rec_header_is(&rs.r[i], "mkb.retained", "true", 4) == retained,
-                          "%s: mkb.retained should be %s", line, retained ? "true" : "absent");
+        ck_assert_msg(itest_rec_header_is(&rs.r[i], "mkb.retained", "true", 4) == retained,
+                      "%s: mkb.retained should be %s", line, retained ? "true" : "absent");
         lines_add(out, line);
     }
     itest_recs_free(&rs);
@@ -183,8 +168,6 @@ static char *bridge_config(const dfx_family_t *fams, size_t n, const char *clien
 {
     char *list = strdup(""), *cfg = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (fams[i].needs[0])
-            continue;
         char *next = NULL;
         ck_assert(asprintf(&next, "%s%s\"%s\"", list, list[0] ? ", " : "", fams[i].mapping) > 0);
         free(list);
@@ -208,7 +191,7 @@ static bool last_retained(const dfx_family_t *fams, size_t nf, size_t fi, size_t
     if (!c->retain)
         return false;
     for (size_t i = fi; i < nf; i++)
-        for (size_t k = (i == fi ? j + 1 : 0); !fams[i].needs[0] && k < fams[i].ncases; k++)
+        for (size_t k = (i == fi ? j + 1 : 0); k < fams[i].ncases; k++)
             if (fams[i].cases[k].retain && strcmp(fams[i].cases[k].topic, c->topic) == 0)
                 return false;
     return true;
@@ -223,11 +206,6 @@ static void expected_records(const dfx_family_t *fams, size_t nf, const char *co
                              lines_t *mapped, lines_t *want)
 {
     for (size_t i = 0; i < nf; i++) {
-        if (fams[i].needs[0]) {
-            if (!retained)
-                dfx_say_skipped("test_examples (integration)", &fams[i]);
-            continue;
-        }
         char dir[600];
         snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, fams[i].family);
         for (size_t j = 0; j < fams[i].ncases; j++) {
@@ -240,14 +218,14 @@ static void expected_records(const dfx_family_t *fams, size_t nf, const char *co
     }
 }
 
-/* Publishes every message of the families that run (CLEAR: clears the
- * retained ones instead). */
+/* Publishes every fixture message (CLEAR: clears the retained ones
+ * instead). */
 static void publish_all(const dfx_family_t *fams, size_t nf, bool clear)
 {
     for (size_t i = 0; i < nf; i++) {
         char dir[600];
         snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, fams[i].family);
-        for (size_t j = 0; !fams[i].needs[0] && j < fams[i].ncases; j++) {
+        for (size_t j = 0; j < fams[i].ncases; j++) {
             if (!clear)
                 publish(dir, &fams[i].cases[j]);
             else if (fams[i].cases[j].retain)
@@ -301,9 +279,8 @@ static void bridge_run(const dfx_family_t *fams, size_t nf, const char *client, 
     for (size_t t = 0; t < nt; t++)
         itest_wait_count(topics[t], before[t] + (long long)count_prefix(&mapped, topics[t]), 60000);
     itest_sleep_ms(itest_scale_ms(1000)); /* any extra copy would arrive now */
-    bool hdr = check_retained_header();
     for (size_t t = 0; t < nt; t++)
-        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), hdr, !publish, &live);
+        kafka_records(topics[t], before[t], count_prefix(&mapped, topics[t]), !publish, &live);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
     ck_assert_int_le(itest_kafka_count(dlq), 0); /* no dead letter either */
     compare(&live, &mapped, &want, topics, nt);

@@ -9,9 +9,6 @@
 
 #include <check.h>
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include "check_run.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -896,66 +893,6 @@ START_TEST(test_compile_errors)
 }
 END_TEST
 
-/* The directory test_examples loads mappings from: mappings/ itself, or,
- * while tests/fixtures/devices/NEEDS_FEATURES lists device families whose
- * mapping needs a route feature not merged yet, a scratch directory of links
- * to every other mapping file (those families are left out, loudly; the
- * device families themselves are tested in test_examples.c). */
-static const char *examples_mappings_dir(char *scratch)
-{
-    char *needs = NULL;
-    size_t n = 0;
-    FILE *f = fopen(MKB_SOURCE_DIR "/tests/fixtures/devices/NEEDS_FEATURES", "r");
-    if (!f)
-        return MKB_SOURCE_DIR "/mappings";
-    ck_assert(getdelim(&needs, &n, '\0', f) >= 0);
-    fclose(f);
-    ck_assert(mkdtemp(scratch) != NULL);
-    DIR *d = opendir(MKB_SOURCE_DIR "/mappings");
-    ck_assert(d != NULL);
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
-            continue;
-        char *family = NULL, *src = NULL, *dst = NULL;
-        ck_assert(asprintf(&family, "\n%.*s ", (int)(len - 5), e->d_name) > 0);
-        if (strstr(needs, family)) {
-            fprintf(stderr,
-                    "!!! test_mapper: mappings/%s left out (tests/fixtures/devices/"
-                    "NEEDS_FEATURES)\n",
-                    e->d_name);
-        } else {
-            ck_assert(asprintf(&src, "%s/mappings/%s", MKB_SOURCE_DIR, e->d_name) > 0);
-            ck_assert(asprintf(&dst, "%s/%s", scratch, e->d_name) > 0);
-            ck_assert(symlink(src, dst) == 0);
-        }
-        free(family);
-        free(src);
-        free(dst);
-    }
-    closedir(d);
-    free(needs);
-    return scratch;
-}
-
-static void examples_dir_remove(const char *dir)
-{
-    if (strcmp(dir, MKB_SOURCE_DIR "/mappings") == 0)
-        return;
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char *p = NULL;
-        if (e->d_name[0] == '.' || asprintf(&p, "%s/%s", dir, e->d_name) < 0)
-            continue;
-        unlink(p);
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* The worked examples in mappings/, each with a sample a real device sends. */
 /* Route r with one when: condition COND (a flow mapping) and payload kind
  * KIND: true when it takes the message (a record), false when it skips it
  * (then exactly one skip and no dead letter). */
@@ -1249,13 +1186,12 @@ START_TEST(test_when_compile_errors)
 }
 END_TEST
 
+/* The worked examples in mappings/, each with a sample a real device sends. */
 START_TEST(test_examples)
 {
     config_t *cfg = NULL;
     char *errors = NULL;
-    char scratch[] = "/tmp/mkb-mappings-XXXXXX";
-    const char *dir = examples_mappings_dir(scratch);
-    setenv("MKB_MAPPINGS_DIR", dir, 1);
+    setenv("MKB_MAPPINGS_DIR", MKB_SOURCE_DIR "/mappings", 1);
     int rc = config_load(MKB_SOURCE_DIR "/config/bridge.yaml", &cfg, &errors);
     ck_assert_msg(rc == MKB_OK, "%s", errors ? errors : "");
     mapper_t *m = NULL;
@@ -1312,7 +1248,6 @@ START_TEST(test_examples)
     got_free(&g);
     mapper_destroy(m);
     config_destroy(cfg);
-    examples_dir_remove(dir);
 }
 END_TEST
 
