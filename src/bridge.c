@@ -457,6 +457,12 @@ static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_s
         return rc;
     }
     mapper_on_skip(r->mapper, count_skip);
+    for (const char *p = mapper_warnings(r->mapper); p && *p;) { /* at start and each reload */
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        log_warn("config", "%.*s", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
     *out = r;
     return MKB_OK;
 }

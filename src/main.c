@@ -73,11 +73,12 @@ static void usage(FILE *out)
             "  2  usage or configuration error\n");
 }
 
-/* The configuration's warnings: as they are on stderr (check, map), or one
- * log line each (LOGGED: the running bridge). */
-static void print_warnings(const config_t *cfg, bool logged)
+/* Warning lines TEXT (the configuration's, the route compiler's): as they
+ * are on stderr (check, map), or one log line each (LOGGED: the running
+ * bridge). */
+static void print_warnings(const char *text, bool logged)
 {
-    for (const char *p = cfg->warnings; p && *p;) {
+    for (const char *p = text; p && *p;) {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
         if (logged)
@@ -99,7 +100,7 @@ static int load_config(const char *path, config_t **cfg, bool logged)
         return rc;
     }
     if (!logged)
-        print_warnings(*cfg, false);
+        print_warnings((*cfg)->warnings, false);
     return rc;
 }
 
@@ -123,6 +124,7 @@ static int cmd_check(const char *path)
         rc = crc;
     }
     if (rc == MKB_OK) {
+        print_warnings(mapper_warnings(m), false);
         printf("%s: OK (%zu route(s), %zu subscription(s), %zu command rule(s))\n", path,
                cfg->routes_n, mapper_subscription_count(m), cfg->commands_n);
     }
@@ -211,7 +213,7 @@ static int cmd_run(const char *path, const char *level_arg)
     if (level_arg && !log_level_parse(level_arg, &level)) /* checked by the option parser */
         level = cfg->log_level;
     log_set_level(level);
-    print_warnings(cfg, true);
+    print_warnings(cfg->warnings, true);
     mqtt_client_route_traces();
 
     struct sigaction sa = {.sa_handler = on_signal};

@@ -83,6 +83,7 @@ struct mapper {
     size_t nroutes;
     subcover_t *cover;  /* what the bridge subscribes to (subcover.h) */
     trie_t *cover_trie; /* the cover's filters: tells "outside the routes" from unmatched */
+    char *warnings;     /* "file:line:col: warning: ..." lines (a widened cover), or NULL */
     mapper_skip_t on_skip;
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr, name;
@@ -541,12 +542,44 @@ void mapper_destroy(mapper_t *m)
     trie_destroy(m->trie);
     subcover_destroy(m->cover);
     trie_destroy(m->cover_trie);
+    free(m->warnings);
     buf_free(&m->topic);
     buf_free(&m->key);
     buf_free(&m->value);
     buf_free(&m->hdr);
     buf_free(&m->name);
     free(m);
+}
+
+/* A warning when cover filter K is wider than every route filter under it:
+ * overlapping filters were generalized, so the broker also sends topics no
+ * route takes. It is told at the first route under K whose filter starts
+ * with a wildcard (the usual cause: a device family's "{node}/status"), else
+ * at the first one. */
+static void warn_widened(diag_t *w, const mapper_t *m, size_t k)
+{
+    const char *cover = subcover_filter(m->cover, k);
+    const croute_t *at = NULL;
+    size_t under = 0;
+    for (size_t i = 0; i < m->nroutes; i++) {
+        const croute_t *r = &m->routes[i];
+        if (!r->sub_filter || !subcover_contains(cover, r->sub_filter))
+            continue;
+        if (strcmp(r->sub_filter, cover) == 0)
+            return; /* a route asked for exactly this filter */
+        under++;
+        if (!at || (!strchr("+#", at->sub_filter[0]) && strchr("+#", r->sub_filter[0])))
+            at = r;
+    }
+    if (!at)
+        return;
+    config_diag(w, m->cfg, &at->cfg->mqtt_filter,
+                "route '%s': its filter '%s' and those of %zu other route(s) overlap, so the "
+                "bridge subscribes to '%s' for them (one copy of each message); that also "
+                "brings topics no route takes, counted in "
+                "mkb_mqtt_messages_outside_routes_total (give the routes topic prefixes that do "
+                "not overlap to avoid it)",
+                at->cfg->name, at->sub_filter, under - 1, cover);
 }
 
 int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
@@ -575,9 +608,14 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
             subcover_add(m->cover, r->sub_filter, (int)cfg->routes[i].mqtt_qos) != MKB_OK)
             d.nomem = true;
     }
-    for (size_t k = 0; k < subcover_count(m->cover) && !d.nomem; k++)
+    diag_t w = {.severity = "warning"};
+    for (size_t k = 0; k < subcover_count(m->cover) && !d.nomem; k++) {
         if (trie_insert(m->cover_trie, subcover_filter(m->cover, k), (uint32_t)k) != MKB_OK)
             d.nomem = true;
+        warn_widened(&w, m, k);
+    }
+    d.nomem |= w.nomem;
+    m->warnings = diag_take(&w);
     if (d.nomem) {
         diag_free(&d);
         mapper_destroy(m);
@@ -591,6 +629,11 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     diag_free(&d);
     *out = m;
     return MKB_OK;
+}
+
+const char *mapper_warnings(const mapper_t *m)
+{
+    return m->warnings;
 }
 
 void mapper_on_skip(mapper_t *m, mapper_skip_t fn)

@@ -48,6 +48,10 @@ typedef struct {
 int mapper_new(const config_t *cfg, mapper_t **out, char **errors);
 void mapper_destroy(mapper_t *m);
 
+/* What compiles but deserves a look, as "file:line:col: warning: ..." lines
+ * (overlapping filters widened into a broader subscription), or NULL. */
+const char *mapper_warnings(const mapper_t *m);
+
 /* Calls FN (NULL: nobody) for each route that skips a message. */
 void mapper_on_skip(mapper_t *m, mapper_skip_t fn);
 

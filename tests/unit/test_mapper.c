@@ -818,6 +818,13 @@ START_TEST(test_cover_and_outside)
     ck_assert_int_eq(mapper_subscription_qos(m, 0), 0);
     ck_assert_str_eq(mapper_subscription_filter(m, 1), "+/+");
     ck_assert_int_eq(mapper_subscription_qos(m, 1), 2);
+    /* the widening is told at the route whose filter starts with a wildcard */
+    ck_assert_msg(mapper_warnings(m) &&
+                      strstr(mapper_warnings(m),
+                             "u.yaml:5:32: warning: route 'b': its filter '+/b' and those of 2 "
+                             "other route(s) overlap, so the bridge subscribes to '+/+'") &&
+                      !strstr(mapper_warnings(m), "$SYS"),
+                  "%s", mapper_warnings(m) ? mapper_warnings(m) : "(none)");
     got_t g = {0};
     mapper_result_t res;
     mqtt_msg_t msg = {.topic = "a/b", .topic_len = 3, .payload = "p", .payload_len = 1};
