@@ -97,7 +97,7 @@ $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
                jarena.o kafka_client.o log.o) $(CONFIG_OBJS))
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
-# The worked examples: tests/fixtures/devices through mappings/.
+# The worked examples: tests/fixtures/devices through mappings/devices/.
 $(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
 $(BUILD)/tests/unit/test_spool: $(BUILD)/src/spool.o $(BUILD)/src/log.o $(BUILD)/src/err.o
@@ -363,18 +363,22 @@ faults: all $(FAULTS_BIN)
 # under /etc/mqtt-kafka-bridge: an edited bridge.yaml or mapping file is kept,
 # and the new one lands beside it as .new. The installed bridge.yaml names the
 # mappings and the spool by absolute paths; the example mappings are also
-# kept pristine in $(PREFIX)/share/mqtt-kafka-bridge. `make uninstall`
-# removes the binary, the man page, the unit and the examples in share/,
-# never /etc or /var/lib.
+# kept pristine in $(PREFIX)/share/mqtt-kafka-bridge. The device families
+# (mappings/devices/) are documentation only: they go to
+# $(PREFIX)/share/mqtt-kafka-bridge/mappings/devices, never to /etc, where the
+# installed bridge.yaml would load them. `make uninstall` removes the binary,
+# the man page, the unit and the examples in share/, never /etc or /var/lib.
 SYSCONFDIR  := /etc/mqtt-kafka-bridge
 UNITDIR     := /lib/systemd/system
 SHAREDIR     = $(PREFIX)/share/mqtt-kafka-bridge
 MAN8DIR      = $(PREFIX)/share/man/man8
 MAPPING_FILES := $(wildcard mappings/*.yaml)
+DEVICE_MAPPING_FILES := $(wildcard mappings/devices/*.yaml)
 
 INSTALL_VARS = BIN=$(BIN) BUILD=$(BUILD) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
                SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) SHAREDIR=$(SHAREDIR) \
                MAN8DIR=$(MAN8DIR) MAPPING_FILES="$(MAPPING_FILES)" \
+               DEVICE_MAPPING_FILES="$(DEVICE_MAPPING_FILES)" \
                ECHO=$(if $(findstring s,$(firstword -$(MAKEFLAGS))),0,1)
 
 install: $(BIN)

@@ -2,19 +2,23 @@
 # scripts/install.sh install|uninstall: `make install` / `make uninstall`.
 # The Makefile passes every variable explicitly (none has a default here):
 #   BIN BUILD DESTDIR PREFIX SYSCONFDIR UNITDIR SHAREDIR MAN8DIR MAPPING_FILES
-#   ECHO (0 under make -s: the commands are not printed)
+#   DEVICE_MAPPING_FILES ECHO (0 under make -s: the commands are not printed)
 # install: the binary and the man page under PREFIX, the unit under UNITDIR
 # (ExecStart rewritten to PREFIX/bin), the configuration under SYSCONFDIR: an
 # edited bridge.yaml or mapping file is kept, and the new one lands beside it
 # as .new. The installed bridge.yaml names the mappings and the spool by
 # absolute paths (the sed below); the example mappings are also kept pristine
-# in SHAREDIR. uninstall removes the binary, the man page, the unit and the
-# examples in SHAREDIR, never SYSCONFDIR or /var/lib.
+# in SHAREDIR. The device families (DEVICE_MAPPING_FILES, mappings/devices/)
+# are documentation only: SHAREDIR/mappings/devices, never SYSCONFDIR, whose
+# mappings/*.yaml the installed bridge.yaml loads (their generic filters would
+# subscribe to nearly every topic). uninstall removes the binary, the man
+# page, the unit and the examples in SHAREDIR, never SYSCONFDIR or /var/lib.
 set -euo pipefail
 : "${BIN:?} ${BUILD:?} ${PREFIX:?} ${SYSCONFDIR:?} ${UNITDIR:?} ${SHAREDIR:?} ${MAN8DIR:?}"
-: "${MAPPING_FILES:?} ${ECHO:?}"
+: "${MAPPING_FILES:?} ${DEVICE_MAPPING_FILES:?} ${ECHO:?}"
 DESTDIR=${DESTDIR-}
 read -r -a mappings <<<"$MAPPING_FILES"
+read -r -a devices <<<"$DEVICE_MAPPING_FILES"
 
 # Prints a command, then runs it (as make prints a recipe's lines).
 v() {
@@ -25,7 +29,7 @@ v() {
 install_all() {
     mkdir -p "$BUILD"
     v install -d -m 0755 "$DESTDIR$PREFIX/bin" "$DESTDIR$MAN8DIR" "$DESTDIR$UNITDIR" \
-        "$DESTDIR$SHAREDIR/mappings" "$DESTDIR$SYSCONFDIR/mappings"
+        "$DESTDIR$SHAREDIR/mappings/devices" "$DESTDIR$SYSCONFDIR/mappings"
     v install -m 0755 "$BIN" "$DESTDIR$PREFIX/bin/mqtt-kafka-bridge"
     sed -e "s|/usr/local/share/mqtt-kafka-bridge|$SHAREDIR|g" man/mqtt-kafka-bridge.8 \
         >"$BUILD/mqtt-kafka-bridge.8"
@@ -34,6 +38,16 @@ install_all() {
         systemd/mqtt-kafka-bridge.service >"$BUILD/mqtt-kafka-bridge.service"
     v install -m 0644 "$BUILD/mqtt-kafka-bridge.service" "$DESTDIR$UNITDIR/mqtt-kafka-bridge.service"
     v install -m 0644 "${mappings[@]}" "$DESTDIR$SHAREDIR/mappings/"
+    v install -m 0644 "${devices[@]}" "$DESTDIR$SHAREDIR/mappings/devices/"
+    # An earlier install put the device families in SHAREDIR/mappings and in
+    # SYSCONFDIR/mappings, where they are active: the copies in share/ go, the
+    # ones in /etc are the operator's to remove (never touched), so say so.
+    for f in "${devices[@]}"; do
+        rm -f "$DESTDIR$SHAREDIR/mappings/${f##*/}"
+        [ ! -e "$DESTDIR$SYSCONFDIR/mappings/${f##*/}" ] ||
+            echo "install: $SYSCONFDIR/mappings/${f##*/} (a device example of an earlier" \
+                "install) is active; remove it unless you use it"
+    done
     # ${MKB_...} in single quotes: text of bridge.yaml, not expanded here
     sed -e 's|\${MKB_MAPPINGS_DIR:-\.\./mappings}|${MKB_MAPPINGS_DIR:-'"$SYSCONFDIR"'/mappings}|' \
         -e 's|\${MKB_SPOOL_DIR:-\.\./\.spool}|${MKB_SPOOL_DIR:-/var/lib/mqtt-kafka-bridge/spool}|' \
@@ -61,8 +75,10 @@ keep() {
 uninstall_all() {
     v rm -f "$DESTDIR$PREFIX/bin/mqtt-kafka-bridge" "$DESTDIR$MAN8DIR/mqtt-kafka-bridge.8" \
         "$DESTDIR$UNITDIR/mqtt-kafka-bridge.service"
-    v rm -f "${mappings[@]/#/$DESTDIR$SHAREDIR/}"
-    rmdir "$DESTDIR$SHAREDIR/mappings" "$DESTDIR$SHAREDIR" 2>/dev/null || true
+    v rm -f "${mappings[@]/#/$DESTDIR$SHAREDIR/}" "${devices[@]/#/$DESTDIR$SHAREDIR/}"
+    for f in "${devices[@]}"; do rm -f "$DESTDIR$SHAREDIR/mappings/${f##*/}"; done # earlier installs
+    rmdir "$DESTDIR$SHAREDIR/mappings/devices" "$DESTDIR$SHAREDIR/mappings" "$DESTDIR$SHAREDIR" \
+        2>/dev/null || true
     echo "uninstall: $SYSCONFDIR and /var/lib/mqtt-kafka-bridge are left in place"
 }
 

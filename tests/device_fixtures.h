@@ -1,9 +1,10 @@
 /* The device fixtures of tests/fixtures/devices/ (the worked examples of
- * mappings/), read by the unit suite test_examples and the integration
- * suite test_examples. Header-only like check_run.h: both suites include it.
+ * mappings/devices/), read by the unit suite test_examples and the
+ * integration suite test_examples. Header-only like check_run.h: both suites
+ * include it.
  *
  * Layout: tests/fixtures/devices/<family>/ holds the messages of one device
- * family, mapped by mappings/<family>.yaml:
+ * family, mapped by mappings/devices/<family>.yaml:
  *   cases.tsv        one message per line: name TAB topic TAB retain(0|1)
  *                    TAB the public doc page the payload is copied from
  *   <name>.payload   the payload, byte for byte
@@ -38,7 +39,7 @@ typedef struct {
 
 typedef struct {
     char family[64];
-    char mapping[512]; /* absolute path of mappings/<family>.yaml */
+    char mapping[512]; /* absolute path of mappings/devices/<family>.yaml */
     dfx_case_t cases[16];
     size_t ncases;
 } dfx_family_t;
@@ -88,7 +89,8 @@ static void dfx_read_family(dfx_family_t *f, const char *family)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->family, sizeof f->family, "%.63s", family);
-    snprintf(f->mapping, sizeof f->mapping, "%s/mappings/%.63s.yaml", MKB_SOURCE_DIR, family);
+    snprintf(f->mapping, sizeof f->mapping, "%s/mappings/devices/%.63s.yaml", MKB_SOURCE_DIR,
+             family);
     char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/%.63s", DFX_DIR, family);
     snprintf(path, sizeof path, "%s/cases.tsv", dir);

@@ -3,6 +3,9 @@
 # files, without touching the machine outside a scratch DESTDIR:
 #   - every file lands with its mode, the unit and bridge.yaml with their
 #     paths rewritten, an edited bridge.yaml is kept (bridge.yaml.new beside it)
+#   - the device families of mappings/devices/ land in share/ only, never in
+#     /etc/mqtt-kafka-bridge/mappings where the installed bridge.yaml loads
+#     them, and the installed configuration widens no subscription
 #   - the installed binary accepts the installed bridge.yaml (`check`), with
 #     MKB_MAPPINGS_DIR pointing into DESTDIR and, as root, with nothing
 #     pointed anywhere: /etc overlaid by DESTDIR/etc in a private mount
@@ -57,6 +60,16 @@ for f in mappings/*.yaml; do
         bash -c "[ \"\$(stat -c %a '$dest/usr/share/mqtt-kafka-bridge/mappings/$n')\" = 644 ] &&
                  cmp -s '$f' '$dest/usr/share/mqtt-kafka-bridge/mappings/$n'"
 done
+devices=(mappings/devices/*.yaml)
+check "mappings/devices/ has the device families (${#devices[@]} files)" test -f "${devices[0]}"
+for f in "${devices[@]}"; do
+    n=${f##*/}
+    check "device family $n in /usr/share/.../mappings/devices (0644, as shipped)" \
+        bash -c "[ \"\$(stat -c %a '$dest/usr/share/mqtt-kafka-bridge/mappings/devices/$n')\" = 644 ] &&
+                 cmp -s '$f' '$dest/usr/share/mqtt-kafka-bridge/mappings/devices/$n'"
+    check "device family $n not in /etc (not active by default)" \
+        bash -c "[ ! -e '$etc/mappings/$n' ] && [ ! -e '$etc/mappings/devices' ]"
+done
 check "the installed binary is the built one ($built)" cmp -s "$built" "$bin"
 
 # The unit: every path to the binary rewritten to PREFIX; what the docs say
@@ -92,6 +105,9 @@ if [ -n "$want" ] && [ "$(counts <<<"$got")" = "$want" ]; then
 else
     bad "installed check (want '$want'): $got"
 fi
+no_widening() { ! grep -q 'subscribes to' <<<"$1"; }
+check "installed check: no route widens the subscriptions (no 'subscribes to' warning)" \
+    no_widening "$got"
 got=$("$bin" check -c "$etc/bridge.yaml" 2>&1)
 if [ -d /etc/mqtt-kafka-bridge ]; then
     skip "installed check at the default paths: this machine has a real /etc/mqtt-kafka-bridge"
@@ -154,7 +170,8 @@ if command -v man >/dev/null; then
     check "man -l renders" bash -c "MANWIDTH=80 man -l '$man' 2>&1 >/dev/null | (! grep .)"
 fi
 
-# make uninstall: binary, man page, unit and the shipped examples go; /etc stays.
+# make uninstall: binary, man page, unit and the shipped examples (devices/
+# too) go; /etc stays.
 make -s --no-print-directory uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
 check "make uninstall removes binary, man page, unit, share/" \
     bash -c "[ ! -e '$bin' ] && [ ! -e '$man' ] && [ ! -e '$unit' ] && [ ! -e '$dest/usr/share/mqtt-kafka-bridge' ]"

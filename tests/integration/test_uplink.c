@@ -363,8 +363,11 @@ START_TEST(test_check_command)
     free(out);
     snprintf(args, sizeof(args), "check -c '%s/config/bridge.yaml'", MKB_SOURCE_DIR);
     ck_assert_int_eq(run_cli(args, NULL, &out), 0);
-    /* the shipped configuration loads every mapping file, device examples included */
-    ck_assert_msg(strstr(out, "bridge.yaml: OK (") && !strstr(out, "error"), "%s", out);
+    /* the shipped configuration loads the mapping files of mappings/, not the
+     * device families of mappings/devices/: no filters overlap, nothing widens */
+    ck_assert_msg(strstr(out, "bridge.yaml: OK (") && !strstr(out, "error") &&
+                      !strstr(out, "warning"),
+                  "%s", out);
     free(out);
 }
 END_TEST

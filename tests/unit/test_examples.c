@@ -1,7 +1,7 @@
 #define _GNU_SOURCE /* asprintf */
 /* The worked examples: every message of tests/fixtures/devices/ (copied from
  * each device family's public documentation) mapped through its family's
- * file in mappings/, record by record: topic, key, value. */
+ * file in mappings/devices/, record by record: topic, key, value. */
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -114,12 +114,29 @@ START_TEST(test_device_families)
 }
 END_TEST
 
-/* Every mapping file in mappings/ that is a device family has fixtures, and
- * every fixture family has its mapping (dfx_load checks that side). */
+/* Every mapping file of mappings/devices/ has fixtures, and every fixture
+ * family has its mapping (dfx_load checks that side). */
 START_TEST(test_every_family_has_fixtures)
 {
     size_t n = 0;
     dfx_family_t *fams = dfx_load(&n);
+    DIR *d = opendir(MKB_SOURCE_DIR "/mappings/devices");
+    ck_assert(d != NULL);
+    size_t files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        files++;
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            found =
+                found || (strlen(fams[i].family) == len - 5 &&
+                          strncmp(fams[i].family, e->d_name, len - 5) == 0 && fams[i].ncases > 0);
+        ck_assert_msg(found, "mappings/devices/%s has no fixtures", e->d_name);
+    }
+    closedir(d);
+    ck_assert_uint_eq(files, n);
     const char *families[] = {"zigbee2mqtt",
                               "tasmota",
                               "shelly-gen1",

@@ -1,7 +1,8 @@
 #define _GNU_SOURCE /* asprintf */
 /* The rule engine end to end, without brokers: config text -> mapper ->
  * records, for templates, each field operation, dead letters, limits, and
- * the worked examples in mappings/ (the device families: test_examples.c). */
+ * the worked examples config/bridge.yaml loads, the files of mappings/ (the
+ * device families of mappings/devices/: test_examples.c). */
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -1193,7 +1194,11 @@ START_TEST(test_when_compile_errors)
 }
 END_TEST
 
-/* The worked examples in mappings/, each with a sample a real device sends. */
+/* The worked examples the shipped configuration loads, the files of
+ * mappings/ (HVAC, Homie and Sparkplug raw, the gateway batch; not
+ * mappings/devices/), each with a sample a real device sends. Their filters
+ * do not overlap, so the default install subscribes to each as written: no
+ * widened cover. */
 START_TEST(test_examples)
 {
     config_t *cfg = NULL;
@@ -1204,6 +1209,14 @@ START_TEST(test_examples)
     mapper_t *m = NULL;
     ck_assert_msg(mapper_new(cfg, &m, &errors) == MKB_OK, "%s", errors ? errors : "");
     ck_assert_uint_eq(cfg->commands_n, 1);
+    ck_assert_uint_eq(cfg->routes_n, 5);
+    ck_assert_msg(mapper_warnings(m) == NULL || !strstr(mapper_warnings(m), "subscribes to"), "%s",
+                  mapper_warnings(m) ? mapper_warnings(m) : "");
+    ck_assert_uint_eq(mapper_subscription_count(m), cfg->routes_n);
+    for (size_t i = 0; i < mapper_subscription_count(m); i++) {
+        const char *f = mapper_subscription_filter(m, i);
+        ck_assert_msg(f[0] != '+' && f[0] != '#', "default subscription '%s'", f);
+    }
     struct {
         const char *topic, *payload, *want;
     } cases[] = {
