@@ -456,7 +456,7 @@ static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_s
         rules_free(r);
         return rc;
     }
-    mapper_on_skip(r->mapper, count_skip);
+    mapper_on_skip(r->mapper, count_skip, false); /* counted, never logged: no reason written */
     for (const char *p = mapper_warnings(r->mapper); p && *p;) { /* at start and each reload */
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);

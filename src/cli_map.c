@@ -82,7 +82,7 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         return 2;
     }
     printer_t p = {out, 0};
-    mapper_on_skip(m, print_skip);
+    mapper_on_skip(m, print_skip, true);
     mapper_result_t res;
     int rc = mapper_process(m, msg, print_record, &p, &res);
     mapper_destroy(m);

@@ -85,6 +85,7 @@ struct mapper {
     trie_t *cover_trie; /* the cover's filters: tells "outside the routes" from unmatched */
     char *warnings;     /* "file:line:col: warning: ..." lines (a widened cover), or NULL */
     mapper_skip_t on_skip;
+    bool skip_why; /* on_skip wants the reason: only then is it written per skip */
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr, name;
     record_header_t hdrs[MAX_HEADERS + 4];
@@ -636,9 +637,10 @@ const char *mapper_warnings(const mapper_t *m)
     return m->warnings;
 }
 
-void mapper_on_skip(mapper_t *m, mapper_skip_t fn)
+void mapper_on_skip(mapper_t *m, mapper_skip_t fn, bool why)
 {
     m->on_skip = fn;
+    m->skip_why = why;
 }
 
 size_t mapper_subscription_count(const mapper_t *m)
@@ -1232,7 +1234,7 @@ static int skip(run_t *r, const croute_t *cr)
 {
     r->res->skipped++;
     if (r->m->on_skip)
-        r->m->on_skip(r->opaque, cr->cfg->name, r->m->why);
+        r->m->on_skip(r->opaque, cr->cfg->name, r->m->skip_why ? r->m->why : NULL);
     return MKB_OK;
 }
 
@@ -1241,7 +1243,7 @@ static int skip(run_t *r, const croute_t *cr)
 static bool when_holds(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, bool no_payload)
 {
     int i = cond_eval(cr->when, ctx, no_payload);
-    if (i >= 0)
+    if (i >= 0 && r->m->skip_why) /* words per skipped message only for who reads them */
         cond_describe(cr->when, i, ctx, r->m->why, sizeof(r->m->why));
     return i < 0;
 }

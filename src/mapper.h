@@ -29,8 +29,9 @@ typedef struct mapper mapper_t;
 typedef int (*mapper_emit_t)(void *opaque, const record_t *rec);
 
 /* Told of each route that skipped the message (its when: did not hold,
- * empty: skip, retained: drop): ROUTE its name, WHY in words ("when[0] field /ENERGY exists
- * is false"); both borrowed until it returns. OPAQUE is mapper_process's. */
+ * empty: skip, retained: drop): ROUTE its name, WHY in words ("when[0] field
+ * /ENERGY exists is false") or NULL (mapper_on_skip); both borrowed until it
+ * returns. OPAQUE is mapper_process's. */
 typedef void (*mapper_skip_t)(void *opaque, const char *route, const char *why);
 
 typedef struct {
@@ -52,8 +53,10 @@ void mapper_destroy(mapper_t *m);
  * (overlapping filters widened into a broader subscription), or NULL. */
 const char *mapper_warnings(const mapper_t *m);
 
-/* Calls FN (NULL: nobody) for each route that skips a message. */
-void mapper_on_skip(mapper_t *m, mapper_skip_t fn);
+/* Calls FN (NULL: nobody) for each route that skips a message; WHY: with
+ * the reason in words (written per skip: map, tests), else WHY is NULL and
+ * no reason is formatted on the per-message path (the running bridge). */
+void mapper_on_skip(mapper_t *m, mapper_skip_t fn, bool why);
 
 /* Maps one message; emits its records in order. */
 int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,

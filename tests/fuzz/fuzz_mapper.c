@@ -125,7 +125,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "%s", errors ? errors : "setup failed\n");
         abort();
     }
-    mapper_on_skip(mapper, skipped);
+    mapper_on_skip(mapper, skipped, true);
     return 0;
 }
 

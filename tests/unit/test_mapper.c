@@ -92,7 +92,7 @@ static mapper_result_t run(const char *routes, const char *topic, const char *pa
     mapper_t *m = NULL;
     char *errors = NULL;
     ck_assert_msg(mapper_new(cfg, &m, &errors) == MKB_OK, "mapper: %s", errors ? errors : "?");
-    mapper_on_skip(m, collect_skip);
+    mapper_on_skip(m, collect_skip, true);
     mkb_prop_t props[] = {{"device", 6, "d-9", 3}};
     mqtt_msg_t msg = {
         .topic = topic,
