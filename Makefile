@@ -38,7 +38,7 @@ BIN     ?= mqtt-kafka-bridge
 PREFIX  ?= /usr/local
 
 CC      ?= cc
-PKGS    := yaml-0.1 jansson libmicrohttpd openssl
+PKGS    := yaml-0.1 jansson libmicrohttpd openssl libprotobuf-c
 # librdkafka: the pinned build scripts/librdkafka.sh makes (`make deps`),
 # linked statically: Debian 12's 2.0.2 cannot log in with SCRAM to Kafka 4
 # (docs/ARCHITECTURE.md). Without that build, the system's librdkafka-dev.
@@ -59,14 +59,19 @@ ifneq ($(SAN),)
 OPT     := -O1 -g -fno-omit-frame-pointer
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc
+# Sparkplug B's schema (the Eclipse Sparkplug 3.0 specification's
+# sparkplug_b.proto, third_party/sparkplug/) compiled with protoc-c at build
+# time into GEN; src/spb.c reads payloads through it.
+GEN     := build/gen
+SPB_PB  := $(GEN)/sparkplug_b.pb-c
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc -I$(GEN)
 CFLAGS  += -std=c11 -Wall -Wextra -Werror $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpaho-mqtt3as -lz -lpthread -lm
 CHECK_LIBS := $(shell pkg-config --libs check)
 
 SRCS := $(wildcard src/*.c)
-OBJS := $(SRCS:src/%.c=$(BUILD)/src/%.o)
+OBJS := $(SRCS:src/%.c=$(BUILD)/src/%.o) $(BUILD)/gen/sparkplug_b.pb-c.o
 LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
 # Unit tests: one suite per module, linked against that module (and the
@@ -142,11 +147,19 @@ $(BIN): $(OBJS)
 
 # Header dependencies come from -MMD (the .d files included at the end); -MP
 # keeps a deleted or renamed header from breaking the next build.
-$(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP)
+$(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP) | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%.o: tests/%.c Makefile $(RDK_DEP)
+$(SPB_PB).c $(SPB_PB).h &: third_party/sparkplug/sparkplug_b.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=third_party/sparkplug --c_out=$(GEN) $<
+
+$(BUILD)/gen/sparkplug_b.pb-c.o: $(SPB_PB).c $(SPB_PB).h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c Makefile $(RDK_DEP) | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP -c -o $@ $<
 
@@ -219,8 +232,8 @@ FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 
 # Each source compiled once for all targets (build/fuzz/obj, header
 # dependencies from -MMD), then each target linked with every module.
-FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o)
-build/fuzz/obj/%.o: %.c Makefile
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/$(SPB_PB).o
+build/fuzz/obj/%.o: %.c Makefile | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 
