@@ -319,7 +319,7 @@ LINT_CFLAGS = $(CPPFLAGS) -std=c11 -Wall -Wextra $(PKG_CFLAGS)
 LINT_TEST_CFLAGS = $(LINT_CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration \
                    -DMKB_SOURCE_DIR=\"$(CURDIR)\"
 CPPCHECK_DEFS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" \
-                -DMKB_SOURCE_DIR=\"$(CURDIR)\" -Isrc -Itests -Itests/integration
+                -DMKB_SOURCE_DIR=\"$(CURDIR)\" -Isrc -I$(GEN) -Itests -Itests/integration
 
 lint:
 	@fail=0; $(MAKE) --no-print-directory lint-tidy || fail=1; \
@@ -329,10 +329,10 @@ lint:
 LINT_VARS = CLANG_TIDY="$(CLANG_TIDY)" CPPCHECK="$(CPPCHECK)" LINT_CFLAGS="$(LINT_CFLAGS)" \
             LINT_TEST_CFLAGS="$(LINT_TEST_CFLAGS)" CPPCHECK_DEFS="$(CPPCHECK_DEFS)"
 
-lint-tidy:
+lint-tidy: $(SPB_PB).h
 	@$(LINT_VARS) scripts/lint.sh tidy
 
-lint-cppcheck:
+lint-cppcheck: $(SPB_PB).h
 	@$(LINT_VARS) scripts/lint.sh cppcheck
 
 format:
