@@ -57,6 +57,18 @@ if [ ! -x "$tools/bin/hadolint" ]; then
     fi
 fi
 
+# The Sparkplug B edge node of the tests and the demo (pysparkplug, PyPI),
+# pinned in tests/sparkplug/requirements.txt, into a venv under .cache/.
+spb="$MKB_ROOT/.cache/sparkplug"
+spb_req="$MKB_ROOT/tests/sparkplug/requirements.txt"
+if ! cmp -s "$spb_req" "$spb/requirements.txt" 2>/dev/null; then
+    echo "deps: installing pysparkplug into $spb (PyPI)"
+    rm -rf "$spb"
+    python3 -m venv "$spb"
+    "$spb/bin/pip" install -q -r "$spb_req"
+    cp "$spb_req" "$spb/requirements.txt"
+fi
+
 stamp="$KAFKA_LIBS/.complete"
 pomsum=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pomsum" ]; then
