@@ -2,8 +2,8 @@
  * the JSON the routes read and encoded from the JSON of command records.
  * The protobuf is read and written by protobuf-c's code generated from the
  * specification's sparkplug_b.proto (third_party/sparkplug/); this module
- * maps it to and from JSON. Pure: no state, no I/O (birth state is
- * spb_state.c's; the caller resolves aliases through spb_resolve_t). */
+ * maps it to JSON (spb_encode.c: from JSON). Pure: no state, no I/O (birth
+ * state is spb_state.c's; the caller resolves aliases through spb_resolve_t). */
 #ifndef MKB_SPB_H
 #define MKB_SPB_H
 
@@ -11,8 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "buf.h"
 
 /* Sparkplug message types, as they appear in the topic. */
 typedef enum {
@@ -95,21 +93,5 @@ int spb_decode(const spb_topic_t *t, const void *data, size_t len, const spb_dec
  * object {"host_id", "type": "STATE", "online", "timestamp" (when given)}. */
 int spb_decode_state(const spb_topic_t *t, const void *data, size_t len, json_t **out, char *why,
                      size_t why_size);
-
-/* Encodes a command payload (NCMD/DCMD) into OUT (appended): timestamp
- * TS_MS and the metrics of CMD, which is either
- *   {"metrics": [{"name": N, "value": V, "datatype": "Boolean" (optional),
- *                 "alias": A (optional)}, ...]}
- * or a plain object {"name": value, ...}. A metric's datatype is its
- * "datatype", else the resolver's (the birth, by name), else taken from the
- * JSON value: true/false Boolean, integer Int64, real Double, string String.
- * MKB_ERR_INVAL (WHY) for a value that does not fit its datatype (range
- * included), an unknown datatype, no metrics. */
-int spb_encode_command(json_t *cmd, int64_t ts_ms, spb_resolve_t resolve, void *resolve_ctx,
-                       buf_t *out, char *why, size_t why_size);
-
-/* The rebirth request of the specification: an NCMD payload holding the
- * metric "Node Control/Rebirth" = true (Boolean), timestamp TS_MS. */
-int spb_encode_rebirth(int64_t ts_ms, buf_t *out);
 
 #endif
