@@ -64,6 +64,9 @@ typedef struct {
     spb_resolve_t resolve; /* NULL: no birth known (names only from the payload) */
     void *resolve_ctx;
     bool properties;       /* metric properties (engUnit, ...) into "properties" */
+    bool flat;             /* each metric also carries "group", "edge_node", "device",
+                            * "type" and "seq" of its message, and the payload's
+                            * "timestamp" when it has none (one record per metric) */
     size_t max_metrics;    /* more metrics than this: an error (limits) */
 } spb_decode_opts_t;
 
