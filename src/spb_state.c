@@ -312,7 +312,7 @@ static node_t *node_get(spb_state_t *s, const spb_topic_t *t)
     node_t *n = node_find(s, t);
     if (n)
         return n;
-    node_t **arr = grow(s->nodes, &s->cap, s->n, sizeof(*arr));
+    node_t **arr = grow(s->nodes, &s->cap, s->n, sizeof(node_t *));
     if (!arr)
         return NULL;
     s->nodes = arr;
@@ -338,7 +338,7 @@ static device_t *device_get(node_t *n, const spb_topic_t *t)
     device_t *d = device_find(n, t);
     if (d)
         return d;
-    device_t **arr = grow(n->dev, &n->devcap, n->ndev, sizeof(*arr));
+    device_t **arr = grow(n->dev, &n->devcap, n->ndev, sizeof(device_t *));
     if (!arr)
         return NULL;
     n->dev = arr;
@@ -348,8 +348,8 @@ static device_t *device_get(node_t *n, const spb_topic_t *t)
     d->name = strndup(t->device, t->device_len);
     d->len = t->device_len;
     tkey_t k = {.n = n, .t = t};
-    if (!d->name ||
-        idx_put(&n->dev_idx, hash_fnv1a(t->device, t->device_len), n->ndev, eq_device, &k) != MKB_OK) {
+    if (!d->name || idx_put(&n->dev_idx, hash_fnv1a(t->device, t->device_len), n->ndev, eq_device,
+                            &k) != MKB_OK) {
         device_free(d);
         return NULL;
     }
@@ -395,9 +395,11 @@ static json_t *render_node(const node_t *n)
             return NULL;
         }
     }
-    json_t *o = json_pack("{s:s%,s:s%,s:o*,s:o*}", "group", n->group, n->group_len, "edge_node",
-                          n->node, n->node_len, "metrics", render_table(&n->table), "devices", devs);
-    if (o && n->has_bd_seq && json_object_set_new(o, "bdSeq", json_integer((json_int_t)n->bd_seq))) {
+    json_t *o =
+        json_pack("{s:s%,s:s%,s:o*,s:o*}", "group", n->group, n->group_len, "edge_node", n->node,
+                  n->node_len, "metrics", render_table(&n->table), "devices", devs);
+    if (o && n->has_bd_seq &&
+        json_object_set_new(o, "bdSeq", json_integer((json_int_t)n->bd_seq))) {
         json_decref(o);
         return NULL;
     }
@@ -477,7 +479,8 @@ static bool load_table(table_t *t, const json_t *j, char *why, size_t why_size)
     }
     size_t i;
     const json_t *e;
-    json_array_foreach(j, i, e) {
+    json_array_foreach(j, i, e)
+    {
         const json_t *jal = json_array_get(e, 0);
         const char *dtn = json_string_value(json_array_get(e, 1));
         const char *name = json_string_value(json_array_get(e, 2));
@@ -505,15 +508,20 @@ static bool load_devices(node_t *n, const json_t *j, char *why, size_t why_size)
     }
     size_t i;
     const json_t *e;
-    json_array_foreach(j, i, e) {
+    json_array_foreach(j, i, e)
+    {
         const json_t *jd = json_object_get(e, "device");
         if (!json_is_string(jd)) {
             snprintf(why, why_size, "device %zu of %s/%s has no \"device\"", i, n->group, n->node);
             return false;
         }
-        spb_topic_t t = {.type = SPB_DBIRTH, .group = n->group, .group_len = n->group_len,
-                         .node = n->node, .node_len = n->node_len,
-                         .device = json_string_value(jd), .device_len = json_string_length(jd)};
+        spb_topic_t t = {.type = SPB_DBIRTH,
+                         .group = n->group,
+                         .group_len = n->group_len,
+                         .node = n->node,
+                         .node_len = n->node_len,
+                         .device = json_string_value(jd),
+                         .device_len = json_string_length(jd)};
         device_t *d = device_get(n, &t);
         if (!d) {
             snprintf(why, why_size, "out of memory");
@@ -533,8 +541,10 @@ static bool load_node(spb_state_t *s, const json_t *j, char *why, size_t why_siz
         snprintf(why, why_size, "a node without \"group\" and \"edge_node\" strings");
         return false;
     }
-    spb_topic_t t = {.type = SPB_NBIRTH, .group = json_string_value(jg),
-                     .group_len = json_string_length(jg), .node = json_string_value(jn),
+    spb_topic_t t = {.type = SPB_NBIRTH,
+                     .group = json_string_value(jg),
+                     .group_len = json_string_length(jg),
+                     .node = json_string_value(jn),
                      .node_len = json_string_length(jn)};
     node_t *n = node_get(s, &t);
     if (!n) {
@@ -566,7 +576,8 @@ static bool load(spb_state_t *s, char *why, size_t why_size)
     }
     size_t i;
     const json_t *e;
-    json_array_foreach(nodes, i, e) {
+    json_array_foreach(nodes, i, e)
+    {
         if (!load_node(s, e, why, why_size))
             goto out;
     }
@@ -632,7 +643,8 @@ static void node_born(node_t *n, const json_t *doc)
     n->has_bd_seq = false;
     size_t i;
     const json_t *m;
-    json_array_foreach(json_object_get(doc, "metrics"), i, m) {
+    json_array_foreach(json_object_get(doc, "metrics"), i, m)
+    {
         const json_t *v = json_object_get(m, "value");
         if (json_is_string(json_object_get(m, "name")) &&
             strcmp(json_string_value(json_object_get(m, "name")), "bdSeq") == 0 &&
@@ -654,7 +666,8 @@ int spb_state_birth(spb_state_t *s, const spb_topic_t *t, json_t *doc, char *why
     int rc = MKB_OK;
     size_t i;
     const json_t *m;
-    json_array_foreach(json_object_get(doc, "metrics"), i, m) {
+    json_array_foreach(json_object_get(doc, "metrics"), i, m)
+    {
         if ((rc = table_add_json(&fresh, m)) != MKB_OK)
             goto out;
     }

@@ -64,7 +64,8 @@ static int birth(spb_state_t *s, const char *tp, const char *text, char *why)
 static const char NBIRTH[] =
     "{\"seq\": 0, \"metrics\": ["
     "{\"name\": \"bdSeq\", \"datatype\": \"Int64\", \"value\": 7},"
-    "{\"name\": \"Node Control/Rebirth\", \"alias\": 0, \"datatype\": \"Boolean\", \"value\": false},"
+    "{\"name\": \"Node Control/Rebirth\", \"alias\": 0, \"datatype\": \"Boolean\", \"value\": "
+    "false},"
     "{\"name\": \"Motor/Speed\", \"alias\": 3, \"datatype\": \"Double\", \"value\": 1.5},"
     "{\"name\": \"Motor/Count\", \"alias\": 4, \"datatype\": \"UInt32\", \"value\": 2}]}";
 static const char DBIRTH[] =
@@ -182,8 +183,7 @@ START_TEST(test_seq)
     /* Another node is its own sequence. */
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/F", 3, &exp), SPB_SEQ_UNKNOWN);
     /* A new birth starts again, gap state cleared. */
-    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", "{\"seq\": 0, \"metrics\": []}", why),
-                     MKB_OK);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", "{\"seq\": 0, \"metrics\": []}", why), MKB_OK);
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/E", 1, &exp), SPB_SEQ_OK);
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/E", 3, &exp), SPB_SEQ_GAP);
     ck_assert_uint_eq(exp, 2);
@@ -202,18 +202,17 @@ START_TEST(test_death_by_bdseq)
     char why[512];
     uint64_t exp;
     spb_state_t *s = open_state(NULL, why);
-    ck_assert(death(s, "spBv1.0/G/NDEATH/E", true, 3)); /* no birth known */
+    ck_assert(death(s, "spBv1.0/G/NDEATH/E", true, 3));                    /* no birth known */
     ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", NBIRTH, why), MKB_OK); /* bdSeq 7 */
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/E", 1, &exp), SPB_SEQ_OK);
-    ck_assert(!death(s, "spBv1.0/G/NDEATH/E", true, 6)); /* the old session's will */
+    ck_assert(!death(s, "spBv1.0/G/NDEATH/E", true, 6));                /* the old session's will */
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/E", 2, &exp), SPB_SEQ_OK); /* untouched */
     ck_assert(death(s, "spBv1.0/G/NDEATH/E", true, 7));
     /* The current death reset the sequence. */
     ck_assert_int_eq(seq(s, "spBv1.0/G/NDATA/E", 50, &exp), SPB_SEQ_UNKNOWN);
     ck_assert(death(s, "spBv1.0/G/NDEATH/E", false, 0)); /* no bdSeq: cannot be told stale */
     /* A birth without bdSeq: any death is current. */
-    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", "{\"seq\": 0, \"metrics\": []}", why),
-                     MKB_OK);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", "{\"seq\": 0, \"metrics\": []}", why), MKB_OK);
     ck_assert(death(s, "spBv1.0/G/NDEATH/E", true, 1234));
     spb_state_destroy(s);
 }
