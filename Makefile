@@ -219,7 +219,8 @@ bench-micro: $(BUILD)/bench/micro_mapper
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery
 # and record decoding, the downlink's command rules against hostile Kafka
-# records, the time zone reader against damaged TZif files (through headers:
+# records, the time zone reader against damaged TZif files, the Sparkplug
+# births file (spb_state) as hostile bytes (through headers:
 # no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times
