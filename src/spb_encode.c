@@ -27,10 +27,31 @@ typedef Org__Eclipse__Tahu__Protobuf__Payload__Metric pb_metric_t;
 
 /* Sparkplug datatype numbers (sparkplug_b.proto's DataType). */
 enum {
-    DT_INT8 = 1, DT_INT16, DT_INT32, DT_INT64, DT_UINT8, DT_UINT16, DT_UINT32, DT_UINT64,
-    DT_FLOAT, DT_DOUBLE, DT_BOOLEAN, DT_STRING, DT_DATETIME, DT_TEXT, DT_UUID, DT_DATASET,
-    DT_BYTES, DT_FILE, DT_TEMPLATE, DT_PROPERTYSET, DT_PROPERTYSETLIST, DT_INT8_ARRAY,
-    DT_BOOLEAN_ARRAY = 32, DT_STRING_ARRAY = 33, DT_DATETIME_ARRAY = 34,
+    DT_INT8 = 1,
+    DT_INT16,
+    DT_INT32,
+    DT_INT64,
+    DT_UINT8,
+    DT_UINT16,
+    DT_UINT32,
+    DT_UINT64,
+    DT_FLOAT,
+    DT_DOUBLE,
+    DT_BOOLEAN,
+    DT_STRING,
+    DT_DATETIME,
+    DT_TEXT,
+    DT_UUID,
+    DT_DATASET,
+    DT_BYTES,
+    DT_FILE,
+    DT_TEMPLATE,
+    DT_PROPERTYSET,
+    DT_PROPERTYSETLIST,
+    DT_INT8_ARRAY,
+    DT_BOOLEAN_ARRAY = 32,
+    DT_STRING_ARRAY = 33,
+    DT_DATETIME_ARRAY = 34,
 };
 
 /* One metric being encoded: its name for the reasons given. */
@@ -174,8 +195,8 @@ static bool b64_decode(const char *s, size_t len, buf_t *out)
 static int get_int(const ctx_t *c, json_t *v, int dt, uint64_t *raw)
 {
     static const int64_t lo[] = {0, INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN, 0, 0, 0, 0};
-    static const int64_t hi[] = {0, INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX, UINT8_MAX,
-                                 UINT16_MAX, UINT32_MAX, INT64_MAX};
+    static const int64_t hi[] = {0,         INT8_MAX,   INT16_MAX,  INT32_MAX, INT64_MAX,
+                                 UINT8_MAX, UINT16_MAX, UINT32_MAX, INT64_MAX};
     const char *dn = spb_datatype_name((uint32_t)dt);
     if (dt == DT_DATETIME) {
         int64_t ms;
@@ -341,8 +362,8 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
         m->value_case = V_STRING;
         m->string_value = (char *)json_string_value(v); /* borrowed from the JSON */
     } else if (dt == DT_BYTES || dt == DT_FILE || dt >= DT_INT8_ARRAY) {
-        if (dt < DT_INT8_ARRAY && (!json_is_string(v) ||
-                                   !b64_decode(json_string_value(v), json_string_length(v), bytes)))
+        if (dt < DT_INT8_ARRAY &&
+            (!json_is_string(v) || !b64_decode(json_string_value(v), json_string_length(v), bytes)))
             return fail(c, "%s takes a base64 string (RFC 4648)", spb_datatype_name((uint32_t)dt));
         if (dt >= DT_INT8_ARRAY && (rc = put_array(c, v, dt, bytes)))
             return rc;
@@ -357,8 +378,8 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
 
 /* The datatype of a metric: DTJ (a name, or a number), else the birth's
  * (the resolver), else the JSON type of V. */
-static int pick_datatype(const ctx_t *c, json_t *dtj, json_t *v, spb_resolve_t resolve,
-                         void *rctx, bool has_alias, int *dt)
+static int pick_datatype(const ctx_t *c, json_t *dtj, json_t *v, spb_resolve_t resolve, void *rctx,
+                         bool has_alias, int *dt)
 {
     const char *name_out = NULL;
     uint32_t rdt = 0;
@@ -384,7 +405,9 @@ static int pick_datatype(const ctx_t *c, json_t *dtj, json_t *v, spb_resolve_t r
                                : 0;
     if (!*dt)
         return fail(c, "no datatype given nor known from a birth, and a %s value says none",
-                    json_is_null(v) ? "null" : json_is_array(v) ? "array" : "object");
+                    json_is_null(v)    ? "null"
+                    : json_is_array(v) ? "array"
+                                       : "object");
     return MKB_OK;
 }
 
@@ -440,15 +463,17 @@ static int encode_metrics(enc_t *e, json_t *cmd, int64_t ts_ms, char *why, size_
         json_t *v;
         size_t i = 0;
         json_object_foreach(cmd, key, v) if ((rc = encode_metric(e, i++, key, NULL, NULL, v, ts_ms,
-                                                                  why, why_size))) return rc;
+                                                                 why, why_size))) return rc;
         return MKB_OK;
     }
     for (size_t i = 0; i < e->n; i++) {
         json_t *o = json_array_get(list, i);
         json_t *name = json_object_get(o, "name"), *v = json_object_get(o, "value");
         if (!json_is_object(o) || !v || (name && !json_is_string(name))) {
-            snprintf(why, why_size, "metrics[%zu] is not an object with a \"name\" string "
-                     "(or an \"alias\") and a \"value\"", i);
+            snprintf(why, why_size,
+                     "metrics[%zu] is not an object with a \"name\" string "
+                     "(or an \"alias\") and a \"value\"",
+                     i);
             return MKB_ERR_INVAL;
         }
         if ((rc = encode_metric(e, i, json_string_value(name), json_object_get(o, "alias"),
@@ -480,8 +505,9 @@ int spb_encode_command(json_t *cmd, int64_t ts_ms, spb_resolve_t resolve, void *
     json_t *list = json_object_get(cmd, "metrics");
     int rc = MKB_ERR_INVAL;
     if (!json_is_object(cmd)) {
-        snprintf(why, why_size, "a Sparkplug B command is a JSON object: {\"metrics\": [...]} "
-                                "or {\"name\": value, ...}");
+        snprintf(why, why_size,
+                 "a Sparkplug B command is a JSON object: {\"metrics\": [...]} "
+                 "or {\"name\": value, ...}");
         return MKB_ERR_INVAL;
     }
     e.n = json_is_array(list) ? json_array_size(list) : json_object_size(cmd);

@@ -32,7 +32,8 @@ static json_t *pysparkplug(const buf_t *b, const char *kind)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, b->p, b->len), (ssize_t)b->len);
     close(fd);
-    snprintf(cmd, sizeof(cmd), "%s " MKB_SOURCE_DIR "/tests/sparkplug/decode.py %s %s", python(), path, kind);
+    snprintf(cmd, sizeof(cmd), "%s " MKB_SOURCE_DIR "/tests/sparkplug/decode.py %s %s", python(),
+             path, kind);
     FILE *f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
     json_error_t jerr;
@@ -98,23 +99,34 @@ START_TEST(test_scalars)
         "{\"name\": \"t\", \"datatype\": \"Text\", \"value\": \"long\"},"
         "{\"name\": \"u\", \"datatype\": \"UUID\", \"value\": \"0b7e1c2a\"},"
         "{\"name\": \"dt\", \"datatype\": \"DateTime\", \"value\": \"2026-12-05T14:03:12.123Z\"},"
-        "{\"name\": \"dz\", \"datatype\": \"DateTime\", \"value\": \"2026-12-05T15:03:12.123+01:00\"},"
+        "{\"name\": \"dz\", \"datatype\": \"DateTime\", \"value\": "
+        "\"2026-12-05T15:03:12.123+01:00\"},"
         "{\"name\": \"dm\", \"datatype\": \"DateTime\", \"value\": 1000},"
         "{\"name\": \"by\", \"datatype\": \"Bytes\", \"value\": \"AAEC/w==\"},"
         "{\"name\": \"fi\", \"datatype\": \"File\", \"value\": \"aGk=\"},"
         "{\"name\": \"n\", \"datatype\": 3, \"value\": 7}]}",
         NULL, NULL);
     const char *const want[][3] = {
-        {"i8lo", "1", "-128"},      {"i8hi", "1", "127"},
-        {"i16", "2", "-32768"},     {"i32", "3", "-2147483648"},
-        {"i64", "4", "-9223372036854775807"}, {"u8", "5", "255"},
-        {"u16", "6", "65535"},      {"u32", "7", "4294967295"},
-        {"u64", "8", "\"18446744073709551615\""}, {"f", "9", "0.5"},
-        {"d", "10", "0.1"},         {"b", "11", "false"},
-        {"s", "12", "\"h\\u00e9llo\""}, {"t", "14", "\"long\""},
-        {"u", "15", "\"0b7e1c2a\""}, {"dt", "13", "1796479392123"},
-        {"dz", "13", "1796479392123"}, {"dm", "13", "1000"},
-        {"by", "17", "\"AAEC/w==\""}, {"fi", "18", "\"aGk=\""},
+        {"i8lo", "1", "-128"},
+        {"i8hi", "1", "127"},
+        {"i16", "2", "-32768"},
+        {"i32", "3", "-2147483648"},
+        {"i64", "4", "-9223372036854775807"},
+        {"u8", "5", "255"},
+        {"u16", "6", "65535"},
+        {"u32", "7", "4294967295"},
+        {"u64", "8", "\"18446744073709551615\""},
+        {"f", "9", "0.5"},
+        {"d", "10", "0.1"},
+        {"b", "11", "false"},
+        {"s", "12", "\"h\\u00e9llo\""},
+        {"t", "14", "\"long\""},
+        {"u", "15", "\"0b7e1c2a\""},
+        {"dt", "13", "1796479392123"},
+        {"dz", "13", "1796479392123"},
+        {"dm", "13", "1000"},
+        {"by", "17", "\"AAEC/w==\""},
+        {"fi", "18", "\"aGk=\""},
         {"n", "3", "7"},
     };
     ck_assert_uint_eq(json_array_size(json_object_get(d, "metrics")), 21);
@@ -150,7 +162,8 @@ START_TEST(test_arrays)
         "{\"name\": \"e\", \"datatype\": \"UInt8Array\", \"value\": [0, 255]},"
         "{\"name\": \"f\", \"datatype\": \"UInt16Array\", \"value\": [65535]},"
         "{\"name\": \"g\", \"datatype\": \"UInt32Array\", \"value\": [4294967295, 1]},"
-        "{\"name\": \"h\", \"datatype\": \"UInt64Array\", \"value\": [0, \"18446744073709551615\"]},"
+        "{\"name\": \"h\", \"datatype\": \"UInt64Array\", \"value\": [0, "
+        "\"18446744073709551615\"]},"
         "{\"name\": \"i\", \"datatype\": \"FloatArray\", \"value\": [0.5, -1.25]},"
         "{\"name\": \"j\", \"datatype\": \"DoubleArray\", \"value\": [0.1, 1e300]},"
         "{\"name\": \"k\", \"datatype\": \"BooleanArray\", "
@@ -181,8 +194,8 @@ END_TEST
 /* Datatypes of the plain form, by the JSON type when no birth names them. */
 START_TEST(test_plain_inferred)
 {
-    json_t *d = roundtrip("{\"on\": true, \"count\": -5, \"ratio\": 2.5, \"label\": \"x\"}", NULL,
-                          NULL);
+    json_t *d =
+        roundtrip("{\"on\": true, \"count\": -5, \"ratio\": 2.5, \"label\": \"x\"}", NULL, NULL);
     assert_metric(d, 0, "on", 11, "true");
     assert_metric(d, 1, "count", 4, "-5");
     assert_metric(d, 2, "ratio", 10, "2.5");
@@ -229,8 +242,8 @@ END_TEST
 
 START_TEST(test_null)
 {
-    json_t *d = roundtrip("{\"metrics\": [{\"name\": \"n\", \"datatype\": \"Int32\", \"value\": null}]}",
-                          NULL, NULL);
+    json_t *d = roundtrip(
+        "{\"metrics\": [{\"name\": \"n\", \"datatype\": \"Int32\", \"value\": null}]}", NULL, NULL);
     json_t *m = json_array_get(json_object_get(d, "metrics"), 0);
     ck_assert(json_is_true(json_object_get(m, "is_null")));
     ck_assert(json_is_null(json_object_get(m, "value")));
@@ -261,7 +274,8 @@ END_TEST
 START_TEST(test_errors)
 {
     static const char *const bad[][2] = {
-        {"{\"m\": {\"x\": 1}}", "metric 'm': no datatype given nor known from a birth, and a object"},
+        {"{\"m\": {\"x\": 1}}",
+         "metric 'm': no datatype given nor known from a birth, and a object"},
         {"{\"m\": [1]}", "metric 'm': no datatype given nor known from a birth, and a array"},
         {"{}", "no metrics"},
         {"{\"metrics\": []}", "no metrics"},
@@ -316,8 +330,8 @@ START_TEST(test_errors)
         ck_assert_msg(spb_encode_command(j, TS, fake_birth, &resolved, &b, why, sizeof(why)) ==
                           MKB_ERR_INVAL,
                       "accepted %s", bad[i][0]);
-        ck_assert_msg(strstr(why, bad[i][1]) != NULL, "%s: reason '%s', want '%s'", bad[i][0],
-                      why, bad[i][1]);
+        ck_assert_msg(strstr(why, bad[i][1]) != NULL, "%s: reason '%s', want '%s'", bad[i][0], why,
+                      bad[i][1]);
         ck_assert_uint_eq(b.len, 0);
         json_decref(j);
         buf_free(&b);
