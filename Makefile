@@ -85,7 +85,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
               $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo \
               $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld \
-              $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state
+              $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state \
+              $(BUILD)/tests/unit/test_spb_encode
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
@@ -97,6 +98,9 @@ $(BUILD)/tests/unit/test_subcover: $(addprefix $(BUILD)/src/,subcover.o trie.o b
 $(BUILD)/tests/unit/test_spb: $(BUILD)/src/spb.o $(BUILD)/gen/sparkplug_b.pb-c.o $(BUILD)/src/err.o
 # The birth state, on the datatype names of spb.c.
 $(BUILD)/tests/unit/test_spb_state: $(addprefix $(BUILD)/src/,spb_state.o spb.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
+# The command encoder; its payloads are checked by pysparkplug (tests/sparkplug/decode.py).
+$(BUILD)/tests/unit/test_spb_encode: $(addprefix $(BUILD)/src/,spb_encode.o spb.o buf.o err.o) \
     $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_subheld: $(addprefix $(BUILD)/src/,subheld.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/err.o

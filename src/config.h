@@ -96,6 +96,9 @@ typedef enum {
 } config_empty_t;
 /* What a route does with a retained MQTT message. */
 typedef enum { CONFIG_RETAINED_FORWARD, CONFIG_RETAINED_DROP } config_retained_t;
+/* What a command rule sends: the JSON payload as built, or that JSON
+ * encoded as a Sparkplug B NCMD/DCMD payload (spb_encode_command). */
+typedef enum { CONFIG_CMD_PAYLOAD_JSON, CONFIG_CMD_PAYLOAD_SPARKPLUG_B } config_cmd_payload_t;
 
 typedef struct {
     char *name;
@@ -137,6 +140,7 @@ typedef struct {
     config_kv_t *mqtt_props; /* MQTT 5 user properties: name -> template */
     size_t mqtt_props_n;
     long long max_age_s;
+    config_cmd_payload_t payload;
 } config_command_t;
 
 typedef struct config_posreg config_posreg_t;

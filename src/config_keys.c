@@ -26,6 +26,9 @@ static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
                                          {"text", NORM_PAYLOAD_TEXT},
                                          {"raw", NORM_PAYLOAD_RAW},
                                          {NULL, 0}};
+static const choice_t cmd_payloads[] = {{"json", CONFIG_CMD_PAYLOAD_JSON},
+                                        {"sparkplug_b", CONFIG_CMD_PAYLOAD_SPARKPLUG_B},
+                                        {NULL, 0}};
 static const choice_t retained_modes[] = {{"forward", CONFIG_RETAINED_FORWARD},
                                           {"drop", CONFIG_RETAINED_DROP},
                                           {NULL, 0}};
@@ -231,6 +234,7 @@ static const ckey_t command_keys[] = {
     {.name = "kafka", .type = CT_SECTION, .required = true, .sub = &cmd_kafka_section, .desc = "Where commands come from."},
     {.name = "mqtt", .type = CT_SECTION, .required = true, .sub = &cmd_mqtt_section, .desc = "Where commands go."},
     {.name = "max_age_s", .type = CT_INT, .off = M_OFF(max_age_s), .min = 0, .max = 31536000, .def = "0", .desc = "Older commands are not sent (0: no limit)."},
+    {.name = "payload", .type = CT_ENUM, .off = M_OFF(payload), .def = "json", .choices = cmd_payloads, .desc = "json (the value, or the object mqtt.fields built, sent as is) or sparkplug_b (that JSON encoded as a Sparkplug B NCMD/DCMD payload; mqtt.topic must render to an NCMD or DCMD topic)."},
 };
 static const section_t command_section = {command_keys, NKEYS(command_keys),
                                           sizeof(config_command_t)};
