@@ -86,7 +86,7 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo \
               $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld \
               $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state \
-              $(BUILD)/tests/unit/test_spb_encode
+              $(BUILD)/tests/unit/test_spb_encode $(BUILD)/tests/unit/test_mapper_spb
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
@@ -110,8 +110,10 @@ CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o d
                ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
-               jarena.o kafka_client.o log.o) $(CONFIG_OBJS))
+               jarena.o kafka_client.o log.o spb_msg.o spb.o spb_state.o) $(CONFIG_OBJS)) \
+               $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+$(BUILD)/tests/unit/test_mapper_spb: $(ENGINE_OBJS)
 # The worked examples: tests/fixtures/devices through mappings/devices/.
 $(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
