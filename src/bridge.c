@@ -174,7 +174,6 @@ static void send_rebirths(bridge_t *b)
     pthread_mutex_unlock(&b->rebirth_lock);
     for (size_t i = 0; i < n; i++) {
         buf_t payload = {0};
-        char why[256];
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -182,6 +181,7 @@ static void send_rebirths(bridge_t *b)
         if (spb_encode_rebirth(ms, &payload) == MKB_OK) {
             p.payload = payload.p;
             p.len = payload.len;
+            char why[256];
             if (mqtt_client_publish(b->mqtt, &p, rebirth_sent, NULL, why, sizeof(why)) != MKB_OK)
                 log_warn("sparkplug", "a rebirth request to %s was not sent: %s", topics[i], why);
             else

@@ -178,6 +178,7 @@ START_TEST(test_lifecycle)
     got_t g = {.n = 0};
     mapper_set_sparkplug(m, NULL, on_rebirth, &g);
     mapper_result_t res = map_fixture(m, "pysparkplug_nbirth", NULL, &g);
+    ck_assert_uint_eq(res.spb_seq_gaps, 0);
     ck_assert_str_eq(g.r[0].topic, "plant.status");
     ck_assert_str_eq(g.r[0].key, "Plant1/Edge-1");
     ck_assert_str_eq(json_string_value(json_object_get(g.r[0].value, "status")), "online");
@@ -185,6 +186,7 @@ START_TEST(test_lifecycle)
     check_metric_records(&g, 1, "pysparkplug_nbirth", "NBIRTH", "Plant1/Edge-1");
     size_t at = g.n;
     res = map_fixture(m, "pysparkplug_ndata_alias", NULL, &g);
+    ck_assert_uint_eq(res.spb_seq_gaps + res.spb_unresolved, 0);
     check_metric_records(&g, at, "pysparkplug_ndata_alias", "NDATA", "Plant1/Edge-1");
     at = g.n;
     map_fixture(m, "pysparkplug_dbirth", NULL, &g);
