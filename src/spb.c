@@ -311,6 +311,22 @@ static int put(json_t *o, const char *k, json_t *v)
     return json_object_set_new(o, k, v) == 0 ? MKB_OK : MKB_ERR_NOMEM;
 }
 
+/* put() with a key from the payload: jansson refuses a key that is not
+ * UTF-8 (protobuf-c does not check), which is the payload's fault. */
+static int put_key(dctx_t *c, json_t *o, const char *k, json_t *v)
+{
+    if (!v)
+        return MKB_ERR_NOMEM;
+    if (json_object_set_new(o, k, v) == 0)
+        return MKB_OK;
+    json_t *probe = json_string(k);
+    if (probe) {
+        json_decref(probe);
+        return MKB_ERR_NOMEM;
+    }
+    return bad(c, "a name that is not valid UTF-8");
+}
+
 static int append(json_t *a, json_t *v)
 {
     if (!v)
@@ -360,6 +376,13 @@ static int jstring(dctx_t *c, const char *s, size_t n, json_t **out)
 {
     *out = json_stringn(s, n);
     return *out ? MKB_OK : bad(c, "a string that is not valid UTF-8");
+}
+
+static int put_str(dctx_t *c, json_t *o, const char *k, const char *s)
+{
+    json_t *j = NULL;
+    int rc = jstring(c, s, strlen(s), &j);
+    return rc ? rc : put(o, k, j);
 }
 
 /* Epoch milliseconds as ISO 8601 UTC with milliseconds; false when the
@@ -741,7 +764,7 @@ static int dataset_row(dctx_t *c, const pb_dataset_t *ds, size_t r, json_t *row)
         json_t *j = NULL;
         int rc = v.f == F_NONE ? (j = json_null(), MKB_OK) : value_json(c, ds->types[i], &v, &j);
         if (rc == MKB_OK)
-            rc = put(row, ds->columns[i], j);
+            rc = put_key(c, row, ds->columns[i], j);
         if (rc != MKB_OK)
             return rc;
     }
@@ -787,7 +810,7 @@ static int template_member(dctx_t *c, const pb_metric_t *m, json_t *metrics)
         return bad(c, "Template member '%s' has no datatype", m->name);
     json_t *v = NULL;
     int rc = metric_value(c, m, m->datatype, &v);
-    return rc ? rc : put(metrics, m->name, v);
+    return rc ? rc : put_key(c, metrics, m->name, v);
 }
 
 static int template_params(dctx_t *c, const pb_template_t *tp, json_t *o)
@@ -801,7 +824,7 @@ static int template_params(dctx_t *c, const pb_template_t *tp, json_t *o)
         pval_t v = pval_param(p);
         json_t *j = NULL;
         rc = v.f == F_NONE ? (j = json_null(), MKB_OK) : value_json(c, p->type, &v, &j);
-        rc = rc ? rc : put(params, p->name, j);
+        rc = rc ? rc : put_key(c, params, p->name, j);
     }
     return rc;
 }
@@ -811,9 +834,9 @@ static int template_json(dctx_t *c, const pb_template_t *tp, json_t *o)
 {
     int rc = MKB_OK;
     if (tp->template_ref)
-        rc = put(o, "template_ref", json_string(tp->template_ref));
+        rc = put_str(c, o, "template_ref", tp->template_ref);
     if (rc == MKB_OK && tp->version)
-        rc = put(o, "version", json_string(tp->version));
+        rc = put_str(c, o, "version", tp->version);
     if (rc == MKB_OK && tp->has_is_definition && tp->is_definition)
         rc = put(o, "is_definition", json_true());
     if (rc == MKB_OK && tp->n_parameters)
@@ -849,7 +872,7 @@ static int pset_json(dctx_t *c, const pb_pset_t *ps, json_t *o)
     for (size_t i = 0; rc == MKB_OK && i < ps->n_keys; i++) {
         json_t *v = NULL;
         rc = property_value(c, ps->values[i], &v);
-        rc = rc ? rc : put(o, ps->keys[i], v);
+        rc = rc ? rc : put_key(c, o, ps->keys[i], v);
     }
     return rc;
 }
@@ -979,13 +1002,6 @@ static int raw_json(dctx_t *c, const pb_metric_t *m, json_t *o)
     default: j = json_null(); break;
     }
     return rc ? rc : put(o, field_names[v.f], j);
-}
-
-static int put_str(dctx_t *c, json_t *o, const char *k, const char *s)
-{
-    json_t *j = NULL;
-    int rc = jstring(c, s, strlen(s), &j);
-    return rc ? rc : put(o, k, j);
 }
 
 static int metadata_json(dctx_t *c, const pb_metadata_t *md, json_t *o)
@@ -1204,7 +1220,12 @@ int spb_decode_state(const spb_topic_t *t, const void *data, size_t len, json_t 
                 len);
         return MKB_ERR_INVAL;
     }
-    json_t *o = json_object(), *host = json_stringn(t->node, t->node_len);
+    json_t *host = json_stringn(t->node, t->node_len);
+    if (!host) {
+        why_set(why, why_size, "a STATE host id that is not valid UTF-8");
+        return MKB_ERR_INVAL;
+    }
+    json_t *o = json_object();
     int rc = o ? put(o, "host_id", host) : (json_decref(host), MKB_ERR_NOMEM);
     rc = rc ? rc : put(o, "type", json_string("STATE"));
     rc = rc ? rc : put(o, "online", json_boolean(online));
