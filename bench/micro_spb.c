@@ -42,7 +42,7 @@ static char *slurp(const char *path, size_t *len)
         return NULL;
     char *b = malloc(1 << 20);
     *len = b ? fread(b, 1, 1 << 20, f) : 0;
-    fclose(f);
+    (void)fclose(f);
     return b;
 }
 

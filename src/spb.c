@@ -350,6 +350,7 @@ static const char b64_alphabet[] =
 /* RFC 4648 base64, padded. */
 static json_t *jbase64(const uint8_t *p, size_t n)
 {
+    const char pad = '=';
     size_t olen = (n + 2) / 3 * 4;
     char *o = malloc(olen + 1);
     if (!o)
@@ -363,8 +364,12 @@ static json_t *jbase64(const uint8_t *p, size_t n)
             w |= p[i + 2];
         o[j++] = b64_alphabet[(w >> 18) & 63];
         o[j++] = b64_alphabet[(w >> 12) & 63];
-        o[j++] = i + 1 < n ? b64_alphabet[(w >> 6) & 63] : '=';
-        o[j++] = i + 2 < n ? b64_alphabet[w & 63] : '=';
+        o[j++] = pad;
+        o[j++] = pad;
+        if (i + 1 < n)
+            o[j - 2] = b64_alphabet[(w >> 6) & 63];
+        if (i + 2 < n)
+            o[j - 1] = b64_alphabet[w & 63];
     }
     json_t *s = json_stringn(o, j);
     free(o);
@@ -442,6 +447,8 @@ static json_t *jfloat(float f)
  * there). */
 static json_int_t sign_extend(uint64_t v, int bits)
 {
+    if (bits <= 0 || bits >= 64)
+        return (json_int_t)v;
     uint64_t m = (uint64_t)1 << (bits - 1);
     v &= (m << 1) - 1;
     return (json_int_t)((v ^ m) - m);
