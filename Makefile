@@ -185,6 +185,12 @@ $(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
+# The Sparkplug B decoder's cost per metric (bench/micro.sh runs it too).
+$(BUILD)/bench/micro_spb: bench/micro_spb.c $(addprefix $(BUILD)/src/,spb.o jarena.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DMKB_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
 BENCH_TOOLS := $(BUILD)/bench/paho_sink $(BUILD)/bench/pub $(BUILD)/bench/kafka_tool
 $(BUILD)/bench/%: bench/%.c Makefile
 	@mkdir -p $(dir $@)
@@ -193,7 +199,7 @@ $(BUILD)/bench/%: bench/%.c Makefile
 
 # Drain and live benchmarks against real brokers (bench/bench.py); results
 # in bench/results/. BENCH_N messages per drain run (default 500000).
-bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper
+bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
 	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN))
 
@@ -219,8 +225,8 @@ bench-librdkafka: all $(BENCH_TOOLS)
 	    --bin-compare $(abspath build/sysrdk/mqtt-kafka-bridge)
 
 # The rule engine's cost per message with 10 and 10,000 routes.
-bench-micro: $(BUILD)/bench/micro_mapper
-	bench/micro.sh $(BUILD)/bench/micro_mapper
+bench-micro: $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
+	bench/micro.sh $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
 
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery

@@ -311,6 +311,22 @@ static int put(json_t *o, const char *k, json_t *v)
     return json_object_set_new(o, k, v) == 0 ? MKB_OK : MKB_ERR_NOMEM;
 }
 
+/* put() with a key from the payload: jansson refuses a key that is not
+ * UTF-8 (protobuf-c does not check), which is the payload's fault. */
+static int put_key(dctx_t *c, json_t *o, const char *k, json_t *v)
+{
+    if (!v)
+        return MKB_ERR_NOMEM;
+    if (json_object_set_new(o, k, v) == 0)
+        return MKB_OK;
+    json_t *probe = json_string(k);
+    if (probe) {
+        json_decref(probe);
+        return MKB_ERR_NOMEM;
+    }
+    return bad(c, "a name that is not valid UTF-8");
+}
+
 static int append(json_t *a, json_t *v)
 {
     if (!v)
@@ -334,6 +350,7 @@ static const char b64_alphabet[] =
 /* RFC 4648 base64, padded. */
 static json_t *jbase64(const uint8_t *p, size_t n)
 {
+    const char pad = '=';
     size_t olen = (n + 2) / 3 * 4;
     char *o = malloc(olen + 1);
     if (!o)
@@ -347,8 +364,12 @@ static json_t *jbase64(const uint8_t *p, size_t n)
             w |= p[i + 2];
         o[j++] = b64_alphabet[(w >> 18) & 63];
         o[j++] = b64_alphabet[(w >> 12) & 63];
-        o[j++] = i + 1 < n ? b64_alphabet[(w >> 6) & 63] : '=';
-        o[j++] = i + 2 < n ? b64_alphabet[w & 63] : '=';
+        o[j++] = pad;
+        o[j++] = pad;
+        if (i + 1 < n)
+            o[j - 2] = b64_alphabet[(w >> 6) & 63];
+        if (i + 2 < n)
+            o[j - 1] = b64_alphabet[w & 63];
     }
     json_t *s = json_stringn(o, j);
     free(o);
@@ -360,6 +381,13 @@ static int jstring(dctx_t *c, const char *s, size_t n, json_t **out)
 {
     *out = json_stringn(s, n);
     return *out ? MKB_OK : bad(c, "a string that is not valid UTF-8");
+}
+
+static int put_str(dctx_t *c, json_t *o, const char *k, const char *s)
+{
+    json_t *j = NULL;
+    int rc = jstring(c, s, strlen(s), &j);
+    return rc ? rc : put(o, k, j);
 }
 
 /* Epoch milliseconds as ISO 8601 UTC with milliseconds; false when the
@@ -419,6 +447,8 @@ static json_t *jfloat(float f)
  * there). */
 static json_int_t sign_extend(uint64_t v, int bits)
 {
+    if (bits <= 0 || bits >= 64)
+        return (json_int_t)v;
     uint64_t m = (uint64_t)1 << (bits - 1);
     v &= (m << 1) - 1;
     return (json_int_t)((v ^ m) - m);
@@ -741,7 +771,7 @@ static int dataset_row(dctx_t *c, const pb_dataset_t *ds, size_t r, json_t *row)
         json_t *j = NULL;
         int rc = v.f == F_NONE ? (j = json_null(), MKB_OK) : value_json(c, ds->types[i], &v, &j);
         if (rc == MKB_OK)
-            rc = put(row, ds->columns[i], j);
+            rc = put_key(c, row, ds->columns[i], j);
         if (rc != MKB_OK)
             return rc;
     }
@@ -787,7 +817,7 @@ static int template_member(dctx_t *c, const pb_metric_t *m, json_t *metrics)
         return bad(c, "Template member '%s' has no datatype", m->name);
     json_t *v = NULL;
     int rc = metric_value(c, m, m->datatype, &v);
-    return rc ? rc : put(metrics, m->name, v);
+    return rc ? rc : put_key(c, metrics, m->name, v);
 }
 
 static int template_params(dctx_t *c, const pb_template_t *tp, json_t *o)
@@ -801,7 +831,7 @@ static int template_params(dctx_t *c, const pb_template_t *tp, json_t *o)
         pval_t v = pval_param(p);
         json_t *j = NULL;
         rc = v.f == F_NONE ? (j = json_null(), MKB_OK) : value_json(c, p->type, &v, &j);
-        rc = rc ? rc : put(params, p->name, j);
+        rc = rc ? rc : put_key(c, params, p->name, j);
     }
     return rc;
 }
@@ -811,9 +841,9 @@ static int template_json(dctx_t *c, const pb_template_t *tp, json_t *o)
 {
     int rc = MKB_OK;
     if (tp->template_ref)
-        rc = put(o, "template_ref", json_string(tp->template_ref));
+        rc = put_str(c, o, "template_ref", tp->template_ref);
     if (rc == MKB_OK && tp->version)
-        rc = put(o, "version", json_string(tp->version));
+        rc = put_str(c, o, "version", tp->version);
     if (rc == MKB_OK && tp->has_is_definition && tp->is_definition)
         rc = put(o, "is_definition", json_true());
     if (rc == MKB_OK && tp->n_parameters)
@@ -849,7 +879,7 @@ static int pset_json(dctx_t *c, const pb_pset_t *ps, json_t *o)
     for (size_t i = 0; rc == MKB_OK && i < ps->n_keys; i++) {
         json_t *v = NULL;
         rc = property_value(c, ps->values[i], &v);
-        rc = rc ? rc : put(o, ps->keys[i], v);
+        rc = rc ? rc : put_key(c, o, ps->keys[i], v);
     }
     return rc;
 }
@@ -979,13 +1009,6 @@ static int raw_json(dctx_t *c, const pb_metric_t *m, json_t *o)
     default: j = json_null(); break;
     }
     return rc ? rc : put(o, field_names[v.f], j);
-}
-
-static int put_str(dctx_t *c, json_t *o, const char *k, const char *s)
-{
-    json_t *j = NULL;
-    int rc = jstring(c, s, strlen(s), &j);
-    return rc ? rc : put(o, k, j);
 }
 
 static int metadata_json(dctx_t *c, const pb_metadata_t *md, json_t *o)
@@ -1204,7 +1227,12 @@ int spb_decode_state(const spb_topic_t *t, const void *data, size_t len, json_t 
                 len);
         return MKB_ERR_INVAL;
     }
-    json_t *o = json_object(), *host = json_stringn(t->node, t->node_len);
+    json_t *host = json_stringn(t->node, t->node_len);
+    if (!host) {
+        why_set(why, why_size, "a STATE host id that is not valid UTF-8");
+        return MKB_ERR_INVAL;
+    }
+    json_t *o = json_object();
     int rc = o ? put(o, "host_id", host) : (json_decref(host), MKB_ERR_NOMEM);
     rc = rc ? rc : put(o, "type", json_string("STATE"));
     rc = rc ? rc : put(o, "online", json_boolean(online));

@@ -359,6 +359,25 @@ START_TEST(test_errors)
     ck_assert_int_eq(decode_bytes("spBv1.0/G/DBIRTH/E/D", b, len, 19, why), MKB_ERR_INVAL);
     ck_assert_str_eq(why, "20 metrics, more than the limit of 19");
     free(b);
+    /* Found by fuzz_spb: a template member name that is not UTF-8 was
+     * reported as out of memory with no reason (jansson refuses the key). */
+    FILE *f = fopen(MKB_SOURCE_DIR "/tests/fuzz/corpus/spb/bad-utf8-key.bin", "rb");
+    ck_assert_ptr_nonnull(f);
+    b = malloc(1 << 16);
+    len = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    ck_assert_int_eq(decode_bytes("spBv1.0/G/NBIRTH/E", b, len, 0, why), MKB_ERR_INVAL);
+    ck_assert_str_eq(why, "metric '_types_/Motor': a name that is not valid UTF-8");
+    free(b);
+    /* And a template_ref that is not UTF-8, the same. */
+    f = fopen(MKB_SOURCE_DIR "/tests/fuzz/corpus/spb/bad-utf8-template-ref.bin", "rb");
+    ck_assert_ptr_nonnull(f);
+    b = malloc(1 << 16);
+    len = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    ck_assert_int_eq(decode_bytes("spBv1.0/G/NBIRTH/E", b, len, 0, why), MKB_ERR_INVAL);
+    ck_assert_str_eq(why, "metric 'Motor0': a string that is not valid UTF-8");
+    free(b);
     /* A STATE topic is not a protobuf. */
     ck_assert_int_eq(decode_bytes("spBv1.0/STATE/h", "", 0, 0, why), MKB_ERR_INVAL);
 }
