@@ -15,6 +15,7 @@
 #   make check-fuzz     the same for CHECK_FUZZ_SECONDS (60 s) each; fails on any finding
 #   make bench          drain and live benchmarks against real brokers (bench/bench.py)
 #   make bench-spool    the drain with the spool off and on, alternating
+#   make bench-sparkplug  the Sparkplug drain alone (pysparkplug DDATA of 20 metrics)
 #   make bench-metrics  the drain with metrics off and on (scraped every second)
 #   make bench-librdkafka  the drain with Debian's librdkafka and the pinned one
 #   make bench-micro    the rule engine's cost per message with 10 and 10,000 routes
@@ -27,7 +28,7 @@
 
 .PHONY: all deps unit integration check check-install asan faults valgrind lint lint-tidy \
         lint-cppcheck fuzz check-fuzz bench bench-spool bench-metrics bench-librdkafka \
-        bench-micro demo docs format install uninstall clean
+        bench-sparkplug bench-micro demo docs format install uninstall clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -198,10 +199,19 @@ $(BUILD)/bench/%: bench/%.c Makefile
 	    $(LDLIBS)
 
 # Drain and live benchmarks against real brokers (bench/bench.py); results
-# in bench/results/. BENCH_N messages per drain run (default 500000).
+# in bench/results/. BENCH_N messages per drain run (default 500000),
+# BENCH_SPB_N DDATA in the Sparkplug drain (default BENCH_N when set, else
+# 50000); BENCH_ARGS: more bench.py options (e.g. --only spb).
 bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
-	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN))
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) $(BENCH_ARGS)
+
+# The Sparkplug drain alone: the bridge's sparkplug_b route (per metric) on
+# pysparkplug's NBIRTH, DBIRTH and DDATA of 20 metrics by alias (needs the
+# venv .cache/sparkplug or SPB_PYTHON); report bench/results/DATE-HOST-sparkplug.md.
+bench-sparkplug: all $(BENCH_TOOLS)
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
+	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN)) --only spb
 
 # The same drain with the spool off and on, alternating, in one run
 # (bench/results/2026-11-28-spool.md); target: on >= 0.8x off.

@@ -15,6 +15,18 @@ delivery reports). Contenders:
   A mosquitto_sub   mosquitto_sub draining the session to /dev/null
   B paho_sink       a minimal Paho MQTTAsync subscriber that does nothing
   C sub|kcat        mosquitto_sub | kcat -P into Kafka (a scripted bridge)
+  bridge-spb    the bridge with a Sparkplug B route (payload: sparkplug_b,
+                records: per_metric) on a Sparkplug workload: an NBIRTH and a
+                DBIRTH of 20 metrics, then BENCH_N DDATA of those 20 metrics by
+                alias only (no name, no datatype, as edge nodes send them after
+                their birth), seq unbroken (BENCH_SPB_N DDATA, default
+                BENCH_N when set, else 50000: each makes 20 records); all written by pysparkplug 0.6.1
+                (bench/spb_payloads.py, run with .cache/sparkplug/bin/python or
+                $SPB_PYTHON) and published with pub --files. The clock runs until
+                Kafka holds one record per metric (births' included). Reported
+                per message and per metric; checked: the bridge logged no seq
+                gap and asked for no rebirth, and records sampled from Kafka
+                are named and not "unresolved".
 CPU is user+sys of the process(es) (wait4); peak RSS is the largest VmHWM
 read from /proc while they run (wait4's maxrss would count the forked Python
 image before exec).
@@ -45,11 +57,15 @@ a Prometheus scraping every second would; after the drain one more scrape
 checks the per-route counter and the histogram's count. Target: on within 2%
 of off (ratio on/off of the median msg/s >= 0.98).
 
+--only spb (instead of all the above; make bench-sparkplug): the Sparkplug
+drain alone (bridge-spb), its own Markdown report.
+
 --order (both comparisons): off,on (default), on,off, or alternate (off, on
 in odd rounds, on, off in even ones).
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -67,6 +83,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "mqtt-kafka-bridge")  # --bin; machine() asks it for its librdkafka
 TOPIC = "sites/s1/hvac/ahu-1/telemetry"
 FILTER = "sites/+/hvac/+/telemetry"
+# The Sparkplug drain: group Bench, edge node node1, device dev1.
+SPB_FILTER = "spBv1.0/Bench/#"
+SPB_NBIRTH = "spBv1.0/Bench/NBIRTH/node1"
+SPB_DBIRTH = "spBv1.0/Bench/DBIRTH/node1/dev1"
+SPB_DDATA = "spBv1.0/Bench/DDATA/node1/dev1"
+SPB_TOPIC = "bench.spb"
+SPB_PYTHON = ENV.get("SPB_PYTHON", os.path.join(ROOT, ".cache", "sparkplug", "bin", "python"))
 
 
 def sh(cmd, **kw):
@@ -82,12 +105,17 @@ class Bench:
         self.kafka = ENV["MKB_KAFKA_BOOTSTRAP"]
         self.tool = os.path.join(args.build, "bench")
         self.n = args.n
+        self.spb_n = args.spb_n
 
     def kt(self, *a, **kw):
         return sh([os.path.join(self.tool, "kafka_tool"), self.kafka, *map(str, a)], **kw)
 
-    def bridge_config(self, name, raw, spool_dir=None, metrics_listen=None):
+    def bridge_config(self, name, raw, spool_dir=None, metrics_listen=None, spb=False):
         rules = (
+            f"  - name: spb\n    mqtt: {{ filter: \"{SPB_FILTER}\", qos: 1 }}\n"
+            f"    payload: sparkplug_b\n    kafka: {{ topic: {name} }}\n"
+            "    sparkplug: { records: per_metric }\n"
+            if spb else
             f"  - name: raw\n    mqtt: {{ filter: \"{FILTER}\", qos: 1 }}\n"
             f"    kafka: {{ topic: {name} }}\n    payload: raw\n"
             if raw else
@@ -131,21 +159,18 @@ class Bench:
 
     def drain(self):
         n = self.n
-        contenders = ["bridge-hvac", "bridge-raw", "A", "B", "C"]
-        topics = {"bridge-hvac": "bench.hvac", "bridge-raw": "bench.raw", "C": "bench.kcat"}
+        contenders = ["bridge-hvac", "bridge-raw", "A", "B", "C", "bridge-spb"]
+        topics = {"bridge-hvac": "bench.hvac", "bridge-raw": "bench.raw", "C": "bench.kcat",
+                  "bridge-spb": SPB_TOPIC}
         for t in topics.values():
             self.kt("create", t)
-        # Persistent sessions first, all subscribed, then one publication for all.
+        # Persistent sessions first, all subscribed, then one publication for all
+        # (the Sparkplug one goes to bridge-spb's filter only, the readings to
+        # the others': the filters do not overlap).
         for c in contenders:
             if c.startswith("bridge"):
-                cfg = self.bridge_config(topics[c], c == "bridge-raw")
-                logp = os.path.join(self.dir, f"{c}-setup.log")
-                with open(logp, "w") as log:
-                    p = self.start_bridge(cfg, log)
-                    ok = self.wait_log(logp, "ready: forwarding")
-                    p.send_signal(signal.SIGTERM)
-                    p.wait()
-                    assert ok, f"{c} not ready"
+                self.setup_bridge(c, self.bridge_config(topics[c], c == "bridge-raw",
+                                                        spb=c == "bridge-spb"))
             elif c == "B":
                 sh([os.path.join(self.tool, "paho_sink"), self.uri, "bench-B", FILTER, "0"])
             else:
@@ -155,17 +180,113 @@ class Bench:
                              check=True, capture_output=True, text=True)
         print(f"published {n} readings in {time.time() - t0:.1f} s: {out.stderr.strip()}",
               flush=True)
+        self.spb_publish()
         rows = {}
         for c in contenders:
             rows[c] = self.run_one(c, topics.get(c))
             # Drop the drained session: an offline persistent session would
             # queue every later message (the live run's) in Mosquitto.
             self.drop_session({"bridge-hvac": "bench-bench.hvac", "bridge-raw": "bench-bench.raw",
-                               "A": "bench-A", "B": "bench-B", "C": "bench-C"}[c])
-            r = rows[c]
-            print(f"  {c:12s} {r['rate']:9.0f} msg/s  {r['cpu_per_m']:6.1f} CPU s/M  "
-                  f"{r['rss_mb']:6.1f} MiB  ({r['note']})", flush=True)
+                               "A": "bench-A", "B": "bench-B", "C": "bench-C",
+                               "bridge-spb": f"bench-{SPB_TOPIC}"}[c])
+            self.print_row(c, rows[c])
         return rows
+
+    @staticmethod
+    def print_row(c, r):
+        print(f"  {c:12s} {r['rate']:9.0f} msg/s  {r['cpu_per_m']:6.1f} CPU s/M  "
+              f"{r['rss_mb']:6.1f} MiB  ({r['note']})", flush=True)
+        if "metrics" in r:
+            print(f"  {'':12s} {r['metrics_rate']:9.0f} metrics/s  {r['cpu_per_m_metrics']:6.2f} "
+                  f"CPU s per million metrics  ({r['msgs']} messages, {r['metrics']} metric "
+                  f"records)", flush=True)
+
+    def setup_bridge(self, c, cfg):
+        """Runs the bridge with CFG until it is ready (subscribed), then stops
+        it: its persistent session queues what is published meanwhile."""
+        logp = os.path.join(self.dir, f"{c}-setup.log")
+        with open(logp, "w") as log:
+            p = self.start_bridge(cfg, log)
+            ok = self.wait_log(logp, "ready: forwarding")
+            p.send_signal(signal.SIGTERM)
+            p.wait()
+        assert ok, f"{c} not ready; log {logp}:\n{self.tail(logp)}"
+
+    # ---- the Sparkplug drain ------------------------------------------------------
+    def spb_publish(self):
+        """Writes the Sparkplug payloads with pysparkplug (bench/spb_payloads.py)
+        and publishes the NBIRTH, the DBIRTH and N DDATA (message i: DDATA
+        file i % 256, so seq runs on unbroken) into bridge-spb's offline
+        session. Sets self.spb: messages and metric records expected."""
+        d = os.path.join(self.dir, "spb")
+        shutil.rmtree(d, ignore_errors=True)
+        if not os.access(SPB_PYTHON, os.X_OK):
+            raise RuntimeError(f"{SPB_PYTHON}: no pysparkplug venv (SPB_PYTHON: a python with "
+                               "pysparkplug 0.6.1)")
+        sh([SPB_PYTHON, os.path.join(ROOT, "bench", "spb_payloads.py"), d])
+        with open(os.path.join(d, "counts.json")) as f:
+            k = json.load(f)
+        pub = os.path.join(self.tool, "pub")
+        t0 = time.time()
+        for topic, count, files in ((SPB_NBIRTH, 1, "nbirth.bin"), (SPB_DBIRTH, 1, "dbirth.bin"),
+                                    (SPB_DDATA, self.spb_n, "ddata")):
+            out = subprocess.run([pub, self.uri, topic, str(count), "0", "0", "--files",
+                                  os.path.join(d, files)], check=True, capture_output=True,
+                                 text=True)
+        births = k["nbirth_metrics"] + k["dbirth_metrics"]
+        self.spb = {"msgs": self.spb_n + 2, "births": births,
+                    "records": births + k["ddata_metrics"] * self.spb_n,
+                    "per_ddata": k["ddata_metrics"], "bytes": os.path.getsize(
+                        os.path.join(d, "ddata", "000.bin"))}
+        print(f"published the Sparkplug births ({births} metrics) and {self.spb_n} DDATA of "
+              f"{k['ddata_metrics']} metrics (~{self.spb['bytes']} bytes) in "
+              f"{time.time() - t0:.1f} s: {out.stderr.strip()}", flush=True)
+
+    def spb_check(self, logp, topic):
+        """What the Sparkplug drain must not have seen: a seq gap or an alias
+        no birth named (the bridge logs the first, asks for a rebirth on
+        either), dead letters; and records sampled from Kafka (the births and
+        the first DDATA, the last DDATA) must be named metrics, not marked
+        unresolved. Returns a note; raises on a failed check."""
+        with open(logp) as f:
+            text = f.read()
+        lines = text.splitlines()
+        bad = [l for l in lines if re.search(r"was expected|rebirth|unresolved|sparkplug", l)
+               and re.search(r"\b(WARN|ERROR)\b|rebirth", l)]
+        if bad:
+            raise RuntimeError(f"bridge-spb: the bridge's log says:\n" + "\n".join(bad[:10]))
+        other = [l for l in lines if re.search(r"\b(WARN|ERROR)\b", l)]
+        m = re.findall(r"final: received=(\d+) .*records=(\d+) dead_letters=(\d+)", text)
+        if not m or int(m[-1][0]) != self.spb["msgs"] or int(m[-1][2]) != 0:
+            raise RuntimeError(f"bridge-spb: final counts {m[-1] if m else '?'} (received, records, "
+                               f"dead letters): {self.spb['msgs']} messages expected, no dead letter")
+        recs = []
+        for offset in ("beginning", str(-2 * self.spb["per_ddata"])):
+            out = sh(["kcat", "-C", "-q", "-e", "-b", self.kafka, "-t", topic, "-p", "0", "-o",
+                      offset, "-c", str(self.spb["births"] + 2 * self.spb["per_ddata"]),
+                      "-f", "%s\n"])
+            recs += [json.loads(l) for l in out.splitlines() if l.strip()]
+        wrong = [r for r in recs if not r.get("name") or "unresolved" in r or "value" not in r]
+        types = {r.get("type") for r in recs}
+        if wrong or len(recs) < self.spb["births"] + 3 * self.spb["per_ddata"] or \
+                not {"NBIRTH", "DBIRTH", "DDATA"} <= types:
+            raise RuntimeError(f"bridge-spb: of {len(recs)} records sampled (types {types}), "
+                               f"{len(wrong)} are unnamed or unresolved: {wrong[:3]}")
+        for l in other[:5]:  # not the Sparkplug's: shown, not failed (rdkafka's start-up)
+            print(f"      log: {l}", flush=True)
+        print(f"      a DDATA record: {json.dumps(recs[-1])}", flush=True)
+        return (f"no seq gap, no rebirth asked; {len(recs)} records sampled, all named "
+                f"(e.g. {recs[-1]['name']!r} = {recs[-1]['value']!r})")
+
+    def spb_only(self):
+        """--only spb: the Sparkplug drain alone."""
+        self.kt("create", SPB_TOPIC)
+        self.setup_bridge("bridge-spb", self.bridge_config(SPB_TOPIC, False, spb=True))
+        self.spb_publish()
+        r = self.run_one("bridge-spb", SPB_TOPIC)
+        self.drop_session(f"bench-{SPB_TOPIC}")
+        self.print_row("bridge-spb", r)
+        return r
 
     def wait_kafka(self, topic, n, procs, timeout=600, must_live=False, peaks=None):
         """Seconds until TOPIC holds N records, sampling the peak RSS of PROCS
@@ -201,6 +322,7 @@ class Bench:
 
     def run_one(self, c, topic):
         n = self.n
+        spb = c == "bridge-spb"
         procs, note = [], ""
         t0 = time.time()
         if c.startswith("bridge"):
@@ -209,7 +331,7 @@ class Bench:
             cfg = os.path.join(self.dir, f"bench-{topic}.yaml")
             p = self.start_bridge(cfg, log)
             procs = [p]
-            elapsed, rss_c = self.wait_kafka(topic, n, procs)
+            elapsed, rss_c = self.wait_kafka(topic, self.spb["records"] if spb else n, procs)
             p.send_signal(signal.SIGTERM)
         elif c == "A":
             p = subprocess.Popen(self.sub_cmd("bench-A", ["-C", str(n)]), stdout=subprocess.DEVNULL)
@@ -245,10 +367,19 @@ class Bench:
             with open(logp) as f:
                 m = re.findall(r"final: .*delivered=(\d+)", f.read())
             note = f"Kafka has {self.kt('count', topic)}, bridge delivered {m[-1] if m else '?'}"
+            if spb:
+                note += "; " + self.spb_check(logp, topic)
         elif c == "C":
             note = f"Kafka has {self.kt('count', topic)}"
         else:
             note = "exit after N"
+        if spb:  # per message (the births included) and per metric record
+            msgs, recs = self.spb["msgs"], self.spb["records"]
+            return {"elapsed": elapsed, "rate": msgs / elapsed, "cpu": cpu,
+                    "cpu_per_m": cpu / msgs * 1e6, "rss_mb": rss / 1024.0, "note": note,
+                    "msgs": msgs, "metrics": recs, "metrics_rate": recs / elapsed,
+                    "cpu_per_m_metrics": cpu / recs * 1e6, "ddata_bytes": self.spb["bytes"],
+                    "per_ddata": self.spb["per_ddata"]}
         return {"elapsed": elapsed, "rate": n / elapsed, "cpu": cpu, "cpu_per_m": cpu / n * 1e6,
                 "rss_mb": rss / 1024.0, "note": note}
 
@@ -707,7 +838,8 @@ def report(args, m, drain, live, curves):
     b = drain["B"]["rate"]
     c = drain["C"]
     lines = [f"# Benchmark {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
-             "Reproduce: `make bench` (BENCH_N, BENCH_LIVE_S, BENCH_RATES to change the sizes).", "",
+             "Reproduce: `make bench` (BENCH_N, BENCH_SPB_N, BENCH_LIVE_S, BENCH_RATES to change "
+             "the sizes).", "",
              "## Machine", "",
              f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
              f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
@@ -728,6 +860,7 @@ def report(args, m, drain, live, curves):
     lines += ["", "Targets: bridge with normalization >= 0.85x B: "
               f"**{h['rate'] / b:.2f}x**; >= 1.0x C in throughput: **{h['rate'] / c['rate']:.2f}x**; "
               f"CPU per message at most C's: **{h['cpu_per_m']:.1f} vs {c['cpu_per_m']:.1f}** CPU s per million.", ""]
+    lines += spb_section(args, drain["bridge-spb"])
     lines += [f"## Live: publisher at fixed rates, {args.live_s} s each, bridge with the HVAC rules", "",
               "| rate msg/s (achieved) | records | p50 ms | p99 ms | max ms | bridge CPU % of a core | CPU s per million | bridge RSS MiB |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -742,6 +875,35 @@ def report(args, m, drain, live, curves):
         lines.append(f"| {r['routes']} | {r['size']} | {r['ns']:.0f} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def spb_section(args, r):
+    """The Sparkplug drain's table (report(), --only spb)."""
+    return [f"## Sparkplug drain: an NBIRTH, a DBIRTH and {args.spb_n} DDATA of {r['per_ddata']} "
+            f"metrics by alias (~{r['ddata_bytes']} bytes) queued in a persistent session", "",
+            "Payloads by pysparkplug 0.6.1 (bench/spb_payloads.py: mixed datatypes, DDATA "
+            "metrics by alias only, no datatype, seq unbroken); route `payload: sparkplug_b`, "
+            "`sparkplug: { records: per_metric }`: one Kafka record per metric, the births' "
+            "included. The clock runs until Kafka holds them all.", "",
+            "| contender | msg/s | metrics/s | CPU s per million messages | "
+            "CPU s per million metrics | peak RSS MiB | check |",
+            "|---|---:|---:|---:|---:|---:|---|",
+            f"| bridge, Sparkplug B per metric ({r['msgs']} messages, {r['metrics']} records) | "
+            f"{r['rate']:.0f} | {r['metrics_rate']:.0f} | {r['cpu_per_m']:.1f} | "
+            f"{r['cpu_per_m_metrics']:.2f} | {r['rss_mb']:.1f} | {r['note']} |", ""]
+
+
+def spb_report(args, m, r):
+    """--only spb: the machine and the Sparkplug drain."""
+    return "\n".join([f"# Sparkplug drain {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
+                      "Reproduce: `make bench-sparkplug` (BENCH_SPB_N or BENCH_N: the number of "
+                      "DDATA).", "",
+                      f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, "
+                      f"kernel {m['kernel']}",
+                      f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
+                      f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}",
+                      f"- load average at the end: {os.getloadavg()[0]:.1f}", ""]
+                     + spb_section(args, r))
 
 
 def spool_report(args, m, runs, wall):
@@ -917,10 +1079,16 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "mqtt-kafka-bridge"))
     ap.add_argument("--n", type=int, default=None,
                     help="readings per drain (BENCH_N; default 500000, 200000 with --spool-compare)")
+    ap.add_argument("--spb-n", type=int,
+                    default=int(ENV.get("BENCH_SPB_N") or ENV.get("BENCH_N") or 50000),
+                    help="DDATA in the Sparkplug drain (BENCH_SPB_N; default BENCH_N when set, "
+                    "else 50000: 20 records each)")
     ap.add_argument("--live-s", type=int, default=int(ENV.get("BENCH_LIVE_S", 30)))
     ap.add_argument("--rates", default=ENV.get("BENCH_RATES", "5000,20000,50000"))
     ap.add_argument("--micro-n", type=int, default=200000)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--only", choices=("spb",),
+                    help="spb: only the Sparkplug drain (bridge-spb), its own report")
     ap.add_argument("--spool-compare", action="store_true",
                     help="only the drain of the bridge with the spool off and on, alternating")
     ap.add_argument("--metrics-compare", action="store_true",
@@ -986,6 +1154,18 @@ def main():
             with open(args.md, "w") as f:
                 f.write(text)
         print(text)
+        return 0
+    if args.only == "spb":
+        print(f"== Sparkplug drain: {args.spb_n} DDATA", flush=True)
+        r = b.spb_only()
+        text = spb_report(args, machine(), r)
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, f"{datetime.datetime.utcnow():%Y-%m-%d}-{platform.node()}"
+                            "-sparkplug.md")
+        with open(path, "w") as f:
+            f.write(text)
+        print(text)
+        print(f"written to {path} ({time.time() - t0:.0f} s)")
         return 0
     print("== drain", flush=True)
     drain = b.drain()

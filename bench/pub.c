@@ -168,8 +168,8 @@ int main(int argc, char **argv)
         int rc;
         if (files.n) {
             size_t k = (size_t)i % files.n;
-            while ((rc = MQTTAsync_send(c, argv[2], (int)files.len[k], files.data[k], 1, 0,
-                                        &ro)) == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+            while ((rc = MQTTAsync_send(c, argv[2], (int)files.len[k], files.data[k], 1, 0, &ro)) ==
+                   MQTTASYNC_MAX_BUFFERED_MESSAGES)
                 nanosleep(&(struct timespec){0, 100000}, NULL);
             if (rc != MQTTASYNC_SUCCESS) {
                 fprintf(stderr, "pub: send failed: %d\n", rc);
@@ -185,7 +185,8 @@ int main(int argc, char **argv)
             buf[n++] = 'x';
         buf[n++] = '"';
         buf[n++] = '}';
-        while ((rc = MQTTAsync_send(c, argv[2], n, buf, 1, 0, &ro)) == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+        while ((rc = MQTTAsync_send(c, argv[2], n, buf, 1, 0, &ro)) ==
+               MQTTASYNC_MAX_BUFFERED_MESSAGES)
             nanosleep(&(struct timespec){0, 100000}, NULL);
         if (rc != MQTTASYNC_SUCCESS) {
             fprintf(stderr, "pub: send failed: %d\n", rc);
