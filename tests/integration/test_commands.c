@@ -1,11 +1,13 @@
 /* Actuator commands, Kafka -> MQTT, against the real brokers: per-key
  * order over many keys, at least once through a SIGKILL of the bridge and a
- * Mosquitto outage, expired and invalid commands reported and skipped. */
+ * Mosquitto outage, expired and invalid commands reported and skipped,
+ * Sparkplug B DCMDs that pysparkplug decodes. */
 #define _GNU_SOURCE /* asprintf */
 #include "itest.h"
 
 #include <MQTTAsync.h>
 #include <check.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +27,7 @@ typedef struct {
     MQTTAsync client;
     pthread_mutex_t lock;
     char **topics, **payloads, **props; /* props: MQTT 5 properties as text */
+    size_t *lens;                       /* payloads' lengths (binary ones too) */
     size_t n, cap;
     atomic_bool connected;
 } actuator_t;
@@ -38,6 +41,7 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         a->topics = realloc(a->topics, a->cap * sizeof(char *));
         a->payloads = realloc(a->payloads, a->cap * sizeof(char *));
         a->props = realloc(a->props, a->cap * sizeof(char *));
+        a->lens = realloc(a->lens, a->cap * sizeof(size_t));
     }
     char props[512] = "";
     size_t used = 0;
@@ -59,7 +63,10 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     }
     a->props[a->n] = strdup(props);
     a->topics[a->n] = tlen ? strndup(topic, (size_t)tlen) : strdup(topic);
-    a->payloads[a->n] = strndup(m->payload, (size_t)m->payloadlen);
+    a->payloads[a->n] = malloc((size_t)m->payloadlen + 1); /* NUL-terminated for the text ones */
+    memcpy(a->payloads[a->n], m->payload, (size_t)m->payloadlen);
+    a->payloads[a->n][m->payloadlen] = '\0';
+    a->lens[a->n] = (size_t)m->payloadlen;
     a->n++;
     pthread_mutex_unlock(&a->lock);
     MQTTAsync_freeMessage(&m);
@@ -148,6 +155,7 @@ static void actuator_stop(actuator_t *a)
     free(a->topics);
     free(a->payloads);
     free(a->props);
+    free(a->lens);
     pthread_mutex_destroy(&a->lock);
 }
 
@@ -168,7 +176,7 @@ static void produce_from(const char *topic, int from, int n, int keys, int64_t t
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     ck_assert_msg(rk, "%s", err);
     for (int i = from; i < from + n; i++) {
-        char key[32], val[256];
+        char key[32], val[1024];
         int k = i % keys;
         snprintf(key, sizeof(key), "u%d", k);
         if (fmt)
@@ -625,6 +633,124 @@ START_TEST(test_check_templates)
 }
 END_TEST
 
+/* pysparkplug's reading (tests/sparkplug/decode.py) of the DCMD the
+ * actuator received as message I. */
+static json_t *pysparkplug_dcmd(actuator_t *a, size_t i)
+{
+    char *path = NULL, *cmd = NULL;
+    ck_assert(asprintf(&path, "%s/dcmd-%zu.bin", itest_env("MKB_HARNESS_DIR"), i) > 0);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    pthread_mutex_lock(&a->lock);
+    ck_assert_uint_eq(fwrite(a->payloads[i], 1, a->lens[i], f), a->lens[i]);
+    pthread_mutex_unlock(&a->lock);
+    fclose(f);
+    ck_assert(asprintf(&cmd, "%s/.cache/sparkplug/bin/python %s/tests/sparkplug/decode.py %s DCMD",
+                       MKB_SOURCE_DIR, MKB_SOURCE_DIR, path) > 0);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    json_error_t jerr;
+    json_t *doc = json_loadf(p, 0, &jerr);
+    ck_assert_msg(pclose(p) == 0 && doc, "pysparkplug could not decode the DCMD: %s", jerr.text);
+    free(cmd);
+    free(path);
+    return doc;
+}
+
+/* payload: sparkplug_b: a record's metrics reach MQTT as a DCMD on the
+ * topic rendered from it, which pysparkplug decodes to the same metrics; a
+ * topic that is not NCMD/DCMD and a value out of its datatype's range are
+ * dead letters saying so. */
+START_TEST(test_sparkplug_dcmd)
+{
+    cfix_t f = {0};
+    f.cmd_topic = itest_unique("itest.cmd.spb");
+    f.client = itest_unique("bridge-spb");
+    itest_create_topic(f.cmd_topic);
+    char *dlq = NULL;
+    ck_assert(asprintf(&dlq, "dlq-%s", f.client) > 0);
+    itest_create_topic(dlq);
+    ck_assert(asprintf(&f.filter, "spBv1.0/%s/#", f.client) > 0);
+    ck_assert(asprintf(&f.cfg,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
+                       "routes: [ { name: r, mqtt: { filter: \"unused/%s\" }, "
+                       "kafka: { topic: unused } } ]\n"
+                       "commands:\n"
+                       "  - name: plant\n"
+                       "    kafka: { topic: %s, group: g-%s }\n"
+                       "    mqtt: { topic: \"spBv1.0/{/group}/{/type}/{/edge_node}/{/device}\" }\n"
+                       "    payload: sparkplug_b\n",
+                       itest_env("MKB_MQTT_URI"), f.client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       f.client, f.cmd_topic, f.client) > 0);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    char *val = NULL;
+    const char *fmt = "{\"group\": \"%s\", \"type\": \"%s\", \"edge_node\": \"E1\", "
+                      "\"device\": \"Pump 2\", \"metrics\": [%s]}";
+    ck_assert(asprintf(&val, fmt, f.client, "DDATA", "{\"name\": \"On\", \"value\": true}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(asprintf(&val, fmt, f.client, "DCMD",
+                       "{\"name\": \"Small\", \"datatype\": \"Int8\", \"value\": 300}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(
+        asprintf(&val, fmt, f.client, "DCMD",
+                 "{\"name\": \"Speed\", \"datatype\": \"Int16\", \"value\": -300},"
+                 "{\"name\": \"On\", \"value\": true},"
+                 "{\"name\": \"Ratio\", \"datatype\": \"Float\", \"value\": 0.5},"
+                 "{\"name\": \"Tags\", \"datatype\": \"StringArray\", \"value\": [\"a\", \"b\"]},"
+                 "{\"name\": \"When\", \"datatype\": \"DateTime\", "
+                 "\"value\": \"2026-12-05T14:03:12.123Z\"}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    bool arrived = actuator_wait(&a, 1, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!arrived)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(arrived, "the DCMD did not arrive");
+    ck_assert_uint_eq(actuator_count(&a), 1);
+    char *topic = NULL;
+    ck_assert(asprintf(&topic, "spBv1.0/%s/DCMD/E1/Pump 2", f.client) > 0);
+    ck_assert_str_eq(a.topics[0], topic);
+    ck_assert_str_eq(a.props[0], ""); /* no content type of ours on a protobuf */
+    json_t *doc = pysparkplug_dcmd(&a, 0);
+    json_t *want = json_loads("[{\"name\": \"Speed\", \"datatype\": 2, \"value\": -300},"
+                              "{\"name\": \"On\", \"datatype\": 11, \"value\": true},"
+                              "{\"name\": \"Ratio\", \"datatype\": 9, \"value\": 0.5},"
+                              "{\"name\": \"Tags\", \"datatype\": 33, \"value\": [\"a\", \"b\"]},"
+                              "{\"name\": \"When\", \"datatype\": 13, \"value\": 1796479392123}]",
+                              0, NULL);
+    json_t *got = json_object_get(doc, "metrics");
+    ck_assert_uint_eq(json_array_size(got), json_array_size(want));
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        json_t *w = json_array_get(want, i), *g = json_array_get(got, i);
+        const char *k;
+        json_t *v;
+        json_object_foreach(w, k, v)
+            ck_assert_msg(json_equal(v, json_object_get(g, k)), "metric %zu: %s differs", i, k);
+    }
+    ck_assert_ptr_null(json_object_get(doc, "seq")); /* commands carry none */
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 2, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_msg(strstr(hdrs[0], "is not a Sparkplug NCMD or DCMD topic"), "%s", hdrs[0]);
+    ck_assert_msg(strstr(hdrs[1], "metric 'Small': 300 is out of range for Int8 (-128..127)"), "%s",
+                  hdrs[1]);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    json_decref(want);
+    json_decref(doc);
+    free(topic);
+    free(dlq);
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("commands");
@@ -638,5 +764,9 @@ int main(void)
     tcase_add_test(tc, test_sigkill);
     tcase_add_test(tc, test_mosquitto_down);
     suite_add_tcase(s, tc);
+    TCase *spb = tcase_create("sparkplug"); /* CK_RUN_CASE=sparkplug runs it alone */
+    tcase_set_timeout(spb, 120);
+    tcase_add_test(spb, test_sparkplug_dcmd);
+    suite_add_tcase(s, spb);
     return check_run(s);
 }
