@@ -368,6 +368,8 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
             return fail(c, "%s takes a base64 string (RFC 4648)", spb_datatype_name((uint32_t)dt));
         if (dt >= DT_INT8_ARRAY && (rc = put_array(c, v, dt, bytes)))
             return rc;
+        if (!bytes->p && buf_reserve(bytes, 1) != MKB_OK) /* empty: still no NULL to memcpy */
+            return fail(c, "out of memory");
         m->value_case = V_BYTES;
         m->bytes_value.data = (uint8_t *)bytes->p;
         m->bytes_value.len = bytes->len;
