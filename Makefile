@@ -85,7 +85,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
               $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo \
               $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld \
-              $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_encode
+              $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state \
+              $(BUILD)/tests/unit/test_spb_encode $(BUILD)/tests/unit/test_mapper_spb
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
@@ -95,6 +96,9 @@ $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_subcover: $(addprefix $(BUILD)/src/,subcover.o trie.o buf.o err.o)
 # Sparkplug B: the decoder and the protobuf-c code generated from the schema.
 $(BUILD)/tests/unit/test_spb: $(BUILD)/src/spb.o $(BUILD)/gen/sparkplug_b.pb-c.o $(BUILD)/src/err.o
+# The birth state, on the datatype names of spb.c.
+$(BUILD)/tests/unit/test_spb_state: $(addprefix $(BUILD)/src/,spb_state.o spb.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
 # The command encoder; its payloads are checked by pysparkplug (tests/sparkplug/decode.py).
 $(BUILD)/tests/unit/test_spb_encode: $(addprefix $(BUILD)/src/,spb_encode.o spb.o buf.o err.o) \
     $(BUILD)/gen/sparkplug_b.pb-c.o
@@ -106,8 +110,10 @@ CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o d
                ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
-               jarena.o kafka_client.o log.o) $(CONFIG_OBJS))
+               jarena.o kafka_client.o log.o spb_msg.o spb.o spb_state.o) $(CONFIG_OBJS)) \
+               $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+$(BUILD)/tests/unit/test_mapper_spb: $(ENGINE_OBJS)
 # The worked examples: tests/fixtures/devices through mappings/devices/.
 $(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
@@ -219,7 +225,8 @@ bench-micro: $(BUILD)/bench/micro_mapper
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery
 # and record decoding, the downlink's command rules against hostile Kafka
-# records, the time zone reader against damaged TZif files (through headers:
+# records, the time zone reader against damaged TZif files, the Sparkplug
+# births file (spb_state) as hostile bytes (through headers:
 # no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times

@@ -201,6 +201,29 @@ static void check_sparkplug_command(chk_t *c, const config_t *cfg, const config_
 }
 
 /* Route and command rule names, profiles, payload kinds. */
+/* The sparkplug: section belongs to payload: sparkplug_b routes, which
+ * explode their metrics themselves. */
+static void check_sparkplug(chk_t *c, const config_t *cfg, const config_route_t *r)
+{
+    static const char *const keys[] = {"records", "status_topic", "properties", "unresolved",
+                                       "rebirth"};
+    const void *fields[] = {&r->spb_records, &r->spb_status_topic, &r->spb_properties,
+                            &r->spb_unresolved, &r->spb_rebirth};
+    if (r->payload != NORM_PAYLOAD_SPARKPLUG_B) {
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (config_pos(cfg, fields[i]).line)
+                config_diag(c->errs, cfg, fields[i],
+                            "route '%s': sparkplug.%s is for payload: sparkplug_b routes", r->name,
+                            keys[i]);
+        return;
+    }
+    if (r->explode)
+        config_diag(c->errs, cfg, &r->explode,
+                    "route '%s': a sparkplug_b route makes one record per metric itself "
+                    "(sparkplug.records: per_metric); explode is not used",
+                    r->name);
+}
+
 static void check_rules(chk_t *c, const config_t *cfg)
 {
     if (cfg->routes_n == 0)
@@ -224,6 +247,7 @@ static void check_rules(chk_t *c, const config_t *cfg)
                         "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
                         "and timestamp need json, number or text",
                         r->name);
+        check_sparkplug(c, cfg, r);
     }
     for (size_t i = 0; i < cfg->commands_n; i++) {
         for (size_t j = 0; j < i; j++)
