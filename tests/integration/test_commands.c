@@ -751,6 +751,116 @@ START_TEST(test_sparkplug_dcmd)
 }
 END_TEST
 
+/* The first line of PATH that starts with PREFIX, waited for up to
+ * TIMEOUT_MS (NULL: none came); the caller frees it. */
+static char *wait_line(const char *path, const char *prefix, int timeout_ms)
+{
+    timeout_ms = itest_scale_ms(timeout_ms);
+    for (int t = 0; t <= timeout_ms; t += 100) {
+        FILE *f = fopen(path, "r");
+        char line[8192];
+        while (f && fgets(line, sizeof(line), f))
+            if (strncmp(line, prefix, strlen(prefix)) == 0) {
+                fclose(f);
+                return strdup(line);
+            }
+        if (f)
+            fclose(f);
+        itest_sleep_ms(100);
+    }
+    return NULL;
+}
+
+/* A real Sparkplug edge node (pysparkplug, tests/sparkplug/edge_node.py)
+ * births a device whose Speed is an Int16, Valve a UInt8 and When a
+ * DateTime; the bridge's Sparkplug route records the births, and a command
+ * that names those metrics without datatypes reaches the edge node as a DCMD
+ * typed by them (another metric by its JSON type); a value its birth's
+ * datatype cannot hold is a dead letter naming the metric. */
+START_TEST(test_sparkplug_birth_datatypes)
+{
+    cfix_t f = {0};
+    f.cmd_topic = itest_unique("itest.cmd.spbbirth");
+    f.client = itest_unique("bridge-spbb");
+    char *metrics = itest_unique("itest.spb.metrics"), *dlq = NULL, *out = NULL;
+    itest_create_topic(f.cmd_topic);
+    itest_create_topic(metrics);
+    ck_assert(asprintf(&dlq, "dlq-%s", f.client) > 0);
+    itest_create_topic(dlq);
+    ck_assert(asprintf(&out, "%s/edge-%s.out", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
+    ck_assert(asprintf(&f.cfg,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
+                       "routes: [ { name: plant, mqtt: { filter: \"spBv1.0/%s/#\", qos: 1 }, "
+                       "payload: sparkplug_b, kafka: { topic: %s } } ]\n"
+                       "commands:\n"
+                       "  - name: plant\n"
+                       "    kafka: { topic: %s, group: g-%s }\n"
+                       "    mqtt: { topic: \"spBv1.0/{/group}/DCMD/{/edge_node}/{/device}\" }\n"
+                       "    payload: sparkplug_b\n",
+                       itest_env("MKB_MQTT_URI"), f.client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
+                       f.client, metrics, f.cmd_topic, f.client) > 0);
+    cfix_start(&f);
+    pid_t edge = fork();
+    ck_assert_int_ge(edge, 0);
+    if (edge == 0) {
+        char py[1024], script[1024];
+        snprintf(py, sizeof(py), "%s/.cache/sparkplug/bin/python", MKB_SOURCE_DIR);
+        snprintf(script, sizeof(script), "%s/tests/sparkplug/edge_node.py", MKB_SOURCE_DIR);
+        execl(py, py, script, itest_env("MKB_MQTT_URI"), f.client, "E1", "Pump", out, "1", "90",
+              (char *)NULL);
+        _exit(127);
+    }
+    char *births = wait_line(out, "births", 30000);
+    ck_assert_msg(births, "the edge node did not publish its births");
+    itest_wait_count(metrics, 5, 30000); /* NBIRTH: Temp, bdSeq; DBIRTH: Speed, Valve, When */
+    const char *fmt = "{\"group\": \"%s\", \"edge_node\": \"E1\", \"device\": \"Pump\", "
+                      "\"metrics\": [%s]}";
+    char *val = NULL;
+    ck_assert(asprintf(&val, fmt, f.client, "{\"name\": \"Valve\", \"value\": 300}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(asprintf(&val, fmt, f.client,
+                       "{\"name\": \"Speed\", \"value\": -5}, {\"name\": \"Valve\", \"value\": 200}, "
+                       "{\"name\": \"When\", \"value\": \"2026-12-05T14:03:12.123Z\"}, "
+                       "{\"name\": \"Other\", \"value\": 7}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    char *line = wait_line(out, "{", 30000);
+    int st = 0;
+    waitpid(edge, &st, 0);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!line)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(line, "the edge node received no command");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "edge node status %d", st);
+    json_t *got = json_loads(line, 0, NULL);
+    json_t *want = json_loads("{\"type\": \"DCMD\", \"device\": \"Pump\", \"metrics\": ["
+                              "{\"name\": \"Speed\", \"datatype\": 2, \"value\": -5},"
+                              "{\"name\": \"Valve\", \"datatype\": 5, \"value\": 200},"
+                              "{\"name\": \"When\", \"datatype\": 13, \"value\": 1796479392123},"
+                              "{\"name\": \"Other\", \"datatype\": 4, \"value\": 7}]}",
+                              0, NULL);
+    ck_assert_msg(json_equal(got, want), "the edge node got %s", line);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_msg(strstr(hdrs[0], "metric 'Valve': 300 is out of range for UInt8 (0..255)"), "%s",
+                  hdrs[0]);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    json_decref(got);
+    json_decref(want);
+    free(line);
+    free(births);
+    free(out);
+    free(dlq);
+    free(metrics);
+    cfix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("commands");
@@ -767,6 +877,7 @@ int main(void)
     TCase *spb = tcase_create("sparkplug"); /* CK_RUN_CASE=sparkplug runs it alone */
     tcase_set_timeout(spb, 120);
     tcase_add_test(spb, test_sparkplug_dcmd);
+    tcase_add_test(spb, test_sparkplug_birth_datatypes);
     suite_add_tcase(s, spb);
     return check_run(s);
 }
