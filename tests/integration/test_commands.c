@@ -751,6 +751,46 @@ START_TEST(test_sparkplug_dcmd)
 }
 END_TEST
 
+/* `check` on payload: sparkplug_b rules: a constant topic that is no NCMD or
+ * DCMD, and retain: true, named at file:line:column. */
+START_TEST(test_sparkplug_check)
+{
+    static const char *const mqtt[] = {"{ topic: \"spBv1.0/G/NCMD/E1\", retain: true }",
+                                       "{ topic: \"spBv1.0/G/DDATA/E1\" }"};
+    static const char *const want[] = {
+        "badspb.yaml:7:49: error: command 'c1': payload: sparkplug_b commands are never retained",
+        "badspb.yaml:7:20: error: command 'c1': mqtt.topic 'spBv1.0/G/DDATA/E1' is not a "
+        "Sparkplug NCMD or DCMD topic"};
+    char *path = NULL, *out = NULL, *cmd = NULL, *yaml = NULL;
+    ck_assert(asprintf(&path, "%s/badspb.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
+    ck_assert(asprintf(&out, "%s/badspb.out", itest_env("MKB_HARNESS_DIR")) > 0);
+    ck_assert(asprintf(&cmd, "'%s' check -c '%s' > '%s' 2>&1", itest_env("MKB_BRIDGE_BIN"), path,
+                       out) > 0);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert(asprintf(&yaml,
+                           "mqtt: { uri: tcp://127.0.0.1:1 }\nkafka: { bootstrap: h:1 }\n"
+                           "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n"
+                           "commands:\n  - name: c1\n    kafka: { topic: cmds }\n"
+                           "    mqtt: %s\n    payload: sparkplug_b\n",
+                           mqtt[i]) > 0);
+        itest_write_file(path, yaml);
+        int st = system(cmd);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "check exit status %d", st);
+        FILE *f = fopen(out, "r");
+        ck_assert_ptr_nonnull(f);
+        char text[2048] = "";
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        ck_assert_msg(strstr(text, want[i]), "%s", text);
+        free(yaml);
+    }
+    free(cmd);
+    free(out);
+    free(path);
+}
+END_TEST
+
 /* The first line of PATH that starts with PREFIX, waited for up to
  * TIMEOUT_MS (NULL: none came); the caller frees it. */
 static char *wait_line(const char *path, const char *prefix, int timeout_ms)
@@ -876,6 +916,7 @@ int main(void)
     suite_add_tcase(s, tc);
     TCase *spb = tcase_create("sparkplug"); /* CK_RUN_CASE=sparkplug runs it alone */
     tcase_set_timeout(spb, 120);
+    tcase_add_test(spb, test_sparkplug_check);
     tcase_add_test(spb, test_sparkplug_dcmd);
     tcase_add_test(spb, test_sparkplug_birth_datatypes);
     suite_add_tcase(s, spb);
