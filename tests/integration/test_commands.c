@@ -657,6 +657,34 @@ static json_t *pysparkplug_dcmd(actuator_t *a, size_t i)
     return doc;
 }
 
+/* A bridge with one payload: sparkplug_b command rule to TOPIC_TMPL (dead
+ * letters to *DLQ, made here) and the route ROUTE (YAML flow mapping; its
+ * one %s: the bridge's client id, which is also the tests' Sparkplug group). */
+static void spb_fix_init(cfix_t *f, const char *name, const char *topic_tmpl, const char *route,
+                         char **dlq)
+{
+    char prefix[64], *r = NULL;
+    snprintf(prefix, sizeof(prefix), "itest.cmd.%s", name);
+    f->cmd_topic = itest_unique(prefix);
+    f->client = itest_unique("bridge-spb");
+    itest_create_topic(f->cmd_topic);
+    ck_assert(asprintf(dlq, "dlq-%s", f->client) > 0);
+    itest_create_topic(*dlq);
+    ck_assert(asprintf(&r, route, f->client) > 0);
+    ck_assert(asprintf(&f->cfg,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
+                       "routes: [ %s ]\n"
+                       "commands:\n"
+                       "  - name: plant\n"
+                       "    kafka: { topic: %s, group: g-%s }\n"
+                       "    mqtt: { topic: \"%s\" }\n"
+                       "    payload: sparkplug_b\n",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"), *dlq,
+                       r, f->cmd_topic, f->client, topic_tmpl) > 0);
+    free(r);
+}
+
 /* payload: sparkplug_b: a record's metrics reach MQTT as a DCMD on the
  * topic rendered from it, which pysparkplug decodes to the same metrics; a
  * topic that is not NCMD/DCMD and a value out of its datatype's range are
@@ -664,25 +692,10 @@ static json_t *pysparkplug_dcmd(actuator_t *a, size_t i)
 START_TEST(test_sparkplug_dcmd)
 {
     cfix_t f = {0};
-    f.cmd_topic = itest_unique("itest.cmd.spb");
-    f.client = itest_unique("bridge-spb");
-    itest_create_topic(f.cmd_topic);
     char *dlq = NULL;
-    ck_assert(asprintf(&dlq, "dlq-%s", f.client) > 0);
-    itest_create_topic(dlq);
+    spb_fix_init(&f, "spb", "spBv1.0/{/group}/{/type}/{/edge_node}/{/device}",
+                 "{ name: r, mqtt: { filter: \"unused/%s\" }, kafka: { topic: unused } }", &dlq);
     ck_assert(asprintf(&f.filter, "spBv1.0/%s/#", f.client) > 0);
-    ck_assert(asprintf(&f.cfg,
-                       "mqtt: { uri: \"%s\", client_id: %s }\n"
-                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
-                       "routes: [ { name: r, mqtt: { filter: \"unused/%s\" }, "
-                       "kafka: { topic: unused } } ]\n"
-                       "commands:\n"
-                       "  - name: plant\n"
-                       "    kafka: { topic: %s, group: g-%s }\n"
-                       "    mqtt: { topic: \"spBv1.0/{/group}/{/type}/{/edge_node}/{/device}\" }\n"
-                       "    payload: sparkplug_b\n",
-                       itest_env("MKB_MQTT_URI"), f.client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
-                       f.client, f.cmd_topic, f.client) > 0);
     actuator_t a;
     actuator_start(&a, f.client, f.filter);
     cfix_start(&f);
@@ -820,26 +833,15 @@ static char *wait_line(const char *path, const char *prefix, int timeout_ms)
 START_TEST(test_sparkplug_birth_datatypes)
 {
     cfix_t f = {0};
-    f.cmd_topic = itest_unique("itest.cmd.spbbirth");
-    f.client = itest_unique("bridge-spbb");
-    char *metrics = itest_unique("itest.spb.metrics"), *dlq = NULL, *out = NULL;
-    itest_create_topic(f.cmd_topic);
+    char *metrics = itest_unique("itest.spb.metrics"), *dlq = NULL, *out = NULL, *route = NULL;
     itest_create_topic(metrics);
-    ck_assert(asprintf(&dlq, "dlq-%s", f.client) > 0);
-    itest_create_topic(dlq);
+    ck_assert(asprintf(&route,
+                       "{ name: plant, mqtt: { filter: \"spBv1.0/%%s/#\", qos: 1 }, "
+                       "payload: sparkplug_b, kafka: { topic: %s } }",
+                       metrics) > 0);
+    spb_fix_init(&f, "spbbirth", "spBv1.0/{/group}/DCMD/{/edge_node}/{/device}", route, &dlq);
+    free(route);
     ck_assert(asprintf(&out, "%s/edge-%s.out", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
-    ck_assert(asprintf(&f.cfg,
-                       "mqtt: { uri: \"%s\", client_id: %s }\n"
-                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
-                       "routes: [ { name: plant, mqtt: { filter: \"spBv1.0/%s/#\", qos: 1 }, "
-                       "payload: sparkplug_b, kafka: { topic: %s } } ]\n"
-                       "commands:\n"
-                       "  - name: plant\n"
-                       "    kafka: { topic: %s, group: g-%s }\n"
-                       "    mqtt: { topic: \"spBv1.0/{/group}/DCMD/{/edge_node}/{/device}\" }\n"
-                       "    payload: sparkplug_b\n",
-                       itest_env("MKB_MQTT_URI"), f.client, itest_env("MKB_KAFKA_BOOTSTRAP"), dlq,
-                       f.client, metrics, f.cmd_topic, f.client) > 0);
     cfix_start(&f);
     pid_t edge = fork();
     ck_assert_int_ge(edge, 0);
