@@ -824,7 +824,7 @@ static char *wait_line(const char *path, const char *prefix, int timeout_ms)
     return NULL;
 }
 
-/* A real Sparkplug edge node (pysparkplug, tests/sparkplug/edge_node.py)
+/* A real Sparkplug edge node (pysparkplug, tests/sparkplug/cmd_edge_node.py)
  * births a device whose Speed is an Int16, Valve a UInt8 and When a
  * DateTime; the bridge's Sparkplug route records the births, and a command
  * that names those metrics without datatypes reaches the edge node as a DCMD
@@ -848,7 +848,7 @@ START_TEST(test_sparkplug_birth_datatypes)
     if (edge == 0) {
         char py[1024], script[1024];
         snprintf(py, sizeof(py), "%s/.cache/sparkplug/bin/python", MKB_SOURCE_DIR);
-        snprintf(script, sizeof(script), "%s/tests/sparkplug/edge_node.py", MKB_SOURCE_DIR);
+        snprintf(script, sizeof(script), "%s/tests/sparkplug/cmd_edge_node.py", MKB_SOURCE_DIR);
         execl(py, py, script, itest_env("MKB_MQTT_URI"), f.client, "E1", "Pump", out, "1", "90",
               (char *)NULL);
         _exit(127);

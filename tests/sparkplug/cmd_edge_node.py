@@ -4,7 +4,7 @@ device, and writes each NCMD/DCMD it receives, as pysparkplug decoded it,
 to OUT as a JSON line {"type", "device", "metrics": [{"name", "datatype"
 (number), "value"}]}. The line "births" is written once the births are out.
 
-usage: edge_node.py URI GROUP NODE DEVICE OUT [COMMANDS [SECONDS]]
+usage: cmd_edge_node.py URI GROUP NODE DEVICE OUT [COMMANDS [SECONDS]]
 Stops after COMMANDS commands (default 1) or SECONDS (default 60)."""
 import datetime
 import json
