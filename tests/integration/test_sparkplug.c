@@ -31,9 +31,9 @@
 #define EDGE_SCRIPT MKB_SOURCE_DIR "/tests/sparkplug/edge_node.py"
 #define EDGE_NODE "E1"
 #define DEVICE "D1"
-#define N_NODE 17   /* NBIRTH metrics: 16 and bdSeq */
-#define N_DEVICE 9  /* DBIRTH and DDATA metrics */
-#define N_NDATA 16  /* NDATA metrics (no bdSeq) */
+#define N_NODE 17  /* NBIRTH metrics: 16 and bdSeq */
+#define N_DEVICE 9 /* DBIRTH and DDATA metrics */
+#define N_NDATA 16 /* NDATA metrics (no bdSeq) */
 #define N_BIRTHS (N_NODE + N_DEVICE)
 #define N_DATA (N_NDATA + N_DEVICE)
 
@@ -66,9 +66,11 @@ static void edge_exec(const char *group, int in[2], int out[2])
     close(out[0]);
     close(out[1]);
     char *id = itest_unique("edge");
-    char *argv[] = {EDGE_PY, EDGE_SCRIPT, "--uri", (char *)itest_env("MKB_MQTT_URI"),
-                    "--group", (char *)group, "--edge-node", EDGE_NODE, "--device", DEVICE,
-                    "--client-id", id, NULL};
+    char py[] = EDGE_PY, script[] = EDGE_SCRIPT;
+    char *argv[] = {py,         script,        "--uri",       (char *)itest_env("MKB_MQTT_URI"),
+                    "--group",  (char *)group, "--edge-node", EDGE_NODE,
+                    "--device", DEVICE,        "--client-id", id,
+                    NULL};
     execv(argv[0], argv);
     _exit(127);
 }
@@ -375,8 +377,10 @@ static void check_sent(const spb_t *s, const krecs_t *k, json_t *sent)
  * unresolved metric (Sparkplug 3.0, 6.4.16); NULL: not checked here. */
 static const char *raw_field(const char *datatype)
 {
-    static const char *const map[][2] = {{"Double", "double_value"}, {"Boolean", "boolean_value"},
-                                         {"String", "string_value"}, {"Text", "string_value"},
+    static const char *const map[][2] = {{"Double", "double_value"},
+                                         {"Boolean", "boolean_value"},
+                                         {"String", "string_value"},
+                                         {"Text", "string_value"},
                                          {"UUID", "string_value"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], datatype) == 0)
@@ -419,8 +423,7 @@ static void check_unresolved(const spb_t *s, const krecs_t *k, json_t *sent)
 
 /* The status record of TYPE (and SEQ when >= 0) for the node or DEVICE:
  * STATUS ("online"/"offline"), key group/edge node[/device]; its value. */
-static void check_status(spb_t *s, size_t want, const char *type, long long seq,
-                         const char *status)
+static void check_status(spb_t *s, size_t want, const char *type, long long seq, const char *status)
 {
     krecs_t k = krecs_read(s, s->status, want);
     char key[512];
