@@ -84,7 +84,9 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_downlink_offsets $(BUILD)/tests/unit/test_kafka_client \
               $(BUILD)/tests/unit/test_bridge_metrics $(BUILD)/tests/unit/test_dead_letter \
               $(BUILD)/tests/unit/test_examples $(BUILD)/tests/unit/test_tzinfo \
-              $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld
+              $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld \
+              $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state \
+              $(BUILD)/tests/unit/test_spb_encode $(BUILD)/tests/unit/test_mapper_spb
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
@@ -92,6 +94,14 @@ $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metric
     kafka_errors.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_subcover: $(addprefix $(BUILD)/src/,subcover.o trie.o buf.o err.o)
+# Sparkplug B: the decoder and the protobuf-c code generated from the schema.
+$(BUILD)/tests/unit/test_spb: $(BUILD)/src/spb.o $(BUILD)/gen/sparkplug_b.pb-c.o $(BUILD)/src/err.o
+# The birth state, on the datatype names of spb.c.
+$(BUILD)/tests/unit/test_spb_state: $(addprefix $(BUILD)/src/,spb_state.o spb.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
+# The command encoder; its payloads are checked by pysparkplug (tests/sparkplug/decode.py).
+$(BUILD)/tests/unit/test_spb_encode: $(addprefix $(BUILD)/src/,spb_encode.o spb.o buf.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_subheld: $(addprefix $(BUILD)/src/,subheld.o buf.o log.o err.o)
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/err.o
 # The configuration: loader, key table, cross-field checks, and below them
@@ -100,8 +110,10 @@ CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o d
                ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
-               jarena.o kafka_client.o log.o) $(CONFIG_OBJS))
+               jarena.o kafka_client.o log.o spb_msg.o spb.o spb_state.o) $(CONFIG_OBJS)) \
+               $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
+$(BUILD)/tests/unit/test_mapper_spb: $(ENGINE_OBJS)
 # The worked examples: tests/fixtures/devices through mappings/devices/.
 $(BUILD)/tests/unit/test_examples: $(ENGINE_OBJS)
 $(BUILD)/tests/unit/test_jarena: $(BUILD)/src/jarena.o $(BUILD)/src/jparse.o
@@ -174,6 +186,12 @@ $(BUILD)/bench/micro_mapper: bench/micro_mapper.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
+# The Sparkplug B decoder's cost per metric (bench/micro.sh runs it too).
+$(BUILD)/bench/micro_spb: bench/micro_spb.c $(addprefix $(BUILD)/src/,spb.o jarena.o err.o) \
+    $(BUILD)/gen/sparkplug_b.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DMKB_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
 BENCH_TOOLS := $(BUILD)/bench/paho_sink $(BUILD)/bench/pub $(BUILD)/bench/kafka_tool
 $(BUILD)/bench/%: bench/%.c Makefile
 	@mkdir -p $(dir $@)
@@ -182,7 +200,7 @@ $(BUILD)/bench/%: bench/%.c Makefile
 
 # Drain and live benchmarks against real brokers (bench/bench.py); results
 # in bench/results/. BENCH_N messages per drain run (default 500000).
-bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper
+bench: all $(BENCH_TOOLS) $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
 	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh \
 	    python3 bench/bench.py --build $(BUILD) --bin $(abspath $(BIN))
 
@@ -208,13 +226,14 @@ bench-librdkafka: all $(BENCH_TOOLS)
 	    --bin-compare $(abspath build/sysrdk/mqtt-kafka-bridge)
 
 # The rule engine's cost per message with 10 and 10,000 routes.
-bench-micro: $(BUILD)/bench/micro_mapper
-	bench/micro.sh $(BUILD)/bench/micro_mapper
+bench-micro: $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
+	bench/micro.sh $(BUILD)/bench/micro_mapper $(BUILD)/bench/micro_spb
 
 # libFuzzer targets (clang), one per tests/fuzz/fuzz_*.c: the rule engine,
 # the config loader, the JSON parser (against jansson), the spool's recovery
 # and record decoding, the downlink's command rules against hostile Kafka
-# records, the time zone reader against damaged TZif files (through headers:
+# records, the time zone reader against damaged TZif files, the Sparkplug
+# births file (spb_state) as hostile bytes (through headers:
 # no target includes a .c file). `make fuzz` runs each for FUZZ_SECONDS on a scratch
 # copy of its seed corpus (tests/fuzz/corpus/<name>); `make check-fuzz` (CI)
 # runs each for CHECK_FUZZ_SECONDS and fails if any crashes, leaks or times

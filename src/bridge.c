@@ -11,7 +11,10 @@
 #include "metrics.h"
 #include "mqtt_client.h"
 #include "notify.h"
+#include "spb_encode.h"
+#include "spb_state.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +74,15 @@ struct bridge {
     uint64_t settled_seen; /* main thread */
     long long stall_ms;
     atomic_uint_fast64_t received, unmatched, outside, records, dead_letters, reloads, reload_errors;
+    /* Sparkplug B: the birth state of payload: sparkplug_b routes (kept
+     * across reloads, in spool.dir/sparkplug-births), its counters, and the
+     * rebirth requests the mapper makes on Paho's thread for the main loop
+     * to publish (mqtt_client_publish is not for Paho's callbacks). */
+    spb_state_t *spb;
+    atomic_uint_fast64_t spb_gaps, spb_unresolved, spb_rebirths;
+    pthread_mutex_t rebirth_lock;
+    char *rebirths[16]; /* NCMD topics */
+    size_t nrebirths;
 };
 
 /* The command side's counters: the running one's and those a reload
@@ -120,6 +132,65 @@ static int produce_record(void *opaque, const record_t *rec)
     if (rec->field_errors)
         metrics_route_field_errors(b->metrics, rec->route, rec->field_errors);
     return delivery_add(b->delivery, rec); /* made safe by journal() */
+}
+
+/* The mapper asks edge node T for a rebirth (mapper_rebirth_t; Paho's
+ * thread): queued for the main loop. spb_state allows one per node per 5 s,
+ * so the queue stays short; when it is full the ask waits for the next. */
+static void queue_rebirth(void *opaque, const spb_topic_t *t)
+{
+    bridge_t *b = opaque;
+    buf_t topic = {0};
+    if (buf_printf(&topic, "spBv1.0/%.*s/NCMD/%.*s", (int)t->group_len, t->group,
+                   (int)t->node_len, t->node) != MKB_OK || buf_terminate(&topic) != MKB_OK) {
+        buf_free(&topic);
+        return;
+    }
+    pthread_mutex_lock(&b->rebirth_lock);
+    size_t cap = sizeof(b->rebirths) / sizeof(b->rebirths[0]);
+    if (b->nrebirths < cap) {
+        b->rebirths[b->nrebirths++] = (char *)topic.p;
+        topic.p = NULL;
+    }
+    pthread_mutex_unlock(&b->rebirth_lock);
+    buf_free(&topic);
+}
+
+static void rebirth_sent(void *opaque, bool ok, const char *why)
+{
+    (void)opaque;
+    if (!ok)
+        log_warn("sparkplug", "a rebirth request was not sent: %s", why);
+}
+
+/* Publishes the queued rebirth requests (main loop). */
+static void send_rebirths(bridge_t *b)
+{
+    char *topics[16];
+    pthread_mutex_lock(&b->rebirth_lock);
+    size_t n = b->nrebirths;
+    memcpy(topics, b->rebirths, n * sizeof(topics[0]));
+    b->nrebirths = 0;
+    pthread_mutex_unlock(&b->rebirth_lock);
+    for (size_t i = 0; i < n; i++) {
+        buf_t payload = {0};
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        mqtt_pub_t p = {.topic = topics[i], .qos = 0};
+        if (spb_encode_rebirth(ms, &payload) == MKB_OK) {
+            p.payload = payload.p;
+            p.len = payload.len;
+            char why[256];
+            if (mqtt_client_publish(b->mqtt, &p, rebirth_sent, NULL, why, sizeof(why)) != MKB_OK)
+                log_warn("sparkplug", "a rebirth request to %s was not sent: %s", topics[i], why);
+            else
+                log_info("sparkplug", "asked for a rebirth: Node Control/Rebirth on %s",
+                         topics[i]);
+        }
+        buf_free(&payload);
+        free(topics[i]);
+    }
 }
 
 /* A route skipped a message (mapper_skip_t): counted, not logged (it is
@@ -239,6 +310,11 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
     }
     if (res.outside)
         atomic_fetch_add(&b->outside, 1);
+    if (res.spb_seq_gaps | res.spb_unresolved | res.spb_rebirths) {
+        atomic_fetch_add(&b->spb_gaps, res.spb_seq_gaps);
+        atomic_fetch_add(&b->spb_unresolved, res.spb_unresolved);
+        atomic_fetch_add(&b->spb_rebirths, res.spb_rebirths);
+    }
     if (rc == MKB_OK)
         rc = journal(b);
     else
@@ -439,7 +515,7 @@ static void log_stall(bridge_t *b, unsigned r, unsigned last)
 }
 
 /* Compiles CFG into rules (taking CFG); errors in ERRSTR. */
-static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_size)
+static int rules_new(bridge_t *b, config_t *cfg, rules_t **out, char *errstr, size_t errstr_size)
 {
     char *errors = NULL;
     rules_t *r = calloc(1, sizeof(*r));
@@ -457,6 +533,7 @@ static int rules_new(config_t *cfg, rules_t **out, char *errstr, size_t errstr_s
         return rc;
     }
     mapper_on_skip(r->mapper, count_skip, false); /* counted, never logged: no reason written */
+    mapper_set_sparkplug(r->mapper, b->spb, queue_rebirth, b);
     for (const char *p = mapper_warnings(r->mapper); p && *p;) { /* at start and each reload */
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
@@ -508,6 +585,8 @@ static int swap_downlink(bridge_t *b, config_t *cfg, bool start, char *errstr,
     }
     downlink_t *next = NULL;
     int rc = downlink_new(config_ref(cfg), b->mqtt, &next, errstr, errstr_size);
+    if (rc == MKB_OK && next) /* Sparkplug commands: datatypes from the births */
+        downlink_set_births(next, spb_state_resolve, b->spb);
     if (rc == MKB_OK && next && start && downlink_start(next) != MKB_OK) {
         snprintf(errstr, errstr_size, "cannot start the command threads");
         downlink_stop(next, 0);
@@ -521,6 +600,29 @@ static int swap_downlink(bridge_t *b, config_t *cfg, bool start, char *errstr,
         b->commands_cfg = cfg;
     }
     return rc; /* failed: commands_cfg keeps the rules last in force, none runs */
+}
+
+/* The Sparkplug birth state: in spool.dir/sparkplug-births with a spool (a
+ * restarted bridge still names metrics sent by alias), else in memory. */
+static int spb_births(bridge_t *b, const config_t *cfg, char *errstr, size_t errstr_size)
+{
+    buf_t path = {0};
+    if (cfg->spool_dir && (buf_printf(&path, "%s/sparkplug-births", cfg->spool_dir) != MKB_OK ||
+                           buf_terminate(&path) != MKB_OK)) {
+        buf_free(&path);
+        snprintf(errstr, errstr_size, "out of memory");
+        return MKB_ERR_NOMEM;
+    }
+    char why[512] = "";
+    int rc = spb_state_new(path.p, &b->spb, why, sizeof(why));
+    buf_free(&path);
+    if (rc != MKB_OK) {
+        snprintf(errstr, errstr_size, "sparkplug: %s", why[0] ? why : mkb_strerror(rc));
+        return rc;
+    }
+    if (why[0]) /* a damaged file: an empty state; edge nodes are asked for rebirths */
+        log_warn("sparkplug", "%s", why);
+    return MKB_OK;
 }
 
 int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
@@ -537,8 +639,13 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
         snprintf(errstr, errstr_size, "out of memory");
         return rc;
     }
+    pthread_mutex_init(&b->rebirth_lock, NULL);
     b->boot = config_ref(cfg);
-    if ((rc = rules_new(cfg, &b->rules, errstr, errstr_size)) != MKB_OK)
+    if ((rc = spb_births(b, cfg, errstr, errstr_size)) != MKB_OK) {
+        config_destroy(cfg); /* rules_new did not take it */
+        goto destroy;
+    }
+    if ((rc = rules_new(b, cfg, &b->rules, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     rc = MKB_ERR_NOMEM;
     b->flush_timeout_ms = cfg->kafka_flush_timeout_ms;
@@ -626,6 +733,10 @@ void bridge_destroy(bridge_t *b)
     rules_free(atomic_exchange(&b->next, NULL));
     rules_free(atomic_exchange(&b->retired, NULL));
     rules_free(b->rules);
+    spb_state_destroy(b->spb); /* after every mapper reading it */
+    for (size_t i = 0; i < b->nrebirths; i++)
+        free(b->rebirths[i]);
+    pthread_mutex_destroy(&b->rebirth_lock);
     config_destroy(b->commands_cfg);
     config_destroy(b->boot);
     free(b->path);
@@ -647,6 +758,9 @@ void bridge_stats(const bridge_t *b, bridge_stats_t *out)
     out->lost = ks.lost;
     out->reloads = atomic_load(&b->reloads);
     out->reload_errors = atomic_load(&b->reload_errors);
+    out->spb_seq_gaps = atomic_load(&b->spb_gaps);
+    out->spb_unresolved = atomic_load(&b->spb_unresolved);
+    out->spb_rebirths = atomic_load(&b->spb_rebirths);
     delivery_stats_t ds;
     delivery_stats(b->delivery, &ds);
     out->spool = ds.spooled;
@@ -734,7 +848,7 @@ int bridge_reload(bridge_t *b)
         goto failed;
     }
     rules_t *r = NULL;
-    if ((rc = rules_new(config_ref(cfg), &r, err, sizeof(err))) != MKB_OK) {
+    if ((rc = rules_new(b, config_ref(cfg), &r, err, sizeof(err))) != MKB_OK) {
         log_lines(RELOAD_FAILED ":", err);
         config_destroy(cfg);
         goto failed;
@@ -866,6 +980,7 @@ static int loop_pass(bridge_t *b, bridge_signals_t *sig, loop_t *l)
         l->next_tick = clock_mono_ms() + 10;
     }
     mqtt_client_tick(b->mqtt);
+    send_rebirths(b);
     rules_free(atomic_exchange(&b->retired, NULL));
     if (sig->reload) {
         sig->reload = 0;

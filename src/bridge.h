@@ -26,6 +26,9 @@ typedef struct {
     uint64_t lost;         /* failed deliveries whose dead letter failed too */
     uint64_t reloads;      /* successful reloads */
     uint64_t reload_errors;
+    uint64_t spb_seq_gaps;   /* Sparkplug messages whose seq was not the one expected */
+    uint64_t spb_unresolved; /* Sparkplug metrics sent by an alias no birth names */
+    uint64_t spb_rebirths;   /* rebirth requests made */
     bool spool;            /* the spool figures below are meaningful */
     spool_stats_t sp;
 } bridge_stats_t;

@@ -6,6 +6,8 @@
 #include "template.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <string.h>
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -72,7 +74,77 @@ static void print_skip(void *opaque, const char *route, const char *why)
     fprintf(p->out, "route '%s' skipped: %s\n", route, why);
 }
 
-int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err)
+static int count_record(void *opaque, const record_t *rec)
+{
+    (void)rec;
+    (*(size_t *)opaque)++;
+    return MKB_OK;
+}
+
+/* The birth topic of MSG's edge node or device: spBv1.0/G/NBIRTH/N or
+ * spBv1.0/G/DBIRTH/N/D, into OUT. */
+static bool birth_topic(const mqtt_msg_t *msg, buf_t *out, FILE *err)
+{
+    spb_topic_t t;
+    char why[200];
+    if (!spb_topic_parse(msg->topic, msg->topic_len, &t, why, sizeof(why)) ||
+        t.type == SPB_STATE) {
+        fprintf(err, "error: --birth: '%.*s' is not a Sparkplug B edge node or device topic%s%s\n",
+                (int)msg->topic_len, msg->topic, t.type == SPB_STATE ? "" : ": ",
+                t.type == SPB_STATE ? "" : why);
+        return false;
+    }
+    buf_printf(out, "spBv1.0/%.*s/%s/%.*s", (int)t.group_len, t.group,
+               t.device_len ? "DBIRTH" : "NBIRTH", (int)t.node_len, t.node);
+    if (t.device_len)
+        buf_printf(out, "/%.*s", (int)t.device_len, t.device);
+    return buf_terminate(out) == MKB_OK;
+}
+
+/* Maps the birth in file PATH (its records counted, not printed). */
+static bool map_birth(mapper_t *m, const mqtt_msg_t *msg, const char *path, FILE *out, FILE *err)
+{
+    buf_t topic = {0}, payload = {0};
+    bool ok = false;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(err, "error: --birth %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (buf_append(&payload, chunk, n) != MKB_OK)
+            goto done;
+    if (ferror(f) || !birth_topic(msg, &topic, err))
+        goto done;
+    mqtt_msg_t b = *msg;
+    b.topic = topic.p;
+    b.topic_len = topic.len;
+    b.payload = payload.p ? payload.p : "";
+    b.payload_len = payload.len;
+    size_t records = 0;
+    mapper_result_t res;
+    ok = mapper_process(m, &b, count_record, &records, &res) == MKB_OK;
+    if (ok)
+        fprintf(out, "birth %s from %s: %zu record(s), not shown%s\n", topic.p, path, records,
+                res.dead_letters ? " (a dead letter: the birth could not be read)" : "");
+done:
+    (void)fclose(f); /* read only */
+    buf_free(&topic);
+    buf_free(&payload);
+    return ok;
+}
+
+static void print_rebirth(void *opaque, const spb_topic_t *t)
+{
+    printer_t *p = opaque;
+    fprintf(p->out, "the bridge would ask edge node %.*s/%.*s for a rebirth (NCMD)\n",
+            (int)t->group_len, t->group, (int)t->node_len, t->node);
+}
+
+int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, const char *const *births,
+                size_t nbirths, FILE *out, FILE *err)
 {
     mapper_t *m = NULL;
     char *errors = NULL;
@@ -82,6 +154,13 @@ int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err
         return 2;
     }
     printer_t p = {out, 0};
+    for (size_t i = 0; i < nbirths; i++) {
+        if (!map_birth(m, msg, births[i], out, err)) {
+            mapper_destroy(m);
+            return 2;
+        }
+    }
+    mapper_set_sparkplug(m, NULL, print_rebirth, &p);
     mapper_on_skip(m, print_skip, true);
     mapper_result_t res;
     int rc = mapper_process(m, msg, print_record, &p, &res);

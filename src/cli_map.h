@@ -8,9 +8,12 @@
 #include "config.h"
 #include "msg.h"
 
-/* Prints to OUT. Returns 0 when the message maps to records with no dead
- * letter, 1 for a dead letter or no matching route, 2 if the routes do not
- * compile (errors on ERR). */
-int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, FILE *out, FILE *err);
+/* Prints to OUT. BIRTHS (NBIRTH) files: Sparkplug B births of the edge node
+ * or device of MSG's topic, mapped first (their records not printed) so
+ * aliases get names. Returns 0 when the message maps to records with no
+ * dead letter, 1 for a dead letter or no matching route, 2 if the routes do
+ * not compile or a birth cannot be read (errors on ERR). */
+int cli_map_run(const config_t *cfg, const mqtt_msg_t *msg, const char *const *births,
+                size_t nbirths, FILE *out, FILE *err);
 
 #endif

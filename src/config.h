@@ -96,6 +96,13 @@ typedef enum {
 } config_empty_t;
 /* What a route does with a retained MQTT message. */
 typedef enum { CONFIG_RETAINED_FORWARD, CONFIG_RETAINED_DROP } config_retained_t;
+/* What a command rule sends: the JSON payload as built, or that JSON
+ * encoded as a Sparkplug B NCMD/DCMD payload (spb_encode_command). */
+typedef enum { CONFIG_CMD_PAYLOAD_JSON, CONFIG_CMD_PAYLOAD_SPARKPLUG_B } config_cmd_payload_t;
+/* sparkplug.records: one record per metric or per message. */
+typedef enum { CONFIG_SPB_PER_METRIC, CONFIG_SPB_PER_MESSAGE } config_spb_records_t;
+/* sparkplug.unresolved: a data message with metrics no birth names. */
+typedef enum { CONFIG_SPB_FORWARD, CONFIG_SPB_DEAD_LETTER } config_spb_unresolved_t;
 
 typedef struct {
     char *name;
@@ -120,6 +127,12 @@ typedef struct {
     size_t when_n;
     config_empty_t empty;
     config_retained_t retained;
+    /* sparkplug: (payload: sparkplug_b only) */
+    config_spb_records_t spb_records;
+    char *spb_status_topic; /* NULL: no status records */
+    bool spb_properties;
+    config_spb_unresolved_t spb_unresolved;
+    bool spb_rebirth;
 } config_route_t;
 
 typedef struct {
@@ -137,6 +150,7 @@ typedef struct {
     config_kv_t *mqtt_props; /* MQTT 5 user properties: name -> template */
     size_t mqtt_props_n;
     long long max_age_s;
+    config_cmd_payload_t payload;
 } config_command_t;
 
 typedef struct config_posreg config_posreg_t;

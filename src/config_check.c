@@ -182,7 +182,48 @@ static void check_endpoint_spool(chk_t *c, config_t *cfg)
     }
 }
 
+/* A payload: sparkplug_b command is a protobuf NCMD/DCMD: no content type
+ * of ours, and never retained (Sparkplug 3.0, tck-id-payloads-ncmd-retain). */
+static void check_sparkplug_command(chk_t *c, const config_t *cfg, const config_command_t *r)
+{
+    if (r->payload != CONFIG_CMD_PAYLOAD_SPARKPLUG_B)
+        return;
+    if (r->mqtt_content_type)
+        config_diag(c->errs, cfg, &r->mqtt_content_type,
+                    "command '%s': payload: sparkplug_b sends a Sparkplug B protobuf; remove "
+                    "mqtt.content_type",
+                    r->name);
+    if (r->mqtt_retain)
+        config_diag(c->errs, cfg, &r->mqtt_retain,
+                    "command '%s': payload: sparkplug_b commands are never retained (Sparkplug "
+                    "B NCMD/DCMD); remove mqtt.retain: true",
+                    r->name);
+}
+
 /* Route and command rule names, profiles, payload kinds. */
+/* The sparkplug: section belongs to payload: sparkplug_b routes, which
+ * explode their metrics themselves. */
+static void check_sparkplug(chk_t *c, const config_t *cfg, const config_route_t *r)
+{
+    static const char *const keys[] = {"records", "status_topic", "properties", "unresolved",
+                                       "rebirth"};
+    const void *fields[] = {&r->spb_records, &r->spb_status_topic, &r->spb_properties,
+                            &r->spb_unresolved, &r->spb_rebirth};
+    if (r->payload != NORM_PAYLOAD_SPARKPLUG_B) {
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (config_pos(cfg, fields[i]).line)
+                config_diag(c->errs, cfg, fields[i],
+                            "route '%s': sparkplug.%s is for payload: sparkplug_b routes", r->name,
+                            keys[i]);
+        return;
+    }
+    if (r->explode)
+        config_diag(c->errs, cfg, &r->explode,
+                    "route '%s': a sparkplug_b route makes one record per metric itself "
+                    "(sparkplug.records: per_metric); explode is not used",
+                    r->name);
+}
+
 static void check_rules(chk_t *c, const config_t *cfg)
 {
     if (cfg->routes_n == 0)
@@ -206,13 +247,16 @@ static void check_rules(chk_t *c, const config_t *cfg)
                         "route '%s': payload: raw forwards bytes untouched; fields, add, explode "
                         "and timestamp need json, number or text",
                         r->name);
+        check_sparkplug(c, cfg, r);
     }
-    for (size_t i = 0; i < cfg->commands_n; i++)
+    for (size_t i = 0; i < cfg->commands_n; i++) {
         for (size_t j = 0; j < i; j++)
             if (cfg->commands[i].name && cfg->commands[j].name &&
                 strcmp(cfg->commands[i].name, cfg->commands[j].name) == 0)
                 config_diag(c->errs, cfg, &cfg->commands[i].name,
                             "command rule name '%s' is used twice", cfg->commands[i].name);
+        check_sparkplug_command(c, cfg, &cfg->commands[i]);
+    }
 }
 
 void config_check(config_t *cfg, diag_t *errs, diag_t *warns)
@@ -248,7 +292,7 @@ static bool same_command(const config_command_t *a, const config_command_t *b)
         a->mqtt_expiry_s != b->mqtt_expiry_s ||
         !same_str(a->mqtt_content_type, b->mqtt_content_type) ||
         !same_kvs(a->mqtt_props, a->mqtt_props_n, b->mqtt_props, b->mqtt_props_n) ||
-        a->max_age_s != b->max_age_s)
+        a->max_age_s != b->max_age_s || a->payload != b->payload)
         return false;
     for (size_t i = 0; i < a->mqtt_fields_n; i++)
         if (!same_str(a->mqtt_fields[i], b->mqtt_fields[i]))

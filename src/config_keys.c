@@ -25,7 +25,17 @@ static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
                                          {"number", NORM_PAYLOAD_NUMBER},
                                          {"text", NORM_PAYLOAD_TEXT},
                                          {"raw", NORM_PAYLOAD_RAW},
+                                         {"sparkplug_b", NORM_PAYLOAD_SPARKPLUG_B},
                                          {NULL, 0}};
+static const choice_t cmd_payloads[] = {{"json", CONFIG_CMD_PAYLOAD_JSON},
+                                        {"sparkplug_b", CONFIG_CMD_PAYLOAD_SPARKPLUG_B},
+                                        {NULL, 0}};
+static const choice_t spb_records[] = {{"per_metric", CONFIG_SPB_PER_METRIC},
+                                       {"per_message", CONFIG_SPB_PER_MESSAGE},
+                                       {NULL, 0}};
+static const choice_t spb_unresolved[] = {{"forward", CONFIG_SPB_FORWARD},
+                                          {"dead_letter", CONFIG_SPB_DEAD_LETTER},
+                                          {NULL, 0}};
 static const choice_t retained_modes[] = {{"forward", CONFIG_RETAINED_FORWARD},
                                           {"drop", CONFIG_RETAINED_DROP},
                                           {NULL, 0}};
@@ -180,6 +190,15 @@ static const ckey_t route_ts_keys[] = {
 };
 static const section_t route_ts_section = {route_ts_keys, NKEYS(route_ts_keys), 0};
 
+static const ckey_t route_spb_keys[] = {
+    {.name = "records", .type = CT_ENUM, .off = R_OFF(spb_records), .def = "per_metric", .choices = spb_records, .desc = "per_metric (one record per metric, key group/edge_node[/device]/name) or per_message (the decoded message)."},
+    {.name = "status_topic", .type = CT_STR, .off = R_OFF(spb_status_topic), .desc = "Kafka topic of the online/offline records made of births, NDEATH, DDEATH and STATE; unset: none are made."},
+    {.name = "properties", .type = CT_BOOL, .off = R_OFF(spb_properties), .def = "false", .desc = "Metric properties (engUnit, ...) in the records."},
+    {.name = "unresolved", .type = CT_ENUM, .off = R_OFF(spb_unresolved), .def = "forward", .choices = spb_unresolved, .desc = "Data whose aliases no birth names: forward (marked \"unresolved\": true, the value in \"raw\") or dead_letter (the message)."},
+    {.name = "rebirth", .type = CT_BOOL, .off = R_OFF(spb_rebirth), .def = "true", .desc = "Ask the edge node for a rebirth (NCMD Node Control/Rebirth) on an unknown alias or a sequence gap, at most every 5 s."},
+};
+static const section_t route_spb_section = {route_spb_keys, NKEYS(route_spb_keys), 0};
+
 static const ckey_t cond_keys[] = {
     {.name = "field", .type = CT_STR, .off = W_OFF(field), .desc = "Subject: a JSON pointer into the payload as the route parses it (number and text payloads are {\"value\": ...}), read before explode."},
     {.name = "capture", .type = CT_STR, .off = W_OFF(capture), .desc = "Subject: a capture of the route's filter."},
@@ -199,7 +218,7 @@ static const ckey_t route_keys[] = {
     {.name = "name", .type = CT_STR, .off = R_OFF(name), .required = true, .desc = "Unique name of the route (logs, dead letters)."},
     {.name = "mqtt", .type = CT_SECTION, .required = true, .sub = &route_mqtt_section, .desc = "Where the messages come from."},
     {.name = "kafka", .type = CT_SECTION, .required = true, .sub = &route_kafka_section, .desc = "Where the records go."},
-    {.name = "payload", .type = CT_ENUM, .off = R_OFF(payload), .def = "json", .choices = payload_kinds, .desc = "json, number (a bare 21.5), text, or raw (bytes forwarded untouched)."},
+    {.name = "payload", .type = CT_ENUM, .off = R_OFF(payload), .def = "json", .choices = payload_kinds, .desc = "json, number (a bare 21.5), text, raw (bytes forwarded untouched), or sparkplug_b (Sparkplug B protobuf, decoded; see sparkplug)."},
     {.name = "explode", .type = CT_STR, .off = R_OFF(explode), .desc = "JSON pointer to an array: one record per element (\"\" for a top-level array)."},
     {.name = "fields", .type = CT_NAMED, .off = R_OFF(fields), .count_off = R_OFF(fields_n), .sub = &field_section, .desc = "Output fields: name: {from, type, convert, scale, offset, round, default, required, on_error}; the name may use the filter's captures ({metric}). Without fields the input object is passed on whole."},
     {.name = "add", .type = CT_STRMAP, .off = R_OFF(add), .count_off = R_OFF(add_n), .desc = "Constant or template fields added to every record; the name may use the filter's captures."},
@@ -207,6 +226,7 @@ static const ckey_t route_keys[] = {
     {.name = "when", .type = CT_LIST, .off = R_OFF(when), .count_off = R_OFF(when_n), .sub = &cond_section, .desc = "Conditions, all of which must hold for the route to take a message (else it is skipped: no record, no dead letter; mkb_route_skipped_total)."},
     {.name = "empty", .type = CT_ENUM, .off = R_OFF(empty), .choices = empties, .desc = "A zero-length payload: dead_letter (the default; raw routes forward it as an empty value unless this is set), skip, or tombstone (a record with the rendered key and a null value)."},
     {.name = "retained", .type = CT_ENUM, .off = R_OFF(retained), .def = "forward", .choices = retained_modes, .desc = "Retained MQTT messages: forward (their records carry mkb.retained: true) or drop (counted as skipped)."},
+    {.name = "sparkplug", .type = CT_SECTION, .sub = &route_spb_section, .desc = "How a payload: sparkplug_b route makes records (docs/CONFIGURATION.md, Sparkplug B)."},
 };
 static const section_t route_section = {route_keys, NKEYS(route_keys), sizeof(config_route_t)};
 
@@ -231,6 +251,7 @@ static const ckey_t command_keys[] = {
     {.name = "kafka", .type = CT_SECTION, .required = true, .sub = &cmd_kafka_section, .desc = "Where commands come from."},
     {.name = "mqtt", .type = CT_SECTION, .required = true, .sub = &cmd_mqtt_section, .desc = "Where commands go."},
     {.name = "max_age_s", .type = CT_INT, .off = M_OFF(max_age_s), .min = 0, .max = 31536000, .def = "0", .desc = "Older commands are not sent (0: no limit)."},
+    {.name = "payload", .type = CT_ENUM, .off = M_OFF(payload), .def = "json", .choices = cmd_payloads, .desc = "json (the value, or the object mqtt.fields built, sent as is) or sparkplug_b (that JSON encoded as a Sparkplug B NCMD/DCMD payload; mqtt.topic must render to an NCMD or DCMD topic)."},
 };
 static const section_t command_section = {command_keys, NKEYS(command_keys),
                                           sizeof(config_command_t)};

@@ -24,6 +24,8 @@
 /* Not a dead letter's: on a route's record made from a retained MQTT
  * message (value "true"), and only then. */
 #define MKB_HEADER_RETAINED "mkb.retained"
+/* Records of payload: sparkplug_b routes: the Sparkplug message type (NDATA, NBIRTH...). */
+#define MKB_HEADER_SPB_TYPE "mkb.sparkplug.type"
 
 /* Marks H (NULL: new headers) as a dead letter's: its DEAD_LETTER_REASON
  * becomes REASON, then the pairs of PAIRS (name, value, ..., NULL; NULL:

@@ -652,6 +652,12 @@ fail:
     return rc;
 }
 
+void downlink_set_births(downlink_t *c, spb_resolve_t resolve, spb_state_t *state)
+{
+    for (size_t i = 0; c && i < c->nrules; i++)
+        downlink_rule_set_births(c->rules[i].compiled, resolve, state);
+}
+
 int downlink_start(downlink_t *c)
 {
     for (size_t i = 0; i < c->ngroups; i++) {

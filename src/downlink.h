@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "mqtt_client.h"
+#include "spb_state.h"
 
 typedef struct downlink downlink_t;
 
@@ -42,6 +43,12 @@ int downlink_new(config_t *cfg, mqtt_client_t *mqtt, downlink_t **out, char *err
 /* Compiles CFG's command templates only (for `check`): MKB_ERR_CONFIG with
  * one file:line:col line per error in ERRSTR. */
 int downlink_check(const config_t *cfg, char *errstr, size_t errstr_size);
+
+/* Gives every payload: sparkplug_b rule the birth state its commands take
+ * datatypes from (downlink_rule_set_births): the bridge passes
+ * spb_state_resolve and its spb_state_t (borrowed, thread-safe, must
+ * outlive the downlink). Call before downlink_start. */
+void downlink_set_births(downlink_t *c, spb_resolve_t resolve, spb_state_t *state);
 
 /* Starts the consumer threads. */
 int downlink_start(downlink_t *c);

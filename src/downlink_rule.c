@@ -4,11 +4,13 @@
 #include "err.h"
 #include "jptr.h"
 #include "kafka_client.h"
+#include "spb_encode.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A payload field: where it is in the record's value, and its name in the
  * payload (the pointer's last segment). */
@@ -22,7 +24,9 @@ struct downlink_rule {
     tmpl_t *topic;
     tmpl_t **props; /* one per user property */
     field_t *fields;
-    bool needs_value; /* some template or field reads the value as JSON */
+    bool needs_value;      /* some template or field reads the value as JSON */
+    spb_resolve_t resolve; /* payload: sparkplug_b: the birth state's datatypes */
+    spb_state_t *births;
 };
 
 /* Appends "file:line:col: error: command 'NAME': WHAT WHY\n" for FIELD
@@ -168,6 +172,12 @@ int downlink_rule_new(const config_t *cfg, const config_command_t *rule, downlin
 
 const config_command_t *downlink_rule_cfg(const downlink_rule_t *r) { return r->cfg; }
 
+void downlink_rule_set_births(downlink_rule_t *r, spb_resolve_t resolve, spb_state_t *state)
+{
+    r->resolve = resolve;
+    r->births = state;
+}
+
 /* MQTT topics are UTF-8 (MQTT 3.1.1 1.5.3 / 5.0 1.5.4), at most 65,535
  * bytes, without wildcards: a broker disconnects a client that sends
  * anything else. jansson's string check is the UTF-8 validator at hand (not
@@ -237,6 +247,42 @@ static int render_props(const downlink_rule_t *r, const tmpl_record_t *rec, json
     return MKB_OK;
 }
 
+/* payload: sparkplug_b: MSG's payload (JSON; V when it is the value already
+ * parsed) encoded as the NCMD/DCMD its topic names, into msg->encoded. */
+static int encode_sparkplug(const downlink_rule_t *r, json_t *v, downlink_msg_t *msg, char *why,
+                            size_t why_size)
+{
+    spb_topic_t t;
+    char w[256];
+    json_error_t jerr;
+    if (!spb_topic_parse(msg->topic.p, msg->topic.len, &t, w, sizeof(w)) ||
+        (t.type != SPB_NCMD && t.type != SPB_DCMD)) {
+        snprintf(why, why_size, "topic '%.300s' is not a Sparkplug NCMD or DCMD topic",
+                 msg->topic.p);
+        return MKB_ERR_INVAL;
+    }
+    json_t *cmd = v && !r->cfg->mqtt_fields_n
+                      ? json_incref(v)
+                      : json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!cmd) {
+        snprintf(why, why_size, "value is not JSON: %s", jerr.text);
+        return MKB_ERR_INVAL;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now); /* the spec: the time the command is published */
+    int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    spb_scope_t scope = {r->births, &t};
+    buf_reset(&msg->encoded);
+    int rc = spb_encode_command(cmd, ms, r->births ? r->resolve : NULL, &scope, &msg->encoded,
+                                why, why_size);
+    json_decref(cmd);
+    if (rc == MKB_OK) {
+        msg->payload = msg->encoded.p;
+        msg->len = msg->encoded.len;
+    }
+    return rc;
+}
+
 int downlink_rule_render(const downlink_rule_t *r, const tmpl_record_t *rec, const void *value,
                          size_t len, downlink_msg_t *msg, char *why, size_t why_size)
 {
@@ -262,6 +308,9 @@ int downlink_rule_render(const downlink_rule_t *r, const tmpl_record_t *rec, con
         msg->payload = msg->built.p;
         msg->len = msg->built.len;
     }
+    if (r->cfg->payload == CONFIG_CMD_PAYLOAD_SPARKPLUG_B &&
+        (rc = encode_sparkplug(r, v, msg, why, why_size)))
+        goto cleanup;
     rc = render_props(r, rec, v, msg, why, why_size);
 cleanup:
     json_decref(v);
@@ -272,6 +321,7 @@ void downlink_msg_free(downlink_msg_t *msg)
 {
     buf_free(&msg->topic);
     buf_free(&msg->built);
+    buf_free(&msg->encoded);
     for (size_t i = 0; msg->values && i < msg->nprops; i++)
         buf_free(&msg->values[i]);
     free(msg->values);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "mqtt_client.h"
+#include "spb_state.h"
 #include "template.h"
 
 typedef struct downlink_rule downlink_rule_t;
@@ -24,12 +25,21 @@ void downlink_rule_destroy(downlink_rule_t *r);
 
 const config_command_t *downlink_rule_cfg(const downlink_rule_t *r);
 
+/* Where a payload: sparkplug_b rule finds the datatypes of metrics a record
+ * names without one: RESOLVE is called with an spb_scope_t {STATE, the
+ * command's topic} as its ctx (the bridge passes spb_state_resolve and its
+ * birth state). STATE is borrowed and must be thread-safe (renders run on
+ * the consumer threads). Set before the first render; STATE NULL: the
+ * datatypes come from the records' JSON alone. */
+void downlink_rule_set_births(downlink_rule_t *r, spb_resolve_t resolve, spb_state_t *state);
+
 /* The MQTT message a record became; buffers owned, freed by
  * downlink_msg_free. The payload is the record's value (borrowed) or the
  * object built from the rule's fields. */
 typedef struct {
     buf_t topic;
     buf_t built;          /* the payload built from fields */
+    buf_t encoded;        /* the Sparkplug B payload (payload: sparkplug_b) */
     const void *payload;  /* what to send: the record's value or built.p */
     size_t len;
     buf_t *values;        /* user property values, one per property of the rule */
@@ -41,7 +51,8 @@ typedef struct {
  * first call). MKB_ERR_INVAL with the reason in WHY when the record does not
  * fit the rule (value not JSON where fields are read, a field, key or header
  * missing, a topic that is empty, has a wildcard, breaks a level or is not
- * UTF-8); MKB_ERR_NOMEM. */
+ * UTF-8; with payload: sparkplug_b also a topic that is not an NCMD or DCMD
+ * one, and a payload that spb_encode_command refuses); MKB_ERR_NOMEM. */
 int downlink_rule_render(const downlink_rule_t *r, const tmpl_record_t *rec, const void *value,
                          size_t len, downlink_msg_t *msg, char *why, size_t why_size);
 

@@ -45,6 +45,7 @@ static void usage(FILE *out)
             "       mqtt-kafka-bridge map [-c FILE] --topic TOPIC [--payload TEXT | --payload-file "
             "FILE]\n"
             "                             [--qos N] [--retain] [--content-type CT] [--prop K=V]...\n"
+            "                             [--birth FILE]...\n"
             "\n"
             "Forwards MQTT messages to Kafka by the routes of a YAML configuration.\n"
             "\n"
@@ -56,7 +57,9 @@ static void usage(FILE *out)
             "  map                  print the Kafka records one message would become, or its\n"
             "                       dead letter and why (payload from stdin without --payload*;\n"
             "                       exit 0: records, 1: dead letter, no route or every matching\n"
-            "                       route skipped it, 2: bad config)\n"
+            "                       route skipped it, 2: bad config); --birth: a Sparkplug B\n"
+            "                       birth (NBIRTH or DBIRTH payload) of the same edge node or\n"
+            "                       device, read first, so aliases in the message get names\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE    configuration file (default: " DEFAULT_CONFIG ")\n"
@@ -152,6 +155,8 @@ typedef struct {
     const char *content_type;
     mkb_prop_t props[32];
     size_t nprops;
+    const char *births[8]; /* --birth FILE: Sparkplug births read first */
+    size_t nbirths;
 } map_args_t;
 
 static int cmd_map(const char *path, const map_args_t *a)
@@ -198,7 +203,7 @@ static int cmd_map(const char *path, const map_args_t *a)
         .nprops = a->nprops,
         .recv_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
     };
-    int rc = cli_map_run(cfg, &msg, stdout, stderr);
+    int rc = cli_map_run(cfg, &msg, a->births, a->nbirths, stdout, stderr);
     config_destroy(cfg);
     buf_free(&payload);
     return rc;
@@ -247,7 +252,7 @@ destroy_config:
 }
 
 enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
-       OPT_CTYPE, OPT_PROP };
+       OPT_CTYPE, OPT_BIRTH, OPT_PROP };
 
 /* What the command line asks for. */
 typedef struct {
@@ -272,6 +277,13 @@ static int map_option(args_t *a, int opt, const char *arg)
     case OPT_PAYLOAD_FILE: map->payload_file = arg; return 0;
     case OPT_RETAIN: map->retain = true; return 0;
     case OPT_CTYPE: map->content_type = arg; return 0;
+    case OPT_BIRTH:
+        if (map->nbirths == sizeof(map->births) / sizeof(map->births[0])) {
+            fprintf(stderr, "mqtt-kafka-bridge map: at most 8 --birth files\n");
+            return EXIT_USAGE;
+        }
+        map->births[map->nbirths++] = arg;
+        return 0;
     case OPT_QOS:
         if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '2') {
             fprintf(stderr, "mqtt-kafka-bridge map: --qos takes 0, 1 or 2\n");
@@ -310,6 +322,7 @@ static int parse_options(int argc, char **argv, args_t *a)
         {"retain", no_argument, NULL, OPT_RETAIN},
         {"content-type", required_argument, NULL, OPT_CTYPE},
         {"prop", required_argument, NULL, OPT_PROP},
+        {"birth", required_argument, NULL, OPT_BIRTH},
         {NULL, 0, NULL, 0},
     };
     int opt, rc;

@@ -1,6 +1,7 @@
 #include "mapper.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "cond.h"
 #include "dead_letter.h"
 #include "diag.h"
@@ -9,6 +10,7 @@
 #include "jptr.h"
 #include "kafka_client.h"
 #include "normalize.h"
+#include "spb_msg.h"
 #include "subcover.h"
 #include "template.h"
 #include "trie.h"
@@ -74,6 +76,8 @@ typedef struct {
     cond_t *when;         /* NULL: takes every message */
     config_empty_t empty; /* never CONFIG_EMPTY_DEFAULT: resolved at load */
     bool empty_forward;   /* raw without empty: an empty payload is an empty value */
+    bool each;            /* one record per element: explode, or Sparkplug per metric */
+    bool spb_key;         /* sparkplug_b without kafka.key: group/edge_node[/device]/name */
 } croute_t;
 
 struct mapper {
@@ -86,6 +90,10 @@ struct mapper {
     char *warnings;     /* "file:line:col: warning: ..." lines (a widened cover), or NULL */
     mapper_skip_t on_skip;
     bool skip_why; /* on_skip wants the reason: only then is it written per skip */
+    spb_state_t *spb;      /* birth state of sparkplug_b routes (NULL: none has one) */
+    spb_state_t *spb_own;  /* the one made here when nobody handed one */
+    mapper_rebirth_t rebirth;
+    void *rebirth_opaque;
     /* scratch, reused for every message */
     buf_t topic, key, value, hdr, name;
     record_header_t hdrs[MAX_HEADERS + 4];
@@ -457,6 +465,25 @@ static void compile_adds(diag_t *d, const config_t *cfg, const config_route_t *r
     }
 }
 
+/* A sparkplug_b route: one record per metric unless it says per_message,
+ * the Sparkplug key unless kafka.key is written, a valid status topic. */
+static void compile_sparkplug(diag_t *d, const config_t *cfg, const config_route_t *rc,
+                              croute_t *r)
+{
+    r->each = rc->spb_records == CONFIG_SPB_PER_METRIC;
+    if (!config_pos(cfg, &rc->kafka_key).line) {
+        tmpl_destroy(r->key);
+        r->key = NULL;
+        r->spb_key = true;
+    }
+    const char *st = rc->spb_status_topic;
+    if (st && !kafka_client_topic_check(st, strlen(st), NULL, 0))
+        config_diag(d, cfg, &rc->spb_status_topic,
+                    "route '%s': sparkplug.status_topic '%s' is not a valid Kafka topic name "
+                    "(1-249 characters of a-z A-Z 0-9 . _ -)",
+                    rc->name, st);
+}
+
 static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *rc, croute_t *r)
 {
     char why[600];
@@ -500,6 +527,9 @@ static void compile_route(diag_t *d, const config_t *cfg, const config_route_t *
     r->when = cond_new(cfg, rc, (const char *const *)r->cap_names, r->ncap, d);
     r->empty_forward = rc->empty == CONFIG_EMPTY_DEFAULT && rc->payload == NORM_PAYLOAD_RAW;
     r->empty = rc->empty == CONFIG_EMPTY_DEFAULT ? CONFIG_EMPTY_DEAD_LETTER : rc->empty;
+    r->each = r->explode != NULL;
+    if (rc->payload == NORM_PAYLOAD_SPARKPLUG_B)
+        compile_sparkplug(d, cfg, rc, r);
 }
 
 static void free_route(croute_t *r)
@@ -544,6 +574,7 @@ void mapper_destroy(mapper_t *m)
     subcover_destroy(m->cover);
     trie_destroy(m->cover_trie);
     free(m->warnings);
+    spb_state_destroy(m->spb_own);
     buf_free(&m->topic);
     buf_free(&m->key);
     buf_free(&m->value);
@@ -617,6 +648,11 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
     }
     d.nomem |= w.nomem;
     m->warnings = diag_take(&w);
+    for (size_t i = 0; i < m->nroutes && !m->spb_own && !d.nomem; i++)
+        if (m->routes[i].payload == NORM_PAYLOAD_SPARKPLUG_B &&
+            spb_state_new(NULL, &m->spb_own, (char[8]){0}, 8) != MKB_OK)
+            d.nomem = true;
+    m->spb = m->spb_own;
     if (d.nomem) {
         diag_free(&d);
         mapper_destroy(m);
@@ -635,6 +671,13 @@ int mapper_new(const config_t *cfg, mapper_t **out, char **errors)
 const char *mapper_warnings(const mapper_t *m)
 {
     return m->warnings;
+}
+
+void mapper_set_sparkplug(mapper_t *m, spb_state_t *state, mapper_rebirth_t rebirth, void *opaque)
+{
+    m->spb = state ? state : m->spb_own;
+    m->rebirth = rebirth;
+    m->rebirth_opaque = opaque;
 }
 
 void mapper_on_skip(mapper_t *m, mapper_skip_t fn, bool why)
@@ -675,6 +718,8 @@ typedef struct {
     json_t *parsed[3]; /* per payload kind (json, number, text), parsed once */
     bool parse_failed[3];
     char parse_why[3][300];
+    spb_msg_t spb; /* the message as Sparkplug B (payload: sparkplug_b routes) */
+    bool spb_on;   /* spb begun: only messages a sparkplug_b route takes pay for it */
 } run_t;
 
 static int add_header(mapper_t *m, size_t *n, const char *name, const void *v, size_t len)
@@ -929,6 +974,15 @@ static int put_timestamp(run_t *r, const croute_t *cr, json_t *in, json_t *root,
     return MKB_OK;
 }
 
+/* A Sparkplug metric's or message's own time (epoch ms) into *TS_MS, when
+ * it has one. */
+static void spb_timestamp(const json_t *in, int64_t *ts_ms)
+{
+    json_t *ts = json_object_get(in, "timestamp");
+    if (json_is_integer(ts) && json_integer_value(ts) > 0)
+        *ts_ms = json_integer_value(ts);
+}
+
 /* Builds the output object for one element; *out is a new reference, *FERR
  * its failed fields (put_fields). */
 static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx_t *ctx,
@@ -960,6 +1014,8 @@ static int build_record(run_t *r, const croute_t *cr, json_t *in, const tmpl_ctx
         goto fail;
     if (cr->ts_from && put_timestamp(r, cr, in, ctx->root, o, ts_ms, why, why_size) != MKB_OK)
         goto fail;
+    if (!cr->ts_from && cr->payload == NORM_PAYLOAD_SPARKPLUG_B)
+        spb_timestamp(in, ts_ms);
     *out = o;
     return MKB_OK;
 fail:
@@ -972,7 +1028,10 @@ fail:
 static int value_of(run_t *r, json_t *out, const void **value, size_t *len)
 {
     if (out) {
-        if (tmpl_dump_json(&r->m->value, out) != MKB_OK)
+        /* Sparkplug values are the device's own: every digit of a double */
+        int rc = r->spb_on ? tmpl_dump_json_exact(&r->m->value, out)
+                           : tmpl_dump_json(&r->m->value, out);
+        if (rc != MKB_OK)
             return MKB_ERR_NOMEM;
         *value = r->m->value.p;
         *len = r->m->value.len;
@@ -1010,6 +1069,13 @@ static int add_field_errors(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *c
     return MKB_OK;
 }
 
+/* Header mkb.sparkplug.type: the message type of the record's message. */
+static int add_spb_type(run_t *r, size_t *nh)
+{
+    const char *t = spb_type_name(r->spb.topic.type);
+    return add_header(r->m, nh, MKB_HEADER_SPB_TYPE, t, strlen(t));
+}
+
 /* Renders and emits one record of route CR from OUT (the element IN) whose
  * failed fields are FERR. */
 static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *out,
@@ -1035,6 +1101,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         return MKB_ERR_NOMEM;
     if (cr->key && tmpl_render(cr->key, ctx, &m->key, why, why_size) != MKB_OK)
         return MKB_ERR_INVAL;
+    if (cr->spb_key && spb_msg_key(ctx->input, &m->key) != MKB_OK)
+        return MKB_ERR_NOMEM;
     size_t nh = 0;
     for (size_t i = 0; i < cr->nheaders; i++) {
         m->hdrs[nh].name = cr->headers[i].name;
@@ -1051,6 +1119,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     }
     if (r->msg->retained && add_header(m, &nh, MKB_HEADER_RETAINED, "true", 4))
         return MKB_ERR_NOMEM;
+    if (cr->payload == NORM_PAYLOAD_SPARKPLUG_B && add_spb_type(r, &nh) != MKB_OK)
+        return MKB_ERR_NOMEM;
     finish_headers(m, nh);
     const void *value;
     size_t value_len;
@@ -1060,8 +1130,8 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
         .route = cr->cfg->name,
         .profile = cr->cfg->kafka_profile,
         .topic = m->topic.p,
-        .key = cr->key ? (m->key.p ? m->key.p : "") : NULL,
-        .key_len = cr->key ? m->key.len : 0,
+        .key = cr->key || cr->spb_key ? (m->key.p ? m->key.p : "") : NULL,
+        .key_len = cr->key || cr->spb_key ? m->key.len : 0,
         .value = value,
         .value_len = value_len,
         .headers = m->hdrs,
@@ -1116,7 +1186,7 @@ typedef struct {
 
 static json_t *batch_element(const croute_t *cr, const batch_t *b, size_t i)
 {
-    return cr->explode ? json_array_get(b->elems, i) : b->in;
+    return cr->each ? json_array_get(b->elems, i) : b->in;
 }
 
 /* Finds the array of explode in IN: *ELEMS, of *N elements. False, m->why
@@ -1154,7 +1224,7 @@ static bool build_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, batch_t *
         char ewhy[400];
         if (build_record(r, cr, el, ctx, &b->outv[*built], &b->tsv[*built], &b->errv[*built], ewhy,
                          sizeof(ewhy)) != MKB_OK) {
-            if (cr->explode)
+            if (cr->each)
                 snprintf(why, why_size, "element %zu: %s", *built, ewhy);
             else
                 snprintf(why, why_size, "%s", ewhy);
@@ -1178,7 +1248,7 @@ static int emit_batch(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx, const batch
              * {/field}, a bad topic): this element becomes the dead letter;
              * records already sent stay sent. */
             char reason[600];
-            if (cr->explode)
+            if (cr->each)
                 snprintf(reason, sizeof(reason), "element %zu: %s", i, why);
             else
                 snprintf(reason, sizeof(reason), "%s", why);
@@ -1267,6 +1337,105 @@ static int run_empty(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx)
     return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, m->why) : rc;
 }
 
+/* The status record of a Sparkplug birth, death or STATE (its object ST)
+ * on CR's sparkplug.status_topic. */
+static int emit_status(run_t *r, const croute_t *cr, json_t *st)
+{
+    mapper_t *m = r->m;
+    buf_reset(&m->key);
+    buf_reset(&m->value);
+    buf_reset(&m->hdr);
+    size_t nh = 0;
+    int64_t ts = r->msg->recv_ms;
+    spb_timestamp(st, &ts);
+    const void *value;
+    size_t len;
+    if (spb_msg_key(st, &m->key) != MKB_OK || add_spb_type(r, &nh) != MKB_OK ||
+        value_of(r, st, &value, &len) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    finish_headers(m, nh);
+    record_t rec = {
+        .route = cr->cfg->name,
+        .profile = cr->cfg->kafka_profile,
+        .topic = cr->cfg->spb_status_topic,
+        .key = m->key.p ? m->key.p : "",
+        .key_len = m->key.len,
+        .value = value,
+        .value_len = len,
+        .headers = m->hdrs,
+        .nheaders = nh,
+        .timestamp_ms = ts,
+        .recv_ms = r->msg->recv_ms,
+    };
+    r->res->records++;
+    return r->emit(r->opaque, &rec);
+}
+
+/* What a Sparkplug message asks of the bridge once, whichever routes take
+ * it: counts, and a rebirth request when a route with sparkplug.rebirth
+ * finds a gap or unnamed metrics (spb_state limits how often). */
+static void spb_account(run_t *r, const croute_t *cr)
+{
+    spb_msg_t *s = &r->spb;
+    if (!s->applied || s->rebirth_asked)
+        return;
+    if (!r->res->spb_seq_gaps && !r->res->spb_unresolved) {
+        r->res->spb_seq_gaps = s->seq == SPB_SEQ_GAP || s->seq == SPB_SEQ_GAP_AGAIN;
+        r->res->spb_unresolved = s->unresolved;
+    }
+    if (!cr->cfg->spb_rebirth || !spb_msg_wants_rebirth(s))
+        return;
+    s->rebirth_asked = true;
+    if (spb_state_want_rebirth(s->state, &s->topic, clock_mono_ms())) {
+        r->res->spb_rebirths++;
+        if (r->m->rebirth)
+            r->m->rebirth(r->m->rebirth_opaque, &s->topic);
+    }
+}
+
+/* A route of payload: sparkplug_b: the message decoded (spb_msg.c), its
+ * status record, then its metrics as records (one each, or the message). */
+static int run_spb(run_t *r, const croute_t *cr, tmpl_ctx_t *ctx)
+{
+    mapper_t *m = r->m;
+    if (cr->when && !when_holds(r, cr, ctx, true))
+        return skip(r, cr);
+    if (!r->spb_on) {
+        spb_msg_begin(&r->spb, m->spb, r->msg->topic, r->msg->topic_len,
+                      (size_t)m->cfg->limit_records);
+        r->spb_on = true;
+    }
+    json_t *doc = NULL;
+    int rc = spb_msg_doc(&r->spb, r->msg->payload, r->msg->payload_len,
+                         cr->each, cr->cfg->spb_properties, &doc);
+    if (rc != MKB_OK)
+        return rc == MKB_ERR_INVAL ? emit_dead_letter(r, cr->cfg->name, r->spb.why) : rc;
+    spb_account(r, cr);
+    if (r->spb.command) {
+        snprintf(m->why, sizeof(m->why), "Sparkplug %s: a command to an edge node, not data",
+                 spb_type_name(r->spb.topic.type));
+        return skip(r, cr);
+    }
+    if (r->spb.status && cr->cfg->spb_status_topic &&
+        (rc = emit_status(r, cr, r->spb.status)) != MKB_OK)
+        return rc;
+    if (!doc)
+        return MKB_OK; /* deaths and STATE: a status record only */
+    if (r->spb.unresolved && cr->cfg->spb_unresolved == CONFIG_SPB_DEAD_LETTER) {
+        snprintf(m->why, sizeof(m->why),
+                 "%zu metric(s) sent by an alias no birth of this edge node or device names "
+                 "(sparkplug.unresolved: dead_letter)%s",
+                 r->spb.unresolved, r->spb.rebirth_asked ? "; a rebirth was asked for" : "");
+        return emit_dead_letter(r, cr->cfg->name, m->why);
+    }
+    ctx->root = doc;
+    ctx->input = doc;
+    if (cr->when && !when_holds(r, cr, ctx, false))
+        return skip(r, cr);
+    json_t *elems = cr->each ? json_object_get(doc, "metrics") : doc;
+    return run_batch(r, cr, ctx, doc, elems, cr->each ? json_array_size(elems) : 1);
+}
+
 /* Returns the emit callback's error, or MKB_OK (failures become dead letters). */
 static int run_route(run_t *r, const croute_t *cr)
 {
@@ -1275,6 +1444,8 @@ static int run_route(run_t *r, const croute_t *cr)
     tmpl_ctx_t ctx = {r->msg, r->cap_start, r->cap_len, cr->cfg->name, NULL, NULL};
     if (r->msg->payload_len == 0 && !cr->empty_forward)
         return run_empty(r, cr, &ctx);
+    if (cr->payload == NORM_PAYLOAD_SPARKPLUG_B)
+        return run_spb(r, cr, &ctx);
     if (cr->payload == NORM_PAYLOAD_RAW) {
         if (cr->when && !when_holds(r, cr, &ctx, false))
             return skip(r, cr);
@@ -1415,10 +1586,13 @@ int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void 
     r.tombstone = false;
     memset(r.parsed, 0, sizeof(r.parsed));
     memset(r.parse_failed, 0, sizeof(r.parse_failed));
+    r.spb_on = false;
     jarena_begin(); /* every jansson value made for this message is released below */
     int rc = process(&r);
     for (size_t k = 0; k < 3; k++)
         json_decref(r.parsed[k]);
+    if (r.spb_on)
+        spb_msg_end(&r.spb);
     jarena_end();
     return rc;
 }

@@ -20,6 +20,8 @@
 #include "config.h"
 #include "msg.h"
 #include "record.h"
+#include "spb.h"
+#include "spb_state.h"
 
 typedef struct mapper mapper_t;
 
@@ -41,7 +43,15 @@ typedef struct {
     size_t dead_letters; /* of which dead letters */
     bool unmatched;      /* no route matched, nor the subscription cover */
     bool outside;        /* no route matched, but the cover did: only counted */
+    /* Sparkplug B (payload: sparkplug_b routes) */
+    size_t spb_seq_gaps;   /* 1 when its seq was not the one expected */
+    size_t spb_unresolved; /* metrics no birth names */
+    size_t spb_rebirths;   /* rebirth requests made for it */
 } mapper_result_t;
+
+/* Asked to send edge node T's group and node a rebirth request (NCMD
+ * Node Control/Rebirth; spb_encode_rebirth); OPAQUE is mapper_set_sparkplug's. */
+typedef void (*mapper_rebirth_t)(void *opaque, const spb_topic_t *t);
 
 /* Compiles the routes of CFG (borrowed; must outlive the mapper). On error
  * returns MKB_ERR_CONFIG and *errors lists every problem as
@@ -57,6 +67,11 @@ const char *mapper_warnings(const mapper_t *m);
  * the reason in words (written per skip: map, tests), else WHY is NULL and
  * no reason is formatted on the per-message path (the running bridge). */
 void mapper_on_skip(mapper_t *m, mapper_skip_t fn, bool why);
+
+/* The birth state payload: sparkplug_b routes read and update (borrowed;
+ * NULL: the mapper's own, in memory, made when a route needs it) and who
+ * sends rebirth requests (NULL: nobody; they are still counted). */
+void mapper_set_sparkplug(mapper_t *m, spb_state_t *state, mapper_rebirth_t rebirth, void *opaque);
 
 /* Maps one message; emits its records in order. */
 int mapper_process(mapper_t *m, const mqtt_msg_t *msg, mapper_emit_t emit, void *opaque,

@@ -132,9 +132,11 @@ int norm_parse_payload(norm_payload_t kind, const void *data, size_t len, int ma
         return MKB_OK;
     }
     case NORM_PAYLOAD_RAW:
+    case NORM_PAYLOAD_SPARKPLUG_B: /* spb.c decodes it, with the birth state */
         break;
     }
-    snprintf(why, why_size, "raw payloads are not parsed");
+    snprintf(why, why_size, "%s payloads are not parsed here",
+             kind == NORM_PAYLOAD_RAW ? "raw" : "sparkplug_b");
     return MKB_ERR_INVAL;
 }
 

@@ -11,7 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { NORM_PAYLOAD_JSON, NORM_PAYLOAD_NUMBER, NORM_PAYLOAD_TEXT, NORM_PAYLOAD_RAW } norm_payload_t;
+/* SPARKPLUG_B is decoded by spb.c (with its birth state), not here. */
+typedef enum {
+    NORM_PAYLOAD_JSON,
+    NORM_PAYLOAD_NUMBER,
+    NORM_PAYLOAD_TEXT,
+    NORM_PAYLOAD_RAW,
+    NORM_PAYLOAD_SPARKPLUG_B
+} norm_payload_t;
 typedef enum { NORM_TYPE_ANY, NORM_TYPE_NUMBER, NORM_TYPE_INTEGER, NORM_TYPE_STRING, NORM_TYPE_BOOLEAN } norm_type_t;
 typedef enum { NORM_TS_AUTO, NORM_TS_EPOCH_S, NORM_TS_EPOCH_MS, NORM_TS_ISO8601 } norm_ts_format_t;
 

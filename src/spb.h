@@ -67,7 +67,7 @@ typedef struct {
     bool flat;             /* each metric also carries "group", "edge_node", "device",
                             * "type" and "seq" of its message, and the payload's
                             * "timestamp" when it has none (one record per metric) */
-    size_t max_metrics;    /* more metrics than this: an error (limits) */
+    size_t max_metrics;    /* more metrics than this: an error (limits); 0: no limit */
 } spb_decode_opts_t;
 
 /* Decodes the Sparkplug B payload DATA (LEN bytes) of a message on topic T

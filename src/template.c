@@ -432,6 +432,8 @@ const char *tmpl_text(const tmpl_t *t)
     return t->src;
 }
 
+static int dump_json(buf_t *out, json_t *v, int digits);
+
 int tmpl_append_json(buf_t *out, json_t *v)
 {
     if (json_is_string(v))
@@ -441,9 +443,50 @@ int tmpl_append_json(buf_t *out, json_t *v)
     return tmpl_dump_json(out, v);
 }
 
+/* The significant digits (15 to 17) every real in V needs to read back as
+ * the same double: 15 unless one needs more. */
+static int real_digits(json_t *v, int digits)
+{
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        char text[40];
+        while (digits < 17) {
+            snprintf(text, sizeof(text), "%.*g", digits, d);
+            if (strtod(text, NULL) == d)
+                break;
+            digits++;
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            digits = real_digits(e, digits);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            digits = real_digits(e, digits);
+        }
+    }
+    return digits;
+}
+
+int tmpl_dump_json_exact(buf_t *out, json_t *v)
+{
+    return dump_json(out, v, real_digits(v, 15));
+}
+
 int tmpl_dump_json(buf_t *out, json_t *v)
 {
-    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
+    return dump_json(out, v, 15);
+}
+
+static int dump_json(buf_t *out, json_t *v, int digits)
+{
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits);
     /* One pass into the room the buffer has; a second only when it grows. */
     size_t room = out->cap - out->len;
     size_t need = json_dumpb(v, room ? out->p + out->len : NULL, room, flags);

@@ -94,8 +94,13 @@ int tmpl_render_record(const tmpl_t *t, const tmpl_record_t *rec, json_t *value,
 /* Appends a JSON value as text: strings raw, others compact JSON. */
 int tmpl_append_json(buf_t *out, json_t *v);
 
-/* Appends V as compact JSON (any value). */
+/* Appends V as compact JSON (any value), reals with 15 significant digits
+ * (a converted 21.999999999999996 reads 22.0). */
 int tmpl_dump_json(buf_t *out, json_t *v);
+
+/* The same, reals with as many digits (15 to 17) as they need to read back
+ * as the same double: values a device sent as they are (Sparkplug B). */
+int tmpl_dump_json_exact(buf_t *out, json_t *v);
 
 /* Appends MS (epoch milliseconds) as ISO 8601 UTC: 2026-11-28T10:00:00.123Z */
 int tmpl_append_iso(buf_t *out, int64_t ms);

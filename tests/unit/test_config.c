@@ -570,6 +570,56 @@ START_TEST(test_ref_and_commands_equal)
 }
 END_TEST
 
+/* payload: sparkplug_b on a command rule: loaded as the enum; content_type
+ * and retain: true refused where they are written. */
+START_TEST(test_sparkplug_command)
+{
+    const char *ok = "commands:\n"
+                     "  - name: c\n"
+                     "    kafka: { topic: cmds }\n"
+                     "    mqtt: { topic: \"spBv1.0/G/DCMD/{/edge_node}/{/device}\" }\n"
+                     "    payload: sparkplug_b\n";
+    char *t = NULL;
+    ck_assert(asprintf(&t, "%s%s", good, ok) > 0);
+    config_t *a = NULL, *j = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml", t, &a, &errors), MKB_OK);
+    ck_assert_int_eq(a->commands[0].payload, CONFIG_CMD_PAYLOAD_SPARKPLUG_B);
+    *strstr(t, "    payload: sparkplug_b") = '\0'; /* the default */
+    ck_assert_int_eq(config_load_string("c.yaml", t, &j, &errors), MKB_OK);
+    ck_assert_int_eq(j->commands[0].payload, CONFIG_CMD_PAYLOAD_JSON);
+    ck_assert(!config_commands_equal(a, j)); /* a reload restarts the command side */
+    config_destroy(a);
+    config_destroy(j);
+    free(t);
+    const char *bad = "commands:\n"
+                      "  - name: c\n"
+                      "    kafka: { topic: cmds }\n"
+                      "    mqtt:\n"
+                      "      topic: \"spBv1.0/G/NCMD/E\"\n"
+                      "      retain: true\n"
+                      "      content_type: application/json\n"
+                      "    payload: sparkplug_b\n";
+    ck_assert(asprintf(&t, "%s%s", good, bad) > 0);
+    char *e = load_err(t);
+    ck_assert_msg(strstr(e, "c.yaml:19:15: error: command 'c': payload: sparkplug_b commands are "
+                            "never retained"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:20:21: error: command 'c': payload: sparkplug_b sends a "
+                            "Sparkplug B protobuf; remove mqtt.content_type"),
+                  "%s", e);
+    free(e);
+    free(t);
+    e = load_err("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                 "routes: [{ name: a, mqtt: { filter: a }, kafka: { topic: a } }]\n"
+                 "commands: [{ name: c, kafka: { topic: c }, mqtt: { topic: t }, "
+                 "payload: sparkplug }]\n");
+    ck_assert_msg(strstr(e, "'sparkplug' is not valid; expected one of: json, sparkplug_b"), "%s",
+                  e);
+    free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -591,6 +641,7 @@ int main(void)
     tcase_add_test(tc, test_ref_and_commands_equal);
     tcase_add_test(tc, test_when_and_empty_load);
     tcase_add_test(tc, test_when_shape_errors);
+    tcase_add_test(tc, test_sparkplug_command);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -1195,7 +1195,7 @@ START_TEST(test_when_compile_errors)
 END_TEST
 
 /* The worked examples the shipped configuration loads, the files of
- * mappings/ (HVAC, Homie and Sparkplug raw, the gateway batch; not
+ * mappings/ (HVAC, Homie, the gateway batch; Sparkplug B in test_mapper_spb; not
  * mappings/devices/), each with a sample a real device sends. Their filters
  * do not overlap, so the default install subscribes to each as written: no
  * widened cover. */
@@ -1232,9 +1232,6 @@ START_TEST(test_examples)
         {"homie/boiler/sensor/temperature", "63.5",
          "homie-values|homie.values|boiler/sensor/temperature|1795860000000||{\"value\":63.5,"
          "\"device\":\"boiler\",\"node\":\"sensor\",\"property\":\"temperature\"}"},
-        {"spBv1.0/plant-a/DDATA/edge-3/pump-1", "\x08\x01",
-         "sparkplug-raw|sparkplug.raw|plant-a/edge-3/pump-1|1795860000000|sparkplug-type=DDATA;"
-         "mqtt-topic=spBv1.0/plant-a/DDATA/edge-3/pump-1;|\x08\x01"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         mqtt_msg_t msg = {.topic = cases[i].topic, .topic_len = strlen(cases[i].topic),
