@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start Mosquitto and Kafka on free loopback ports, the bridge with
 # config/bridge.yaml, the HVAC simulator (sensors and actuators), set-points
-# into Kafka every 10 s, a Sparkplug B edge node (pysparkplug, with a
-# sparkplug_b route of the demo's own), and a Kafka consumer that prints the
+# into Kafka every 10 s, a Sparkplug B edge node (pysparkplug; decoded by the
+# route of mappings/sparkplug.yaml), and a Kafka consumer that prints the
 # records as they arrive. Ctrl-C stops everything it started.
 # DEMO_SECONDS=N stops it by itself after N seconds (used by tests).
 set -uo pipefail
@@ -32,25 +32,6 @@ export MKB_CLIENT_ID="demo-bridge-$$"
 export MKB_SPOOL_DIR="$dir/spool"   # the brokers are new each run: so is the spool
 MKB_METRICS_LISTEN="127.0.0.1:$("$root/build/freeport" 1)"
 export MKB_METRICS_LISTEN
-
-# The mappings: the shipped ones (mappings/*.yaml) and the demo's Sparkplug B
-# route for the edge node below (group Demo; a route of its own, so the demo
-# does not depend on what an installed mappings directory routes).
-export MKB_MAPPINGS_DIR="$dir/mappings"
-mkdir -p "$MKB_MAPPINGS_DIR"
-for m in "$root"/mappings/*.yaml; do ln -s "$m" "$MKB_MAPPINGS_DIR/"; done
-cat > "$MKB_MAPPINGS_DIR/demo-sparkplug.yaml" <<'YAML'
-# make demo: the Sparkplug B edge node tests/sparkplug/edge_node.py (group Demo)
-routes:
-  - name: demo-sparkplug
-    mqtt: { filter: "spBv1.0/Demo/#", qos: 1 }
-    payload: sparkplug_b
-    kafka: { topic: demo.sparkplug }            # one record per metric, named
-    sparkplug:
-      records: per_metric
-      status_topic: demo.sparkplug.status       # births (online) and deaths (offline)
-      rebirth: true
-YAML
 
 # setpoint N: an operator's set-point for s1/u1 into Kafka (hvac.commands).
 setpoint() {
@@ -82,9 +63,10 @@ edge_py="$root/.cache/sparkplug/bin/python"
 if [ -x "$edge_py" ]; then
     echo "demo: a Sparkplug B edge node (pysparkplug, tests/sparkplug/edge_node.py) publishes"
     echo "      spBv1.0/Demo/{NBIRTH,NDATA,...}/Line1[/Motor1]: births, then data by alias every 3 s;"
-    echo "      the bridge names and types every metric. See them (Ctrl-C to stop):"
-    echo "        kcat -b $MKB_KAFKA_BOOTSTRAP -C -o beginning -t demo.sparkplug -f '%k  %s\\n'"
-    echo "      births and deaths: the same with -t demo.sparkplug.status"
+    echo "      the bridge (route sparkplug, mappings/sparkplug.yaml) names and types every"
+    echo "      metric, one record each. See them (Ctrl-C to stop):"
+    echo "        kcat -b $MKB_KAFKA_BOOTSTRAP -C -o beginning -t sparkplug.metrics -f '%k  %s\\n'"
+    echo "      births and deaths (printed below): the same with -t sparkplug.status"
     "$edge_py" "$root/tests/sparkplug/edge_node.py" --uri "$MKB_MQTT_URI" --group Demo \
         --edge-node Line1 --device Motor1 --auto 3 > "$dir/edge-node.log" 2>&1 &
     pids+=($!)
@@ -115,7 +97,7 @@ echo "demo: records arriving in Kafka (Ctrl-C to stop):"
 consume hvac.telemetry '[kafka]  %t  key=%k  %s\n'
 consume hvac.energy '[kafka]  %t     key=%k  %s\n'
 consume iot.deadletter '[kafka]  %t  key=%k  %s\n         headers: %h\n'
-[ -x "$edge_py" ] && consume demo.sparkplug.status '[kafka]  %t  key=%k  %s\n'
+[ -x "$edge_py" ] && consume sparkplug.status '[kafka]  %t  key=%k  %s\n'
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
     sleep "$DEMO_SECONDS"
