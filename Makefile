@@ -136,9 +136,10 @@ INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration
                $(BUILD)/tests/integration/test_commands $(BUILD)/tests/integration/test_metrics \
                $(BUILD)/tests/integration/test_systemd $(BUILD)/tests/integration/test_security \
                $(BUILD)/tests/integration/test_limits $(BUILD)/tests/integration/test_examples \
-               $(BUILD)/tests/integration/test_cover
+               $(BUILD)/tests/integration/test_cover $(BUILD)/tests/integration/test_sparkplug
 $(BUILD)/tests/integration/test_uplink: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_cover: $(BUILD)/tests/integration/itest.o
+$(BUILD)/tests/integration/test_sparkplug: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_security: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_commands: $(BUILD)/tests/integration/itest.o
 $(BUILD)/tests/integration/test_metrics: $(BUILD)/tests/integration/itest.o

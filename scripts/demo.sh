@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: start Mosquitto and Kafka on free loopback ports, the bridge with
 # config/bridge.yaml, the HVAC simulator (sensors and actuators), set-points
-# into Kafka every 10 s, and a Kafka consumer that prints the records as they
-# arrive. Ctrl-C stops everything it started.
+# into Kafka every 10 s, a Sparkplug B edge node (pysparkplug; decoded by the
+# route of mappings/sparkplug.yaml), and a Kafka consumer that prints the
+# records as they arrive. Ctrl-C stops everything it started.
 # DEMO_SECONDS=N stops it by itself after N seconds (used by tests).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +59,20 @@ echo "demo: metrics on http://$MKB_METRICS_LISTEN/metrics (also /healthz, /ready
 echo "      a new set-point goes into Kafka (hvac.commands) every 10 s"
 "$root/build/mqtt-kafka-bridge-sim" --uri "$MKB_MQTT_URI" --rate 4 --faulty --quiet &
 pids+=($!)
+edge_py="$root/.cache/sparkplug/bin/python"
+if [ -x "$edge_py" ]; then
+    echo "demo: a Sparkplug B edge node (pysparkplug, tests/sparkplug/edge_node.py) publishes"
+    echo "      spBv1.0/Demo/{NBIRTH,NDATA,...}/Line1[/Motor1]: births, then data by alias every 3 s;"
+    echo "      the bridge (route sparkplug, mappings/sparkplug.yaml) names and types every"
+    echo "      metric, one record each. See them (Ctrl-C to stop):"
+    echo "        kcat -b $MKB_KAFKA_BOOTSTRAP -C -o beginning -t sparkplug.metrics -f '%k  %s\\n'"
+    echo "      births and deaths (printed below): the same with -t sparkplug.status"
+    "$edge_py" "$root/tests/sparkplug/edge_node.py" --uri "$MKB_MQTT_URI" --group Demo \
+        --edge-node Line1 --device Motor1 --auto 3 > "$dir/edge-node.log" 2>&1 &
+    pids+=($!)
+else
+    echo "demo: no Sparkplug B edge node: $edge_py is missing (make deps installs pysparkplug)"
+fi
 (
     i=0
     while sleep 10; do
@@ -82,6 +97,7 @@ echo "demo: records arriving in Kafka (Ctrl-C to stop):"
 consume hvac.telemetry '[kafka]  %t  key=%k  %s\n'
 consume hvac.energy '[kafka]  %t     key=%k  %s\n'
 consume iot.deadletter '[kafka]  %t  key=%k  %s\n         headers: %h\n'
+[ -x "$edge_py" ] && consume sparkplug.status '[kafka]  %t  key=%k  %s\n'
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
     sleep "$DEMO_SECONDS"

@@ -465,7 +465,9 @@ static int save(spb_state_t *s, char *why, size_t why_size)
     }
     errno = 0;
     int rc = write_atomically(s->path, text, why, why_size);
-    free(text);
+    json_free_t jfree; /* json_dumps' memory is jansson's (jarena's in the bridge) */
+    json_get_alloc_funcs(NULL, &jfree);
+    jfree(text);
     return rc;
 }
 

@@ -479,6 +479,7 @@ static void rec_copy(itest_rec_t *r, const rd_kafka_message_t *m)
     r->null_val = m->payload == NULL;
     r->key = itest_dup_bytes(m->key, m->key_len);
     r->klen = m->key_len;
+    r->ts = rd_kafka_message_timestamp(m, NULL);
     rd_kafka_headers_t *hs = NULL;
     if (rd_kafka_message_headers((rd_kafka_message_t *)m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return;

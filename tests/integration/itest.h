@@ -117,6 +117,7 @@ typedef struct {
     char *val, *key;
     size_t len, klen;
     bool null_val; /* a null value (a tombstone); val is then "" */
+    long long ts;  /* the record's timestamp, epoch ms (-1 if none) */
     itest_hdr_t *h;
     size_t nh;
 } itest_rec_t;
