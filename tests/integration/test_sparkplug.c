@@ -194,7 +194,7 @@ static void edge_stop(edge_t *e)
 /* One test's world: its Sparkplug group, Kafka topics, spool and bridge. */
 typedef struct {
     char *group, *topic, *status, *client, *spool, *cfg, *state;
-    int port;
+    int port, runs;
     itest_bridge_t b;
 } spb_t;
 
@@ -229,9 +229,13 @@ static void spb_init(spb_t *s)
                        s->spool, s->port, s->group, s->topic, s->status) > 0);
 }
 
+/* Each run of the bridge logs to a file of its own: waiting for "ready" in
+ * the log of an earlier run would return before this one subscribed. */
 static void spb_start(spb_t *s)
 {
-    itest_start_ready(&s->b, s->client, s->cfg);
+    char name[300];
+    snprintf(name, sizeof name, "%s-run%d", s->client, ++s->runs);
+    itest_start_ready(&s->b, name, s->cfg);
 }
 
 static void spb_stop(spb_t *s)
@@ -253,6 +257,8 @@ static void spb_free(spb_t *s)
     free(s->cfg);
 }
 
+static double scrape_sum(const spb_t *s, const char *name);
+
 /* The records of a topic with their values parsed (NULL: not JSON). */
 typedef struct {
     itest_recs_t rs;
@@ -265,8 +271,13 @@ static krecs_t krecs_read(spb_t *s, const char *topic, size_t want)
     while (itest_kafka_count(topic) < (long long)want && now_ms() < end)
         itest_sleep_ms(100);
     krecs_t k = {.rs = itest_kafka_read(topic, want, 10000)}; /* it scales */
-    if (k.rs.n < want)
+    if (k.rs.n < want) {
         itest_bridge_dump_log(&s->b);
+        fprintf(stderr, "bridge: %g MQTT messages received\n",
+                scrape_sum(s, "mkb_mqtt_messages_received_total"));
+        for (size_t i = 0; i < k.rs.n; i++)
+            fprintf(stderr, "%s[%zu] %s  %.160s\n", topic, i, k.rs.r[i].key, k.rs.r[i].val);
+    }
     ck_assert_msg(k.rs.n >= want, "%s: %zu records, want at least %zu", topic, k.rs.n, want);
     k.v = calloc(k.rs.n + 1, sizeof(json_t *));
     ck_assert(k.v != NULL);
