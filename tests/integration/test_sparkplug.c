@@ -338,7 +338,8 @@ static void check_named(const spb_t *s, const itest_rec_t *r, json_t *v, json_t 
 {
     const char *name = json_string_value(json_object_get(m, "name"));
     const char *type = json_string_value(json_object_get(msg, "type"));
-    char *rec = json_dumps(v, JSON_COMPACT), *want = json_dumps(m, JSON_COMPACT);
+    const char *rec = r->val; /* as the bridge wrote it (json_dumps would print 17 digits) */
+    char *want = json_dumps(m, JSON_COMPACT);
     char key[512];
     key_prefix(s, msg, key, sizeof key);
     strncat(key, name, sizeof key - strlen(key) - 1);
@@ -361,7 +362,6 @@ static void check_named(const spb_t *s, const itest_rec_t *r, json_t *v, json_t 
                   r->ts, (long long)ts);
     ck_assert_msg(itest_rec_header_is(r, "mkb.sparkplug.type", type, strlen(type)),
                   "%s %s: header mkb.sparkplug.type missing or wrong", type, name);
-    free(rec);
     free(want);
 }
 
