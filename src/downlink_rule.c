@@ -108,6 +108,44 @@ void downlink_rule_destroy(downlink_rule_t *r)
     free(r);
 }
 
+/* The rule's Kafka topic names (MKB_ERR_CONFIG, reported in ERRSTR). */
+static int check_kafka_topics(const config_t *cfg, const config_command_t *rule, char *errstr,
+                              size_t errstr_size)
+{
+    char why[600];
+    int rc = MKB_OK;
+    const char *const *ktopics[] = {(const char *const *)&rule->kafka_topic,
+                                    (const char *const *)&rule->kafka_result_topic};
+    for (size_t i = 0; i < 2; i++) {
+        if (*ktopics[i] && !kafka_client_topic_check(*ktopics[i], strlen(*ktopics[i]), why,
+                                                     sizeof(why))) {
+            char what[300];
+            snprintf(what, sizeof(what), "kafka.%s '%s' is not a valid Kafka topic name:",
+                     i ? "result_topic" : "topic", *ktopics[i]);
+            report(errstr, errstr_size, cfg, ktopics[i], rule->name, what, why);
+            rc = MKB_ERR_CONFIG;
+        }
+    }
+    return rc;
+}
+
+/* payload: sparkplug_b with a topic without placeholders: it must be an
+ * NCMD or DCMD topic, told by check rather than by every record. */
+static bool sparkplug_topic_ok(const config_command_t *rule, char *why, size_t why_size)
+{
+    const char *t = rule->mqtt_topic;
+    spb_topic_t st;
+    char w[256];
+    if (rule->payload != CONFIG_CMD_PAYLOAD_SPARKPLUG_B || strpbrk(t, "{}"))
+        return true;
+    if (spb_topic_parse(t, strlen(t), &st, w, sizeof(w)) &&
+        (st.type == SPB_NCMD || st.type == SPB_DCMD))
+        return true;
+    snprintf(why, why_size, "'%.300s' is not a Sparkplug NCMD or DCMD topic (payload: sparkplug_b)",
+             t);
+    return false;
+}
+
 int downlink_rule_new(const config_t *cfg, const config_command_t *rule, downlink_rule_t **out,
                       char *errstr, size_t errstr_size)
 {
@@ -123,19 +161,12 @@ int downlink_rule_new(const config_t *cfg, const config_command_t *rule, downlin
         return MKB_ERR_NOMEM;
     }
     r->cfg = rule;
-    const char *const *ktopics[] = {(const char *const *)&rule->kafka_topic,
-                                    (const char *const *)&rule->kafka_result_topic};
-    for (size_t i = 0; i < 2; i++) {
-        if (*ktopics[i] && !kafka_client_topic_check(*ktopics[i], strlen(*ktopics[i]), why,
-                                                     sizeof(why))) {
-            char what[300];
-            snprintf(what, sizeof(what), "kafka.%s '%s' is not a valid Kafka topic name:",
-                     i ? "result_topic" : "topic", *ktopics[i]);
-            report(errstr, errstr_size, cfg, ktopics[i], rule->name, what, why);
-            rc = MKB_ERR_CONFIG;
-        }
-    }
+    rc = check_kafka_topics(cfg, rule, errstr, errstr_size);
     if (!(r->topic = tmpl_new_record(rule->mqtt_topic, why, sizeof(why)))) {
+        report(errstr, errstr_size, cfg, &rule->mqtt_topic, rule->name, "mqtt.topic", why);
+        rc = MKB_ERR_CONFIG;
+    }
+    if (r->topic && !sparkplug_topic_ok(rule, why, sizeof(why))) {
         report(errstr, errstr_size, cfg, &rule->mqtt_topic, rule->name, "mqtt.topic", why);
         rc = MKB_ERR_CONFIG;
     }

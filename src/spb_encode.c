@@ -150,7 +150,7 @@ static bool parse_iso(const char *s, int64_t *ms)
         return false;
     if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return false;
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
     *ms = (t - zone_s) * 1000 + frac;
     return true;
 }
@@ -258,8 +258,8 @@ static int put_le(buf_t *out, uint64_t v, size_t size)
 static int put_element(const ctx_t *c, json_t *v, int et, buf_t *out)
 {
     static const unsigned char size[] = {0, 1, 2, 4, 8, 1, 2, 4, 8};
-    uint64_t raw;
-    double d;
+    uint64_t raw = 0;
+    double d = 0;
     int rc;
     if (et == DT_FLOAT || et == DT_DOUBLE) {
         if ((rc = get_real(c, v, et, &d)))
@@ -288,8 +288,9 @@ static int put_booleans(ctx_t *c, json_t *arr, buf_t *out)
         c->elem = (long)i;
         if (!json_is_boolean(v))
             return fail(c, "BooleanArray takes true or false");
+        unsigned char *bits = (unsigned char *)out->p + out->len;
         if (json_is_true(v))
-            out->p[out->len + i / 8] |= (char)(0x80 >> (i % 8));
+            bits[i / 8] |= (unsigned char)(0x80u >> (i % 8));
     }
     c->elem = -1;
     out->len += (n + 7) / 8;
@@ -328,8 +329,8 @@ static int put_array(ctx_t *c, json_t *v, int dt, buf_t *out)
  * arrays into BYTES, which M then points to). */
 static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
 {
-    uint64_t raw;
-    double d;
+    uint64_t raw = 0;
+    double d = 0;
     int rc = MKB_OK;
     if ((dt >= DT_INT8 && dt <= DT_UINT64) || dt == DT_DATETIME) {
         if ((rc = get_int(c, v, dt, &raw)))
@@ -367,6 +368,8 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
             return fail(c, "%s takes a base64 string (RFC 4648)", spb_datatype_name((uint32_t)dt));
         if (dt >= DT_INT8_ARRAY && (rc = put_array(c, v, dt, bytes)))
             return rc;
+        if (!bytes->p && buf_reserve(bytes, 1) != MKB_OK) /* empty: still no NULL to memcpy */
+            return fail(c, "out of memory");
         m->value_case = V_BYTES;
         m->bytes_value.data = (uint8_t *)bytes->p;
         m->bytes_value.len = bytes->len;
@@ -516,6 +519,7 @@ int spb_encode_command(json_t *cmd, int64_t ts_ms, spb_resolve_t resolve, void *
         return MKB_ERR_INVAL;
     }
     e.m = calloc(e.n, sizeof(*e.m));
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     e.ptrs = calloc(e.n, sizeof(*e.ptrs));
     e.bytes = calloc(e.n, sizeof(*e.bytes));
     if (!e.m || !e.ptrs || !e.bytes) {

@@ -6,12 +6,21 @@
  * and, when it has no '{', as a payload field), a newline, the record key, a
  * newline, the record value (the JSON that {/pointer} placeholders read).
  * Without a second newline the record has no key. The record has one header,
- * "unit" = "ahu-1", for {header.NAME}. */
+ * "unit" = "ahu-1", for {header.NAME}.
+ *
+ * Also payload: sparkplug_b rules (topic the template, or a fixed NCMD): the
+ * value encoded as a Sparkplug B command, datatypes from a fake birth that
+ * gives every name some datatype (all 35, the ones a command cannot carry
+ * too); what they send must unpack as a Sparkplug payload with a timestamp,
+ * metrics and no seq. */
+#include "sparkplug_b.pb-c.h"
+
 #include "buf.h"
 #include "config.h"
 #include "downlink_rule.h"
 #include "err.h"
 #include "log.h"
+#include "spb_state.h"
 #include "template.h"
 
 #include <stdint.h>
@@ -128,6 +137,53 @@ static void render_rule(char *text, const tmpl_record_t *rec, const char *value,
     downlink_rule_destroy(r);
 }
 
+/* A birth that knows every name: its datatype picked from the name's bytes. */
+static bool fake_birth(void *ctx, const char *name, bool has_alias, uint64_t alias,
+                       const char **name_out, uint32_t *dt)
+{
+    const spb_scope_t *scope = ctx;
+    if (!scope || !scope->topic || (scope->topic->type != SPB_NCMD && scope->topic->type != SPB_DCMD))
+        abort(); /* resolved only for the command's own edge node or device */
+    unsigned h = (unsigned)alias;
+    for (const char *c = name; c && *c; c++)
+        h = h * 31 + (unsigned char)*c;
+    *name_out = name ? name : "by-alias";
+    *dt = h % 35;
+    return has_alias || (h & 0x40);
+}
+
+/* payload: sparkplug_b with topic TOPIC: a success must be a Sparkplug payload. */
+static void render_spb(char *topic, const tmpl_record_t *rec, const char *value, size_t vlen)
+{
+    config_command_t cmd = {.name = "s", .kafka_topic = "plant.commands", .mqtt_topic = topic,
+                            .payload = CONFIG_CMD_PAYLOAD_SPARKPLUG_B};
+    config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    char errs[2048] = "", why[300];
+    downlink_rule_t *r = NULL;
+    if (downlink_rule_new(&cfg, &cmd, &r, errs, sizeof(errs)) != MKB_OK)
+        return;
+    int births; /* any non-NULL state: the fake resolver reads only the topic */
+    downlink_rule_set_births(r, fake_birth, (spb_state_t *)&births);
+    downlink_msg_t msg = {0};
+    if (downlink_rule_render(r, rec, value, vlen, &msg, why, sizeof(why)) == MKB_OK) {
+        Org__Eclipse__Tahu__Protobuf__Payload *p =
+            org__eclipse__tahu__protobuf__payload__unpack(NULL, msg.len, msg.payload);
+        if (!p || !p->has_timestamp || p->has_seq || !p->n_metrics)
+            abort();
+        for (size_t i = 0; i < p->n_metrics; i++)
+            if (!p->metrics[i]->has_datatype || !p->metrics[i]->datatype ||
+                p->metrics[i]->datatype > 34)
+                abort();
+        sink += p->n_metrics;
+        org__eclipse__tahu__protobuf__payload__free_unpacked(p, NULL);
+    } else if (!memchr(why, '\0', sizeof(why))) {
+        abort();
+    }
+    downlink_msg_free(&msg);
+    downlink_rule_destroy(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *nl = memchr(data, '\n', size);
@@ -151,6 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tmpl_record_t rec = {"hvac.commands", 3, 123456789, key, klen, header, NULL};
     render_topic(text, &rec, value, vlen);
     render_rule(text, &rec, value, vlen);
+    render_spb(text, &rec, value, vlen);
+    render_spb("spBv1.0/Plant/DCMD/E1/{/device}", &rec, value, vlen);
     free(value);
     free(key);
     free(text);

@@ -1,11 +1,13 @@
 /* Actuator commands, Kafka -> MQTT, against the real brokers: per-key
  * order over many keys, at least once through a SIGKILL of the bridge and a
- * Mosquitto outage, expired and invalid commands reported and skipped. */
+ * Mosquitto outage, expired and invalid commands reported and skipped,
+ * Sparkplug B DCMDs that pysparkplug decodes. */
 #define _GNU_SOURCE /* asprintf */
 #include "itest.h"
 
 #include <MQTTAsync.h>
 #include <check.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +27,7 @@ typedef struct {
     MQTTAsync client;
     pthread_mutex_t lock;
     char **topics, **payloads, **props; /* props: MQTT 5 properties as text */
+    size_t *lens;                       /* payloads' lengths (binary ones too) */
     size_t n, cap;
     atomic_bool connected;
 } actuator_t;
@@ -38,6 +41,7 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         a->topics = realloc(a->topics, a->cap * sizeof(char *));
         a->payloads = realloc(a->payloads, a->cap * sizeof(char *));
         a->props = realloc(a->props, a->cap * sizeof(char *));
+        a->lens = realloc(a->lens, a->cap * sizeof(size_t));
     }
     char props[512] = "";
     size_t used = 0;
@@ -59,7 +63,10 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     }
     a->props[a->n] = strdup(props);
     a->topics[a->n] = tlen ? strndup(topic, (size_t)tlen) : strdup(topic);
-    a->payloads[a->n] = strndup(m->payload, (size_t)m->payloadlen);
+    a->payloads[a->n] = malloc((size_t)m->payloadlen + 1); /* NUL-terminated for the text ones */
+    memcpy(a->payloads[a->n], m->payload, (size_t)m->payloadlen);
+    a->payloads[a->n][m->payloadlen] = '\0';
+    a->lens[a->n] = (size_t)m->payloadlen;
     a->n++;
     pthread_mutex_unlock(&a->lock);
     MQTTAsync_freeMessage(&m);
@@ -148,6 +155,7 @@ static void actuator_stop(actuator_t *a)
     free(a->topics);
     free(a->payloads);
     free(a->props);
+    free(a->lens);
     pthread_mutex_destroy(&a->lock);
 }
 
@@ -168,7 +176,7 @@ static void produce_from(const char *topic, int from, int n, int keys, int64_t t
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     ck_assert_msg(rk, "%s", err);
     for (int i = from; i < from + n; i++) {
-        char key[32], val[256];
+        char key[32], val[1024];
         int k = i % keys;
         snprintf(key, sizeof(key), "u%d", k);
         if (fmt)
@@ -625,6 +633,276 @@ START_TEST(test_check_templates)
 }
 END_TEST
 
+/* pysparkplug's reading (tests/sparkplug/decode.py) of the DCMD the
+ * actuator received as message I. */
+static json_t *pysparkplug_dcmd(actuator_t *a, size_t i)
+{
+    char *path = NULL, *cmd = NULL;
+    ck_assert(asprintf(&path, "%s/dcmd-%zu.bin", itest_env("MKB_HARNESS_DIR"), i) > 0);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    pthread_mutex_lock(&a->lock);
+    ck_assert_uint_eq(fwrite(a->payloads[i], 1, a->lens[i], f), a->lens[i]);
+    pthread_mutex_unlock(&a->lock);
+    fclose(f);
+    ck_assert(asprintf(&cmd, "%s/.cache/sparkplug/bin/python %s/tests/sparkplug/decode.py %s DCMD",
+                       MKB_SOURCE_DIR, MKB_SOURCE_DIR, path) > 0);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    json_error_t jerr;
+    json_t *doc = json_loadf(p, 0, &jerr);
+    ck_assert_msg(pclose(p) == 0 && doc, "pysparkplug could not decode the DCMD: %s", jerr.text);
+    free(cmd);
+    free(path);
+    return doc;
+}
+
+/* A bridge with one payload: sparkplug_b command rule to TOPIC_TMPL (dead
+ * letters to *DLQ, made here) and the route ROUTE (YAML flow mapping; its
+ * one %s: the bridge's client id, which is also the tests' Sparkplug group). */
+static void spb_fix_init(cfix_t *f, const char *name, const char *topic_tmpl, const char *route,
+                         char **dlq)
+{
+    char prefix[64], *r = NULL;
+    snprintf(prefix, sizeof(prefix), "itest.cmd.%s", name);
+    f->cmd_topic = itest_unique(prefix);
+    f->client = itest_unique("bridge-spb");
+    itest_create_topic(f->cmd_topic);
+    ck_assert(asprintf(dlq, "dlq-%s", f->client) > 0);
+    itest_create_topic(*dlq);
+    ck_assert(asprintf(&r, route, f->client) > 0);
+    ck_assert(asprintf(&f->cfg,
+                       "mqtt: { uri: \"%s\", client_id: %s }\n"
+                       "kafka: { bootstrap: \"%s\", dead_letter_topic: %s }\n"
+                       "routes: [ %s ]\n"
+                       "commands:\n"
+                       "  - name: plant\n"
+                       "    kafka: { topic: %s, group: g-%s }\n"
+                       "    mqtt: { topic: \"%s\" }\n"
+                       "    payload: sparkplug_b\n",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"), *dlq,
+                       r, f->cmd_topic, f->client, topic_tmpl) > 0);
+    free(r);
+}
+
+/* payload: sparkplug_b: a record's metrics reach MQTT as a DCMD on the
+ * topic rendered from it, which pysparkplug decodes to the same metrics; a
+ * topic that is not NCMD/DCMD and a value out of its datatype's range are
+ * dead letters saying so. */
+START_TEST(test_sparkplug_dcmd)
+{
+    cfix_t f = {0};
+    char *dlq = NULL;
+    spb_fix_init(&f, "spb", "spBv1.0/{/group}/{/type}/{/edge_node}/{/device}",
+                 "{ name: r, mqtt: { filter: \"unused/%s\" }, kafka: { topic: unused } }", &dlq);
+    ck_assert(asprintf(&f.filter, "spBv1.0/%s/#", f.client) > 0);
+    actuator_t a;
+    actuator_start(&a, f.client, f.filter);
+    cfix_start(&f);
+    char *val = NULL;
+    const char *fmt = "{\"group\": \"%s\", \"type\": \"%s\", \"edge_node\": \"E1\", "
+                      "\"device\": \"Pump 2\", \"metrics\": [%s]}";
+    ck_assert(asprintf(&val, fmt, f.client, "DDATA", "{\"name\": \"On\", \"value\": true}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(asprintf(&val, fmt, f.client, "DCMD",
+                       "{\"name\": \"Small\", \"datatype\": \"Int8\", \"value\": 300}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(
+        asprintf(&val, fmt, f.client, "DCMD",
+                 "{\"name\": \"Speed\", \"datatype\": \"Int16\", \"value\": -300},"
+                 "{\"name\": \"On\", \"value\": true},"
+                 "{\"name\": \"Ratio\", \"datatype\": \"Float\", \"value\": 0.5},"
+                 "{\"name\": \"Tags\", \"datatype\": \"StringArray\", \"value\": [\"a\", \"b\"]},"
+                 "{\"name\": \"When\", \"datatype\": \"DateTime\", "
+                 "\"value\": \"2026-12-05T14:03:12.123Z\"}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    bool arrived = actuator_wait(&a, 1, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!arrived)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(arrived, "the DCMD did not arrive");
+    ck_assert_uint_eq(actuator_count(&a), 1);
+    char *topic = NULL;
+    ck_assert(asprintf(&topic, "spBv1.0/%s/DCMD/E1/Pump 2", f.client) > 0);
+    ck_assert_str_eq(a.topics[0], topic);
+    ck_assert_str_eq(a.props[0], ""); /* no content type of ours on a protobuf */
+    json_t *doc = pysparkplug_dcmd(&a, 0);
+    json_t *want = json_loads("[{\"name\": \"Speed\", \"datatype\": 2, \"value\": -300},"
+                              "{\"name\": \"On\", \"datatype\": 11, \"value\": true},"
+                              "{\"name\": \"Ratio\", \"datatype\": 9, \"value\": 0.5},"
+                              "{\"name\": \"Tags\", \"datatype\": 33, \"value\": [\"a\", \"b\"]},"
+                              "{\"name\": \"When\", \"datatype\": 13, \"value\": 1796479392123}]",
+                              0, NULL);
+    json_t *got = json_object_get(doc, "metrics");
+    ck_assert_uint_eq(json_array_size(got), json_array_size(want));
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        json_t *w = json_array_get(want, i), *g = json_array_get(got, i);
+        const char *k;
+        json_t *v;
+        json_object_foreach(w, k, v)
+            ck_assert_msg(json_equal(v, json_object_get(g, k)), "metric %zu: %s differs", i, k);
+    }
+    ck_assert_ptr_null(json_object_get(doc, "seq")); /* commands carry none */
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 2, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_msg(strstr(hdrs[0], "is not a Sparkplug NCMD or DCMD topic"), "%s", hdrs[0]);
+    ck_assert_msg(strstr(hdrs[1], "metric 'Small': 300 is out of range for Int8 (-128..127)"), "%s",
+                  hdrs[1]);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    json_decref(want);
+    json_decref(doc);
+    free(topic);
+    free(dlq);
+    actuator_stop(&a);
+    cfix_free(&f);
+}
+END_TEST
+
+/* `check` on payload: sparkplug_b rules: a constant topic that is no NCMD or
+ * DCMD, and retain: true, named at file:line:column. */
+START_TEST(test_sparkplug_check)
+{
+    static const char *const mqtt[] = {"{ topic: \"spBv1.0/G/NCMD/E1\", retain: true }",
+                                       "{ topic: \"spBv1.0/G/DDATA/E1\" }"};
+    static const char *const want[] = {
+        "badspb.yaml:7:49: error: command 'c1': payload: sparkplug_b commands are never retained",
+        "badspb.yaml:7:20: error: command 'c1': mqtt.topic 'spBv1.0/G/DDATA/E1' is not a "
+        "Sparkplug NCMD or DCMD topic"};
+    char *path = NULL, *out = NULL, *cmd = NULL, *yaml = NULL;
+    ck_assert(asprintf(&path, "%s/badspb.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
+    ck_assert(asprintf(&out, "%s/badspb.out", itest_env("MKB_HARNESS_DIR")) > 0);
+    ck_assert(asprintf(&cmd, "'%s' check -c '%s' > '%s' 2>&1", itest_env("MKB_BRIDGE_BIN"), path,
+                       out) > 0);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert(asprintf(&yaml,
+                           "mqtt: { uri: tcp://127.0.0.1:1 }\nkafka: { bootstrap: h:1 }\n"
+                           "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n"
+                           "commands:\n  - name: c1\n    kafka: { topic: cmds }\n"
+                           "    mqtt: %s\n    payload: sparkplug_b\n",
+                           mqtt[i]) > 0);
+        itest_write_file(path, yaml);
+        int st = system(cmd);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "check exit status %d", st);
+        FILE *f = fopen(out, "r");
+        ck_assert_ptr_nonnull(f);
+        char text[2048] = "";
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        ck_assert_msg(strstr(text, want[i]), "%s", text);
+        free(yaml);
+    }
+    free(cmd);
+    free(out);
+    free(path);
+}
+END_TEST
+
+/* The first line of PATH that starts with PREFIX, waited for up to
+ * TIMEOUT_MS (NULL: none came); the caller frees it. */
+static char *wait_line(const char *path, const char *prefix, int timeout_ms)
+{
+    timeout_ms = itest_scale_ms(timeout_ms);
+    for (int t = 0; t <= timeout_ms; t += 100) {
+        FILE *f = fopen(path, "r");
+        char line[8192];
+        while (f && fgets(line, sizeof(line), f))
+            if (strncmp(line, prefix, strlen(prefix)) == 0) {
+                fclose(f);
+                return strdup(line);
+            }
+        if (f)
+            fclose(f);
+        itest_sleep_ms(100);
+    }
+    return NULL;
+}
+
+/* A real Sparkplug edge node (pysparkplug, tests/sparkplug/cmd_edge_node.py)
+ * births a device whose Speed is an Int16, Valve a UInt8 and When a
+ * DateTime; the bridge's Sparkplug route records the births, and a command
+ * that names those metrics without datatypes reaches the edge node as a DCMD
+ * typed by them (another metric by its JSON type); a value its birth's
+ * datatype cannot hold is a dead letter naming the metric. */
+START_TEST(test_sparkplug_birth_datatypes)
+{
+    cfix_t f = {0};
+    char *metrics = itest_unique("itest.spb.metrics"), *dlq = NULL, *out = NULL, *route = NULL;
+    itest_create_topic(metrics);
+    ck_assert(asprintf(&route,
+                       "{ name: plant, mqtt: { filter: \"spBv1.0/%%s/#\", qos: 1 }, "
+                       "payload: sparkplug_b, kafka: { topic: %s } }",
+                       metrics) > 0);
+    spb_fix_init(&f, "spbbirth", "spBv1.0/{/group}/DCMD/{/edge_node}/{/device}", route, &dlq);
+    free(route);
+    ck_assert(asprintf(&out, "%s/edge-%s.out", itest_env("MKB_HARNESS_DIR"), f.client) > 0);
+    cfix_start(&f);
+    pid_t edge = fork();
+    ck_assert_int_ge(edge, 0);
+    if (edge == 0) {
+        char py[1024], script[1024];
+        snprintf(py, sizeof(py), "%s/.cache/sparkplug/bin/python", MKB_SOURCE_DIR);
+        snprintf(script, sizeof(script), "%s/tests/sparkplug/cmd_edge_node.py", MKB_SOURCE_DIR);
+        execl(py, py, script, itest_env("MKB_MQTT_URI"), f.client, "E1", "Pump", out, "1", "90",
+              (char *)NULL);
+        _exit(127);
+    }
+    char *births = wait_line(out, "births", 30000);
+    ck_assert_msg(births, "the edge node did not publish its births");
+    itest_wait_count(metrics, 5, 30000); /* NBIRTH: Temp, bdSeq; DBIRTH: Speed, Valve, When */
+    const char *fmt = "{\"group\": \"%s\", \"edge_node\": \"E1\", \"device\": \"Pump\", "
+                      "\"metrics\": [%s]}";
+    char *val = NULL;
+    ck_assert(asprintf(&val, fmt, f.client, "{\"name\": \"Valve\", \"value\": 300}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    ck_assert(asprintf(&val, fmt, f.client,
+                       "{\"name\": \"Speed\", \"value\": -5}, {\"name\": \"Valve\", \"value\": 200}, "
+                       "{\"name\": \"When\", \"value\": \"2026-12-05T14:03:12.123Z\"}, "
+                       "{\"name\": \"Other\", \"value\": 7}") > 0);
+    produce(f.cmd_topic, 1, 1, 0, val);
+    free(val);
+    char *line = wait_line(out, "{", 30000);
+    int st = 0;
+    waitpid(edge, &st, 0);
+    ck_assert_int_eq(itest_bridge_stop(&f.b, SIGTERM, 30000), 0);
+    if (!line)
+        itest_bridge_dump_log(&f.b);
+    ck_assert_msg(line, "the edge node received no command");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "edge node status %d", st);
+    json_t *got = json_loads(line, 0, NULL);
+    json_t *want = json_loads("{\"type\": \"DCMD\", \"device\": \"Pump\", \"metrics\": ["
+                              "{\"name\": \"Speed\", \"datatype\": 2, \"value\": -5},"
+                              "{\"name\": \"Valve\", \"datatype\": 5, \"value\": 200},"
+                              "{\"name\": \"When\", \"datatype\": 13, \"value\": 1796479392123},"
+                              "{\"name\": \"Other\", \"datatype\": 4, \"value\": 7}]}",
+                              0, NULL);
+    ck_assert_msg(json_equal(got, want), "the edge node got %s", line);
+    char **vals, **hdrs;
+    size_t count;
+    itest_kafka_read_all(dlq, 1, 30000, &vals, &count, NULL, &hdrs);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_msg(strstr(hdrs[0], "metric 'Valve': 300 is out of range for UInt8 (0..255)"), "%s",
+                  hdrs[0]);
+    itest_free_strings(vals, count);
+    itest_free_strings(hdrs, count);
+    json_decref(got);
+    json_decref(want);
+    free(line);
+    free(births);
+    free(out);
+    free(dlq);
+    free(metrics);
+    cfix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("commands");
@@ -638,5 +916,11 @@ int main(void)
     tcase_add_test(tc, test_sigkill);
     tcase_add_test(tc, test_mosquitto_down);
     suite_add_tcase(s, tc);
+    TCase *spb = tcase_create("sparkplug"); /* CK_RUN_CASE=sparkplug runs it alone */
+    tcase_set_timeout(spb, 120);
+    tcase_add_test(spb, test_sparkplug_check);
+    tcase_add_test(spb, test_sparkplug_dcmd);
+    tcase_add_test(spb, test_sparkplug_birth_datatypes);
+    suite_add_tcase(s, spb);
     return check_run(s);
 }

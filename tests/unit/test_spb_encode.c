@@ -248,6 +248,15 @@ START_TEST(test_null)
     ck_assert(json_is_true(json_object_get(m, "is_null")));
     ck_assert(json_is_null(json_object_get(m, "value")));
     json_decref(d);
+    /* Empty bytes and arrays: present, zero length. */
+    d = roundtrip("{\"metrics\": [{\"name\": \"e\", \"datatype\": \"Bytes\", \"value\": \"\"},"
+                  "{\"name\": \"s\", \"datatype\": \"StringArray\", \"value\": []},"
+                  "{\"name\": \"b\", \"datatype\": \"BooleanArray\", \"value\": []}]}",
+                  NULL, NULL);
+    assert_metric(d, 0, "e", 17, "\"\"");
+    assert_metric(d, 1, "s", 33, "[]");
+    assert_metric(d, 2, "b", 32, "[]");
+    json_decref(d);
 }
 END_TEST
 
