@@ -47,6 +47,7 @@ import itertools
 import json
 import logging
 import math
+import socket
 import struct
 import sys
 import threading
@@ -294,7 +295,6 @@ class Node:
     def death(self):
         """Drops the connection the way a crash or a cut cable would: no
         DISCONNECT, so the broker publishes the will (pysparkplug's NDEATH)."""
-        import socket
         self.flush()
         paho = self.client._client
         sock = paho.socket()
