@@ -1076,6 +1076,18 @@ static int add_spb_type(run_t *r, size_t *nh)
     return add_header(r->m, nh, MKB_HEADER_SPB_TYPE, t, strlen(t));
 }
 
+/* The record key into m->key: kafka.key rendered, or a Sparkplug route's
+ * own (spb_msg_key); none without either. */
+static int render_key(mapper_t *m, const croute_t *cr, const tmpl_ctx_t *ctx, char *why,
+                      size_t why_size)
+{
+    if (cr->key && tmpl_render(cr->key, ctx, &m->key, why, why_size) != MKB_OK)
+        return MKB_ERR_INVAL;
+    if (cr->spb_key && spb_msg_key(ctx->input, &m->key) != MKB_OK)
+        return MKB_ERR_NOMEM;
+    return MKB_OK;
+}
+
 /* Renders and emits one record of route CR from OUT (the element IN) whose
  * failed fields are FERR. */
 static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json_t *out,
@@ -1099,10 +1111,9 @@ static int emit_record(run_t *r, const croute_t *cr, const tmpl_ctx_t *ctx, json
     }
     if (buf_terminate(&m->topic) != MKB_OK)
         return MKB_ERR_NOMEM;
-    if (cr->key && tmpl_render(cr->key, ctx, &m->key, why, why_size) != MKB_OK)
-        return MKB_ERR_INVAL;
-    if (cr->spb_key && spb_msg_key(ctx->input, &m->key) != MKB_OK)
-        return MKB_ERR_NOMEM;
+    int krc = render_key(m, cr, ctx, why, why_size);
+    if (krc != MKB_OK)
+        return krc;
     size_t nh = 0;
     for (size_t i = 0; i < cr->nheaders; i++) {
         m->hdrs[nh].name = cr->headers[i].name;
