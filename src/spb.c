@@ -177,44 +177,6 @@ typedef Org__Eclipse__Tahu__Protobuf__Payload__PropertySetList pb_psetlist_t;
 typedef Org__Eclipse__Tahu__Protobuf__Payload__PropertyValue pb_pvalue_t;
 typedef Org__Eclipse__Tahu__Protobuf__Payload__MetaData pb_metadata_t;
 
-/* The datatypes by number (specification 6.4.16). */
-enum {
-    DT_INT8 = 1,
-    DT_INT16,
-    DT_INT32,
-    DT_INT64,
-    DT_UINT8,
-    DT_UINT16,
-    DT_UINT32,
-    DT_UINT64,
-    DT_FLOAT,
-    DT_DOUBLE,
-    DT_BOOLEAN,
-    DT_STRING,
-    DT_DATETIME,
-    DT_TEXT,
-    DT_UUID,
-    DT_DATASET,
-    DT_BYTES,
-    DT_FILE,
-    DT_TEMPLATE,
-    DT_PROPERTYSET,
-    DT_PROPERTYSETLIST,
-    DT_INT8_ARRAY,
-    DT_INT16_ARRAY,
-    DT_INT32_ARRAY,
-    DT_INT64_ARRAY,
-    DT_UINT8_ARRAY,
-    DT_UINT16_ARRAY,
-    DT_UINT32_ARRAY,
-    DT_UINT64_ARRAY,
-    DT_FLOAT_ARRAY,
-    DT_DOUBLE_ARRAY,
-    DT_BOOLEAN_ARRAY,
-    DT_STRING_ARRAY,
-    DT_DATETIME_ARRAY,
-    DT_MAX = DT_DATETIME_ARRAY
-};
 
 /* The value fields of the protobuf's oneofs (Metric, DataSetValue,
  * PropertyValue, Template.Parameter all carry a subset), as one struct. */
@@ -456,7 +418,7 @@ static json_int_t sign_extend(uint64_t v, int bits)
 
 static int bits_of(uint32_t dt)
 {
-    return dt == DT_INT8 ? 8 : dt == DT_INT16 ? 16 : 32;
+    return dt == SPB_DT_INT8 ? 8 : dt == SPB_DT_INT16 ? 16 : 32;
 }
 
 /* The field a datatype's value is in (specification 6.4.16-6.4.17);
@@ -464,25 +426,25 @@ static int bits_of(uint32_t dt)
 static bool field_fits(uint32_t dt, field_t f)
 {
     switch (dt) {
-    case DT_INT8:
-    case DT_INT16:
-    case DT_INT32:
-    case DT_UINT8:
-    case DT_UINT16:
-    case DT_UINT32: return f == F_INT || f == F_LONG;
-    case DT_INT64:
-    case DT_UINT64:
-    case DT_DATETIME: return f == F_LONG;
-    case DT_FLOAT: return f == F_FLOAT;
-    case DT_DOUBLE: return f == F_DOUBLE;
-    case DT_BOOLEAN: return f == F_BOOL;
-    case DT_STRING:
-    case DT_TEXT:
-    case DT_UUID: return f == F_STRING;
-    case DT_DATASET: return f == F_DATASET;
-    case DT_TEMPLATE: return f == F_TEMPLATE;
-    case DT_PROPERTYSET: return f == F_PSET;
-    case DT_PROPERTYSETLIST: return f == F_PSETLIST;
+    case SPB_DT_INT8:
+    case SPB_DT_INT16:
+    case SPB_DT_INT32:
+    case SPB_DT_UINT8:
+    case SPB_DT_UINT16:
+    case SPB_DT_UINT32: return f == F_INT || f == F_LONG;
+    case SPB_DT_INT64:
+    case SPB_DT_UINT64:
+    case SPB_DT_DATETIME: return f == F_LONG;
+    case SPB_DT_FLOAT: return f == F_FLOAT;
+    case SPB_DT_DOUBLE: return f == F_DOUBLE;
+    case SPB_DT_BOOLEAN: return f == F_BOOL;
+    case SPB_DT_STRING:
+    case SPB_DT_TEXT:
+    case SPB_DT_UUID: return f == F_STRING;
+    case SPB_DT_DATASET: return f == F_DATASET;
+    case SPB_DT_TEMPLATE: return f == F_TEMPLATE;
+    case SPB_DT_PROPERTYSET: return f == F_PSET;
+    case SPB_DT_PROPERTYSETLIST: return f == F_PSETLIST;
     default: /* Bytes, File, the arrays */ return f == F_BYTES;
     }
 }
@@ -490,21 +452,21 @@ static bool field_fits(uint32_t dt, field_t f)
 static int scalar_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
 {
     switch (dt) {
-    case DT_INT8:
-    case DT_INT16:
-    case DT_INT32: *out = json_integer(sign_extend(v->u, bits_of(dt))); break;
-    case DT_UINT8:
-    case DT_UINT16:
-    case DT_UINT32:
-    case DT_UINT64: *out = ju64(v->u); break;
-    case DT_INT64: *out = json_integer((json_int_t)v->u); break;
-    case DT_FLOAT: *out = jfloat(v->fl); break;
-    case DT_DOUBLE: *out = jdouble(v->d); break;
-    case DT_BOOLEAN: *out = json_boolean(v->u != 0); break;
-    case DT_DATETIME: return jdatetime(c, v->u, out);
-    case DT_STRING:
-    case DT_TEXT:
-    case DT_UUID: return jstring(c, v->s, strlen(v->s), out);
+    case SPB_DT_INT8:
+    case SPB_DT_INT16:
+    case SPB_DT_INT32: *out = json_integer(sign_extend(v->u, bits_of(dt))); break;
+    case SPB_DT_UINT8:
+    case SPB_DT_UINT16:
+    case SPB_DT_UINT32:
+    case SPB_DT_UINT64: *out = ju64(v->u); break;
+    case SPB_DT_INT64: *out = json_integer((json_int_t)v->u); break;
+    case SPB_DT_FLOAT: *out = jfloat(v->fl); break;
+    case SPB_DT_DOUBLE: *out = jdouble(v->d); break;
+    case SPB_DT_BOOLEAN: *out = json_boolean(v->u != 0); break;
+    case SPB_DT_DATETIME: return jdatetime(c, v->u, out);
+    case SPB_DT_STRING:
+    case SPB_DT_TEXT:
+    case SPB_DT_UUID: return jstring(c, v->s, strlen(v->s), out);
     default: /* Bytes, File */ *out = jbase64(v->bytes, v->n); break;
     }
     return *out ? MKB_OK : MKB_ERR_NOMEM;
@@ -522,9 +484,9 @@ static uint64_t le(const uint8_t *p, size_t n)
 static size_t elem_size(uint32_t dt)
 {
     static const uint8_t size[] = {
-        [DT_INT8_ARRAY] = 1,  [DT_INT16_ARRAY] = 2,  [DT_INT32_ARRAY] = 4,    [DT_INT64_ARRAY] = 8,
-        [DT_UINT8_ARRAY] = 1, [DT_UINT16_ARRAY] = 2, [DT_UINT32_ARRAY] = 4,   [DT_UINT64_ARRAY] = 8,
-        [DT_FLOAT_ARRAY] = 4, [DT_DOUBLE_ARRAY] = 8, [DT_DATETIME_ARRAY] = 8,
+        [SPB_DT_INT8_ARRAY] = 1,  [SPB_DT_INT16_ARRAY] = 2,  [SPB_DT_INT32_ARRAY] = 4,    [SPB_DT_INT64_ARRAY] = 8,
+        [SPB_DT_UINT8_ARRAY] = 1, [SPB_DT_UINT16_ARRAY] = 2, [SPB_DT_UINT32_ARRAY] = 4,   [SPB_DT_UINT64_ARRAY] = 8,
+        [SPB_DT_FLOAT_ARRAY] = 4, [SPB_DT_DOUBLE_ARRAY] = 8, [SPB_DT_DATETIME_ARRAY] = 8,
     };
     return size[dt];
 }
@@ -534,26 +496,26 @@ static int array_elem(dctx_t *c, uint32_t dt, const uint8_t *p, json_t **out)
     size_t w = elem_size(dt);
     uint64_t u = le(p, w);
     switch (dt) {
-    case DT_INT8_ARRAY:
-    case DT_INT16_ARRAY:
-    case DT_INT32_ARRAY:
-    case DT_INT64_ARRAY:
+    case SPB_DT_INT8_ARRAY:
+    case SPB_DT_INT16_ARRAY:
+    case SPB_DT_INT32_ARRAY:
+    case SPB_DT_INT64_ARRAY:
         *out = json_integer(w == 8 ? (json_int_t)u : sign_extend(u, (int)w * 8));
         break;
-    case DT_FLOAT_ARRAY: {
+    case SPB_DT_FLOAT_ARRAY: {
         float f;
         uint32_t u32 = (uint32_t)u;
         memcpy(&f, &u32, sizeof(f));
         *out = jfloat(f);
         break;
     }
-    case DT_DOUBLE_ARRAY: {
+    case SPB_DT_DOUBLE_ARRAY: {
         double d;
         memcpy(&d, &u, sizeof(d));
         *out = jdouble(d);
         break;
     }
-    case DT_DATETIME_ARRAY: return jdatetime(c, u, out);
+    case SPB_DT_DATETIME_ARRAY: return jdatetime(c, u, out);
     default: /* unsigned */ *out = ju64(u); break;
     }
     return *out ? MKB_OK : MKB_ERR_NOMEM;
@@ -615,8 +577,8 @@ static int array_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
     json_t *a = json_array();
     if (!a)
         return MKB_ERR_NOMEM;
-    int rc = dt == DT_BOOLEAN_ARRAY  ? bool_array(c, v->bytes, v->n, a)
-             : dt == DT_STRING_ARRAY ? string_array(c, v->bytes, v->n, a)
+    int rc = dt == SPB_DT_BOOLEAN_ARRAY  ? bool_array(c, v->bytes, v->n, a)
+             : dt == SPB_DT_STRING_ARRAY ? string_array(c, v->bytes, v->n, a)
                                      : fixed_array(c, dt, v->bytes, v->n, a);
     if (rc != MKB_OK) {
         json_decref(a);
@@ -900,13 +862,13 @@ static int compound_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
 {
     if (c->depth >= MAX_DEPTH)
         return bad(c, "values nested more than %d deep", MAX_DEPTH);
-    json_t *j = dt == DT_PROPERTYSETLIST ? json_array() : json_object();
+    json_t *j = dt == SPB_DT_PROPERTYSETLIST ? json_array() : json_object();
     if (!j)
         return MKB_ERR_NOMEM;
     c->depth++;
-    int rc = dt == DT_DATASET       ? dataset_json(c, v->msg, j)
-             : dt == DT_TEMPLATE    ? template_json(c, v->msg, j)
-             : dt == DT_PROPERTYSET ? pset_json(c, v->msg, j)
+    int rc = dt == SPB_DT_DATASET       ? dataset_json(c, v->msg, j)
+             : dt == SPB_DT_TEMPLATE    ? template_json(c, v->msg, j)
+             : dt == SPB_DT_PROPERTYSET ? pset_json(c, v->msg, j)
                                     : psetlist_json(c, v->msg, j);
     c->depth--;
     if (rc != MKB_OK) {
@@ -921,13 +883,13 @@ static int compound_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
 static int value_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
 {
     *out = NULL;
-    if (dt == 0 || dt > DT_MAX)
+    if (dt == 0 || dt > SPB_DT_MAX)
         return bad(c, "datatype %" PRIu32 " is not a Sparkplug B datatype", dt);
     if (!field_fits(dt, v->f))
         return bad(c, "datatype %s but the value is in %s", dt_names[dt], field_names[v->f]);
-    if (dt == DT_DATASET || dt == DT_TEMPLATE || dt == DT_PROPERTYSET || dt == DT_PROPERTYSETLIST)
+    if (dt == SPB_DT_DATASET || dt == SPB_DT_TEMPLATE || dt == SPB_DT_PROPERTYSET || dt == SPB_DT_PROPERTYSETLIST)
         return compound_json(c, dt, v, out);
-    if (dt >= DT_INT8_ARRAY)
+    if (dt >= SPB_DT_INT8_ARRAY)
         return array_json(c, dt, v, out);
     return scalar_json(c, dt, v, out);
 }
@@ -936,7 +898,7 @@ static int value_json(dctx_t *c, uint32_t dt, const pval_t *v, json_t **out)
 static int metric_value(dctx_t *c, const pb_metric_t *m, uint32_t dt, json_t **out)
 {
     pval_t v = pval_metric(m);
-    if (dt == 0 || dt > DT_MAX)
+    if (dt == 0 || dt > SPB_DT_MAX)
         return bad(c, "datatype %" PRIu32 " is not a Sparkplug B datatype", dt);
     if (v.is_null || v.f == F_NONE) {
         *out = json_null();
@@ -1003,7 +965,7 @@ static int raw_json(dctx_t *c, const pb_metric_t *m, json_t *o)
     case F_BYTES: j = jbase64(v.bytes, v.n); break;
     case F_DATASET: /* both carry their own datatypes */
     case F_TEMPLATE:
-        rc = compound_json(c, v.f == F_DATASET ? DT_DATASET : DT_TEMPLATE, &v, &j);
+        rc = compound_json(c, v.f == F_DATASET ? SPB_DT_DATASET : SPB_DT_TEMPLATE, &v, &j);
         break;
     case F_NONE: return put(o, "is_null", json_boolean(v.is_null));
     default: j = json_null(); break;
@@ -1082,7 +1044,7 @@ static int metric_body(dctx_t *c, const pb_metric_t *m, uint32_t dt, json_t *o)
         rc = put(o, "transient", json_true());
     if (rc == MKB_OK && c->opts->properties && m->properties) {
         pval_t v = {.f = F_PSET, .msg = m->properties};
-        rc = compound_json(c, DT_PROPERTYSET, &v, &j);
+        rc = compound_json(c, SPB_DT_PROPERTYSET, &v, &j);
         rc = rc ? rc : put(o, "properties", j);
     }
     if (rc == MKB_OK && m->metadata) {

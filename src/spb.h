@@ -46,6 +46,46 @@ typedef struct {
  * the reason in WHY, for anything else. */
 bool spb_topic_parse(const char *topic, size_t len, spb_topic_t *out, char *why, size_t why_size);
 
+/* The Sparkplug datatypes by number (specification 6.4.16, sparkplug_b.proto's
+ * DataType). */
+enum {
+    SPB_DT_INT8 = 1,
+    SPB_DT_INT16,
+    SPB_DT_INT32,
+    SPB_DT_INT64,
+    SPB_DT_UINT8,
+    SPB_DT_UINT16,
+    SPB_DT_UINT32,
+    SPB_DT_UINT64,
+    SPB_DT_FLOAT,
+    SPB_DT_DOUBLE,
+    SPB_DT_BOOLEAN,
+    SPB_DT_STRING,
+    SPB_DT_DATETIME,
+    SPB_DT_TEXT,
+    SPB_DT_UUID,
+    SPB_DT_DATASET,
+    SPB_DT_BYTES,
+    SPB_DT_FILE,
+    SPB_DT_TEMPLATE,
+    SPB_DT_PROPERTYSET,
+    SPB_DT_PROPERTYSETLIST,
+    SPB_DT_INT8_ARRAY,
+    SPB_DT_INT16_ARRAY,
+    SPB_DT_INT32_ARRAY,
+    SPB_DT_INT64_ARRAY,
+    SPB_DT_UINT8_ARRAY,
+    SPB_DT_UINT16_ARRAY,
+    SPB_DT_UINT32_ARRAY,
+    SPB_DT_UINT64_ARRAY,
+    SPB_DT_FLOAT_ARRAY,
+    SPB_DT_DOUBLE_ARRAY,
+    SPB_DT_BOOLEAN_ARRAY,
+    SPB_DT_STRING_ARRAY,
+    SPB_DT_DATETIME_ARRAY,
+    SPB_DT_MAX = SPB_DT_DATETIME_ARRAY
+};
+
 /* Sparkplug datatypes 0..34 by their specification names ("Int8",
  * "UInt32", "DateTime", "DataSet", "BooleanArray", ...); NULL when out of
  * range. spb_datatype_of is the reverse (-1: no such name; case-sensitive). */

@@ -25,34 +25,6 @@ typedef Org__Eclipse__Tahu__Protobuf__Payload__Metric pb_metric_t;
 #define V_STRING ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_STRING_VALUE
 #define V_BYTES ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_BYTES_VALUE
 
-/* Sparkplug datatype numbers (sparkplug_b.proto's DataType). */
-enum {
-    DT_INT8 = 1,
-    DT_INT16,
-    DT_INT32,
-    DT_INT64,
-    DT_UINT8,
-    DT_UINT16,
-    DT_UINT32,
-    DT_UINT64,
-    DT_FLOAT,
-    DT_DOUBLE,
-    DT_BOOLEAN,
-    DT_STRING,
-    DT_DATETIME,
-    DT_TEXT,
-    DT_UUID,
-    DT_DATASET,
-    DT_BYTES,
-    DT_FILE,
-    DT_TEMPLATE,
-    DT_PROPERTYSET,
-    DT_PROPERTYSETLIST,
-    DT_INT8_ARRAY,
-    DT_BOOLEAN_ARRAY = 32,
-    DT_STRING_ARRAY = 33,
-    DT_DATETIME_ARRAY = 34,
-};
 
 /* One metric being encoded: its name for the reasons given. */
 typedef struct {
@@ -198,7 +170,7 @@ static int get_int(const ctx_t *c, json_t *v, int dt, uint64_t *raw)
     static const int64_t hi[] = {0,         INT8_MAX,   INT16_MAX,  INT32_MAX, INT64_MAX,
                                  UINT8_MAX, UINT16_MAX, UINT32_MAX, INT64_MAX};
     const char *dn = spb_datatype_name((uint32_t)dt);
-    if (dt == DT_DATETIME) {
+    if (dt == SPB_DT_DATETIME) {
         int64_t ms;
         if (json_is_string(v) && parse_iso(json_string_value(v), &ms) && ms >= 0)
             return *raw = (uint64_t)ms, MKB_OK;
@@ -207,7 +179,7 @@ static int get_int(const ctx_t *c, json_t *v, int dt, uint64_t *raw)
         return fail(c, "DateTime takes epoch ms (an integer >= 0) or an ISO 8601 string with a "
                        "zone");
     }
-    if (dt == DT_UINT64 && json_is_string(v)) {
+    if (dt == SPB_DT_UINT64 && json_is_string(v)) {
         const char *s = json_string_value(v);
         char *end;
         if (isdigit((unsigned char)s[0]) && ((*raw = strtoull(s, &end, 10)), !*end) &&
@@ -239,7 +211,7 @@ static int get_real(const ctx_t *c, json_t *v, int dt, double *out)
     else
         return fail(c, "%s takes a number (or \"NaN\", \"Infinity\", \"-Infinity\")",
                     spb_datatype_name((uint32_t)dt));
-    if (dt == DT_FLOAT && isfinite(*out) && fabs(*out) > FLT_MAX) { /* the cast would be UB */
+    if (dt == SPB_DT_FLOAT && isfinite(*out) && fabs(*out) > FLT_MAX) { /* the cast would be UB */
         return fail(c, "%g is out of range for Float", *out);
     }
     return MKB_OK;
@@ -261,18 +233,18 @@ static int put_element(const ctx_t *c, json_t *v, int et, buf_t *out)
     uint64_t raw = 0;
     double d = 0;
     int rc;
-    if (et == DT_FLOAT || et == DT_DOUBLE) {
+    if (et == SPB_DT_FLOAT || et == SPB_DT_DOUBLE) {
         if ((rc = get_real(c, v, et, &d)))
             return rc;
         float f = (float)d;
         uint32_t fb;
         memcpy(&fb, &f, sizeof(fb)); /* IEEE 754 bits, written little-endian */
         memcpy(&raw, &d, sizeof(raw));
-        return et == DT_FLOAT ? put_le(out, fb, 4) : put_le(out, raw, 8);
+        return et == SPB_DT_FLOAT ? put_le(out, fb, 4) : put_le(out, raw, 8);
     }
     if ((rc = get_int(c, v, et, &raw)))
         return rc;
-    return put_le(out, raw, et == DT_DATETIME ? 8 : size[et]);
+    return put_le(out, raw, et == SPB_DT_DATETIME ? 8 : size[et]);
 }
 
 /* BooleanArray: a 4-byte little-endian count, then the bits, first element
@@ -302,14 +274,14 @@ static int put_array(ctx_t *c, json_t *v, int dt, buf_t *out)
 {
     if (!json_is_array(v))
         return fail(c, "%s takes a JSON array", spb_datatype_name((uint32_t)dt));
-    if (dt == DT_BOOLEAN_ARRAY)
+    if (dt == SPB_DT_BOOLEAN_ARRAY)
         return put_booleans(c, v, out);
-    int et = dt - DT_INT8_ARRAY + DT_INT8; /* 22..31 -> 1..10, 34 -> 13 (DateTime) */
+    int et = dt - SPB_DT_INT8_ARRAY + SPB_DT_INT8; /* 22..31 -> 1..10, 34 -> 13 (DateTime) */
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *e = json_array_get(v, i);
         int rc = MKB_OK;
         c->elem = (long)i;
-        if (dt == DT_STRING_ARRAY) { /* each string NUL-terminated */
+        if (dt == SPB_DT_STRING_ARRAY) { /* each string NUL-terminated */
             if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
                 return fail(c, "StringArray takes strings without NUL characters");
             rc = buf_append(out, json_string_value(e), json_string_length(e) + 1);
@@ -332,41 +304,41 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
     uint64_t raw = 0;
     double d = 0;
     int rc = MKB_OK;
-    if ((dt >= DT_INT8 && dt <= DT_UINT64) || dt == DT_DATETIME) {
+    if ((dt >= SPB_DT_INT8 && dt <= SPB_DT_UINT64) || dt == SPB_DT_DATETIME) {
         if ((rc = get_int(c, v, dt, &raw)))
             return rc;
-        bool in_int = dt != DT_INT64 && dt != DT_UINT64 && dt != DT_DATETIME;
+        bool in_int = dt != SPB_DT_INT64 && dt != SPB_DT_UINT64 && dt != SPB_DT_DATETIME;
         /* Int8/Int16 below zero: value + 2^bits, as Tahu and pysparkplug write them */
-        uint64_t mask = dt == DT_INT8 ? 0xff : dt == DT_INT16 ? 0xffff : 0xffffffffu;
+        uint64_t mask = dt == SPB_DT_INT8 ? 0xff : dt == SPB_DT_INT16 ? 0xffff : 0xffffffffu;
         m->value_case = in_int ? V_INT : V_LONG;
         if (in_int)
             m->int_value = (uint32_t)(raw & mask);
         else
             m->long_value = raw;
-    } else if (dt == DT_FLOAT || dt == DT_DOUBLE) {
+    } else if (dt == SPB_DT_FLOAT || dt == SPB_DT_DOUBLE) {
         if ((rc = get_real(c, v, dt, &d)))
             return rc;
-        m->value_case = dt == DT_FLOAT ? V_FLOAT : V_DOUBLE;
-        if (dt == DT_FLOAT)
+        m->value_case = dt == SPB_DT_FLOAT ? V_FLOAT : V_DOUBLE;
+        if (dt == SPB_DT_FLOAT)
             m->float_value = (float)d;
         else
             m->double_value = d;
-    } else if (dt == DT_BOOLEAN) {
+    } else if (dt == SPB_DT_BOOLEAN) {
         if (!json_is_boolean(v))
             return fail(c, "Boolean takes true or false");
         m->value_case = V_BOOL;
         m->boolean_value = json_is_true(v);
-    } else if (dt == DT_STRING || dt == DT_TEXT || dt == DT_UUID) {
+    } else if (dt == SPB_DT_STRING || dt == SPB_DT_TEXT || dt == SPB_DT_UUID) {
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
             return fail(c, "%s takes a string without NUL characters",
                         spb_datatype_name((uint32_t)dt));
         m->value_case = V_STRING;
         m->string_value = (char *)json_string_value(v); /* borrowed from the JSON */
-    } else if (dt == DT_BYTES || dt == DT_FILE || dt >= DT_INT8_ARRAY) {
-        if (dt < DT_INT8_ARRAY &&
+    } else if (dt == SPB_DT_BYTES || dt == SPB_DT_FILE || dt >= SPB_DT_INT8_ARRAY) {
+        if (dt < SPB_DT_INT8_ARRAY &&
             (!json_is_string(v) || !b64_decode(json_string_value(v), json_string_length(v), bytes)))
             return fail(c, "%s takes a base64 string (RFC 4648)", spb_datatype_name((uint32_t)dt));
-        if (dt >= DT_INT8_ARRAY && (rc = put_array(c, v, dt, bytes)))
+        if (dt >= SPB_DT_INT8_ARRAY && (rc = put_array(c, v, dt, bytes)))
             return rc;
         if (!bytes->p && buf_reserve(bytes, 1) != MKB_OK) /* empty: still no NULL to memcpy */
             return fail(c, "out of memory");
@@ -401,10 +373,10 @@ static int pick_datatype(const ctx_t *c, json_t *dtj, json_t *v, spb_resolve_t r
             return fail(c, "its birth gives datatype %u, not a Sparkplug B datatype", rdt);
         return *dt = (int)rdt, MKB_OK;
     }
-    *dt = json_is_boolean(v)   ? DT_BOOLEAN
-          : json_is_integer(v) ? DT_INT64
-          : json_is_real(v)    ? DT_DOUBLE
-          : json_is_string(v)  ? DT_STRING
+    *dt = json_is_boolean(v)   ? SPB_DT_BOOLEAN
+          : json_is_integer(v) ? SPB_DT_INT64
+          : json_is_real(v)    ? SPB_DT_DOUBLE
+          : json_is_string(v)  ? SPB_DT_STRING
                                : 0;
     if (!*dt)
         return fail(c, "no datatype given nor known from a birth, and a %s value says none",
@@ -550,7 +522,7 @@ int spb_encode_rebirth(int64_t ts_ms, buf_t *out)
     m.has_timestamp = true;
     m.timestamp = (uint64_t)ts_ms;
     m.has_datatype = true;
-    m.datatype = DT_BOOLEAN;
+    m.datatype = SPB_DT_BOOLEAN;
     m.value_case = V_BOOL;
     m.boolean_value = true;
     enc_t e = {.ptrs = ptrs, .n = 1};
