@@ -200,16 +200,15 @@ static void check_sparkplug_command(chk_t *c, const config_t *cfg, const config_
                     r->name);
 }
 
-/* Route and command rule names, profiles, payload kinds. */
 /* The sparkplug: section belongs to payload: sparkplug_b routes, which
  * explode their metrics themselves. */
 static void check_sparkplug(chk_t *c, const config_t *cfg, const config_route_t *r)
 {
-    static const char *const keys[] = {"records", "status_topic", "properties", "unresolved",
-                                       "rebirth"};
-    const void *fields[] = {&r->spb_records, &r->spb_status_topic, &r->spb_properties,
-                            &r->spb_unresolved, &r->spb_rebirth};
     if (r->payload != NORM_PAYLOAD_SPARKPLUG_B) {
+        static const char *const keys[] = {"records", "status_topic", "properties",
+                                           "unresolved", "rebirth"};
+        const void *fields[] = {&r->spb_records, &r->spb_status_topic, &r->spb_properties,
+                                &r->spb_unresolved, &r->spb_rebirth};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             if (config_pos(cfg, fields[i]).line)
                 config_diag(c->errs, cfg, fields[i],
@@ -224,6 +223,7 @@ static void check_sparkplug(chk_t *c, const config_t *cfg, const config_route_t 
                     r->name);
 }
 
+/* Route and command rule names, profiles, payload kinds. */
 static void check_rules(chk_t *c, const config_t *cfg)
 {
     if (cfg->routes_n == 0)

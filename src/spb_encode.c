@@ -303,7 +303,7 @@ static int set_value(ctx_t *c, pb_metric_t *m, json_t *v, int dt, buf_t *bytes)
 {
     uint64_t raw = 0;
     double d = 0;
-    int rc = MKB_OK;
+    int rc;
     if ((dt >= SPB_DT_INT8 && dt <= SPB_DT_UINT64) || dt == SPB_DT_DATETIME) {
         if ((rc = get_int(c, v, dt, &raw)))
             return rc;
@@ -432,13 +432,13 @@ static int encode_metric(enc_t *e, size_t i, const char *name, json_t *alias_j, 
 static int encode_metrics(enc_t *e, json_t *cmd, int64_t ts_ms, char *why, size_t why_size)
 {
     json_t *list = json_object_get(cmd, "metrics");
-    int rc = MKB_OK;
+    int rc;
     if (!json_is_array(list)) { /* the plain form: {"name": value, ...} */
-        const char *key;
-        json_t *v;
         size_t i = 0;
-        json_object_foreach(cmd, key, v) if ((rc = encode_metric(e, i++, key, NULL, NULL, v, ts_ms,
-                                                                 why, why_size))) return rc;
+        for (void *it = json_object_iter(cmd); it; it = json_object_iter_next(cmd, it))
+            if ((rc = encode_metric(e, i++, json_object_iter_key(it), NULL, NULL,
+                                    json_object_iter_value(it), ts_ms, why, why_size)))
+                return rc;
         return MKB_OK;
     }
     for (size_t i = 0; i < e->n; i++) {
