@@ -995,13 +995,17 @@ static int metadata_json(dctx_t *c, const pb_metadata_t *md, json_t *o)
     return rc;
 }
 
-/* The flat layout: the message's context copied into each metric. */
+/* The flat layout: the message's context copied into each metric, its
+ * timestamp as "payload_timestamp". */
 static int flat_context(json_t *msg, json_t *o)
 {
-    static const char *const keys[] = {"group", "edge_node", "device", "type", "seq"};
+    static const char *const keys[] = {"group", "edge_node", "device", "type", "seq",
+                                       "timestamp"};
+    static const char *const as[] = {"group", "edge_node", "device", "type", "seq",
+                                     "payload_timestamp"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(msg, keys[i]);
-        if (v && json_object_set(o, keys[i], v) != 0)
+        if (v && json_object_set(o, as[i], v) != 0)
             return MKB_ERR_NOMEM;
     }
     return MKB_OK;

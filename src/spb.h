@@ -105,8 +105,9 @@ typedef struct {
     void *resolve_ctx;
     bool properties;       /* metric properties (engUnit, ...) into "properties" */
     bool flat;             /* each metric also carries "group", "edge_node", "device",
-                            * "type" and "seq" of its message, and the payload's
-                            * "timestamp" when it has none (one record per metric) */
+                            * "type", "seq" and "payload_timestamp" of its message,
+                            * and the payload's "timestamp" when it has none (one
+                            * record per metric) */
     size_t max_metrics;    /* more metrics than this: an error (limits); 0: no limit */
 } spb_decode_opts_t;
 

@@ -129,13 +129,15 @@ static mapper_result_t map_fixture(mapper_t *m, const char *name, const char *to
     return res;
 }
 
-/* The metrics fixture NAME's library was given. */
-static json_t *expected_metrics(const char *name)
+/* The metrics fixture NAME's library was given; *TS the payload's timestamp. */
+static json_t *expected_metrics(const char *name, json_int_t *ts)
 {
     buf_t payload = {0};
     json_t *doc = fixture(name, &payload);
     buf_free(&payload);
-    json_t *ms = json_incref(json_object_get(json_object_get(doc, "expected"), "metrics"));
+    json_t *want = json_object_get(doc, "expected");
+    json_t *ms = json_incref(json_object_get(want, "metrics"));
+    *ts = json_integer_value(json_object_get(want, "timestamp"));
     json_decref(doc);
     return ms;
 }
@@ -145,7 +147,8 @@ static json_t *expected_metrics(const char *name)
 static void check_metric_records(const got_t *g, size_t from, const char *name, const char *type,
                                  const char *key_prefix)
 {
-    json_t *want = expected_metrics(name);
+    json_int_t payload_ts = 0;
+    json_t *want = expected_metrics(name, &payload_ts);
     ck_assert_uint_eq(g->n - from, json_array_size(want));
     for (size_t i = 0; i < json_array_size(want); i++) {
         const rec_t *r = &g->r[from + i];
@@ -165,6 +168,8 @@ static void check_metric_records(const got_t *g, size_t from, const char *name, 
                       "metric %s: %s is not %s", wname, json_dumps(gv, JSON_ENCODE_ANY),
                       json_dumps(wv, JSON_ENCODE_ANY));
         ck_assert_int_eq(r->ts, json_integer_value(json_object_get(w, "timestamp")));
+        ck_assert_int_eq(json_integer_value(json_object_get(r->value, "payload_timestamp")),
+                         payload_ts);
         ck_assert_ptr_null(json_object_get(r->value, "unresolved"));
     }
     json_decref(want);
