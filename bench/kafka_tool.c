@@ -5,7 +5,9 @@
  *                                                seconds waited (exit 1 on timeout)
  *   kafka_tool BOOTSTRAP latency TOPIC N TIMEOUT_S  consume N new records whose JSON
  *       value holds "t_us" (publish time, microseconds) and print p50 p99 max
- *       latency in milliseconds from publish to consumption. */
+ *       latency in milliseconds from publish to consumption. Four times a
+ *       second before that it prints "progress GOT LAG_MS": records consumed
+ *       so far and the latency of the latest one (the consumer's lag). */
 #define _GNU_SOURCE /* memmem */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -97,10 +99,15 @@ int main(int argc, char **argv)
         rd_kafka_assign(rk, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         long long *lat = malloc((size_t)n * sizeof(long long)), got = 0;
-        double start = now_s();
+        double start = now_s(), next_progress = start + 0.25;
         printf("ready\n");
         fflush(stdout);
         while (got < n && now_s() - start < timeout) {
+            if (now_s() >= next_progress) {
+                printf("progress %lld %.2f\n", got, got ? (double)lat[got - 1] / 1000.0 : 0.0);
+                fflush(stdout);
+                next_progress += 0.25;
+            }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
             if (!m)
                 continue;
