@@ -63,15 +63,16 @@ second) while publishers offer fixed rates (BENCH_RATES, default 5000, 20000,
 --pub-rate msg/s (default 10000), so a rate R is offered by ceil(R / 10000)
 publisher processes each paced at R/k (--live-pubs K: always K); the offered
 rate achieved is reported (the sum of the publishers' own rates, and all
-their messages over the span from the first start to the last finish).
-Reported: p50/p99/max latency from publish (the publisher's clock, in the
-payload) to a Kafka consumer; the backlog: sent by the publishers against
-consumed from Kafka, once a second, the consumer's lag (the latency of its
-latest record) over the window, and the tail (seconds from the last PUBACK
-the publishers got until the consumer had every record; a backlog that grew
-during the window shows here: over 1 s counts as grown); the bridge's CPU, and its RSS at steady load
-(the median of VmRSS sampled once a second after the first two seconds) and
-peak (VmHWM).
+their messages over the longest publisher's time). Reported: p50/p99/max
+latency from publish (the publisher's clock, in the payload) to a Kafka
+consumer; the backlog: once a second, sent by the publishers, held by Kafka
+(the partition's high watermark, which the latency consumer asks of the
+broker ten times a second: kafka_tool latency) and consumed, and the
+consumer's lag (the latency of its latest record); the tail, seconds from
+the last PUBACK the publishers got until Kafka held every record (a backlog
+that grew in the bridge during the window shows here; over 1 s counts as
+grown); the bridge's CPU, and its RSS at steady load (the median of VmRSS
+sampled once a second after the first two seconds) and peak (VmHWM).
 
 Cost curves: bench/micro_mapper (the rule engine alone) with 10 and 10,000
 routes and 100 B, 1 KB and 10 KB payloads.
@@ -595,8 +596,9 @@ class Bench:
                 shutil.rmtree(self.shipped_spool(), ignore_errors=True)
         elif c == "telegraf":
             log.close()
-            note = (f"Kafka has {self.kt('count', topic)} (the setup run's probe{'s' if self.telegraf_base > 1 else ''}: {self.telegraf_base}); "
-                    + self.telegraf_check(topic))
+            probes = self.telegraf_base
+            note = (f"Kafka has {self.kt('count', topic)} (the setup run's probe"
+                    f"{'s' if probes > 1 else ''}: {probes}); " + self.telegraf_check(topic))
             if p.returncode != 0:
                 note += f"; exit status {p.returncode}"
         elif c == "C":
