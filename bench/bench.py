@@ -71,7 +71,9 @@ broker ten times a second: kafka_tool latency) and consumed, and the
 consumer's lag (the latency of its latest record); the tail, seconds from
 the last PUBACK the publishers got until Kafka held every record (a backlog
 that grew in the bridge during the window shows here; over 1 s counts as
-grown); the bridge's CPU, and its RSS at steady load (the median of VmRSS
+grown, as does a growth of the backlog, sent but not yet in Kafka, by more
+than half a second's worth of the rate from a quarter of the window to its
+end); the bridge's CPU, and its RSS at steady load (the median of VmRSS
 sampled once a second after the first two seconds) and peak (VmHWM).
 
 Cost curves: bench/micro_mapper (the rule engine alone) with 10 and 10,000
@@ -641,7 +643,8 @@ class Bench:
                 print(f"  {rate:6d}/s offered {r['achieved']:6.0f}/s by {r['pubs']} pubs "
                       f"(over the span {r['offered_span']:.0f}/s)  p50 {r['p50']:7.2f} ms  "
                       f"p99 {r['p99']:7.2f} ms  max {r['max']:8.2f} ms  lag at the end "
-                      f"{r['lag_end']:.1f} ms, tail {r['tail_s']:.2f} s "
+                      f"{r['lag_end']:.1f} ms, tail {r['tail_s']:.2f} s, backlog "
+                      f"{r['backlog_growth']:+d} (max {r['backlog_max']}) "
                       f"({'no growing backlog' if r['sustained'] else 'BACKLOG'})  bridge CPU "
                       f"{r['cpu_pct']:5.1f}%  RSS {r['rss_steady_mb']:.1f} MiB steady, peak "
                       f"{r['hwm_mb']:.1f}  ({r['got']}/{r['sent']})", flush=True)
@@ -735,6 +738,11 @@ class Bench:
         tail = (cons["t_kafka"] - t_pubs) if cons["t_kafka"] else float("inf")
         lags = [x[4] for x in series]
         q = lambda f: lags[min(len(lags) - 1, int(f * len(lags)))] if lags else 0.0
+        # Sent but not yet in Kafka, once a second; its growth from a quarter
+        # of the window to the end (the counts are up to 0.25 s old: only a
+        # growth past half a second's worth of the rate counts).
+        backlog = [pb - kf for _, pb, kf, _, _ in series]
+        growth = backlog[-1] - backlog[len(backlog) // 4] if backlog else 0
         return {"rate": rate, "pubs": k, "achieved": sum(rates),
                 "offered_span": count / max(secs) if secs else 0.0, "sent": count, "got": got,
                 "p50": p50, "p99": p99, "max": mx, "cpu_pct": 100.0 * cpu / wall,
@@ -744,9 +752,10 @@ class Bench:
                 "hwm_mb": self.proc_rss(p.pid) / 1024.0, "tail_s": max(tail, 0.0),
                 "lag_q": [q(0.25), q(0.5), q(0.75)],
                 "lag_end": lags[-1] if lags else 0.0,
-                # Kafka held every record within a second of the last PUBACK:
-                # no backlog built up in the bridge over the window.
-                "sustained": tail <= 1.0, "series": series,
+                "backlog_max": max(backlog, default=0), "backlog_growth": growth,
+                # The backlog did not grow over the window, and Kafka held
+                # every record within a second of the last PUBACK.
+                "sustained": tail <= 1.0 and growth <= 0.5 * rate, "series": series,
                 "pub": "; ".join(errs)}
 
     @staticmethod
@@ -1204,7 +1213,7 @@ def targets(drain, live, telegraf_why):
         if a not in drain or b not in drain:
             missing = [NAMES[k].split(":")[0].strip("*") for k in (a, b) if k not in drain]
             why = (f"Telegraf {telegraf_why}" if "telegraf" in (a, b) and telegraf_why
-                   else f"not run: {', '.join(missing)}")
+                   else f"not run: {'; '.join(missing)}")
             out.append((target, "n/a", why))
             return
         x, y = drain[a][field], drain[b][field]
@@ -1232,8 +1241,9 @@ def targets(drain, live, telegraf_why):
                 verdict(None if r is None else r["achieved"] >= 0.95 * 50000 and r["sustained"]),
                 "not run" if r is None else
                 f"offered {r['achieved']:.0f} msg/s by {r['pubs']} publishers; "
-                f"Kafka held the last of {r['sent']} {r['tail_s']:.2f} s after the last "
-                f"PUBACK; consumer lag {r['lag_q'][0]:.1f} / {r['lag_q'][1]:.1f} / "
+                f"backlog (sent, not in Kafka) {r['backlog_growth']:+d} from 1/4 of the "
+                f"window to its end, at most {r['backlog_max']}; Kafka held the last of "
+                f"{r['sent']} {r['tail_s']:.2f} s after the last PUBACK; consumer lag {r['lag_q'][0]:.1f} / {r['lag_q'][1]:.1f} / "
                 f"{r['lag_q'][2]:.1f} / {r['lag_end']:.1f} ms at 1/4, 1/2, 3/4, end"))
     if live:
         worst = max(live, key=lambda r: r["rss_steady_mb"])
@@ -1292,7 +1302,8 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
         lines += [f"## Live: the shipped configuration, publishers at fixed rates, "
                   f"{args.live_s} s each", "",
                   "| rate msg/s | offered msg/s (publishers) | records | p50 ms | p99 ms | max ms | "
-                  "consumer lag ms at 1/4, 1/2, 3/4, end | tail s | backlog | bridge CPU % of a "
+                  "consumer lag ms at 1/4, 1/2, 3/4, end | tail s | backlog: growth, max | "
+                  "bridge CPU % of a "
                   "core | CPU s per million | bridge RSS MiB steady (peak) |",
                   "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|"]
         for r in live:
@@ -1301,7 +1312,8 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
                 f"{r['offered_span']:.0f}) | {r['got']}/{r['sent']} | {r['p50']:.2f} | "
                 f"{r['p99']:.2f} | {r['max']:.2f} | "
                 f"{' / '.join(f'{x:.1f}' for x in r['lag_q'])} / {r['lag_end']:.1f} | "
-                f"{r['tail_s']:.2f} | {'none growing' if r['sustained'] else '**grew**'} | "
+                f"{r['tail_s']:.2f} | {r['backlog_growth']:+d}, {r['backlog_max']}"
+                f"{'' if r['sustained'] else ' **grew**'} | "
                 f"{r['cpu_pct']:.1f} | {r['cpu_per_m']:.1f} | {r['rss_steady_mb']:.1f} "
                 f"({r['hwm_mb']:.1f}) |")
         lines += ["", "Latency is publish (the publisher's clock, in the payload) to consumption "
@@ -1310,9 +1322,10 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
                   "over the span: all their messages over the longest publisher's time. Lag: the "
                   "latency of the consumer's latest record, sampled once a second. Tail: from "
                   "the last PUBACK the publishers got until Kafka held every record (the "
-                  "partition's high watermark, asked of the broker ten times a second); the "
-                  "backlog counts as grown when that is over 1 s (a bridge behind the offered "
-                  "rate leaves what it has not caught up with there). Once a second: sent by "
+                  "partition's high watermark, asked of the broker ten times a second). Backlog: "
+                  "sent but not in Kafka, once a second; growth: from a quarter of the window "
+                  "to its end. It counts as grown when the growth passes half a second's worth "
+                  "of the rate or the tail passes 1 s. Once a second: sent by "
                   "the publishers (handed to their MQTT client) / in Kafka / consumed by the "
                   "latency consumer (counts up to 0.25 s old):", ""]
         for r in live:
