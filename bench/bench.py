@@ -730,6 +730,9 @@ class Bench:
         cpu = self.proc_cpu(p.pid) - cpu0
         if not cons["result"]:
             raise RuntimeError(f"live {rate}/s: the consumer got no record (publishers: {errs})")
+        for pp, e in zip(pubs, errs):
+            if pp.returncode != 0:  # its rate is missing from the offered sum
+                print(f"      a publisher failed (exit {pp.returncode}): {e}", flush=True)
         got, p50, p99, mx = (int(cons["result"][0]), *map(float, cons["result"][1:]))
         rates = [int(m.group(1)) for m in (re.search(r"\((\d+)/s\)", e) for e in errs) if m]
         secs = [float(m.group(1)) for m in (re.search(r"in ([\d.]+) s", e) for e in errs) if m]
