@@ -586,7 +586,8 @@ class Bench:
                 note += f"; spool appended {sp[-1][0]}, sent {sp[-1][1]}, acked {sp[-1][2]}"
             if scraper:
                 f = scrape["final"]
-                note += (f"; {scrape['ok']} scrapes of /metrics during the drain"
+                note += (f"; {scrape['ok']} scrape{'' if scrape['ok'] == 1 else 's'} of "
+                         "/metrics during the drain"
                          + (f" ({scrape['errors']} failed)" if scrape["errors"] else "")
                          + (f", then records_total {f['records']}" if f
                             else ", final scrape FAILED"))
