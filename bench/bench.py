@@ -1,17 +1,39 @@
 #!/usr/bin/env python3
-"""make bench: the bridge against its ceilings and a naive bridge, side by side.
+"""make bench: the bridge as it ships against a real peer, a scripted bridge and
+its ceilings, side by side, every figure from one run.
 
 Runs inside tests/harness/with-brokers.sh (real Mosquitto and Kafka on free
 loopback ports; their addresses come in MKB_* variables).
 
 Drain: BENCH_N QoS 1 readings of about 200 bytes are queued in Mosquitto for
-one persistent session per contender while the contenders are offline; then
+one persistent session per contender while the contenders are offline (each
+contender's session is made, subscribed, before the one publication); then
 each contender in turn starts and the clock runs until it has taken all of
-them (for the bridges and the kcat pipeline: until Kafka holds all of them,
-by the partition's high watermark, cross-checked with the bridge's count of
-delivery reports). Contenders:
-  bridge-hvac   the bridge with the HVAC rules (normalization on)
-  bridge-raw    the bridge with a raw pass-through rule
+them (for the bridges, Telegraf and the kcat pipeline: until Kafka holds all
+of them, by the partition's high watermark; the bridges' count of delivery
+reports and records sampled from Kafka are checked). Contenders, in the
+order they run:
+  bridge-shipped  the bridge as it ships, the headline: the HVAC rules, the
+                  spool on (fsync: interval, in the harness dir), metrics on
+                  (metrics.listen on a free loopback port, /metrics scraped
+                  once a second during the drain, as Prometheus would; one
+                  more scrape after it checks the records counter)
+  bridge-hvac     the bridge with the HVAC rules, spool off, no metrics
+  bridge-raw      the bridge with a raw pass-through rule, spool off
+  telegraf        Telegraf 1.37 (make bench-deps builds it into .cache/bench/bin;
+                  --telegraf or $TELEGRAF another binary): inputs.mqtt_consumer
+                  with a persistent session (client_id, persistent_session,
+                  qos 1, its default tracking: a message is acked to MQTT
+                  after the output wrote it), the same filter, the readings
+                  parsed as JSON (data_format json: the numeric fields, the
+                  time from "ts"), tags site and unit from the topic
+                  (topic_parsing), outputs.kafka to its own topic with JSON
+                  serialization; agent flush_interval 100ms (the default 10 s
+                  would hold the last partial batch that long), batches of
+                  1000 (the default). Its setup run proves the subscription:
+                  a probe message on a second topic it subscribes must reach
+                  Kafka. Left out, with the reason in the report, when it has
+                  not been built.
   A mosquitto_sub   mosquitto_sub draining the session to /dev/null
   B paho_sink       a minimal Paho MQTTAsync subscriber that does nothing
   C sub|kcat        mosquitto_sub | kcat -P into Kafka (a scripted bridge)
@@ -27,13 +49,32 @@ delivery reports). Contenders:
                 per message and per metric; checked: the bridge logged no seq
                 gap and asked for no rebirth, and records sampled from Kafka
                 are named and not "unresolved".
+The report gives msg/s, CPU seconds per million messages and peak RSS of
+each, the ratios issue 19's targets name (shipped / C and shipped / Telegraf
+in msg/s and CPU per message, raw / C) and a Targets section: each target met
+or not, with its numbers.
 CPU is user+sys of the process(es) (wait4); peak RSS is the largest VmHWM
 read from /proc while they run (wait4's maxrss would count the forked Python
 image before exec).
 
-Live: a publisher at fixed rates for BENCH_LIVE_S seconds each while the
-bridge (HVAC rules) runs; p50/p99/max latency from publish to a Kafka
-consumer, and the bridge's CPU and RSS.
+Live: the bridge in the shipped configuration (spool, metrics scraped every
+second) while publishers offer fixed rates (BENCH_RATES, default 5000, 20000,
+50000 msg/s) for BENCH_LIVE_S seconds each. One bench/pub paces at most
+--pub-rate msg/s (default 10000), so a rate R is offered by ceil(R / 10000)
+publisher processes each paced at R/k (--live-pubs K: always K); the offered
+rate achieved is reported (the sum of the publishers' own rates, and all
+their messages over the longest publisher's time). Reported: p50/p99/max
+latency from publish (the publisher's clock, in the payload) to a Kafka
+consumer; the backlog: once a second, sent by the publishers, held by Kafka
+(the partition's high watermark, which the latency consumer asks of the
+broker ten times a second: kafka_tool latency) and consumed, and the
+consumer's lag (the latency of its latest record); the tail, seconds from
+the last PUBACK the publishers got until Kafka held every record (a backlog
+that grew in the bridge during the window shows here; over 1 s counts as
+grown, as does a growth of the backlog, sent but not yet in Kafka, by more
+than half a second's worth of the rate from a quarter of the window to its
+end); the bridge's CPU, and its RSS at steady load (the median of VmRSS
+sampled once a second after the first two seconds) and peak (VmHWM).
 
 Cost curves: bench/micro_mapper (the rule engine alone) with 10 and 10,000
 routes and 100 B, 1 KB and 10 KB payloads.
@@ -59,6 +100,10 @@ of off (ratio on/off of the median msg/s >= 0.98).
 
 --only spb (instead of all the above; make bench-sparkplug): the Sparkplug
 drain alone (bridge-spb), its own Markdown report.
+
+--only LIST (a comma list of shipped, spool-off, raw, telegraf, A, B, C, spb,
+live, curves): only those parts of make bench, the same report with the rest
+left out (ratios whose contenders did not run read n/a); for smoke runs.
 
 --order (both comparisons): off,on (default), on,off, or alternate (off, on
 in odd rounds, on, off in even ones).
@@ -90,6 +135,13 @@ SPB_DBIRTH = "spBv1.0/Bench/DBIRTH/node1/dev1"
 SPB_DDATA = "spBv1.0/Bench/DDATA/node1/dev1"
 SPB_TOPIC = "bench.spb"
 SPB_PYTHON = ENV.get("SPB_PYTHON", os.path.join(ROOT, ".cache", "sparkplug", "bin", "python"))
+# Telegraf as scripts/bench-deps.sh builds it (make bench-deps).
+TELEGRAF = ENV.get("TELEGRAF", os.path.join(ROOT, ".cache", "bench", "bin", "telegraf"))
+TELEGRAF_PROBE = "bench/probe/telegraf"  # its setup run's probe; only Telegraf subscribes
+# --only's names for the drain's contenders, in the order they run.
+CONTENDERS = {"shipped": "bridge-shipped", "spool-off": "bridge-hvac", "raw": "bridge-raw",
+              "telegraf": "telegraf", "A": "A", "B": "B", "C": "C", "spb": "bridge-spb"}
+PARTS = list(CONTENDERS) + ["live", "curves"]
 
 
 def sh(cmd, **kw):
@@ -106,6 +158,12 @@ class Bench:
         self.tool = os.path.join(args.build, "bench")
         self.n = args.n
         self.spb_n = args.spb_n
+        self.telegraf, self.telegraf_why = args.telegraf, None
+        if not os.access(self.telegraf, os.X_OK):
+            self.telegraf_why = (f"not run: {self.telegraf} is not there (make bench-deps builds "
+                                 "it; it needs Go and the Go module proxy)")
+            self.telegraf = None
+        self.telegraf_base = 0  # records the setup run's probes left in its topic
 
     def kt(self, *a, **kw):
         return sh([os.path.join(self.tool, "kafka_tool"), self.kafka, *map(str, a)], **kw)
@@ -138,6 +196,101 @@ class Bench:
                     + f"routes:\n{rules}")
         return path
 
+    def telegraf_config(self, topic):
+        """Telegraf's configuration for the drain (see the docstring): the same
+        filter, readings and session set-up as the bridges', its own topic."""
+        path = os.path.join(self.dir, "bench-telegraf.conf")
+        brokers = ", ".join(f'"{b}"' for b in self.kafka.split(","))
+        with open(path, "w") as f:
+            f.write(f"""[agent]
+  interval = "10s"
+  round_interval = false
+  metric_batch_size = 1000
+  metric_buffer_limit = 10000
+  flush_interval = "100ms"
+  flush_jitter = "0s"
+  omit_hostname = true
+  skip_processors_after_aggregators = false  # today's default, said (no warning)
+
+[[inputs.mqtt_consumer]]
+  servers = ["{self.uri}"]
+  topics = ["{FILTER}", "{TELEGRAF_PROBE}"]
+  qos = 1
+  persistent_session = true
+  client_id = "bench-telegraf"
+  max_undelivered_messages = 1000
+  topic_tag = ""
+  name_override = "hvac"
+  data_format = "json"
+  json_time_key = "ts"
+  json_time_format = "unix_ms"
+  [[inputs.mqtt_consumer.topic_parsing]]
+    topic = "{FILTER}"
+    tags = "_/site/_/unit/_"
+
+[[outputs.kafka]]
+  brokers = [{brokers}]
+  topic = "{topic}"
+  routing_tag = "unit"
+  data_format = "json"
+  json_timestamp_units = "1ms"
+""")
+        return path
+
+    def start_telegraf(self, log):
+        return subprocess.Popen([self.telegraf, "--config", os.path.join(self.dir,
+                                                                         "bench-telegraf.conf")],
+                                stdout=log, stderr=log)
+
+    def setup_telegraf(self, topic):
+        """Runs Telegraf until its persistent session is subscribed, then stops
+        it. Proof of the subscription: a probe on TELEGRAF_PROBE (subscribed
+        in the same SUBSCRIBE as the filter, by no other contender) reaches
+        TOPIC. Sets self.telegraf_base: the probes Kafka then holds."""
+        self.telegraf_config(topic)
+        logp = os.path.join(self.dir, "telegraf-setup.log")
+        with open(logp, "w") as log:
+            p = self.start_telegraf(log)
+            ok = self.wait_log(logp, "Connected")
+            pub = os.path.join(self.tool, "pub")
+            for _ in range(5 if ok else 0):
+                sh([pub, self.uri, TELEGRAF_PROBE, "1", "200", "0"])
+                w = subprocess.run([os.path.join(self.tool, "kafka_tool"), self.kafka, "wait",
+                                    topic, "1", "5"], capture_output=True)
+                if w.returncode == 0:
+                    break
+            else:
+                ok = False
+            p.send_signal(signal.SIGTERM)
+            rc = self.reap(p, 30)
+            if rc is None:
+                p.kill()
+                p.wait()
+        if not ok:
+            raise RuntimeError(f"telegraf: no probe reached Kafka; log {logp}:\n{self.tail(logp)}")
+        self.telegraf_base = int(self.kt("count", topic))
+
+    def telegraf_check(self, topic):
+        """Records sampled from Telegraf's topic (the first readings after the
+        probes, and the last two) must be the readings: measurement hvac,
+        tags site and unit from the topic, the numeric fields, a timestamp in
+        ms. Returns a note; raises on a failed check."""
+        recs = []
+        for offset, cnt in ((str(self.telegraf_base), 2), ("-2", 2)):
+            out = sh(["kcat", "-C", "-q", "-e", "-b", self.kafka, "-t", topic, "-p", "0", "-o",
+                      offset, "-c", str(cnt), "-f", "%s\n"])
+            recs += [json.loads(l) for l in out.splitlines() if l.strip()]
+        want = {"seq", "t_us", "temp_f", "rh", "aqi", "rssi", "battery_v"}
+        wrong = [r for r in recs if r.get("name") != "hvac"
+                 or r.get("tags") != {"site": "s1", "unit": "ahu-1"}
+                 or not want <= set(r.get("fields", {}))
+                 or not 1e12 < r.get("timestamp", 0) < 1e14]
+        if len(recs) < 4 or wrong:
+            raise RuntimeError(f"telegraf: of {len(recs)} records sampled, these are not the "
+                               f"readings: {wrong[:2]}")
+        print(f"      a Telegraf record: {json.dumps(recs[-1])}", flush=True)
+        return f"{len(recs)} records sampled: hvac, tags site and unit, {len(want)} fields"
+
     def start_bridge(self, cfg, log, binary=None):
         p = subprocess.Popen([binary or self.a.bin, "-c", cfg, "-l", "info"], stdout=log,
                              stderr=log)
@@ -157,44 +310,76 @@ class Bench:
         return ["mosquitto_sub", "-h", "127.0.0.1", "-p", self.port, "-i", cid, "-c", "-q", "1",
                 "-t", FILTER, *extra]
 
-    def drain(self):
+    def drain(self, only):
+        """The drain of the contenders ONLY names (keys of CONTENDERS' values),
+        in the order of CONTENDERS. Returns {contender: row}."""
         n = self.n
-        contenders = ["bridge-hvac", "bridge-raw", "A", "B", "C", "bridge-spb"]
-        topics = {"bridge-hvac": "bench.hvac", "bridge-raw": "bench.raw", "C": "bench.kcat",
+        contenders = [c for c in CONTENDERS.values() if c in only]
+        if "telegraf" in contenders and not self.telegraf:
+            print(f"  telegraf: {self.telegraf_why}", flush=True)
+            contenders.remove("telegraf")
+        topics = {"bridge-shipped": "bench.shipped", "bridge-hvac": "bench.hvac",
+                  "bridge-raw": "bench.raw", "telegraf": "bench.telegraf", "C": "bench.kcat",
                   "bridge-spb": SPB_TOPIC}
-        for t in topics.values():
-            self.kt("create", t)
+        sessions = {"telegraf": "bench-telegraf", "A": "bench-A", "B": "bench-B", "C": "bench-C"}
+        for c in contenders:
+            if c in topics:
+                self.kt("create", topics[c])
         # Persistent sessions first, all subscribed, then one publication for all
         # (the Sparkplug one goes to bridge-spb's filter only, the readings to
         # the others': the filters do not overlap).
         for c in contenders:
             if c.startswith("bridge"):
-                self.setup_bridge(c, self.bridge_config(topics[c], c == "bridge-raw",
+                spool = self.shipped_spool() if c == "bridge-shipped" else None
+                self.setup_bridge(c, self.bridge_config(topics[c], c == "bridge-raw", spool,
                                                         spb=c == "bridge-spb"))
+                if spool:
+                    shutil.rmtree(spool, ignore_errors=True)
+            elif c == "telegraf":
+                try:  # a peer failing is a finding to report, not the bench's end
+                    self.setup_telegraf(topics[c])
+                except (RuntimeError, subprocess.CalledProcessError) as e:
+                    self.telegraf_why = f"failed in its setup run: {e}"
+                    print(f"  telegraf: {self.telegraf_why}", flush=True)
+                    self.drop_session(sessions[c])
             elif c == "B":
                 sh([os.path.join(self.tool, "paho_sink"), self.uri, "bench-B", FILTER, "0"])
             else:
                 sh(self.sub_cmd(f"bench-{c}", ["-E"]))
-        t0 = time.time()
-        out = subprocess.run([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(n), "200", "0"],
-                             check=True, capture_output=True, text=True)
-        print(f"published {n} readings in {time.time() - t0:.1f} s: {out.stderr.strip()}",
-              flush=True)
-        self.spb_publish()
+        if self.telegraf_why and "telegraf" in contenders:
+            contenders.remove("telegraf")
+        if any(c != "bridge-spb" for c in contenders):
+            t0 = time.time()
+            out = subprocess.run([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(n), "200",
+                                  "0"], check=True, capture_output=True, text=True)
+            print(f"published {n} readings in {time.time() - t0:.1f} s: {out.stderr.strip()}",
+                  flush=True)
+        if "bridge-spb" in contenders:
+            self.spb_publish()
         rows = {}
         for c in contenders:
-            rows[c] = self.run_one(c, topics.get(c))
-            # Drop the drained session: an offline persistent session would
-            # queue every later message (the live run's) in Mosquitto.
-            self.drop_session({"bridge-hvac": "bench-bench.hvac", "bridge-raw": "bench-bench.raw",
-                               "A": "bench-A", "B": "bench-B", "C": "bench-C",
-                               "bridge-spb": f"bench-{SPB_TOPIC}"}[c])
+            try:
+                rows[c] = self.run_one(c, topics.get(c))
+            except (RuntimeError, subprocess.CalledProcessError) as e:
+                if c != "telegraf":
+                    raise
+                self.telegraf_why = f"failed: {e}"
+                print(f"  telegraf: {self.telegraf_why}", flush=True)
+                continue
+            finally:
+                # Drop the drained session: an offline persistent session would
+                # queue every later message (the live run's) in Mosquitto.
+                self.drop_session(sessions.get(c) or f"bench-{topics[c]}")
             self.print_row(c, rows[c])
         return rows
 
+    def shipped_spool(self):
+        """The shipped configuration's spool directory (in the harness dir)."""
+        return os.path.join(self.dir, "spool-shipped")
+
     @staticmethod
     def print_row(c, r):
-        print(f"  {c:12s} {r['rate']:9.0f} msg/s  {r['cpu_per_m']:6.1f} CPU s/M  "
+        print(f"  {c:15s} {r['rate']:9.0f} msg/s  {r['cpu_per_m']:6.1f} CPU s/M  "
               f"{r['rss_mb']:6.1f} MiB  ({r['note']})", flush=True)
         if "metrics" in r:
             print(f"  {'':12s} {r['metrics_rate']:9.0f} metrics/s  {r['cpu_per_m_metrics']:6.2f} "
@@ -325,13 +510,41 @@ class Bench:
         spb = c == "bridge-spb"
         procs, note = [], ""
         t0 = time.time()
+        scraper = None
         if c.startswith("bridge"):
             logp = os.path.join(self.dir, f"{c}.log")
             log = open(logp, "w")
             cfg = os.path.join(self.dir, f"bench-{topic}.yaml")
+            if c == "bridge-shipped":  # the setup run had no endpoint: this one binds it
+                mport = self.free_port()
+                cfg = self.bridge_config(topic, False, self.shipped_spool(),
+                                         f"127.0.0.1:{mport}")
             p = self.start_bridge(cfg, log)
+            if c == "bridge-shipped":
+                scraper = MetricsScraper(mport)
             procs = [p]
-            elapsed, rss_c = self.wait_kafka(topic, self.spb["records"] if spb else n, procs)
+            try:
+                elapsed, rss_c = self.wait_kafka(topic, self.spb["records"] if spb else n, procs)
+            finally:
+                if scraper:
+                    scraper.stop()
+            if scraper:
+                scrape = scraper.summary()
+                scrape["final"] = scraper.get_once()
+            p.send_signal(signal.SIGTERM)
+        elif c == "telegraf":
+            logp = os.path.join(self.dir, "telegraf.log")
+            log = open(logp, "w")
+            p = self.start_telegraf(log)
+            procs = [p]
+            try:
+                elapsed, rss_c = self.wait_kafka(topic, self.telegraf_base + n, procs,
+                                                 must_live=True)
+            except RuntimeError as e:
+                p.kill()
+                p.wait()
+                log.close()
+                raise RuntimeError(f"{e}\ntelegraf log {logp}:\n{self.tail(logp)}")
             p.send_signal(signal.SIGTERM)
         elif c == "A":
             p = subprocess.Popen(self.sub_cmd("bench-A", ["-C", str(n)]), stdout=subprocess.DEVNULL)
@@ -358,17 +571,39 @@ class Bench:
         cpu = 0.0
         for p in procs:
             _, status, ru = os.wait4(p.pid, 0)
-            p.returncode = status
+            p.returncode = os.waitstatus_to_exitcode(status)
             cpu += ru.ru_utime + ru.ru_stime
         if c in ("A", "B"):
             elapsed = time.time() - t0
         if c.startswith("bridge"):
             log.close()
             with open(logp) as f:
-                m = re.findall(r"final: .*delivered=(\d+)", f.read())
+                text = f.read()
+            m = re.findall(r"final: .*delivered=(\d+)", text)
             note = f"Kafka has {self.kt('count', topic)}, bridge delivered {m[-1] if m else '?'}"
+            sp = re.findall(r"final: spool appended=(\d+) sent=(\d+) acked=(\d+)", text)
+            if sp:
+                note += f"; spool appended {sp[-1][0]}, sent {sp[-1][1]}, acked {sp[-1][2]}"
+            if scraper:
+                f = scrape["final"]
+                note += (f"; {scrape['ok']} scrape{'' if scrape['ok'] == 1 else 's'} of "
+                         "/metrics during the drain"
+                         + (f" ({scrape['errors']} failed)" if scrape["errors"] else "")
+                         + (f", then records_total {f['records']}" if f
+                            else ", final scrape FAILED"))
+            if p.returncode != 0:
+                note += f"; exit status {p.returncode}"
             if spb:
                 note += "; " + self.spb_check(logp, topic)
+            if c == "bridge-shipped":
+                shutil.rmtree(self.shipped_spool(), ignore_errors=True)
+        elif c == "telegraf":
+            log.close()
+            probes = self.telegraf_base
+            note = (f"Kafka has {self.kt('count', topic)} (the setup run's probe"
+                    f"{'s' if probes > 1 else ''}: {probes}); " + self.telegraf_check(topic))
+            if p.returncode != 0:
+                note += f"; exit status {p.returncode}"
         elif c == "C":
             note = f"Kafka has {self.kt('count', topic)}"
         else:
@@ -384,46 +619,156 @@ class Bench:
                 "rss_mb": rss / 1024.0, "note": note}
 
     def live(self):
+        """The bridge in the shipped configuration (HVAC rules, spool with
+        fsync: interval, metrics scraped once a second) at each rate of
+        --rates; one row per rate (live_rate)."""
         rates = [int(r) for r in self.a.rates.split(",")]
         topic = "bench.live"
         self.kt("create", topic)
-        cfg = self.bridge_config(topic, False)
+        spool = os.path.join(self.dir, "spool-live")
+        shutil.rmtree(spool, ignore_errors=True)
+        mport = self.free_port()
+        cfg = self.bridge_config(topic, False, spool, f"127.0.0.1:{mport}")
         logp = os.path.join(self.dir, "live.log")
         log = open(logp, "w")
         p = self.start_bridge(cfg, log)
-        assert self.wait_log(logp, "ready: forwarding"), "bridge not ready"
+        scraper = None
         rows = []
-        for rate in rates:
-            count = rate * self.a.live_s
-            lat = subprocess.Popen([os.path.join(self.tool, "kafka_tool"), self.kafka, "latency",
-                                    topic, str(count), str(self.a.live_s + 60)],
-                                   stdout=subprocess.PIPE, text=True)
-            assert lat.stdout.readline().strip() == "ready"
-            time.sleep(1)  # the consumer's assignment settles
-            cpu0 = self.proc_cpu(p.pid)
-            t0 = time.time()
-            pub = subprocess.run([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(count), "200",
-                                  str(rate)], capture_output=True, text=True)
-            out = lat.stdout.read().split()
-            lat.wait()
-            wall = time.time() - t0
-            cpu = self.proc_cpu(p.pid) - cpu0
-            rss = self.proc_rss(p.pid)
-            got, p50, p99, mx = int(out[0]), float(out[1]), float(out[2]), float(out[3])
-            m = re.search(r"\((\d+)/s\)", pub.stderr)
-            rows.append({"rate": rate, "achieved": int(m.group(1)) if m else 0,
-                         "sent": count, "got": got, "p50": p50, "p99": p99,
-                         "max": mx, "cpu_pct": 100.0 * cpu / wall, "cpu_per_m": cpu / max(got, 1) * 1e6,
-                         "rss_mb": rss / 1024.0, "pub": pub.stderr.strip()})
-            r = rows[-1]
-            print(f"  {rate:6d}/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  max {mx:8.2f} ms  "
-                  f"bridge CPU {r['cpu_pct']:5.1f}%  RSS {r['rss_mb']:.1f} MiB  ({got}/{count})",
-                  flush=True)
-        p.send_signal(signal.SIGTERM)
-        p.wait()
-        log.close()
-        self.drop_session("bench-bench.live")
+        try:
+            if not self.wait_log(logp, "ready: forwarding"):
+                raise RuntimeError(f"live: bridge not ready; log {logp}:\n{self.tail(logp)}")
+            scraper = MetricsScraper(mport)
+            for rate in rates:
+                r = self.live_rate(p, topic, rate)
+                rows.append(r)
+                print(f"  {rate:6d}/s offered {r['achieved']:6.0f}/s by {r['pubs']} pubs "
+                      f"(over the span {r['offered_span']:.0f}/s)  p50 {r['p50']:7.2f} ms  "
+                      f"p99 {r['p99']:7.2f} ms  max {r['max']:8.2f} ms  lag at the end "
+                      f"{r['lag_end']:.1f} ms, tail {r['tail_s']:.2f} s, backlog "
+                      f"{r['backlog_growth']:+d} (max {r['backlog_max']}) "
+                      f"({'no growing backlog' if r['sustained'] else 'BACKLOG'})  bridge CPU "
+                      f"{r['cpu_pct']:5.1f}%  RSS {r['rss_steady_mb']:.1f} MiB steady, peak "
+                      f"{r['hwm_mb']:.1f}  ({r['got']}/{r['sent']})", flush=True)
+                print(f"         sent/in Kafka/consumed by second: "
+                      + ", ".join(f"{t:.0f}s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]),
+                      flush=True)
+        finally:
+            if scraper:
+                scraper.stop()
+            p.send_signal(signal.SIGTERM)
+            if self.reap(p, 60) is None:
+                p.kill()
+                p.wait()
+            log.close()
+            self.drop_session("bench-bench.live")
+            shutil.rmtree(spool, ignore_errors=True)
         return rows
+
+    def live_rate(self, p, topic, rate):
+        """RATE msg/s offered for --live-s seconds by k publishers (--live-pubs,
+        or one per --pub-rate msg/s) each paced at RATE/k, to the running
+        bridge P; a Kafka consumer on TOPIC times each record from publish."""
+        k = self.a.live_pubs or max(1, -(-rate // self.a.pub_rate))
+        each = rate * self.a.live_s // k
+        count = each * k
+        lat = subprocess.Popen([os.path.join(self.tool, "kafka_tool"), self.kafka, "latency",
+                                topic, str(count), str(self.a.live_s + 60)],
+                               stdout=subprocess.PIPE, text=True)
+        if lat.stdout.readline().strip() != "ready":
+            raise RuntimeError("live: the latency consumer did not start")
+        time.sleep(1)  # the consumer's assignment settles
+        cons = {"got": 0, "lag": 0.0, "kafka": 0, "result": None, "t_kafka": None}
+
+        def read_consumer():
+            for line in lat.stdout:
+                f = line.split()
+                if len(f) == 4 and f[0] == "progress":
+                    cons["got"], cons["lag"] = int(f[1]), float(f[2])
+                    cons["kafka"] = max(cons["kafka"], int(f[3]))
+                    if cons["kafka"] >= count and cons["t_kafka"] is None:
+                        cons["t_kafka"] = time.time()  # Kafka holds the last record
+                elif len(f) == 4:
+                    cons["result"] = f
+        rc_thread = threading.Thread(target=read_consumer, daemon=True)
+        rc_thread.start()
+        sent, t_all_acked = [0] * k, [None] * k
+
+        def read_pub(i, pp):
+            for line in pp.stdout:
+                f = line.split()
+                if len(f) == 3 and f[0] == "progress":
+                    sent[i] = int(f[1])
+                    if int(f[2]) == each:  # the broker has acknowledged them all
+                        t_all_acked[i] = time.time()
+        cpu0 = self.proc_cpu(p.pid)
+        t0 = time.time()
+        pubs = [subprocess.Popen([os.path.join(self.tool, "pub"), self.uri, TOPIC, str(each),
+                                  "200", f"{rate / k:g}", "--progress"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(k)]
+        readers = [threading.Thread(target=read_pub, args=(i, pp), daemon=True)
+                   for i, pp in enumerate(pubs)]
+        for t in readers:
+            t.start()
+        series, rss = [], []  # once a second: (s, sent, in Kafka, consumed, lag ms)
+        next_t = t0 + 1.0
+        while any(pp.poll() is None for pp in pubs):
+            time.sleep(0.05)
+            if time.time() >= next_t:
+                next_t += 1.0
+                kb = self.vmrss(p.pid)
+                series.append((time.time() - t0, sum(sent), cons["kafka"], cons["got"],
+                               cons["lag"]))
+                if time.time() - t0 >= 2:  # past the start: steady load
+                    rss.append(kb)
+        t_pubs = time.time()
+        errs = [pp.stderr.read().strip() for pp in pubs]
+        for t in readers:
+            t.join()
+        lat.wait()
+        rc_thread.join()
+        wall = time.time() - t0
+        cpu = self.proc_cpu(p.pid) - cpu0
+        if not cons["result"]:
+            raise RuntimeError(f"live {rate}/s: the consumer got no record (publishers: {errs})")
+        for pp, e in zip(pubs, errs):
+            if pp.returncode != 0:  # its rate is missing from the offered sum
+                print(f"      a publisher failed (exit {pp.returncode}): {e}", flush=True)
+        got, p50, p99, mx = (int(cons["result"][0]), *map(float, cons["result"][1:]))
+        rates = [int(m.group(1)) for m in (re.search(r"\((\d+)/s\)", e) for e in errs) if m]
+        secs = [float(m.group(1)) for m in (re.search(r"in ([\d.]+) s", e) for e in errs) if m]
+        # From the last PUBACK (the publishers' last line) to the consumer's last record.
+        t_pubs = max([t for t in t_all_acked if t is not None], default=t_pubs)
+        tail = (cons["t_kafka"] - t_pubs) if cons["t_kafka"] else float("inf")
+        lags = [x[4] for x in series]
+        q = lambda f: lags[min(len(lags) - 1, int(f * len(lags)))] if lags else 0.0
+        # Sent but not yet in Kafka, once a second; its growth from a quarter
+        # of the window to the end (the counts are up to 0.25 s old: only a
+        # growth past half a second's worth of the rate counts).
+        backlog = [pb - kf for _, pb, kf, _, _ in series]
+        growth = backlog[-1] - backlog[len(backlog) // 4] if backlog else 0
+        return {"rate": rate, "pubs": k, "achieved": sum(rates),
+                "offered_span": count / max(secs) if secs else 0.0, "sent": count, "got": got,
+                "p50": p50, "p99": p99, "max": mx, "cpu_pct": 100.0 * cpu / wall,
+                "cpu_per_m": cpu / max(got, 1) * 1e6,
+                "rss_steady_mb": statistics.median(rss) / 1024.0 if rss else 0.0,
+                "rss_max_mb": max(rss, default=0) / 1024.0,
+                "hwm_mb": self.proc_rss(p.pid) / 1024.0, "tail_s": max(tail, 0.0),
+                "lag_q": [q(0.25), q(0.5), q(0.75)],
+                "lag_end": lags[-1] if lags else 0.0,
+                "backlog_max": max(backlog, default=0), "backlog_growth": growth,
+                # The backlog did not grow over the window, and Kafka held
+                # every record within a second of the last PUBACK.
+                "sustained": tail <= 1.0 and growth <= 0.5 * rate, "series": series,
+                "pub": "; ".join(errs)}
+
+    @staticmethod
+    def vmrss(pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        except (OSError, AttributeError):
+            return 0
 
     @staticmethod
     def proc_cpu(pid):
@@ -834,47 +1179,190 @@ def machine():
     }
 
 
-def report(args, m, drain, live, curves):
-    b = drain["B"]["rate"]
-    c = drain["C"]
+NAMES = {"bridge-shipped": "**bridge as shipped**: HVAC rules, spool (fsync: interval), metrics on",
+         "bridge-hvac": "bridge, HVAC rules, spool off",
+         "bridge-raw": "bridge, raw pass-through, spool off",
+         "telegraf": "Telegraf 1.37: mqtt_consumer (JSON parsed, tags from the topic) -> kafka",
+         "A": "A: mosquitto_sub > /dev/null (broker ceiling)",
+         "B": "B: minimal Paho MQTTAsync subscriber (library ceiling)",
+         "C": "C: mosquitto_sub \\| kcat -P (a scripted bridge)"}
+
+
+def ratios(drain):
+    """The ratios issue 19's targets name, None where a contender did not
+    run: (label, msg/s ratio, CPU-per-message ratio)."""
+    def r(a, b):
+        if a in drain and b in drain:
+            return (drain[a]["rate"] / drain[b]["rate"],
+                    drain[a]["cpu_per_m"] / drain[b]["cpu_per_m"])
+        return (None, None)
+    return [("shipped / C", *r("bridge-shipped", "C")),
+            ("shipped / Telegraf", *r("bridge-shipped", "telegraf")),
+            ("raw / C", *r("bridge-raw", "C")),
+            ("spool off / C", *r("bridge-hvac", "C")),
+            ("shipped / spool off", *r("bridge-shipped", "bridge-hvac"))]
+
+
+def fmt(v, spec=".2f", suffix="x"):
+    return "n/a" if v is None else f"{v:{spec}}{suffix}"
+
+
+def targets(drain, live, telegraf_why):
+    """Issue 19's targets: [(target, verdict, numbers)]; verdict is met, NOT
+    met, or n/a (what it needs did not run)."""
+    out = []
+
+    def check(target, a, b, field, op, bound):
+        """Target A/B of FIELD (rate or cpu_per_m) OP BOUND."""
+        if a not in drain or b not in drain:
+            missing = [NAMES[k].split(":")[0].strip("*") for k in (a, b) if k not in drain]
+            why = (f"Telegraf {telegraf_why}" if "telegraf" in (a, b) and telegraf_why
+                   else f"not run: {'; '.join(missing)}")
+            out.append((target, "n/a", why))
+            return
+        x, y = drain[a][field], drain[b][field]
+        ok = x / y >= bound if op == ">=" else x / y <= bound
+        unit = "msg/s" if field == "rate" else "CPU s per million"
+        out.append((target, "met" if ok else "NOT met",
+                    f"{x / y:.2f}x ({x:.{0 if field == 'rate' else 1}f} vs "
+                    f"{y:.{0 if field == 'rate' else 1}f} {unit})"))
+    check("shipped msg/s >= 1.0x C", "bridge-shipped", "C", "rate", ">=", 1.0)
+    check("shipped CPU per message <= C's", "bridge-shipped", "C", "cpu_per_m", "<=", 1.0)
+    check("shipped msg/s >= 3x Telegraf's", "bridge-shipped", "telegraf", "rate", ">=", 3.0)
+    check("shipped CPU per message <= 1/4 of Telegraf's", "bridge-shipped", "telegraf",
+          "cpu_per_m", "<=", 0.25)
+    check("raw pass-through msg/s >= 1.1x C", "bridge-raw", "C", "rate", ">=", 1.1)
+
+    def verdict(ok):
+        return "n/a" if ok is None else "met" if ok else "NOT met"
+    by = {r["rate"]: r for r in live or []}
+    r = by.get(20000)
+    out.append(("live p99 < 10 ms at 20k msg/s", verdict(None if r is None else r["p99"] < 10),
+                "not run" if r is None else
+                f"p99 {r['p99']:.2f} ms (offered {r['achieved']:.0f} msg/s)"))
+    r = by.get(50000)
+    out.append(("50k msg/s offered (95% achieved) and sustained, no growing backlog",
+                verdict(None if r is None else r["achieved"] >= 0.95 * 50000 and r["sustained"]),
+                "not run" if r is None else
+                f"offered {r['achieved']:.0f} msg/s by {r['pubs']} publishers; "
+                f"backlog (sent, not in Kafka) {r['backlog_growth']:+d} from 1/4 of the "
+                f"window to its end, at most {r['backlog_max']}; Kafka held the last of "
+                f"{r['sent']} {r['tail_s']:.2f} s after the last PUBACK; consumer lag {r['lag_q'][0]:.1f} / {r['lag_q'][1]:.1f} / "
+                f"{r['lag_q'][2]:.1f} / {r['lag_end']:.1f} ms at 1/4, 1/2, 3/4, end"))
+    if live:
+        worst = max(live, key=lambda r: r["rss_steady_mb"])
+        out.append(("RSS < 32 MiB at steady load", verdict(worst["rss_steady_mb"] < 32),
+                    ", ".join(f"{r['rss_steady_mb']:.1f} MiB at {r['rate']}/s" for r in live)
+                    + f" (peak VmHWM {max(r['hwm_mb'] for r in live):.1f} MiB)"))
+    else:
+        out.append(("RSS < 32 MiB at steady load", "n/a", "live not run"))
+    out.append(("nothing given up (make faults, check, asan, valgrind, check-fuzz; custody)",
+                "n/a", "not measured by make bench: run those suites"))
+    return out
+
+
+def drain_lines(drain, telegraf_why):
+    """The drain's table, its ratios and the targets that rest on it."""
+    c = drain.get("C")
+    lines = ["| contender | msg/s | CPU s per million msgs | peak RSS MiB | msg/s / C | "
+             "CPU / C | check |", "|---|---:|---:|---:|---:|---:|---|"]
+    for k in NAMES:
+        if k not in drain:
+            if k == "telegraf" and telegraf_why:
+                lines.append(f"| {NAMES[k]} | - | - | - | - | - | {telegraf_why} |")
+            continue
+        r = drain[k]
+        rc = fmt(r["rate"] / c["rate"]) if c else "n/a"
+        cc = fmt(r["cpu_per_m"] / c["cpu_per_m"]) if c and k not in ("A", "B") else "-"
+        lines.append(f"| {NAMES[k]} | {r['rate']:.0f} | {r['cpu_per_m']:.1f} | {r['rss_mb']:.1f} | "
+                     f"{rc} | {cc} | {r['note']} |")
+    lines += ["", "| ratio | msg/s | CPU per message |", "|---|---:|---:|"]
+    for label, a, b in ratios(drain):
+        lines.append(f"| {label} | {fmt(a)} | {fmt(b)} |")
+    return lines
+
+
+def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
     lines = [f"# Benchmark {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
              "Reproduce: `make bench` (BENCH_N, BENCH_SPB_N, BENCH_LIVE_S, BENCH_RATES to change "
-             "the sizes).", "",
+             "the sizes; make bench-deps builds Telegraf).", "",
              "## Machine", "",
              f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['mem']}; {m['os']}, kernel {m['kernel']}",
              f"- Mosquitto {m['mosquitto']}, Apache Kafka {m['kafka']} (KRaft, one node), "
-             f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}, kcat {m['kcat']}",
-             "- Brokers, contenders and load generator share the machine (loopback).", "",
-             f"## Drain: {args.n} QoS 1 readings of ~200 bytes queued in a persistent session", "",
-             "| contender | msg/s | ratio to B | CPU s per million | peak RSS MiB | check |",
-             "|---|---:|---:|---:|---:|---|"]
-    names = {"bridge-hvac": "bridge, HVAC rules (normalized)", "bridge-raw": "bridge, raw pass-through",
-             "A": "A: mosquitto_sub > /dev/null (broker ceiling)",
-             "B": "B: minimal Paho MQTTAsync subscriber (library ceiling)",
-             "C": "C: mosquitto_sub \\| kcat -P (naive bridge)"}
-    for k in ["bridge-hvac", "bridge-raw", "A", "B", "C"]:
-        r = drain[k]
-        lines.append(f"| {names[k]} | {r['rate']:.0f} | {r['rate'] / b:.2f} | {r['cpu_per_m']:.1f} | "
-                     f"{r['rss_mb']:.1f} | {r['note']} |")
-    h = drain["bridge-hvac"]
-    lines += ["", "Targets: bridge with normalization >= 0.85x B: "
-              f"**{h['rate'] / b:.2f}x**; >= 1.0x C in throughput: **{h['rate'] / c['rate']:.2f}x**; "
-              f"CPU per message at most C's: **{h['cpu_per_m']:.1f} vs {c['cpu_per_m']:.1f}** CPU s per million.", ""]
-    lines += spb_section(args, drain["bridge-spb"])
-    lines += [f"## Live: publisher at fixed rates, {args.live_s} s each, bridge with the HVAC rules", "",
-              "| rate msg/s (achieved) | records | p50 ms | p99 ms | max ms | bridge CPU % of a core | CPU s per million | bridge RSS MiB |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in live:
-        lines.append(f"| {r['rate']} ({r['achieved']}) | {r['got']}/{r['sent']} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.2f} | "
-                     f"{r['cpu_pct']:.1f} | {r['cpu_per_m']:.1f} | {r['rss_mb']:.1f} |")
-    lines += ["", "Latency is publish (publisher's clock) to consumption by a Kafka consumer on the same "
-              "machine; it includes the `hot` profile's 5 ms linger.", "",
-              "## Cost curves: the rule engine alone (bench/micro_mapper, match + normalize + render)", "",
-              "| routes | payload bytes | ns per message |", "|---:|---:|---:|"]
-    for r in curves:
-        lines.append(f"| {r['routes']} | {r['size']} | {r['ns']:.0f} |")
+             f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}, kcat {m['kcat']}, "
+             f"{m.get('telegraf', 'Telegraf not run')}",
+             f"- Spools (the shipped configuration's) on {m.get('spool_fs', '?')}",
+             f"- Brokers, contenders and load generator share the machine (loopback); load "
+             f"average at the start {m.get('load', '?')}; wall time {wall:.0f} s.", ""]
+    if any(k in drain for k in NAMES):
+        lines += [f"## Drain: {args.n} QoS 1 readings of ~200 bytes queued in a persistent session",
+                  "", "Each contender's session is subscribed before the one publication; the "
+                  "clock runs from the contender's start until Kafka holds all N (A and B: until "
+                  "they exit after N). CPU is user+sys (wait4), peak RSS the largest VmHWM.", ""]
+        lines += drain_lines(drain, telegraf_why) + [""]
+    if "bridge-spb" in drain:
+        lines += spb_section(args, drain["bridge-spb"])
+    if live:
+        lines += [f"## Live: the shipped configuration, publishers at fixed rates, "
+                  f"{args.live_s} s each", "",
+                  "| rate msg/s | offered msg/s (publishers) | records | p50 ms | p99 ms | max ms | "
+                  "consumer lag ms at 1/4, 1/2, 3/4, end | tail s | backlog: growth, max | "
+                  "bridge CPU % of a "
+                  "core | CPU s per million | bridge RSS MiB steady (peak) |",
+                  "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|"]
+        for r in live:
+            lines.append(
+                f"| {r['rate']} | {r['achieved']:.0f} ({r['pubs']}; over the span "
+                f"{r['offered_span']:.0f}) | {r['got']}/{r['sent']} | {r['p50']:.2f} | "
+                f"{r['p99']:.2f} | {r['max']:.2f} | "
+                f"{' / '.join(f'{x:.1f}' for x in r['lag_q'])} / {r['lag_end']:.1f} | "
+                f"{r['tail_s']:.2f} | {r['backlog_growth']:+d}, {r['backlog_max']}"
+                f"{'' if r['sustained'] else ' **grew**'} | "
+                f"{r['cpu_pct']:.1f} | {r['cpu_per_m']:.1f} | {r['rss_steady_mb']:.1f} "
+                f"({r['hwm_mb']:.1f}) |")
+        lines += ["", "Latency is publish (the publisher's clock, in the payload) to consumption "
+                  "by a Kafka consumer on the same machine; it includes the `hot` profile's 5 ms "
+                  "linger. Offered: the sum of the publishers' own rates (each paced at rate/k); "
+                  "over the span: all their messages over the longest publisher's time. Lag: the "
+                  "latency of the consumer's latest record, sampled once a second. Tail: from "
+                  "the last PUBACK the publishers got until Kafka held every record (the "
+                  "partition's high watermark, asked of the broker ten times a second). Backlog: "
+                  "sent but not in Kafka, once a second; growth: from a quarter of the window "
+                  "to its end. It counts as grown when the growth passes half a second's worth "
+                  "of the rate or the tail passes 1 s. Once a second: sent by "
+                  "the publishers (handed to their MQTT client) / in Kafka / consumed by the "
+                  "latency consumer (counts up to 0.25 s old):", ""]
+        for r in live:
+            lines.append(f"- {r['rate']}/s: " + ", ".join(
+                f"{t:.0f} s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]))
+        lines.append("")
+    if curves:
+        lines += ["## Cost curves: the rule engine alone (bench/micro_mapper, match + normalize + "
+                  "render)", "", "| routes | payload bytes | ns per message |", "|---:|---:|---:|"]
+        for r in curves:
+            lines.append(f"| {r['routes']} | {r['size']} | {r['ns']:.0f} |")
+        lines.append("")
+    lines += ["## Targets (issue 19; ratios from this run)", "",
+              "| target | verdict | numbers |", "|---|---|---|"]
+    for t, v, num in targets(drain, live, telegraf_why):
+        lines.append(f"| {t} | {'**' + v + '**' if v != 'n/a' else v} | {num} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def print_summary(drain, telegraf_why):
+    """The drain's figures and ratios on the console, once all have run."""
+    print(f"  {'contender':16s} {'msg/s':>9s} {'CPU s/M':>8s} {'RSS MiB':>8s}", flush=True)
+    for k in NAMES:
+        if k in drain:
+            r = drain[k]
+            print(f"  {k:16s} {r['rate']:9.0f} {r['cpu_per_m']:8.1f} {r['rss_mb']:8.1f}")
+        elif k == "telegraf" and telegraf_why:
+            print(f"  {k:16s} {telegraf_why}")
+    for label, a, b in ratios(drain):
+        print(f"  {label:20s} msg/s {fmt(a):>7s}  CPU per message {fmt(b):>7s}")
+    for t, v, num in targets(drain, [], telegraf_why)[:5]:
+        print(f"  target: {t}: {v} ({num})", flush=True)
 
 
 def spb_section(args, r):
@@ -1087,8 +1575,17 @@ def main():
     ap.add_argument("--rates", default=ENV.get("BENCH_RATES", "5000,20000,50000"))
     ap.add_argument("--micro-n", type=int, default=200000)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
-    ap.add_argument("--only", choices=("spb",),
-                    help="spb: only the Sparkplug drain (bridge-spb), its own report")
+    ap.add_argument("--only", metavar="LIST",
+                    help="spb alone: only the Sparkplug drain, its own report (make "
+                    "bench-sparkplug); else a comma list of " + ", ".join(PARTS)
+                    + ": only those parts of make bench")
+    ap.add_argument("--telegraf", default=TELEGRAF,
+                    help="the Telegraf binary (default .cache/bench/bin/telegraf, make bench-deps; "
+                    "$TELEGRAF)")
+    ap.add_argument("--live-pubs", type=int, default=0,
+                    help="live: publisher processes per rate (default: one per --pub-rate msg/s)")
+    ap.add_argument("--pub-rate", type=int, default=10000,
+                    help="live: the most msg/s one publisher is asked to pace (default 10000)")
     ap.add_argument("--spool-compare", action="store_true",
                     help="only the drain of the bridge with the spool off and on, alternating")
     ap.add_argument("--metrics-compare", action="store_true",
@@ -1155,6 +1652,12 @@ def main():
                 f.write(text)
         print(text)
         return 0
+    only = set(PARTS)
+    if args.only and args.only != "spb":
+        only = set(args.only.split(","))
+        if only - set(PARTS):
+            ap.error(f"--only: unknown {', '.join(sorted(only - set(PARTS)))} (one of "
+                     f"{', '.join(PARTS)}, or spb alone)")
     if args.only == "spb":
         print(f"== Sparkplug drain: {args.spb_n} DDATA", flush=True)
         r = b.spb_only()
@@ -1167,13 +1670,26 @@ def main():
         print(text)
         print(f"written to {path} ({time.time() - t0:.0f} s)")
         return 0
-    print("== drain", flush=True)
-    drain = b.drain()
-    print("== live", flush=True)
-    live = b.live()
-    print("== cost curves", flush=True)
-    curves = b.curves()
-    text = report(args, machine(), drain, live, curves)
+    m = machine()
+    m["load"] = f"{os.getloadavg()[0]:.1f}"
+    m["spool_fs"] = first_line(f"df -T {b.dir} | awk 'NR==2 {{print $2 \" (\" $1 \")\"}}'")
+    if b.telegraf:
+        m["telegraf"] = first_line(f"{b.telegraf} --version")
+    drain, live, curves = {}, [], []
+    wanted = {CONTENDERS[k] for k in only if k in CONTENDERS}
+    if wanted:
+        print("== drain", flush=True)
+        drain = b.drain(wanted)
+        if "telegraf" not in wanted:
+            b.telegraf_why = None  # not asked for: not reported
+        print_summary(drain, b.telegraf_why)
+    if "live" in only:
+        print("== live", flush=True)
+        live = b.live()
+    if "curves" in only:
+        print("== cost curves", flush=True)
+        curves = b.curves()
+    text = report(args, m, drain, live, curves, b.telegraf_why, time.time() - t0)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"{datetime.datetime.utcnow():%Y-%m-%d}-{platform.node()}.md")
     with open(path, "w") as f:

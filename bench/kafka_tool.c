@@ -5,7 +5,13 @@
  *                                                seconds waited (exit 1 on timeout)
  *   kafka_tool BOOTSTRAP latency TOPIC N TIMEOUT_S  consume N new records whose JSON
  *       value holds "t_us" (publish time, microseconds) and print p50 p99 max
- *       latency in milliseconds from publish to consumption. */
+ *       latency in milliseconds from publish to consumption. Ten times a
+ *       second before that, and once when it stops consuming, it prints
+ *       "progress GOT LAG_MS IN_KAFKA": records consumed so far, the latency
+ *       of the latest one (the consumer's lag), and the records the
+ *       partition gained since the start (its high watermark, asked of the
+ *       broker: what the producer has delivered, however far behind this
+ *       consumer is). */
 #define _GNU_SOURCE /* memmem */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -25,6 +31,21 @@ static long long now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The latency mode's progress line: records consumed, the latest one's
+ * latency, and the records the partition gained since HI0 (its high
+ * watermark then; -1 if the broker did not answer in time). */
+static void progress(rd_kafka_t *rk, const char *topic, int64_t hi0, long long got,
+                     const long long *lat)
+{
+    int64_t lo = 0, hi = -1;
+    long long in_kafka = -1;
+    if (rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 1000) == 0)
+        in_kafka = (long long)(hi - hi0);
+    printf("progress %lld %.2f %lld\n", got, got ? (double)lat[got - 1] / 1000.0 : 0.0,
+           in_kafka);
+    fflush(stdout);
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -97,11 +118,17 @@ int main(int argc, char **argv)
         rd_kafka_assign(rk, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         long long *lat = malloc((size_t)n * sizeof(long long)), got = 0;
-        double start = now_s();
+        int64_t hi0 = 0;
+        rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi0, 5000);
+        double start = now_s(), next_progress = start + 0.1;
         printf("ready\n");
         fflush(stdout);
         while (got < n && now_s() - start < timeout) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+            if (now_s() >= next_progress) {
+                progress(rk, topic, hi0, got, lat);
+                next_progress += 0.1;
+            }
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10);
             if (!m)
                 continue;
             if (!m->err) {
@@ -112,6 +139,8 @@ int main(int argc, char **argv)
             }
             rd_kafka_message_destroy(m);
         }
+        /* At once, before the sort: the caller times the last record by it. */
+        progress(rk, topic, hi0, got, lat);
         if (got == 0) {
             fprintf(stderr, "kafka_tool: no records\n");
             return 1;

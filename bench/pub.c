@@ -8,7 +8,10 @@
  * ignored): message i is file i % nfiles, in the order given, or in name
  * order when the argument is a directory (the Sparkplug drain publishes
  * pysparkplug's DDATA payloads so, bench/spb_payloads.py):
- *   pub URI TOPIC COUNT SIZE RATE --files DIR|FILE[,FILE...] */
+ *   pub URI TOPIC COUNT SIZE RATE --files DIR|FILE[,FILE...]
+ * With --progress, it prints "progress SENT ACKED" on stdout four times a
+ * second, and once more when the broker has acknowledged all COUNT (the
+ * live benchmark's published-versus-consumed series and its tail). */
 #define _DEFAULT_SOURCE
 #include <MQTTAsync.h>
 #include <dirent.h>
@@ -127,13 +130,22 @@ static int load_files(struct files *f, const char *arg)
 int main(int argc, char **argv)
 {
     struct files files = {0};
-    if (argc == 8 && strcmp(argv[6], "--files") == 0) {
-        if (load_files(&files, argv[7]) != 0) {
-            fprintf(stderr, "pub: no payload files in %s\n", argv[7]);
-            return 2;
+    int progress = 0, bad = argc < 6;
+    for (int a = 6; a < argc && !bad; a++) {
+        if (strcmp(argv[a], "--progress") == 0) {
+            progress = 1;
+        } else if (strcmp(argv[a], "--files") == 0 && a + 1 < argc) {
+            if (load_files(&files, argv[++a]) != 0) {
+                fprintf(stderr, "pub: no payload files in %s\n", argv[a]);
+                return 2;
+            }
+        } else {
+            bad = 1;
         }
-    } else if (argc != 6) {
-        fprintf(stderr, "usage: pub URI TOPIC COUNT SIZE RATE [--files DIR|FILE[,FILE...]]\n");
+    }
+    if (bad) {
+        fprintf(stderr, "usage: pub URI TOPIC COUNT SIZE RATE [--files DIR|FILE[,FILE...]] "
+                        "[--progress]\n");
         return 2;
     }
     long count = strtol(argv[3], NULL, 10), size = strtol(argv[4], NULL, 10);
@@ -152,8 +164,13 @@ int main(int argc, char **argv)
     while (!atomic_load(&connected))
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     char *buf = malloc((size_t)size + 256);
-    long long start = now_us();
+    long long start = now_us(), next_progress = start + 250000;
     for (long i = 0; i < count; i++) {
+        if (progress && now_us() >= next_progress) {
+            printf("progress %ld %ld\n", i, atomic_load(&acked));
+            fflush(stdout);
+            next_progress += 250000;
+        }
         if (rate > 0) { /* pace: message i leaves at start + i/rate */
             long long due = start + (long long)((double)i * 1e6 / rate);
             long long wait = due - now_us();
@@ -195,6 +212,10 @@ int main(int argc, char **argv)
     }
     while (atomic_load(&acked) + atomic_load(&failed) < count)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (progress) {
+        printf("progress %ld %ld\n", count, atomic_load(&acked));
+        fflush(stdout);
+    }
     double secs = (double)(now_us() - start) / 1e6;
     fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed\n", count, secs,
             (double)count / secs, atomic_load(&failed));
