@@ -104,6 +104,9 @@ static void check_seq(spb_msg_t *s, json_t *doc)
     }
 }
 
+/* Births the state could not keep (its file not written, its bounds). */
+static log_limit_t birth_warns = LOG_LIMIT_INIT;
+
 /* Tells the state what the message DOC (decoded) says, once per message. */
 static int apply(spb_msg_t *s, json_t *doc)
 {
@@ -116,8 +119,9 @@ static int apply(spb_msg_t *s, json_t *doc)
         int rc = spb_state_birth(s->state, t, doc, why, sizeof(why));
         if (rc == MKB_ERR_NOMEM)
             return rc;
-        if (rc != MKB_OK) /* the state in memory has it; a restart will ask for a rebirth */
-            log_warn("sparkplug", "%s", why);
+        unsigned long more = 0; /* a flood of births past the state's bounds: once a minute */
+        if (rc != MKB_OK && log_limit(&birth_warns, "birth", 60000, &more))
+            log_warn("sparkplug", "%s (%lu more like it not logged)", why, more);
     } else if (t->type == SPB_NDEATH) {
         uint64_t bd = 0;
         bool has = bd_seq_of(doc, &bd);

@@ -75,6 +75,7 @@ struct spb_state {
     node_t **nodes;
     size_t n, cap;
     idx_t idx;
+    size_t max_nodes, max_devices; /* SPB_MAX_NODES, SPB_MAX_DEVICES */
 };
 
 /* ---- the index ---- */
@@ -310,7 +311,7 @@ static void node_free(node_t *n)
 static node_t *node_get(spb_state_t *s, const spb_topic_t *t)
 {
     node_t *n = node_find(s, t);
-    if (n)
+    if (n || s->n >= s->max_nodes)
         return n;
     node_t **arr = grow(s->nodes, &s->cap, s->n, sizeof(node_t *));
     if (!arr)
@@ -333,10 +334,10 @@ static node_t *node_get(spb_state_t *s, const spb_topic_t *t)
 }
 
 /* The device of T under N, made when new; NULL when out of memory. */
-static device_t *device_get(node_t *n, const spb_topic_t *t)
+static device_t *device_get(node_t *n, const spb_topic_t *t, size_t max)
 {
     device_t *d = device_find(n, t);
-    if (d)
+    if (d || n->ndev >= max)
         return d;
     device_t **arr = grow(n->dev, &n->devcap, n->ndev, sizeof(device_t *));
     if (!arr)
@@ -524,9 +525,9 @@ static bool load_devices(node_t *n, const json_t *j, char *why, size_t why_size)
                          .node_len = n->node_len,
                          .device = json_string_value(jd),
                          .device_len = json_string_length(jd)};
-        device_t *d = device_get(n, &t);
+        device_t *d = device_get(n, &t, SPB_MAX_DEVICES);
         if (!d) {
-            snprintf(why, why_size, "out of memory");
+            snprintf(why, why_size, "more than %d devices, or out of memory", SPB_MAX_DEVICES);
             return false;
         }
         if (!load_table(&d->table, json_object_get(e, "metrics"), why, why_size))
@@ -550,7 +551,7 @@ static bool load_node(spb_state_t *s, const json_t *j, char *why, size_t why_siz
                      .node_len = json_string_length(jn)};
     node_t *n = node_get(s, &t);
     if (!n) {
-        snprintf(why, why_size, "out of memory");
+        snprintf(why, why_size, "more than %zu edge nodes, or out of memory", s->max_nodes);
         return false;
     }
     if (jbd) {
@@ -598,6 +599,8 @@ int spb_state_new(const char *path, spb_state_t **out, char *why, size_t why_siz
     spb_state_t *s = calloc(1, sizeof(*s));
     if (!s)
         return MKB_ERR_NOMEM;
+    s->max_nodes = SPB_MAX_NODES;
+    s->max_devices = SPB_MAX_DEVICES;
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
         free(s);
         return MKB_ERR_NOMEM;
@@ -657,6 +660,18 @@ static void node_born(node_t *n, const json_t *doc)
     }
 }
 
+/* True when node_get/device_get found no room (N: the node, or NULL). */
+static bool full(const spb_state_t *s, const node_t *n)
+{
+    return n ? n->ndev >= s->max_devices : s->n >= s->max_nodes;
+}
+
+void spb_state_limit(spb_state_t *s, size_t max_nodes, size_t max_devices)
+{
+    s->max_nodes = max_nodes;
+    s->max_devices = max_devices;
+}
+
 int spb_state_birth(spb_state_t *s, const spb_topic_t *t, json_t *doc, char *why, size_t why_size)
 {
     if (t->type != SPB_NBIRTH && t->type != SPB_DBIRTH) {
@@ -675,9 +690,15 @@ int spb_state_birth(spb_state_t *s, const spb_topic_t *t, json_t *doc, char *why
     }
     pthread_mutex_lock(&s->lock);
     node_t *n = node_get(s, t);
-    device_t *d = n && t->type == SPB_DBIRTH ? device_get(n, t) : NULL;
+    device_t *d = n && t->type == SPB_DBIRTH ? device_get(n, t, s->max_devices) : NULL;
     if (!n || (t->type == SPB_DBIRTH && !d)) {
-        rc = MKB_ERR_NOMEM;
+        rc = full(s, n) ? MKB_ERR_INVAL : MKB_ERR_NOMEM;
+        if (rc == MKB_ERR_INVAL)
+            snprintf(why, why_size,
+                     "more than %zu edge nodes, or devices of one edge node, seen: the %s on "
+                     "%.*s/%.*s is not recorded, and its data by alias stays unnamed",
+                     n ? s->max_devices : s->max_nodes, spb_type_name(t->type),
+                     (int)t->group_len, t->group, (int)t->node_len, t->node);
     } else {
         if (t->type == SPB_NBIRTH)
             node_born(n, doc);

@@ -19,12 +19,23 @@ typedef struct spb_state spb_state_t;
 /* The least time between two rebirth requests to one edge node. */
 #define SPB_REBIRTH_INTERVAL_MS 5000
 
+/* At most this many edge nodes, and devices of one edge node, are kept, so
+ * that a publisher inventing topics under a route's filter cannot grow the
+ * state without bound. Past them a birth is not recorded (spb_state_birth
+ * says so: MKB_ERR_INVAL) and the data of those nodes is not named or
+ * sequence-checked; the messages themselves still make their records. */
+#define SPB_MAX_NODES 65536
+#define SPB_MAX_DEVICES 65536
+
 /* A new state. PATH (may be NULL: memory only) is read when it exists (a
  * damaged or unreadable file is reported in WHY as a warning, returned as
  * MKB_OK with an empty state, and replaced at the next birth) and rewritten
  * after each birth (a temporary file renamed over it). */
 int spb_state_new(const char *path, spb_state_t **out, char *why, size_t why_size);
 void spb_state_destroy(spb_state_t *s);
+
+/* Other bounds than SPB_MAX_NODES and SPB_MAX_DEVICES (tests). */
+void spb_state_limit(spb_state_t *s, size_t max_nodes, size_t max_devices);
 
 /* Records the birth T (NBIRTH or DBIRTH) decoded into DOC (spb_decode's
  * object): each metric's alias, name and datatype replace the table of that

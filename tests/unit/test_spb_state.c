@@ -134,6 +134,33 @@ START_TEST(test_births_and_lookups)
 }
 END_TEST
 
+/* Past the bounds: births not recorded (said why), seq not tracked, no
+ * rebirth asked; what was kept stays. */
+START_TEST(test_limits)
+{
+    char why[512];
+    spb_state_t *s = open_state(NULL, why);
+    spb_state_limit(s, 2, 1);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/E", NBIRTH, why), MKB_OK);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/F", NBIRTH, why), MKB_OK);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/NBIRTH/X", NBIRTH, why), MKB_ERR_INVAL);
+    ck_assert_msg(strstr(why, "more than 2 edge nodes") && strstr(why, "G/X is not recorded"),
+                  "%s", why);
+    spb_topic_t x = topic("spBv1.0/G/NDATA/X");
+    uint64_t expected = 0;
+    ck_assert_int_eq(spb_state_seq(s, &x, 5, &expected), SPB_SEQ_UNKNOWN);
+    ck_assert_int_eq(spb_state_seq(s, &x, 9, &expected), SPB_SEQ_UNKNOWN);
+    ck_assert(!spb_state_want_rebirth(s, &x, 1000));
+    ck_assert_int_eq(birth(s, "spBv1.0/G/DBIRTH/E/D1", DBIRTH, why), MKB_OK);
+    ck_assert_int_eq(birth(s, "spBv1.0/G/DBIRTH/E/D2", DBIRTH, why), MKB_ERR_INVAL);
+    ck_assert_msg(strstr(why, "more than 1 edge nodes, or devices"), "%s", why);
+    assert_resolves(s, "spBv1.0/G/NDATA/F", 3, "Motor/Speed", "Double");
+    assert_resolves(s, "spBv1.0/G/DDATA/E/D1", 3, "Temp", "Float");
+    ck_assert(!resolve(s, "spBv1.0/G/DDATA/E/D2", NULL, 3, NULL, NULL));
+    spb_state_destroy(s);
+}
+END_TEST
+
 START_TEST(test_nbirth_forgets_devices)
 {
     char why[512];
@@ -374,6 +401,7 @@ int main(void)
     tcase_add_test(tc, test_damaged_file);
     tcase_add_test(tc, test_unwritable);
     tcase_add_test(tc, test_threads);
+    tcase_add_test(tc, test_limits);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return check_run(s);
