@@ -37,9 +37,9 @@ struct bridge {
      * one load of the file (config_ref). */
     config_t *boot;
     long long flush_timeout_ms;
-    rules_t *rules;       /* used by the MQTT receive thread only */
+    rules_t *rules;       /* used by the mapping thread only (map_message) */
     /* Reload handoff without locks: the main thread stores new rules in
-     * `next`; the receive thread takes them before its next message and
+     * `next`; the mapping thread takes them before its next message and
      * leaves the old ones in `retired` for the main thread to free. */
     _Atomic(rules_t *) next;
     _Atomic(rules_t *) retired;
@@ -118,9 +118,18 @@ static void rules_free(rules_t *r)
     free(r);
 }
 
+/* A message being mapped: where its records go (delivery_add on the
+ * receive thread without the spool; the spool's sender with it). */
+typedef struct {
+    bridge_t *b;
+    delivery_emit_t emit;
+    void *ctx;
+} mapping_t;
+
 static int produce_record(void *opaque, const record_t *rec)
 {
-    bridge_t *b = opaque;
+    const mapping_t *mp = opaque;
+    bridge_t *b = mp->b;
     if (rec->dead_letter) {
         uint64_t n = atomic_fetch_add(&b->dead_letters, 1) + 1;
         if (log_every(n))
@@ -131,7 +140,7 @@ static int produce_record(void *opaque, const record_t *rec)
     metrics_route(b->metrics, rec->route, 1, rec->dead_letter);
     if (rec->field_errors)
         metrics_route_field_errors(b->metrics, rec->route, rec->field_errors);
-    return delivery_add(b->delivery, rec); /* made safe by journal() */
+    return mp->emit(mp->ctx, rec);
 }
 
 /* The mapper asks edge node T for a rebirth (mapper_rebirth_t; Paho's
@@ -198,7 +207,8 @@ static void send_rebirths(bridge_t *b)
 static void count_skip(void *opaque, const char *route, const char *why)
 {
     (void)why;
-    bridge_t *b = opaque;
+    const mapping_t *mp = opaque; /* mapper_process's opaque */
+    bridge_t *b = mp->b;
     metrics_route_skipped(b->metrics, route);
 }
 
@@ -283,8 +293,10 @@ static int journal(bridge_t *b)
     }
 }
 
-/* Runs on Paho's receive thread for every message (the custody point). */
-static int on_message(void *opaque, const mqtt_msg_t *m)
+/* Maps M into records for EMIT (delivery_map_t): on Paho's receive thread
+ * without the spool, on the spool's sender thread with it; one thread maps,
+ * so the rules and the mapper's scratch buffers need no lock. */
+static int map_message(void *opaque, const mqtt_msg_t *m, delivery_emit_t emit, void *ctx)
 {
     bridge_t *b = opaque;
     /* A load per message; the exchange (a locked instruction) only when
@@ -295,10 +307,9 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
         rules_free(old); /* only if the main thread has not collected an older one */
         b->rules = next;
     }
-    atomic_fetch_add(&b->received, 1);
-    atomic_fetch_add(&b->bytes_in, m->payload_len);
     mapper_result_t res;
-    int rc = mapper_process(b->rules->mapper, m, produce_record, b, &res);
+    mapping_t mp = {b, emit, ctx};
+    int rc = mapper_process(b->rules->mapper, m, produce_record, &mp, &res);
     if (res.unmatched) {
         uint64_t n = atomic_fetch_add(&b->unmatched, 1) + 1;
         if (log_every(n))
@@ -315,15 +326,38 @@ static int on_message(void *opaque, const mqtt_msg_t *m)
         atomic_fetch_add(&b->spb_unresolved, res.spb_unresolved);
         atomic_fetch_add(&b->spb_rebirths, res.spb_rebirths);
     }
+    if (rc != MKB_OK && rc != MKB_ERR_STOPPED)
+        log_error("bridge", "message on '%.*s' not mapped: %s", (int)m->topic_len, m->topic,
+                  mkb_strerror(rc));
+    return rc;
+}
+
+static int add_record(void *ctx, const record_t *rec)
+{
+    return delivery_add(ctx, rec); /* made safe by journal() */
+}
+
+/* Runs on Paho's receive thread for every message (the custody point):
+ * with the spool the message is journaled as received (the sender maps
+ * it), without it it is mapped here into the producers' queues. */
+static int on_message(void *opaque, const mqtt_msg_t *m)
+{
+    bridge_t *b = opaque;
+    atomic_fetch_add(&b->received, 1);
+    atomic_fetch_add(&b->bytes_in, m->payload_len);
+    int rc;
+    if (!delivery_maps_later(b->delivery)) {
+        rc = map_message(b, m, add_record, b->delivery);
+    } else if ((rc = delivery_add_message(b->delivery, m)) != MKB_OK) {
+        log_error("bridge", "message on '%.*s' not journaled: %s", (int)m->topic_len, m->topic,
+                  mkb_strerror(rc));
+    }
     if (rc == MKB_OK)
         rc = journal(b);
     else
         delivery_discard(b->delivery);
     if (rc == MKB_ERR_STOPPED)
         return rc; /* not safe: leave it unacknowledged */
-    if (rc != MKB_OK)
-        log_error("bridge", "message on '%.*s' not mapped: %s", (int)m->topic_len, m->topic,
-                  mkb_strerror(rc));
     return MKB_OK;
 }
 
@@ -658,7 +692,7 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     b->queue_wait_ms = cfg->kafka_queue_wait_ms;
     b->stall_ms = cfg->kafka_stall_timeout_ms;
     atomic_store(&b->progress_ms, clock_mono_ms());
-    delivery_conf_t dc = {.sink = b->sink, .settled = on_settled, .opaque = b};
+    delivery_conf_t dc = {.sink = b->sink, .map = map_message, .settled = on_settled, .opaque = b};
     if (cfg->spool_dir) {
         spool_opts_t so = {
             .dir = cfg->spool_dir,
@@ -714,7 +748,13 @@ void bridge_destroy(bridge_t *b)
 {
     if (!b)
         return;
-    metrics_destroy(b->metrics);    /* first: a scrape reads everything below */
+    /* The spool's sender maps messages (rules, metrics, Sparkplug state):
+     * stopped first; closing the sink makes a wait for queue room give up. */
+    if (b->sink)
+        kafka_sink_close(b->sink);
+    if (b->delivery)
+        delivery_stop(b->delivery);
+    metrics_destroy(b->metrics);    /* a scrape reads everything below */
     downlink_stop(b->commands, 0);  /* done by bridge_run unless it failed early */
     /* No callback may run after this. A parked one (see park) holds Paho's
      * lock, so none runs; destroying the client would wait on that lock. */
@@ -724,10 +764,6 @@ void bridge_destroy(bridge_t *b)
     for (size_t i = 0; i < b->nold_commands; i++)
         downlink_destroy(b->old_commands[i]);
     free(b->old_commands);
-    if (b->sink)
-        kafka_sink_close(b->sink);
-    if (b->delivery)
-        delivery_stop(b->delivery); /* the sender, before the sink goes */
     kafka_sink_destroy(b->sink);
     delivery_destroy(b->delivery); /* after the sink: no ack may come later */
     rules_free(atomic_exchange(&b->next, NULL));

@@ -45,7 +45,7 @@ static const metric_t kafka_brokers_spool[] = {
     {"mkb_kafka_errors_total", "counter", U64(ks.errors), false, "librdkafka error events."},
     {"mkb_kafka_broker_errors_total", "counter", U64(ks.broker_errors), false, "Send and receive errors and request timeouts on broker connections (librdkafka statistics)."},
     {"mkb_spool_bytes", "gauge", U64(st.sp.bytes), true, "Size of the spool on disk."},
-    {"mkb_spool_records", "gauge", U64(spool_unacked), true, "Records in the spool not yet acknowledged by Kafka."},
+    {"mkb_spool_records", "gauge", U64(spool_unacked), true, "Journal entries (MQTT messages) in the spool whose records Kafka has not all acknowledged."},
     {"mkb_spool_oldest_age_seconds", "gauge", F64(spool_oldest_age_s), true, "Age of the oldest record sent to Kafka and not acknowledged."},
     {"mkb_spool_full", "gauge", BOOL(spool_full), true, "1 when the spool holds spool.max_bytes."},
     {"mkb_spool_damaged_total", "counter", U64(st.sp.corrupt), true, "Damaged journal spans found at start-up."},

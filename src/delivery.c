@@ -53,6 +53,16 @@ void delivery_destroy(delivery_t *d)
     free(d);
 }
 
+bool delivery_maps_later(const delivery_t *d)
+{
+    return d->ops->add_message != NULL;
+}
+
+int delivery_add_message(delivery_t *d, const mqtt_msg_t *m)
+{
+    return d->ops->add_message(d->impl, m);
+}
+
 int delivery_add(delivery_t *d, const record_t *rec)
 {
     return d->ops->add(d->impl, rec);

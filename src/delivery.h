@@ -1,11 +1,14 @@
-/* The delivery stage: takes each MQTT message's records on the receive
- * thread, gets them to the Kafka sink and reports each settled record back.
- * Two implementations behind one struct of callbacks:
- *   direct  (delivery_direct.c)  records go straight into the producers'
- *           queues; custody is librdkafka's queue.
- *   spooled (delivery_spool.c)   records are journaled (write(2)) before the
- *           MQTT callback returns; a sender thread reads them back into the
- *           producers and delivery reports acknowledge them.
+/* The delivery stage: takes each MQTT message (or its records) on the
+ * receive thread, gets its records to the Kafka sink and reports each
+ * settled record back. Two implementations behind one struct of callbacks:
+ *   direct  (delivery_direct.c)  the bridge maps the message on the receive
+ *           thread and the records go straight into the producers' queues;
+ *           custody is librdkafka's queue.
+ *   spooled (delivery_spool.c)   the message as received is journaled
+ *           (write(2)) before the MQTT callback returns; a sender thread
+ *           reads it back, maps it (the conf's map callback: the bridge's
+ *           mapping) and hands its records to the producers, and delivery
+ *           reports acknowledge them.
  * The bridge keeps the loop and the custody decisions (what to do while a
  * commit cannot be made); it asks the stage, never which stage it is.
  *
@@ -20,6 +23,7 @@
 #include <stdint.h>
 
 #include "kafka_sink.h"
+#include "msg.h"
 #include "record.h"
 #include "spool.h"
 
@@ -30,8 +34,18 @@ typedef struct delivery delivery_t;
  * delivery reports, or the producing thread when a record is refused. */
 typedef void (*delivery_settled_t)(void *opaque, int64_t recv_ms);
 
+/* One record of a message being mapped; a non-zero return stops the
+ * mapping (MKB_ERR_STOPPED: shutdown interrupted a wait for queue room). */
+typedef int (*delivery_emit_t)(void *ctx, const record_t *rec);
+
+/* Maps the message M into records, each passed to EMIT(CTX, rec); returns
+ * EMIT's first non-zero result, or the mapping's (logged by it). The
+ * spooled stage's sender thread calls it for each journaled message. */
+typedef int (*delivery_map_t)(void *opaque, const mqtt_msg_t *m, delivery_emit_t emit, void *ctx);
+
 typedef struct {
     kafka_sink_t *sink;        /* borrowed; must outlive the stage's sender */
+    delivery_map_t map;        /* spooled: the sender maps with it (OPAQUE) */
     const spool_opts_t *spool; /* NULL: direct; else spooled (copied by spool_open) */
     delivery_settled_t settled;
     void *opaque;
@@ -51,6 +65,7 @@ typedef struct {
     const char *name;
     int (*open)(const delivery_conf_t *conf, void **impl, char *errstr, size_t errstr_size);
     int (*add)(void *impl, const record_t *rec);
+    int (*add_message)(void *impl, const mqtt_msg_t *m); /* NULL: maps on receipt */
     int (*commit)(void *impl, char *errstr, size_t errstr_size);
     /* A record settled (delivery-report thread): its receive time. */
     int64_t (*acked)(void *impl, const record_ack_t *ack);
@@ -74,6 +89,14 @@ int delivery_new(const delivery_conf_t *conf, delivery_t **out, char *errstr, si
 /* Stops (delivery_stop) and frees the stage; with a spool, after the sink
  * is destroyed (no ack may come later). NULL is a no-op. */
 void delivery_destroy(delivery_t *d);
+
+/* True when the stage journals messages as received and maps them later
+ * (delivery_add_message); false when the caller maps on receipt and adds
+ * the records (delivery_add). */
+bool delivery_maps_later(const delivery_t *d);
+
+/* MQTT thread: the message as received, made safe by delivery_commit. */
+int delivery_add_message(delivery_t *d, const mqtt_msg_t *m);
 
 /* MQTT thread: one record of the message in hand. A non-zero return stops
  * the mapping: MKB_ERR_STOPPED when shutdown interrupted a wait for queue

@@ -1,7 +1,11 @@
-/* The spooled delivery stage: the MQTT callback journals each message's
- * records (spool_append, then one spool_commit: write(2) before the PUBACK),
- * the sender thread reads them back into the producers in journal order,
- * and delivery reports acknowledge them by ticket. */
+/* The spooled delivery stage: the MQTT callback journals each message as
+ * received (spool_append_msg, then one spool_commit: write(2) before the
+ * PUBACK); the sender thread reads the journal in order, maps each message
+ * (the bridge's map callback) and hands its records to the producers under
+ * the message's ticket, and delivery reports acknowledge them. So Paho's
+ * receive thread only copies and writes, and the mapping runs beside it on
+ * the other core. Journals of earlier versions hold records: the sender
+ * hands those over as they are. */
 #include "delivery.h"
 
 #include "clock.h"
@@ -35,6 +39,8 @@ typedef struct {
 typedef struct {
     spool_t *spool;
     kafka_sink_t *sink;
+    delivery_map_t map;
+    void *opaque;
     pthread_t sender;
     bool sender_running;
     atomic_bool sender_stop;
@@ -61,6 +67,8 @@ static int spooled_open(const delivery_conf_t *conf, void **impl, char *errstr, 
         return rc;
     }
     d->sink = conf->sink;
+    d->map = conf->map;
+    d->opaque = conf->opaque;
     *impl = d;
     return MKB_OK;
 }
@@ -70,6 +78,12 @@ static int spooled_add(void *impl, const record_t *rec)
 {
     spooled_t *d = impl;
     return spool_append(d->spool, rec);
+}
+
+static int spooled_add_message(void *impl, const mqtt_msg_t *m)
+{
+    spooled_t *d = impl;
+    return spool_append_msg(d->spool, m);
 }
 
 static int spooled_commit(void *impl, char *errstr, size_t errstr_size)
@@ -112,8 +126,46 @@ static bool sender_stalled(spooled_t *d, sender_pace_t *p)
     return stalled;
 }
 
-/* The sender thread: journal -> producers, in journal order. A record's
- * ticket goes with it and comes back in its delivery report. */
+/* The entry in hand: its ticket, id and how many records it made. */
+typedef struct {
+    spooled_t *d;
+    uint64_t ticket;
+    const char *id;
+    unsigned n;
+} entry_ctx_t;
+
+/* A record of the entry in hand to the producers, under the entry's
+ * ticket; the Nth record (from 0) of a message gets the id "<entry id>"
+ * (N = 0) or "<entry id>-N", the same when the message is mapped again
+ * after a restart. */
+static int sender_emit(void *ctx, const record_t *rec)
+{
+    entry_ctx_t *e = ctx;
+    char id[SPOOL_ID_LEN + 16];
+    record_t r = *rec;
+    if (e->n)
+        snprintf(id, sizeof(id), "%s-%u", e->id, e->n);
+    r.id = e->n ? id : e->id;
+    e->n++;
+    spool_hold(e->d->spool, e->ticket);
+    return kafka_sink_produce(e->d->sink, &r, e->ticket);
+}
+
+/* Hands the entry in hand over: a record as it is, a message mapped. False
+ * at shutdown (the entry stays in hand: it is sent again at the next
+ * start). */
+static bool sender_send(spooled_t *d, const spool_entry_t *en, uint64_t ticket)
+{
+    entry_ctx_t ctx = {d, ticket, en->id, 0};
+    int rc = en->is_message ? d->map(d->opaque, &en->msg, sender_emit, &ctx)
+                            : sender_emit(&ctx, &en->rec);
+    if (rc == MKB_ERR_STOPPED)
+        return false;
+    spool_pass(d->spool, ticket); /* mapping errors are the map's to log */
+    return true;
+}
+
+/* The sender thread: journal -> producers, in journal order. */
 static void *sender_main(void *arg)
 {
     spooled_t *d = arg;
@@ -124,9 +176,9 @@ static void *sender_main(void *arg)
             nanosleep(&ts, NULL);
             continue;
         }
-        record_t rec;
+        spool_entry_t en;
         uint64_t ticket;
-        int rc = spool_next(d->spool, &rec, &ticket);
+        int rc = spool_peek(d->spool, &en, &ticket);
         if (rc == MKB_ERR_RETRY) {
             spool_wait(d->spool, 100);
             continue;
@@ -136,7 +188,7 @@ static void *sender_main(void *arg)
             spool_wait(d->spool, 1000);
             continue;
         }
-        if (kafka_sink_produce(d->sink, &rec, ticket) == MKB_ERR_STOPPED)
+        if (!sender_send(d, &en, ticket))
             break; /* left unacknowledged: sent again at the next start */
     }
     return NULL;
@@ -194,7 +246,8 @@ static void spooled_close(void *impl)
 
 /* clang-format off */
 const delivery_ops_t delivery_spooled = {
-    .name = "spooled", .open = spooled_open, .add = spooled_add, .commit = spooled_commit,
+    .name = "spooled", .open = spooled_open, .add = spooled_add,
+    .add_message = spooled_add_message, .commit = spooled_commit,
     .acked = spooled_acked, .discard = spooled_discard, .start = spooled_start,
     .tick = spooled_tick, .caught_up = spooled_caught_up, .stop = spooled_stop,
     .stats = spooled_stats, .close = spooled_close,

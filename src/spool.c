@@ -30,6 +30,13 @@
  *   u32 key length, u32 value length, i64 MQTT receive time (ms since the epoch),
  *   profile NUL, topic NUL, key, value (none with flag NULL_VALUE),
  *   per header: u16 name length, u32 value length, name NUL, value. */
+/* A message entry (the MQTT message as received; the sender maps it) has
+ * the same 12-byte header and a body of
+ *   u8 version 2, u8 flags (retained, dup, content type), u8 qos, u8 0,
+ *   i64 MQTT receive time, u16 topic length, u16 user property count,
+ *   u32 payload length, u32 content type length, u32 0, u32 0,
+ *   topic NUL, payload, content type,
+ *   per user property: u16 key length, u32 value length, key, value. */
 #define REC_MAGIC 0x53424b4du /* "MKBS" */
 #define REC_HEAD 12
 #define BODY_FIXED 32
@@ -37,6 +44,10 @@
 #define FLAG_DEAD_LETTER 1u
 #define FLAG_HAS_KEY 2u
 #define FLAG_NULL_VALUE 4u /* a tombstone; journals written before it never set it */
+#define MSG_VERSION 2
+#define MFLAG_RETAINED 1u
+#define MFLAG_DUP 2u
+#define MFLAG_CONTENT_TYPE 4u
 #define MAX_BODY (1u << 30)
 
 #define ACK_MAGIC 0x4b41424du /* "MBAK" */
@@ -46,10 +57,14 @@
  * active segment can grow without a new mapping. */
 #define MAP_SLACK (64u << 20)
 
+/* An entry handed to the sender: acknowledged once it was passed
+ * (spool_pass) and every record made of it was settled (spool_ack). */
 typedef struct {
     uint32_t seg;
     uint64_t off;
     int64_t recv_ms;
+    uint32_t pending; /* records sent under the ticket and not settled */
+    bool open;        /* the sender still has the entry in hand */
     bool acked;
 } ticket_t;
 
@@ -90,11 +105,15 @@ struct spool {
     uint64_t rsize;       /* final size + 1 of a closed segment; 0: not known */
     uint32_t first_seg;   /* the first segment of this run: older ones are checked */
     uint64_t released;    /* pages below this were released (MADV_DONTNEED) */
-    uint64_t rhanded;     /* records handed out from this segment; lock */
+    uint64_t rhanded;     /* entries taken from this segment; lock */
     atomic_bool rdropped; /* this segment was dropped (on_full: drop_oldest) */
     record_header_t *hdrs;
     size_t hdrs_cap;
-    char id[SPOOL_ID_LEN]; /* of the record spool_next returned last */
+    mkb_prop_t *props;
+    size_t props_cap;
+    char id[SPOOL_ID_LEN]; /* of the entry spool_peek returned last */
+    uint64_t hand_ticket;  /* the entry in hand (peeked, not passed); 0: none */
+    size_t hand_len;       /* its length */
 
     /* tickets handed out and not yet behind the ack mark; lock */
     ticket_t *ring;
@@ -208,6 +227,25 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return MKB_OK;
 }
 
+/* Room for one more entry of BODY bytes in the pending batch: its body. */
+static unsigned char *pend_reserve(spool_t *s, size_t body)
+{
+    if (body > MAX_BODY || grow((void **)&s->pend, &s->pend_cap, s->pend_len + REC_HEAD + body, 1))
+        return NULL;
+    return s->pend + s->pend_len + REC_HEAD;
+}
+
+/* Closes the entry pend_reserve made: header, checksum, counted. */
+static void pend_seal(spool_t *s, size_t body)
+{
+    unsigned char *r = s->pend + s->pend_len;
+    put32(r, REC_MAGIC);
+    put32(r + 4, (uint32_t)body);
+    put32(r + 8, crc(r + REC_HEAD, body));
+    s->pend_len += REC_HEAD + body;
+    s->pend_n++;
+}
+
 int spool_append(spool_t *s, const record_t *rec)
 {
     size_t plen = rec->profile ? strlen(rec->profile) : 0;
@@ -219,11 +257,9 @@ int spool_append(spool_t *s, const record_t *rec)
     size_t body = BODY_FIXED + plen + 1 + tlen + 1 + rec->key_len + rec->value_len;
     for (size_t i = 0; i < rec->nheaders; i++)
         body += 6 + strlen(rec->headers[i].name) + 1 + rec->headers[i].value_len;
-    if (body > MAX_BODY)
-        return MKB_ERR_INVAL;
-    if (grow((void **)&s->pend, &s->pend_cap, s->pend_len + REC_HEAD + body, 1))
-        return MKB_ERR_NOMEM;
-    unsigned char *r = s->pend + s->pend_len, *p = r + REC_HEAD;
+    unsigned char *p = pend_reserve(s, body);
+    if (!p)
+        return body > MAX_BODY ? MKB_ERR_INVAL : MKB_ERR_NOMEM;
     p[0] = REC_VERSION;
     p[1] = (uint8_t)((rec->dead_letter ? FLAG_DEAD_LETTER : 0) | (rec->key ? FLAG_HAS_KEY : 0) |
                      (rec->value ? 0 : FLAG_NULL_VALUE));
@@ -258,11 +294,100 @@ int spool_append(spool_t *s, const record_t *rec)
             memcpy(q, rec->headers[i].value, rec->headers[i].value_len);
         q += rec->headers[i].value_len;
     }
-    put32(r, REC_MAGIC);
-    put32(r + 4, (uint32_t)body);
-    put32(r + 8, crc(p, body));
-    s->pend_len += REC_HEAD + body;
-    s->pend_n++;
+    pend_seal(s, body);
+    return MKB_OK;
+}
+
+int spool_append_msg(spool_t *s, const mqtt_msg_t *m)
+{
+    if (m->topic_len > 65535 || m->nprops > 65535 || m->payload_len > UINT32_MAX ||
+        m->content_type_len > UINT32_MAX || m->qos < 0 || m->qos > 2)
+        return MKB_ERR_INVAL;
+    size_t ctlen = m->content_type ? m->content_type_len : 0;
+    size_t body = BODY_FIXED + m->topic_len + 1 + m->payload_len + ctlen;
+    for (size_t i = 0; i < m->nprops; i++) {
+        if (m->props[i].key_len > 65535 || m->props[i].value_len > UINT32_MAX)
+            return MKB_ERR_INVAL;
+        body += 6 + m->props[i].key_len + m->props[i].value_len;
+    }
+    unsigned char *p = pend_reserve(s, body);
+    if (!p)
+        return body > MAX_BODY ? MKB_ERR_INVAL : MKB_ERR_NOMEM;
+    memset(p, 0, BODY_FIXED);
+    p[0] = MSG_VERSION;
+    p[1] = (uint8_t)((m->retained ? MFLAG_RETAINED : 0) | (m->dup ? MFLAG_DUP : 0) |
+                     (m->content_type ? MFLAG_CONTENT_TYPE : 0));
+    p[2] = (uint8_t)m->qos;
+    memcpy(p + 4, &m->recv_ms, 8);
+    put16(p + 12, (uint16_t)m->topic_len);
+    put16(p + 14, (uint16_t)m->nprops);
+    put32(p + 16, (uint32_t)m->payload_len);
+    put32(p + 20, (uint32_t)ctlen);
+    unsigned char *q = p + BODY_FIXED;
+    memcpy(q, m->topic, m->topic_len);
+    q[m->topic_len] = 0;
+    q += m->topic_len + 1;
+    if (m->payload_len)
+        memcpy(q, m->payload, m->payload_len);
+    q += m->payload_len;
+    if (ctlen)
+        memcpy(q, m->content_type, ctlen);
+    q += ctlen;
+    for (size_t i = 0; i < m->nprops; i++) {
+        const mkb_prop_t *u = &m->props[i];
+        put16(q, (uint16_t)u->key_len);
+        put32(q + 2, (uint32_t)u->value_len);
+        memcpy(q + 6, u->key, u->key_len);
+        q += 6 + u->key_len;
+        if (u->value_len)
+            memcpy(q, u->value, u->value_len);
+        q += u->value_len;
+    }
+    pend_seal(s, body);
+    return MKB_OK;
+}
+
+/* Decodes the valid message entry at P into M (pointers into P). */
+static int msg_decode(spool_t *s, const unsigned char *p, mqtt_msg_t *m)
+{
+    uint32_t len = get32(p + 4);
+    const unsigned char *b = p + REC_HEAD, *end = b + len;
+    memset(m, 0, sizeof(*m));
+    uint8_t flags = b[1];
+    m->qos = b[2];
+    m->retained = flags & MFLAG_RETAINED;
+    m->dup = flags & MFLAG_DUP;
+    memcpy(&m->recv_ms, b + 4, 8);
+    uint16_t tlen = get16(b + 12), np = get16(b + 14);
+    uint32_t plen = get32(b + 16), ctlen = get32(b + 20);
+    const unsigned char *q = b + BODY_FIXED;
+    if ((size_t)(end - q) < (size_t)tlen + 1 + (size_t)plen + ctlen || q[tlen] != 0 || m->qos > 2)
+        return MKB_ERR_INVAL;
+    m->topic = (const char *)q;
+    m->topic_len = tlen;
+    q += tlen + 1;
+    m->payload = q;
+    m->payload_len = plen;
+    q += plen;
+    if (flags & MFLAG_CONTENT_TYPE) {
+        m->content_type = (const char *)q;
+        m->content_type_len = ctlen;
+    }
+    q += ctlen;
+    if (grow((void **)&s->props, &s->props_cap, (size_t)np + 1, sizeof(*s->props)))
+        return MKB_ERR_NOMEM;
+    for (uint16_t i = 0; i < np; i++) {
+        if (end - q < 6)
+            return MKB_ERR_INVAL;
+        uint16_t kl = get16(q);
+        uint32_t vl = get32(q + 2);
+        if ((size_t)(end - q) < 6 + (size_t)kl + vl)
+            return MKB_ERR_INVAL;
+        s->props[i] = (mkb_prop_t){(const char *)q + 6, kl, (const char *)q + 6 + kl, vl};
+        q += 6 + (size_t)kl + vl;
+    }
+    m->props = np ? s->props : NULL;
+    m->nprops = np;
     return MKB_OK;
 }
 
@@ -761,6 +886,7 @@ void spool_close(spool_t *s)
     free(s->pend);
     free(s->segs);
     free(s->hdrs);
+    free(s->props);
     free(s->ring);
     free(s->dir);
     free(s);
@@ -963,9 +1089,9 @@ static void reader_next_segment(spool_t *s, uint32_t active)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Gives the record of N bytes at the reader's position a ticket and moves
- * past it. */
-static int hand_out(spool_t *s, const record_t *rec, size_t n, uint64_t *ticket)
+/* Gives the entry of N bytes at the reader's position a ticket (open: in
+ * the sender's hand until spool_pass). */
+static int hand_out(spool_t *s, int64_t recv_ms, size_t n, uint64_t *ticket)
 {
     pthread_mutex_lock(&s->lock);
     if (s->ring_next - s->ring_head == s->ring_cap) {
@@ -983,10 +1109,43 @@ static int hand_out(spool_t *s, const record_t *rec, size_t n, uint64_t *ticket)
         s->ring_cap = cap;
     }
     *ticket = s->ring_next++;
-    s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, rec->recv_ms, false};
-    s->roff += n;
-    s->rhanded++;
+    s->ring[*ticket % s->ring_cap] = (ticket_t){s->rseg, s->roff, recv_ms, 0, true, false};
+    s->rhanded++; /* taken: drop_oldest no longer counts it as dropped */
     pthread_mutex_unlock(&s->lock);
+    s->hand_ticket = *ticket;
+    s->hand_len = n;
+    return MKB_OK;
+}
+
+/* Settles ticket T (lock held) once it is passed and nothing sent under it
+ * is pending. */
+static void settle(spool_t *s, uint64_t t)
+{
+    ticket_t *k = &s->ring[t % s->ring_cap];
+    if (!k->open && !k->pending && !k->acked) {
+        k->acked = true;
+        atomic_fetch_add(&s->acked, 1);
+    }
+}
+
+void spool_hold(spool_t *s, uint64_t ticket)
+{
+    pthread_mutex_lock(&s->lock);
+    if (ticket >= s->ring_head && ticket < s->ring_next)
+        s->ring[ticket % s->ring_cap].pending++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void spool_pass(spool_t *s, uint64_t ticket)
+{
+    if (!ticket || ticket != s->hand_ticket)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->ring[ticket % s->ring_cap].open = false;
+    settle(s, ticket);
+    s->roff += s->hand_len;
+    pthread_mutex_unlock(&s->lock);
+    s->hand_ticket = 0;
     atomic_fetch_add(&s->handed, 1);
     /* Give back the pages read so far (1 MiB at a time), so resident
      * memory does not grow with the segment. */
@@ -998,10 +1157,11 @@ static int hand_out(spool_t *s, const record_t *rec, size_t n, uint64_t *ticket)
             s->released = upto;
         }
     }
-    return MKB_OK;
 }
 
-int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
+/* The entry at the reader's position, or MKB_ERR_RETRY (nothing now),
+ * MKB_ERR_IO (a segment that cannot be mapped); skips damage. */
+static int reader_entry(spool_t *s, const unsigned char **at, size_t *len)
 {
     for (;;) {
         uint64_t head = atomic_load(&s->head);
@@ -1033,23 +1193,72 @@ int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
          * already cut torn tails); this run's were written whole by us. */
         size_t n =
             s->rseg < s->first_seg ? rec_valid(p, limit - s->roff) : rec_peek(p, limit - s->roff);
-        if (!n || rec_decode(s, p, rec) != MKB_OK) {
-            /* Only segments of earlier runs are checked, and spool_open
-             * counted and reported their damage already. */
-            uint64_t next = resync(s->map, s->roff, limit);
-            log_debug("spool",
-                      "segment %016" PRIx32 ": skipping the damaged record at byte %" PRIu64
-                      " (%" PRIu64 " bytes)",
-                      s->rseg, s->roff, next - s->roff);
+        if (n) {
+            *at = p;
+            *len = n;
+            return MKB_OK;
+        }
+        uint64_t next = resync(s->map, s->roff, limit);
+        log_debug("spool",
+                  "segment %016" PRIx32 ": skipping the damaged record at byte %" PRIu64
+                  " (%" PRIu64 " bytes)",
+                  s->rseg, s->roff, next - s->roff);
+        pthread_mutex_lock(&s->lock);
+        s->roff = next;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+int spool_peek(spool_t *s, spool_entry_t *e, uint64_t *ticket)
+{
+    for (;;) {
+        const unsigned char *p;
+        size_t n;
+        int rc = reader_entry(s, &p, &n);
+        if (rc != MKB_OK)
+            return rc;
+        e->is_message = p[REC_HEAD] == MSG_VERSION;
+        rc = e->is_message ? msg_decode(s, p, &e->msg) : rec_decode(s, p, &e->rec);
+        if (rc == MKB_ERR_NOMEM)
+            return rc;
+        if (rc != MKB_OK) {
+            /* Well formed by its checksum, not by its content (only
+             * segments of earlier runs are checked, and spool_open counted
+             * and reported their damage already). */
+            log_debug("spool", "segment %016" PRIx32 ": skipping the unreadable entry at byte %" PRIu64,
+                      s->rseg, s->roff);
             pthread_mutex_lock(&s->lock);
-            s->roff = next;
+            s->roff += n;
             pthread_mutex_unlock(&s->lock);
             continue;
         }
         snprintf(s->id, sizeof(s->id), "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
                  s->roff);
-        rec->id = s->id;
-        return hand_out(s, rec, n, ticket);
+        e->id = s->id;
+        if (!e->is_message)
+            e->rec.id = s->id;
+        if (s->hand_ticket) { /* peeked again without a pass: the same ticket */
+            *ticket = s->hand_ticket;
+            return MKB_OK;
+        }
+        return hand_out(s, e->is_message ? e->msg.recv_ms : e->rec.recv_ms, n, ticket);
+    }
+}
+
+int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
+{
+    for (;;) {
+        spool_entry_t e;
+        int rc = spool_peek(s, &e, ticket);
+        if (rc != MKB_OK)
+            return rc;
+        if (!e.is_message) {
+            spool_hold(s, *ticket);
+            spool_pass(s, *ticket);
+            *rec = e.rec;
+            return MKB_OK;
+        }
+        spool_pass(s, *ticket); /* a message: not for this reader (settled as is) */
     }
 }
 
@@ -1102,11 +1311,13 @@ int64_t spool_ack(spool_t *s, uint64_t ticket)
     int64_t recv_ms = 0;
     pthread_mutex_lock(&s->lock);
     if (ticket >= s->ring_head && ticket < s->ring_next) {
-        s->ring[ticket % s->ring_cap].acked = true;
-        recv_ms = s->ring[ticket % s->ring_cap].recv_ms;
+        ticket_t *k = &s->ring[ticket % s->ring_cap];
+        if (k->pending)
+            k->pending--;
+        settle(s, ticket);
+        recv_ms = k->recv_ms;
     }
     pthread_mutex_unlock(&s->lock);
-    atomic_fetch_add(&s->acked, 1);
     return recv_ms;
 }
 

@@ -1,6 +1,8 @@
-/* The on-disk spool: a journal of Kafka records written on the MQTT
- * receive thread before the broker gets its PUBACK, read back by the sender
- * thread that feeds the producers, and acknowledged by delivery reports.
+/* The on-disk spool: a journal written on the MQTT receive thread before
+ * the broker gets its PUBACK, read back by the sender thread that feeds the
+ * producers, and acknowledged by delivery reports. Its entries are MQTT
+ * messages as received (the sender maps them into records) or, in journals
+ * of earlier versions and in tests, Kafka records.
  *
  * Files in the spool directory:
  *   NNNNNNNNNNNNNNNN.seg  segments (hex id), appended with write(2); a new one
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg.h"
 #include "record.h"
 
 typedef struct spool spool_t;
@@ -44,13 +47,13 @@ typedef struct {
 } spool_opts_t;
 
 typedef struct {
-    uint64_t appended;      /* records written this run */
-    uint64_t handed;        /* records given to the sender this run */
-    uint64_t acked;         /* records acknowledged this run */
-    uint64_t dropped;       /* records dropped by on_full: drop_oldest */
+    uint64_t appended;      /* entries (messages, records) written this run */
+    uint64_t handed;        /* entries the sender passed this run */
+    uint64_t acked;         /* entries acknowledged this run (all their records settled) */
+    uint64_t dropped;       /* entries dropped by on_full: drop_oldest */
     uint64_t corrupt;       /* damaged spans skipped (torn tails included) */
     uint64_t corrupt_bytes; /* bytes in them */
-    uint64_t replay;        /* records found unacknowledged at start */
+    uint64_t replay;        /* entries found unacknowledged at start */
     uint64_t bytes;         /* on disk now */
     uint64_t segments;      /* on disk now */
     uint64_t segment_bytes; /* the segment size in use (spool_open may lower it) */
@@ -84,7 +87,36 @@ int spool_commit(spool_t *s, char *errstr, size_t errstr_size);
 /* Writer: forgets the pending batch (the message will be redelivered). */
 void spool_discard(spool_t *s);
 
-/* Reader: the next record, in journal order, with its receive time and its
+/* Writer: adds the MQTT message M as received (a message entry: the
+ * sender maps it) to the pending batch. */
+int spool_append_msg(spool_t *s, const mqtt_msg_t *m);
+
+/* An entry of the journal: a record, or an MQTT message as received. */
+typedef struct {
+    bool is_message;
+    record_t rec;   /* a record (its id set) */
+    mqtt_msg_t msg; /* a message */
+    const char *id; /* "<spool id>-<segment>-<offset>" */
+} spool_entry_t;
+
+/* Reader: the entry at the reader's position, in journal order, with its
+ * TICKET (never 0); the reader stays on it (it is "in hand") until
+ * spool_pass, so the ack mark cannot pass it meanwhile. E's pointers stay
+ * valid until the next peek. Peeking again before the pass gives the same
+ * entry and ticket. MKB_ERR_RETRY: nothing to read now; MKB_ERR_IO: a
+ * segment cannot be mapped (logged; try again later). */
+int spool_peek(spool_t *s, spool_entry_t *e, uint64_t *ticket);
+
+/* Reader: one record made of the entry in hand goes to the sink under
+ * TICKET; spool_ack settles it. Call before handing the record over. */
+void spool_hold(spool_t *s, uint64_t ticket);
+
+/* Reader: moves past the entry in hand. Its ticket is acknowledged once
+ * every record held under it is (at once if none was). */
+void spool_pass(spool_t *s, uint64_t ticket);
+
+/* Reader: the next record entry, in journal order (peek, hold, pass; a
+ * message entry is passed over), with its receive time and its
  * stable id "<spool id>-<segment>-<offset>" (REC->id). REC's pointers stay
  * valid until the next call. *TICKET (never 0) identifies it for spool_ack.
  * MKB_ERR_RETRY when there is nothing to read now; MKB_ERR_IO if a segment
@@ -98,8 +130,8 @@ void spool_wait(spool_t *s, int timeout_ms);
 /* True when the reader has read everything written so far. */
 bool spool_caught_up(spool_t *s);
 
-/* The record with TICKET was delivered (or settled for good). Returns the
- * time its message was received (ms since the epoch; 0 if unknown). */
+/* A record held under TICKET was delivered (or settled for good). Returns
+ * the time its message was received (ms since the epoch; 0 if unknown). */
 int64_t spool_ack(spool_t *s, uint64_t ticket);
 
 /* Main thread, every ~100 ms: advances and persists the ack mark, deletes

@@ -295,6 +295,74 @@ START_TEST(test_when_and_empty_payloads)
 }
 END_TEST
 
+/* The mkb.id of a record ("name=value;..." headers) into OUT. */
+static void header_id(const char *hdrs, char *out, size_t size)
+{
+    const char *p = strstr(hdrs, "mkb.id=");
+    ck_assert_msg(p, "no mkb.id in '%s'", hdrs);
+    p += strlen("mkb.id=");
+    size_t n = strcspn(p, ";");
+    ck_assert_uint_lt(n, size);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* With the spool the message is journaled as received and mapped by the
+ * sender: one message two routes match makes two records, whose ids are
+ * the entry's position and that position with "-1". */
+START_TEST(test_spool_fanout_ids)
+{
+    char *topic = itest_unique("itest.fanout"), *client = itest_unique("bridge");
+    char prefix[300], spool[600];
+    snprintf(prefix, sizeof(prefix), "itest/%s", topic);
+    snprintf(spool, sizeof(spool), "%s/%s.spool", itest_env("MKB_HARNESS_DIR"), client);
+    itest_create_topic(topic);
+    char *cfg = NULL;
+    ck_assert(asprintf(&cfg,
+                       "mqtt: { uri: %s, client_id: %s }\n"
+                       "kafka: { bootstrap: %s }\n"
+                       "spool: { dir: \"%s\" }\n"
+                       "routes:\n"
+                       "  - name: by-device\n"
+                       "    mqtt: { filter: \"%s/{dev}/SENSOR\" }\n"
+                       "    kafka: { topic: %s, key: \"{dev}\" }\n"
+                       "  - name: by-site\n"
+                       "    mqtt: { filter: \"%s/+/SENSOR\" }\n"
+                       "    kafka: { topic: %s, key: site }\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), spool,
+                       prefix, topic, prefix, topic) > 0);
+    itest_bridge_t b;
+    itest_start_ready(&b, client, cfg);
+    char t1[400];
+    snprintf(t1, sizeof(t1), "%s/plug-1/SENSOR", prefix);
+    const char *body = "{\"Temp\": 21.5}";
+    itest_pub_t *p = itest_pub_open(NULL, 5);
+    itest_pub_send(p, t1, body, strlen(body), 1);
+    itest_pub_wait(p, 1);
+    itest_pub_close(p);
+    char **vals, **keys, **hdrs;
+    size_t count;
+    itest_kafka_read_all(topic, 2, itest_scale_ms(30000), &vals, &count, &keys, &hdrs);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    ck_assert_uint_eq(count, 2);
+    char id0[128], id1[128], want[140];
+    header_id(hdrs[0], id0, sizeof(id0));
+    header_id(hdrs[1], id1, sizeof(id1));
+    /* "<16 hex>-<segment>-<offset>", then the same with "-1" */
+    ck_assert_msg(strlen(id0) > 17 && id0[16] == '-' && strchr(id0 + 17, '-'), "id '%s'", id0);
+    snprintf(want, sizeof(want), "%s-1", id0);
+    ck_assert_str_eq(id1, want);
+    ck_assert_str_eq(keys[0], "plug-1");
+    ck_assert_str_eq(keys[1], "site");
+    itest_free_strings(vals, count);
+    itest_free_strings(keys, count);
+    itest_free_strings(hdrs, count);
+    free(cfg);
+    free(client);
+    free(topic);
+}
+END_TEST
+
 /* A configuration error names file:line:column and exits 2. */
 START_TEST(test_config_error_exit_code)
 {
@@ -436,6 +504,7 @@ int main(void)
     tcase_add_loop_test(tc, test_persistent_session_delivers_backlog, 0, 2);
     tcase_add_test(tc, test_normalized_records_and_dead_letters);
     tcase_add_test(tc, test_when_and_empty_payloads);
+    tcase_add_test(tc, test_spool_fanout_ids);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 30);

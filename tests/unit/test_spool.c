@@ -249,6 +249,141 @@ START_TEST(test_roundtrip_and_ack)
 }
 END_TEST
 
+/* Message I: topic "site/<i>/temp", payload "{\"t\":<i>}", QoS 1, every
+ * third retained, every fourth dup, with a content type and two user
+ * properties on the odd ones (MQTT 5). */
+static void msg_append(spool_t *s, int i)
+{
+    char topic[64], payload[64], v[32];
+    int tl = snprintf(topic, sizeof(topic), "site/%d/temp", i);
+    int pl = snprintf(payload, sizeof(payload), "{\"t\":%d}", i);
+    int vl = snprintf(v, sizeof(v), "v%d", i);
+    mkb_prop_t props[2] = {{"unit", 4, "degC", 4}, {"seq", 3, v, (size_t)vl}};
+    mqtt_msg_t m = {.topic = topic,
+                    .topic_len = (size_t)tl,
+                    .payload = payload,
+                    .payload_len = (size_t)pl,
+                    .qos = 1,
+                    .retained = i % 3 == 0,
+                    .dup = i % 4 == 0,
+                    .content_type = i % 2 ? "application/json" : NULL,
+                    .content_type_len = i % 2 ? 16 : 0,
+                    .props = i % 2 ? props : NULL,
+                    .nprops = i % 2 ? 2 : 0,
+                    .recv_ms = 1700000000000LL + i};
+    ck_assert_int_eq(spool_append_msg(s, &m), MKB_OK);
+    char err[256];
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+}
+
+/* Peeks message I, checks every field, returns its ticket. */
+static uint64_t msg_is(spool_t *s, int i)
+{
+    spool_entry_t e;
+    uint64_t t = 0;
+    int rc = spool_peek(s, &e, &t);
+    ck_assert_msg(rc == MKB_OK, "message %d: spool_peek %d", i, rc);
+    ck_assert(e.is_message);
+    char topic[64], payload[64], v[32];
+    snprintf(topic, sizeof(topic), "site/%d/temp", i);
+    snprintf(payload, sizeof(payload), "{\"t\":%d}", i);
+    snprintf(v, sizeof(v), "v%d", i);
+    ck_assert_uint_eq(e.msg.topic_len, strlen(topic));
+    ck_assert(memcmp(e.msg.topic, topic, strlen(topic)) == 0);
+    ck_assert_uint_eq(e.msg.payload_len, strlen(payload));
+    ck_assert(memcmp(e.msg.payload, payload, strlen(payload)) == 0);
+    ck_assert_int_eq(e.msg.qos, 1);
+    ck_assert_int_eq(e.msg.retained, i % 3 == 0);
+    ck_assert_int_eq(e.msg.dup, i % 4 == 0);
+    ck_assert_int_eq(e.msg.recv_ms, 1700000000000LL + i);
+    if (i % 2) {
+        ck_assert_uint_eq(e.msg.content_type_len, 16);
+        ck_assert(memcmp(e.msg.content_type, "application/json", 16) == 0);
+        ck_assert_uint_eq(e.msg.nprops, 2);
+        ck_assert(memcmp(e.msg.props[0].key, "unit", 4) == 0 && e.msg.props[0].key_len == 4);
+        ck_assert(memcmp(e.msg.props[0].value, "degC", 4) == 0);
+        ck_assert_uint_eq(e.msg.props[1].value_len, strlen(v));
+        ck_assert(memcmp(e.msg.props[1].value, v, strlen(v)) == 0);
+    } else {
+        ck_assert_ptr_null(e.msg.content_type);
+        ck_assert_uint_eq(e.msg.nprops, 0);
+    }
+    ck_assert_ptr_nonnull(strchr(e.id, '-'));
+    ck_assert_uint_ne(t, 0);
+    return t;
+}
+
+/* Messages as received round-trip, and a message's ticket is settled
+ * only when it was passed and every record held under it was acked: the
+ * ack mark stays on a message until then, so a crash replays it whole. A
+ * message that made no record is settled by its pass. Record entries of
+ * earlier journals are read in between. */
+START_TEST(test_messages_and_their_records)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    for (int i = 0; i < 4; i++)
+        msg_append(s, i);
+    append_n(s, 4, 1, 10); /* a record entry after them */
+    uint64_t t0 = msg_is(s, 0);
+    ck_assert_uint_eq(msg_is(s, 0), t0); /* peeked again: the same */
+    spool_hold(s, t0);
+    spool_hold(s, t0);
+    spool_pass(s, t0);
+    uint64_t t1 = msg_is(s, 1);
+    spool_pass(s, t1); /* no record: settled at once */
+    uint64_t t2 = msg_is(s, 2);
+    spool_hold(s, t2);
+    spool_pass(s, t2);
+    spool_ack(s, t2);
+    spool_ack(s, t0); /* one of message 0's two records */
+    spool_stats_t st;
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.acked, 2); /* messages 1 and 2 */
+    ck_assert_uint_eq(st.oldest_recv_ms, 1700000000000LL);
+    spool_tick(s);
+    spool_close(s); /* like a crash here: the mark is on message 0 */
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.replay, 5);
+    t0 = msg_is(s, 0);
+    spool_hold(s, t0);
+    spool_pass(s, t0);
+    spool_ack(s, t0);
+    for (int i = 1; i < 4; i++)
+        spool_pass(s, msg_is(s, i));
+    spool_ack(s, next_is(s, 4)); /* spool_next passes over nothing: a record */
+    next_none(s);
+    spool_tick(s);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.acked, 5);
+    spool_close(s);
+    s = open_ok(&o);
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.replay, 0);
+    spool_close(s);
+}
+END_TEST
+
+/* A message that cannot be journaled as it is: refused, nothing pending. */
+START_TEST(test_message_refused)
+{
+    spool_opts_t o = opts(1 << 30, 16 << 20);
+    spool_t *s = open_ok(&o);
+    mqtt_msg_t m = {.topic = "t", .topic_len = 70000, .payload = "", .qos = 1};
+    ck_assert_int_eq(spool_append_msg(s, &m), MKB_ERR_INVAL);
+    m.topic_len = 1;
+    m.qos = 3;
+    ck_assert_int_eq(spool_append_msg(s, &m), MKB_ERR_INVAL);
+    char err[256];
+    ck_assert_int_eq(spool_commit(s, err, sizeof(err)), MKB_OK);
+    spool_stats_t st;
+    spool_stats(s, &st);
+    ck_assert_uint_eq(st.appended, 0);
+    spool_close(s);
+}
+END_TEST
+
 /* A child journals 100 records, hands out 60, acks 0..29 but 10 (and 40),
  * ticks, and dies with SIGKILL. The next open replays from record 10. */
 START_TEST(test_crash_replays_from_the_mark)
@@ -879,6 +1014,8 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_roundtrip_and_ack);
     tcase_add_test(tc, test_crash_replays_from_the_mark);
+    tcase_add_test(tc, test_messages_and_their_records);
+    tcase_add_test(tc, test_message_refused);
     tcase_add_test(tc, test_torn_tail);
     tcase_add_test(tc, test_flipped_byte);
     tcase_add_test(tc, test_valid_crc_malformed_body);
