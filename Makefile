@@ -96,9 +96,7 @@ $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
 $(BUILD)/tests/unit/test_bridge_metrics: $(addprefix $(BUILD)/src/,bridge_metrics.o metrics.o procstat.o listen_addr.o \
     kafka_errors.o buf.o log.o err.o)
-# process_* metrics (their HELP and TYPE lines through metrics.c's helpers).
-$(BUILD)/tests/unit/test_procstat: $(addprefix $(BUILD)/src/,procstat.o metrics.o listen_addr.o \
-    buf.o log.o err.o)
+$(BUILD)/tests/unit/test_procstat: $(addprefix $(BUILD)/src/,procstat.o buf.o err.o)
 $(BUILD)/tests/unit/test_listen_addr: $(addprefix $(BUILD)/src/,listen_addr.o err.o)
 $(BUILD)/tests/unit/test_trie: $(BUILD)/src/trie.o $(BUILD)/src/err.o
 $(BUILD)/tests/unit/test_subcover: $(addprefix $(BUILD)/src/,subcover.o trie.o buf.o err.o)

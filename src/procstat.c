@@ -1,7 +1,5 @@
 #include "procstat.h"
 
-#include "metrics.h"
-
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,8 +141,7 @@ static void sample(buf_t *out, const char *name, const char *type, const char *h
         if (strtod(num, NULL) == v)
             break;
     }
-    metrics_head(out, name, type, help);
-    buf_printf(out, "%s %s\n", name, num);
+    buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, type, name, num);
 }
 
 void procstat_render(const procstat_t *ps, buf_t *out)
