@@ -1,6 +1,7 @@
 #include "config_check.h"
 
 #include "err.h"
+#include "listen_addr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -146,6 +147,18 @@ static void check_secrets(chk_t *c, config_t *cfg)
                       cfg->metrics_username, "metrics");
 }
 
+/* metrics.listen as metrics_start will read it: the syntax, and a name
+ * resolved. */
+static void check_listen(chk_t *c, config_t *cfg)
+{
+    listen_addr_t addrs[LISTEN_ADDR_MAX];
+    size_t naddrs = 0;
+    char why[400];
+    if (cfg->metrics_listen &&
+        listen_addr_resolve(cfg->metrics_listen, addrs, &naddrs, why, sizeof(why)) != MKB_OK)
+        config_diag(c->errs, cfg, &cfg->metrics_listen, "metrics.listen %s", why);
+}
+
 /* The metrics endpoint's and the spool's settings against each other. */
 static void check_endpoint_spool(chk_t *c, config_t *cfg)
 {
@@ -159,6 +172,7 @@ static void check_endpoint_spool(chk_t *c, config_t *cfg)
                     "metrics.tls: give both cert_file and key_file");
     warn_readable(c, cfg, &cfg->metrics_tls_key_file, "metrics.tls.key_file",
                   cfg->metrics_tls_key_file);
+    check_listen(c, cfg);
     if ((cfg->metrics_username || cfg->metrics_tls_cert_file) && !cfg->metrics_listen)
         config_diag(c->errs, cfg,
                     cfg->metrics_username ? (void *)&cfg->metrics_username

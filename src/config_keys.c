@@ -139,7 +139,7 @@ static const ckey_t metrics_tls_keys[] = {
 static const section_t metrics_tls_section = {metrics_tls_keys, NKEYS(metrics_tls_keys), 0};
 
 static const ckey_t metrics_keys[] = {
-    {.name = "listen", .type = CT_STR, .off = C_OFF(metrics_listen), .desc = "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT, or PORT alone for 127.0.0.1:PORT. Unset: no endpoint."},
+    {.name = "listen", .type = CT_STR, .off = C_OFF(metrics_listen), .desc = "Address of the HTTP endpoint (/metrics, /healthz, /readyz): IPV4:PORT (0.0.0.0:9464), [IPV6]:PORT ([::1]:9464; [::]:9464 takes IPv4 clients too), NAME:PORT (every address the name resolves to, e.g. localhost), or PORT alone for 127.0.0.1:PORT. Unset: no endpoint."},
     {.name = "username", .type = CT_STR, .off = C_OFF(metrics_username), .desc = "With a password: HTTP basic authentication on every path (401 otherwise)."},
     {.name = "password", .type = CT_STR, .off = C_OFF(metrics_password), .desc = "Basic authentication password; prefer password_file or ${ENV}."},
     {.name = "password_file", .type = CT_STR, .off = C_OFF(metrics_password_file), .desc = "File holding the basic authentication password (one trailing newline is removed)."},

@@ -2,12 +2,12 @@
 
 #include "err.h"
 #include "hash.h"
+#include "listen_addr.h"
 #include "log.h"
+#include "procstat.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -33,7 +33,8 @@ struct metrics {
     char *username, *password;          /* basic auth, or NULL */
     char *tls_cert_file, *tls_key_file; /* HTTPS, or NULL */
     char *tls_cert, *tls_key;           /* their contents while serving */
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemons[LISTEN_ADDR_MAX]; /* one per address listened on */
+    size_t ndaemons;
     metrics_collect_t collect;
     metrics_ready_t ready;
     void *opaque;
@@ -280,6 +281,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         buf_t b = {0};
         m->collect(m->opaque, &b);
         metrics_render_own(m, &b);
+        procstat_t ps; /* read now: CPU and memory as of this scrape */
+        procstat_read("/proc", &ps);
+        procstat_render(&ps, &b);
         enum MHD_Result r = reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
                                   b.p ? b.p : "", b.len);
         buf_free(&b);
@@ -369,70 +373,80 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("metrics", "libmicrohttpd: %s", msg);
 }
 
+/* Reads the TLS files when metrics.tls is set. */
+static int load_tls(metrics_t *m, char *errstr, size_t errstr_size)
+{
+    if (!m->tls_cert_file)
+        return MKB_OK;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(errstr, errstr_size,
+                 "metrics.tls: this libmicrohttpd was built without TLS support");
+        return MKB_ERR_CONFIG;
+    }
+    int rc = read_pem("metrics.tls.cert_file", m->tls_cert_file, &m->tls_cert, errstr,
+                      errstr_size);
+    if (rc == MKB_OK)
+        rc = read_pem("metrics.tls.key_file", m->tls_key_file, &m->tls_key, errstr, errstr_size);
+    return rc;
+}
+
+/* One libmicrohttpd daemon on A, on a socket made here: its IPV6_V6ONLY
+ * is then ours to set, and a failure says why (errno). */
+static int serve_on(metrics_t *m, const listen_addr_t *a, char *errstr, size_t errstr_size)
+{
+    int fd = listen_addr_socket(a, 32, errstr, errstr_size);
+    if (fd < 0)
+        return MKB_ERR_IO;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (m->tls_cert)
+        flags |= MHD_USE_TLS;
+    /* The TLS options come last: without TLS they are not passed at all
+     * (MHD_OPTION_END ends the list before them). */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)8, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        (void *)NULL, m->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, m->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, m->tls_key, MHD_OPTION_END);
+    if (!d) {
+        /* The socket is left open: libmicrohttpd may have closed it already,
+         * and this failure stops the bridge anyway. */
+        snprintf(errstr, errstr_size,
+                 m->tls_cert ? "metrics: cannot serve HTTPS on %s (metrics.tls cert_file/key_file "
+                               "do not form an unencrypted PEM key and its certificate)"
+                             : "metrics: cannot serve on %s",
+                 a->text);
+        return MKB_ERR_IO;
+    }
+    m->daemons[m->ndaemons++] = d;
+    return MKB_OK;
+}
+
 int metrics_start(metrics_t *m, char *errstr, size_t errstr_size)
 {
     if (!m->listen)
         return MKB_OK;
-    /* HOST:PORT, IPv4 (a name is not resolved: say where to listen). */
-    const char *colon = strrchr(m->listen, ':');
-    char host[64] = "127.0.0.1"; /* PORT or :PORT alone: loopback */
-    char *end = NULL;
-    long port = strtol(colon ? colon + 1 : m->listen, &end, 10);
-    size_t hl = colon ? (size_t)(colon - m->listen) : 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    if (!end || *end || hl >= sizeof(host) || port <= 0 || port > 65535) {
-        snprintf(errstr, errstr_size,
-                 "metrics.listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:9464", m->listen);
+    listen_addr_t addrs[LISTEN_ADDR_MAX];
+    size_t n = 0;
+    char why[400];
+    if (listen_addr_resolve(m->listen, addrs, &n, why, sizeof(why)) != MKB_OK) {
+        snprintf(errstr, errstr_size, "metrics.listen %s", why);
         return MKB_ERR_CONFIG;
     }
-    if (hl) {
-        memcpy(host, m->listen, hl);
-        host[hl] = '\0';
+    int rc = load_tls(m, errstr, errstr_size);
+    bool loopback = true;
+    for (size_t i = 0; rc == MKB_OK && i < n; i++) {
+        rc = serve_on(m, &addrs[i], errstr, errstr_size);
+        loopback = loopback && addrs[i].loopback;
+        if (rc == MKB_OK)
+            log_info("metrics", "serving /metrics, /healthz and /readyz on %s://%s%s%s",
+                     m->tls_cert ? "https" : "http", addrs[i].text,
+                     addrs[i].dual_stack ? " (IPv6 and IPv4)" : "",
+                     m->username ? " (basic authentication)" : "");
     }
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(errstr, errstr_size, "metrics.listen '%s': '%s' is not an IPv4 address", m->listen,
-                 host);
-        return MKB_ERR_CONFIG;
-    }
-    sa.sin_port = htons((uint16_t)port);
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (m->tls_cert_file) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            snprintf(errstr, errstr_size,
-                     "metrics.tls: this libmicrohttpd was built without TLS support");
-            return MKB_ERR_CONFIG;
-        }
-        int rc;
-        if ((rc = read_pem("metrics.tls.cert_file", m->tls_cert_file, &m->tls_cert, errstr,
-                           errstr_size)) != MKB_OK ||
-            (rc = read_pem("metrics.tls.key_file", m->tls_key_file, &m->tls_key, errstr,
-                           errstr_size)) != MKB_OK)
-            return rc;
-        flags |= MHD_USE_TLS;
-    }
-    /* The TLS options come last: without TLS they are not passed at all
-     * (MHD_OPTION_END ends the list before them). */
-    m->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)8, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
-        m->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, m->tls_cert,
-        MHD_OPTION_HTTPS_MEM_KEY, m->tls_key, MHD_OPTION_END);
-    if (!m->daemon) {
-        snprintf(errstr, errstr_size,
-                 m->tls_cert ? "metrics: cannot serve HTTPS on %s (address in use or not "
-                               "allowed, or metrics.tls cert_file/key_file do not form an "
-                               "unencrypted PEM key and its certificate)"
-                             : "metrics: cannot listen on %s (in use, or not allowed)",
-                 m->listen);
-        return MKB_ERR_IO;
-    }
-    bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
-    log_info("metrics", "serving /metrics, /healthz and /readyz on %s://%s%s",
-             m->tls_cert ? "https" : "http", m->listen,
-             m->username ? " (basic authentication)" : "");
+    if (rc != MKB_OK)
+        return rc;
     if (!loopback && !m->username)
         log_warn("metrics", "the endpoint on %s is open to anyone who can reach it: set "
                             "metrics.username and metrics.password_file, or listen on 127.0.0.1",
@@ -444,8 +458,8 @@ void metrics_destroy(metrics_t *m)
 {
     if (!m)
         return;
-    if (m->daemon)
-        MHD_stop_daemon(m->daemon);
+    for (size_t i = 0; i < m->ndaemons; i++)
+        MHD_stop_daemon(m->daemons[i]);
     for (size_t i = 0; m->routes && i < ROUTE_SLOTS; i++)
         free(atomic_load(&m->routes[i].name));
     free(m->routes);

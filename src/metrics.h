@@ -21,7 +21,7 @@ typedef bool (*metrics_ready_t)(void *opaque, buf_t *why);
 
 /* Where and how the endpoint listens (borrowed; copied by metrics_new). */
 typedef struct {
-    const char *listen;              /* IPV4:PORT or PORT (loopback); NULL or "": no server */
+    const char *listen;              /* listen_addr.h; NULL or "": no server */
     const char *username, *password; /* both set: basic authentication on every path */
     const char *tls_cert_file;       /* with tls_key_file (PEM): HTTPS only */
     const char *tls_key_file;
@@ -31,7 +31,8 @@ typedef struct {
 int metrics_new(const metrics_conf_t *conf, metrics_collect_t collect, metrics_ready_t ready,
                 void *opaque, metrics_t **out, char *errstr, size_t errstr_size);
 /* Starts serving (a no-op without a listen address); reads the TLS files.
- * Limits: 16 connections (8 per address), 10 s idle timeout, 64 KiB of
+ * Limits, per address listened on: 16 connections (8 per client address),
+ * 10 s idle timeout, 64 KiB of
  * request (line and headers) per connection: larger requests get 431. */
 int metrics_start(metrics_t *m, char *errstr, size_t errstr_size);
 void metrics_destroy(metrics_t *m);

@@ -15,7 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    if (strstr(text, "mappings") || strstr(text, "_file")) {
+    /* "listen": metrics.listen resolves a name (getaddrinfo), a DNS query
+     * per input; tests/unit/test_listen_addr.c covers what it parses. */
+    if (strstr(text, "mappings") || strstr(text, "_file") || strstr(text, "listen")) {
         free(text);
         return 0;
     }

@@ -748,24 +748,41 @@ static bool dechunk(char *buf, size_t len, size_t *out_len)
 
 int itest_http_request(int port, const char *method, const char *path, itest_http_resp_t *r)
 {
+    return itest_http_request_at("127.0.0.1", port, method, path, r);
+}
+
+int itest_http_request_at(const char *ip, int port, const char *method, const char *path,
+                          itest_http_resp_t *r)
+{
     memset(r, 0, sizeof(*r));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool v6 = strchr(ip, ':') != NULL;
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    socklen_t slen = v6 ? sizeof(*s6) : sizeof(*s4);
+    if (v6) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+    } else {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     char req[1200];
     int n = snprintf(
         req, sizeof(req),
-        "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: mkb-test\r\n"
+        "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: mkb-test\r\n"
         "Accept: */*\r\nConnection: close\r\n%s\r\n",
-        method, path, port,
+        method, path, v6 ? "[" : "", ip, v6 ? "]" : "", port,
         strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ? "Content-Length: 0\r\n" : "");
-    if (n <= 0 || (size_t)n >= sizeof(req) ||
-        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+    if (n <= 0 || (size_t)n >= sizeof(req) || connect(fd, (struct sockaddr *)&ss, slen) != 0 ||
         send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         int e = errno;
         close(fd);

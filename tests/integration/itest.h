@@ -185,6 +185,9 @@ typedef struct {
  * down must get it back up before it asserts anything. Free with
  * itest_http_free. */
 int itest_http_request(int port, const char *method, const char *path, itest_http_resp_t *r);
+/* The same on IP:PORT, IP an IPv4 or IPv6 literal ("::1"). */
+int itest_http_request_at(const char *ip, int port, const char *method, const char *path,
+                          itest_http_resp_t *r);
 void itest_http_free(itest_http_resp_t *r);
 
 /* GET PATH: the status (-1 if no answer) and the body in BODY (truncated to

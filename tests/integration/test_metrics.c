@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- HTTP (itest_http_request) ------------------------------------------- */
@@ -664,6 +665,223 @@ START_TEST(test_auth_tls_limits)
 }
 END_TEST
 
+/* ---- process_* and IPv6 ------------------------------------------------- */
+
+/* The bridge up with metrics.listen LISTEN (a format with %d for the port)
+ * and /readyz 200 over IP. */
+static int start_listen(itest_bridge_t *b, const itest_fix_t *f, char **cfg, const char *listen,
+                        const char *ip)
+{
+    int port = itest_free_port();
+    char addr[128], extra[1200];
+    snprintf(addr, sizeof(addr), listen, port);
+    snprintf(extra, sizeof(extra), "metrics: { listen: \"%s\" }\n%s", addr, f->routes);
+    ck_assert(asprintf(cfg, "mqtt:\n  uri: \"%s\"\n  client_id: %s\nkafka:\n  bootstrap: %s\n%s",
+                       itest_env("MKB_MQTT_URI"), f->client, itest_env("MKB_KAFKA_BOOTSTRAP"),
+                       extra) > 0);
+    itest_start_ready(b, f->client, *cfg);
+    for (int waited = 0;; waited += 200) {
+        itest_http_resp_t r;
+        int st = itest_http_request_at(ip, port, "GET", "/readyz", &r) == 0 ? r.status : -1;
+        itest_http_free(&r);
+        if (st == 200)
+            break;
+        if (waited >= 20000) {
+            itest_bridge_dump_log(b);
+            ck_abort_msg("GET /readyz on %s port %d (listen %s): %d, not 200", ip, port, addr, st);
+        }
+        itest_sleep_ms(200);
+    }
+    return port;
+}
+
+/* GET /metrics over IP: the body, or NULL if it could not connect. */
+static char *scrape_at(const char *ip, int port)
+{
+    itest_http_resp_t r;
+    if (itest_http_request_at(ip, port, "GET", "/metrics", &r) != 0) {
+        itest_http_free(&r);
+        return NULL;
+    }
+    ck_assert_int_eq(r.status, 200);
+    return r.body;
+}
+
+/* utime + stime (s), starttime (s since boot) of PID from /proc/PID/stat. */
+static void proc_stat(pid_t pid, double *cpu, double *start)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *text = read_text(path);
+    const char *p = strrchr(text, ')');
+    ck_assert_ptr_nonnull(p);
+    unsigned long long ut, st, start_ticks;
+    ck_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+                            "%*d %*d %*d %llu",
+                     &ut, &st, &start_ticks) == 3);
+    long tck = sysconf(_SC_CLK_TCK);
+    *cpu = (double)(ut + st) / (double)tck;
+    *start = (double)start_ticks / (double)tck;
+    free(text);
+}
+
+static double boot_time(void)
+{
+    char *text = read_text("/proc/stat");
+    const char *b = strstr(text, "\nbtime ");
+    ck_assert_ptr_nonnull(b);
+    double v = strtod(b + 7, NULL);
+    free(text);
+    return v;
+}
+
+/* Runs promtool check metrics and prometheus_client's parser on TEXT
+ * (saved as NAME under the harness directory); returns the parser's
+ * "FAMILY TYPE SAMPLE VALUE" lines (caller frees). */
+static char *check_exposition(const char *name, const char *text)
+{
+    char *path = NULL, *out = NULL, *cmd = NULL;
+    ck_assert(asprintf(&path, "%s/%s.metrics", itest_env("MKB_HARNESS_DIR"), name) > 0);
+    ck_assert(asprintf(&out, "%s.parsed", path) > 0);
+    itest_write_file(path, text);
+    ck_assert(asprintf(&cmd, "promtool check metrics < '%s' > '%s' 2>&1", path, out) > 0);
+    int st = system(cmd);
+    char *said = read_text(out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "promtool check metrics < %s:\n%s", path,
+                  said);
+    free(said);
+    free(cmd);
+    ck_assert(asprintf(&cmd, "'%s/tests/integration/parse_exposition.py' '%s' > '%s' 2>&1",
+                       MKB_SOURCE_DIR, path, out) > 0);
+    st = system(cmd);
+    said = read_text(out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "prometheus_client's parser on %s:\n%s",
+                  path, said);
+    free(cmd);
+    free(out);
+    free(path);
+    return said;
+}
+
+/* The parser's type for FAMILY and its value for SAMPLE agree with WANT. */
+static void parsed_is(const char *parsed, const char *family, const char *type, const char *name,
+                      double want)
+{
+    char head[200];
+    snprintf(head, sizeof(head), "%s %s %s ", family, type, name);
+    const char *l = strstr(parsed, head);
+    ck_assert_msg(l && (l == parsed || l[-1] == '\n'), "prometheus_client: no '%s...' in:\n%s",
+                  head, parsed);
+    double v = strtod(l + strlen(head), NULL);
+    ck_assert_msg(v == want, "prometheus_client reads %s as %.17g, the text says %.17g", name, v,
+                  want);
+}
+
+/* "[::]:PORT" serves IPv4 and IPv6 clients; the process_* metrics pass
+ * promtool and prometheus_client's parser, and agree with /proc/PID. */
+START_TEST(test_process_metrics_dual_stack)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "mproc", 1, NULL);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_listen(&b, &f, &cfg, "[::]:%d", "127.0.0.1");
+    char *v4 = scrape_at("127.0.0.1", port);
+    ck_assert_msg(v4 != NULL, "[::]:%d: no answer over IPv4", port);
+    double cpu0, cpu1, start_ticks;
+    proc_stat(b.pid, &cpu0, &start_ticks);
+    char *v6 = scrape_at("::1", port);
+    ck_assert_msg(v6 != NULL, "[::]:%d: no answer over IPv6 (::1)", port);
+    long rss_kib = itest_rss_kib(b.pid);
+    proc_stat(b.pid, &cpu1, &start_ticks);
+
+    char *parsed = check_exposition(f.client, v6);
+    double cpu = sample(v6, "process_cpu_seconds_total");
+    double rss = sample(v6, "process_resident_memory_bytes");
+    double vsz = sample(v6, "process_virtual_memory_bytes");
+    double start = sample(v6, "process_start_time_seconds");
+    double fds = sample(v6, "process_open_fds");
+    double maxfds = sample(v6, "process_max_fds");
+    double maxvsz = sample(v6, "process_virtual_memory_max_bytes");
+    fprintf(stderr, "process_*: cpu %.2f s (/proc: %.2f..%.2f), rss %.0f (VmRSS %ld KiB), vsz %.0f, "
+                    "start %.2f, fds %.0f/%.0f, vmax %.17g\n",
+            cpu, cpu0, cpu1, rss, rss_kib, vsz, start, fds, maxfds, maxvsz);
+    parsed_is(parsed, "process_cpu_seconds", "counter", "process_cpu_seconds_total", cpu);
+    parsed_is(parsed, "process_resident_memory_bytes", "gauge", "process_resident_memory_bytes",
+              rss);
+    parsed_is(parsed, "process_start_time_seconds", "gauge", "process_start_time_seconds", start);
+    parsed_is(parsed, "process_open_fds", "gauge", "process_open_fds", fds);
+    parsed_is(parsed, "process_max_fds", "gauge", "process_max_fds", maxfds);
+    parsed_is(parsed, "process_virtual_memory_bytes", "gauge", "process_virtual_memory_bytes", vsz);
+    parsed_is(parsed, "process_virtual_memory_max_bytes", "gauge",
+              "process_virtual_memory_max_bytes", maxvsz);
+    /* The figures are the bridge's, read during the scrape. */
+    ck_assert_msg(cpu >= cpu0 - 1e-9 && cpu <= cpu1 + 1e-9, "CPU %.2f outside /proc's %.2f..%.2f",
+                  cpu, cpu0, cpu1);
+    ck_assert_msg(rss > 1e6 && fabs(rss - (double)rss_kib * 1024) < 0.1 * rss + 2e6,
+                  "RSS %.0f bytes, VmRSS %ld KiB", rss, rss_kib);
+    ck_assert(vsz >= rss);
+    ck_assert_double_eq_tol(start, boot_time() + start_ticks, 0.011);
+    ck_assert_msg(start > (double)time(NULL) - 120, "start %.2f", start);
+    ck_assert_msg(fds >= 5 && fds < 200, "open fds %.0f", fds);
+    ck_assert(maxfds >= fds);
+
+    /* CPU grows with work: a stream, then scrapes until the counter moves. */
+    char *pub = itest_unique("pub");
+    itest_mqtt_publish_n(pub, MQTTVERSION_5, f.mtopic, 1, "p-%d", 2000);
+    itest_wait_count(f.topic, 2000, 30000);
+    double later = cpu;
+    for (int i = 0; i < 100 && later <= cpu; i++) {
+        char *t = scrape_at("::1", port);
+        ck_assert_ptr_nonnull(t);
+        later = sample(t, "process_cpu_seconds_total");
+        free(t);
+        itest_sleep_ms(100);
+    }
+    ck_assert_msg(later > cpu, "process_cpu_seconds_total stayed at %.2f", cpu);
+    ck_assert_double_eq(sample(v4, "process_max_fds"), maxfds);
+
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(pub);
+    free(parsed);
+    free(v4);
+    free(v6);
+    free(cfg);
+    itest_fix_free(&f);
+}
+END_TEST
+
+/* "[::1]:PORT" is IPv6 only; "localhost:PORT" serves 127.0.0.1. */
+START_TEST(test_listen_v6_only_and_name)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "mv6", 1, NULL);
+    char *cfg;
+    itest_bridge_t b;
+    int port = start_listen(&b, &f, &cfg, "[::1]:%d", "::1");
+    char *t = scrape_at("::1", port);
+    ck_assert_ptr_nonnull(t);
+    ck_assert(!isnan(sample(t, "process_cpu_seconds_total")));
+    free(t);
+    t = scrape_at("127.0.0.1", port);
+    ck_assert_msg(t == NULL, "[::1]:%d answered over IPv4", port);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+
+    port = start_listen(&b, &f, &cfg, "localhost:%d", "127.0.0.1");
+    t = scrape_at("127.0.0.1", port);
+    ck_assert_ptr_nonnull(t);
+    free(t);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    char *log = read_text(b.log_path);
+    ck_assert_msg(strstr(log, "serving /metrics, /healthz and /readyz on http://127.0.0.1:"),
+                  "no serving line for localhost in:\n%s", log);
+    free(log);
+    free(cfg);
+    itest_fix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -683,5 +901,10 @@ int main(void)
     tcase_set_timeout(ready, 180);
     tcase_add_test(ready, test_readyz_mqtt_outage);
     suite_add_tcase(s, ready);
+    TCase *proc = tcase_create("process");
+    tcase_set_timeout(proc, 180);
+    tcase_add_test(proc, test_process_metrics_dual_stack);
+    tcase_add_test(proc, test_listen_v6_only_and_name);
+    suite_add_tcase(s, proc);
     return check_run(s);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks monitoring/: the Prometheus rules and their unit tests, the example
 # Prometheus configuration, the Grafana dashboard (JSON, layout, PromQL), and
-# that the mkb_ metrics they use are the ones documented in
+# that the mkb_ and process_ metrics they use are the ones documented in
 # docs/OPERATIONS.md ("Metrics and alerts"), the list of record.
 # Needs promtool and python3. Exit status 0 only if every check passed.
 set -u
@@ -125,7 +125,8 @@ if len(sec) != 2:
     print("docs/OPERATIONS.md: no section '## Metrics and alerts'")
     sys.exit(1)
 sec = sec[1].split("\n## ", 1)[0]
-table = dict(re.findall(r"^\| `(mkb_[a-z0-9_]+)` \| (counter|gauge|histogram) \|", sec, re.M))
+table = dict(re.findall(r"^\| `((?:mkb|process)_[a-z0-9_]+)` \| (counter|gauge|histogram) \|",
+                        sec, re.M))
 if not table:
     print("docs/OPERATIONS.md: no metric table rows ('| `mkb_...` | type |')")
     sys.exit(1)
@@ -136,12 +137,16 @@ for name, kind in table.items():
 errs = []
 used = {}
 for label, text in (("monitoring/alerts.yml", rules), ("monitoring/grafana-dashboard.json", dash)):
-    used[label] = set(re.findall(r"\bmkb_[a-z0-9_]*[a-z0-9]", text))
+    used[label] = set(re.findall(r"\b(?:mkb|process)_[a-z0-9_]*[a-z0-9]", text))
     for m in sorted(used[label] - known):
         errs.append("%s uses %s, not in the metric table of docs/OPERATIONS.md" % (label, m))
 for name, kind in sorted(table.items()):
     forms = {name} if kind != "histogram" else {name + "_bucket", name + "_sum", name + "_count"}
-    if not forms & used["monitoring/grafana-dashboard.json"]:
+    # Every mkb_ metric; of the process_ ones, CPU and memory (the limits
+    # and the start time are for expressions and alerts).
+    shown = name.startswith("mkb_") or name in ("process_cpu_seconds_total",
+                                                 "process_resident_memory_bytes")
+    if shown and not forms & used["monitoring/grafana-dashboard.json"]:
         errs.append("monitoring/grafana-dashboard.json does not show %s" % name)
     if kind == "counter" and not name.endswith("_total"):
         errs.append("%s: a counter's name ends in _total" % name)

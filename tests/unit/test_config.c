@@ -287,6 +287,50 @@ START_TEST(test_secret_readable_warning)
 }
 END_TEST
 
+/* metrics.listen: check names the bad address where it is written; the
+ * good forms pass (listen_addr.c, tests/unit/test_listen_addr.c). */
+START_TEST(test_metrics_listen_checked)
+{
+    static const struct {
+        const char *listen, *want;
+    } bad[] = {
+        {"\"::1:9464\"", "c.yaml:3:20: error: metrics.listen '::1:9464': an IPv6 address goes in "
+                         "brackets, e.g. [::1]:9464"},
+        {"\"[::1]\"", "c.yaml:3:20: error: metrics.listen '[::1]': expected HOST:PORT"},
+        {"\"300.1.1.1:9464\"", "c.yaml:3:20: error: metrics.listen '300.1.1.1:9464': '300.1.1.1' is "
+                               "not an IPv4 address"},
+        {"\"nosuchhost.invalid:9464\"", "c.yaml:3:20: error: metrics.listen "
+                                        "'nosuchhost.invalid:9464': cannot resolve"},
+    };
+    char text[512];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                 "metrics: { listen: %s }\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
+                 bad[i].listen);
+        char *e = load_err(text);
+        ck_assert_msg(strstr(e, bad[i].want), "%s: %s", bad[i].listen, e);
+        free(e);
+    }
+    static const char *const good[] = {"\"[::]:9464\"", "\"[::1]:9464\"", "\"0.0.0.0:9464\"",
+                                       "\"localhost:9464\"", "9464"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                 "metrics: { listen: %s }\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
+                 good[i]);
+        config_t *cfg = NULL;
+        char *errors = NULL;
+        ck_assert_msg(config_load_string("c.yaml", text, &cfg, &errors) == MKB_OK, "%s: %s",
+                      good[i], errors ? errors : "");
+        config_destroy(cfg);
+        free(errors);
+    }
+}
+END_TEST
+
 START_TEST(test_metrics_auth_keys)
 {
     char *e = load_err("mqtt: { uri: tcp://h:1 }\n"
@@ -635,6 +679,7 @@ int main(void)
     tcase_add_test(tc, test_secret_files);
     tcase_add_test(tc, test_secret_readable_warning);
     tcase_add_test(tc, test_metrics_auth_keys);
+    tcase_add_test(tc, test_metrics_listen_checked);
     tcase_add_test(tc, test_docs_cover_every_key);
     tcase_add_test(tc, test_typed_values);
     tcase_add_test(tc, test_field_options);
