@@ -286,7 +286,7 @@ static json_t *document(const printer_t *p, const mqtt_msg_t *msg, const mapper_
         "{s:i, s:s%, s:o, s:o, s:o, s:b, s:b, s:{s:o, s:I, s:I}, s:i}", "version", 1,
         "mqtt_topic", msg->topic, msg->topic_len, keys[PART_BIRTH], lists[PART_BIRTH],
         keys[PART_RECORD], lists[PART_RECORD], keys[PART_SKIP], lists[PART_SKIP], "unmatched",
-        res->unmatched && res->records == 0, "outside", res->outside, "sparkplug",
+        res->unmatched, "outside", res->outside, "sparkplug",
         keys[PART_REBIRTH], lists[PART_REBIRTH], "seq_gaps", (json_int_t)res->spb_seq_gaps,
         "unresolved_metrics", (json_int_t)res->spb_unresolved, "exit_status", status);
     return doc;
