@@ -9,7 +9,7 @@
 #include "msg.h"
 
 /* What map prints: text for a person, or one JSON document (the shape is
- * in docs/OPERATIONS.md, "map --output json"). */
+ * in docs/RECIPES.md, "map --output json"). */
 typedef enum { CLI_MAP_TEXT, CLI_MAP_JSON } cli_map_format_t;
 
 /* Prints to OUT in FORMAT (JSON: one document, only when the exit status
