@@ -202,13 +202,14 @@ decref:
 /* RFC 4648 base64, padded: bytes that are not UTF-8 text. */
 static json_t *base64_json(const unsigned char *b, size_t n)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    /* abc[64]: the padding */
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
     buf_t out = {0};
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) |
                      (i + 2 < n ? b[i + 2] : 0);
-        char q[4] = {abc[v >> 18 & 63], abc[v >> 12 & 63], i + 1 < n ? abc[v >> 6 & 63] : '=',
-                     i + 2 < n ? abc[v & 63] : '='};
+        char q[4] = {abc[v >> 18 & 63], abc[v >> 12 & 63], abc[i + 1 < n ? v >> 6 & 63 : 64],
+                     abc[i + 2 < n ? v & 63 : 64]};
         buf_append(&out, q, 4);
     }
     json_t *j = json_stringn(out.p ? out.p : "", out.len);
