@@ -45,7 +45,10 @@ static void usage(FILE *out)
             "       mqtt-kafka-bridge map [-c FILE] --topic TOPIC [--payload TEXT | --payload-file "
             "FILE]\n"
             "                             [--qos N] [--retain] [--content-type CT] [--prop K=V]...\n"
-            "                             [--birth FILE]...\n"
+            "                             [--birth FILE]... [--output text|json]\n"
+            "\n"
+            "Options go before or after the command, in any order (--config=FILE or\n"
+            "--config FILE); a lone -- ends them.\n"
             "\n"
             "Forwards MQTT messages to Kafka by the routes of a YAML configuration.\n"
             "\n"
@@ -60,6 +63,8 @@ static void usage(FILE *out)
             "                       route skipped it, 2: bad config); --birth: a Sparkplug B\n"
             "                       birth (NBIRTH or DBIRTH payload) of the same edge node or\n"
             "                       device, read first, so aliases in the message get names\n"
+            "                       --output json: one JSON document on stdout instead of the\n"
+            "                       text (its shape: docs/RECIPES.md, \"map --output json\")\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE    configuration file (default: " DEFAULT_CONFIG ")\n"
@@ -157,6 +162,7 @@ typedef struct {
     size_t nprops;
     const char *births[8]; /* --birth FILE: Sparkplug births read first */
     size_t nbirths;
+    cli_map_format_t format; /* --output */
 } map_args_t;
 
 static int cmd_map(const char *path, const map_args_t *a)
@@ -203,7 +209,7 @@ static int cmd_map(const char *path, const map_args_t *a)
         .nprops = a->nprops,
         .recv_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
     };
-    int rc = cli_map_run(cfg, &msg, a->births, a->nbirths, stdout, stderr);
+    int rc = cli_map_run(cfg, &msg, a->births, a->nbirths, a->format, stdout, stderr);
     config_destroy(cfg);
     buf_free(&payload);
     return rc;
@@ -252,23 +258,60 @@ destroy_config:
 }
 
 enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
-       OPT_CTYPE, OPT_BIRTH, OPT_PROP };
+       OPT_CTYPE, OPT_BIRTH, OPT_PROP, OPT_OUTPUT };
+
+/* Every option, global or map's, is taken before or after the command. */
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"topic", required_argument, NULL, OPT_TOPIC},
+    {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
+    {"qos", required_argument, NULL, OPT_QOS},
+    {"retain", no_argument, NULL, OPT_RETAIN},
+    {"content-type", required_argument, NULL, OPT_CTYPE},
+    {"prop", required_argument, NULL, OPT_PROP},
+    {"birth", required_argument, NULL, OPT_BIRTH},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {NULL, 0, NULL, 0},
+};
+#define N_LONG_OPTS (sizeof(long_opts) / sizeof(long_opts[0]) - 1)
+
+/* The commands besides running the bridge (no command). */
+static const char *const commands[] = {"check", "map"};
 
 /* What the command line asks for. */
 typedef struct {
     const char *config_path;
     const char *level_arg;
     const char *command; /* run, check, map */
+    bool command_given;
     map_args_t map;
     bool map_opts; /* a map option was given */
 } args_t;
+
+/* Prints "PREFIX'WORD'" and, when one of NAMES is near, "; did you mean
+ * 'HINTNEAR'?", then a pointer to --help. Returns EXIT_USAGE. */
+static int usage_error(const char *what, const char *word, const char *const *names, size_t n,
+                       const char *hint)
+{
+    const char *near = names ? config_nearest(word, names, n) : NULL;
+    fprintf(stderr, "mqtt-kafka-bridge: %s '%s%s'%s%s%s%s\n", what, hint, word,
+            near ? "; did you mean '" : "", near ? hint : "", near ? near : "", near ? "'?" : "");
+    fprintf(stderr, "Try 'mqtt-kafka-bridge --help'.\n");
+    return EXIT_USAGE;
+}
 
 /* The options of `map` (OPT_TOPIC...); -1 when OPT is not one, else the
  * exit status to stop with (EXIT_USAGE) or 0 to go on. */
 static int map_option(args_t *a, int opt, const char *arg)
 {
+    static const char *const formats[] = {"text", "json"};
     map_args_t *map = &a->map;
-    if (opt < OPT_TOPIC || opt > OPT_PROP)
+    if (opt < OPT_TOPIC || opt > OPT_OUTPUT)
         return -1;
     a->map_opts = true;
     switch (opt) {
@@ -277,6 +320,12 @@ static int map_option(args_t *a, int opt, const char *arg)
     case OPT_PAYLOAD_FILE: map->payload_file = arg; return 0;
     case OPT_RETAIN: map->retain = true; return 0;
     case OPT_CTYPE: map->content_type = arg; return 0;
+    case OPT_OUTPUT:
+        if (strcmp(arg, "text") == 0 || strcmp(arg, "json") == 0) {
+            map->format = arg[0] == 'j' ? CLI_MAP_JSON : CLI_MAP_TEXT;
+            return 0;
+        }
+        return usage_error("--output takes text or json, not", arg, formats, 2, "");
     case OPT_BIRTH:
         if (map->nbirths == sizeof(map->births) / sizeof(map->births[0])) {
             fprintf(stderr, "mqtt-kafka-bridge map: at most 8 --birth files\n");
@@ -305,59 +354,105 @@ static int map_option(args_t *a, int opt, const char *arg)
     }
 }
 
-/* Reads the options into A. -1: go on; else the exit status to stop with
- * (--help, --version, --help-config, a usage error). */
-static int parse_options(int argc, char **argv, args_t *a)
+/* WORD, a word that is not an option: the command, once. */
+static int command_word(args_t *a, const char *word)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"topic", required_argument, NULL, OPT_TOPIC},
-        {"payload", required_argument, NULL, OPT_PAYLOAD},
-        {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
-        {"qos", required_argument, NULL, OPT_QOS},
-        {"retain", no_argument, NULL, OPT_RETAIN},
-        {"content-type", required_argument, NULL, OPT_CTYPE},
-        {"prop", required_argument, NULL, OPT_PROP},
-        {"birth", required_argument, NULL, OPT_BIRTH},
-        {NULL, 0, NULL, 0},
-    };
-    int opt, rc;
-    log_level_t l;
-    while ((opt = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'l':
-            a->level_arg = optarg;
-            if (!log_level_parse(optarg, &l)) {
-                fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
-                                "debug)\n", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case OPT_HELP_CONFIG: config_print_keys(stdout); return EXIT_OK;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 'V':
-            printf("mqtt-kafka-bridge %s (librdkafka %s)\n", MKB_VERSION, rd_kafka_version_str());
-            return EXIT_OK;
-        default:
-            if ((rc = map_option(a, opt, optarg)) >= 0) {
-                if (rc)
-                    return rc;
-                break;
-            }
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "mqtt-kafka-bridge: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+    if (a->command_given) {
+        fprintf(stderr, "mqtt-kafka-bridge: unexpected argument '%s' after the command '%s'\n",
+                word, a->command);
+        fprintf(stderr, "Try 'mqtt-kafka-bridge --help'.\n");
         return EXIT_USAGE;
     }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(word, commands[i]) == 0) {
+            a->command = commands[i];
+            a->command_given = true;
+            return 0;
+        }
+    }
+    return usage_error("unknown command", word, commands, sizeof(commands) / sizeof(commands[0]),
+                       "");
+}
+
+/* getopt's '?' (unknown, ambiguous, or a value given to a flag) or ':' (a
+ * value missing); ARG is the last word it took. */
+static int bad_option(int opt, const char *arg)
+{
+    if (opt == ':' || optopt == 'h' || optopt == 'V' || optopt == OPT_HELP_CONFIG ||
+        optopt == OPT_RETAIN) { /* optopt: the option's val for both */
+        fprintf(stderr, "mqtt-kafka-bridge: option '%.*s' %s\n", (int)strcspn(arg, "="), arg,
+                opt == ':' ? "needs a value" : "takes no value");
+        fprintf(stderr, "Try 'mqtt-kafka-bridge --help'.\n");
+        return EXIT_USAGE;
+    }
+    if (optopt) { /* an unknown letter: glibc sets optopt to 0 for long options */
+        char s[2] = {(char)optopt, '\0'};
+        return usage_error("unknown option", s, NULL, 0, "-");
+    }
+    char name[65], starting[200] = "";
+    const char *names[N_LONG_OPTS];
+    size_t prefixed = 0, len = 0;
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    for (size_t i = 0; i < N_LONG_OPTS; i++) {
+        names[i] = long_opts[i].name;
+        if (strncmp(names[i], name, strlen(name)) == 0 && len < sizeof(starting))
+            len += (size_t)snprintf(starting + len, sizeof(starting) - len, "%s--%s",
+                                    prefixed++ ? ", " : "", names[i]);
+    }
+    if (prefixed > 1) { /* getopt_long takes a prefix of one option only */
+        fprintf(stderr, "mqtt-kafka-bridge: option '--%s' is ambiguous (%s)\n", name, starting);
+        fprintf(stderr, "Try 'mqtt-kafka-bridge --help'.\n");
+        return EXIT_USAGE;
+    }
+    return usage_error("unknown option", name, names, N_LONG_OPTS, "--");
+}
+
+/* One option OPT (getopt_long's) with its value ARG. -1: go on; else the
+ * exit status to stop with. */
+static int take_option(args_t *a, int opt, const char *arg)
+{
+    log_level_t l;
+    int rc;
+    switch (opt) {
+    case 1: return (rc = command_word(a, arg)) ? rc : -1; /* a word, in order ('-') */
+    case 'c': a->config_path = arg; return -1;
+    case 'l':
+        a->level_arg = arg;
+        if (!log_level_parse(arg, &l)) {
+            fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
+                            "debug)\n", arg);
+            return EXIT_USAGE;
+        }
+        return -1;
+    case OPT_HELP_CONFIG: config_print_keys(stdout); return EXIT_OK;
+    case 'h': usage(stdout); return EXIT_OK;
+    case 'V':
+        printf("mqtt-kafka-bridge %s (librdkafka %s)\n", MKB_VERSION, rd_kafka_version_str());
+        return EXIT_OK;
+    default:
+        rc = map_option(a, opt, arg);
+        return rc > 0 ? rc : -1;
+    }
+}
+
+/* Reads the options and the command into A, in any order ("--" ends the
+ * options). -1: go on; else the exit status to stop with (--help,
+ * --version, --help-config, a usage error). */
+static int parse_options(int argc, char **argv, args_t *a)
+{
+    int opt, rc;
+    opterr = 0; /* our messages, with a did-you-mean */
+    /* '-': words come back in order as option 1, whatever POSIXLY_CORRECT
+     * says; ':': a missing value is ':' rather than '?' */
+    while ((opt = getopt_long(argc, argv, "-:c:l:hV", long_opts, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            return bad_option(opt, argv[optind - 1]);
+        if ((rc = take_option(a, opt, optarg)) >= 0)
+            return rc;
+    }
+    for (; optind < argc; optind++) /* after "--" */
+        if ((rc = command_word(a, argv[optind])) != 0)
+            return rc;
     return -1;
 }
 
@@ -365,17 +460,12 @@ int main(int argc, char **argv)
 {
     jarena_install(); /* before any jansson value exists */
     args_t a = {.config_path = DEFAULT_CONFIG, .command = "run", .map = {.qos = 1}};
-    if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "map") == 0)) {
-        a.command = argv[1];
-        argv[1] = argv[0];
-        argc--;
-        argv++;
-    }
     int rc = parse_options(argc, argv, &a);
     if (rc >= 0)
         return rc;
     if (a.map_opts && strcmp(a.command, "map") != 0) {
-        fprintf(stderr, "mqtt-kafka-bridge: --topic, --payload... go with the map command\n");
+        fprintf(stderr, "mqtt-kafka-bridge: --topic, --payload, --output... go with the map "
+                        "command\n");
         return EXIT_USAGE;
     }
     if (a.map.payload && a.map.payload_file) {

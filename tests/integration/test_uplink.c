@@ -495,6 +495,195 @@ START_TEST(test_map_when_and_tombstone)
 }
 END_TEST
 
+/* Global options before, after and around the command; a word that is no
+ * command, or an option that is none, exits 2 naming the nearest. */
+START_TEST(test_option_order)
+{
+    char *out, args[900];
+    const char *cfg = MKB_SOURCE_DIR "/config/bridge.yaml";
+    static const char *const forms[] = {"-c '%s' check", "check -c '%s'", "--config='%s' check",
+                                        "check --config='%s'", "-c '%s' -- check",
+                                        "-l debug check -c '%s'"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(args, sizeof(args), forms[i], cfg);
+        ck_assert_msg(run_cli(args, NULL, &out) == 0 && strstr(out, "bridge.yaml: OK ("),
+                      "%s: %s", args, out);
+        free(out);
+    }
+    /* map's options on either side of the command, the config first */
+    static const char *const maps[] = {
+        "-c '%s' map --topic sites/s1/hvac/ahu-2/telemetry",
+        "--topic sites/s1/hvac/ahu-2/telemetry --config '%s' map",
+        "--topic=sites/s1/hvac/ahu-2/telemetry map --config='%s' --output text"};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        snprintf(args, sizeof(args), maps[i], cfg);
+        ck_assert_msg(run_cli(args, "{\"temp_f\": 50, \"rh\": 41}", &out) == 0 &&
+                          strstr(out, "record 1 (route hvac-telemetry)\n  topic:     "
+                                      "hvac.telemetry\n"),
+                      "%s: %s", args, out);
+        free(out);
+    }
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"chekc -c '%s'", "unknown command 'chekc'; did you mean 'check'?"},
+        {"-c '%s' mapp --topic a", "unknown command 'mapp'; did you mean 'map'?"},
+        {"-c '%s' check map", "unexpected argument 'map' after the command 'check'"},
+        {"-c '%s' map --tpoic a", "unknown option '--tpoic'; did you mean '--topic'?"},
+        {"--confgi '%s' check", "unknown option '--confgi'; did you mean '--config'?"},
+        {"--confgi='%s'", "unknown option '--confgi'; did you mean '--config'?"},
+        {"-c '%s' -x", "unknown option '-x'"},
+        {"-c '%s' map --p x --topic a", "option '--p' is ambiguous (--payload, --payload-file"},
+        {"-c '%s' map --topic", "option '--topic' needs a value"},
+        {"-c '%s' map --output jsno --topic a", "--output takes text or json, not 'jsno'; did "
+                                                "you mean 'json'?"},
+        {"-c '%s' --output json check", "go with the map command"},
+        {"-c '%s' -- --help", "unknown command '--help'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(args, sizeof(args), bad[i].args, cfg);
+        ck_assert_msg(run_cli(args, NULL, &out) == 2 && strstr(out, bad[i].says), "%s: %s",
+                      args, out);
+        free(out);
+    }
+}
+END_TEST
+
+/* Runs `map ARGS --output json` (stdin from STDIN_TEXT; stdout to a file,
+ * stderr apart), then python3's json module on the document: EXPR, a Python
+ * expression of d (the document), printed. Returns map's exit status;
+ * *FIELDS: what Python printed (caller frees), *STDOUT_LEN the document's
+ * length. */
+static int map_json(const char *args, const char *stdin_text, const char *expr, char **fields,
+                    long *stdout_len)
+{
+    char *cmd = NULL, path[600];
+    snprintf(path, sizeof(path), "%s/map.json", itest_env("MKB_HARNESS_DIR"));
+    ck_assert(asprintf(&cmd, "printf '%%s' '%s' | '%s' map %s --output json >'%s' 2>/dev/null",
+                       stdin_text ? stdin_text : "", itest_env("MKB_BRIDGE_BIN"), args,
+                       path) > 0);
+    int st = system(cmd);
+    free(cmd);
+    FILE *f = fopen(path, "r");
+    ck_assert(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *stdout_len = ftell(f);
+    fclose(f);
+    *fields = NULL;
+    if (*stdout_len > 0) {
+        ck_assert(asprintf(&cmd, "python3 -c 'import json, sys\nd = json.load(open(sys.argv[1]))"
+                                 "\nprint(%s)' '%s' 2>&1",
+                           expr, path) > 0);
+        FILE *p = popen(cmd, "r");
+        ck_assert(p != NULL);
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+        buf[n] = '\0';
+        ck_assert_msg(pclose(p) == 0, "python3 could not read the document: %s", buf);
+        *fields = strdup(buf);
+        free(cmd);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* map --output json: records, dead letters, no route, skips, tombstones
+ * and binary values, each as a JSON parser reads them. */
+START_TEST(test_map_json)
+{
+    char *fields, args[900], path[600];
+    long len;
+    const char *cfg = MKB_SOURCE_DIR "/config/bridge.yaml";
+    snprintf(args, sizeof(args), "-c '%s' --topic sites/s1/hvac/ahu-2/telemetry", cfg);
+    const char *rec = "[d[\"version\"], d[\"mqtt_topic\"], d[\"exit_status\"], d[\"unmatched\"], "
+                      "len(d[\"records\"])] + [d[\"records\"][0][k] for k in (\"route\", "
+                      "\"profile\", \"topic\", \"key\", \"key_encoding\", \"value_type\", "
+                      "\"timestamp_ms\", \"timestamp\", \"dead_letter\", \"reason\")] + "
+                      "[d[\"records\"][0][\"value\"][\"temperature_c\"], "
+                      "{h[\"name\"]: h[\"value\"] for h in d[\"records\"][0][\"headers\"]}]";
+    ck_assert_int_eq(map_json(args, "{\"temp_f\": 50, \"rh\": 41, \"ts\": 1795780000000}", rec,
+                              &fields, &len), 0);
+    ck_assert_str_eq(fields, "[1, 'sites/s1/hvac/ahu-2/telemetry', 0, False, 1, 'hvac-telemetry', "
+                             "'hot', 'hvac.telemetry', 's1.ahu-2', 'text', 'json', 1795780000000, "
+                             "'2026-11-27T11:46:40.000Z', False, None, 10.0, {'source': "
+                             "'sites/s1/hvac/ahu-2/telemetry', 'content-type': "
+                             "'application/json'}]\n");
+    free(fields);
+    /* a dead letter: its reason, its value the message's JSON */
+    const char *dl = "[d[\"exit_status\"]] + [d[\"records\"][0][k] for k in (\"topic\", "
+                     "\"dead_letter\", \"reason\", \"value_type\", \"value\")]";
+    ck_assert_int_eq(map_json(args, "{\"temp_f\": 50}", dl, &fields, &len), 1);
+    ck_assert_str_eq(fields, "[1, 'iot.deadletter', True, \"required field 'humidity_pct' is "
+                             "missing (from /rh)\", 'json', {'temp_f': 50}]\n");
+    free(fields);
+    /* bytes that are not UTF-8: base64 */
+    snprintf(path, sizeof(path), "%s/map-binary.bin", itest_env("MKB_HARNESS_DIR"));
+    itest_write_file(path, "\xff\xfe{");
+    snprintf(args, sizeof(args), "-c '%s' --topic sites/s1/hvac/ahu-2/telemetry --payload-file "
+                                 "'%s'", cfg, path);
+    ck_assert_int_eq(map_json(args, NULL, "[d[\"records\"][0][\"value_type\"], "
+                                          "__import__(\"base64\").b64decode(d[\"records\"][0]"
+                                          "[\"value\"])]", &fields, &len), 1);
+    ck_assert_str_eq(fields, "['base64', b'\\xff\\xfe{']\n");
+    free(fields);
+    /* no route */
+    snprintf(args, sizeof(args), "-c '%s' --topic no/route --payload x", cfg);
+    ck_assert_int_eq(map_json(args, NULL, "[d[k] for k in (\"records\", \"skipped\", "
+                                          "\"unmatched\", \"outside\", \"exit_status\")]",
+                              &fields, &len), 1);
+    ck_assert_str_eq(fields, "[[], [], True, False, 1]\n");
+    free(fields);
+    /* an error: nothing on stdout, exit 2 */
+    ck_assert_int_eq(map_json("-c /nonexistent.yaml --topic a --payload x", NULL, "d", &fields,
+                              &len), 2);
+    ck_assert_int_eq(len, 0);
+}
+END_TEST
+
+/* map --output json: a skipped route and why, a tombstone; Sparkplug's
+ * rebirth request without a birth, the names with one (--birth). */
+START_TEST(test_map_json_skip_and_sparkplug)
+{
+    char *path = NULL, *fields, args[900];
+    long len;
+    ck_assert(asprintf(&path, "%s/map-when-json.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
+    itest_write_file(path, "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                           "routes:\n"
+                           "  - name: energy\n"
+                           "    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
+                           "    kafka: { topic: energy, key: \"{dev}\" }\n"
+                           "    empty: tombstone\n"
+                           "    when: [ { field: /ENERGY, exists: true } ]\n");
+    snprintf(args, sizeof(args), "-c '%s' --topic tele/p1/SENSOR", path);
+    ck_assert_int_eq(map_json(args, "{\"Temp\": 1}", "[d[\"records\"], d[\"skipped\"]]", &fields,
+                              &len), 1);
+    ck_assert_str_eq(fields, "[[], [{'route': 'energy', 'reason': 'when[0] field /ENERGY exists "
+                             "is false'}]]\n");
+    free(fields);
+    ck_assert_int_eq(map_json(args, "", "[d[\"records\"][0][k] for k in (\"key\", \"value\", "
+                                        "\"value_type\")]", &fields, &len), 0);
+    ck_assert_str_eq(fields, "['p1', None, 'null']\n");
+    free(fields);
+    free(path);
+    const char *fx = MKB_SOURCE_DIR "/tests/fixtures/sparkplug";
+    const char *spb = "[d[\"sparkplug\"], [(b[\"topic\"], b[\"records\"], b[\"dead_letter\"]) "
+                      "for b in d[\"births\"]], len(d[\"records\"]), "
+                      "d[\"records\"][0][\"value\"][\"name\"]]";
+    snprintf(args, sizeof(args), "-c '%s/config/bridge.yaml' --topic spBv1.0/g1/NDATA/e1 "
+             "--payload-file '%s/pysparkplug_ndata_alias.bin'", MKB_SOURCE_DIR, fx);
+    ck_assert_int_eq(map_json(args, NULL, spb, &fields, &len), 0);
+    ck_assert_str_eq(fields, "[{'rebirths': [{'group': 'g1', 'node': 'e1'}], 'seq_gaps': 0, "
+                             "'unresolved_metrics': 12}, [], 12, None]\n");
+    free(fields);
+    snprintf(args, sizeof(args), "-c '%s/config/bridge.yaml' --topic spBv1.0/g1/NDATA/e1 "
+             "--payload-file '%s/pysparkplug_ndata_alias.bin' --birth '%s/pysparkplug_nbirth.bin'",
+             MKB_SOURCE_DIR, fx, fx);
+    ck_assert_int_eq(map_json(args, NULL, spb, &fields, &len), 0);
+    ck_assert_str_eq(fields, "[{'rebirths': [], 'seq_gaps': 0, 'unresolved_metrics': 0}, "
+                             "[('spBv1.0/g1/NBIRTH/e1', 42, False)], 12, 'int8']\n");
+    free(fields);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("uplink");
@@ -512,6 +701,9 @@ int main(void)
     tcase_add_test(cli, test_check_command);
     tcase_add_test(cli, test_map_command);
     tcase_add_test(cli, test_map_when_and_tombstone);
+    tcase_add_test(cli, test_option_order);
+    tcase_add_test(cli, test_map_json);
+    tcase_add_test(cli, test_map_json_skip_and_sparkplug);
     suite_add_tcase(s, cli);
     return check_run(s);
 }
