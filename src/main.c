@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef MKB_VERSION
 #define MKB_VERSION "unknown"
@@ -64,6 +65,7 @@ static void usage(FILE *out)
             "Options:\n"
             "  -c, --config FILE    configuration file (default: " DEFAULT_CONFIG ")\n"
             "  -l, --log-level LVL  error, warn, info or debug (overrides log_level)\n"
+            "      --log-format FMT text, json or logfmt (overrides log_format)\n"
             "      --help-config    list every configuration key and exit\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
@@ -209,15 +211,27 @@ static int cmd_map(const char *path, const map_args_t *a)
     return rc;
 }
 
-static int cmd_run(const char *path, const char *level_arg)
+/* The log level and format: the configuration's unless the command line
+ * names one (checked by the option parser); the priority prefix when stderr
+ * is the journal's stream. */
+static void setup_logging(const config_t *cfg, const char *level_arg, const char *format_arg)
+{
+    log_level_t level = cfg->log_level;
+    if (level_arg && !log_level_parse(level_arg, &level))
+        level = cfg->log_level;
+    log_set_level(level);
+    log_format_t format = cfg->log_format;
+    if (format_arg && !log_format_parse(format_arg, &format))
+        format = cfg->log_format;
+    log_set_format(format, log_journal_stream_is(getenv("JOURNAL_STREAM"), STDERR_FILENO));
+}
+
+static int cmd_run(const char *path, const char *level_arg, const char *format_arg)
 {
     config_t *cfg = NULL;
     if (load_config(path, &cfg, true) != MKB_OK)
         return EXIT_USAGE;
-    log_level_t level = cfg->log_level;
-    if (level_arg && !log_level_parse(level_arg, &level)) /* checked by the option parser */
-        level = cfg->log_level;
-    log_set_level(level);
+    setup_logging(cfg, level_arg, format_arg);
     print_warnings(cfg->warnings, true);
     mqtt_client_route_traces();
 
@@ -252,12 +266,13 @@ destroy_config:
 }
 
 enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
-       OPT_CTYPE, OPT_BIRTH, OPT_PROP };
+       OPT_CTYPE, OPT_BIRTH, OPT_PROP, OPT_LOG_FORMAT };
 
 /* What the command line asks for. */
 typedef struct {
     const char *config_path;
     const char *level_arg;
+    const char *format_arg;
     const char *command; /* run, check, map */
     map_args_t map;
     bool map_opts; /* a map option was given */
@@ -312,6 +327,7 @@ static int parse_options(int argc, char **argv, args_t *a)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'l'},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -327,6 +343,7 @@ static int parse_options(int argc, char **argv, args_t *a)
     };
     int opt, rc;
     log_level_t l;
+    log_format_t f;
     while ((opt = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': a->config_path = optarg; break;
@@ -335,6 +352,14 @@ static int parse_options(int argc, char **argv, args_t *a)
             if (!log_level_parse(optarg, &l)) {
                 fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
                                 "debug)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_LOG_FORMAT:
+            a->format_arg = optarg;
+            if (!log_format_parse(optarg, &f)) {
+                fprintf(stderr, "mqtt-kafka-bridge: unknown log format '%s' (text, json, "
+                                "logfmt)\n", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -386,5 +411,5 @@ int main(int argc, char **argv)
         return cmd_check(a.config_path);
     if (strcmp(a.command, "map") == 0)
         return cmd_map(a.config_path, &a.map);
-    return cmd_run(a.config_path, a.level_arg);
+    return cmd_run(a.config_path, a.level_arg, a.format_arg);
 }
