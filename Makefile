@@ -3,8 +3,9 @@
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, monitoring, install and per-mapping checks, then integration
+#   make check          unit, monitoring, install, journal and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
+#   make check-journal  tests/journal/check.sh: the log under a real systemd-journald (priorities)
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
 #   make valgrind       unit + integration suites with the bridge under valgrind memcheck
@@ -28,7 +29,7 @@
 #   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
 #   make clean          remove build/ and the binary
 
-.PHONY: all deps unit integration check check-install asan faults valgrind lint lint-tidy \
+.PHONY: all deps unit integration check check-install check-journal asan faults valgrind lint lint-tidy \
         lint-cppcheck fuzz check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka \
         bench-sparkplug bench-micro demo docs format install uninstall clean
 
@@ -341,6 +342,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
 	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
+	echo "== tests/journal/check.sh"; tests/journal/check.sh $(abspath $(BIN)) || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
@@ -459,3 +461,8 @@ uninstall:
 # are there. Needs no broker.
 check-install: all
 	tests/install/check.sh
+
+# The log's <N> priorities read by a journald of the test's own (root: a
+# private mount namespace).
+check-journal: all
+	tests/journal/check.sh $(abspath $(BIN))
