@@ -106,8 +106,11 @@ static bool lw_str(lw_t *w, const char *s) { return lw_put(w, s, strlen(s)); }
  * a sequence cut short (by the caller's truncation too). */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-                 : (s[0] & 0xf0) == 0xe0 ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    size_t len = s[0] < 0x80                    ? 1
+                 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+                 : (s[0] & 0xf0) == 0xe0        ? 3
+                 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                                : 0;
     if (len <= 1 || len > n)
         return len > n ? 0 : len;
     uint32_t cp = s[0] & (0x7f >> len);
@@ -122,6 +125,24 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* The escape of byte C inside a quoted string (BUF holds it if need be), or
+ * NULL when C stands for itself. */
+static const char *escape_of(unsigned char c, char buf[8])
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default:
+        if (c >= 0x20 && c != 0x7f)
+            return NULL;
+        snprintf(buf, 8, "\\u%04x", c);
+        return buf;
+    }
+}
+
 /* Writes S (N bytes) escaped as the inside of a JSON string, which is also
  * what a quoted logfmt value takes (go-logfmt unquotes as encoding/json
  * does): quote, backslash and control characters escaped, a byte that is not
@@ -131,23 +152,13 @@ static void put_escaped(lw_t *w, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        char esc[8];
-        const char *out = esc;
-        size_t olen = 2, adv = 1;
-        unsigned c = u[i];
-        if (c == '"' || c == '\\')
-            esc[0] = '\\', esc[1] = (char)c;
-        else if (c == '\n' || c == '\r' || c == '\t')
-            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        else if (c < 0x20 || c == 0x7f)
-            olen = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
-        else if ((adv = utf8_len(u + i, n - i)) > 0)
-            out = s + i, olen = adv;
-        else
-            out = "\xef\xbf\xbd", olen = 3, adv = 1;
-        if (!lw_put(w, out, olen))
+        char buf[8];
+        const char *esc = escape_of(u[i], buf);
+        size_t len = esc ? 1 : utf8_len(u + i, n - i);
+        bool fits = esc ? lw_str(w, esc) : len ? lw_put(w, s + i, len) : lw_str(w, "\xef\xbf\xbd");
+        if (!fits)
             return;
-        i += adv;
+        i += len ? len : 1;
     }
 }
 

@@ -448,7 +448,7 @@ static void journal_spawn(itest_bridge_t *b, const char *name, const char *forma
 /* Runs the bridge until ready, stops it (exit 0) and returns its log. */
 static char *journal_run(const char *name, const char *format, bool match)
 {
-    itest_bridge_t b;
+    itest_bridge_t b = {0};
     journal_spawn(&b, name, format, match);
     if (!itest_bridge_wait_log(&b, "ready: forwarding", 30000)) {
         itest_bridge_dump_log(&b);
