@@ -69,6 +69,25 @@ if ! cmp -s "$spb_req" "$spb/requirements.txt" 2>/dev/null; then
     cp "$spb_req" "$spb/requirements.txt"
 fi
 
+# go-logfmt, the logfmt decoder of the Go ecosystem (pinned in
+# tests/logfmt/go.mod and go.sum), built into .cache/logfmt: the unit test of
+# src/log.c reads the bridge's logfmt lines with it.
+lf="$MKB_ROOT/.cache/logfmt"
+if [ ! -x "$lf/decode" ] || ! cmp -s "$MKB_ROOT/tests/logfmt/go.sum" "$lf/go.sum"; then
+    echo "deps: building the go-logfmt decoder into $lf"
+    if ! command -v go >/dev/null; then
+        if [ "$(id -u)" -eq 0 ]; then
+            apt-get update -qq && apt-get install -y -qq --no-install-recommends golang-go
+        else
+            echo "deps: Go is missing (Debian's golang-go); run 'sudo make deps'" >&2
+            exit 1
+        fi
+    fi
+    mkdir -p "$lf"
+    (cd "$MKB_ROOT/tests/logfmt" && go build -mod=readonly -o "$lf/decode" .)
+    cp "$MKB_ROOT/tests/logfmt/go.sum" "$lf/go.sum"
+fi
+
 stamp="$KAFKA_LIBS/.complete"
 pomsum=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pomsum" ]; then

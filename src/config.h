@@ -211,6 +211,7 @@ typedef struct config {
     size_t commands_n;
     /* top level */
     log_level_t log_level;
+    log_format_t log_format;
     char *path; /* the file config_load read */
     char *warnings; /* "file:line:col: warning: ..." lines, or NULL */
     config_posreg_t *pos;

@@ -21,6 +21,10 @@ static const choice_t log_levels[] = {{"error", LOG_LVL_ERROR},
                                       {"info", LOG_LVL_INFO},
                                       {"debug", LOG_LVL_DEBUG},
                                       {NULL, 0}};
+static const choice_t log_formats[] = {{"text", LOG_FMT_TEXT},
+                                       {"json", LOG_FMT_JSON},
+                                       {"logfmt", LOG_FMT_LOGFMT},
+                                       {NULL, 0}};
 static const choice_t payload_kinds[] = {{"json", NORM_PAYLOAD_JSON},
                                          {"number", NORM_PAYLOAD_NUMBER},
                                          {"text", NORM_PAYLOAD_TEXT},
@@ -273,6 +277,7 @@ static const ckey_t top_keys[] = {
     {.name = "routes", .type = CT_LIST, .off = C_OFF(routes), .count_off = C_OFF(routes_n), .sub = &route_section, .desc = ROUTES_DESC},
     {.name = "commands", .type = CT_LIST, .off = C_OFF(commands), .count_off = C_OFF(commands_n), .sub = &command_section, .desc = COMMANDS_DESC},
     {.name = "log_level", .type = CT_ENUM, .off = C_OFF(log_level), .def = "info", .choices = log_levels, .desc = "Most verbose log level printed: error, warn, info or debug (-l overrides)."},
+    {.name = "log_format", .type = CT_ENUM, .off = C_OFF(log_format), .def = "text", .choices = log_formats, .desc = "Log line format on stderr: text, json (one object a line: ts, level, module, msg) or logfmt (--log-format overrides). Under systemd every line starts with its syslog priority (<3> error to <7> debug), for journalctl -p."},
 };
 const section_t config_top_section = {top_keys, NKEYS(top_keys), sizeof(config_t)};
 

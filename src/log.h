@@ -1,6 +1,12 @@
 /* One logging entry point for the bridge, librdkafka and Paho.
- * Lines go to stderr (journald or the container log collects them):
- *   2026-11-28T10:00:00.123Z INFO  mqtt: connected to tcp://...
+ * Lines go to stderr (journald or the container log collects them), in one
+ * of three formats (log_format):
+ *   text:   2026-11-28T10:00:00.123Z INFO  mqtt: connected to tcp://...
+ *   json:   {"ts":"2026-11-28T10:00:00.123Z","level":"info","module":"mqtt","msg":"..."}
+ *   logfmt: ts=2026-11-28T10:00:00.123Z level=info module=mqtt msg="..."
+ * Under systemd (stderr is the stream JOURNAL_STREAM names) each line starts
+ * with its sd-daemon priority, "<3>" error to "<7>" debug, which journald
+ * takes off and keeps as the entry's priority (journalctl -p err).
  * Thread-safe: each line is written with one write(2). */
 #ifndef MKB_LOG_H
 #define MKB_LOG_H
@@ -8,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef enum {
     LOG_LVL_ERROR = 0,
@@ -25,6 +32,38 @@ bool log_enabled(log_level_t level);
 
 /* Parses "error", "warn", "info", "debug"; returns false if unknown. */
 bool log_level_parse(const char *name, log_level_t *out);
+
+typedef enum {
+    LOG_FMT_TEXT = 0,
+    LOG_FMT_JSON = 1,
+    LOG_FMT_LOGFMT = 2,
+} log_format_t;
+
+/* Parses "text", "json", "logfmt"; returns false if unknown. */
+bool log_format_parse(const char *name, log_format_t *out);
+
+/* Sets the line format (default: text) and whether lines carry the
+ * sd-daemon priority prefix: on when stderr is the journal stream
+ * (log_journal_stream_is), which the caller decides once at start-up. */
+void log_set_format(log_format_t format, bool priority_prefix);
+
+/* True when JOURNAL_STREAM ("DEVICE:INODE" in decimal, as systemd sets it
+ * for a service whose stderr goes to the journal) names the file FD is open
+ * on. NULL or malformed: false. Checking the device and inode, not only that
+ * the variable is set, keeps prefixes out of a stderr a child of the service
+ * redirected elsewhere (systemd.exec(5), JOURNAL_STREAM). */
+bool log_journal_stream_is(const char *journal_stream, int fd);
+
+/* Longest line log_render writes, newline included. */
+#define LOG_LINE_MAX 8192
+
+/* Renders one line (newline-terminated, never more than CAP bytes, CAP at
+ * least 256) of MSG (MSG_LEN bytes, any bytes) into OUT in FORMAT; returns
+ * its length. What log_msg writes; public for the tests. A message too long
+ * is cut where a character (or escape) ends, still one line. */
+size_t log_render(char *out, size_t cap, log_format_t format, bool priority_prefix,
+                  const struct timespec *ts, log_level_t level, const char *module,
+                  const char *msg, size_t msg_len);
 
 /* Logs one line at LEVEL for MODULE ("mqtt", "kafka", "config", ...). */
 void log_msg(log_level_t level, const char *module, const char *fmt, ...)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef MKB_VERSION
 #define MKB_VERSION "unknown"
@@ -69,6 +70,7 @@ static void usage(FILE *out)
             "Options:\n"
             "  -c, --config FILE    configuration file (default: " DEFAULT_CONFIG ")\n"
             "  -l, --log-level LVL  error, warn, info or debug (overrides log_level)\n"
+            "      --log-format FMT text, json or logfmt (overrides log_format)\n"
             "      --help-config    list every configuration key and exit\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
@@ -215,15 +217,27 @@ static int cmd_map(const char *path, const map_args_t *a)
     return rc;
 }
 
-static int cmd_run(const char *path, const char *level_arg)
+/* The log level and format: the configuration's unless the command line
+ * names one (checked by the option parser); the priority prefix when stderr
+ * is the journal's stream. */
+static void setup_logging(const config_t *cfg, const char *level_arg, const char *format_arg)
+{
+    log_level_t level = cfg->log_level;
+    if (level_arg && !log_level_parse(level_arg, &level))
+        level = cfg->log_level;
+    log_set_level(level);
+    log_format_t format = cfg->log_format;
+    if (format_arg && !log_format_parse(format_arg, &format))
+        format = cfg->log_format;
+    log_set_format(format, log_journal_stream_is(getenv("JOURNAL_STREAM"), STDERR_FILENO));
+}
+
+static int cmd_run(const char *path, const char *level_arg, const char *format_arg)
 {
     config_t *cfg = NULL;
     if (load_config(path, &cfg, true) != MKB_OK)
         return EXIT_USAGE;
-    log_level_t level = cfg->log_level;
-    if (level_arg && !log_level_parse(level_arg, &level)) /* checked by the option parser */
-        level = cfg->log_level;
-    log_set_level(level);
+    setup_logging(cfg, level_arg, format_arg);
     print_warnings(cfg->warnings, true);
     mqtt_client_route_traces();
 
@@ -258,12 +272,13 @@ destroy_config:
 }
 
 enum { OPT_HELP_CONFIG = 256, OPT_TOPIC, OPT_PAYLOAD, OPT_PAYLOAD_FILE, OPT_QOS, OPT_RETAIN,
-       OPT_CTYPE, OPT_BIRTH, OPT_PROP, OPT_OUTPUT };
+       OPT_CTYPE, OPT_BIRTH, OPT_PROP, OPT_OUTPUT, OPT_LOG_FORMAT };
 
 /* Every option, global or map's, is taken before or after the command. */
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},
     {"log-level", required_argument, NULL, 'l'},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -287,6 +302,7 @@ static const char *const commands[] = {"check", "map"};
 typedef struct {
     const char *config_path;
     const char *level_arg;
+    const char *format_arg;
     const char *command; /* run, check, map */
     bool command_given;
     map_args_t map;
@@ -412,6 +428,7 @@ static int bad_option(int opt, const char *arg)
 static int take_option(args_t *a, int opt, const char *arg)
 {
     log_level_t l;
+    log_format_t f;
     int rc;
     switch (opt) {
     case 1: return (rc = command_word(a, arg)) ? rc : -1; /* a word, in order ('-') */
@@ -421,6 +438,14 @@ static int take_option(args_t *a, int opt, const char *arg)
         if (!log_level_parse(arg, &l)) {
             fprintf(stderr, "mqtt-kafka-bridge: unknown log level '%s' (error, warn, info, "
                             "debug)\n", arg);
+            return EXIT_USAGE;
+        }
+        return -1;
+    case OPT_LOG_FORMAT:
+        a->format_arg = arg;
+        if (!log_format_parse(arg, &f)) {
+            fprintf(stderr, "mqtt-kafka-bridge: unknown log format '%s' (text, json, "
+                            "logfmt)\n", arg);
             return EXIT_USAGE;
         }
         return -1;
@@ -476,5 +501,5 @@ int main(int argc, char **argv)
         return cmd_check(a.config_path);
     if (strcmp(a.command, "map") == 0)
         return cmd_map(a.config_path, &a.map);
-    return cmd_run(a.config_path, a.level_arg);
+    return cmd_run(a.config_path, a.level_arg, a.format_arg);
 }

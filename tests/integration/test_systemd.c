@@ -8,7 +8,12 @@
  * from the main PID (SCM_CREDENTIALS, as NotifyAccess=main checks). A second
  * case holds Kafka
  * down at start: no READY=1 until a broker is up. A third calls src/notify.c
- * directly for the path form of NOTIFY_SOCKET and the WATCHDOG_* parsing. */
+ * directly for the path form of NOTIFY_SOCKET and the WATCHDOG_* parsing.
+ * The journal case runs the bridge with stderr on a file JOURNAL_STREAM
+ * names (as systemd does for StandardError=journal): every line, librdkafka's
+ * and Paho's too, carries its <N> priority and is one JSON object (jansson)
+ * or one logfmt record (go-logfmt, .cache/logfmt/decode); with
+ * JOURNAL_STREAM naming another file, no line has a prefix. */
 #define _GNU_SOURCE /* asprintf, struct ucred */
 #include "itest.h"
 #include "notify.h"
@@ -18,6 +23,7 @@
 #include "check_run.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -392,6 +399,148 @@ START_TEST(test_notify_unit)
 }
 END_TEST
 
+
+/* ---- the journal's stream and the log formats ---------------------------- */
+
+/* Starts the bridge (-l debug --log-format FORMAT, librdkafka's debug on so
+ * its lines come too) with stderr on B's log; JOURNAL_STREAM names that log
+ * (MATCH) or the config file. */
+static void journal_spawn(itest_bridge_t *b, const char *name, const char *format, bool match)
+{
+    const char *dir = itest_env("MKB_HARNESS_DIR");
+    char *client = itest_unique("mkb-journal"), *cfg = NULL;
+    snprintf(b->config_path, sizeof(b->config_path), "%s/%s.yaml", dir, name);
+    snprintf(b->log_path, sizeof(b->log_path), "%s/%s.log", dir, name);
+    ck_assert(asprintf(&cfg,
+                       "mqtt:\n  uri: \"%s\"\n  client_id: %s\n"
+                       "kafka:\n  bootstrap: %s\n  properties:\n    debug: broker\n"
+                       "routes:\n  - name: r\n    mqtt: { filter: \"journal/%s/#\", qos: 1 }\n"
+                       "    kafka: { topic: %s }\n    payload: raw\n",
+                       itest_env("MKB_MQTT_URI"), client, itest_env("MKB_KAFKA_BOOTSTRAP"), client,
+                       client) > 0);
+    itest_write_file(b->config_path, cfg);
+    free(cfg);
+    free(client);
+    pid_t parent = getpid();
+    b->pid = fork();
+    ck_assert(b->pid >= 0);
+    if (b->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(b->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        struct stat st;
+        if (fd < 0 || stat(match ? b->log_path : b->config_path, &st) != 0)
+            _exit(127);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        char js[64];
+        snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino);
+        setenv("JOURNAL_STREAM", js, 1);
+        char *argv[] = {(char *)itest_env("MKB_BRIDGE_BIN"), "-c", b->config_path, "-l", "debug",
+                        "--log-format", (char *)format, NULL};
+        itest_exec(argv);
+    }
+}
+
+/* Runs the bridge until ready, stops it (exit 0) and returns its log. */
+static char *journal_run(const char *name, const char *format, bool match)
+{
+    itest_bridge_t b = {0};
+    journal_spawn(&b, name, format, match);
+    if (!itest_bridge_wait_log(&b, "ready: forwarding", 30000)) {
+        itest_bridge_dump_log(&b);
+        ck_abort_msg("bridge not ready within %d s", itest_scale_ms(30000) / 1000);
+    }
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, itest_scale_ms(20000)), 0);
+    FILE *f = fopen(b.log_path, "r");
+    ck_assert(f != NULL);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *text = malloc((size_t)n + 1);
+    ck_assert(text && fread(text, 1, (size_t)n, f) == (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The sd-daemon priority of a level name. */
+static int level_prio(const char *level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    static const int prio[] = {3, 4, 6, 7};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(level, names[i]) == 0)
+            return prio[i];
+    ck_abort_msg("level \"%s\"", level);
+    return -1;
+}
+
+START_TEST(test_journal_json_lines)
+{
+    char *text = journal_run("journal-json", "json", true);
+    int lines = 0, rdkafka = 0, paho = 0, main_ = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        ck_assert_msg(l[0] == '<' && l[2] == '>', "no priority: %s", l);
+        json_error_t err;
+        json_t *doc = json_loads(l + 3, 0, &err);
+        ck_assert_msg(doc != NULL, "jansson: %s in %s", err.text, l);
+        const char *level = json_string_value(json_object_get(doc, "level"));
+        const char *module = json_string_value(json_object_get(doc, "module"));
+        ck_assert(level && module && json_is_string(json_object_get(doc, "msg")));
+        ck_assert(json_is_string(json_object_get(doc, "ts")));
+        ck_assert_uint_eq(json_object_size(doc), 4);
+        ck_assert_int_eq(l[1] - '0', level_prio(level));
+        rdkafka += strcmp(module, "rdkafka") == 0;
+        paho += strcmp(module, "paho") == 0;
+        main_ += strcmp(module, "main") == 0;
+        json_decref(doc);
+    }
+    fprintf(stderr, "  json: %d lines (rdkafka %d, paho %d, main %d)\n", lines, rdkafka, paho,
+            main_);
+    ck_assert(rdkafka > 0 && paho > 0 && main_ > 0);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_journal_other_file_logfmt_lines)
+{
+    char *text = journal_run("journal-logfmt", "logfmt", false);
+    char path[600], cmd[1400];
+    snprintf(path, sizeof(path), "%s/journal-logfmt.log", itest_env("MKB_HARNESS_DIR"));
+    int lines = 0, rdkafka = 0, paho = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        ck_assert_msg(strncmp(l, "ts=", 3) == 0, "not logfmt, or a prefix: %s", l);
+    }
+    free(text);
+    snprintf(cmd, sizeof(cmd), "%s/.cache/logfmt/decode < %s", MKB_SOURCE_DIR, path);
+    FILE *f = popen(cmd, "r");
+    ck_assert(f != NULL);
+    char out[16384];
+    int records = 0;
+    while (fgets(out, sizeof(out), f)) {
+        json_t *r = json_loads(out, 0, NULL);
+        ck_assert_msg(r != NULL, "%s", out);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "_keys")), "[ts level module msg]");
+        const char *module = json_string_value(json_object_get(r, "module"));
+        rdkafka += strcmp(module, "rdkafka") == 0;
+        paho += strcmp(module, "paho") == 0;
+        records++;
+        json_decref(r);
+    }
+    ck_assert_msg(pclose(f) == 0, "go-logfmt refused %s (make deps builds it)", path);
+    fprintf(stderr, "  logfmt: %d lines, %d records (rdkafka %d, paho %d)\n", lines, records,
+            rdkafka, paho);
+    ck_assert_int_eq(records, lines);
+    ck_assert(rdkafka > 0 && paho > 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("systemd");
@@ -406,5 +555,10 @@ int main(void)
     tcase_set_timeout(kafka, 240);
     tcase_add_test(kafka, test_ready_waits_for_kafka);
     suite_add_tcase(s, kafka);
+    TCase *journal = tcase_create("journal");
+    tcase_set_timeout(journal, 180);
+    tcase_add_test(journal, test_journal_json_lines);
+    tcase_add_test(journal, test_journal_other_file_logfmt_lines);
+    suite_add_tcase(s, journal);
     return check_run(s);
 }
