@@ -42,6 +42,7 @@ struct config_posreg {
 /* Keeps T's alias records for the positions that point at them. */
 static bool posreg_keep_vias(config_posreg_t *r, ytree_t *t)
 {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     yvias_t **v = realloc(r->vias, (r->nvias + 1) * sizeof(*v));
     if (!v)
         return false;

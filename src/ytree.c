@@ -15,11 +15,11 @@ struct ynode {
     ynode_type_t type;
     int line, col;
     int quoted;
-    int from_env; /* the scalar was one ${VAR} set in the environment */
-    bool merge_key; /* a plain << (or !!merge): the YAML 1.1 merge key */
-    bool anchored;  /* aliases may copy it: never emptied by a merge */
-    int height;     /* levels from here to the deepest leaf, 1 for a scalar */
-    const char *file; /* borrowed from the tree */
+    int from_env;          /* the scalar was one ${VAR} set in the environment */
+    bool merge_key;        /* a plain << (or !!merge): the YAML 1.1 merge key */
+    bool anchored;         /* aliases may copy it: never emptied by a merge */
+    int height;            /* levels from here to the deepest leaf, 1 for a scalar */
+    const char *file;      /* borrowed from the tree */
     const diag_via_t *via; /* borrowed from the tree's yvias */
     char *text;            /* scalar */
     size_t text_len;
@@ -528,7 +528,7 @@ static size_t key_index(const ynode_t *m, const ynode_t *key)
 {
     for (size_t i = 0; key->type == YNODE_SCALAR && i + 1 < m->nkids; i += 2) {
         const ynode_t *k = m->kids[i];
-        if (k->type == YNODE_SCALAR && k->text_len == key->text_len &&
+        if (k->type == YNODE_SCALAR && k->text && key->text && k->text_len == key->text_len &&
             memcmp(k->text, key->text, k->text_len) == 0)
             return i;
     }
@@ -575,8 +575,10 @@ static int entries_insert(ynode_t *m, size_t at, ynode_t *out)
         m->kids = k;
         m->cap = n;
     }
-    memmove(m->kids + at + out->nkids, m->kids + at, (m->nkids - at) * sizeof(*m->kids));
-    memcpy(m->kids + at, out->kids, out->nkids * sizeof(*m->kids));
+    for (size_t i = m->nkids; i-- > at;) /* make room at AT */
+        m->kids[i + out->nkids] = m->kids[i];
+    for (size_t i = 0; i < out->nkids; i++)
+        m->kids[at + i] = out->kids[i];
     m->nkids = n;
     out->nkids = 0;
     return MKB_OK;
@@ -619,7 +621,8 @@ static int merge_resolve(yparse_t *p, ynode_t *m)
     for (size_t i = 0; list && i < val->nkids; i++)
         if (val->kids[i]->type != YNODE_MAP)
             return merge_refuse(p, val->kids[i], true);
-    memmove(m->kids + at, m->kids + at + 2, (m->nkids - at - 2) * sizeof(*m->kids));
+    for (size_t i = at; i + 2 < m->nkids; i++) /* the merge entry out of M */
+        m->kids[i] = m->kids[i + 2];
     m->nkids -= 2;
     if ((rc = drop_node(p->t, key)) != MKB_OK || (rc = drop_node(p->t, val)) != MKB_OK)
         return rc;

@@ -258,13 +258,15 @@ END_TEST
 START_TEST(test_alias_bomb)
 {
     /* billion laughs: nine levels of ten, 10^9 nodes if expanded */
-    char text[2048] = "a0: &a0 [lol]\n";
+    char text[2048];
+    int n = snprintf(text, sizeof(text), "a0: &a0 [lol]\n");
     for (int i = 1; i <= 9; i++) {
-        char line[128];
-        snprintf(line, sizeof(line), "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n",
-                 i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
-        strcat(text, line);
+        int p = i - 1;
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i, p, p,
+                      p, p, p, p, p, p, p, p);
     }
+    ck_assert_int_lt(n, (int)sizeof(text));
     assert_refused(text, "aliases expand to more than 250000 nodes at *a");
     /* merged into one mapping rather than nested */
     assert_refused("a: &a {k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7}\n"
@@ -272,16 +274,15 @@ START_TEST(test_alias_bomb)
                    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d]\n"
                    "f: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
                    "aliases expand to more than 250000 nodes");
-    /* an alias deepening the tree past the nesting limit */
-    char deep[1024] = "";
-    for (int i = 0; i < 40; i++)
-        strcat(deep, "[");
-    strcat(deep, "1");
-    for (int i = 0; i < 40; i++)
-        strcat(deep, "]");
-    char text2[2048];
-    snprintf(text2, sizeof(text2), "a: &d %s\nb: {c: {d: {e: [[[[[[[[[[[[[[[[[[[[[[[[*d]]]]]]]]]]]]]]]]]]]]]]]]}}}\n", deep);
-    assert_refused(text2, "alias *d nests its value deeper than 64 levels");
+    /* an alias deepening the tree past the nesting limit: 40 levels under
+     * the anchor, used 27 levels down */
+    char deep[2048];
+    n = snprintf(deep, sizeof(deep), "a: &d %.40s1%.40s\nb: {c: {d: {e: %.24s*d%.24s}}}\n",
+                 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "[[[[[[[[[[[[[[[[[[[[[[[[",
+                 "]]]]]]]]]]]]]]]]]]]]]]]]");
+    ck_assert_int_lt(n, (int)sizeof(deep));
+    assert_refused(deep, "alias *d nests its value deeper than 64 levels");
 }
 END_TEST
 
