@@ -171,6 +171,17 @@ START_TEST(test_merge_agrees_with_pyyaml)
     assert_agrees_text("m: {<<: &in {k: 1, j: 2}, k: 0}\nn: *in\n"
                        "o: {<<: [{k: &z 5}], k: 0}\np: *z\n"
                        "q: {<<: &l [{a: 1}, {a: 2, b: 3}]}\nr: *l\n");
+    /* more anchors and merged keys than the first sizes of their hash tables */
+    char many[8192];
+    int n = 0;
+    for (int i = 0; i < 40; i++)
+        n += snprintf(many + n, sizeof(many) - (size_t)n, "a%d: &a%d {k%d: %d, k: %d}\n", i, i, i,
+                      i, i);
+    n += snprintf(many + n, sizeof(many) - (size_t)n, "m: {<<: [");
+    for (int i = 39; i >= 0; i--)
+        n += snprintf(many + n, sizeof(many) - (size_t)n, "*a%d%s", i, i ? ", " : "]}\n");
+    ck_assert_int_lt(n, (int)sizeof(many));
+    assert_agrees_text(many);
 }
 END_TEST
 
