@@ -27,6 +27,7 @@ typedef struct {
     const char *file; /* interned in the registry */
     int line, col;
     bool literal; /* written in the file, not one ${VAR} from the environment */
+    const diag_via_t *via; /* the alias it came through, in vias below, or NULL */
 } posent_t;
 
 struct config_posreg {
@@ -34,7 +35,22 @@ struct config_posreg {
     size_t n, cap;
     char **files;
     size_t nfiles;
+    yvias_t **vias; /* taken from the trees, which are gone after loading */
+    size_t nvias;
 };
+
+/* Keeps T's alias records for the positions that point at them. */
+static bool posreg_keep_vias(config_posreg_t *r, ytree_t *t)
+{
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
+    yvias_t **v = realloc(r->vias, (r->nvias + 1) * sizeof(*v));
+    if (!v)
+        return false;
+    r->vias = v;
+    if ((v[r->nvias] = ytree_take_vias(t)))
+        r->nvias++;
+    return true;
+}
 
 static const char *intern_file(config_posreg_t *r, const char *file)
 {
@@ -66,7 +82,8 @@ static bool pos_add(config_posreg_t *r, const void *addr, const ynode_t *n)
     if (!file)
         return false;
     r->ents[r->n++] = (posent_t){addr, file, ynode_line(n), ynode_col(n),
-                                 ynode_type(n) != YNODE_SCALAR || !ynode_scalar_from_env(n)};
+                                 ynode_type(n) != YNODE_SCALAR || !ynode_scalar_from_env(n),
+                                 ynode_via(n)};
     return true;
 }
 
@@ -75,8 +92,9 @@ config_pos_t config_pos(const config_t *cfg, const void *field)
     const config_posreg_t *r = cfg->pos;
     for (size_t i = r ? r->n : 0; i-- > 0;)
         if (r->ents[i].addr == field)
-            return (config_pos_t){r->ents[i].file, r->ents[i].line, r->ents[i].col};
-    return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0};
+            return (config_pos_t){r->ents[i].file, r->ents[i].line, r->ents[i].col,
+                                  r->ents[i].via};
+    return (config_pos_t){cfg->path ? cfg->path : "?", 0, 0, NULL};
 }
 
 bool config_pos_literal(const config_t *cfg, const void *field)
@@ -95,6 +113,9 @@ static void posreg_free(config_posreg_t *r)
     for (size_t i = 0; i < r->nfiles; i++)
         free(r->files[i]);
     free(r->files);
+    for (size_t i = 0; i < r->nvias; i++)
+        yvias_destroy(r->vias[i]);
+    free(r->vias);
     free(r->ents);
     free(r);
 }
@@ -106,8 +127,8 @@ __attribute__((format(printf, 3, 4))) static void err_add(diag_t *e, const ynode
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_addv(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0, fmt,
-              ap);
+    diag_addv_via(e, at ? ynode_file(at) : NULL, at ? ynode_line(at) : 0, at ? ynode_col(at) : 0,
+                  at ? ynode_via(at) : NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -116,7 +137,7 @@ void config_diag(diag_t *d, const config_t *cfg, const void *field, const char *
     config_pos_t p = config_pos(cfg, field);
     va_list ap;
     va_start(ap, fmt);
-    diag_addv(d, p.file, p.line, p.col, fmt, ap);
+    diag_addv_via(d, p.file, p.line, p.col, p.via, fmt, ap);
     va_end(ap);
 }
 
@@ -509,7 +530,8 @@ static void report_unknown_keys(ctx_t *c, const section_t *sec, const ynode_t *n
             err_add(&c->errs, key, "%s: keys must be plain names", path[0] ? path : "top level");
             continue;
         }
-        bool known = false;
+        /* "x-" at the top: a place for anchors (&defaults), as in compose files */
+        bool known = !path[0] && strncmp(ynode_scalar(key), "x-", 2) == 0;
         for (size_t i = 0; i < sec->nkeys && !known; i++)
             known = strcmp(ynode_scalar(key), sec->keys[i].name) == 0;
         if (known)
@@ -639,6 +661,8 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
     }
     cfg->pos = c.pos;
     const ynode_t *root = ytree_root(tree);
+    if (!posreg_keep_vias(c.pos, tree))
+        nomem(&c);
     if (!root)
         err_add(&c.errs, NULL, "the configuration is empty");
     load_mapping_trees(&c, name, root, &maps);
@@ -651,6 +675,9 @@ static int load_tree(const char *name, ytree_t *tree, config_t **out, char **err
     }
     cfg->routes = calloc(nroutes ? nroutes : 1, sizeof(*cfg->routes));
     cfg->commands = calloc(ncmds ? ncmds : 1, sizeof(*cfg->commands));
+    for (size_t i = 0; i < maps.n; i++)
+        if (!posreg_keep_vias(c.pos, maps.trees[i]))
+            nomem(&c);
     if (!cfg->routes || !cfg->commands)
         nomem(&c);
     else {

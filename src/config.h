@@ -220,7 +220,8 @@ typedef struct config {
 
 typedef struct {
     const char *file;
-    int line, col; /* 0 when unknown */
+    int line, col;          /* 0 when unknown */
+    const diag_via_t *via; /* the YAML alias the value came through, or NULL */
 } config_pos_t;
 
 /* Loads and checks PATH and the mapping files it names. On success *out is

@@ -248,8 +248,15 @@ static void check_rules(chk_t *c, const config_t *cfg)
         for (size_t j = 0; j < i; j++) {
             if (r->name && cfg->routes[j].name && strcmp(r->name, cfg->routes[j].name) == 0) {
                 config_pos_t p = config_pos(cfg, &cfg->routes[j].name);
-                config_diag(c->errs, cfg, &r->name, "route name '%s' is already used at %s:%d:%d",
-                            r->name, p.file, p.line, p.col);
+                const diag_via_t *v = p.via; /* through an alias: where that route took it */
+                while (v && v->outer)
+                    v = v->outer;
+                char at[512];
+                config_diag(c->errs, cfg, &r->name, "route name '%s' is already used at %s%s%s",
+                            r->name,
+                            v ? diag_where(at, sizeof(at), v->file, v->line, v->col)
+                              : diag_where(at, sizeof(at), p.file, p.line, p.col),
+                            v ? " through alias *" : "", v ? v->alias : "");
             }
         }
         if (r->kafka_profile && !config_profile(cfg, r->kafka_profile, NULL))

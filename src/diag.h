@@ -17,10 +17,29 @@ typedef struct {
     const char *severity; /* NULL: "error" */
 } diag_t;
 
+/* A YAML alias a value was used through: the value's own position is the
+ * anchored text where it is written; this says where it was used. OUTER is
+ * the alias the anchored text holding this alias was itself used through. */
+typedef struct diag_via {
+    const char *alias; /* the name after '*' */
+    const char *file;
+    int line, col;
+    const struct diag_via *outer; /* or NULL */
+} diag_via_t;
+
 /* Appends "FILE:LINE:COL: SEVERITY: message"; without LINE (0)
  * "FILE: SEVERITY: message", without FILE (NULL) "SEVERITY: message". */
 void diag_addv(diag_t *d, const char *file, int line, int col, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
+
+/* The same, followed by " (used through alias *NAME at FILE:LINE:COL, ...)"
+ * when VIA is not NULL. */
+void diag_addv_via(diag_t *d, const char *file, int line, int col, const diag_via_t *via,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+/* "FILE:LINE:COL" into OUT (returned), for a second place named inside a
+ * message ("first defined at ..."). */
+const char *diag_where(char *out, size_t size, const char *file, int line, int col);
 
 /* Writes one "FILE:LINE:COL: error: message" line (no newline) into OUT,
  * for a module that reports a single error in an errstr buffer (ytree). */

@@ -616,6 +616,104 @@ END_TEST
 
 /* payload: sparkplug_b on a command rule: loaded as the enum; content_type
  * and retain: true refused where they are written. */
+/* ---- anchors, aliases and merge keys -------------------------------------- */
+
+/* The fixture (a mapping file whose routes share defaults through anchors
+ * and merge keys; test_ytree checks its reading against PyYAML) loads as the
+ * routes written out would. */
+START_TEST(test_anchors_mapping_file)
+{
+    char dir[] = "/tmp/mkb-cfg-XXXXXX", path[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/bridge.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+          "x-note: top-level x- keys are ignored\n"
+          "mappings: [ " MKB_SOURCE_DIR "/tests/fixtures/yaml/anchors.yaml ]\n",
+          f);
+    fclose(f);
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    int rc = config_load(path, &cfg, &errors);
+    unlink(path);
+    rmdir(dir);
+    ck_assert_msg(rc == MKB_OK, "%s", errors ? errors : "?");
+    ck_assert_uint_eq(cfg->routes_n, 3);
+    const config_route_t *r = cfg->routes;
+    ck_assert_str_eq(r[0].name, "temperature");
+    ck_assert_str_eq(r[0].mqtt_filter, "plant/{line}/temp");
+    ck_assert_int_eq(r[0].mqtt_qos, 1);                    /* merged */
+    ck_assert_str_eq(r[0].kafka_topic, "plant.temperature"); /* written over the default */
+    ck_assert_str_eq(r[0].kafka_key, "{line}");
+    ck_assert_int_eq(r[0].payload, NORM_PAYLOAD_JSON);
+    ck_assert_str_eq(r[1].name, "pressure");
+    ck_assert_int_eq(r[1].mqtt_qos, 0);
+    ck_assert_uint_eq(r[1].kafka_headers_n, 3);
+    for (size_t i = 0; i < r[1].kafka_headers_n; i++)
+        if (strcmp(r[1].kafka_headers[i].key, "source") == 0)
+            ck_assert_str_eq(r[1].kafka_headers[i].value, "{mqtt.topic}"); /* first wins */
+    ck_assert_str_eq(r[2].name, "humidity");
+    ck_assert_int_eq(r[2].payload, NORM_PAYLOAD_TEXT); /* the earlier mapping wins */
+    ck_assert_str_eq(r[2].kafka_topic, "plant.default");
+    ck_assert_int_eq(r[2].mqtt_qos, 2);
+    /* a merged value's position is the anchored text */
+    config_pos_t p = config_pos(cfg, &r[2].kafka_topic);
+    ck_assert_int_eq(p.line, 14);
+    ck_assert_ptr_nonnull(p.via);
+    ck_assert_str_eq(p.via->alias, "route_defaults");
+    ck_assert_int_eq(p.via->line, 35);
+    config_destroy(cfg);
+}
+END_TEST
+
+#define ANCHOR_HEAD "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+
+START_TEST(test_alias_errors_point_at_text)
+{
+    /* unknown key in the anchored text: did-you-mean, and where it was used */
+    char *e = load_err("x-m: &m { qso: 1 }\n" ANCHOR_HEAD "routes:\n"
+                       "  - { name: a, mqtt: { <<: *m, filter: a }, kafka: { topic: a } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:11: error: unknown key 'routes[0].mqtt.qso'; did you mean "
+                            "'qos'? (used through alias *m at c.yaml:5:28)"),
+                  "%s", e);
+    free(e);
+    /* a bad value, used by two routes: one error for each use */
+    e = load_err("x-m: &m { qos: 7 }\n" ANCHOR_HEAD "routes:\n"
+                 "  - { name: a, mqtt: { <<: *m, filter: a }, kafka: { topic: a } }\n"
+                 "  - { name: b, mqtt: { <<: *m, filter: b }, kafka: { topic: b } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:16: error: routes[0].mqtt.qos: 7 is out of range [0, 2] "
+                            "(used through alias *m at c.yaml:5:28)\n"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:1:16: error: routes[1].mqtt.qos: 7 is out of range [0, 2] "
+                            "(used through alias *m at c.yaml:6:28)\n"),
+                  "%s", e);
+    free(e);
+    /* the checks across fields, after the tree is gone, still name the alias */
+    e = load_err("x-d: &d { name: dup, payload: raw, add: { x: y } }\n" ANCHOR_HEAD "routes:\n"
+                 "  - { <<: *d, mqtt: { filter: a }, kafka: { topic: a } }\n"
+                 "  - { <<: *d, mqtt: { filter: b }, kafka: { topic: b } }\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:31: error: route 'dup': payload: raw forwards bytes "
+                            "untouched; fields, add, explode and timestamp need json, number or "
+                            "text (used through alias *d at c.yaml:5:11)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:1:31: error: route 'dup': payload: raw forwards bytes "
+                            "untouched; fields, add, explode and timestamp need json, number or "
+                            "text (used through alias *d at c.yaml:6:11)"),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "c.yaml:1:17: error: route name 'dup' is already used at "
+                            "c.yaml:5:11 through alias *d (used through alias *d at "
+                            "c.yaml:6:11)"),
+                  "%s", e);
+    free(e);
+    /* x- keys are ignored at the top only */
+    e = load_err("mqtt: { uri: tcp://h:1, x-m: 1 }\nkafka: { bootstrap: h:1 }\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:1:25: error: unknown key 'mqtt.x-m'"), "%s", e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_sparkplug_command)
 {
     const char *ok = "commands:\n"
@@ -687,6 +785,8 @@ int main(void)
     tcase_add_test(tc, test_when_and_empty_load);
     tcase_add_test(tc, test_when_shape_errors);
     tcase_add_test(tc, test_sparkplug_command);
+    tcase_add_test(tc, test_anchors_mapping_file);
+    tcase_add_test(tc, test_alias_errors_point_at_text);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -850,6 +850,28 @@ START_TEST(test_cover_and_outside)
 }
 END_TEST
 
+/* A template written once under an anchor and used by two routes: the
+ * route compiler (after the YAML tree is gone) points at the template's text
+ * and names each alias it came through. */
+START_TEST(test_compile_error_through_alias)
+{
+    char *e = compile_errors("x-k: &k { topic: \"t.{sitee}\" }\nroutes:\n"
+                             "  - name: r\n    mqtt: { filter: \"s/{site}/{dev}/t\" }\n"
+                             "    kafka: *k\n"
+                             "  - name: q\n    mqtt: { filter: \"q/{site}/t\" }\n"
+                             "    kafka: { <<: *k }\n");
+    ck_assert_msg(strstr(e, "t.yaml:3:18: error: route 'r': kafka.topic: unknown placeholder "
+                            "{sitee}; did you mean {site}? (used through alias *k at "),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "/tests/unit/t.yaml:7:12)\n"), "%s", e);
+    ck_assert_msg(strstr(e, "t.yaml:3:18: error: route 'q': kafka.topic: unknown placeholder "
+                            "{sitee}; did you mean {site}? (used through alias *k at "),
+                  "%s", e);
+    ck_assert_msg(strstr(e, "/tests/unit/t.yaml:10:18)\n"), "%s", e);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_compile_errors)
 {
     char *e = compile_errors(R1("    kafka: { topic: \"t.{sitee}\", key: \"{mqtt.topik}\",\n"
@@ -1292,6 +1314,7 @@ int main(void)
     tcase_add_test(tc, test_retained);
     tcase_add_test(tc, test_cover_and_outside);
     tcase_add_test(tc, test_compile_errors);
+    tcase_add_test(tc, test_compile_error_through_alias);
     tcase_add_test(tc, test_examples);
     tcase_add_test(tc, test_when_exists);
     tcase_add_test(tc, test_when_equals_typed);
