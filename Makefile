@@ -55,7 +55,19 @@ else
 RDK_CFLAGS := $(shell pkg-config --cflags rdkafka)
 RDK_LIBS   := $(shell pkg-config --libs rdkafka)
 endif
-PKG_CFLAGS := $(RDK_CFLAGS) $(shell pkg-config --cflags $(PKGS))
+# Paho MQTT C: the pinned build scripts/paho.sh makes (`make deps`): Debian
+# 12's release (1.3.12) built with PAHO_HIGH_PERFORMANCE, linked statically
+# (docs/ARCHITECTURE.md, "Paho"). Without that build, the system's
+# libpaho-mqtt-dev.
+PAHO_PREFIX ?= $(CURDIR)/.cache/paho
+ifneq ($(wildcard $(PAHO_PREFIX)/lib/libpaho-mqtt3as.a),)
+PAHO_CFLAGS := -isystem $(PAHO_PREFIX)/include
+PAHO_LIBS   := $(PAHO_PREFIX)/lib/libpaho-mqtt3as.a -lssl -lcrypto
+PAHO_DEP    := $(PAHO_PREFIX)/.complete
+else
+PAHO_LIBS   := -lpaho-mqtt3as
+endif
+PKG_CFLAGS := $(RDK_CFLAGS) $(PAHO_CFLAGS) $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(RDK_LIBS) $(shell pkg-config --libs $(PKGS))
 OPT     ?= -O2 -g
 SAN     ?=
@@ -71,7 +83,7 @@ SPB_PB  := $(GEN)/sparkplug_b.pb-c
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DMKB_VERSION=\"$(VERSION)\" -Isrc -I$(GEN)
 CFLAGS  += -std=c11 -Wall -Wextra -Werror $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := $(PKG_LIBS) -lpaho-mqtt3as -lz -lpthread -lm
+LDLIBS  := $(PKG_LIBS) $(PAHO_LIBS) -lz -lpthread -lm
 CHECK_LIBS := $(shell pkg-config --libs check)
 
 SRCS := $(wildcard src/*.c)
@@ -160,14 +172,14 @@ all: $(BIN) $(BUILD)/freeport $(BUILD)/mqtt-kafka-bridge-sim
 # The HVAC sensor and actuator simulator (make demo uses it).
 $(BUILD)/mqtt-kafka-bridge-sim: tools/simulator.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS) -o $@ $< -lpaho-mqtt3as -lpthread
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS) $(PAHO_CFLAGS) -o $@ $< $(PAHO_LIBS) -lpthread
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Header dependencies come from -MMD (the .d files included at the end); -MP
 # keeps a deleted or renamed header from breaking the next build.
-$(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP) | $(SPB_PB).h
+$(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP) $(PAHO_DEP) | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -179,7 +191,7 @@ $(BUILD)/gen/sparkplug_b.pb-c.o: $(SPB_PB).c $(SPB_PB).h Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%.o: tests/%.c Makefile $(RDK_DEP) | $(SPB_PB).h
+$(BUILD)/tests/%.o: tests/%.c Makefile $(RDK_DEP) $(PAHO_DEP) | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) -Itests -Itests/integration -DMKB_SOURCE_DIR=\"$(CURDIR)\" -MMD -MP -c -o $@ $<
 

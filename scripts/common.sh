@@ -11,3 +11,12 @@ RDKAFKA_VERSION=2.12.1
 RDKAFKA_CRATE_VERSION=4.10.0+$RDKAFKA_VERSION
 RDKAFKA_CRATE_SHA256=e234cf318915c1059d4921ef7f75616b5219b10b46e9f3a511a15eb4b56a3f77
 RDKAFKA_PREFIX=${RDKAFKA_PREFIX:-$MKB_CACHE/librdkafka}
+# The Paho MQTT C the bridge links statically (scripts/paho.sh builds it; the
+# Makefile uses it when present): Paho 1.3.12, the release Debian 12 ships,
+# built with PAHO_HIGH_PERFORMANCE (no per-call stack tracing, no heap
+# tracking: docs/ARCHITECTURE.md, "Paho"). From the paho-mqtt-sys crate
+# (it carries Paho C's release tree), pinned.
+PAHO_VERSION=1.3.12
+PAHO_CRATE_VERSION=0.8.1
+PAHO_CRATE_SHA256=1782b5e75d712f951a2a4c7d3175a2ef37d93ddb3ad8656b37092f3f05464bc9
+PAHO_PREFIX=${PAHO_PREFIX:-$MKB_CACHE/paho}

@@ -42,7 +42,9 @@ fi
 
 # The pinned librdkafka the bridge links (Debian 12's cannot SCRAM with
 # Kafka 4): with the build section.
-case " ${sections[*]} " in *" build "*) "$here/librdkafka.sh" ;; esac
+# Paho MQTT C 1.3.12 without tracing (Debian's build traces every call under
+# a mutex): with the build section too.
+case " ${sections[*]} " in *" build "*) "$here/librdkafka.sh"; "$here/paho.sh" ;; esac
 
 # Kafka broker jars and hadolint: only with the test section.
 case " ${sections[*]} " in *" test "*) ;; *) exit 0 ;; esac
