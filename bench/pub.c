@@ -2,7 +2,7 @@
  * HVAC-like JSON reading of about SIZE bytes with a sequence number and the
  * publish time in microseconds ("t_us"), so the live benchmark can measure
  * publish-to-Kafka latency. RATE > 0 paces it (messages per second);
- * RATE 0 publishes as fast as the broker acknowledges (a window of 1000).
+ * RATE 0 publishes as fast as the broker acknowledges (a window of 500).
  *   pub URI TOPIC COUNT SIZE RATE
  * URI: tcp://HOST:PORT, mqtt://HOST:PORT or HOST:PORT (no TLS).
  * With --files, the payloads are files instead of readings (SIZE is then
@@ -12,7 +12,9 @@
  *   pub URI TOPIC COUNT SIZE RATE --files DIR|FILE[,FILE...]
  * With --progress, it prints "progress SENT ACKED" on stdout four times a
  * second, and once more when the broker has acknowledged all COUNT (the
- * live benchmark's published-versus-consumed series and its tail).
+ * live benchmark's published-versus-consumed series and its tail). Its last
+ * line on stderr: "pub: N messages in S s (R/s), F failed, cpu C s" (C: its
+ * user + system CPU, which the live benchmark reports per million messages).
  *
  * Built on libmosquitto in one thread (no network thread): the live bench
  * runs it beside the bridge, Mosquitto and Kafka on 2 cores, so its own CPU
@@ -33,14 +35,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TICK_US 1000  /* pacing period: one wake-up, one burst */
-#define WINDOW 1000   /* at most this many sent and not yet acknowledged */
-#define INFLIGHT 2000 /* libmosquitto's in-flight limit (above WINDOW) */
+/* At most this many sent and not yet acknowledged (libmosquitto's in-flight
+ * limit too). Small on purpose: libmosquitto walks its whole in-flight list
+ * on every PUBACK, so a deep window costs CPU exactly when the broker lags
+ * (at 80k msg/s, one publisher: a window of 2000 took 9.6 CPU s per million
+ * messages and fell to 45k msg/s; 500 took 3.6 and kept 80k; 200 took 2.2
+ * but blocks after 8 ms of PUBACK delay at 25k msg/s). */
+#define WINDOW 500
 
 /* The payload files of --files. */
 struct files {
@@ -100,7 +108,7 @@ static int add_file(struct files *f, const char *path)
             char *g = realloc(d, cap = cap ? cap * 2 : 4096);
             if (!g) {
                 free(d);
-                fclose(fp);
+                (void)fclose(fp);
                 return -1;
             }
             d = g;
@@ -109,7 +117,7 @@ static int add_file(struct files *f, const char *path)
         len += got;
     } while (got > 0);
     int bad = ferror(fp);
-    fclose(fp);
+    (void)fclose(fp);
     char **nd = realloc(f->data, (f->n + 1) * sizeof(*nd));
     size_t *nl = nd ? realloc(f->len, (f->n + 1) * sizeof(*nl)) : NULL;
     if (nd)
@@ -223,8 +231,9 @@ static int send_due(struct pub *p, long long start)
 }
 
 /* Publishes all COUNT and waits for their PUBACKs. Paced: sleeps to the
- * next tick, then sends and reads without blocking; unpaced (or the window
- * full): blocks in poll until PUBACKs come. */
+ * next tick, then sends and reads without blocking, also while the window
+ * is full (the PUBACKs of a tick come in one read, the next burst is not a
+ * message or two); unpaced, or all sent: blocks in poll until PUBACKs come. */
 static int run(struct pub *p, int progress)
 {
     long long start = now_us(), next_progress = start + 250000, tick = start;
@@ -232,13 +241,13 @@ static int run(struct pub *p, int progress)
     while (rc == MOSQ_ERR_SUCCESS && p->acked + p->failed < p->count) {
         if (progress && now_us() >= next_progress) {
             printf("progress %ld %ld\n", p->sent, p->acked);
-            fflush(stdout);
+            (void)fflush(stdout);
             next_progress += 250000;
         }
         rc = send_due(p, start);
-        int blocked = p->sent - p->acked - p->failed >= WINDOW;
-        if (rc == MOSQ_ERR_SUCCESS && p->rate > 0 && p->sent < p->count && !blocked) {
-            tick += TICK_US;
+        if (rc == MOSQ_ERR_SUCCESS && p->rate > 0 && p->sent < p->count) {
+            long long now = now_us(); /* behind (descheduled): no catch-up ticks */
+            tick = tick + TICK_US > now ? tick + TICK_US : now + TICK_US;
             sleep_until_us(tick);
             rc = service(p, 0);
         } else if (rc == MOSQ_ERR_SUCCESS) {
@@ -249,11 +258,15 @@ static int run(struct pub *p, int progress)
         fprintf(stderr, "pub: connection lost: %s\n", mosquitto_strerror(rc));
     if (progress) {
         printf("progress %ld %ld\n", p->sent, p->acked);
-        fflush(stdout);
+        (void)fflush(stdout);
     }
     double secs = (double)(now_us() - start) / 1e6;
-    fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed\n", p->acked, secs,
-            (double)p->acked / secs, p->count - p->acked);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed, cpu %.2f s\n", p->acked,
+            secs, (double)p->acked / secs, p->count - p->acked, cpu);
     return rc == MOSQ_ERR_SUCCESS ? 0 : 1;
 }
 
@@ -265,7 +278,7 @@ static int open_client(struct pub *p, const char *uri)
     char host[256];
     snprintf(host, sizeof(host), "%s", hp);
     char *colon = strrchr(host, ':');
-    int port = colon ? atoi(colon + 1) : 1883;
+    int port = colon ? (int)strtol(colon + 1, NULL, 10) : 1883;
     if (colon)
         *colon = '\0';
     char id[64];
@@ -275,7 +288,7 @@ static int open_client(struct pub *p, const char *uri)
         return -1;
     mosquitto_connect_callback_set(p->mosq, on_connect);
     mosquitto_publish_callback_set(p->mosq, on_publish);
-    mosquitto_max_inflight_messages_set(p->mosq, INFLIGHT);
+    mosquitto_max_inflight_messages_set(p->mosq, WINDOW);
     mosquitto_int_option(p->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     int rc = mosquitto_connect(p->mosq, host, port, 60);
     while (rc == MOSQ_ERR_SUCCESS && p->connected == 0)
