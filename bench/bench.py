@@ -656,6 +656,7 @@ class Bench:
                 print(f"         sent/in Kafka/consumed by second: "
                       + ", ".join(f"{t:.0f}s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]),
                       flush=True)
+                print(f"         publishers: {r['pub']}", flush=True)
         finally:
             if scraper:
                 scraper.stop()
@@ -1351,6 +1352,11 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
         for r in live:
             lines.append(f"- {r['rate']}/s: " + ", ".join(
                 f"{t:.0f} s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]))
+        lines += ["", "The publishers' last lines (window full: bursts cut short because "
+                  "Mosquitto's PUBACKs lagged; late: the worst wait for a CPU after a 1 ms tick):",
+                  ""]
+        for r in live:
+            lines.append(f"- {r['rate']}/s: {r['pub']}")
         lines.append("")
     if curves:
         lines += ["## Cost curves: the rule engine alone (bench/micro_mapper, match + normalize + "

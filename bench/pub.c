@@ -13,8 +13,11 @@
  * With --progress, it prints "progress SENT ACKED" on stdout four times a
  * second, and once more when the broker has acknowledged all COUNT (the
  * live benchmark's published-versus-consumed series and its tail). Its last
- * line on stderr: "pub: N messages in S s (R/s), F failed, cpu C s" (C: its
- * user + system CPU, which the live benchmark reports per million messages).
+ * line on stderr: "pub: N messages in S s (R/s), F failed, cpu C s; window
+ * full W times, woke up to L ms late" (C: its user + system CPU, which the
+ * live benchmark reports per million messages; W: bursts cut short because
+ * the broker's PUBACKs lagged; L: the worst wait for a CPU after a tick, the
+ * two reasons a paced publisher falls behind).
  *
  * Built on libmosquitto in one thread (no network thread): the live bench
  * runs it beside the bridge, Mosquitto and Kafka on 2 cores, so its own CPU
@@ -61,6 +64,8 @@ struct pub {
     struct mosquitto *mosq;
     const char *topic;
     long count, size, sent, acked, failed;
+    long full;           /* bursts cut short by the window: PUBACKs late */
+    long long late_max;  /* the latest wake-up after its tick, us: no CPU */
     double rate;
     int connected; /* 0 waiting, 1 up, -1 refused */
     struct files files;
@@ -225,6 +230,7 @@ static int send_due(struct pub *p, long long start)
             p->sent++;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    p->full += p->sent < due;
     if (rc != MOSQ_ERR_SUCCESS)
         fprintf(stderr, "pub: publish failed: %s\n", mosquitto_strerror(rc));
     return rc;
@@ -249,6 +255,8 @@ static int run(struct pub *p, int progress)
             long long now = now_us(); /* behind (descheduled): no catch-up ticks */
             tick = tick + TICK_US > now ? tick + TICK_US : now + TICK_US;
             sleep_until_us(tick);
+            long long late = now_us() - tick;
+            p->late_max = late > p->late_max ? late : p->late_max;
             rc = service(p, 0);
         } else if (rc == MOSQ_ERR_SUCCESS) {
             rc = service(p, 100);
@@ -265,8 +273,11 @@ static int run(struct pub *p, int progress)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed, cpu %.2f s\n", p->acked,
-            secs, (double)p->acked / secs, p->count - p->acked, cpu);
+    fprintf(stderr,
+            "pub: %ld messages in %.2f s (%.0f/s), %ld failed, cpu %.2f s; "
+            "window full %ld times, woke up to %.1f ms late\n",
+            p->acked, secs, (double)p->acked / secs, p->count - p->acked, cpu, p->full,
+            (double)p->late_max / 1000);
     return rc == MOSQ_ERR_SUCCESS ? 0 : 1;
 }
 
