@@ -60,10 +60,14 @@ image before exec).
 Live: the bridge in the shipped configuration (spool, metrics scraped every
 second) while publishers offer fixed rates (BENCH_RATES, default 5000, 20000,
 50000 msg/s) for BENCH_LIVE_S seconds each. One bench/pub paces at most
---pub-rate msg/s (default 10000), so a rate R is offered by ceil(R / 10000)
+--pub-rate msg/s (default 25000), so a rate R is offered by ceil(R / 25000)
 publisher processes each paced at R/k (--live-pubs K: always K); the offered
 rate achieved is reported (the sum of the publishers' own rates, and all
-their messages over the longest publisher's time). Reported: p50/p99/max
+their messages over the longest publisher's time), and the publishers' CPU
+per million messages (they share the 2 cores with the bridge: bench/pub is
+on libmosquitto in one thread and sends in one burst per millisecond, about
+3 CPU s per million where Paho's MQTTAsync took 26,
+bench/results/2026-12-05-livepub.md). Reported: p50/p99/max
 latency from publish (the publisher's clock, in the payload) to a Kafka
 consumer; the backlog: once a second, sent by the publishers, held by Kafka
 (the partition's high watermark, which the latency consumer asks of the
@@ -652,6 +656,7 @@ class Bench:
                 print(f"         sent/in Kafka/consumed by second: "
                       + ", ".join(f"{t:.0f}s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]),
                       flush=True)
+                print(f"         publishers: {r['pub']}", flush=True)
         finally:
             if scraper:
                 scraper.stop()
@@ -737,6 +742,7 @@ class Bench:
         got, p50, p99, mx = (int(cons["result"][0]), *map(float, cons["result"][1:]))
         rates = [int(m.group(1)) for m in (re.search(r"\((\d+)/s\)", e) for e in errs) if m]
         secs = [float(m.group(1)) for m in (re.search(r"in ([\d.]+) s", e) for e in errs) if m]
+        pcpu = [float(m.group(1)) for m in (re.search(r"cpu ([\d.]+) s", e) for e in errs) if m]
         # From the last PUBACK (the publishers' last line) to the consumer's last record.
         t_pubs = max([t for t in t_all_acked if t is not None], default=t_pubs)
         tail = (cons["t_kafka"] - t_pubs) if cons["t_kafka"] else float("inf")
@@ -748,6 +754,7 @@ class Bench:
         backlog = [pb - kf for _, pb, kf, _, _ in series]
         growth = backlog[-1] - backlog[len(backlog) // 4] if backlog else 0
         return {"rate": rate, "pubs": k, "achieved": sum(rates),
+                "pub_cpu_per_m": sum(pcpu) / count * 1e6 if len(pcpu) == k else None,
                 "offered_span": count / max(secs) if secs else 0.0, "sent": count, "got": got,
                 "p50": p50, "p99": p99, "max": mx, "cpu_pct": 100.0 * cpu / wall,
                 "cpu_per_m": cpu / max(got, 1) * 1e6,
@@ -1174,6 +1181,7 @@ def machine():
         "librdkafka": first(f"{BIN} --version | sed -n 's/.*(librdkafka \\(.*\\))/\\1/p'")
         or first("dpkg-query -W -f='${Version}' librdkafka1"),
         "paho": first("dpkg-query -W -f='${Version}' libpaho-mqtt1.3"),
+        "libmosquitto": first("dpkg-query -W -f='${Version}' libmosquitto1"),
         "kcat": first("dpkg-query -W -f='${Version}' kcat"),
         "kafka": first(f"sed -n 's:.*<kafka.version>\\(.*\\)</kafka.version>.*:\\1:p' {ROOT}/deps/kafka/pom.xml"),
     }
@@ -1282,6 +1290,12 @@ def drain_lines(drain, telegraf_why):
     return lines
 
 
+def pub_cpu(r):
+    """The live row R's publishers' CPU s per million messages, as a cell."""
+    v = r.get("pub_cpu_per_m")
+    return "CPU ?" if v is None else f"{v:.1f} CPU s/M"
+
+
 def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
     lines = [f"# Benchmark {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
              "Reproduce: `make bench` (BENCH_N, BENCH_SPB_N, BENCH_LIVE_S, BENCH_RATES to change "
@@ -1292,7 +1306,8 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
              f"librdkafka {m['librdkafka']}, Paho MQTT C {m['paho']}, kcat {m['kcat']}, "
              f"{m.get('telegraf', 'Telegraf not run')}",
              f"- Spools (the shipped configuration's) on {m.get('spool_fs', '?')}",
-             f"- Brokers, contenders and load generator share the machine (loopback); load "
+             f"- Brokers, contenders and load generator (bench/pub on libmosquitto "
+             f"{m.get('libmosquitto', '?')}) share the machine (loopback); load "
              f"average at the start {m.get('load', '?')}; wall time {wall:.0f} s.", ""]
     if any(k in drain for k in NAMES):
         lines += [f"## Drain: {args.n} QoS 1 readings of ~200 bytes queued in a persistent session",
@@ -1305,14 +1320,14 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
     if live:
         lines += [f"## Live: the shipped configuration, publishers at fixed rates, "
                   f"{args.live_s} s each", "",
-                  "| rate msg/s | offered msg/s (publishers) | records | p50 ms | p99 ms | max ms | "
+                  "| rate msg/s | offered msg/s (publishers, their CPU s per million) | records | p50 ms | p99 ms | max ms | "
                   "consumer lag ms at 1/4, 1/2, 3/4, end | tail s | backlog: growth, max | "
                   "bridge CPU % of a "
                   "core | CPU s per million | bridge RSS MiB steady (peak) |",
                   "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|"]
         for r in live:
             lines.append(
-                f"| {r['rate']} | {r['achieved']:.0f} ({r['pubs']}; over the span "
+                f"| {r['rate']} | {r['achieved']:.0f} ({r['pubs']}, {pub_cpu(r)}; over the span "
                 f"{r['offered_span']:.0f}) | {r['got']}/{r['sent']} | {r['p50']:.2f} | "
                 f"{r['p99']:.2f} | {r['max']:.2f} | "
                 f"{' / '.join(f'{x:.1f}' for x in r['lag_q'])} / {r['lag_end']:.1f} | "
@@ -1322,7 +1337,9 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
                 f"({r['hwm_mb']:.1f}) |")
         lines += ["", "Latency is publish (the publisher's clock, in the payload) to consumption "
                   "by a Kafka consumer on the same machine; it includes the `hot` profile's 5 ms "
-                  "linger. Offered: the sum of the publishers' own rates (each paced at rate/k); "
+                  "linger. Offered: the sum of the publishers' own rates (each paced at rate/k; "
+                  "bench/pub, libmosquitto, one burst per millisecond; their CPU, user + system, "
+                  "per million messages); "
                   "over the span: all their messages over the longest publisher's time. Lag: the "
                   "latency of the consumer's latest record, sampled once a second. Tail: from "
                   "the last PUBACK the publishers got until Kafka held every record (the "
@@ -1335,6 +1352,11 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
         for r in live:
             lines.append(f"- {r['rate']}/s: " + ", ".join(
                 f"{t:.0f} s {pb}/{kf}/{cs}" for t, pb, kf, cs, _ in r["series"]))
+        lines += ["", "The publishers' last lines (window full: bursts cut short because "
+                  "Mosquitto's PUBACKs lagged; late: the worst wait for a CPU after a 1 ms tick):",
+                  ""]
+        for r in live:
+            lines.append(f"- {r['rate']}/s: {r['pub']}")
         lines.append("")
     if curves:
         lines += ["## Cost curves: the rule engine alone (bench/micro_mapper, match + normalize + "
@@ -1584,8 +1606,8 @@ def main():
                     "$TELEGRAF)")
     ap.add_argument("--live-pubs", type=int, default=0,
                     help="live: publisher processes per rate (default: one per --pub-rate msg/s)")
-    ap.add_argument("--pub-rate", type=int, default=10000,
-                    help="live: the most msg/s one publisher is asked to pace (default 10000)")
+    ap.add_argument("--pub-rate", type=int, default=25000,
+                    help="live: the most msg/s one publisher is asked to pace (default 25000)")
     ap.add_argument("--spool-compare", action="store_true",
                     help="only the drain of the bridge with the spool off and on, alternating")
     ap.add_argument("--metrics-compare", action="store_true",

@@ -2,8 +2,9 @@
  * HVAC-like JSON reading of about SIZE bytes with a sequence number and the
  * publish time in microseconds ("t_us"), so the live benchmark can measure
  * publish-to-Kafka latency. RATE > 0 paces it (messages per second);
- * RATE 0 publishes as fast as the broker acknowledges (a window of 1000).
+ * RATE 0 publishes as fast as the broker acknowledges (a window of 500).
  *   pub URI TOPIC COUNT SIZE RATE
+ * URI: tcp://HOST:PORT, mqtt://HOST:PORT or HOST:PORT (no TLS).
  * With --files, the payloads are files instead of readings (SIZE is then
  * ignored): message i is file i % nfiles, in the order given, or in name
  * order when the argument is a directory (the Sparkplug drain publishes
@@ -11,38 +12,77 @@
  *   pub URI TOPIC COUNT SIZE RATE --files DIR|FILE[,FILE...]
  * With --progress, it prints "progress SENT ACKED" on stdout four times a
  * second, and once more when the broker has acknowledged all COUNT (the
- * live benchmark's published-versus-consumed series and its tail). */
+ * live benchmark's published-versus-consumed series and its tail). Its last
+ * line on stderr: "pub: N messages in S s (R/s), F failed, cpu C s; window
+ * full W times, woke up to L ms late" (C: its user + system CPU, which the
+ * live benchmark reports per million messages; W: bursts cut short because
+ * the broker's PUBACKs lagged; L: the worst wait for a CPU after a tick, the
+ * two reasons a paced publisher falls behind).
+ *
+ * Built on libmosquitto in one thread (no network thread): the live bench
+ * runs it beside the bridge, Mosquitto and Kafka on 2 cores, so its own CPU
+ * is taken from the thing measured. Paho's MQTTAsync (the previous version)
+ * cost about 26 CPU s per million messages at 50k msg/s, mostly in waking
+ * its send thread per message and in the locks between threads; this costs
+ * a fraction of that (bench/results/2026-12-05-livepub.md). Paced, it wakes
+ * once per tick (TICK_US), sends every message due by then in one corked
+ * burst (each stamped with its own send time) and reads the PUBACKs that
+ * have arrived, without waiting for them. */
 #define _DEFAULT_SOURCE
-#include <MQTTAsync.h>
 #include <dirent.h>
-#include <stdatomic.h>
+#include <errno.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-static atomic_long acked, failed;
-static atomic_int connected;
+#define TICK_US 1000  /* pacing period: one wake-up, one burst */
+/* At most this many sent and not yet acknowledged (libmosquitto's in-flight
+ * limit too). Small on purpose: libmosquitto walks its whole in-flight list
+ * on every PUBACK, so a deep window costs CPU exactly when the broker lags
+ * (at 80k msg/s, one publisher: a window of 2000 took 9.6 CPU s per million
+ * messages and fell to 45k msg/s; 500 took 3.6 and kept 80k; 200 took 2.2
+ * but blocks after 8 ms of PUBACK delay at 25k msg/s). */
+#define WINDOW 500
 
-static void ok(void *c, MQTTAsync_successData *r)
+/* The payload files of --files. */
+struct files {
+    char **data;
+    size_t *len;
+    size_t n;
+};
+
+struct pub {
+    struct mosquitto *mosq;
+    const char *topic;
+    long count, size, sent, acked, failed;
+    long full;           /* bursts cut short by the window: PUBACKs late */
+    long long late_max;  /* the latest wake-up after its tick, us: no CPU */
+    double rate;
+    int connected; /* 0 waiting, 1 up, -1 refused */
+    struct files files;
+    char *buf;
+};
+
+static void on_connect(struct mosquitto *m, void *u, int rc)
 {
-    (void)c;
-    (void)r;
-    atomic_fetch_add(&acked, 1);
+    (void)m;
+    ((struct pub *)u)->connected = rc == 0 ? 1 : -1;
 }
-static void ko(void *c, MQTTAsync_failureData *r)
+
+static void on_publish(struct mosquitto *m, void *u, int mid)
 {
-    (void)c;
-    (void)r;
-    atomic_fetch_add(&failed, 1);
-}
-static void up(void *c, char *cause)
-{
-    (void)c;
-    (void)cause;
-    atomic_store(&connected, 1);
+    (void)m;
+    (void)mid;
+    ((struct pub *)u)->acked++;
 }
 
 static long long now_us(void)
@@ -52,12 +92,12 @@ static long long now_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The payload files of --files. */
-struct files {
-    char **data;
-    size_t *len;
-    size_t n;
-};
+static void sleep_until_us(long long t)
+{
+    long long wait = t - now_us();
+    if (wait > 0)
+        nanosleep(&(struct timespec){wait / 1000000, (wait % 1000000) * 1000}, NULL);
+}
 
 static int add_file(struct files *f, const char *path)
 {
@@ -73,7 +113,7 @@ static int add_file(struct files *f, const char *path)
             char *g = realloc(d, cap = cap ? cap * 2 : 4096);
             if (!g) {
                 free(d);
-                fclose(fp);
+                (void)fclose(fp);
                 return -1;
             }
             d = g;
@@ -82,7 +122,7 @@ static int add_file(struct files *f, const char *path)
         len += got;
     } while (got > 0);
     int bad = ferror(fp);
-    fclose(fp);
+    (void)fclose(fp);
     char **nd = realloc(f->data, (f->n + 1) * sizeof(*nd));
     size_t *nl = nd ? realloc(f->len, (f->n + 1) * sizeof(*nl)) : NULL;
     if (nd)
@@ -127,17 +167,161 @@ static int load_files(struct files *f, const char *arg)
     return rc == 0 && f->n > 0 ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+/* Reads the PUBACKs that have arrived, waiting up to TIMEOUT_MS for some
+ * when there are none; writes what libmosquitto still holds. */
+static int service(struct pub *p, int timeout_ms)
 {
-    struct files files = {0};
-    int progress = 0, bad = argc < 6;
+    struct pollfd pf = {.fd = mosquitto_socket(p->mosq), .events = POLLIN};
+    if (pf.fd < 0)
+        return MOSQ_ERR_NO_CONN;
+    if (mosquitto_want_write(p->mosq))
+        pf.events |= POLLOUT;
+    if (poll(&pf, 1, timeout_ms) < 0 && errno != EINTR)
+        return MOSQ_ERR_ERRNO;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (pf.revents & (POLLIN | POLLHUP | POLLERR))
+        rc = mosquitto_loop_read(p->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (pf.revents & POLLOUT))
+        rc = mosquitto_loop_write(p->mosq, 1);
+    return rc == MOSQ_ERR_SUCCESS ? mosquitto_loop_misc(p->mosq) : rc;
+}
+
+/* Message I's payload: a reading stamped now, or file I % nfiles. */
+static int payload(struct pub *p, long i, const char **out)
+{
+    if (p->files.n) {
+        size_t k = (size_t)i % p->files.n;
+        *out = p->files.data[k];
+        return (int)p->files.len[k];
+    }
+    long long t = now_us();
+    int n = snprintf(p->buf, (size_t)p->size + 256,
+                     "{\"seq\":%ld,\"t_us\":%lld,\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,"
+                     "\"ts\":%lld,\"fw\":\"2.4.1\",\"rssi\":-67,\"battery_v\":3.61,\"pad\":\"",
+                     i, t, t / 1000);
+    while (n < p->size - 2)
+        p->buf[n++] = 'x';
+    p->buf[n++] = '"';
+    p->buf[n++] = '}';
+    *out = p->buf;
+    return n;
+}
+
+/* Sends the messages due by now (all of them unpaced), within the window,
+ * in one TCP segment where they fit (cork, then uncork). */
+static int send_due(struct pub *p, long long start)
+{
+    long due = p->count;
+    if (p->rate > 0) {
+        double d = (double)(now_us() - start) * p->rate / 1e6 + 1;
+        due = d < (double)p->count ? (long)d : p->count;
+    }
+    int fd = mosquitto_socket(p->mosq), on = 1, off = 0;
+    if (p->sent < due && p->sent - p->acked - p->failed < WINDOW && fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+    else
+        return MOSQ_ERR_SUCCESS;
+    int rc = MOSQ_ERR_SUCCESS;
+    while (rc == MOSQ_ERR_SUCCESS && p->sent < due && p->sent - p->acked - p->failed < WINDOW) {
+        const char *data;
+        int len = payload(p, p->sent, &data);
+        rc = mosquitto_publish(p->mosq, NULL, p->topic, len, data, 1, false);
+        if (rc == MOSQ_ERR_SUCCESS)
+            p->sent++;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    p->full += p->sent < due;
+    if (rc != MOSQ_ERR_SUCCESS)
+        fprintf(stderr, "pub: publish failed: %s\n", mosquitto_strerror(rc));
+    return rc;
+}
+
+/* Publishes all COUNT and waits for their PUBACKs. Paced: sleeps to the
+ * next tick, then sends and reads without blocking, also while the window
+ * is full (the PUBACKs of a tick come in one read, the next burst is not a
+ * message or two); unpaced, or all sent: blocks in poll until PUBACKs come. */
+static int run(struct pub *p, int progress)
+{
+    long long start = now_us(), next_progress = start + 250000, tick = start;
+    int rc = MOSQ_ERR_SUCCESS;
+    while (rc == MOSQ_ERR_SUCCESS && p->acked + p->failed < p->count) {
+        if (progress && now_us() >= next_progress) {
+            printf("progress %ld %ld\n", p->sent, p->acked);
+            (void)fflush(stdout);
+            next_progress += 250000;
+        }
+        rc = send_due(p, start);
+        if (rc == MOSQ_ERR_SUCCESS && p->rate > 0 && p->sent < p->count) {
+            long long now = now_us(); /* behind (descheduled): no catch-up ticks */
+            tick = tick + TICK_US > now ? tick + TICK_US : now + TICK_US;
+            sleep_until_us(tick);
+            long long late = now_us() - tick;
+            p->late_max = late > p->late_max ? late : p->late_max;
+            rc = service(p, 0);
+        } else if (rc == MOSQ_ERR_SUCCESS) {
+            rc = service(p, 100);
+        }
+    }
+    if (rc != MOSQ_ERR_SUCCESS)
+        fprintf(stderr, "pub: connection lost: %s\n", mosquitto_strerror(rc));
+    if (progress) {
+        printf("progress %ld %ld\n", p->sent, p->acked);
+        (void)fflush(stdout);
+    }
+    double secs = (double)(now_us() - start) / 1e6;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(stderr,
+            "pub: %ld messages in %.2f s (%.0f/s), %ld failed, cpu %.2f s; "
+            "window full %ld times, woke up to %.1f ms late\n",
+            p->acked, secs, (double)p->acked / secs, p->count - p->acked, cpu, p->full,
+            (double)p->late_max / 1000);
+    return rc == MOSQ_ERR_SUCCESS ? 0 : 1;
+}
+
+/* Connects to URI and waits for the CONNACK. */
+static int open_client(struct pub *p, const char *uri)
+{
+    const char *hp = strstr(uri, "://");
+    hp = hp ? hp + 3 : uri;
+    char host[256];
+    snprintf(host, sizeof(host), "%s", hp);
+    char *colon = strrchr(host, ':');
+    int port = colon ? (int)strtol(colon + 1, NULL, 10) : 1883;
+    if (colon)
+        *colon = '\0';
+    char id[64];
+    snprintf(id, sizeof(id), "bench-pub-%d", (int)getpid());
+    p->mosq = mosquitto_new(id, true, p);
+    if (!p->mosq)
+        return -1;
+    mosquitto_connect_callback_set(p->mosq, on_connect);
+    mosquitto_publish_callback_set(p->mosq, on_publish);
+    mosquitto_max_inflight_messages_set(p->mosq, WINDOW);
+    mosquitto_int_option(p->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    int rc = mosquitto_connect(p->mosq, host, port, 60);
+    while (rc == MOSQ_ERR_SUCCESS && p->connected == 0)
+        rc = mosquitto_loop(p->mosq, 100, 1);
+    if (rc != MOSQ_ERR_SUCCESS || p->connected != 1) {
+        fprintf(stderr, "pub: cannot connect to %s: %s\n", uri,
+                rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "refused");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(struct pub *p, int *progress, int argc, char **argv)
+{
+    int bad = argc < 6;
     for (int a = 6; a < argc && !bad; a++) {
         if (strcmp(argv[a], "--progress") == 0) {
-            progress = 1;
+            *progress = 1;
         } else if (strcmp(argv[a], "--files") == 0 && a + 1 < argc) {
-            if (load_files(&files, argv[++a]) != 0) {
+            if (load_files(&p->files, argv[++a]) != 0) {
                 fprintf(stderr, "pub: no payload files in %s\n", argv[a]);
-                return 2;
+                return -1;
             }
         } else {
             bad = 1;
@@ -146,87 +330,36 @@ int main(int argc, char **argv)
     if (bad) {
         fprintf(stderr, "usage: pub URI TOPIC COUNT SIZE RATE [--files DIR|FILE[,FILE...]] "
                         "[--progress]\n");
-        return 2;
+        return -1;
     }
-    long count = strtol(argv[3], NULL, 10), size = strtol(argv[4], NULL, 10);
-    double rate = strtod(argv[5], NULL);
-    char id[64];
-    snprintf(id, sizeof(id), "bench-pub-%d", (int)getpid());
-    MQTTAsync c;
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
-    co.maxBufferedMessages = 2000;
-    MQTTAsync_createWithOptions(&c, argv[1], id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-    MQTTAsync_setConnected(c, NULL, up);
-    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-    o.maxInflight = 2000;
-    if (MQTTAsync_connect(c, &o) != MQTTASYNC_SUCCESS)
-        return 1;
-    while (!atomic_load(&connected))
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    char *buf = malloc((size_t)size + 256);
-    long long start = now_us(), next_progress = start + 250000;
-    for (long i = 0; i < count; i++) {
-        if (progress && now_us() >= next_progress) {
-            printf("progress %ld %ld\n", i, atomic_load(&acked));
-            fflush(stdout);
-            next_progress += 250000;
-        }
-        if (rate > 0) { /* pace: message i leaves at start + i/rate */
-            long long due = start + (long long)((double)i * 1e6 / rate);
-            long long wait = due - now_us();
-            if (wait > 0)
-                nanosleep(&(struct timespec){wait / 1000000, (wait % 1000000) * 1000}, NULL);
-        }
-        while (i - atomic_load(&acked) - atomic_load(&failed) >= 1000)
-            nanosleep(&(struct timespec){0, 100000}, NULL);
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        ro.onSuccess = ok;
-        ro.onFailure = ko;
-        int rc;
-        if (files.n) {
-            size_t k = (size_t)i % files.n;
-            while ((rc = MQTTAsync_send(c, argv[2], (int)files.len[k], files.data[k], 1, 0, &ro)) ==
-                   MQTTASYNC_MAX_BUFFERED_MESSAGES)
-                nanosleep(&(struct timespec){0, 100000}, NULL);
-            if (rc != MQTTASYNC_SUCCESS) {
-                fprintf(stderr, "pub: send failed: %d\n", rc);
-                return 1;
-            }
-            continue;
-        }
-        int n = snprintf(buf, (size_t)size + 256,
-                         "{\"seq\":%ld,\"t_us\":%lld,\"temp_f\":71.6,\"rh\":41.5,\"aqi\":37,"
-                         "\"ts\":%lld,\"fw\":\"2.4.1\",\"rssi\":-67,\"battery_v\":3.61,\"pad\":\"",
-                         i, now_us(), now_us() / 1000);
-        while (n < size - 2)
-            buf[n++] = 'x';
-        buf[n++] = '"';
-        buf[n++] = '}';
-        while ((rc = MQTTAsync_send(c, argv[2], n, buf, 1, 0, &ro)) ==
-               MQTTASYNC_MAX_BUFFERED_MESSAGES)
-            nanosleep(&(struct timespec){0, 100000}, NULL);
-        if (rc != MQTTASYNC_SUCCESS) {
-            fprintf(stderr, "pub: send failed: %d\n", rc);
-            return 1;
-        }
-    }
-    while (atomic_load(&acked) + atomic_load(&failed) < count)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    if (progress) {
-        printf("progress %ld %ld\n", count, atomic_load(&acked));
-        fflush(stdout);
-    }
-    double secs = (double)(now_us() - start) / 1e6;
-    fprintf(stderr, "pub: %ld messages in %.2f s (%.0f/s), %ld failed\n", count, secs,
-            (double)count / secs, atomic_load(&failed));
-    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-    MQTTAsync_disconnect(c, &d);
-    nanosleep(&(struct timespec){0, 100000000}, NULL);
-    MQTTAsync_destroy(&c);
-    free(buf);
-    for (size_t k = 0; k < files.n; k++)
-        free(files.data[k]);
-    free(files.data);
-    free(files.len);
-    return atomic_load(&failed) ? 1 : 0;
+    p->topic = argv[2];
+    p->count = strtol(argv[3], NULL, 10);
+    p->size = strtol(argv[4], NULL, 10);
+    p->rate = strtod(argv[5], NULL);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct pub p = {0};
+    int progress = 0, rc = 2;
+    mosquitto_lib_init();
+    if (parse_args(&p, &progress, argc, argv) != 0)
+        goto cleanup;
+    rc = 1;
+    p.buf = malloc((size_t)(p.size > 0 ? p.size : 0) + 256);
+    if (!p.buf || open_client(&p, argv[1]) != 0)
+        goto cleanup;
+    rc = run(&p, progress);
+    mosquitto_disconnect(p.mosq);
+    service(&p, 0);
+cleanup:
+    mosquitto_destroy(p.mosq);
+    mosquitto_lib_cleanup();
+    free(p.buf);
+    for (size_t k = 0; k < p.files.n; k++)
+        free(p.files.data[k]);
+    free(p.files.data);
+    free(p.files.len);
+    return rc;
 }
