@@ -1353,10 +1353,17 @@ void spool_tick(spool_t *s)
     if (sync_due) {
         s->last_sync = now;
         if (atomic_exchange(&s->dirty, false)) {
-            pthread_mutex_lock(&s->lock); /* the writer may switch segments */
-            if (fdatasync(s->wfd) != 0)
-                log_error("spool", "fdatasync of %s: %s", s->dir, strerror(errno));
+            /* The writer may switch segments (seg_start syncs the one it
+             * closes), so the descriptor is taken under the lock; the sync
+             * (tens of ms on a busy disk) runs outside it, or the sender,
+             * which takes the lock per entry, would stall that long. */
+            pthread_mutex_lock(&s->lock);
+            int fd = dup(s->wfd);
             pthread_mutex_unlock(&s->lock);
+            if (fd < 0 || fdatasync(fd) != 0)
+                log_error("spool", "fdatasync of %s: %s", s->dir, strerror(errno));
+            if (fd >= 0)
+                close(fd);
         }
         if (s->ack_dirty) {
             fdatasync(s->ackfd);
