@@ -376,12 +376,14 @@ static int new_node(ytree_t *t, const yaml_event_t *ev, int line, int col, ynode
  * (OPEN: a mapping or sequence whose items follow); NODE is freed on failure. */
 static int place_node(yparse_t *p, ynode_t *node, bool open)
 {
-    int rc = MKB_OK;
-    if (p->depth == 0)
+    if (p->depth == 0) {
         p->t->root = node;
-    else if ((rc = ynode_add(p->stack[p->depth - 1], node)) != MKB_OK) {
-        ynode_free(node);
-        return rc;
+    } else {
+        int rc = ynode_add(p->stack[p->depth - 1], node);
+        if (rc != MKB_OK) {
+            ynode_free(node);
+            return rc;
+        }
     }
     if (!open)
         return MKB_OK;
@@ -548,15 +550,16 @@ static int merge_refuse(yparse_t *p, const ynode_t *v, bool in_list)
 {
     const char *f = p->t->file, *what = ynode_type_name(v->type);
     const char *takes = "<< takes a mapping (<<: *name) or a list of mappings (<<: [*a, *b])";
-    char at[512];
-    if (v->via) /* an alias: point at it, and say where its value is */
+    if (v->via) { /* an alias: point at it, and say where its value is */
+        char at[512];
         diag_format(p->errstr, p->errstr_size, f, v->via->line, v->via->col,
                     "merge key: *%s is %s (&%s at %s)%s; %s", v->via->alias, what,
                     v->via->alias, diag_where(at, sizeof(at), f, v->line, v->col),
                     in_list ? " in the list" : "", takes);
-    else
+    } else {
         diag_format(p->errstr, p->errstr_size, f, v->line, v->col, "merge key: found %s%s; %s",
                     what, in_list ? " in the list" : "", takes);
+    }
     return MKB_ERR_CONFIG;
 }
 

@@ -313,18 +313,18 @@ START_TEST(test_metrics_listen_checked)
         ck_assert_msg(strstr(e, bad[i].want), "%s: %s", bad[i].listen, e);
         free(e);
     }
-    static const char *const good[] = {"\"[::]:9464\"", "\"[::1]:9464\"", "\"0.0.0.0:9464\"",
+    static const char *const listens[] = {"\"[::]:9464\"", "\"[::1]:9464\"", "\"0.0.0.0:9464\"",
                                        "\"localhost:9464\"", "9464"};
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    for (size_t i = 0; i < sizeof(listens) / sizeof(listens[0]); i++) {
         snprintf(text, sizeof(text),
                  "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
                  "metrics: { listen: %s }\n"
                  "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n",
-                 good[i]);
+                 listens[i]);
         config_t *cfg = NULL;
         char *errors = NULL;
         ck_assert_msg(config_load_string("c.yaml", text, &cfg, &errors) == MKB_OK, "%s: %s",
-                      good[i], errors ? errors : "");
+                      listens[i], errors ? errors : "");
         config_destroy(cfg);
         free(errors);
     }
