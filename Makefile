@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # mqtt-kafka-bridge. See README.md. Targets (the long recipes are in scripts/):
 #   make / make all     build ./mqtt-kafka-bridge, build/freeport and the simulator
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Install what a fresh Debian 12 machine needs to build, test and demo the
 # bridge, then fetch the pinned Apache Kafka broker jars from Maven Central.
 # Idempotent: installed packages and a complete jar cache are not fetched again.

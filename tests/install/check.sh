@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Checks `make install` / `make uninstall`, the man page and the container
 # files, without touching the machine outside a scratch DESTDIR:
 #   - every file lands with its mode, the unit and bridge.yaml with their
