@@ -59,6 +59,19 @@ if [ ! -x "$tools/bin/hadolint" ]; then
     fi
 fi
 
+# reuse, the REUSE Specification's linter (make check-reuse: every file
+# names its licence), pinned with what it needs in
+# tests/lint/reuse-requirements.txt, into a venv under .cache/; offline after.
+reuse="$MKB_ROOT/.cache/reuse"
+reuse_req="$MKB_ROOT/tests/lint/reuse-requirements.txt"
+if ! cmp -s "$reuse_req" "$reuse/requirements.txt" 2>/dev/null; then
+    echo "deps: installing reuse into $reuse (PyPI)"
+    rm -rf "$reuse"
+    python3 -m venv "$reuse"
+    "$reuse/bin/pip" install -q -r "$reuse_req"
+    cp "$reuse_req" "$reuse/requirements.txt"
+fi
+
 # The Sparkplug B edge node of the tests and the demo (pysparkplug, PyPI),
 # pinned in tests/sparkplug/requirements.txt, into a venv under .cache/.
 spb="$MKB_ROOT/.cache/sparkplug"
