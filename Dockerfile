@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # mqtt-kafka-bridge on Debian 12, in two stages. Both install their Debian
 # packages with scripts/deps.sh from deps/apt-packages.txt, as `make deps`
 # does: the build stage the [build] section, the runtime stage [runtime]

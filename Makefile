@@ -1,11 +1,14 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # mqtt-kafka-bridge. See README.md. Targets (the long recipes are in scripts/):
 #   make / make all     build ./mqtt-kafka-bridge, build/freeport and the simulator
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, monitoring, install, journal and per-mapping checks, then integration
+#   make check          unit, reuse, monitoring, install, journal, mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
 #   make check-journal  tests/journal/check.sh: the log under a real systemd-journald (priorities)
+#   make check-reuse    reuse lint: every file names its copyright and licence (REUSE 3.3)
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
 #   make valgrind       unit + integration suites with the bridge under valgrind memcheck
@@ -29,9 +32,10 @@
 #   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
 #   make clean          remove build/ and the binary
 
-.PHONY: all deps unit integration check check-install check-journal asan faults valgrind lint lint-tidy \
-        lint-cppcheck fuzz check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka \
-        bench-sparkplug bench-micro demo docs format install uninstall clean
+.PHONY: all deps unit integration check check-install check-journal check-reuse asan faults \
+        valgrind lint lint-tidy lint-cppcheck fuzz check-fuzz bench bench-deps bench-spool \
+        bench-metrics bench-librdkafka bench-sparkplug bench-micro demo docs format install \
+        uninstall clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -182,6 +186,10 @@ $(BIN): $(OBJS)
 $(BUILD)/src/%.o: src/%.c Makefile $(RDK_DEP) $(PAHO_DEP) | $(SPB_PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The version (VERSION, the one source: -V, mkb_build_info) is compiled into
+# these two: a bump rebuilds them.
+$(BUILD)/src/main.o $(BUILD)/src/bridge_metrics.o: VERSION
 
 $(SPB_PB).c $(SPB_PB).h &: third_party/sparkplug/sparkplug_b.proto
 	@mkdir -p $(GEN)
@@ -359,6 +367,7 @@ integration: all $(INTEG_TESTS)
 check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory unit || fail=1; \
+	echo "== reuse lint"; $(MAKE) --no-print-directory check-reuse || fail=1; \
 	echo "== tests/monitoring/check.sh"; tests/monitoring/check.sh || fail=1; \
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
 	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
@@ -481,6 +490,20 @@ uninstall:
 # are there. Needs no broker.
 check-install: all
 	tests/install/check.sh
+
+# Licensing (REUSE Specification 3.3, https://reuse.software): every file
+# says its copyright and licence, in an SPDX header at its top or, for files
+# that cannot hold a comment (fixtures, JSON), in REUSE.toml; the licence
+# texts are in LICENSES/. reuse, pinned in tests/lint/reuse-requirements.txt,
+# comes from `make deps` (.cache/reuse), so this runs offline. A new file
+# without a header fails here: `reuse annotate --copyright "The
+# mqtt-kafka-bridge authors" --license Apache-2.0 FILE` adds one.
+REUSE ?= $(CURDIR)/.cache/reuse/bin/reuse
+check-reuse:
+	@[ -x "$(REUSE)" ] || { echo "check-reuse: $(REUSE) is missing: run make deps"; exit 1; }
+	@$(REUSE) --root $(CURDIR) lint --lines || { echo "check-reuse: FAILED: give each file above an SPDX" \
+	    "header (or a REUSE.toml entry when its bytes must stay as they are)"; exit 1; }
+	@echo "check-reuse: every file names its copyright and licence ($$($(REUSE) --version | head -n 1))"
 
 # The log's <N> priorities read by a journald of the test's own (root: a
 # private mount namespace).

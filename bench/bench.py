@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """make bench: the bridge as it ships against a real peer, a scripted bridge and
 its ceilings, side by side, every figure from one run.
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Kafka side of the benchmarks.
  *   kafka_tool BOOTSTRAP create TOPIC          create TOPIC with one partition
  *   kafka_tool BOOTSTRAP count TOPIC           print partition 0's high watermark

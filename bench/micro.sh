@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # make bench-micro: the rule engine's per-message cost with 10 and 10,000
 # routes, and the Sparkplug B decoder's per-metric cost (a 20-metric DDATA
 # by alias, resolved through its DBIRTH; bench/micro_spb.c). ns/msg from a timed loop (noisy on a shared machine) and

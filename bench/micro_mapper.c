@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Micro-benchmark of the rule engine: match + normalize + render of a
  * ~200-byte JSON reading, with 10 and with 10,000 routes (HVAC-style
  * filters, one per site). Prints ns per message; run under

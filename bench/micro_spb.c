@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Micro-benchmark of the Sparkplug B decoder: a DDATA payload (by default
  * tests/fixtures/sparkplug/pysparkplug_ddata_alias.bin: 20 Double metrics
  * by alias, no names or datatypes) decoded N times with a resolver over its

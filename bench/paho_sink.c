@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Baseline B of the drain benchmark: the least a Paho MQTTAsync subscriber
  * can do. It resumes a persistent MQTT 3.1.1 session, takes QoS 1 messages,
  * does nothing with them, and exits after COUNT (or after subscribing, with

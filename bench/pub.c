@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Publisher for the benchmarks: COUNT QoS 1 messages on TOPIC, each an
  * HVAC-like JSON reading of about SIZE bytes with a sequence number and the
  * publish time in microseconds ("t_us"), so the live benchmark can measure

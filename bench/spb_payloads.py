@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """Sparkplug B payloads for the benchmark's Sparkplug drain (bench.py, contender
 bridge-spb), encoded by a real implementation: pysparkplug 0.6.1's payload and
 Metric classes and its protobuf encoder (never by hand, never by the bridge's

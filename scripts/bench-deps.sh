@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Builds what `make bench` measures the bridge against and the project does
 # not ship: Telegraf (mqtt_consumer -> kafka, the JSON parser and serializer
 # only) from its Go module, into $MKB_CACHE/bench/bin/telegraf. Telegraf's

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Shared by scripts/deps.sh, tests/harness/brokers.sh and the demo:
 # where the pinned Kafka broker jars live. Source it; it sets variables only.
 MKB_ROOT=${MKB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}

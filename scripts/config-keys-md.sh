@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Prints the key table of docs/CONFIGURATION.md from the loader's own table
 # (`mqtt-kafka-bridge --help-config`). `make docs` puts it between the
 # keys:begin/keys:end markers of docs/CONFIGURATION.md.

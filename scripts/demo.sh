@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # make demo: start Mosquitto and Kafka on free loopback ports, the bridge with
 # config/bridge.yaml, the HVAC simulator (sensors and actuators), set-points
 # into Kafka every 10 s, a Sparkplug B edge node (pysparkplug; decoded by the

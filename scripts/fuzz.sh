@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # scripts/fuzz.sh SECONDS TARGET...: `make fuzz` and `make check-fuzz`. Runs
 # each libFuzzer TARGET (build/fuzz/fuzz_NAME) for SECONDS on a scratch copy
 # of its seed corpus (tests/fuzz/corpus/NAME, copied to build/fuzz/corpus-NAME)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # scripts/install.sh install|uninstall: `make install` / `make uninstall`.
 # The Makefile passes every variable explicitly (none has a default here):
 #   BIN BUILD DESTDIR PREFIX SYSCONFDIR UNITDIR SHAREDIR MAN8DIR MAPPING_FILES

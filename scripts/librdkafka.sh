@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Builds the pinned librdkafka the bridge links statically, into
 # $MKB_CACHE/librdkafka (lib/librdkafka.a, include/librdkafka/). Why not
 # Debian 12's librdkafka 2.0.2: before 2.6.1 librdkafka repeats the client

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # scripts/lint.sh tidy|cppcheck: `make lint-tidy` / `make lint-cppcheck`.
 # clang-tidy with the checked-in .clang-tidy (every diagnostic an error) and
 # cppcheck with tests/lint/cppcheck.supp, over src/, tools/ and tests/, each

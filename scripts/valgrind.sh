@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # scripts/valgrind.sh: `make valgrind`. Valgrind memcheck: the unit suites,
 # then the integration suites with the bridge started under valgrind
 # (MKB_BRIDGE_WRAP in tests/integration/itest.c) and MKB_TEST_SCALE=VG_SCALE

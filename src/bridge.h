@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The uplink pipeline: MQTT message -> mapper (routes, normalizer) -> Kafka
  * records. Owns the rules (config + compiled mapper), the Kafka sink and the
  * MQTT source, and runs the main loop: delivery reports, reloads, shutdown. */

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The metrics the bridge exports on /metrics, in one list: each metric's
  * name, type, help and the figure it shows, rendered from a snapshot the
  * bridge takes at scrape time. docs/OPERATIONS.md lists exactly these

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A growable byte buffer reused across messages: after warm-up, appending
  * allocates nothing. */
 #ifndef MKB_BUF_H

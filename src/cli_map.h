@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* `mqtt-kafka-bridge map`: runs one message through the rule engine and
  * prints the Kafka records the bridge would produce, or the dead letter. */
 #ifndef MKB_CLI_MAP_H

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Monotonic milliseconds, for deadlines and waits (never for timestamps). */
 #ifndef MKB_CLOCK_H
 #define MKB_CLOCK_H

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A route's when: conditions, compiled once at load (pointers parsed,
  * constants typed) and evaluated per message before explode: all must hold
  * for the route to take the message. The compiled form is read-only, so one

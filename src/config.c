@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The loader: YAML tree -> config_t through the key table (config_keys.c),
  * with every value's position recorded; then the checks across fields
  * (config_check.c). */

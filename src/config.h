@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Bridge configuration: bridge.yaml (connections, policies) plus the mapping
  * files it names (routes, commands), read once per load from YAML, applied
  * through a table of known keys (config_keys.c, docs/CONFIGURATION.md), then

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Checks of a loaded configuration across fields (private to config*.c):
  * what the key table cannot say alone (a password needs a user name, the
  * spool's sizes against each other, unique rule names, known profiles), and

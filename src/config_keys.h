@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The table of configuration keys (private to config*.c): for every key its
  * name, type, where it is stored, limits, default and description. The
  * loader (config.c) applies YAML through it, --help-config and

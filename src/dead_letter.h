@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Dead letters: the names of the headers that say why a record went to the
  * dead-letter topic (users read them: docs/CONFIGURATION.md,
  * docs/OPERATIONS.md), and the builder of those headers for the records the

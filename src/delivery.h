@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The delivery stage: takes each MQTT message (or its records) on the
  * receive thread, gets its records to the Kafka sink and reports each
  * settled record back. Two implementations behind one struct of callbacks:

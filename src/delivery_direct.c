@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The direct delivery stage: no spool. Each record goes into its
  * producer's queue on the MQTT receive thread (waiting there for room when
  * the queue is full), so a message is safe once mapped; its ack carries

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The spooled delivery stage: the MQTT callback journals each message as
  * received (spool_append_msg, then one spool_commit: write(2) before the
  * PUBACK); the sender thread reads the journal in order, maps each message

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Diagnostics for a person: "file:line:col: error: message" lines collected
  * in a growing buffer, so a load or a compile can report every problem at
  * once. The one writer of that format (config loading, route and template

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The downlink: actuator commands, Kafka -> MQTT: a consumer per consumer group of the
  * `commands:` rules, each record rendered to an MQTT message (topic template,
  * payload passed through or built from fields, MQTT 5 properties) and

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The downlink's offset bookkeeping for one Kafka partition, without Kafka:
  * a record's offset is stored for commit only once it and every earlier
  * record of its partition reached MQTT or was settled otherwise (expired,

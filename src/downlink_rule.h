@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A command rule of the downlink compiled once (its MQTT topic and user
  * property templates in the one template language, its payload fields as
  * JSON pointers), and what it makes of a Kafka record: the MQTT message. No

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The one error enum of the bridge: functions that do something return
  * MKB_OK (0) or one of these negative codes. */
 #ifndef MKB_ERR_H

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The one string hash of the bridge: 32-bit FNV-1a, for the open-addressing
  * tables of the topic trie, the per-route metrics and the producers' topic
  * handles. Not for anything an attacker could aim collisions at beyond

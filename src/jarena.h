@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Per-message allocation for jansson. Once installed (first thing in main,
  * before any jansson value exists), every jansson allocation carries a
  * small header; between jarena_begin() and jarena_end() on a thread, that

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A JSON parser for the per-message path: builds the same jansson values
  * json_loadb(JSON_DECODE_ANY) would, about three times faster (jansson's
  * lexer reads through a character stream with per-byte callbacks; this one

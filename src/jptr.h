@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* JSON pointers (RFC 6901) compiled once: "/a/b~1c/0" -> segments. */
 #ifndef MKB_JPTR_H
 #define MKB_JPTR_H

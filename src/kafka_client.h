@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* How the bridge makes its Kafka clients, in one place: the uplink's
  * producers (kafka_sink) and the downlink's consumers and result producer
  * get their properties in the same order (the caller's defaults, then

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Which librdkafka errors a delivery report or a produce call can give are
  * worth waiting out (transient) and which mean the record can never be
  * written where it was going (permanent: a dead letter with the reason).

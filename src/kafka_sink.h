@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The Kafka side of the uplink: one librdkafka producer per producer
  * profile in use (hot, cold, ...). Delivery reports are served only by
  * kafka_sink_poll()/kafka_sink_flush() (the main thread). A record whose

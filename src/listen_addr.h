@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Where a server listens (metrics.listen): "PORT" or ":PORT" (127.0.0.1),
  * "IPV4:PORT", "[IPV6]:PORT" and "NAME:PORT". A name is resolved
  * (getaddrinfo) and every address it gives is listened on, e.g. localhost

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* One logging entry point for the bridge, librdkafka and Paho.
  * Lines go to stderr (journald or the container log collects them), in one
  * of three formats (log_format):

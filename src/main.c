@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* mqtt-kafka-bridge: wires the modules together; no business logic here. */
 #include "bridge.h"
 #include "buf.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The rule engine: every route of the configuration compiled once (filter
  * trie, captures, templates, field operations) and applied to each MQTT
  * message: match -> parse -> normalize -> render Kafka records, or a dead

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Prometheus metrics and health endpoints (libmicrohttpd, its own thread):
  * GET /metrics (text format 0.0.4), /healthz, /readyz; 405 for other
  * methods, 404 for other paths. What /metrics says comes from a collector

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The bridge's MQTT client (Paho MQTTAsync): subscribes the routes' filters
  * with a persistent session for the uplink, and publishes the downlink's
  * commands. Each message is handed to a handler on Paho's receive thread;

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* An MQTT message as the pipeline sees it. All pointers are borrowed from
  * the MQTT client and valid only while the message is being handled. */
 #ifndef MKB_MSG_H

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The normalizer's building blocks, pure functions over jansson values:
  * payload parsing with limits, type coercion, unit conversion, timestamps.
  * mapper.c applies them as a route's rules say. */

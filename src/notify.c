@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* sd_notify(3) spoken directly: socket(AF_UNIX, SOCK_DGRAM), sendto the
  * address in $NOTIFY_SOCKET. See notify.h. */
 #include "notify.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The systemd notification protocol (sd_notify(3)) without libsystemd: one
  * datagram per call on the AF_UNIX socket named by $NOTIFY_SOCKET (a path,
  * or '@' for the abstract namespace). Every call is a no-op returning MKB_OK

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The process_* metrics as the Prometheus client libraries export them on
  * Linux (client_golang's process collector, prometheus_client's
  * ProcessCollector): same names, HELP texts, types and units, read from

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A Kafka record on its way from the mapper through the delivery stage (the
  * spool, when there is one) to the sink, and the acknowledgement that comes
  * back once the sink has settled it. Plain data: no functions, no

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B: topics, datatypes, and payloads decoded into JSON (the
  * layout is spb.h's). The protobuf is read by protobuf-c's generated
  * code (build/gen/sparkplug_b.pb-c.c); this file only maps its structs. */

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B (Eclipse Sparkplug 3.0): topics, and payloads decoded into
  * the JSON the routes read and encoded from the JSON of command records.
  * The protobuf is read and written by protobuf-c's code generated from the

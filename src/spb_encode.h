@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B payloads written: the commands (NCMD, DCMD) the downlink
  * makes of Kafka records' JSON, and the rebirth request the bridge sends an
  * edge node whose aliases it cannot name. Through protobuf-c's code

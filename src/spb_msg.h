@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* One MQTT message seen as Sparkplug B, for the routes that read it as
  * payload: sparkplug_b: its topic split once, its payload decoded once per
  * set of decoding options (spb.c), and what it tells the birth state

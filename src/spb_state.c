@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B birth state (spb_state.h): edge nodes in a hash table, each
  * with the metric table of its NBIRTH and a hash table of its devices, each
  * with the table of its DBIRTH. A metric table is an array indexed twice

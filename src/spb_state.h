@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B birth state: per edge node and device, the alias -> name and
  * datatype table of its last birth; per edge node the sequence number
  * expected next, the bdSeq of its birth, and when a rebirth was last asked

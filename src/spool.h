@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The on-disk spool: a journal written on the MQTT receive thread before
  * the broker gets its PUBACK, read back by the sender thread that feeds the
  * producers, and acknowledged by delivery reports. Its entries are MQTT

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The subscription cover: from the routes' MQTT filters ('+' and '#'
  * wildcards), a set of filters with no overlap (no topic matches two of
  * them) such that every route filter lies inside one of them, each at the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The subscriptions a broker session holds, as far as the bridge knows: the
  * filters the broker granted and not since unsubscribed. With it a
  * reconnect to a session the broker kept (session present) subscribes only

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The one template language of both directions, compiled once.
  *
  * Uplink (MQTT -> Kafka: Kafka topics, keys, headers and added fields):

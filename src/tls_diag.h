@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Why a TLS connection to the MQTT broker failed, in words an operator can
  * act on. Two sources: the lines of OpenSSL's error queue that Paho passes
  * on during a handshake, each logged with a hint naming the mqtt.tls setting

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A trie of MQTT topic filters ('+' and '#' wildcards) mapping each filter
  * to ids. Matching walks the topic's levels once; at each level it follows
  * the literal child (a hash lookup), '+' and '#', so its cost depends on the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Time zones from the system's tz database (TZif files, RFC 8536), read
  * once at load into an immutable table: converting needs no process-global
  * TZ, so any thread may convert at any time (glibc has only the global TZ).

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* A YAML document read into a tree that keeps each node's file, line and
  * column, so configuration errors can point at the text an operator wrote.
  * ${VAR} and ${VAR:-default} in plain and quoted scalars are replaced from

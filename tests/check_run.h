@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The libcheck runner every test binary ends with: runs SUITE, prints
  * Check's summary lines, returns the exit status (0 when all passed). */
 #ifndef MKB_CHECK_RUN_H

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The device fixtures of tests/fixtures/devices/ (the worked examples of
  * mappings/devices/), read by the unit suite test_examples and the
  * integration suite test_examples. Header-only like check_run.h: both suites

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # valgrind-check.sh DIR: checks the memcheck logs (vg-<pid>.log) that
 # `make valgrind` leaves in DIR. A process that ran to its end must report
 # "ERROR SUMMARY: 0 errors" and no definitely or indirectly lost bytes. A

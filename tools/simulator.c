@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* mqtt-kafka-bridge-sim: the HVAC scenario on an MQTT broker.
  *
  * Sensors: for each site s1..sN and unit u1..uM, a reading every period on

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # check-mappings.sh [BIN]: `mqtt-kafka-bridge check` on a configuration that
 # includes one mapping file alone, for each file of mappings/ (the examples
 # config/bridge.yaml loads) and of mappings/devices/ (the device families,

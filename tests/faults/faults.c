@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The fault suite (make faults): the bridge with its on-disk spool against
  * real brokers (tests/harness/with-brokers.sh), under faults that lose
  * nothing if the spool does its job:

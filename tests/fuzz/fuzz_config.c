@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the configuration loader, the route compiler and the
  * command template compiler (downlink_check) on hostile YAML. Inputs naming files (mappings:, *_file) are skipped: they would read
  * this machine's files, which is not what is being tested. */

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the downlink's command rules (Kafka -> MQTT), compiled
  * and rendered against hostile Kafka records through downlink_rule.h (the
  * template language is template.c's, the same as the uplink's).

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target, differential: jparse against jansson's own parser. They
  * must agree on what is JSON, and on the value when it is. */
 #include "jparse.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: log_render on hostile message bytes (what a topic, a
  * payload or a broker's error text may put into a log line), in each format,
  * with and without the priority prefix, into buffers from 256 bytes up.

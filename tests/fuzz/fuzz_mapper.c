@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the rule engine on hostile messages. Input: the MQTT
  * topic, a newline, then the payload bytes. The routes cover every payload
  * kind, captures, templates with payload fields, fields with every

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the Sparkplug B decoder. The input is a payload,
  * decoded as NBIRTH, NDATA and DDATA, with a resolver (every alias and name
  * known, with datatypes from all 35) and the flat layout, and without

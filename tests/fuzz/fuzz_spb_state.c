@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the Sparkplug births file (spool.dir/sparkplug-births)
  * as hostile bytes. Loading it must never crash: a damaged file is a
  * warning and an empty state. A file that loads without one must resolve

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 #define _GNU_SOURCE /* memmem */
 /* libFuzzer target: the spool's recovery and record decoding on hostile
  * segment files (a damaged disk, or anyone who can write the spool

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target, differential: the subscription cover against the trie.
  * Input: lines "Q filter" (Q a QoS digit). For the valid filters, the cover
  * must hold each of them in one filter at the highest QoS under it, and a

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: tz_parse on hostile TZif images (the seeds are real zone
  * files from Debian 12's tzdata), then conversions both ways around the
  * instants the image's own bytes name. Nothing may crash or read outside the

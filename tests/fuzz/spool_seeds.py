@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed inputs of fuzz_spool (tests/fuzz/corpus/spool): segment
 files laid out as spool.c writes them, whole, torn, flipped and with an ack
 mark. Input layout: see tests/fuzz/fuzz_spool.c."""

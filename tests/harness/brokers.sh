@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Test harness: a real Mosquitto and a real Apache Kafka (KRaft) on free
 # loopback ports: one node by default, or a three-node cluster with
 # MKB_KAFKA_NODES=3. Source this file, then:

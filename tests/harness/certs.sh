@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Test certificates for the harness, made with openssl at every start (EC
 # P-256 keys: fast to make; valid two days). Source it, then:
 #   harness_make_tls DIR   write DIR/tls:

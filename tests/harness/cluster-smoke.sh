@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # cluster-smoke.sh: checks the harness's three-node Kafka cluster survives
 # losing a partition leader. Run it as
 #   MKB_KAFKA_NODES=3 tests/harness/with-brokers.sh tests/harness/cluster-smoke.sh

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # ctl.sh COMMAND DIR [ARGS]: act on the brokers a harness started in DIR, for
 # fault-injection tests. Commands:
 #   restart-mosquitto   SIGTERM (it saves its persistence), then start again

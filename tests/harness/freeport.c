@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* freeport N: print N distinct free TCP ports on 127.0.0.1, one per line.
  * All N sockets are bound at once (port 0, the kernel picks) before any is
  * closed, so the N ports differ. Another process may still take one between

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # prometheus.sh: a real Prometheus server (Debian's /usr/bin/prometheus) for
 # the metrics tests, scraping one target every second.
 #   prometheus.sh start DIR TARGET_HOST:PORT

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # with-brokers.sh CMD [ARGS...]: start Mosquitto and Kafka (tests/harness/brokers.sh),
 # run CMD with MKB_MQTT_URI, MKB_KAFKA_BOOTSTRAP, MKB_HARNESS_DIR exported, then
 # stop both, whether CMD passed, failed, or was interrupted (Ctrl-C).

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Checks `make install` / `make uninstall`, the man page and the container
 # files, without touching the machine outside a scratch DESTDIR:
 #   - every file lands with its mode, the unit and bridge.yaml with their
@@ -12,6 +14,8 @@
 #     namespace, so the default /etc/mqtt-kafka-bridge/mappings is what loads
 #   - every option of `--help` is in the man page's OPTIONS and the other way
 #     round, the page lints clean (mandoc -T lint, groff -ww) and renders
+#   - the man page's .TH line and `mqtt-kafka-bridge -V` name the version
+#     in VERSION
 #   - the Dockerfile passes hadolint (when installed) and compose.yaml parses
 # Run from anywhere: tests/install/check.sh. Exits 1 if any check failed.
 set -uo pipefail
@@ -151,7 +155,12 @@ fi
 vars=$(grep -oE '\$\{MKB_[A-Z_]+' "$etc/bridge.yaml" | cut -c3- | sort -u)
 missing=$(for v in $vars; do grep -q "^       $v\$" "$tmp/man.txt" || echo "$v"; done)
 check "man ENVIRONMENT names every variable of bridge.yaml ($(paste -sd" " <<<"$vars"))" test -z "$missing"
+# VERSION is the one source of the version: the Makefile builds it into the
+# binary (-V, mkb_build_info); the man page's .TH line is written by hand and
+# must name the same one (a bump edits both, and the page's date).
 check "man page: version is $(cat VERSION)" grep -q "^\.TH .*\"mqtt-kafka-bridge $(cat VERSION)\"" "$man"
+check "mqtt-kafka-bridge -V: version is $(cat VERSION)" \
+    bash -c "'$bin' -V | grep -qx 'mqtt-kafka-bridge $(cat VERSION) (librdkafka .*)'"
 check "man page: FILES names PREFIX's share dir" grep -q '^\.I /usr/share/mqtt-kafka-bridge/mappings$' "$man"
 for sec in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS SIGNALS "EXIT STATUS" FILES ENVIRONMENT "SEE ALSO"; do
     grep -qE "^\.SH \"?$sec\"?$" "$man" || bad "man page: no $sec section"

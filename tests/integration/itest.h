@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Helpers for integration tests that run against the real brokers started by
  * tests/harness/with-brokers.sh (addresses in MKB_MQTT_URI,
  * MKB_KAFKA_BOOTSTRAP; scratch files in MKB_HARNESS_DIR). */

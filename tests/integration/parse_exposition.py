@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """Parses a Prometheus text exposition (file argv[1]) with prometheus_client's
 own parser (Debian's python3-prometheus-client, hence /usr/bin/python3) and prints one line per
 sample: FAMILY TYPE SAMPLE VALUE. Exit 1 if the parser refuses the text, 2

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # run.sh TEST...: run each integration test binary (inside with-brokers.sh;
 # BINARY:TCASE runs one libcheck test case of it);
 # exit non-zero if any failed.

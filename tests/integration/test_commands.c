@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Actuator commands, Kafka -> MQTT, against the real brokers: per-key
  * order over many keys, at least once through a SIGKILL of the bridge and a
  * Mosquitto outage, expired and invalid commands reported and skipped,

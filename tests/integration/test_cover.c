@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Each message once (issue 17): the bridge subscribes to the cover of its
  * routes' filters, so overlapping filters ('#', '+', a specific one, partial
  * overlaps, mixed QoS; also with a $share group) give exactly the records

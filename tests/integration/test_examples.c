@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The worked examples live: every message of tests/fixtures/devices/ is
  * published through Mosquitto with mosquitto_pub (retained where the device
  * publishes retained) while a bridge runs every example mapping at once;

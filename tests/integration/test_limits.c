@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Hostile input end to end: real Mosquitto -> the bridge binary -> real
  * Kafka. Oversized payloads, deep JSON, huge arrays, invalid UTF-8 and NUL
  * bytes in payloads and topics, illegal rendered Kafka topic names, topics up

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The metrics endpoint (metrics.listen) against real brokers: the HTTP
  * surface (/metrics, /healthz, /readyz, 404, 405), the exposition format as
  * promtool checks it, the counters after a known stream, a real Prometheus

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The production uplink against real brokers: QoS levels, MQTT 5
  * properties, TLS, a Mosquitto restart and a Kafka outage mid-stream,
  * a reload under load, delivery failures. */

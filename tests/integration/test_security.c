@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* TLS and SASL on both sides against the real brokers of the harness:
  * Mosquitto's mutual-TLS listener (MKB_MQTTS_URI: a client certificate from
  * the test CA required) and Kafka's SASL_SSL listener

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Sparkplug B live (issue 18): a real edge node (tests/sparkplug/edge_node.py,
  * pysparkplug from PyPI, an implementation this project did not write) talks
  * to the bridge through Mosquitto. Every metric it reports having sent must

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The systemd notification protocol against real brokers, without systemd:
  * the test plays the service manager. It runs the ExecStart= line of
  * systemd/mqtt-kafka-bridge.service (binary replaced by $MKB_BRIDGE_BIN, the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Uplink end to end: real Mosquitto -> the bridge binary -> real Kafka. */
 #define _GNU_SOURCE /* asprintf */
 #include "itest.h"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # The bridge's log under a real systemd-journald (Debian's systemd package):
 # a journald of the test's own, in a private mount namespace with tmpfs on
 # /run/systemd and /run/log (the machine's journal, if any, is not touched),

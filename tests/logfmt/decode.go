@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 // Reads logfmt lines on stdin with go-logfmt (the reference decoder the Go
 // logfmt ecosystem uses) and prints each record as one JSON object of its
 // keys and values, so tests/unit/test_log.c can compare what the bridge wrote

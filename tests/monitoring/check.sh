@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Checks monitoring/: the Prometheus rules and their unit tests, the example
 # Prometheus configuration, the Grafana dashboard (JSON, layout, PromQL), and
 # that the mkb_ and process_ metrics they use are the ones documented in

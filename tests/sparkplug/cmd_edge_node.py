@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """A Sparkplug B edge node made with pysparkplug (not our code), for the
 command tests: it connects, publishes its NBIRTH and the DBIRTH of one
 device, and writes each NCMD/DCMD it receives, as pysparkplug decoded it,

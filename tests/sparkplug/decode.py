@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """Decodes a Sparkplug B payload with pysparkplug (an implementation that is
 not ours) and prints it as JSON, for the tests to compare with what they
 encoded: {"timestamp", "seq" (when present), "metrics": [{"name", "alias",

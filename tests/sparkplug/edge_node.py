@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """A Sparkplug B edge node with one device, for the live tests and make demo.
 
 Built on pysparkplug 0.6.1 (PyPI; https://github.com/matteosox/pysparkplug,

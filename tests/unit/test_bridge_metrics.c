@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* bridge_metrics.c with metrics.c: /metrics exports exactly the metrics
  * docs/OPERATIONS.md lists (its table "Metrics"), no more and no fewer,
  * each with the type the table gives. */

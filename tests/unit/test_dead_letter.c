@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The dead-letter headers (dead_letter.h): the names users read are the
  * documented ones; the reason replaces an older one, the record's own
  * headers stay, a dead letter already keeps its reason, the original is not

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The downlink's offset bookkeeping (downlink_offsets.h), without Kafka: the
  * commit position moves only past records that are all settled, whatever
  * the order of their acknowledgements; rewinds forget and skip; the ring

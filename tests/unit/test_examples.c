@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 #define _GNU_SOURCE /* asprintf */
 /* The worked examples: every message of tests/fixtures/devices/ (copied from
  * each device family's public documentation) mapped through its family's

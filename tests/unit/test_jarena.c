@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The per-message jansson arena: values made inside begin/end come from the
  * arena and are reclaimed at end; values made outside live on the heap and
  * may be released inside. */

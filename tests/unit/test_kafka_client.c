@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* kafka_client.c: how every Kafka client is configured (a property's error
  * never shows a secret; a consumer takes only the connection's
  * kafka.properties), the statistics the metrics read, and Kafka's rule for

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* kafka_errors.c: the one table that sorts librdkafka's delivery and
  * produce errors into transient (wait and retry) and permanent (dead
  * letter). */

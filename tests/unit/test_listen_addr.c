@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* listen_addr.c: what metrics.listen accepts and refuses, and the sockets
  * it makes: "[::]:PORT" takes IPv4 clients too, "[::1]:PORT" does not. */
 #include "listen_addr.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* log_limit(): the rate limiter for lines that repeat while a failure lasts
  * (refused TLS handshakes, failed Kafka logins); log_every(): the one by
  * count, for lines per event (dead letters, failed deliveries).

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 #define _GNU_SOURCE /* asprintf */
 /* The rule engine end to end, without brokers: config text -> mapper ->
  * records, for templates, each field operation, dead letters, limits, and

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 #define _GNU_SOURCE /* asprintf */
 /* payload: sparkplug_b routes through the rule engine, without brokers: the
  * payloads are the fixtures pysparkplug and Eclipse Tahu's python wrote

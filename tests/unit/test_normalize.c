@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The normalizer's building blocks through normalize.h: payload parsing with
  * its limits, type coercion, the named unit conversions and timestamps. */
 #include "err.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* procstat.c: the process_* metrics. A made-up /proc with known figures
  * (the exact values, unlimited limits, a command name with ") " in it, a
  * hidden /proc/stat), then the live /proc/self against /proc/self/status

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The Sparkplug B module: topics, datatype names, and (below) payloads
  * encoded by real implementations (tests/fixtures/sparkplug, written by
  * pysparkplug and Eclipse Tahu's python) decoded into the JSON of spb.h. */

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The Sparkplug B command encoder. Every payload it makes is decoded by
  * pysparkplug (tests/sparkplug/decode.py, a real and independent
  * implementation, in .cache/sparkplug) and compared with what was meant:

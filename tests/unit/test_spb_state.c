@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The Sparkplug B birth state: alias and name tables of node and device
  * births, the sequence check, deaths by bdSeq, the rebirth rate limit, the
  * births file (round trip, damage, unwritable) and two threads at once. */

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 #define _GNU_SOURCE /* memmem */
 /* The spool on its own: records round-trip byte for byte, the ack mark
  * survives a crash (a forked child that dies with SIGKILL), torn tails and

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The subscription cover: containment and overlap by the MQTT rules
  * (section 4.7 of 3.1.1 and 5.0, '$' topics included), the cover of mixed
  * filters, and a property check against the trie over every topic of a

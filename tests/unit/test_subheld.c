@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* The subscriptions a session holds, and their file in the spool directory:
  * kept across a reload of the file, ignored when written for another broker
  * or client id, removed when it cannot be written. */

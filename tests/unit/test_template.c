@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Templates through template.h: compiling (escapes, errors with columns,
  * did-you-mean), rendering each placeholder against a message, payload
  * fields by pointer, and appending into a reused, growing buffer; the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Filter matching through the trie: the MQTT specification's cases
  * (MQTT 5.0 section 4.7; 3.1.1 section 4.7) and fan-out order. */
 #include "err.h"

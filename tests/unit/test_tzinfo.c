@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* tzinfo against glibc: for every instant of a walk from 1900 to 2100 (and
  * each second around every change of offset glibc shows), the offset must
  * be glibc's tm_gmtoff, and the local time read back must give the instant

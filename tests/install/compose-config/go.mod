@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 module mqtt-kafka-bridge/tests/install/compose-config
 
 go 1.26.8

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 // compose-config: what `docker compose config` does without a Docker engine.
 // Loads the compose files given (interpolation, the compose-spec schema, the
 // model's own checks) with compose-go, the loader Docker Compose uses, and
