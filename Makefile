@@ -3,9 +3,11 @@
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, monitoring, install, journal and per-mapping checks, then integration
+#   make check          unit, monitoring, install, journal, kubernetes and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
 #   make check-journal  tests/journal/check.sh: the log under a real systemd-journald (priorities)
+#   make check-k8s      tests/kubernetes/check.sh: deploy/kubernetes/ against the Kubernetes schemas, offline
+#   make k8s-manifests  regenerate deploy/kubernetes/configmap.yaml from config/ and mappings/
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
 #   make valgrind       unit + integration suites with the bridge under valgrind memcheck
@@ -29,7 +31,7 @@
 #   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
 #   make clean          remove build/ and the binary
 
-.PHONY: all deps unit integration check check-install check-journal asan faults valgrind lint lint-tidy \
+.PHONY: all deps unit integration check check-install check-journal check-k8s k8s-manifests asan faults valgrind lint lint-tidy \
         lint-cppcheck fuzz check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka \
         bench-sparkplug bench-micro demo docs format install uninstall clean
 
@@ -347,6 +349,7 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
 	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
 	echo "== tests/journal/check.sh"; tests/journal/check.sh $(abspath $(BIN)) || fail=1; \
+	echo "== tests/kubernetes/check.sh"; tests/kubernetes/check.sh $(abspath $(BIN)) || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
@@ -465,6 +468,19 @@ uninstall:
 # are there. Needs no broker.
 check-install: all
 	tests/install/check.sh
+
+# deploy/kubernetes/ offline (no cluster): the ConfigMaps current with
+# config/bridge.yaml and mappings/, every object against the Kubernetes
+# schemas kubernetes-validate ships and the ServiceMonitor against the
+# Prometheus Operator's CRD (tests/kubernetes/crd/), then `check` of the
+# ConfigMaps' files with the Deployment's environment. Venv: .cache/k8s.
+check-k8s: $(BIN)
+	tests/kubernetes/check.sh $(abspath $(BIN))
+
+# Rewrites deploy/kubernetes/configmap.yaml (and the pod's config-sha256
+# annotation) from config/bridge.yaml and mappings/*.yaml.
+k8s-manifests:
+	$(or $(K8S_VENV),$(CURDIR)/.cache/k8s)/bin/python scripts/k8s-manifests.py
 
 # The log's <N> priorities read by a journald of the test's own (root: a
 # private mount namespace).
