@@ -246,12 +246,46 @@ def bridge_check(binary, c, env, secret, cms, vols, mounts):
         check("check finds the routes of the source tree's config/ and mappings/",
               got and want and got.group(1) == want.group(1),
               f"{got and got.group(1)} vs {want and want.group(1)}")
+        kcat_check(bridge_yaml_of(cms), run_env)
         # Without the Secret's variables, check must fail and name one.
         bare = {k: v for k, v in run_env.items() if k not in ("MKB_MQTT_PASSWORD",)}
         p = subprocess.run([binary, *args, "check"], env=bare, capture_output=True, text=True)
         check("without MKB_MQTT_PASSWORD in the env, check fails and names it",
               p.returncode != 0 and "MKB_MQTT_PASSWORD" in p.stdout + p.stderr,
               (p.stdout + p.stderr).strip())
+
+
+def bridge_yaml_of(cms):
+    return cms["mqtt-kafka-bridge-config"]["data"]["bridge.yaml"]
+
+
+def expand(value, env):
+    """${VAR} and ${VAR:-default} as src/ytree.c expands them."""
+    def one(m):
+        name, dflt = m.group(1), m.group(3)
+        return env.get(name) or (dflt if dflt is not None else "")
+    return re.sub(r"\$\{(\w+)(:-([^}]*))?\}", one, str(value))
+
+
+def kcat_check(bridge_yaml, env):
+    """`check` does not hand kafka.properties to librdkafka; kcat does (with
+    Debian's librdkafka): it creates a client with them, which refuses a bad
+    property or SASL mechanism, then asks a closed loopback port for
+    metadata for 1 s, which must be the only failure."""
+    props = yaml.safe_load(bridge_yaml)["kafka"]["properties"]
+    args = ["kcat", "-L", "-m", "1", "-b", "127.0.0.1:1"]
+    for k, v in props.items():
+        args += ["-X", f"{k}={expand(v, env)}"]
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        check("librdkafka (kcat) accepts kafka.properties", False, "kcat not found (make deps)")
+        return
+    out = p.stdout + p.stderr
+    check(f"librdkafka (kcat) makes a client of kafka.properties with the Deployment's env "
+          f"(security.protocol {expand(props['security.protocol'], env)}, "
+          f"sasl.mechanism {expand(props['sasl.mechanism'], env)})",
+          "Failed to create" not in out and "Failed to acquire metadata" in out, out.strip())
 
 
 def main():
