@@ -47,6 +47,9 @@ ADDITIONS = [
         "    sasl.mechanism: ${MKB_KAFKA_SASL_MECHANISM:-SCRAM-SHA-512}",
         "    sasl.username: ${MKB_KAFKA_SASL_USERNAME}",
         "    sasl.password: ${MKB_KAFKA_SASL_PASSWORD}",
+        "    # The CA of the brokers' certificates: probe finds the system's;",
+        "    # a private CA: mount it and set MKB_KAFKA_SSL_CA_LOCATION to its path.",
+        "    ssl.ca.location: ${MKB_KAFKA_SSL_CA_LOCATION:-probe}",
     ]),
 ]
 

@@ -206,28 +206,44 @@ def pod_checks(objs, binary):
     return c, env, secret, cms, vols, mounts
 
 
+def layout(root, cms, vols, mounts):
+    """Writes each ConfigMap's files under ROOT where the pod mounts them."""
+    for name, path in mounts.items():
+        cm = vols[name].get("configMap")
+        if not cm:
+            continue
+        os.makedirs(root + path, mode=0o755)
+        for key, text in cms[cm["name"]]["data"].items():
+            with open(os.path.join(root + path, key), "w", encoding="utf-8") as f:
+                f.write(text)
+
+
+def pod_env(root, env, secret, mounts):
+    """The Deployment's environment, the Secret's values in it; a path in a
+    mounted volume becomes the same path under ROOT."""
+    run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for name, e in env.items():
+        if "value" in e:
+            v = e["value"]
+            if any(v == m or v.startswith(m + "/") for m in mounts.values()):
+                v = root + v
+            run_env[name] = v
+        else:
+            run_env[name] = secret["stringData"][e["valueFrom"]["secretKeyRef"]["key"]]
+    return run_env
+
+
+def pod_args(root, c):
+    args = list(c["args"])
+    args[args.index("-c") + 1] = root + args[args.index("-c") + 1]
+    return args
+
+
 def bridge_check(binary, c, env, secret, cms, vols, mounts):
     with tempfile.TemporaryDirectory() as root:
-        for name, path in mounts.items():
-            cm = vols[name].get("configMap")
-            if not cm:
-                continue
-            os.makedirs(root + path)
-            for key, text in cms[cm["name"]]["data"].items():
-                with open(os.path.join(root + path, key), "w", encoding="utf-8") as f:
-                    f.write(text)
-        run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        for name, e in env.items():
-            if "value" in e:
-                v = e["value"]
-                # A path in a mounted volume: the same path under the scratch root.
-                if any(v == m or v.startswith(m + "/") for m in mounts.values()):
-                    v = root + v
-                run_env[name] = v
-            else:
-                run_env[name] = secret["stringData"][e["valueFrom"]["secretKeyRef"]["key"]]
-        args = list(c["args"])
-        args[args.index("-c") + 1] = root + args[args.index("-c") + 1]
+        layout(root, cms, vols, mounts)
+        run_env = pod_env(root, env, secret, mounts)
+        args = pod_args(root, c)
         p = subprocess.run([binary, *args, "check"], env=run_env, capture_output=True, text=True)
         out = p.stdout + p.stderr
         check("mqtt-kafka-bridge check: the ConfigMaps' files as mounted, the Deployment's env",
