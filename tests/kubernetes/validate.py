@@ -207,15 +207,22 @@ def pod_checks(objs, binary):
 
 
 def layout(root, cms, vols, mounts):
-    """Writes each ConfigMap's files under ROOT where the pod mounts them."""
+    """Writes each ConfigMap's files under ROOT where the pod mounts them, as
+    the kubelet lays out a ConfigMap volume: the files in a hidden
+    ..<timestamp> directory, ..data a symlink to it, and each key a symlink
+    to ..data/key (so the mapping glob must skip the dot entries)."""
     for name, path in mounts.items():
         cm = vols[name].get("configMap")
         if not cm:
             continue
-        os.makedirs(root + path, mode=0o755)
+        d = root + path
+        os.makedirs(os.path.join(d, "..2026_01_01_00_00_00.000000001"), mode=0o755)
+        os.symlink("..2026_01_01_00_00_00.000000001", os.path.join(d, "..data"))
         for key, text in cms[cm["name"]]["data"].items():
-            with open(os.path.join(root + path, key), "w", encoding="utf-8") as f:
+            with open(os.path.join(d, "..data", key), "w", encoding="utf-8") as f:
                 f.write(text)
+            os.chmod(os.path.join(d, "..data", key), 0o644)
+            os.symlink(os.path.join("..data", key), os.path.join(d, key))
 
 
 def pod_env(root, env, secret, mounts):
