@@ -147,6 +147,18 @@ def pod_checks(objs, binary):
     dep = objs[("Deployment", "mqtt-kafka-bridge")][1]
     spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
     c = pod["containers"][0]
+    with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as f:
+        version = f.read().strip()
+    check(f"the image is mqtt-kafka-bridge:{version} (VERSION)", c["image"].endswith(f"mqtt-kafka-bridge:{version}"),
+          c["image"])
+    with open(os.path.join(ROOT, "Dockerfile"), encoding="utf-8") as f:
+        dockerfile = f.read()
+    user = re.search(r"^USER (\d+)", dockerfile, re.M)
+    expose = re.search(r"^EXPOSE (\d+)", dockerfile, re.M)
+    check("the Dockerfile's USER is runAsUser and its EXPOSE the port metrics",
+          user and expose and int(user.group(1)) == pod["securityContext"]["runAsUser"]
+          and int(expose.group(1)) == c["ports"][0]["containerPort"],
+          f"USER {user and user.group(1)}, EXPOSE {expose and expose.group(1)}")
     check("Deployment: 1 replica, strategy Recreate",
           spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate")
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
