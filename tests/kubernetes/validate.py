@@ -15,11 +15,13 @@ venv .cache/k8s; no cluster, nothing downloaded):
     metrics port's /healthz and /readyz, the security context, the grace
     period above kafka.flush_timeout_ms (its default from the binary's
     --help-config), the Secret keys the env names, the ConfigMaps and the PVC
-    the volumes name, the Service and ServiceMonitor selecting the pod;
+    the volumes name, the Service and ServiceMonitor selecting the pod, the
+    image tag (VERSION), the user and port (the Dockerfile's USER, EXPOSE);
   - bridge.yaml and the mappings of the ConfigMaps laid out where the
-    Deployment mounts them (under a scratch root), then `mqtt-kafka-bridge -c
-    .../bridge.yaml check` run with the Deployment's environment, the Secret's
-    values in it.
+    Deployment mounts them (under a scratch root, as the kubelet lays out a
+    ConfigMap volume), then `mqtt-kafka-bridge -c .../bridge.yaml check` run
+    with the Deployment's environment, the Secret's values in it; and a
+    librdkafka client (kcat) made of its kafka.properties.
 
   validate.py BINARY      prints ok/FAIL lines and "N passed, N failed"
 """
@@ -38,8 +40,8 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DIR = os.path.join(ROOT, "deploy", "kubernetes")
 CRD = os.path.join(ROOT, "tests", "kubernetes", "crd", "monitoring.coreos.com_servicemonitors.yaml")
-# The oldest Kubernetes still maintained by the big distributions when this
-# was written, and the newest kubernetes-validate ships.
+# An older release that managed clusters still ran when this was written,
+# and the newest kubernetes-validate ships.
 VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
 
 passed = failed = 0
