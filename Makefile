@@ -5,10 +5,13 @@
 #   make deps           install build/test dependencies (Debian 12, as root) + Kafka jars, librdkafka
 #   make unit           the unit suites (tests/unit, one per module)
 #   make integration    the integration suites against real brokers (tests/integration)
-#   make check          unit, reuse, monitoring, install, journal, mapping checks, then integration
+#   make check          unit, reuse, monitoring, install, journal, kubernetes and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
 #   make check-journal  tests/journal/check.sh: the log under a real systemd-journald (priorities)
 #   make check-reuse    reuse lint: every file names its copyright and licence (REUSE 3.3)
+#   make check-k8s      tests/kubernetes/check.sh: deploy/kubernetes/ against the Kubernetes schemas, offline
+#   make check-k8s-live the pod of deploy/kubernetes/ played against the harness brokers (no cluster)
+#   make k8s-manifests  regenerate deploy/kubernetes/configmap.yaml from config/ and mappings/
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
 #   make valgrind       unit + integration suites with the bridge under valgrind memcheck
@@ -32,10 +35,10 @@
 #   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
 #   make clean          remove build/ and the binary
 
-.PHONY: all deps unit integration check check-install check-journal check-reuse asan faults \
-        valgrind lint lint-tidy lint-cppcheck fuzz check-fuzz bench bench-deps bench-spool \
-        bench-metrics bench-librdkafka bench-sparkplug bench-micro demo docs format install \
-        uninstall clean
+.PHONY: all deps unit integration check check-install check-journal check-reuse check-k8s \
+        check-k8s-live k8s-manifests asan faults valgrind lint lint-tidy lint-cppcheck fuzz \
+        check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka bench-sparkplug \
+        bench-micro demo docs format install uninstall clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -372,6 +375,9 @@ check: all $(UNIT_TESTS) $(INTEG_TESTS)
 	echo "== tests/install/check.sh"; MKB_INSTALL_BIN=$(BIN) tests/install/check.sh || fail=1; \
 	echo "== tests/examples/check-mappings.sh"; tests/examples/check-mappings.sh $(abspath $(BIN)) || fail=1; \
 	echo "== tests/journal/check.sh"; tests/journal/check.sh $(abspath $(BIN)) || fail=1; \
+	echo "== tests/kubernetes/check.sh"; tests/kubernetes/check.sh $(abspath $(BIN)) || fail=1; \
+	echo "== tests/kubernetes/check.sh --live"; \
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/kubernetes/check.sh --live $(abspath $(BIN)) || fail=1; \
 	$(MAKE) --no-print-directory integration || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make check: FAILED"; else echo "make check: all passed"; fi; \
 	exit $$fail
@@ -504,6 +510,28 @@ check-reuse:
 	@$(REUSE) --root $(CURDIR) lint --lines || { echo "check-reuse: FAILED: give each file above an SPDX" \
 	    "header (or a REUSE.toml entry when its bytes must stay as they are)"; exit 1; }
 	@echo "check-reuse: every file names its copyright and licence ($$($(REUSE) --version | head -n 1))"
+
+# deploy/kubernetes/ offline (no cluster): the ConfigMaps current with
+# config/bridge.yaml and mappings/, every object against the Kubernetes
+# schemas kubernetes-validate ships and the ServiceMonitor against the
+# Prometheus Operator's CRD (tests/kubernetes/crd/), then `check` of the
+# ConfigMaps' files with the Deployment's environment. Venv: .cache/k8s.
+check-k8s: $(BIN)
+	tests/kubernetes/check.sh $(abspath $(BIN))
+
+# The pod played on this machine against the harness brokers (about 15 s):
+# the ConfigMaps' files where the Deployment mounts them, its args and env,
+# the Secret's keys holding the harness credentials (MQTT password, Kafka
+# SCRAM-SHA-512 over SASL_SSL), as uid 10001: the probes' /healthz and
+# /readyz answer 200, a reading reaches Kafka, SIGTERM exits 0 in the grace
+# period, the spool is on the volume (tests/kubernetes/live.py).
+check-k8s-live: all
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/kubernetes/check.sh --live $(abspath $(BIN))
+
+# Rewrites deploy/kubernetes/configmap.yaml (and the pod's config-sha256
+# annotation) from config/bridge.yaml and mappings/*.yaml.
+k8s-manifests:
+	$(or $(K8S_VENV),$(CURDIR)/.cache/k8s)/bin/python scripts/k8s-manifests.py
 
 # The log's <N> priorities read by a journald of the test's own (root: a
 # private mount namespace).

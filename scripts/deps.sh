@@ -86,6 +86,19 @@ if ! cmp -s "$spb_req" "$spb/requirements.txt" 2>/dev/null; then
     cp "$spb_req" "$spb/requirements.txt"
 fi
 
+# kubernetes-validate (it ships the Kubernetes schemas) and jsonschema, pinned
+# in tests/kubernetes/requirements.txt, into a venv under .cache/: make
+# check-k8s validates deploy/kubernetes/ with them, offline.
+k8s="$MKB_CACHE/k8s"
+k8s_req="$MKB_ROOT/tests/kubernetes/requirements.txt"
+if ! cmp -s "$k8s_req" "$k8s/requirements.txt" 2>/dev/null; then
+    echo "deps: installing kubernetes-validate into $k8s (PyPI)"
+    rm -rf "$k8s"
+    python3 -m venv "$k8s"
+    "$k8s/bin/pip" install -q -r "$k8s_req"
+    cp "$k8s_req" "$k8s/requirements.txt"
+fi
+
 # go-logfmt, the logfmt decoder of the Go ecosystem (pinned in
 # tests/logfmt/go.mod and go.sum), built into .cache/logfmt: the unit test of
 # src/log.c reads the bridge's logfmt lines with it.

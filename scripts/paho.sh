@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Paho MQTT C the bridge links statically, into
 # $MKB_CACHE/paho (lib/libpaho-mqtt3as.a, include/). The same release as
 # Debian 12's libpaho-mqtt1.3 (1.3.12), so the custody behaviour
