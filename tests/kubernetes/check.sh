@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 # make check-k8s: the Kubernetes manifests of deploy/kubernetes/, offline.
 # tests/kubernetes/validate.py in the venv: the ConfigMaps are what
 # config/bridge.yaml and mappings/*.yaml make (scripts/k8s-manifests.py

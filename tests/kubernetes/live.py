@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """The pod of deploy/kubernetes/ played on this machine, against the harness
 brokers (run inside tests/harness/with-brokers.sh; `make check-k8s-live`):
 

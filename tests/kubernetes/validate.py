@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+# SPDX-License-Identifier: Apache-2.0
 """Checks deploy/kubernetes/ offline (tests/kubernetes/check.sh runs it in the
 venv .cache/k8s; no cluster, nothing downloaded):
 
