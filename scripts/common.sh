@@ -1,7 +1,7 @@
 # SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
 # SPDX-License-Identifier: Apache-2.0
 # Shared by scripts/deps.sh, tests/harness/brokers.sh and the demo:
-# where the pinned Kafka broker jars live. Source it; it sets variables only.
+# where the pinned Kafka broker jars live. Source it; it sets variables and defines crate_fetch.
 MKB_ROOT=${MKB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KAFKA_POM="$MKB_ROOT/deps/kafka/pom.xml"
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")
@@ -22,3 +22,12 @@ PAHO_VERSION=1.3.12
 PAHO_CRATE_VERSION=0.8.1
 PAHO_CRATE_SHA256=1782b5e75d712f951a2a4c7d3175a2ef37d93ddb3ad8656b37092f3f05464bc9
 PAHO_PREFIX=${PAHO_PREFIX:-$MKB_CACHE/paho}
+
+# crate_fetch NAME VERSION SHA256 DIR: the crates.io crate NAME-VERSION,
+# checked against SHA256, unpacked into DIR (DIR/NAME-VERSION/).
+crate_fetch() {
+    local crate="$1-$2.crate"
+    curl -fsSL --retry 3 -o "$4/$crate" "https://static.crates.io/crates/$1/$crate"
+    echo "$3  $4/$crate" | sha256sum -c --quiet -
+    tar -xzf "$4/$crate" -C "$4"
+}

@@ -61,43 +61,31 @@ if [ ! -x "$tools/bin/hadolint" ]; then
     fi
 fi
 
+# venv_pinned WHAT DIR REQUIREMENTS: a venv in DIR with the pinned
+# REQUIREMENTS (PyPI), made again only when the requirements file changed.
+venv_pinned() {
+    if ! cmp -s "$3" "$2/requirements.txt" 2>/dev/null; then
+        echo "deps: installing $1 into $2 (PyPI)"
+        rm -rf "$2"
+        python3 -m venv "$2"
+        "$2/bin/pip" install -q -r "$3"
+        cp "$3" "$2/requirements.txt"
+    fi
+}
+
 # reuse, the REUSE Specification's linter (make check-reuse: every file
 # names its licence), pinned with what it needs in
 # tests/lint/reuse-requirements.txt, into a venv under .cache/; offline after.
-reuse="$MKB_ROOT/.cache/reuse"
-reuse_req="$MKB_ROOT/tests/lint/reuse-requirements.txt"
-if ! cmp -s "$reuse_req" "$reuse/requirements.txt" 2>/dev/null; then
-    echo "deps: installing reuse into $reuse (PyPI)"
-    rm -rf "$reuse"
-    python3 -m venv "$reuse"
-    "$reuse/bin/pip" install -q -r "$reuse_req"
-    cp "$reuse_req" "$reuse/requirements.txt"
-fi
+venv_pinned reuse "$MKB_CACHE/reuse" "$MKB_ROOT/tests/lint/reuse-requirements.txt"
 
 # The Sparkplug B edge node of the tests and the demo (pysparkplug, PyPI),
 # pinned in tests/sparkplug/requirements.txt, into a venv under .cache/.
-spb="$MKB_ROOT/.cache/sparkplug"
-spb_req="$MKB_ROOT/tests/sparkplug/requirements.txt"
-if ! cmp -s "$spb_req" "$spb/requirements.txt" 2>/dev/null; then
-    echo "deps: installing pysparkplug into $spb (PyPI)"
-    rm -rf "$spb"
-    python3 -m venv "$spb"
-    "$spb/bin/pip" install -q -r "$spb_req"
-    cp "$spb_req" "$spb/requirements.txt"
-fi
+venv_pinned pysparkplug "$MKB_CACHE/sparkplug" "$MKB_ROOT/tests/sparkplug/requirements.txt"
 
 # kubernetes-validate (it ships the Kubernetes schemas) and jsonschema, pinned
 # in tests/kubernetes/requirements.txt, into a venv under .cache/: make
 # check-k8s validates deploy/kubernetes/ with them, offline.
-k8s="$MKB_CACHE/k8s"
-k8s_req="$MKB_ROOT/tests/kubernetes/requirements.txt"
-if ! cmp -s "$k8s_req" "$k8s/requirements.txt" 2>/dev/null; then
-    echo "deps: installing kubernetes-validate into $k8s (PyPI)"
-    rm -rf "$k8s"
-    python3 -m venv "$k8s"
-    "$k8s/bin/pip" install -q -r "$k8s_req"
-    cp "$k8s_req" "$k8s/requirements.txt"
-fi
+venv_pinned kubernetes-validate "$MKB_CACHE/k8s" "$MKB_ROOT/tests/kubernetes/requirements.txt"
 
 # go-logfmt, the logfmt decoder of the Go ecosystem (pinned in
 # tests/logfmt/go.mod and go.sum), built into .cache/logfmt: the unit test of

@@ -23,12 +23,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$RDKAFKA_CRATE_SHA256" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-crate="rdkafka-sys-$RDKAFKA_CRATE_VERSION.crate"
-echo "deps: fetching librdkafka $RDKAFKA_VERSION ($crate from crates.io)"
-curl -fsSL --retry 3 -o "$work/$crate" \
-    "https://static.crates.io/crates/rdkafka-sys/$crate"
-echo "$RDKAFKA_CRATE_SHA256  $work/$crate" | sha256sum -c --quiet -
-tar -xzf "$work/$crate" -C "$work"
+echo "deps: fetching librdkafka $RDKAFKA_VERSION (rdkafka-sys $RDKAFKA_CRATE_VERSION from crates.io)"
+crate_fetch rdkafka-sys "$RDKAFKA_CRATE_VERSION" "$RDKAFKA_CRATE_SHA256" "$work"
 src="$work/rdkafka-sys-$RDKAFKA_CRATE_VERSION/librdkafka"
 echo "deps: building librdkafka $RDKAFKA_VERSION into $dest (about a minute)"
 rm -rf "$dest"

@@ -25,12 +25,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PAHO_CRATE_SHA256" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-crate="paho-mqtt-sys-$PAHO_CRATE_VERSION.crate"
-echo "deps: fetching Paho MQTT C $PAHO_VERSION ($crate from crates.io)"
-curl -fsSL --retry 3 -o "$work/$crate" \
-    "https://static.crates.io/crates/paho-mqtt-sys/$crate"
-echo "$PAHO_CRATE_SHA256  $work/$crate" | sha256sum -c --quiet -
-tar -xzf "$work/$crate" -C "$work"
+echo "deps: fetching Paho MQTT C $PAHO_VERSION (paho-mqtt-sys $PAHO_CRATE_VERSION from crates.io)"
+crate_fetch paho-mqtt-sys "$PAHO_CRATE_VERSION" "$PAHO_CRATE_SHA256" "$work"
 src="$work/paho-mqtt-sys-$PAHO_CRATE_VERSION/paho.mqtt.c"
 got="$(cat "$src/version.major").$(cat "$src/version.minor").$(cat "$src/version.patch")"
 [ "$got" = "$PAHO_VERSION" ] || { echo "deps: the crate holds Paho $got, not $PAHO_VERSION" >&2; exit 1; }

@@ -254,17 +254,22 @@ END_TEST
 /* Message I: topic "site/<i>/temp", payload "{\"t\":<i>}", QoS 1, every
  * third retained, every fourth dup, with a content type and two user
  * properties on the odd ones (MQTT 5). */
+static void msg_text(int i, char topic[64], char payload[64], char v[32])
+{
+    snprintf(topic, 64, "site/%d/temp", i);
+    snprintf(payload, 64, "{\"t\":%d}", i);
+    snprintf(v, 32, "v%d", i);
+}
+
 static void msg_append(spool_t *s, int i)
 {
     char topic[64], payload[64], v[32];
-    int tl = snprintf(topic, sizeof(topic), "site/%d/temp", i);
-    int pl = snprintf(payload, sizeof(payload), "{\"t\":%d}", i);
-    int vl = snprintf(v, sizeof(v), "v%d", i);
-    mkb_prop_t props[2] = {{"unit", 4, "degC", 4}, {"seq", 3, v, (size_t)vl}};
+    msg_text(i, topic, payload, v);
+    mkb_prop_t props[2] = {{"unit", 4, "degC", 4}, {"seq", 3, v, strlen(v)}};
     mqtt_msg_t m = {.topic = topic,
-                    .topic_len = (size_t)tl,
+                    .topic_len = strlen(topic),
                     .payload = payload,
-                    .payload_len = (size_t)pl,
+                    .payload_len = strlen(payload),
                     .qos = 1,
                     .retained = i % 3 == 0,
                     .dup = i % 4 == 0,
@@ -287,9 +292,7 @@ static uint64_t msg_is(spool_t *s, int i)
     ck_assert_msg(rc == MKB_OK, "message %d: spool_peek %d", i, rc);
     ck_assert(e.is_message);
     char topic[64], payload[64], v[32];
-    snprintf(topic, sizeof(topic), "site/%d/temp", i);
-    snprintf(payload, sizeof(payload), "{\"t\":%d}", i);
-    snprintf(v, sizeof(v), "v%d", i);
+    msg_text(i, topic, payload, v);
     ck_assert_uint_eq(e.msg.topic_len, strlen(topic));
     ck_assert(memcmp(e.msg.topic, topic, strlen(topic)) == 0);
     ck_assert_uint_eq(e.msg.payload_len, strlen(payload));
