@@ -1110,7 +1110,7 @@ int bridge_run(bridge_t *b, bridge_signals_t *sig)
     if (kafka_sink_failure_reasons(b->sink, reasons, sizeof(reasons)))
         log_warn("bridge", "failed deliveries by reason: %s", reasons);
     if (st.spool && (left > 0 || !delivery_caught_up(b->delivery))) {
-        log_warn("bridge", "%zu record(s) in the producers and %llu more in the journal were "
+        log_warn("bridge", "%zu record(s) in the producers and %llu journaled message(s) were "
                            "not delivered within %d ms; they stay in the spool and are sent at "
                            "the next start",
                  left, (unsigned long long)(st.sp.appended + st.sp.replay - st.sp.handed), timeout);
