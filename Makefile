@@ -49,7 +49,7 @@ PKGS    := yaml-0.1 jansson libmicrohttpd openssl libprotobuf-c
 RDKAFKA_PREFIX ?= $(CURDIR)/.cache/librdkafka
 ifneq ($(wildcard $(RDKAFKA_PREFIX)/lib/librdkafka.a),)
 RDK_CFLAGS := -isystem $(RDKAFKA_PREFIX)/include
-RDK_LIBS   := $(RDKAFKA_PREFIX)/lib/librdkafka.a -lzstd -lssl -lcrypto -lz -ldl -lrt
+RDK_LIBS   := $(RDKAFKA_PREFIX)/lib/librdkafka.a -lsasl2 -lcurl -lzstd -lssl -lcrypto -lz -ldl -lrt
 RDK_DEP    := $(RDKAFKA_PREFIX)/.complete
 else
 RDK_CFLAGS := $(shell pkg-config --cflags rdkafka)
