@@ -191,7 +191,7 @@ static void check_sasl(chk_t *c, const config_t *cfg, const config_kv_t *props, 
                                           method ? method->value : NULL, why, sizeof(why));
     if (r == KAFKA_FEAT_OK)
         return;
-    const config_kv_t *at = r == KAFKA_FEAT_BAD_METHOD ? method : mech ? mech : proto;
+    const config_kv_t *at = r == KAFKA_FEAT_BAD_METHOD && method ? method : mech ? mech : proto;
     config_diag(c->errs, cfg, &at->value, "%s.%s: %s", section, at->key, why);
 }
 

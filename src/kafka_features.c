@@ -57,8 +57,8 @@ static kafka_feat_t check_method(const char *features, const char *method, char 
     if (!method || strcasecmp(method, "default") == 0)
         return KAFKA_FEAT_OK;
     if (strcasecmp(method, "oidc") != 0) {
-        snprintf(why, why_size, "'%s' is not an OAUTHBEARER method librdkafka knows (default, oidc)",
-                 method);
+        snprintf(why, why_size,
+                 "'%s' is not an OAUTHBEARER method librdkafka knows (default, oidc)", method);
         return KAFKA_FEAT_BAD_METHOD;
     }
     if (has_feature(features, "oidc"))

@@ -50,9 +50,12 @@ START_TEST(test_refused)
     ck_assert_msg(strstr(why, "no OIDC token fetching (libcurl)") && strstr(why, without), "%s",
                   why);
     ck_assert_int_eq(feat(with, "OAUTHBEARER", "jwt", why), KAFKA_FEAT_BAD_METHOD);
-    ck_assert_msg(strstr(why, "'jwt' is not an OAUTHBEARER method librdkafka knows (default, oidc)"), "%s", why);
+    ck_assert_msg(
+        strstr(why, "'jwt' is not an OAUTHBEARER method librdkafka knows (default, oidc)"), "%s",
+        why);
     ck_assert_int_eq(feat(with, "scram-sha-256", NULL, why), KAFKA_FEAT_BAD_MECHANISM);
-    ck_assert_msg(strstr(why, "'scram-sha-256' is not a SASL mechanism librdkafka knows (GSSAPI,"), "%s", why);
+    ck_assert_msg(strstr(why, "'scram-sha-256' is not a SASL mechanism librdkafka knows (GSSAPI,"),
+                  "%s", why);
     /* a feature's name inside another's is not that feature */
     ck_assert_int_eq(feat("sasl_gssapix,xsasl_gssapi", "GSSAPI", NULL, why),
                      KAFKA_FEAT_BAD_MECHANISM);
