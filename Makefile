@@ -56,7 +56,7 @@ PKGS    := yaml-0.1 jansson libmicrohttpd openssl libprotobuf-c
 RDKAFKA_PREFIX ?= $(CURDIR)/.cache/librdkafka
 ifneq ($(wildcard $(RDKAFKA_PREFIX)/lib/librdkafka.a),)
 RDK_CFLAGS := -isystem $(RDKAFKA_PREFIX)/include
-RDK_LIBS   := $(RDKAFKA_PREFIX)/lib/librdkafka.a -lzstd -lssl -lcrypto -lz -ldl -lrt
+RDK_LIBS   := $(RDKAFKA_PREFIX)/lib/librdkafka.a -lsasl2 -lcurl -lzstd -lssl -lcrypto -lz -ldl -lrt
 RDK_DEP    := $(RDKAFKA_PREFIX)/.complete
 else
 RDK_CFLAGS := $(shell pkg-config --cflags rdkafka)
@@ -110,7 +110,9 @@ UNIT_TESTS := $(BUILD)/tests/unit/test_trie $(BUILD)/tests/unit/test_ytree \
               $(BUILD)/tests/unit/test_subcover $(BUILD)/tests/unit/test_subheld \
               $(BUILD)/tests/unit/test_spb $(BUILD)/tests/unit/test_spb_state \
               $(BUILD)/tests/unit/test_spb_encode $(BUILD)/tests/unit/test_mapper_spb \
-              $(BUILD)/tests/unit/test_procstat $(BUILD)/tests/unit/test_listen_addr
+              $(BUILD)/tests/unit/test_procstat $(BUILD)/tests/unit/test_listen_addr \
+              $(BUILD)/tests/unit/test_kafka_features
+$(BUILD)/tests/unit/test_kafka_features: $(BUILD)/src/kafka_features.o
 $(BUILD)/tests/unit/test_tzinfo: $(BUILD)/src/tzinfo.o
 $(BUILD)/tests/unit/test_log: $(BUILD)/src/log.o
 $(BUILD)/tests/unit/test_kafka_errors: $(BUILD)/src/kafka_errors.o
@@ -132,8 +134,8 @@ $(BUILD)/tests/unit/test_subheld: $(addprefix $(BUILD)/src/,subheld.o buf.o log.
 $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD)/src/buf.o $(BUILD)/src/err.o
 # The configuration: loader, key table, cross-field checks, and below them
 # diagnostics, YAML and the normalizer's list of conversions.
-CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o listen_addr.o diag.o buf.o \
-               ytree.o normalize.o jparse.o tzinfo.o err.o)
+CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o kafka_features.o \
+               listen_addr.o diag.o buf.o ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
 ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
                jarena.o kafka_client.o log.o spb_msg.o spb.o spb_state.o) $(CONFIG_OBJS)) \

@@ -9,15 +9,21 @@
 # SCRAM-SHA-256/512 login from it as "invalid credentials".
 # The source comes from crates.io (the rdkafka-sys crate carries librdkafka's
 # release tree), checked against a pinned SHA-256. Idempotent: a complete
-# build of the same version is not redone. Needs build-essential, libssl-dev,
-# libzstd-dev and zlib1g-dev (scripts/deps.sh build installs them).
+# build of the same version and configure options is not redone (the stamp
+# holds both, so changing either rebuilds it on `make deps`). Needs
+# build-essential, libssl-dev, libzstd-dev, zlib1g-dev, libsasl2-dev and
+# libcurl4-openssl-dev (scripts/deps.sh build installs them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 dest="$RDKAFKA_PREFIX"
 stamp="$dest/.complete"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$RDKAFKA_CRATE_SHA256" ]; then
+# SSL, SASL SCRAM/PLAIN/OAUTHBEARER (built in), GSSAPI (cyrus-sasl: Kerberos),
+# OIDC token fetching (libcurl), zstd, zlib, lz4 (bundled).
+configure_opts="--enable-static --enable-gssapi --enable-curl"
+want="$RDKAFKA_CRATE_SHA256 $configure_opts"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "deps: librdkafka $RDKAFKA_VERSION already in $dest"
     exit 0
 fi
@@ -30,15 +36,17 @@ echo "deps: building librdkafka $RDKAFKA_VERSION into $dest (about a minute)"
 rm -rf "$dest"
 (
     cd "$src"
-    # SSL, SASL SCRAM/PLAIN/OAUTHBEARER (built in), zstd, zlib, lz4 (bundled);
-    # no GSSAPI (cyrus-sasl) and no libcurl (OIDC token fetching).
-    ./configure --prefix="$dest" --disable-gssapi --disable-curl --enable-static \
+    # shellcheck disable=SC2086 # configure_opts is a list of words
+    ./configure --prefix="$dest" $configure_opts \
         > "$work/configure.log" 2>&1 || { cat "$work/configure.log" >&2; exit 1; }
     make -j"$(nproc)" libs > "$work/make.log" 2>&1 || { tail -50 "$work/make.log" >&2; exit 1; }
     make -C src install > "$work/install.log" 2>&1 || { tail -50 "$work/install.log" >&2; exit 1; }
 )
-grep -q 'WITH_SASL_SCRAM 1' "$dest/include/librdkafka/rdkafka.h" 2>/dev/null ||
-    grep -q SASL_SCRAM "$src/config.h"
+# --enable-X only asks: configure drops a feature whose library is missing.
+for want_def in WITH_SASL_SCRAM WITH_SASL_CYRUS WITH_CURL WITH_OAUTHBEARER_OIDC; do
+    grep -q "define $want_def 1" "$src/config.h" ||
+        { echo "deps: librdkafka configured without $want_def (libsasl2-dev, libcurl4-openssl-dev?)" >&2; exit 1; }
+done
 test -f "$dest/lib/librdkafka.a"
-echo "$RDKAFKA_CRATE_SHA256" > "$stamp"
+echo "$want" > "$stamp"
 echo "deps: librdkafka $RDKAFKA_VERSION ready"

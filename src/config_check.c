@@ -3,17 +3,20 @@
 #include "config_check.h"
 
 #include "err.h"
+#include "kafka_features.h"
 #include "listen_addr.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 typedef struct {
     diag_t *errs;
-    diag_t *warns; /* reported, the load succeeds */
+    diag_t *warns;        /* reported, the load succeeds */
+    const char *features; /* librdkafka's builtin.features */
 } chk_t;
 
 /* Reads a secret file into *out (one trailing newline removed). */
@@ -147,6 +150,62 @@ static void check_secrets(chk_t *c, config_t *cfg)
     }
     finalize_password(c, cfg, &cfg->metrics_password, &cfg->metrics_password_file,
                       cfg->metrics_username, "metrics");
+}
+
+/* ---- Kafka authentication ---------------------------------------------- */
+
+/* The property KEY (or ALIAS) of a profile's PROPS, else of BASE. */
+static const config_kv_t *find_prop(const config_kv_t *props, size_t n, const config_kv_t *base,
+                                    size_t base_n, const char *key, const char *alias)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const config_kv_t *kvs = pass ? base : props;
+        size_t kn = pass ? base_n : n;
+        for (size_t i = kn; i-- > 0;)
+            if (strcmp(kvs[i].key, key) == 0 || (alias && strcmp(kvs[i].key, alias) == 0))
+                return &kvs[i];
+    }
+    return NULL;
+}
+
+static bool in_props(const config_kv_t *kv, const config_kv_t *props, size_t n)
+{
+    return kv && n && kv >= props && kv < props + n;
+}
+
+/* A SASL login this build of librdkafka cannot make fails only when the
+ * bridge first connects; refuse it here, at the property that asks for it. */
+static void check_sasl(chk_t *c, const config_t *cfg, const config_kv_t *props, size_t n,
+                       const char *section)
+{
+    const config_kv_t *base = cfg->kafka_properties;
+    size_t bn = props == base ? 0 : cfg->kafka_properties_n;
+    const config_kv_t *proto = find_prop(props, n, base, bn, "security.protocol", NULL);
+    if (!proto || strncasecmp(proto->value, "SASL_", 5) != 0)
+        return; /* no SASL: sasl.* is not used */
+    const config_kv_t *mech = find_prop(props, n, base, bn, "sasl.mechanism", "sasl.mechanisms");
+    const config_kv_t *method = find_prop(props, n, base, bn, "sasl.oauthbearer.method", NULL);
+    if (bn && !in_props(proto, props, n) && !in_props(mech, props, n) &&
+        !in_props(method, props, n))
+        return; /* all from kafka.properties: said once, there */
+    char why[800];
+    kafka_feat_t r = kafka_features_check(c->features, mech ? mech->value : NULL,
+                                          method ? method->value : NULL, why, sizeof(why));
+    if (r == KAFKA_FEAT_OK)
+        return;
+    const config_kv_t *at = r == KAFKA_FEAT_BAD_METHOD && method ? method : mech ? mech : proto;
+    config_diag(c->errs, cfg, &at->value, "%s.%s: %s", section, at->key, why);
+}
+
+static void check_kafka_auth(chk_t *c, const config_t *cfg)
+{
+    check_sasl(c, cfg, cfg->kafka_properties, cfg->kafka_properties_n, "kafka.properties");
+    for (size_t i = 0; i < cfg->kafka_profiles_n; i++) {
+        const config_profile_t *p = &cfg->kafka_profiles[i];
+        char what[300];
+        snprintf(what, sizeof(what), "kafka.profiles.%s.properties", p->name);
+        check_sasl(c, cfg, p->properties, p->properties_n, what);
+    }
 }
 
 /* metrics.listen as metrics_start will read it: the syntax, and a name
@@ -284,8 +343,9 @@ static void check_rules(chk_t *c, const config_t *cfg)
 
 void config_check(config_t *cfg, diag_t *errs, diag_t *warns)
 {
-    chk_t c = {errs, warns};
+    chk_t c = {errs, warns, kafka_features_builtin()};
     check_secrets(&c, cfg);
+    check_kafka_auth(&c, cfg);
     check_endpoint_spool(&c, cfg);
     check_rules(&c, cfg);
 }

@@ -124,7 +124,8 @@ void kafka_client_report_error(rd_kafka_t *rk, int err, const char *reason)
     if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
         lim = &auth_limit;
         what = "authentication failed";
-        check = "security.protocol, sasl.mechanism, sasl.username and sasl.password; retrying "
+        check = "security.protocol, sasl.mechanism, sasl.username and sasl.password (OAUTHBEARER: "
+                "the token, sasl.oauthbearer.*); retrying "
                 "with backoff (reconnect.backoff.max.ms)";
     } else if (err == RD_KAFKA_RESP_ERR__SSL) {
         lim = &tls_limit;

@@ -14,10 +14,12 @@
 #                       ca.crt, client.crt/key, other-ca.crt, rogue-client.*),
 #                       MKB_MQTT_AUTH_URI (user "bridge", password in
 #                       MKB_MQTT_PASSWORD_FILE), MKB_KAFKA_SASL_SSL_BOOTSTRAP
-#                       (each node's SASL_SSL listener: SCRAM-SHA-512 and PLAIN,
+#                       (each node's SASL_SSL listener: SCRAM-SHA-512, PLAIN,
 #                       server certificate from the test CA; user
 #                       MKB_KAFKA_SASL_USER, password in
-#                       MKB_KAFKA_SASL_PASSWORD_FILE)
+#                       MKB_KAFKA_SASL_PASSWORD_FILE; and OAUTHBEARER with
+#                       unsecured JWTs carrying the scope
+#                       MKB_KAFKA_OAUTH_SCOPE)
 #   harness_stop DIR    stop both (TERM, then KILL after a grace period) and
 #                       any process still running from DIR; fail if one was left
 # MKB_KAFKA_NODES (read by harness_start): 1 (default) is one combined
@@ -40,6 +42,7 @@
 HARNESS_FREEPORT=${HARNESS_FREEPORT:-$MKB_ROOT/build/freeport}
 HARNESS_KAFKA_HEAP=${HARNESS_KAFKA_HEAP:--Xms256m -Xmx768m}
 HARNESS_KAFKA_NODE_HEAP=${HARNESS_KAFKA_NODE_HEAP:--Xms128m -Xmx512m} # per cluster node
+HARNESS_KAFKA_OAUTH_SCOPE=mkb.produce # an OAUTHBEARER token needs it (harness_kafka_security)
 
 harness_log() { echo "harness: $*" >&2; }
 
@@ -188,8 +191,12 @@ harness_kafka_sasl_init() {
 }
 
 # harness_kafka_security DIR: server.properties lines for the SASL_SSL
-# listener (SCRAM-SHA-512 and PLAIN; the test CA's server certificate as a
-# PEM keystore). Clients only: brokers and controllers talk PLAINTEXT.
+# listener (SCRAM-SHA-512, PLAIN and OAUTHBEARER; the test CA's server
+# certificate as a PEM keystore). Clients only: brokers and controllers talk
+# PLAINTEXT. OAUTHBEARER uses Kafka's default validator of unsecured JWTs
+# (alg none: no identity provider here), which here requires the scope
+# MKB_KAFKA_OAUTH_SCOPE in the token; unsecuredLoginStringClaim_sub is the
+# broker's own token, never used (no OAUTHBEARER between brokers).
 # PLAIN is there because librdkafka before 2.6.1 (Debian 12 has 2.0.2) sends
 # a SCRAM nonce that Kafka 4 refuses (librdkafka PR 4895): with it, SCRAM
 # fails even with the right password.
@@ -197,7 +204,8 @@ harness_kafka_security() {
     local pw
     pw=$(cat "$1/kafka/sasl-password")
     cat <<CONF
-sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN,OAUTHBEARER
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker" unsecuredValidatorRequiredScope="$HARNESS_KAFKA_OAUTH_SCOPE";
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_bridge="$pw";
 ssl.keystore.type=PEM
@@ -488,6 +496,7 @@ MKB_MQTT_PASSWORD_FILE=$dir/mosquitto/password
 MKB_KAFKA_SASL_SSL_BOOTSTRAP=$(harness_kafka_bootstrap "$dir" sasl)
 MKB_KAFKA_SASL_USER=bridge
 MKB_KAFKA_SASL_PASSWORD_FILE=$dir/kafka/sasl-password
+MKB_KAFKA_OAUTH_SCOPE=$HARNESS_KAFKA_OAUTH_SCOPE
 ENV
     harness_log "mosquitto on 127.0.0.1:${ports[0]}, kafka on $bootstrap (dir $dir)"
 }

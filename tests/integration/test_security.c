@@ -6,7 +6,9 @@
  * (MKB_KAFKA_SASL_SSL_BOOTSTRAP). Right credentials forward; a wrong CA, a
  * client certificate the broker does not trust and a wrong Kafka password
  * are refused with a log line that names the cause, without a retry storm,
- * and never ready; no secret is ever logged, even at debug level. */
+ * and never ready; no secret is ever logged, even at debug level.
+ * OAUTHBEARER on the same listener: librdkafka's unsecured JWT against
+ * Kafka's default validator (no identity provider, so no OIDC). */
 #define _GNU_SOURCE /* asprintf, memmem */
 #include "itest.h"
 
@@ -541,6 +543,93 @@ START_TEST(test_kafka_wrong_password)
 }
 END_TEST
 
+/* ---- Kafka: OAUTHBEARER --------------------------------------------------- */
+
+/* kafka.properties for OAUTHBEARER on the SASL_SSL listener with
+ * librdkafka's built-in unsecured JWT (alg none) for principal bridge with
+ * SCOPE: Kafka's default validator (the harness's broker) accepts it when
+ * the scope is the one it requires. No identity provider here: the OIDC
+ * method (sasl.oauthbearer.method: oidc) is not tested. */
+static char *oauth_lines(const char *scope)
+{
+    char *ca = tls_path("ca.crt"), *out = NULL;
+    ck_assert(asprintf(&out,
+                       "  properties:\n"
+                       "    security.protocol: SASL_SSL\n"
+                       "    sasl.mechanism: OAUTHBEARER\n"
+                       "    enable.sasl.oauthbearer.unsecure.jwt: \"true\"\n"
+                       "    sasl.oauthbearer.config: \"principal=bridge scope=%s\"\n"
+                       "    ssl.ca.location: \"%s\"\n",
+                       scope, ca) > 0);
+    free(ca);
+    return out;
+}
+
+/* (g) OAUTHBEARER with a token the broker accepts: records reach Kafka. */
+START_TEST(test_kafka_oauthbearer)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "oauth", 1, NULL);
+    char *props = oauth_lines(itest_env("MKB_KAFKA_OAUTH_SCOPE"));
+    char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
+                       itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, 0, f.routes);
+    int auths0 = kafka_failed_auths();
+    itest_bridge_t b;
+    itest_start_ready(&b, f.client, cfg);
+    itest_mqtt_publish_n("pub-oauth", MQTTVERSION_5, f.mtopic, 1, "oauth-%d", 100);
+    itest_wait_count(f.topic, 100, 30000);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    char **vals;
+    size_t n;
+    itest_kafka_read_all(f.topic, 100, 30000, &vals, &n, NULL, NULL);
+    ck_assert_uint_eq(n, 100);
+    ck_assert_str_eq(vals[0], "oauth-0");
+    ck_assert_str_eq(vals[99], "oauth-99");
+    ck_assert_int_eq(count_lines(b.log_path, "authentication failed", NULL), 0);
+    ck_assert_int_eq(kafka_failed_auths() - auths0, 0);
+    itest_free_strings(vals, n);
+    free(cfg);
+    free(props);
+    itest_fix_free(&f);
+}
+END_TEST
+
+/* (h) A token without the scope the broker requires: Kafka refuses the
+ * login (and counts it), the bridge says why, and is not ready. */
+START_TEST(test_kafka_oauthbearer_wrong_scope)
+{
+    itest_fix_t f;
+    itest_fix_init(&f, "oauthbad", 1, NULL);
+    char *props = oauth_lines("mkb.other");
+    int port = itest_free_port();
+    char *cfg = config(f.client, itest_env("MKB_MQTT_URI"), NULL,
+                       itest_env("MKB_KAFKA_SASL_SSL_BOOTSTRAP"), props, port, f.routes);
+    int auths0 = kafka_failed_auths();
+    itest_bridge_t b;
+    itest_bridge_start(&b, f.client, cfg);
+    bool said = itest_bridge_wait_log(&b, "authentication failed", 15000);
+    /* Kafka's own reason (RFC 6750's error code) and our hint */
+    bool mech = itest_bridge_wait_log(&b, "insufficient_scope", 100) &&
+                itest_bridge_wait_log(&b, "sasl.oauthbearer.*", 100);
+    itest_sleep_ms(2000);
+    char body[1024];
+    int ready = itest_http_get(port, "/readyz", body, sizeof(body));
+    int auths = kafka_failed_auths() - auths0;
+    fprintf(stderr, "OAUTHBEARER without the scope: %d failed authentication(s) counted by the "
+                    "broker, /readyz %d\n", auths, ready);
+    if (!said || !mech || ready != 503)
+        itest_bridge_dump_log(&b);
+    ck_assert_msg(said && mech, "no OAUTHBEARER authentication error (insufficient_scope) logged within 15 s");
+    ck_assert_msg(auths >= 1, "the broker counted no failed authentication");
+    ck_assert_msg(ready == 503 && strstr(body, "Kafka: no broker up"), "/readyz %d '%s'", ready,
+                  body);
+    ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
+    free(cfg);
+    free(props);
+    itest_fix_free(&f);
+}
+END_TEST
+
 /* ---- secrets ------------------------------------------------------------ */
 
 /* (f) At log level debug, with librdkafka's conf and security debug
@@ -651,6 +740,8 @@ int main(void)
     tcase_add_test(kafka, test_kafka_sasl_ssl_scram);
     tcase_add_test(kafka, test_kafka_wrong_password);
     tcase_add_test(kafka, test_kafka_tls_verified_by_default);
+    tcase_add_test(kafka, test_kafka_oauthbearer);
+    tcase_add_test(kafka, test_kafka_oauthbearer_wrong_scope);
     suite_add_tcase(s, kafka);
     TCase *secrets = tcase_create("secrets");
     tcase_set_timeout(secrets, 120);

@@ -354,6 +354,45 @@ START_TEST(test_metrics_auth_keys)
 }
 END_TEST
 
+/* check refuses a SASL login librdkafka cannot make, at the property that
+ * asks for it (tests/unit/test_kafka_features.c runs the feature lists). */
+START_TEST(test_sasl_mechanism_checked)
+{
+    char *e = load_err("mqtt: { uri: tcp://h:1 }\n"
+                       "kafka:\n"
+                       "  bootstrap: h:1\n"
+                       "  properties: { security.protocol: SASL_SSL, sasl.mechanism: KERBEROS }\n"
+                       "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:4:62: error: kafka.properties.sasl.mechanism: "
+                            "'KERBEROS' is not a SASL mechanism librdkafka knows"),
+                  "%s", e);
+    free(e);
+    e = load_err("mqtt: { uri: tcp://h:1 }\n"
+                 "kafka:\n"
+                 "  bootstrap: h:1\n"
+                 "  properties: { security.protocol: SASL_SSL, sasl.mechanism: OAUTHBEARER }\n"
+                 "  profiles:\n"
+                 "    idp: { properties: { sasl.oauthbearer.method: jwks } }\n"
+                 "routes: [ { name: a, mqtt: { filter: a }, kafka: { topic: a } } ]\n");
+    ck_assert_msg(strstr(e, "c.yaml:6:51: error: kafka.profiles.idp.properties."
+                            "sasl.oauthbearer.method: 'jwks' is not an OAUTHBEARER method"),
+                  "%s", e);
+    free(e);
+    /* no SASL: sasl.mechanism is not used, not checked */
+    config_t *cfg = NULL;
+    char *errors = NULL;
+    ck_assert_int_eq(config_load_string("c.yaml",
+                                        "mqtt: { uri: tcp://h:1 }\n"
+                                        "kafka: { bootstrap: h:1, properties: "
+                                        "{ sasl.mechanism: KERBEROS } }\n"
+                                        "routes: [ { name: a, mqtt: { filter: a }, "
+                                        "kafka: { topic: a } } ]\n",
+                                        &cfg, &errors),
+                     MKB_OK);
+    config_destroy(cfg);
+}
+END_TEST
+
 START_TEST(test_edit_distance)
 {
     ck_assert_uint_eq(config_edit_distance("kitten", "sitting"), 3);
@@ -773,6 +812,7 @@ int main(void)
     tcase_add_test(tc, test_every_error_listed);
     tcase_add_test(tc, test_finalize_checks);
     tcase_add_test(tc, test_wrong_shapes);
+    tcase_add_test(tc, test_sasl_mechanism_checked);
     tcase_add_test(tc, test_spool_keys);
     tcase_add_test(tc, test_edit_distance);
     tcase_add_test(tc, test_list_key_twice);
