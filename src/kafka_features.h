@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* Which SASL mechanisms (and OAUTHBEARER methods) this build of librdkafka
  * can run, from its builtin.features list: GSSAPI needs cyrus-sasl
  * (sasl_gssapi), sasl.oauthbearer.method oidc needs libcurl (oidc). A

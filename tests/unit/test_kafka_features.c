@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The mqtt-kafka-bridge authors
+// SPDX-License-Identifier: Apache-2.0
 /* kafka_features.c: which SASL mechanisms and OAUTHBEARER methods a
  * librdkafka build can run, from a builtin.features list given here (so
  * that both the accepting and the refusing paths run whatever librdkafka
