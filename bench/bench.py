@@ -1338,7 +1338,7 @@ def report(args, m, drain, live, curves, telegraf_why=None, wall=0.0):
                 f"{r['cpu_pct']:.1f} | {r['cpu_per_m']:.1f} | {r['rss_steady_mb']:.1f} "
                 f"({r['hwm_mb']:.1f}) |")
         lines += ["", "Latency is publish (the publisher's clock, in the payload) to consumption "
-                  "by a Kafka consumer on the same machine; it includes the `hot` profile's 5 ms "
+                  "by a Kafka consumer on the same machine; it includes the `hot` profile's 2 ms "
                   "linger. Offered: the sum of the publishers' own rates (each paced at rate/k; "
                   "bench/pub, libmosquitto, one burst per millisecond; their CPU, user + system, "
                   "per million messages); "

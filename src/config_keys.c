@@ -118,7 +118,7 @@ static const ckey_t kafka_keys[] = {
     {.name = "stall_timeout_ms", .type = CT_INT, .off = C_OFF(kafka_stall_timeout_ms), .min = 0, .max = 3600000, .def = "15000", .desc = "Not ready (/readyz 503, systemd STATUS=, mkb_ready 0) when records wait for Kafka and none was delivered for this long: a hung or unreachable broker. 0: never."},
     {.name = "dead_letter_topic", .type = CT_STR, .off = C_OFF(kafka_dead_letter_topic), .def = "mqtt-kafka-bridge.deadletter", .desc = "Topic for payloads that fail their route: original bytes, reason in headers."},
     {.name = "unmatched_topic", .type = CT_STR, .off = C_OFF(kafka_unmatched_topic), .desc = "Topic for messages no route matches (raw, unchanged). Unset: counted and logged only."},
-    {.name = "profiles", .type = CT_NAMED, .off = C_OFF(kafka_profiles), .count_off = C_OFF(kafka_profiles_n), .sub = &profile_section, .desc = "Producer profiles: name: {linger_ms, batch_bytes, compression, acks, properties}. Built in: hot (linger 5 ms, lz4) and cold (linger 500 ms, zstd, 1 MiB batches); one producer per profile in use."},
+    {.name = "profiles", .type = CT_NAMED, .off = C_OFF(kafka_profiles), .count_off = C_OFF(kafka_profiles_n), .sub = &profile_section, .desc = "Producer profiles: name: {linger_ms, batch_bytes, compression, acks, properties}. Built in: hot (linger 2 ms, lz4) and cold (linger 500 ms, zstd, 1 MiB batches); one producer per profile in use."},
 };
 static const section_t kafka_section = {kafka_keys, NKEYS(kafka_keys), 0};
 
@@ -369,7 +369,7 @@ void config_print_keys(FILE *out)
     print_section(out, &config_top_section, "");
 }
 
-static const char *const builtin_hot[] = {"linger.ms", "5", "compression.type", "lz4", NULL};
+static const char *const builtin_hot[] = {"linger.ms", "2", "compression.type", "lz4", NULL};
 static const char *const builtin_cold[] = {
     "linger.ms", "500", "compression.type", "zstd", "batch.size", "1048576", NULL};
 
