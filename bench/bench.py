@@ -1182,7 +1182,12 @@ def machine():
         "mosquitto": first("dpkg-query -W -f='${Version}' mosquitto"),
         "librdkafka": first(f"{BIN} --version | sed -n 's/.*(librdkafka \\(.*\\))/\\1/p'")
         or first("dpkg-query -W -f='${Version}' librdkafka1"),
-        "paho": first("dpkg-query -W -f='${Version}' libpaho-mqtt1.3"),
+        # The bridge and the Paho tools link scripts/paho.sh's build when it is
+        # there (the Makefile's choice), else Debian's.
+        "paho": (first(f"cat {ROOT}/scripts/common.sh | sed -n 's/^PAHO_VERSION=//p'")
+                 + " (scripts/paho.sh: static, PAHO_HIGH_PERFORMANCE)"
+                 if os.path.exists(os.path.join(ROOT, ".cache/paho/lib/libpaho-mqtt3as.a"))
+                 else first("dpkg-query -W -f='${Version}' libpaho-mqtt1.3") + " (Debian)"),
         "libmosquitto": first("dpkg-query -W -f='${Version}' libmosquitto1"),
         "kcat": first("dpkg-query -W -f='${Version}' kcat"),
         "kafka": first(f"sed -n 's:.*<kafka.version>\\(.*\\)</kafka.version>.*:\\1:p' {ROOT}/deps/kafka/pom.xml"),
