@@ -661,6 +661,22 @@ static int spb_births(bridge_t *b, const config_t *cfg, char *errstr, size_t err
     return MKB_OK;
 }
 
+/* The spool's options from the boot configuration (spool.dir set). */
+static spool_opts_t spool_opts_of(const config_t *cfg)
+{
+    return (spool_opts_t){
+        .dir = cfg->spool_dir,
+        .max_bytes = (uint64_t)cfg->spool_max_bytes,
+        .segment_bytes = (uint64_t)cfg->spool_segment_bytes,
+        .fsync = cfg->spool_fsync == CONFIG_FSYNC_ALWAYS  ? SPOOL_FSYNC_ALWAYS
+                 : cfg->spool_fsync == CONFIG_FSYNC_NEVER ? SPOOL_FSYNC_NEVER
+                                                          : SPOOL_FSYNC_INTERVAL,
+        .fsync_interval_ms = cfg->spool_fsync_interval_ms,
+        .on_full = cfg->spool_on_full == CONFIG_FULL_DROP_OLDEST ? SPOOL_FULL_DROP_OLDEST
+                                                                 : SPOOL_FULL_BLOCK,
+    };
+}
+
 int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
                size_t errstr_size)
 {
@@ -694,25 +710,10 @@ int bridge_new(config_t *cfg, const char *path, bridge_t **out, char *errstr,
     b->queue_wait_ms = cfg->kafka_queue_wait_ms;
     b->stall_ms = cfg->kafka_stall_timeout_ms;
     atomic_store(&b->progress_ms, clock_mono_ms());
-    delivery_conf_t dc = {.sink = b->sink, .map = map_message, .settled = on_settled, .opaque = b};
-    if (cfg->spool_dir) {
-        spool_opts_t so = {
-            .dir = cfg->spool_dir,
-            .max_bytes = (uint64_t)cfg->spool_max_bytes,
-            .segment_bytes = (uint64_t)cfg->spool_segment_bytes,
-            .fsync = cfg->spool_fsync == CONFIG_FSYNC_ALWAYS  ? SPOOL_FSYNC_ALWAYS
-                     : cfg->spool_fsync == CONFIG_FSYNC_NEVER ? SPOOL_FSYNC_NEVER
-                                                              : SPOOL_FSYNC_INTERVAL,
-            .fsync_interval_ms = cfg->spool_fsync_interval_ms,
-            .on_full = cfg->spool_on_full == CONFIG_FULL_DROP_OLDEST ? SPOOL_FULL_DROP_OLDEST
-                                                                     : SPOOL_FULL_BLOCK,
-        };
-        dc.spool = &so;
-        rc = delivery_new(&dc, &b->delivery, errstr, errstr_size);
-    } else {
-        rc = delivery_new(&dc, &b->delivery, errstr, errstr_size);
-    }
-    if (rc != MKB_OK)
+    spool_opts_t so = spool_opts_of(cfg);
+    delivery_conf_t dc = {.sink = b->sink, .spool = cfg->spool_dir ? &so : NULL,
+                          .map = map_message, .settled = on_settled, .opaque = b};
+    if ((rc = delivery_new(&dc, &b->delivery, errstr, errstr_size)) != MKB_OK)
         goto destroy;
     /* Without metrics.listen nobody reads per-route counters or the
      * histogram: b->metrics stays NULL and they cost nothing. */

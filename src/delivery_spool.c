@@ -149,7 +149,6 @@ static int sender_emit(void *ctx, const record_t *rec)
         snprintf(id, sizeof(id), "%s-%u", e->id, e->n);
     r.id = e->n ? id : e->id;
     e->n++;
-    spool_hold(e->d->spool, e->ticket);
     return kafka_sink_produce(e->d->sink, &r, e->ticket);
 }
 
@@ -163,7 +162,7 @@ static bool sender_send(spooled_t *d, const spool_entry_t *en, uint64_t ticket)
                             : sender_emit(&ctx, &en->rec);
     if (rc == MKB_ERR_STOPPED)
         return false;
-    spool_pass(d->spool, ticket); /* mapping errors are the map's to log */
+    spool_pass(d->spool, ticket, ctx.n); /* mapping errors are the map's to log */
     return true;
 }
 

@@ -65,8 +65,10 @@ typedef struct {
     uint32_t seg;
     uint64_t off;
     int64_t recv_ms;
-    uint32_t pending; /* records sent under the ticket and not settled */
-    bool open;        /* the sender still has the entry in hand */
+    /* records sent under the ticket and not settled: spool_ack subtracts,
+     * spool_pass adds how many were sent (an ack may come first) */
+    int64_t pending;
+    bool open; /* the sender still has the entry in hand */
     bool acked;
 } ticket_t;
 
@@ -1130,19 +1132,12 @@ static void settle(spool_t *s, uint64_t t)
     }
 }
 
-void spool_hold(spool_t *s, uint64_t ticket)
-{
-    pthread_mutex_lock(&s->lock);
-    if (ticket >= s->ring_head && ticket < s->ring_next)
-        s->ring[ticket % s->ring_cap].pending++;
-    pthread_mutex_unlock(&s->lock);
-}
-
-void spool_pass(spool_t *s, uint64_t ticket)
+void spool_pass(spool_t *s, uint64_t ticket, uint32_t records)
 {
     if (!ticket || ticket != s->hand_ticket)
         return;
     pthread_mutex_lock(&s->lock);
+    s->ring[ticket % s->ring_cap].pending += records;
     s->ring[ticket % s->ring_cap].open = false;
     settle(s, ticket);
     s->roff += s->hand_len;
@@ -1255,12 +1250,11 @@ int spool_next(spool_t *s, record_t *rec, uint64_t *ticket)
         if (rc != MKB_OK)
             return rc;
         if (!e.is_message) {
-            spool_hold(s, *ticket);
-            spool_pass(s, *ticket);
+            spool_pass(s, *ticket, 1);
             *rec = e.rec;
             return MKB_OK;
         }
-        spool_pass(s, *ticket); /* a message: not for this reader (settled as is) */
+        spool_pass(s, *ticket, 0); /* a message: not for this reader (settled as is) */
     }
 }
 
@@ -1314,8 +1308,7 @@ int64_t spool_ack(spool_t *s, uint64_t ticket)
     pthread_mutex_lock(&s->lock);
     if (ticket >= s->ring_head && ticket < s->ring_next) {
         ticket_t *k = &s->ring[ticket % s->ring_cap];
-        if (k->pending)
-            k->pending--;
+        k->pending--;
         settle(s, ticket);
         recv_ms = k->recv_ms;
     }

@@ -109,15 +109,13 @@ typedef struct {
  * segment cannot be mapped (logged; try again later). */
 int spool_peek(spool_t *s, spool_entry_t *e, uint64_t *ticket);
 
-/* Reader: one record made of the entry in hand goes to the sink under
- * TICKET; spool_ack settles it. Call before handing the record over. */
-void spool_hold(spool_t *s, uint64_t ticket);
+/* Reader: moves past the entry in hand, to whose TICKET RECORDS records
+ * were handed (the sink acknowledges each with spool_ack, possibly before
+ * this call). The ticket is settled once all of them are (at once when
+ * RECORDS is 0). */
+void spool_pass(spool_t *s, uint64_t ticket, uint32_t records);
 
-/* Reader: moves past the entry in hand. Its ticket is acknowledged once
- * every record held under it is (at once if none was). */
-void spool_pass(spool_t *s, uint64_t ticket);
-
-/* Reader: the next record entry, in journal order (peek, hold, pass; a
+/* Reader: the next record entry, in journal order (peek, pass; a
  * message entry is passed over), with its receive time and its
  * stable id "<spool id>-<segment>-<offset>" (REC->id). REC's pointers stay
  * valid until the next call. *TICKET (never 0) identifies it for spool_ack.
@@ -132,7 +130,7 @@ void spool_wait(spool_t *s, int timeout_ms);
 /* True when the reader has read everything written so far. */
 bool spool_caught_up(spool_t *s);
 
-/* A record held under TICKET was delivered (or settled for good). Returns
+/* A record sent under TICKET was delivered (or settled for good). Returns
  * the time its message was received (ms since the epoch; 0 if unknown). */
 int64_t spool_ack(spool_t *s, uint64_t ticket);
 

@@ -204,6 +204,21 @@ static char *sasl_lines(const char *mechanism, const char *password)
     return out;
 }
 
+/* Kafka's TOPIC holds exactly the N records "PREFIX-0".."PREFIX-<N-1>" the
+ * test published, in order (first and last checked). */
+static void assert_forwarded(const char *topic, const char *prefix, size_t n)
+{
+    char **vals, want[64];
+    size_t got;
+    itest_kafka_read_all(topic, n, 30000, &vals, &got, NULL, NULL);
+    ck_assert_uint_eq(got, n);
+    snprintf(want, sizeof(want), "%s-0", prefix);
+    ck_assert_str_eq(vals[0], want);
+    snprintf(want, sizeof(want), "%s-%zu", prefix, n - 1);
+    ck_assert_str_eq(vals[n - 1], want);
+    itest_free_strings(vals, got);
+}
+
 /* ---- MQTT: mutual TLS ----------------------------------------------------- */
 
 /* (a) The test CA and a client certificate it signed: messages flow. */
@@ -220,14 +235,8 @@ START_TEST(test_mtls_forwards)
     itest_mqtt_publish_n("pub-mtls", MQTTVERSION_5, f.mtopic, 1, "mtls-%d", 50);
     itest_wait_count(f.topic, 50, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
-    char **vals;
-    size_t n;
-    itest_kafka_read_all(f.topic, 50, 30000, &vals, &n, NULL, NULL);
-    ck_assert_uint_eq(n, 50);
-    ck_assert_str_eq(vals[0], "mtls-0");
-    ck_assert_str_eq(vals[49], "mtls-49");
+    assert_forwarded(f.topic, "mtls", 50);
     ck_assert_int_eq(count_lines(b.log_path, "TLS with", NULL), 0);
-    itest_free_strings(vals, n);
     free(cfg);
     free(tls);
     itest_fix_free(&f);
@@ -410,13 +419,8 @@ static void sasl_forwards(const char *mechanism)
         itest_sleep_ms(200);
     ck_assert_msg(ready == 200, "/readyz %d '%s'", ready, body);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
-    char **vals;
-    size_t n;
-    itest_kafka_read_all(f.topic, 100, 30000, &vals, &n, NULL, NULL);
-    ck_assert_uint_eq(n, 100);
-    ck_assert_str_eq(vals[99], "sasl-99");
+    assert_forwarded(f.topic, "sasl", 100);
     ck_assert_int_eq(count_lines(b.log_path, "authentication failed", NULL), 0);
-    itest_free_strings(vals, n);
     free(cfg);
     free(props);
     itest_fix_free(&f);
@@ -579,15 +583,9 @@ START_TEST(test_kafka_oauthbearer)
     itest_mqtt_publish_n("pub-oauth", MQTTVERSION_5, f.mtopic, 1, "oauth-%d", 100);
     itest_wait_count(f.topic, 100, 30000);
     ck_assert_int_eq(itest_bridge_stop(&b, SIGTERM, 30000), 0);
-    char **vals;
-    size_t n;
-    itest_kafka_read_all(f.topic, 100, 30000, &vals, &n, NULL, NULL);
-    ck_assert_uint_eq(n, 100);
-    ck_assert_str_eq(vals[0], "oauth-0");
-    ck_assert_str_eq(vals[99], "oauth-99");
+    assert_forwarded(f.topic, "oauth", 100);
     ck_assert_int_eq(count_lines(b.log_path, "authentication failed", NULL), 0);
     ck_assert_int_eq(kafka_failed_auths() - auths0, 0);
-    itest_free_strings(vals, n);
     free(cfg);
     free(props);
     itest_fix_free(&f);

@@ -470,19 +470,23 @@ START_TEST(test_map_command)
 }
 END_TEST
 
+/* One route that skips a message without /ENERGY and makes an empty one a
+ * tombstone: the map tests' configuration. */
+static const char energy_when_yaml[] = "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
+                                       "routes:\n"
+                                       "  - name: energy\n"
+                                       "    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
+                                       "    kafka: { topic: energy, key: \"{dev}\" }\n"
+                                       "    empty: tombstone\n"
+                                       "    when: [ { field: /ENERGY, exists: true } ]\n";
+
 /* map prints a skipped route and why, and a tombstone's null value; a
  * message every matching route skips exits 1 (no record). */
 START_TEST(test_map_when_and_tombstone)
 {
     char *path = NULL, *out, args[900];
     ck_assert(asprintf(&path, "%s/map-when.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
-    itest_write_file(path, "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
-                           "routes:\n"
-                           "  - name: energy\n"
-                           "    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
-                           "    kafka: { topic: energy, key: \"{dev}\" }\n"
-                           "    empty: tombstone\n"
-                           "    when: [ { field: /ENERGY, exists: true } ]\n");
+    itest_write_file(path, energy_when_yaml);
     snprintf(args, sizeof(args), "map -c '%s' --topic tele/p1/SENSOR", path);
     ck_assert_int_eq(run_cli(args, "{\"Temp\": 1}", &out), 1);
     ck_assert_msg(strstr(out, "route 'energy' skipped: when[0] field /ENERGY exists is false\n"),
@@ -648,13 +652,7 @@ START_TEST(test_map_json_skip_and_sparkplug)
     char *path = NULL, *fields, args[900];
     long len;
     ck_assert(asprintf(&path, "%s/map-when-json.yaml", itest_env("MKB_HARNESS_DIR")) > 0);
-    itest_write_file(path, "mqtt: { uri: tcp://h:1 }\nkafka: { bootstrap: h:1 }\n"
-                           "routes:\n"
-                           "  - name: energy\n"
-                           "    mqtt: { filter: \"tele/{dev}/SENSOR\" }\n"
-                           "    kafka: { topic: energy, key: \"{dev}\" }\n"
-                           "    empty: tombstone\n"
-                           "    when: [ { field: /ENERGY, exists: true } ]\n");
+    itest_write_file(path, energy_when_yaml);
     snprintf(args, sizeof(args), "-c '%s' --topic tele/p1/SENSOR", path);
     ck_assert_int_eq(map_json(args, "{\"Temp\": 1}", "[d[\"records\"], d[\"skipped\"]]", &fields,
                               &len), 1);
