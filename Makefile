@@ -137,7 +137,7 @@ $(BUILD)/tests/unit/test_ytree: $(BUILD)/src/ytree.o $(BUILD)/src/diag.o $(BUILD
 CONFIG_OBJS := $(addprefix $(BUILD)/src/,config.o config_keys.o config_check.o kafka_features.o \
                listen_addr.o diag.o buf.o ytree.o normalize.o jparse.o tzinfo.o err.o)
 $(BUILD)/tests/unit/test_config: $(CONFIG_OBJS)
-ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jptr.o \
+ENGINE_OBJS := $(sort $(addprefix $(BUILD)/src/,mapper.o cond.o trie.o subcover.o template.o jdump.o jptr.o \
                jarena.o kafka_client.o log.o spb_msg.o spb.o spb_state.o) $(CONFIG_OBJS)) \
                $(BUILD)/gen/sparkplug_b.pb-c.o
 $(BUILD)/tests/unit/test_mapper: $(ENGINE_OBJS)
@@ -156,7 +156,7 @@ $(BUILD)/tests/unit/test_kafka_client: $(BUILD)/src/kafka_client.o $(BUILD)/src/
 $(BUILD)/tests/unit/test_normalize: $(BUILD)/src/normalize.o $(BUILD)/src/jparse.o \
     $(BUILD)/src/tzinfo.o $(BUILD)/src/err.o
 # test_template stubs config_nearest (config.c), which template.c asks for a did-you-mean.
-$(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \
+$(BUILD)/tests/unit/test_template: $(BUILD)/src/template.o $(BUILD)/src/jdump.o $(BUILD)/src/jptr.o $(BUILD)/src/buf.o \
     $(BUILD)/src/err.o
 
 INTEG_TESTS := $(BUILD)/tests/integration/test_uplink $(BUILD)/tests/integration/test_resilience \

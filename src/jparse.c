@@ -257,6 +257,34 @@ static bool digit(const unsigned char *p, const unsigned char *end)
     return p < end && *p >= '0' && *p <= '9';
 }
 
+/* The real [S, END) without strtod when it has no exponent and at most 15
+ * digits in all: its digits as an integer M < 10^15 < 2^53 and 10^K for
+ * its K <= 15 decimals are both exact doubles, so M / 10^K is the correctly
+ * rounded value, the one strtod gives (Clinger's fast path). False when the
+ * text is not of that kind. */
+static bool fast_real(const unsigned char *s, const unsigned char *end, double *out)
+{
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    bool neg = *s == '-';
+    uint64_t m = 0;
+    int ndigits = 0, decimals = -1;
+    for (const unsigned char *c = s + neg; c < end; c++) {
+        if (*c == '.') {
+            decimals = 0;
+            continue;
+        }
+        if (*c < '0' || *c > '9' || ++ndigits > 15)
+            return false; /* an exponent, or too many digits */
+        m = m * 10 + (uint64_t)(*c - '0');
+        if (decimals >= 0)
+            decimals++;
+    }
+    double d = (double)m / p10[decimals < 0 ? 0 : decimals];
+    *out = neg ? -d : d;
+    return true;
+}
+
 static json_t *number(parser_t *ps)
 {
     const unsigned char *s = ps->p;
@@ -306,6 +334,9 @@ static json_t *number(parser_t *ps)
         }
         return json_integer(v);
     }
+    double fast;
+    if (fast_real(s, ps->p, &fast))
+        return json_real(fast);
     char small[64], *buf = n < sizeof(small) ? small : malloc(n + 1);
     if (!buf)
         return fail(ps, "out of memory");

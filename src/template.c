@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "jdump.h"
 #include "jptr.h"
 
 #include <inttypes.h>
@@ -434,7 +435,6 @@ const char *tmpl_text(const tmpl_t *t)
     return t->src;
 }
 
-static int dump_json(buf_t *out, json_t *v, int digits);
 
 int tmpl_append_json(buf_t *out, json_t *v)
 {
@@ -478,29 +478,12 @@ static int real_digits(json_t *v, int digits)
 
 int tmpl_dump_json_exact(buf_t *out, json_t *v)
 {
-    return dump_json(out, v, real_digits(v, 15));
+    return jdump_append(out, v, real_digits(v, 15));
 }
 
 int tmpl_dump_json(buf_t *out, json_t *v)
 {
-    return dump_json(out, v, 15);
-}
-
-static int dump_json(buf_t *out, json_t *v, int digits)
-{
-    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits);
-    /* One pass into the room the buffer has; a second only when it grows. */
-    size_t room = out->cap - out->len;
-    size_t need = json_dumpb(v, room ? out->p + out->len : NULL, room, flags);
-    if (need == 0)
-        return MKB_ERR_INVAL;
-    if (need > room) {
-        if (buf_reserve(out, need) != MKB_OK)
-            return MKB_ERR_NOMEM;
-        json_dumpb(v, out->p + out->len, need, flags);
-    }
-    out->len += need;
-    return MKB_OK;
+    return jdump_append(out, v, 15);
 }
 
 static char *put2(char *p, int v)

@@ -397,6 +397,43 @@ START_TEST(test_json_invalid_utf8)
 }
 END_TEST
 
+/* jparse's reals are strtod's to the bit, whether they take its fast path
+ * (no exponent, at most 15 digits) or strtod: decimals as sensors write
+ * them, at the edge of 15 and 16 digits, with exponents and zeros. */
+START_TEST(test_jparse_reals)
+{
+    static const char *fixed[] = {"0.0",   "-0.0",  "0.1", "21.775", "999999999999999.9",
+                                  "99999999999999.9", "0.000000000000001", "1.5e3", "123456789012345.6",
+                                  "-71.60", "00.5"};
+    char why[256], text[64];
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 100000; i++) {
+        if (i < sizeof(fixed) / sizeof(fixed[0])) {
+            snprintf(text, sizeof(text), "%s", fixed[i]);
+        } else {
+            long long m = (long long)(((unsigned long long)i * 2654435761ULL) % 10000000000000000ULL);
+            int dec = 1 + (int)(i % 9); /* 1..9 decimals of 5..20 digits in all */
+            long long p = 1;
+            for (int k = 0; k < dec; k++)
+                p *= 10;
+            snprintf(text, sizeof(text), "%s%lld.%0*lld", i & 1 ? "-" : "", m / (i % 5 ? 100000 : 1), dec,
+                     (m * 7) % p);
+        }
+        json_t *v = jparse(text, strlen(text), 4, why, sizeof(why));
+        char *end;
+        double want = strtod(text, &end);
+        if (*end || (text[0] == '0' && text[1] == '0')) { /* not JSON: refused */
+            ck_assert_ptr_null(v);
+            continue;
+        }
+        ck_assert_msg(v && json_is_real(v), "%s: %s", text, v ? "not a real" : why);
+        double got = json_real_value(v);
+        ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "%s: %.17g, strtod %.17g", text, got,
+                      want);
+        json_decref(v);
+    }
+}
+END_TEST
+
 START_TEST(test_time_timezone)
 {
     char why[200];
@@ -603,6 +640,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_time_iso_range);
     tcase_add_test(tc, test_time_types);
     tcase_add_test(tc, test_names);
+    tcase_add_test(tc, test_jparse_reals);
     suite_add_tcase(s, tc);
     return s;
 }

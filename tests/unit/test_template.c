@@ -7,11 +7,13 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "jdump.h"
 #include "template.h"
 
 #include <check.h>
 
 #include "check_run.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,89 @@ START_TEST(test_dump_json)
 }
 END_TEST
 
+/* ---- JSON text: jdump against jansson's json_dumpb -------------------- */
+
+/* V's text from jdump and from json_dumpb at DIGITS: the same bytes. */
+static void same_dump(json_t *v, int digits)
+{
+    char ref[4096];
+    size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits);
+    size_t n = json_dumpb(v, ref, sizeof(ref), flags);
+    ck_assert(n > 0 && n < sizeof(ref));
+    buf_t b = {0};
+    ck_assert_int_eq(jdump_append(&b, v, digits), MKB_OK);
+    ck_assert_msg(b.len == n && memcmp(b.p, ref, n) == 0, "digits %d: jdump '%.*s', jansson '%.*s'",
+                  digits, (int)b.len, b.p, (int)n, ref);
+    buf_free(&b);
+}
+
+/* Reals as readings have them (rounded to 0..7 decimals, scaled, negative,
+ * tiny, huge, integral) and random bit patterns, at 15 and 17 digits. */
+START_TEST(test_jdump_reals)
+{
+    static const double fixed[] = {0.0, -0.0, 1.0, -1.0, 22.0, 0.1, 0.3, 21.775, 1e-4, 9.99e-5,
+                                   1e-5, 123456789012345.0, 999999999999999.0, 1e15, 1e16,
+                                   1e22, 1e-300, 5e-324, 1.7976931348623157e308, 0.1 + 0.2,
+                                   12.3, 12.30000000000001, 4503599627370496.5, 1234.5678e10};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        json_t *r = json_real(fixed[i]);
+        same_dump(r, 15);
+        same_dump(r, 17);
+        json_decref(r);
+    }
+    unsigned long long x = 88172645463325252ULL; /* xorshift64: the same values each run */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        if (i % 4 == 0) {
+            memcpy(&d, &x, sizeof(d));
+            if (!isfinite(d))
+                continue;
+        } else {
+            static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
+            int dec = (int)(x % 8);
+            double scale = (i % 4 == 1) ? 1e3 : (i % 4 == 2) ? 1e9 : 1e-2;
+            d = (double)(long long)((x >> 11) % 2000000000) / p10[dec] * scale / 1e3;
+            d = round(d * p10[dec]) / p10[dec];
+            if (x & 1)
+                d = -d;
+        }
+        json_t *r = json_real(d);
+        same_dump(r, 15);
+        if (i % 8 == 0)
+            same_dump(r, 17);
+        json_decref(r);
+    }
+}
+END_TEST
+
+/* Strings with every escape, UTF-8, empty containers, nesting, integers. */
+START_TEST(test_jdump_values)
+{
+    static const char *texts[] = {
+        "{\"a\":[1,2.5,\"x\"],\"b\":null,\"c\":true,\"d\":false}",
+        "[\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u00e9\\u20ac\\ud83d\\ude00\"]",
+        "{}", "[]", "[[],{},[{}]]", "{\"k\":\"a\\u0000b\"}", "\"\"",
+        "[-9223372036854775808,9223372036854775807,0,-1]",
+        "{\"k\\n\":{\"nested\":{\"deeper\":[1,[2,[3]]]}}}",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_error_t e;
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        ck_assert_msg(v != NULL, "%s: %s", texts[i], e.text);
+        same_dump(v, 15);
+        json_decref(v);
+    }
+    buf_t b = {0};
+    ck_assert_int_eq(jdump_append(&b, NULL, 15), MKB_ERR_INVAL);
+    ck_assert_int_eq(jdump_append(&b, json_null(), 0), MKB_ERR_INVAL);
+    ck_assert_uint_eq(b.len, 0);
+    buf_free(&b);
+}
+END_TEST
+
 /* ---- the downlink's form: a Kafka record ------------------------------ */
 
 static bool rec_header(const void *opaque, const char *name, const void **val, size_t *len)
@@ -699,6 +784,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_buffer_growth);
     tcase_add_test(tc, test_literal_limit);
     tcase_add_test(tc, test_dump_json);
+    tcase_add_test(tc, test_jdump_reals);
+    tcase_add_test(tc, test_jdump_values);
     tcase_add_test(tc, test_record_placeholders);
     tcase_add_test(tc, test_record_missing);
     tcase_add_test(tc, test_record_topic_levels);
