@@ -9,7 +9,10 @@
 # and exit under a global mutex and tracks every allocation in a tree
 # (StackTrace.c, Heap.c), which cost the bridge 27% of its CPU per message
 # (bench/results/2026-12-05-issue19.md). Paho's error log (the trace
-# callback the bridge routes into its log) stays.
+# callback the bridge routes into its log) stays. One patch is applied:
+# third_party/paho/readahead.patch (one recv() for many packets instead of
+# one per header byte, and no poll() while bytes are buffered;
+# bench/results/2026-12-05-readahead.md).
 # The source comes from crates.io (the paho-mqtt-sys crate carries Paho C's
 # release tree), checked against a pinned SHA-256. Idempotent: a complete
 # build of the same version is not redone. Needs build-essential, cmake and
@@ -19,7 +22,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 dest="$PAHO_PREFIX"
 stamp="$dest/.complete"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PAHO_CRATE_SHA256" ]; then
+patch_file="$here/../third_party/paho/readahead.patch"
+want="$PAHO_CRATE_SHA256 $(sha256sum < "$patch_file" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "deps: Paho MQTT C $PAHO_VERSION already in $dest"
     exit 0
 fi
@@ -30,6 +35,7 @@ crate_fetch paho-mqtt-sys "$PAHO_CRATE_VERSION" "$PAHO_CRATE_SHA256" "$work"
 src="$work/paho-mqtt-sys-$PAHO_CRATE_VERSION/paho.mqtt.c"
 got="$(cat "$src/version.major").$(cat "$src/version.minor").$(cat "$src/version.patch")"
 [ "$got" = "$PAHO_VERSION" ] || { echo "deps: the crate holds Paho $got, not $PAHO_VERSION" >&2; exit 1; }
+patch -s -p1 -d "$src" < "$patch_file"
 echo "deps: building Paho MQTT C $PAHO_VERSION into $dest (seconds)"
 rm -rf "$dest"
 mkdir -p "$work/build"
@@ -50,5 +56,5 @@ cp "$src"/src/MQTTAsync.h "$src"/src/MQTTClientPersistence.h "$src"/src/MQTTProp
     "$src"/src/MQTTExportDeclarations.h "$dest/include/"
 # Not a tracing build: StackTrace_entry would be linked in otherwise.
 ! nm "$dest/lib/libpaho-mqtt3as.a" 2>/dev/null | grep -q ' T StackTrace_entry'
-echo "$PAHO_CRATE_SHA256" > "$stamp"
+echo "$want" > "$stamp"
 echo "deps: Paho MQTT C $PAHO_VERSION ready"

@@ -7,9 +7,11 @@
 fail=0
 for t in "$@"; do
     echo "== $t"
+    start=$SECONDS
     case $t in
     *:*) CK_RUN_CASE=${t#*:} "${t%%:*}" || fail=1 ;; # BINARY:TCASE runs that test case only
     *) "$t" || fail=1 ;;
     esac
+    echo "== $t: $((SECONDS - start)) s"
 done
 exit $fail
