@@ -4,10 +4,10 @@
 # tests/deb/check.sh (make check-deb): the Debian package, built and installed
 # into a clean Debian 12 root as a user would. Needs root, dpkg-dev,
 # debhelper, lintian and mmdebstrap (make deps) and the Debian mirror.
-#  1. builds the .deb twice from a copy of the tree (dpkg-buildpackage -b):
-#     VERSION, and VERSION+debtest1 whose bridge.yaml differs (an upgrade
-#     that changes a conffile); lintian on the first must report nothing
-#     that debian/*.lintian-overrides does not justify.
+#  1. builds the package twice from a copy of the tree (dpkg-buildpackage):
+#     VERSION (source and binary), and VERSION+debtest1 (binary) whose bridge.yaml differs (an upgrade
+#     that changes a conffile); lintian on the first (.dsc, .deb) must
+#     report nothing that debian/*.lintian-overrides does not justify.
 #  2. a fresh copy of a minbase bookworm root (mmdebstrap, with systemd for
 #     systemd-analyze; the tarball is cached in MKB_DEB_CACHE), the .deb
 #     installed with apt so its dependencies come from Debian's mirror;
@@ -46,13 +46,17 @@ mkdir -p "$work/src"
     xargs -0 cp --parents -t "$work/src")
 MKB_CACHE=$(cd "$MKB_CACHE" && pwd -P)
 export MKB_CACHE
-(cd "$work/src" && dpkg-buildpackage -us -uc -b >"$work/build1.log" 2>&1) ||
+(cd "$work/src" && dpkg-buildpackage -us -uc >"$work/build1.log" 2>&1) ||
     { tail -40 "$work/build1.log"; echo "check-deb: dpkg-buildpackage failed"; exit 1; }
 deb1="$work/${pkg}_${version}_$(dpkg --print-architecture).deb"
 expect "dpkg-buildpackage built ${deb1##*/}" test -f "$deb1"
 echo "== lintian"
-expect "lintian: nothing but the justified overrides" \
-    lintian -I --pedantic --fail-on error,warning,info,pedantic "$work/${pkg}_${version}_"*.changes
+# Every tag down to info and pedantic, on the .dsc, the .deb and the
+# -dbgsym .deb (the .changes). The output is read rather than --fail-on:
+# lintian 2.116 exits 2 on the .changes while printing no tag.
+lint=$(lintian -I --pedantic "$work/${pkg}_${version}_"*.changes 2>&1 | grep -v 'running with root' || true)
+[ -z "$lint" ] && ok "lintian (source and binary): no tag but the justified overrides" ||
+    bad "lintian: $lint"
 # The upgrade: a new version whose bridge.yaml changed (a comment), built in
 # the same copy (-nc: the objects that do not carry the version are reused).
 (cd "$work/src" && rm -rf debian/.debhelper debian/debhelper-build-stamp "debian/$pkg" debian/files &&
