@@ -500,11 +500,11 @@ uninstall:
 check-install: all
 	tests/install/check.sh
 
-# tests/deb/check.sh: the Debian package (debian/, dpkg-buildpackage -b)
+# tests/deb/check.sh: the Debian package (debian/, dpkg-buildpackage)
 # built twice, lintian on it, then installed with apt into a fresh copy of a
 # minbase bookworm root (mmdebstrap, tarball cached in .cache/deb) and
 # upgraded: unit, conffiles, `check`, system user, an edited conffile kept.
-# Needs root and the Debian mirror; about 30 s with the tarball cached.
+# Needs root and the Debian mirror; about 40 s with the tarball cached.
 check-deb:
 	tests/deb/check.sh
 
