@@ -61,6 +61,7 @@ lint=$(lintian -I --pedantic "$work/${pkg}_${version}_"*.changes 2>&1 | grep -v 
 # the same copy (-nc: the objects that do not carry the version are reused).
 (cd "$work/src" && rm -rf debian/.debhelper debian/debhelper-build-stamp "debian/$pkg" debian/files &&
     echo "$version2" >VERSION && echo "# upgrade test ($version2)" >>config/bridge.yaml &&
+    sed -i "s/\"$pkg $version\"/\"$pkg $version2\"/" "man/$pkg.8" &&
     { printf '%s (%s) unstable; urgency=medium\n\n  * Upgrade test.\n\n -- %s  %s\n\n' \
         "$pkg" "$version2" "$(dpkg-parsechangelog -SMaintainer)" "$(date -R)"; cat debian/changelog; } \
         >debian/changelog.new && mv debian/changelog.new debian/changelog &&
