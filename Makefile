@@ -7,6 +7,7 @@
 #   make integration    the integration suites against real brokers (tests/integration)
 #   make check          unit, reuse, monitoring, install, journal, kubernetes and per-mapping checks, then integration
 #   make check-install  tests/install/check.sh: make install into a scratch DESTDIR, man page
+#   make check-deb      tests/deb/check.sh: the .deb built, lintian, installed and upgraded in a clean bookworm root
 #   make check-journal  tests/journal/check.sh: the log under a real systemd-journald (priorities)
 #   make check-reuse    reuse lint: every file names its copyright and licence (REUSE 3.3)
 #   make check-k8s      tests/kubernetes/check.sh: deploy/kubernetes/ against the Kubernetes schemas, offline
@@ -35,7 +36,7 @@
 #   make uninstall      remove the binary, the man page, the unit and share/ (not /etc)
 #   make clean          remove build/ and the binary
 
-.PHONY: all deps unit integration check check-install check-journal check-reuse check-k8s \
+.PHONY: all deps unit integration check check-install check-deb check-journal check-reuse check-k8s \
         check-k8s-live k8s-manifests asan faults valgrind lint lint-tidy lint-cppcheck fuzz \
         check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka bench-sparkplug \
         bench-micro demo docs format install uninstall clean
@@ -498,6 +499,14 @@ uninstall:
 # are there. Needs no broker.
 check-install: all
 	tests/install/check.sh
+
+# tests/deb/check.sh: the Debian package (debian/, dpkg-buildpackage)
+# built twice, lintian on it, then installed with apt into a fresh copy of a
+# minbase bookworm root (mmdebstrap, tarball cached in .cache/deb) and
+# upgraded: unit, conffiles, `check`, system user, an edited conffile kept.
+# Needs root and the Debian mirror; about 40 s with the tarball cached.
+check-deb:
+	tests/deb/check.sh
 
 # Licensing (REUSE Specification 3.3, https://reuse.software): every file
 # says its copyright and licence, in an SPDX header at its top or, for files

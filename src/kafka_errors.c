@@ -5,6 +5,18 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
+/* Two codes newer than Debian 12's librdkafka 2.0.2, which the bridge still
+ * builds against when the pinned one is not there (make bench-librdkafka,
+ * the Debian package's system-libs profile): their numbers are Kafka's and
+ * librdkafka's (rdkafka.h of 2.12), and a 2.0.2 never reports them. */
+#define MKB_ERR_UNKNOWN_TOPIC_ID ((rd_kafka_resp_err_t)100)
+#define MKB_ERR_REBOOTSTRAP_REQUIRED ((rd_kafka_resp_err_t)129)
+#if RD_KAFKA_VERSION >= 0x020c0000
+_Static_assert(MKB_ERR_UNKNOWN_TOPIC_ID == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_ID, "UNKNOWN_TOPIC_ID");
+_Static_assert(MKB_ERR_REBOOTSTRAP_REQUIRED == RD_KAFKA_RESP_ERR_REBOOTSTRAP_REQUIRED,
+               "REBOOTSTRAP_REQUIRED");
+#endif
+
 /* Every error a producer's delivery report or rd_kafka_producev() can give,
  * sorted once. Transient: the condition goes away by itself (a broker comes
  * back, a leader is elected, a topic is created) and the same record will
@@ -28,7 +40,7 @@ static const struct {
     {RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, KAFKA_ERR_TOPIC_UNKNOWN, KAFKA_WAIT_UNKNOWN_TOPIC},
     {RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, KAFKA_ERR_TOPIC_UNKNOWN, KAFKA_WAIT_UNKNOWN_TOPIC},
     {RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, KAFKA_ERR_TOPIC_UNKNOWN, KAFKA_WAIT_UNKNOWN_TOPIC},
-    {RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_ID, KAFKA_ERR_TOPIC_UNKNOWN, KAFKA_WAIT_UNKNOWN_TOPIC},
+    {MKB_ERR_UNKNOWN_TOPIC_ID, KAFKA_ERR_TOPIC_UNKNOWN, KAFKA_WAIT_UNKNOWN_TOPIC},
     /* leadership moving */
     {RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_NO_LEADER},
     {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_NO_LEADER},
@@ -52,7 +64,7 @@ static const struct {
     {RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_BROKER_DOWN},
     {RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_BROKER_DOWN},
     {RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_BROKER_DOWN},
-    {RD_KAFKA_RESP_ERR_REBOOTSTRAP_REQUIRED, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_BROKER_DOWN},
+    {MKB_ERR_REBOOTSTRAP_REQUIRED, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_BROKER_DOWN},
     /* too few in-sync replicas for acks=all */
     {RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_REPLICAS},
     {RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, KAFKA_ERR_TRANSIENT, KAFKA_WAIT_REPLICAS},
