@@ -11,7 +11,7 @@
 FROM debian:12 AS build
 WORKDIR /src
 COPY deps/ deps/
-COPY scripts/deps.sh scripts/common.sh scripts/librdkafka.sh scripts/
+COPY scripts/deps.sh scripts/common.sh scripts/librdkafka.sh scripts/paho.sh scripts/
 RUN scripts/deps.sh build
 COPY . .
 RUN make clean && make -j"$(nproc)" mqtt-kafka-bridge \
