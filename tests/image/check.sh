@@ -140,11 +140,11 @@ kafka_has() {
 kafka_count() { kafka_rh "$1" | wc -l; }
 
 echo "== $IMAGE ($engine ${run_flags[*]})"
-out=$("$engine" run --rm "${run_flags[@]}" "$IMAGE" check 2>&1)
+out=$("$engine" run --rm --network none "${run_flags[@]}" "$IMAGE" check 2>&1)
 rc=$?
 check "IMAGE check: exit 0 ($rc), the shipped configuration is valid: $(echo "$out" | tail -n1)" \
     test "$rc" -eq 0 -a -n "$out"
-out=$("$engine" run --rm "${run_flags[@]}" "$IMAGE" -V 2>"$tmp/err")
+out=$("$engine" run --rm --network none "${run_flags[@]}" "$IMAGE" -V 2>"$tmp/err")
 check "IMAGE -V names version $(cat VERSION): $out" grep -qF "$(cat VERSION)" <<<"$out"
 
 "$engine" volume create "$vol" >/dev/null
