@@ -4,8 +4,9 @@
 # make check-image: the image `make image` built (IMAGE), run on the host's
 # network against the harness brokers (inside tests/harness/with-brokers.sh),
 # with the image's own configuration and a named volume for the spool:
-#   - `IMAGE check` exits 0 and says the configuration is valid; `IMAGE -V`
-#     names the version in VERSION
+#   - `IMAGE check` exits 0 and says the configuration is valid, and exits 1
+#     naming metrics.listen when MKB_METRICS_LISTEN is bad; `IMAGE -V` names
+#     the version in VERSION
 #   - the bridge answers /healthz and /readyz; its process runs as uid and
 #     gid 10001 (read from /proc on the host, not asked of the image)
 #   - the image's HEALTHCHECK passes (`podman healthcheck run`)
@@ -144,6 +145,10 @@ out=$("$engine" run --rm --network none "${run_flags[@]}" "$IMAGE" check 2>&1)
 rc=$?
 check "IMAGE check: exit 0 ($rc), the shipped configuration is valid: $(echo "$out" | tail -n1)" \
     test "$rc" -eq 0 -a -n "$out"
+out=$("$engine" run --rm --network none "${run_flags[@]}" -e MKB_METRICS_LISTEN=nonsense "$IMAGE" check 2>&1)
+rc=$?
+out=$(grep -m1 'metrics.listen' <<<"$out")
+check "IMAGE check refuses a bad MKB_METRICS_LISTEN: exit $rc: ${out:0:100}" test "$rc" -eq 1 -a -n "$out"
 out=$("$engine" run --rm --network none "${run_flags[@]}" "$IMAGE" -V 2>"$tmp/err")
 check "IMAGE -V names version $(cat VERSION): $out" grep -qF "$(cat VERSION)" <<<"$out"
 
