@@ -8,7 +8,9 @@
 #     naming metrics.listen when MKB_METRICS_LISTEN is bad; `IMAGE -V` names
 #     the version in VERSION
 #   - the bridge answers /healthz and /readyz; its process runs as uid and
-#     gid 10001 (read from /proc on the host, not asked of the image)
+#     gid 10001, with a read-only root file system, no capabilities and
+#     no_new_privs (run as deploy/kubernetes/ asks; read from /proc on the
+#     host, not asked of the image)
 #   - the image's HEALTHCHECK passes (`podman healthcheck run`)
 #   - HVAC readings published to Mosquitto are records in Kafka
 #     hvac.telemetry, read back with kcat: key, fields, the mkb.id header
@@ -20,7 +22,8 @@
 #     to send it again) delivers all N, each once
 #   - compose.yaml's bridge service (tests/image/compose-bridge.py) with
 #     podman-compose: up, a reading into Kafka, down
-# IMAGE_ENGINE (podman), IMAGE_RUN_FLAGS (the Makefile's: runc, ulimits),
+# podman only (podman healthcheck run, --health-interval disable, podman-compose).
+# IMAGE_RUN_FLAGS (the Makefile's: runc, ulimits),
 # IMAGE_CHECK_NAME: prefix of the containers, volumes and network it makes
 # (and removes), PODMAN_COMPOSE (default: the venv .cache/compose of make
 # deps). Prints ok/FAIL lines, "image: N passed, N failed" and the time.
@@ -28,7 +31,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
 IMAGE=${IMAGE:-mqtt-kafka-bridge:$(cat VERSION)}
-engine=${IMAGE_ENGINE:-$(command -v podman >/dev/null && echo podman || echo docker)}
+engine=podman
 # --health-interval disable: no systemd timer for the HEALTHCHECK (this
 # check runs it itself; hosts without systemd as init cannot make one).
 read -r -a run_flags <<<"${IMAGE_RUN_FLAGS:-} --health-interval disable"
@@ -47,7 +50,7 @@ finish() {
     exit
 }
 
-for v in MKB_MQTT_URI MKB_KAFKA_BOOTSTRAP MKB_HARNESS_DIR; do
+for v in MKB_MQTT_URI MKB_KAFKA_BOOTSTRAP; do
     [ -n "${!v:-}" ] || { echo "check-image: $v not set: run inside tests/harness/with-brokers.sh" >&2; exit 2; }
 done
 if ! "$engine" image inspect "$IMAGE" >/dev/null 2>&1; then
@@ -143,7 +146,7 @@ kafka_count() { kafka_rh "$1" | wc -l; }
 echo "== $IMAGE ($engine ${run_flags[*]})"
 out=$("$engine" run --rm --network none "${run_flags[@]}" "$IMAGE" check 2>&1)
 rc=$?
-check "IMAGE check: exit 0 ($rc), the shipped configuration is valid: $(echo "$out" | tail -n1)" \
+check "IMAGE check: exit $rc, the shipped configuration is valid: $(echo "$out" | tail -n1)" \
     test "$rc" -eq 0 -a -n "$out"
 out=$("$engine" run --rm --network none "${run_flags[@]}" -e MKB_METRICS_LISTEN=nonsense "$IMAGE" check 2>&1)
 rc=$?
@@ -154,13 +157,17 @@ check "IMAGE -V names version $(cat VERSION): $out" grep -qF "$(cat VERSION)" <<
 
 "$engine" volume create "$vol" >/dev/null
 port=$("$freeport")
-run_bridge a "$port"
+# As deploy/kubernetes/deployment.yaml's securityContext would run it.
+run_bridge a "$port" --read-only --cap-drop ALL --security-opt no-new-privileges
 check "/healthz answers 200" wait_for 30 answers_200 "$port" /healthz
 check "/readyz answers 200 (MQTT and Kafka connected)" wait_for 60 answers_200 "$port" /readyz
 pid=$("$engine" inspect -f '{{.State.Pid}}' "$name-a")
 ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s %s ", $1, $2, $3, $4, $5 }' "/proc/$pid/status" 2>/dev/null)
 check "the bridge process (host pid $pid, $(cat "/proc/$pid/comm" 2>/dev/null)) runs as 10001: $ids" \
     test "$ids" = "Uid: 10001 10001 10001 10001 Gid: 10001 10001 10001 10001 "
+confined=$(awk '$1 == "CapBnd:" || $1 == "NoNewPrivs:" { printf "%s %s ", $1, $2 }' "/proc/$pid/status"
+    awk '$5 == "/" { split($6, o, ","); print "root " o[1] }' "/proc/$pid/mountinfo")
+check "and confined: $confined" test "$confined" = "CapBnd: 0000000000000000 NoNewPrivs: 1 root ro"
 out=$("$engine" healthcheck run "$name-a" 2>&1)
 rc=$?
 check "HEALTHCHECK passes (podman healthcheck run: exit $rc${out:+, $out})" test "$rc" -eq 0
@@ -210,7 +217,7 @@ check "its spool is empty after (mkb_spool_records 0)" wait_for 10 spool_empty
 # mosquitto and kafka services (their images come from a registry) and so
 # depends_on. tests/image/compose-bridge.py writes that file.
 compose=${PODMAN_COMPOSE:-$root/.cache/compose/bin/podman-compose}
-if [ "$engine" = podman ] && [ -x "$compose" ]; then
+if [ -x "$compose" ]; then
     port=$("$freeport")
     project=$name-compose
     MKB_METRICS_LISTEN=127.0.0.1:$port python3 tests/image/compose-bridge.py compose.yaml "$IMAGE" \
@@ -230,6 +237,6 @@ if [ "$engine" = podman ] && [ -x "$compose" ]; then
     left=$("$engine" ps -a --filter "name=^$project" --format '{{.Names}}')
     check "podman-compose down -v: no container left${left:+: $left}" test -z "$left"
 else
-    bad "compose.yaml: needs podman and $compose (make deps)"
+    bad "compose.yaml: needs $compose (make deps)"
 fi
 finish
