@@ -12,6 +12,8 @@
 #   make check-reuse    reuse lint: every file names its copyright and licence (REUSE 3.3)
 #   make check-k8s      tests/kubernetes/check.sh: deploy/kubernetes/ against the Kubernetes schemas, offline
 #   make check-k8s-live the pod of deploy/kubernetes/ played against the harness brokers (no cluster)
+#   make image          the container image (Dockerfile) with podman or docker: scripts/image.sh
+#   make check-image    tests/image/check.sh: that image against the harness brokers
 #   make k8s-manifests  regenerate deploy/kubernetes/configmap.yaml from config/ and mappings/
 #   make asan           make check with an ASan+UBSan build (in build/asan)
 #   make faults         the fault suite: SIGKILLs, outages, damaged journal, full disk, leader kill
@@ -37,7 +39,7 @@
 #   make clean          remove build/ and the binary
 
 .PHONY: all deps unit integration check check-install check-deb check-journal check-reuse check-k8s \
-        check-k8s-live k8s-manifests asan faults valgrind lint lint-tidy lint-cppcheck fuzz \
+        check-k8s-live k8s-manifests image check-image asan faults valgrind lint lint-tidy lint-cppcheck fuzz \
         check-fuzz bench bench-deps bench-spool bench-metrics bench-librdkafka bench-sparkplug \
         bench-micro demo docs format install uninstall clean
 
@@ -521,6 +523,26 @@ check-reuse:
 	@$(REUSE) --root $(CURDIR) lint --lines || { echo "check-reuse: FAILED: give each file above an SPDX" \
 	    "header (or a REUSE.toml entry when its bytes must stay as they are)"; exit 1; }
 	@echo "check-reuse: every file names its copyright and licence ($$($(REUSE) --version | head -n 1))"
+
+# The container image (scripts/image.sh): IMAGE built from ./Dockerfile with
+# IMAGE_ENGINE (podman, or docker where podman is missing), from IMAGE_BASE
+# (debian:12; made with mmdebstrap and imported when the engine has none).
+# IMAGE_BUILD_FLAGS (unset: podman's defaults of scripts/image.sh: host
+# network, chroot isolation, Docker format for HEALTHCHECK, the host's CA
+# bundle mounted read-only for the build's HTTPS downloads).
+# check-image runs it on the host's network against the harness brokers
+# (tests/image/check.sh) with IMAGE_RUN_FLAGS: runc, since crun refuses a
+# hybrid cgroup setup, and ulimits a container without CAP_SYS_RESOURCE may
+# set (podman's default nofile of 1048576 cannot be). Empty them elsewhere.
+IMAGE ?= mqtt-kafka-bridge:$(VERSION)
+IMAGE_BASE ?= debian:12
+IMAGE_RUN_FLAGS ?= --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096
+export IMAGE IMAGE_BASE IMAGE_RUN_FLAGS
+image:
+	scripts/image.sh
+
+check-image: $(BUILD)/freeport
+	HARNESS_FREEPORT=$(abspath $(BUILD)/freeport) tests/harness/with-brokers.sh tests/image/check.sh
 
 # deploy/kubernetes/ offline (no cluster): the ConfigMaps current with
 # config/bridge.yaml and mappings/, every object against the Kubernetes

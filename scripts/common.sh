@@ -26,8 +26,11 @@ PAHO_PREFIX=${PAHO_PREFIX:-$MKB_CACHE/paho}
 # crate_fetch NAME VERSION SHA256 DIR: the crates.io crate NAME-VERSION,
 # checked against SHA256, unpacked into DIR (DIR/NAME-VERSION/).
 crate_fetch() {
-    local crate="$1-$2.crate"
-    curl -fsSL --retry 3 -o "$4/$crate" "https://static.crates.io/crates/$1/$crate"
+    local crate="$1-$2.crate" ca=()
+    # `make image` mounts the build machine's CA bundle here: machines whose
+    # HTTPS goes through their own CA need it inside the build container.
+    [ -r /run/mkb-host-ca.crt ] && ca=(--cacert /run/mkb-host-ca.crt)
+    curl -fsSL --retry 3 "${ca[@]}" -o "$4/$crate" "https://static.crates.io/crates/$1/$crate"
     echo "$3  $4/$crate" | sha256sum -c --quiet -
     tar -xzf "$4/$crate" -C "$4"
 }

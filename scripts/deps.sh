@@ -4,13 +4,13 @@
 # Install what a fresh Debian 12 machine needs to build, test and demo the
 # bridge, then fetch the pinned Apache Kafka broker jars from Maven Central.
 # Idempotent: installed packages and a complete jar cache are not fetched again.
-#   scripts/deps.sh [build|runtime|test|fuzz|lint ...]   (default: all sections)
+#   scripts/deps.sh [build|runtime|test|fuzz|lint|image ...]   (default: all sections)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(build runtime test fuzz lint)
+[ ${#sections[@]} -gt 0 ] || sections=(build runtime test fuzz lint image)
 
 packages_for() { # section -> package names from deps/apt-packages.txt
     awk -v want="[$1]" '/^#/ || NF == 0 { next } /^\[/ { on = ($0 == want); next } on { print }' \
@@ -48,6 +48,24 @@ fi
 # a mutex): with the build section too.
 case " ${sections[*]} " in *" build "*) "$here/librdkafka.sh"; "$here/paho.sh" ;; esac
 
+# venv_pinned WHAT DIR REQUIREMENTS: a venv in DIR with the pinned
+# REQUIREMENTS (PyPI), made again only when the requirements file changed.
+venv_pinned() {
+    if ! cmp -s "$3" "$2/requirements.txt" 2>/dev/null; then
+        echo "deps: installing $1 into $2 (PyPI)"
+        rm -rf "$2"
+        python3 -m venv "$2"
+        "$2/bin/pip" install -q -r "$3"
+        cp "$3" "$2/requirements.txt"
+    fi
+}
+
+# podman-compose, pinned in tests/image/compose-requirements.txt, into a
+# venv under .cache/: tests/image/check.sh runs compose.yaml's bridge with it.
+case " ${sections[*]} " in *" image "*)
+    venv_pinned podman-compose "$MKB_CACHE/compose" "$MKB_ROOT/tests/image/compose-requirements.txt" ;;
+esac
+
 # Kafka broker jars and hadolint: only with the test section.
 case " ${sections[*]} " in *" test "*) ;; *) exit 0 ;; esac
 
@@ -60,18 +78,6 @@ if [ ! -x "$tools/bin/hadolint" ]; then
         echo "deps: could not install hadolint; tests/install/check.sh will skip the lint" >&2
     fi
 fi
-
-# venv_pinned WHAT DIR REQUIREMENTS: a venv in DIR with the pinned
-# REQUIREMENTS (PyPI), made again only when the requirements file changed.
-venv_pinned() {
-    if ! cmp -s "$3" "$2/requirements.txt" 2>/dev/null; then
-        echo "deps: installing $1 into $2 (PyPI)"
-        rm -rf "$2"
-        python3 -m venv "$2"
-        "$2/bin/pip" install -q -r "$3"
-        cp "$3" "$2/requirements.txt"
-    fi
-}
 
 # reuse, the REUSE Specification's linter (make check-reuse: every file
 # names its licence), pinned with what it needs in
