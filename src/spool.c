@@ -1206,6 +1206,30 @@ static int reader_entry(spool_t *s, const unsigned char **at, size_t *len)
     }
 }
 
+/* ID := "%016" PRIx64 "-%" PRIu32 "-%" PRIu64 of SPOOL_ID, SEG and OFF,
+ * without snprintf (once per message on the sender's thread). ID has
+ * SPOOL_ID_LEN bytes, room for the longest. */
+static void format_id(char *id, uint64_t spool_id, uint32_t seg, uint64_t off)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, spool_id >>= 4)
+        id[i] = hex[spool_id & 15];
+    char *p = id + 16;
+    uint64_t parts[2] = {seg, off};
+    for (int k = 0; k < 2; k++) {
+        char tmp[20], *t = tmp + sizeof(tmp);
+        uint64_t u = parts[k];
+        do {
+            *--t = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        *p++ = '-';
+        memcpy(p, t, (size_t)(tmp + sizeof(tmp) - t));
+        p += tmp + sizeof(tmp) - t;
+    }
+    *p = '\0';
+}
+
 int spool_peek(spool_t *s, spool_entry_t *e, uint64_t *ticket)
 {
     for (;;) {
@@ -1229,8 +1253,7 @@ int spool_peek(spool_t *s, spool_entry_t *e, uint64_t *ticket)
             pthread_mutex_unlock(&s->lock);
             continue;
         }
-        snprintf(s->id, sizeof(s->id), "%016" PRIx64 "-%" PRIu32 "-%" PRIu64, s->spool_id, s->rseg,
-                 s->roff);
+        format_id(s->id, s->spool_id, s->rseg, s->roff);
         e->id = s->id;
         if (!e->is_message)
             e->rec.id = s->id;

@@ -121,7 +121,7 @@ void spool_pass(spool_t *s, uint64_t ticket, uint32_t records);
  * valid until the next call. *TICKET (never 0) identifies it for spool_ack.
  * MKB_ERR_RETRY when there is nothing to read now; MKB_ERR_IO if a segment
  * cannot be mapped (logged; try again later). */
-#define SPOOL_ID_LEN 48
+#define SPOOL_ID_LEN 56
 int spool_next(spool_t *s, record_t *rec, uint64_t *ticket);
 
 /* Reader: waits until something was written or TIMEOUT_MS passed. */

@@ -323,7 +323,15 @@ static uint64_t msg_is(spool_t *s, int i)
         ck_assert_ptr_null(e.msg.content_type);
         ck_assert_uint_eq(e.msg.nprops, 0);
     }
-    ck_assert_ptr_nonnull(strchr(e.id, '-'));
+    /* "<16 hex digits>-<segment>-<offset>", each number in its shortest form */
+    unsigned long long sid, off;
+    unsigned seg;
+    int used = 0;
+    ck_assert_int_eq(sscanf(e.id, "%16llx-%u-%llu%n", &sid, &seg, &off, &used), 3);
+    char again[SPOOL_ID_LEN];
+    snprintf(again, sizeof(again), "%016llx-%u-%llu", sid, seg, off);
+    ck_assert_str_eq(e.id, again);
+    ck_assert_uint_eq((size_t)used, strlen(e.id));
     ck_assert_uint_ne(t, 0);
     return t;
 }
