@@ -141,7 +141,9 @@ static int put_string(buf_t *out, const char *s, size_t len)
         case '\r': *p++ = 'r'; break;
         case '\t': *p++ = 't'; break;
         default:
-            memcpy(p, "u00", 3);
+            p[0] = 'u';
+            p[1] = '0';
+            p[2] = '0';
             p[3] = hex[c >> 4];
             p[4] = hex[c & 15];
             p += 5;

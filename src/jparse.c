@@ -285,6 +285,27 @@ static bool fast_real(const unsigned char *s, const unsigned char *end, double *
     return true;
 }
 
+/* The real S[0..N) (valid JSON number text): the fast path, else strtod. */
+static json_t *real_value(parser_t *ps, const unsigned char *s, size_t n)
+{
+    double d;
+    if (fast_real(s, s + n, &d))
+        return json_real(d);
+    char small[64], *buf = n < sizeof(small) ? small : malloc(n + 1);
+    if (!buf)
+        return fail(ps, "out of memory");
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    d = strtod(buf, NULL);
+    bool overflow = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
+    if (buf != small)
+        free(buf);
+    if (overflow)
+        return fail(ps, "real number overflow");
+    return json_real(d);
+}
+
 static json_t *number(parser_t *ps)
 {
     const unsigned char *s = ps->p;
@@ -334,22 +355,7 @@ static json_t *number(parser_t *ps)
         }
         return json_integer(v);
     }
-    double fast;
-    if (fast_real(s, ps->p, &fast))
-        return json_real(fast);
-    char small[64], *buf = n < sizeof(small) ? small : malloc(n + 1);
-    if (!buf)
-        return fail(ps, "out of memory");
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    errno = 0;
-    double d = strtod(buf, NULL);
-    bool overflow = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
-    if (buf != small)
-        free(buf);
-    if (overflow)
-        return fail(ps, "real number overflow");
-    return json_real(d);
+    return real_value(ps, s, n);
 }
 
 static json_t *object(parser_t *ps)

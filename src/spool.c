@@ -1215,7 +1215,7 @@ static void format_id(char *id, uint64_t spool_id, uint32_t seg, uint64_t off)
     for (int i = 15; i >= 0; i--, spool_id >>= 4)
         id[i] = hex[spool_id & 15];
     char *p = id + 16;
-    uint64_t parts[2] = {seg, off};
+    const uint64_t parts[2] = {seg, off};
     for (int k = 0; k < 2; k++) {
         char tmp[20], *t = tmp + sizeof(tmp);
         uint64_t u = parts[k];

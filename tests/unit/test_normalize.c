@@ -11,6 +11,7 @@
 #include "check_run.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 /* 2026-11-28T10:00:00Z in epoch seconds (date -u -d ... +%s). */
@@ -427,8 +428,10 @@ START_TEST(test_jparse_reals)
         }
         ck_assert_msg(v && json_is_real(v), "%s: %s", text, v ? "not a real" : why);
         double got = json_real_value(v);
-        ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "%s: %.17g, strtod %.17g", text, got,
-                      want);
+        uint64_t got_bits, want_bits; /* to the bit: -0.0 is not 0.0 */
+        memcpy(&got_bits, &got, sizeof(got));
+        memcpy(&want_bits, &want, sizeof(want));
+        ck_assert_msg(got_bits == want_bits, "%s: %.17g, strtod %.17g", text, got, want);
         json_decref(v);
     }
 }
