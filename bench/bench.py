@@ -1185,7 +1185,7 @@ def machine():
         # The bridge and the Paho tools link scripts/paho.sh's build when it is
         # there (the Makefile's choice), else Debian's.
         "paho": (first(f"sed -n 's/^PAHO_VERSION=//p' {ROOT}/scripts/common.sh")
-                 + " (scripts/paho.sh: static, PAHO_HIGH_PERFORMANCE)"
+                 + " (scripts/paho.sh: static, PAHO_HIGH_PERFORMANCE, third_party/paho/readahead.patch)"
                  if os.path.exists(os.path.join(ROOT, ".cache/paho/lib/libpaho-mqtt3as.a"))
                  else first("dpkg-query -W -f='${Version}' libpaho-mqtt1.3") + " (Debian)"),
         "libmosquitto": first("dpkg-query -W -f='${Version}' libmosquitto1"),
