@@ -196,7 +196,8 @@ n=50 dead=$("$freeport")
 port=$("$freeport")
 run_bridge b "$port" -e MKB_KAFKA_BOOTSTRAP="127.0.0.1:$dead"
 wait_for 30 answers_200 "$port" /healthz
-sleep 1 # the subscription (healthz answers before it)
+# its subscription in force (healthz answers before it): then a reading counts
+wait_for 30 metric_at_least "$port" mkb_mqtt_subscriptions 1
 publish "$site-spool" 0 "$n"
 check "$n readings journaled while Kafka is unreachable (mkb_spool_records >= $n)" \
     wait_for 30 metric_at_least "$port" mkb_spool_records "$n"
