@@ -100,14 +100,23 @@ static int scaled(int n)
     return r < 100 ? 100 : (int)r;
 }
 
+/* The last note, kept in a file for the table: the test runs in a child
+ * process, which a timeout kills. */
+static char last_note_path[600];
+
 static void note(const char *fmt, ...)
 {
     va_list ap;
+    char text[1024];
     va_start(ap, fmt);
-    fprintf(stderr, "faults: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    fprintf(stderr, "faults: %s\n", text);
+    FILE *f = last_note_path[0] ? fopen(last_note_path, "w") : NULL;
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
 }
 
 /* ---- rows of the result table ---------------------------------------- */
@@ -1616,6 +1625,10 @@ static const TTest *scenario_test(size_t i)
     }
 }
 
+/* Why a scenario's test failed, as check reported it (its first failure):
+ * kept for the table, whose tail is what a CI log shows. */
+static char fail_why[NSCEN][1000];
+
 static void print_table(FILE *out, bool header, char **sel, int nsel, const int *failed_tests)
 {
     if (!header)
@@ -1646,16 +1659,66 @@ rows:;
                 any = true;
                 /* A row that passed its counts but whose test failed later. */
                 const char *res = strcmp(fld[6], "ok") == 0 && failed_tests[s] ? "FAIL" : fld[6];
-                fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s\n", fld[1], fld[2], fld[3],
-                        fld[4], fld[5], res, fld[7], fld[8]);
+                fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s%s%s\n", fld[1], fld[2], fld[3],
+                        fld[4], fld[5], res, fld[7], fld[8], failed_tests[s] ? "; failed: " : "",
+                        failed_tests[s] ? fail_why[s] : "");
             }
         }
         if (!any)
-            fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  %s\n", sel[s], "-", "-", "-", "-",
-                    "FAIL", "-", "no result: the scenario aborted (see its error above)");
+            fprintf(out, "%-14s %10s %10s %6s %10s %6s %6s  no result: the scenario aborted: %s\n",
+                    sel[s], "-", "-", "-", "-", "FAIL", "-", fail_why[s]);
     }
     if (f)
         fclose(f);
+}
+
+/* WHY := check's first failure in SR ("file:line: message"), the seconds
+ * the scenario ran (which tell a timeout) and its last note. */
+static void note_failure(SRunner *sr, char *why, size_t size, long long ms)
+{
+    char last[300] = "";
+    FILE *f = fopen(last_note_path, "r");
+    if (f) {
+        if (!fgets(last, sizeof(last), f))
+            last[0] = '\0';
+        fclose(f);
+    }
+    TestResult **tr = srunner_failures(sr);
+    if (tr && tr[0])
+        snprintf(why, size, "%s:%d: %s (after %.0f s; last note: %s)", tr_lfile(tr[0]),
+                 tr_lno(tr[0]), tr_msg(tr[0]), ms / 1000.0, last[0] ? last : "none");
+    else
+        snprintf(why, size, "no message from check (after %.0f s; last note: %s)", ms / 1000.0,
+                 last[0] ? last : "none");
+    free(tr);
+}
+
+/* Prints the last lines of each bridge log in DIR written since SINCE (a
+ * scenario that failed: a timeout kills the test before it can). */
+static void print_bridge_logs(const char *dir, time_t since)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[1024], line[1024], tail[25][1024];
+        struct stat st;
+        size_t nl = strlen(e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (strncmp(e->d_name, "bridge-", 7) != 0 || nl < 4 ||
+            strcmp(e->d_name + nl - 4, ".log") != 0 || stat(path, &st) != 0 || st.st_mtime < since)
+            continue;
+        FILE *f = fopen(path, "r");
+        size_t n = 0;
+        while (f && fgets(line, sizeof(line), f))
+            snprintf(tail[n++ % 25], sizeof(tail[0]), "%s", line);
+        if (f)
+            fclose(f);
+        fprintf(stderr, "--- the last %zu lines of %s\n", n < 25 ? n : 25, path);
+        for (size_t i = n < 25 ? 0 : n - 25; i < n; i++)
+            fprintf(stderr, "  | %s", tail[i % 25]);
+    }
+    if (d)
+        closedir(d);
 }
 
 int main(int argc, char **argv)
@@ -1663,6 +1726,10 @@ int main(int argc, char **argv)
     static char *defaults[] = {"sigkill", "kafka-outage", "torn-tail"};
     char **sel = argc > 1 ? argv + 1 : defaults;
     int nsel = argc > 1 ? argc - 1 : 3;
+    if (nsel > (int)NSCEN) {
+        fprintf(stderr, "faults: at most %zu scenarios in one run\n", NSCEN);
+        return 2;
+    }
     for (int s = 0; s < nsel; s++) {
         size_t i = 0;
         while (i < NSCEN && strcmp(sel[s], scenarios[i].name) != 0)
@@ -1690,6 +1757,7 @@ int main(int argc, char **argv)
             seed);
     snprintf(rows_path, sizeof(rows_path), "%s/faults-rows.%d.tsv", dir, (int)getpid());
     unlink(rows_path);
+    snprintf(last_note_path, sizeof(last_note_path), "%s/faults-note.%d.txt", dir, (int)getpid());
 
     int failed_tests[NSCEN] = {0};
     long long t0 = now_ms();
@@ -1707,8 +1775,15 @@ int main(int argc, char **argv)
         tcase_add_test(tc, scenario_test(i));
         suite_add_tcase(suite, tc);
         SRunner *sr = srunner_create(suite);
+        long long ts = now_ms();
+        time_t started = time(NULL);
+        unlink(last_note_path);
         srunner_run_all(sr, CK_NORMAL);
         failed_tests[s] = srunner_ntests_failed(sr) != 0;
+        if (failed_tests[s]) {
+            note_failure(sr, fail_why[s], sizeof(fail_why[s]), now_ms() - ts);
+            print_bridge_logs(dir, started);
+        }
         srunner_free(sr);
         if (strcmp(sel[s], "disk-full") == 0)
             diskfull_umount(); /* also after a timeout killed the test */
