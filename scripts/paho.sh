@@ -9,10 +9,14 @@
 # and exit under a global mutex and tracks every allocation in a tree
 # (StackTrace.c, Heap.c), which cost the bridge 27% of its CPU per message
 # (bench/results/2026-12-05-issue19.md). Paho's error log (the trace
-# callback the bridge routes into its log) stays. One patch is applied:
-# third_party/paho/readahead.patch (one recv() for many packets instead of
-# one per header byte, and no poll() while bytes are buffered;
-# bench/results/2026-12-05-readahead.md).
+# callback the bridge routes into its log) stays. Two patches are applied,
+# in this order:
+# - third_party/paho/readahead.patch (one recv() for many packets instead of
+#   one per header byte, and no poll() while bytes are buffered;
+#   bench/results/2026-12-05-readahead.md);
+# - third_party/paho/int4.patch (Paho 1.3.13's fix for four-byte integers of
+#   2^31 or more: 1.3.12 sends the Session Expiry Interval 4294967295 as
+#   255 s, and the broker drops the session 255 s after a lost connection).
 # The source comes from crates.io (the paho-mqtt-sys crate carries Paho C's
 # release tree), checked against a pinned SHA-256. Idempotent: a complete
 # build of the same version is not redone. Needs build-essential, cmake and
@@ -22,8 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 dest="$PAHO_PREFIX"
 stamp="$dest/.complete"
-patch_file="$here/../third_party/paho/readahead.patch"
-want="$PAHO_CRATE_SHA256 $(sha256sum < "$patch_file" | cut -d' ' -f1)"
+patches=("$here/../third_party/paho/readahead.patch" "$here/../third_party/paho/int4.patch")
+want="$PAHO_CRATE_SHA256 $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "deps: Paho MQTT C $PAHO_VERSION already in $dest"
     exit 0
@@ -35,7 +39,9 @@ crate_fetch paho-mqtt-sys "$PAHO_CRATE_VERSION" "$PAHO_CRATE_SHA256" "$work"
 src="$work/paho-mqtt-sys-$PAHO_CRATE_VERSION/paho.mqtt.c"
 got="$(cat "$src/version.major").$(cat "$src/version.minor").$(cat "$src/version.patch")"
 [ "$got" = "$PAHO_VERSION" ] || { echo "deps: the crate holds Paho $got, not $PAHO_VERSION" >&2; exit 1; }
-patch -s -p1 -d "$src" < "$patch_file"
+for p in "${patches[@]}"; do
+    patch -s -p1 -d "$src" < "$p"
+done
 echo "deps: building Paho MQTT C $PAHO_VERSION into $dest (seconds)"
 rm -rf "$dest"
 mkdir -p "$work/build"
